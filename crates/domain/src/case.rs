@@ -1,0 +1,1688 @@
+//! The case: one threat, its reports and everything decided and done about
+//! it, as an explicit state machine.
+//!
+//! * [`Case::open`] starts a case from its first report.
+//! * [`Case::handle`] checks a [`Command`] against the current state and the
+//!   policy and returns the events it produces (or a [`CaseError`] that says
+//!   what is allowed next). It never mutates.
+//! * [`Case::apply`] folds one event into the state. A case is the fold of
+//!   its events; nothing else is stored as truth.
+//! * [`Case::sweep`] is what the clock produces: escalations of overdue
+//!   steps and re-assessment flags when a window lapses.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::actor::{Actor, Role};
+use crate::delivery::{
+    AdvisoryDecision, Delivery, DeliveryStatus, LanguageTag, OutcomeRecord, Response, Route,
+    RouteAlternative, WarningText, WithheldCategory,
+};
+use crate::event::{
+    Assessment, DerivationBasis, Event, Independence, ReassessmentReason, RecordedEvent,
+};
+use crate::grading::Specificity;
+use crate::ids::{CaseId, ReportId, WaiverId};
+use crate::policy::{
+    CaseFacts, Deadlines, Determination, LoadedPolicy, RuleId, RuleOutcome, Verdict,
+};
+use crate::report::{HarmTypes, ThreatReport};
+use crate::sanitise::{Finding, FindingCategory, ProtectedTerm};
+use crate::text::{ActorName, ElementName, Note, Reason, Title};
+use crate::time::{ThreatWindow, Timestamp, add};
+
+/// Where a case stands.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseState {
+    /// Reports are in; no determination yet (or re-assessment started).
+    AwaitingDetermination,
+    /// Determined: no test failed but some cannot be judged yet.
+    NeedsMoreInformation,
+    /// Determined: threshold not met.
+    NoDuty,
+    /// Determined: duty to warn.
+    DutyToWarn,
+    /// A waiver was requested and awaits a second person.
+    WaiverPending,
+    /// A waiver was approved: no warning (until review).
+    Waived,
+    /// A warning text is drafted and awaits approval.
+    WarningDrafted,
+    /// The warning text is approved and may be delivered.
+    WarningApproved,
+    /// Some hops are recorded; the recipient has not received it yet.
+    Delivering,
+    /// The recipient received the warning.
+    Delivered,
+    /// An outcome is recorded.
+    Closed,
+}
+
+impl CaseState {
+    pub const ALL: [CaseState; 11] = [
+        Self::AwaitingDetermination,
+        Self::NeedsMoreInformation,
+        Self::NoDuty,
+        Self::DutyToWarn,
+        Self::WaiverPending,
+        Self::Waived,
+        Self::WarningDrafted,
+        Self::WarningApproved,
+        Self::Delivering,
+        Self::Delivered,
+        Self::Closed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AwaitingDetermination => "awaiting_determination",
+            Self::NeedsMoreInformation => "needs_more_information",
+            Self::NoDuty => "no_duty",
+            Self::DutyToWarn => "duty_to_warn",
+            Self::WaiverPending => "waiver_pending",
+            Self::Waived => "waived",
+            Self::WarningDrafted => "warning_drafted",
+            Self::WarningApproved => "warning_approved",
+            Self::Delivering => "delivering",
+            Self::Delivered => "delivered",
+            Self::Closed => "closed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// What may be done in this state.
+    pub fn allowed(self) -> &'static [Action] {
+        use Action::*;
+        match self {
+            Self::AwaitingDetermination | Self::NeedsMoreInformation => {
+                &[AttachReport, Assess, Determine, HandOff, RecordOutcome]
+            }
+            Self::NoDuty => &[AttachReport, Assess, Reassess, HandOff, RecordOutcome],
+            Self::DutyToWarn => &[
+                DraftWarning,
+                ChooseRoute,
+                RequestWaiver,
+                DecidePublicAdvisory,
+                AttachReport,
+                Assess,
+                Reassess,
+                HandOff,
+                RecordOutcome,
+            ],
+            Self::WaiverPending => &[
+                ApproveWaiver,
+                RejectWaiver,
+                DecidePublicAdvisory,
+                AttachReport,
+                Assess,
+                Reassess,
+                HandOff,
+                RecordOutcome,
+            ],
+            Self::Waived => &[
+                DecidePublicAdvisory,
+                AttachReport,
+                Assess,
+                Reassess,
+                HandOff,
+                RecordOutcome,
+            ],
+            Self::WarningDrafted => &[
+                ApproveWarning,
+                DraftWarning,
+                ChooseRoute,
+                RequestWaiver,
+                DecidePublicAdvisory,
+                AttachReport,
+                Assess,
+                Reassess,
+                HandOff,
+                RecordOutcome,
+            ],
+            Self::WarningApproved => &[
+                RecordDelivery,
+                ChooseRoute,
+                DraftWarning,
+                RequestWaiver,
+                DecidePublicAdvisory,
+                AttachReport,
+                Assess,
+                Reassess,
+                HandOff,
+                RecordOutcome,
+            ],
+            Self::Delivering | Self::Delivered => &[
+                RecordDelivery,
+                RecordResponse,
+                DecidePublicAdvisory,
+                AttachReport,
+                Assess,
+                Reassess,
+                HandOff,
+                RecordOutcome,
+            ],
+            Self::Closed => &[Reassess],
+        }
+    }
+
+    /// Still needs someone to act (not closed).
+    pub fn is_open(self) -> bool {
+        self != Self::Closed
+    }
+}
+
+impl fmt::Display for CaseState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The kinds of command, for state checks and error messages.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    AttachReport,
+    Assess,
+    Determine,
+    RequestWaiver,
+    ApproveWaiver,
+    RejectWaiver,
+    ChooseRoute,
+    DraftWarning,
+    ApproveWarning,
+    RecordDelivery,
+    RecordResponse,
+    DecidePublicAdvisory,
+    RecordOutcome,
+    Reassess,
+    HandOff,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::AttachReport => "attach report",
+            Action::Assess => "assess",
+            Action::Determine => "determine",
+            Action::RequestWaiver => "request waiver",
+            Action::ApproveWaiver => "approve waiver",
+            Action::RejectWaiver => "reject waiver",
+            Action::ChooseRoute => "choose route",
+            Action::DraftWarning => "draft warning",
+            Action::ApproveWarning => "approve warning",
+            Action::RecordDelivery => "record delivery",
+            Action::RecordResponse => "record response",
+            Action::DecidePublicAdvisory => "decide public advisory",
+            Action::RecordOutcome => "record outcome",
+            Action::Reassess => "re-assess",
+            Action::HandOff => "hand off",
+        }
+    }
+}
+
+/// A step with a deadline.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    Decide,
+    Approve,
+    Deliver,
+    FollowUp,
+}
+
+impl Step {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Decide => "decide",
+            Step::Approve => "approve",
+            Step::Deliver => "deliver",
+            Step::FollowUp => "follow up",
+        }
+    }
+}
+
+/// Commands on an existing case.
+#[derive(Clone, Debug)]
+pub enum Command {
+    AttachReport {
+        report_id: ReportId,
+        report: Box<ThreatReport>,
+    },
+    Assess {
+        assessment: Assessment,
+    },
+    Determine {
+        note: Option<Note>,
+    },
+    RequestWaiver {
+        waiver_id: WaiverId,
+        ground: String,
+        reason: Reason,
+        legal_review: Option<Note>,
+    },
+    ApproveWaiver {
+        waiver_id: WaiverId,
+        reason: Reason,
+    },
+    RejectWaiver {
+        waiver_id: WaiverId,
+        reason: Reason,
+    },
+    ChooseRoute {
+        route: Route,
+        rationale: Reason,
+        alternatives: Vec<RouteAlternative>,
+    },
+    DraftWarning {
+        text: WarningText,
+        withheld: BTreeSet<WithheldCategory>,
+        language: LanguageTag,
+    },
+    /// `sha256`: the hash of the text the approver read; refused if the draft differs.
+    ApproveWarning {
+        version: u32,
+        sha256: Option<String>,
+    },
+    RecordDelivery {
+        delivery: Delivery,
+    },
+    RecordResponse {
+        response: Response,
+    },
+    DecidePublicAdvisory {
+        advisory: AdvisoryDecision,
+    },
+    RecordOutcome {
+        outcome: OutcomeRecord,
+    },
+    Reassess {
+        reason: Reason,
+    },
+    HandOff {
+        owner: ActorName,
+        lead_element: ElementName,
+        reason: Reason,
+    },
+}
+
+impl Command {
+    pub fn action(&self) -> Action {
+        match self {
+            Command::AttachReport { .. } => Action::AttachReport,
+            Command::Assess { .. } => Action::Assess,
+            Command::Determine { .. } => Action::Determine,
+            Command::RequestWaiver { .. } => Action::RequestWaiver,
+            Command::ApproveWaiver { .. } => Action::ApproveWaiver,
+            Command::RejectWaiver { .. } => Action::RejectWaiver,
+            Command::ChooseRoute { .. } => Action::ChooseRoute,
+            Command::DraftWarning { .. } => Action::DraftWarning,
+            Command::ApproveWarning { .. } => Action::ApproveWarning,
+            Command::RecordDelivery { .. } => Action::RecordDelivery,
+            Command::RecordResponse { .. } => Action::RecordResponse,
+            Command::DecidePublicAdvisory { .. } => Action::DecidePublicAdvisory,
+            Command::RecordOutcome { .. } => Action::RecordOutcome,
+            Command::Reassess { .. } => Action::Reassess,
+            Command::HandOff { .. } => Action::HandOff,
+        }
+    }
+}
+
+/// What a command needs besides the case: who, when, under which policy.
+#[derive(Clone, Copy)]
+pub struct Ctx<'a> {
+    pub actor: &'a Actor,
+    pub now: Timestamp,
+    pub policy: &'a LoadedPolicy,
+}
+
+/// Why a command was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CaseError {
+    #[error("cannot {} while the case is {state}; allowed next: {}", action.as_str(), list_actions(allowed))]
+    NotAllowed {
+        action: Action,
+        state: CaseState,
+        allowed: Vec<Action>,
+    },
+    #[error("two-person rule: {who} {role} and cannot also {}; another {} must do it", action.as_str(), approver.as_str())]
+    TwoPersonRule {
+        action: Action,
+        who: ActorName,
+        role: &'static str,
+        approver: Role,
+    },
+    #[error("{who} lacks the {role} role needed to {}", action.as_str())]
+    MissingRole {
+        action: Action,
+        who: ActorName,
+        role: Role,
+    },
+    #[error("'{ground}' is not a waiver ground in policy {policy}; the grounds are: {}", allowed.join(", "))]
+    UnknownWaiverGround {
+        ground: String,
+        policy: String,
+        allowed: Vec<String>,
+    },
+    #[error("a waiver on ground {ground} needs a recorded legal review")]
+    LegalReviewRequired { ground: String },
+    #[error("there is no waiver {0} on this case")]
+    UnknownWaiver(WaiverId),
+    #[error("waiver {0} is not awaiting a decision")]
+    WaiverNotPending(WaiverId),
+    #[error("waiver id {0} is already used on this case")]
+    DuplicateWaiver(WaiverId),
+    #[error("report id {0} is already on this case")]
+    DuplicateReport(ReportId),
+    #[error("derived_from names report {0}, which is not on this case")]
+    UnknownDerivedFrom(ReportId),
+    #[error("the warning text has {} finding(s) that would reveal protected information: {}", findings.len(), findings.iter().map(|f| f.to_string()).collect::<Vec<_>>().join("; "))]
+    SanitisationFindings { findings: Vec<Finding> },
+    #[error("warning version {asked} cannot be approved: the latest draft is version {latest}")]
+    NotLatestDraft { asked: u32, latest: u32 },
+    #[error(
+        "warning version {version} has sha256 {actual}, not {expected}: the text changed since it was read"
+    )]
+    TextChanged {
+        version: u32,
+        expected: String,
+        actual: String,
+    },
+    #[error("no route is chosen yet: choose a route before recording delivery")]
+    NoRoute,
+    #[error("warning version {0} is not the approved version to deliver")]
+    NotApprovedVersion(u32),
+    #[error("hop {hop} does not exist: the route has {hops} hop(s)")]
+    NoSuchHop { hop: u32, hops: usize },
+    #[error("delivery on hop {hop} uses channel {actual}, but the route says {expected}")]
+    WrongChannel {
+        hop: u32,
+        expected: &'static str,
+        actual: &'static str,
+    },
+    #[error(
+        "the threat actor {actor} ({country}) cannot be the recipient or a relay of the warning: '{party}' is an organ of that state"
+    )]
+    ThreatActorAsProtector {
+        actor: String,
+        country: String,
+        party: String,
+    },
+    #[error("an assessment must change at least one of grading, specificity, harm_types or window")]
+    EmptyAssessment,
+    #[error("the case is already owned by {0} in that element")]
+    SameOwner(ActorName),
+}
+
+fn list_actions(a: &[Action]) -> String {
+    a.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+impl CaseError {
+    /// Refusals that oversight needs to see are recorded in the case's
+    /// stream as [`Event::AttemptRefused`].
+    pub fn is_recordable(&self) -> bool {
+        matches!(
+            self,
+            CaseError::TwoPersonRule { .. }
+                | CaseError::MissingRole { .. }
+                | CaseError::UnknownWaiverGround { .. }
+        )
+    }
+}
+
+/// An event sequence that does not make sense (a corrupt or foreign log).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("event {seq} ({kind}): {message}")]
+pub struct FoldError {
+    pub seq: u64,
+    pub kind: &'static str,
+    pub message: String,
+}
+
+/// A report on the case.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ReportEntry {
+    pub id: ReportId,
+    pub report: ThreatReport,
+    pub independence: Independence,
+    pub recorded_at: Timestamp,
+    pub recorded_by: ActorName,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WaiverStatus {
+    Pending,
+    Approved,
+    Rejected,
+    /// Left undecided when a re-assessment started.
+    Superseded,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct WaiverEntry {
+    pub id: WaiverId,
+    pub ground: String,
+    pub reason: Reason,
+    pub legal_review: Option<Note>,
+    pub requested_by: ActorName,
+    pub requested_at: Timestamp,
+    pub status: WaiverStatus,
+    pub decided_by: Option<ActorName>,
+    pub decided_at: Option<Timestamp>,
+    pub decision_reason: Option<Reason>,
+    pub review_by: Option<Timestamp>,
+    /// The state to return to if rejected.
+    #[serde(skip)]
+    return_to: CaseState,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DeterminationEntry {
+    pub determination: Determination,
+    pub note: Option<Note>,
+    pub by: ActorName,
+    pub at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RouteEntry {
+    pub route: Route,
+    pub rationale: Reason,
+    pub alternatives: Vec<RouteAlternative>,
+    pub by: ActorName,
+    pub at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct WarningVersion {
+    pub version: u32,
+    pub text: WarningText,
+    pub sha256: String,
+    pub withheld: BTreeSet<WithheldCategory>,
+    pub language: LanguageTag,
+    pub drafted_by: ActorName,
+    pub drafted_at: Timestamp,
+    pub approved_by: Option<ActorName>,
+    pub approved_at: Option<Timestamp>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DeliveryEntry {
+    pub delivery: Delivery,
+    pub recorded_by: ActorName,
+    pub recorded_at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Recorded<T> {
+    pub value: T,
+    pub by: ActorName,
+    pub at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Flag {
+    pub reason: ReassessmentReason,
+    pub detail: String,
+    pub at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Escalation {
+    pub step: Step,
+    pub due: Timestamp,
+    pub at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Refusal {
+    pub action: Action,
+    pub reason: String,
+    pub by: ActorName,
+    pub at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TimelineEntry {
+    pub seq: u64,
+    pub at: Timestamp,
+    pub actor: ActorName,
+    pub kind: &'static str,
+    pub summary: String,
+}
+
+/// A case: the fold of its events.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Case {
+    pub id: CaseId,
+    pub title: Title,
+    pub owner: ActorName,
+    pub lead_element: ElementName,
+    pub opened_at: Timestamp,
+    pub state: CaseState,
+    /// The last sequence number folded in (the stream version).
+    pub version: u64,
+    pub reports: Vec<ReportEntry>,
+    pub assessments: Vec<Recorded<Assessment>>,
+    pub deadlines: Option<Deadlines>,
+    pub follow_up_by: Option<Timestamp>,
+    pub determinations: Vec<DeterminationEntry>,
+    pub waivers: Vec<WaiverEntry>,
+    pub route: Option<RouteEntry>,
+    pub warnings: Vec<WarningVersion>,
+    pub deliveries: Vec<DeliveryEntry>,
+    pub responses: Vec<Recorded<Response>>,
+    pub advisories: Vec<Recorded<AdvisoryDecision>>,
+    pub outcome: Option<Recorded<OutcomeRecord>>,
+    /// Set when the case must be looked at again; cleared by a re-assessment.
+    pub reassessment_due: Option<Flag>,
+    pub flags: Vec<Flag>,
+    pub escalations: Vec<Escalation>,
+    pub refusals: Vec<Refusal>,
+    pub timeline: Vec<TimelineEntry>,
+}
+
+/// Everything needed to open a case with its first report.
+#[derive(Clone, Debug)]
+pub struct OpenCase {
+    pub case_id: CaseId,
+    pub report_id: ReportId,
+    pub report: ThreatReport,
+    /// The accountable owner; defaults to the submitting actor.
+    pub owner: Option<ActorName>,
+}
+
+impl Case {
+    /// The events that open a case.
+    pub fn open(cmd: OpenCase, ctx: Ctx<'_>) -> Result<Vec<Event>, CaseError> {
+        if let Some(d) = cmd.report.derived_from {
+            return Err(CaseError::UnknownDerivedFrom(d));
+        }
+        let deadlines = ctx
+            .policy
+            .deadlines(cmd.report.received_at, cmd.report.window.as_ref());
+        Ok(vec![
+            Event::CaseOpened {
+                case_id: cmd.case_id,
+                title: cmd.report.title.clone(),
+                owner: cmd.owner.unwrap_or_else(|| ctx.actor.name.clone()),
+                lead_element: cmd.report.originating_element.clone(),
+            },
+            Event::ReportAttached {
+                report_id: cmd.report_id,
+                report: Box::new(cmd.report),
+                independence: Independence::Independent,
+            },
+            Event::DeadlinesSet {
+                deadlines,
+                follow_up_by: None,
+            },
+        ])
+    }
+
+    /// Folds a whole stream.
+    pub fn from_events<'a>(
+        events: impl IntoIterator<Item = &'a RecordedEvent>,
+    ) -> Result<Case, FoldError> {
+        let mut it = events.into_iter();
+        let first = it.next().ok_or(FoldError {
+            seq: 1,
+            kind: "none",
+            message: "a case stream is empty".into(),
+        })?;
+        let mut case = Case::start(first)?;
+        for e in it {
+            case.apply(e)?;
+        }
+        Ok(case)
+    }
+
+    fn start(e: &RecordedEvent) -> Result<Case, FoldError> {
+        let Event::CaseOpened {
+            case_id,
+            title,
+            owner,
+            lead_element,
+        } = &e.event
+        else {
+            return Err(FoldError {
+                seq: e.seq,
+                kind: e.event.kind(),
+                message: "a case stream must start with case_opened".into(),
+            });
+        };
+        if e.seq != 1 {
+            return Err(FoldError {
+                seq: e.seq,
+                kind: e.event.kind(),
+                message: "case_opened must be event 1".into(),
+            });
+        }
+        Ok(Case {
+            id: *case_id,
+            title: title.clone(),
+            owner: owner.clone(),
+            lead_element: lead_element.clone(),
+            opened_at: e.recorded_at,
+            state: CaseState::AwaitingDetermination,
+            version: 1,
+            reports: vec![],
+            assessments: vec![],
+            deadlines: None,
+            follow_up_by: None,
+            determinations: vec![],
+            waivers: vec![],
+            route: None,
+            warnings: vec![],
+            deliveries: vec![],
+            responses: vec![],
+            advisories: vec![],
+            outcome: None,
+            reassessment_due: None,
+            flags: vec![],
+            escalations: vec![],
+            refusals: vec![],
+            timeline: vec![TimelineEntry {
+                seq: 1,
+                at: e.recorded_at,
+                actor: e.actor.clone(),
+                kind: e.event.kind(),
+                summary: e.event.summary(),
+            }],
+        })
+    }
+
+    /// Folds one event. The sequence must follow on.
+    pub fn apply(&mut self, e: &RecordedEvent) -> Result<(), FoldError> {
+        let bad = |m: String| FoldError {
+            seq: e.seq,
+            kind: e.event.kind(),
+            message: m,
+        };
+        if e.seq != self.version + 1 {
+            return Err(bad(format!("expected event {} next", self.version + 1)));
+        }
+        let (at, by) = (e.recorded_at, e.actor.clone());
+        match &e.event {
+            Event::CaseOpened { .. } => return Err(bad("a case is opened only once".into())),
+            Event::PolicyAdopted { .. } => {
+                return Err(bad("a system event in a case stream".into()));
+            }
+            Event::ReportAttached {
+                report_id,
+                report,
+                independence,
+            } => {
+                self.reports.push(ReportEntry {
+                    id: *report_id,
+                    report: (**report).clone(),
+                    independence: independence.clone(),
+                    recorded_at: at,
+                    recorded_by: by,
+                });
+            }
+            Event::CaseReopened { .. } => {
+                self.state = CaseState::AwaitingDetermination;
+                self.reassessment_due = None;
+            }
+            Event::AssessmentRecorded { assessment } => self.assessments.push(Recorded {
+                value: assessment.clone(),
+                by,
+                at,
+            }),
+            Event::DeadlinesSet {
+                deadlines,
+                follow_up_by,
+            } => {
+                self.deadlines = Some(deadlines.clone());
+                self.follow_up_by = *follow_up_by;
+            }
+            Event::DeterminationMade {
+                determination,
+                note,
+            } => {
+                self.state = match determination.verdict {
+                    Verdict::DutyToWarn => CaseState::DutyToWarn,
+                    Verdict::ThresholdNotMet { .. } => CaseState::NoDuty,
+                    Verdict::NeedsMoreInformation { .. } => CaseState::NeedsMoreInformation,
+                };
+                self.determinations.push(DeterminationEntry {
+                    determination: (**determination).clone(),
+                    note: note.clone(),
+                    by,
+                    at,
+                });
+            }
+            Event::WaiverRequested {
+                waiver_id,
+                ground,
+                reason,
+                legal_review,
+            } => {
+                self.waivers.push(WaiverEntry {
+                    id: *waiver_id,
+                    ground: ground.clone(),
+                    reason: reason.clone(),
+                    legal_review: legal_review.clone(),
+                    requested_by: by,
+                    requested_at: at,
+                    status: WaiverStatus::Pending,
+                    decided_by: None,
+                    decided_at: None,
+                    decision_reason: None,
+                    review_by: None,
+                    return_to: self.state,
+                });
+                self.state = CaseState::WaiverPending;
+            }
+            Event::WaiverApproved {
+                waiver_id,
+                reason,
+                review_by,
+            } => {
+                let w = self
+                    .waiver_mut(*waiver_id)
+                    .ok_or_else(|| bad("unknown waiver".into()))?;
+                w.status = WaiverStatus::Approved;
+                w.decided_by = Some(by);
+                w.decided_at = Some(at);
+                w.decision_reason = Some(reason.clone());
+                w.review_by = Some(*review_by);
+                self.state = CaseState::Waived;
+            }
+            Event::WaiverRejected { waiver_id, reason } => {
+                let w = self
+                    .waiver_mut(*waiver_id)
+                    .ok_or_else(|| bad("unknown waiver".into()))?;
+                w.status = WaiverStatus::Rejected;
+                w.decided_by = Some(by);
+                w.decided_at = Some(at);
+                w.decision_reason = Some(reason.clone());
+                self.state = w.return_to;
+            }
+            Event::RouteChosen {
+                route,
+                rationale,
+                alternatives,
+            } => {
+                self.route = Some(RouteEntry {
+                    route: route.clone(),
+                    rationale: rationale.clone(),
+                    alternatives: alternatives.clone(),
+                    by,
+                    at,
+                });
+            }
+            Event::WarningDrafted {
+                version,
+                text,
+                sha256,
+                withheld,
+                language,
+            } => {
+                if *version as usize != self.warnings.len() + 1 {
+                    return Err(bad(format!("warning version {version} out of order")));
+                }
+                self.warnings.push(WarningVersion {
+                    version: *version,
+                    text: text.clone(),
+                    sha256: sha256.clone(),
+                    withheld: withheld.clone(),
+                    language: language.clone(),
+                    drafted_by: by,
+                    drafted_at: at,
+                    approved_by: None,
+                    approved_at: None,
+                });
+                self.state = CaseState::WarningDrafted;
+            }
+            Event::WarningApproved { version, .. } => {
+                let w = self
+                    .warnings
+                    .iter_mut()
+                    .find(|w| w.version == *version)
+                    .ok_or_else(|| bad(format!("no warning version {version}")))?;
+                w.approved_by = Some(by);
+                w.approved_at = Some(at);
+                self.state = CaseState::WarningApproved;
+            }
+            Event::DeliveryRecorded { delivery } => {
+                self.deliveries.push(DeliveryEntry {
+                    delivery: delivery.clone(),
+                    recorded_by: by,
+                    recorded_at: at,
+                });
+                self.state = if self.final_hop_received() {
+                    CaseState::Delivered
+                } else {
+                    CaseState::Delivering
+                };
+            }
+            Event::ResponseRecorded { response } => self.responses.push(Recorded {
+                value: response.clone(),
+                by,
+                at,
+            }),
+            Event::PublicAdvisoryDecided { advisory } => self.advisories.push(Recorded {
+                value: advisory.clone(),
+                by,
+                at,
+            }),
+            Event::OutcomeRecorded { outcome } => {
+                self.outcome = Some(Recorded {
+                    value: outcome.clone(),
+                    by,
+                    at,
+                });
+                self.state = CaseState::Closed;
+            }
+            Event::ReassessmentFlagged { reason, detail } => {
+                let f = Flag {
+                    reason: *reason,
+                    detail: detail.clone(),
+                    at,
+                };
+                self.flags.push(f.clone());
+                if self.reassessment_due.is_none() {
+                    self.reassessment_due = Some(f);
+                }
+            }
+            Event::ReassessmentStarted { .. } => {
+                for w in &mut self.waivers {
+                    if w.status == WaiverStatus::Pending {
+                        w.status = WaiverStatus::Superseded;
+                    }
+                }
+                self.reassessment_due = None;
+                self.outcome = None;
+                self.state = CaseState::AwaitingDetermination;
+            }
+            Event::EscalationRaised { step, due } => self.escalations.push(Escalation {
+                step: *step,
+                due: *due,
+                at,
+            }),
+            Event::CaseHandedOff {
+                owner,
+                lead_element,
+                ..
+            } => {
+                self.owner = owner.clone();
+                self.lead_element = lead_element.clone();
+            }
+            Event::AttemptRefused { action, reason } => self.refusals.push(Refusal {
+                action: *action,
+                reason: reason.clone(),
+                by,
+                at,
+            }),
+        }
+        self.version = e.seq;
+        self.timeline.push(TimelineEntry {
+            seq: e.seq,
+            at,
+            actor: e.actor.clone(),
+            kind: e.event.kind(),
+            summary: e.event.summary(),
+        });
+        Ok(())
+    }
+
+    fn waiver_mut(&mut self, id: WaiverId) -> Option<&mut WaiverEntry> {
+        self.waivers.iter_mut().find(|w| w.id == id)
+    }
+
+    fn final_hop_received(&self) -> bool {
+        let Some(route) = &self.route else {
+            return false;
+        };
+        let last = route.route.hops().len() as u32;
+        let approved = self.approved_warning().map(|w| w.version);
+        self.deliveries.iter().any(|d| {
+            d.delivery.hop == last
+                && d.delivery.status == DeliveryStatus::Received
+                && Some(d.delivery.warning_version) == approved
+        })
+    }
+
+    /// The latest approved warning version, if any.
+    pub fn approved_warning(&self) -> Option<&WarningVersion> {
+        self.warnings.iter().rev().find(|w| w.approved_by.is_some())
+    }
+
+    /// The most recent determination.
+    pub fn determination(&self) -> Option<&DeterminationEntry> {
+        self.determinations.last()
+    }
+
+    /// Terms no warning on this case may contain.
+    pub fn protected_terms(&self) -> Vec<ProtectedTerm> {
+        let mut out = Vec::new();
+        for r in &self.reports {
+            if let Some(s) = &r.report.source {
+                out.push(ProtectedTerm {
+                    term: s.id.to_string(),
+                    category: FindingCategory::SourceIdentifier,
+                });
+            }
+            if let Some(x) = &r.report.external_reference {
+                out.push(ProtectedTerm {
+                    term: x.to_string(),
+                    category: FindingCategory::ReportNumber,
+                });
+            }
+            for t in &r.report.secret_terms {
+                out.push(ProtectedTerm {
+                    term: t.to_string(),
+                    category: FindingCategory::SecretTerm,
+                });
+            }
+        }
+        out
+    }
+
+    /// What the sanitisation check finds in `text` for this case.
+    pub fn check_warning_text(&self, text: &str, policy: &LoadedPolicy) -> Vec<Finding> {
+        policy.sanitiser().check(text, &self.protected_terms())
+    }
+
+    /// The number of reports that count as independent sources.
+    pub fn independent_sources(&self) -> u32 {
+        self.reports
+            .iter()
+            .filter(|r| r.independence == Independence::Independent)
+            .count() as u32
+    }
+
+    /// The facts the policy decides on: the analyst's latest assessment of
+    /// each fact where there is one, otherwise consolidated from the reports
+    /// (union of harms, best grade that the policy rates, best detail on each
+    /// axis of specificity, the union of the windows).
+    pub fn facts(&self, policy: &LoadedPolicy) -> CaseFacts {
+        let latest =
+            |f: &dyn Fn(&Assessment) -> bool| self.assessments.iter().rev().find(|a| f(&a.value));
+        let first = &self.reports[0].report;
+        let harm_types = latest(&|a| a.harm_types.is_some())
+            .and_then(|a| a.value.harm_types.clone())
+            .unwrap_or_else(|| {
+                self.reports
+                    .iter()
+                    .skip(1)
+                    .fold(first.harm_types.clone(), |acc: HarmTypes, r| {
+                        acc.union(&r.report.harm_types)
+                    })
+            });
+        let independent_sources = self.independent_sources();
+        let grade = latest(&|a| a.grading.is_some())
+            .and_then(|a| a.value.grading.as_ref().map(|g| g.grade))
+            .unwrap_or_else(|| {
+                // The grade the policy rates best: pass before open before fail; earliest first.
+                let rank = |g| {
+                    let probe = CaseFacts {
+                        harm_types: harm_types.clone(),
+                        grade: g,
+                        independent_sources,
+                        specificity: first.specificity,
+                        window: None,
+                    };
+                    let (_, trace) = policy.evaluate(&probe, Timestamp::UNIX_EPOCH);
+                    match trace
+                        .iter()
+                        .find(|r| r.rule == RuleId::Credible)
+                        .map(|r| r.outcome)
+                    {
+                        Some(RuleOutcome::Pass) => 0,
+                        Some(RuleOutcome::Open) => 1,
+                        _ => 2,
+                    }
+                };
+                self.reports
+                    .iter()
+                    .filter(|r| r.independence == Independence::Independent)
+                    .map(|r| r.report.grading.grade)
+                    .min_by_key(|g| rank(*g))
+                    .unwrap_or(first.grading.grade)
+            });
+        let specificity = latest(&|a| a.specificity.is_some())
+            .and_then(|a| a.value.specificity)
+            .unwrap_or_else(|| {
+                self.reports
+                    .iter()
+                    .skip(1)
+                    .fold(first.specificity, |acc: Specificity, r| {
+                        acc.max(&r.report.specificity)
+                    })
+            });
+        let window = latest(&|a| a.window.is_some())
+            .and_then(|a| a.value.window.clone())
+            .or_else(|| self.report_window());
+        CaseFacts {
+            harm_types,
+            grade,
+            independent_sources,
+            specificity,
+            window,
+        }
+    }
+
+    fn report_window(&self) -> Option<ThreatWindow> {
+        self.reports
+            .iter()
+            .filter_map(|r| r.report.window.clone())
+            .reduce(|a, b| a.union(&b))
+    }
+
+    /// The window in force (assessment first, then reports).
+    pub fn window(&self) -> Option<ThreatWindow> {
+        self.assessments
+            .iter()
+            .rev()
+            .find_map(|a| a.value.window.clone())
+            .or_else(|| self.report_window())
+    }
+
+    /// Checks a command and returns the events it produces.
+    pub fn handle(&self, cmd: Command, ctx: Ctx<'_>) -> Result<Vec<Event>, CaseError> {
+        let action = cmd.action();
+        if !self.state.allowed().contains(&action) {
+            return Err(CaseError::NotAllowed {
+                action,
+                state: self.state,
+                allowed: self.state.allowed().to_vec(),
+            });
+        }
+        let policy = ctx.policy;
+        match cmd {
+            Command::AttachReport { report_id, report } => {
+                self.attach_report(report_id, *report, ctx)
+            }
+            Command::Assess { assessment } => {
+                if assessment.grading.is_none()
+                    && assessment.specificity.is_none()
+                    && assessment.harm_types.is_none()
+                    && assessment.window.is_none()
+                {
+                    return Err(CaseError::EmptyAssessment);
+                }
+                let old_window = self.window();
+                let new_window = assessment.window.clone();
+                let mut events = vec![Event::AssessmentRecorded { assessment }];
+                if let Some(w) = new_window.filter(|w| Some(w) != old_window.as_ref()) {
+                    events.push(Event::DeadlinesSet {
+                        deadlines: policy.deadlines(self.received_at(), Some(&w)),
+                        follow_up_by: self.follow_up_by,
+                    });
+                    if self.is_determined() {
+                        events.push(Event::ReassessmentFlagged {
+                            reason: ReassessmentReason::WindowMoved,
+                            detail: format!("window is now {}", w.describe()),
+                        });
+                    }
+                } else if self.is_determined() {
+                    events.push(Event::ReassessmentFlagged {
+                        reason: ReassessmentReason::NewInformation,
+                        detail: "the assessment changed after the determination".into(),
+                    });
+                }
+                Ok(events)
+            }
+            Command::Determine { note } => {
+                let facts = self.facts(policy);
+                let (verdict, trace) = policy.evaluate(&facts, ctx.now);
+                Ok(vec![Event::DeterminationMade {
+                    determination: Box::new(Determination {
+                        verdict,
+                        trace,
+                        facts,
+                        policy: policy.reference(),
+                        as_of: ctx.now,
+                    }),
+                    note,
+                }])
+            }
+            Command::RequestWaiver {
+                waiver_id,
+                ground,
+                reason,
+                legal_review,
+            } => {
+                let Some(g) = policy.ground(&ground) else {
+                    return Err(CaseError::UnknownWaiverGround {
+                        ground,
+                        policy: policy.reference().to_string(),
+                        allowed: policy
+                            .waiver
+                            .grounds
+                            .iter()
+                            .map(|g| g.code.clone())
+                            .collect(),
+                    });
+                };
+                if g.requires_legal_review && legal_review.is_none() {
+                    return Err(CaseError::LegalReviewRequired { ground });
+                }
+                if self.waivers.iter().any(|w| w.id == waiver_id) {
+                    return Err(CaseError::DuplicateWaiver(waiver_id));
+                }
+                Ok(vec![Event::WaiverRequested {
+                    waiver_id,
+                    ground,
+                    reason,
+                    legal_review,
+                }])
+            }
+            Command::ApproveWaiver { waiver_id, reason } => {
+                let w = self.pending_waiver(waiver_id)?;
+                let role = policy.waiver.approver_role;
+                // The requester of a waiver can never approve it, whatever the policy says.
+                if w.requested_by == ctx.actor.name {
+                    return Err(CaseError::TwoPersonRule {
+                        action: Action::ApproveWaiver,
+                        who: ctx.actor.name.clone(),
+                        role: "requested this waiver",
+                        approver: role,
+                    });
+                }
+                if !ctx.actor.has(role) {
+                    return Err(CaseError::MissingRole {
+                        action: Action::ApproveWaiver,
+                        who: ctx.actor.name.clone(),
+                        role,
+                    });
+                }
+                let review_after = policy
+                    .ground(&w.ground)
+                    .and_then(|g| g.review_after)
+                    .unwrap_or(policy.waiver.review_after);
+                Ok(vec![Event::WaiverApproved {
+                    waiver_id,
+                    reason,
+                    review_by: add(ctx.now, review_after.signed()),
+                }])
+            }
+            Command::RejectWaiver { waiver_id, reason } => {
+                let w = self.pending_waiver(waiver_id)?;
+                let role = policy.waiver.approver_role;
+                if w.requested_by == ctx.actor.name {
+                    return Err(CaseError::TwoPersonRule {
+                        action: Action::RejectWaiver,
+                        who: ctx.actor.name.clone(),
+                        role: "requested this waiver",
+                        approver: role,
+                    });
+                }
+                if !ctx.actor.has(role) {
+                    return Err(CaseError::MissingRole {
+                        action: Action::RejectWaiver,
+                        who: ctx.actor.name.clone(),
+                        role,
+                    });
+                }
+                Ok(vec![Event::WaiverRejected { waiver_id, reason }])
+            }
+            Command::ChooseRoute {
+                route,
+                rationale,
+                alternatives,
+            } => {
+                self.check_not_threat_actor(&route)?;
+                Ok(vec![Event::RouteChosen {
+                    route,
+                    rationale,
+                    alternatives,
+                }])
+            }
+            Command::DraftWarning {
+                text,
+                withheld,
+                language,
+            } => {
+                let findings = self.check_warning_text(text.as_str(), policy);
+                if !findings.is_empty() {
+                    return Err(CaseError::SanitisationFindings { findings });
+                }
+                Ok(vec![Event::WarningDrafted {
+                    version: self.warnings.len() as u32 + 1,
+                    sha256: text.sha256(),
+                    text,
+                    withheld,
+                    language,
+                }])
+            }
+            Command::ApproveWarning { version, sha256 } => {
+                let latest = self.warnings.last().map(|w| w.version).unwrap_or(0);
+                let Some(w) = self.warnings.last().filter(|w| w.version == version) else {
+                    return Err(CaseError::NotLatestDraft {
+                        asked: version,
+                        latest,
+                    });
+                };
+                if let Some(expected) = sha256
+                    && expected != w.sha256
+                {
+                    return Err(CaseError::TextChanged {
+                        version,
+                        expected,
+                        actual: w.sha256.clone(),
+                    });
+                }
+                let rule = &policy.approvals.warning;
+                if rule.two_person && w.drafted_by == ctx.actor.name {
+                    return Err(CaseError::TwoPersonRule {
+                        action: Action::ApproveWarning,
+                        who: ctx.actor.name.clone(),
+                        role: "drafted this warning",
+                        approver: rule.approver_role,
+                    });
+                }
+                if !ctx.actor.has(rule.approver_role) {
+                    return Err(CaseError::MissingRole {
+                        action: Action::ApproveWarning,
+                        who: ctx.actor.name.clone(),
+                        role: rule.approver_role,
+                    });
+                }
+                // The policy or the case's secret terms may have changed since drafting.
+                let findings = self.check_warning_text(w.text.as_str(), policy);
+                if !findings.is_empty() {
+                    return Err(CaseError::SanitisationFindings { findings });
+                }
+                Ok(vec![Event::WarningApproved {
+                    version,
+                    sha256: w.sha256.clone(),
+                }])
+            }
+            Command::RecordDelivery { delivery } => {
+                let Some(route) = &self.route else {
+                    return Err(CaseError::NoRoute);
+                };
+                let approved = self.approved_warning().map(|w| w.version);
+                if approved != Some(delivery.warning_version) {
+                    return Err(CaseError::NotApprovedVersion(delivery.warning_version));
+                }
+                let hops = route.route.hops();
+                let Some(hop) = hops.get(delivery.hop as usize - 1) else {
+                    return Err(CaseError::NoSuchHop {
+                        hop: delivery.hop,
+                        hops: hops.len(),
+                    });
+                };
+                if hop.channel != delivery.channel {
+                    return Err(CaseError::WrongChannel {
+                        hop: delivery.hop,
+                        expected: hop.channel.as_str(),
+                        actual: delivery.channel.as_str(),
+                    });
+                }
+                let final_receipt = delivery.hop as usize == hops.len()
+                    && delivery.status == DeliveryStatus::Received;
+                let at = delivery.at;
+                let mut events = vec![Event::DeliveryRecorded { delivery }];
+                if final_receipt
+                    && self.state != CaseState::Delivered
+                    && let Some(d) = &self.deadlines
+                {
+                    events.push(Event::DeadlinesSet {
+                        deadlines: d.clone(),
+                        follow_up_by: Some(add(
+                            at,
+                            policy.deadlines.follow_up_after_delivery.signed(),
+                        )),
+                    });
+                }
+                Ok(events)
+            }
+            Command::RecordResponse { response } => Ok(vec![Event::ResponseRecorded { response }]),
+            Command::DecidePublicAdvisory { advisory } => {
+                Ok(vec![Event::PublicAdvisoryDecided { advisory }])
+            }
+            Command::RecordOutcome { outcome } => Ok(vec![Event::OutcomeRecorded { outcome }]),
+            Command::Reassess { reason } => Ok(vec![Event::ReassessmentStarted { reason }]),
+            Command::HandOff {
+                owner,
+                lead_element,
+                reason,
+            } => {
+                if owner == self.owner && lead_element == self.lead_element {
+                    return Err(CaseError::SameOwner(owner));
+                }
+                Ok(vec![Event::CaseHandedOff {
+                    owner,
+                    lead_element,
+                    reason,
+                }])
+            }
+        }
+    }
+
+    fn attach_report(
+        &self,
+        report_id: ReportId,
+        report: ThreatReport,
+        ctx: Ctx<'_>,
+    ) -> Result<Vec<Event>, CaseError> {
+        if self.reports.iter().any(|r| r.id == report_id) {
+            return Err(CaseError::DuplicateReport(report_id));
+        }
+        let independence = match report.derived_from {
+            Some(of) => {
+                if !self.reports.iter().any(|r| r.id == of) {
+                    return Err(CaseError::UnknownDerivedFrom(of));
+                }
+                Independence::Derived {
+                    of,
+                    basis: DerivationBasis::Declared,
+                }
+            }
+            None => {
+                let threshold = ctx.policy.credibility.derived_text_similarity;
+                let best = self
+                    .reports
+                    .iter()
+                    .map(|r| {
+                        (
+                            r.id,
+                            similarity(r.report.narrative.as_str(), report.narrative.as_str()),
+                        )
+                    })
+                    .max_by(|a, b| a.1.total_cmp(&b.1));
+                match best {
+                    Some((of, s)) if s >= threshold => Independence::Derived {
+                        of,
+                        basis: DerivationBasis::SimilarText {
+                            similarity_percent: (s * 100.0).round().clamp(0.0, 100.0) as u8,
+                        },
+                    },
+                    _ => Independence::Independent,
+                }
+            }
+        };
+        let independent = independence == Independence::Independent;
+        let old_window = self.window();
+        let new_report_window = report.window.clone();
+        let mut events = vec![Event::ReportAttached {
+            report_id,
+            report: Box::new(report),
+            independence,
+        }];
+        // The window may have widened.
+        let assessed_window = self.assessments.iter().any(|a| a.value.window.is_some());
+        let new_window = match (&old_window, &new_report_window) {
+            (_, None) => None,
+            (None, Some(w)) => Some(w.clone()),
+            (Some(o), Some(w)) => Some(o.union(w)).filter(|u| u != o),
+        };
+        if let Some(w) = new_window.filter(|_| !assessed_window) {
+            events.push(Event::DeadlinesSet {
+                deadlines: ctx.policy.deadlines(self.received_at(), Some(&w)),
+                follow_up_by: self.follow_up_by,
+            });
+        }
+        match self.state {
+            CaseState::NoDuty if independent => events.push(Event::CaseReopened {
+                reason: "a new independent report arrived after a determination of no duty".into(),
+            }),
+            CaseState::NoDuty => {}
+            CaseState::AwaitingDetermination | CaseState::NeedsMoreInformation => {}
+            _ if self.reassessment_due.is_none() => events.push(Event::ReassessmentFlagged {
+                reason: ReassessmentReason::NewInformation,
+                detail: "a report arrived after the determination".into(),
+            }),
+            _ => {}
+        }
+        Ok(events)
+    }
+
+    fn pending_waiver(&self, id: WaiverId) -> Result<&WaiverEntry, CaseError> {
+        let w = self
+            .waivers
+            .iter()
+            .find(|w| w.id == id)
+            .ok_or(CaseError::UnknownWaiver(id))?;
+        if w.status != WaiverStatus::Pending {
+            return Err(CaseError::WaiverNotPending(id));
+        }
+        Ok(w)
+    }
+
+    fn check_not_threat_actor(&self, route: &Route) -> Result<(), CaseError> {
+        for r in &self.reports {
+            let Some(actor) = &r.report.threat_actor else {
+                continue;
+            };
+            if actor.kind != crate::report::ActorKind::State {
+                continue;
+            }
+            let Some(country) = actor.country else {
+                continue;
+            };
+            for hop in route.hops() {
+                let p = &hop.to;
+                if p.kind.is_state_organ() && p.country == Some(country) {
+                    return Err(CaseError::ThreatActorAsProtector {
+                        actor: actor.name.to_string(),
+                        country: country.to_string(),
+                        party: p.name.to_string(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// When the information was first received (the earliest report).
+    pub fn received_at(&self) -> Timestamp {
+        self.reports
+            .iter()
+            .map(|r| r.report.received_at)
+            .min()
+            .unwrap_or(self.opened_at)
+    }
+
+    fn is_determined(&self) -> bool {
+        !matches!(
+            self.state,
+            CaseState::AwaitingDetermination | CaseState::NeedsMoreInformation
+        )
+    }
+
+    /// Steps that are overdue at `now`, with their due time.
+    pub fn overdue(&self, now: Timestamp) -> Vec<(Step, Timestamp)> {
+        use CaseState::*;
+        let mut out = Vec::new();
+        let Some(d) = &self.deadlines else { return out };
+        let s = self.state;
+        if matches!(s, AwaitingDetermination | NeedsMoreInformation) && now > d.decide_by {
+            out.push((Step::Decide, d.decide_by));
+        }
+        if matches!(s, DutyToWarn | WarningDrafted | WaiverPending) && now > d.approve_by {
+            out.push((Step::Approve, d.approve_by));
+        }
+        if matches!(
+            s,
+            DutyToWarn | WarningDrafted | WarningApproved | Delivering | WaiverPending
+        ) && now > d.deliver_by
+        {
+            out.push((Step::Deliver, d.deliver_by));
+        }
+        if s == Delivered
+            && let Some(f) = self.follow_up_by
+        {
+            let responded = self
+                .responses
+                .iter()
+                .any(|r| r.value.kind != crate::delivery::ResponseKind::NoResponse);
+            if !responded && now > f {
+                out.push((Step::FollowUp, f));
+            }
+        }
+        out
+    }
+
+    /// The next deadline still ahead or overdue for the current state.
+    pub fn next_deadline(&self) -> Option<(Step, Timestamp)> {
+        use CaseState::*;
+        let d = self.deadlines.as_ref()?;
+        match self.state {
+            AwaitingDetermination | NeedsMoreInformation => Some((Step::Decide, d.decide_by)),
+            DutyToWarn | WarningDrafted | WaiverPending => Some((Step::Approve, d.approve_by)),
+            WarningApproved | Delivering => Some((Step::Deliver, d.deliver_by)),
+            Delivered => self.follow_up_by.map(|f| (Step::FollowUp, f)),
+            _ => None,
+        }
+    }
+
+    /// What the clock produces at `now`: escalations for overdue steps (once
+    /// per step and due time) and re-assessment flags.
+    pub fn sweep(&self, now: Timestamp, policy: &LoadedPolicy) -> Vec<Event> {
+        let mut events = Vec::new();
+        if self.state == CaseState::Closed {
+            return events;
+        }
+        for (step, due) in self.overdue(now) {
+            if !self
+                .escalations
+                .iter()
+                .any(|e| e.step == step && e.due == due)
+            {
+                events.push(Event::EscalationRaised { step, due });
+            }
+        }
+        let flagged = |reason: ReassessmentReason, detail: &str| {
+            self.flags
+                .iter()
+                .any(|f| f.reason == reason && f.detail == detail)
+        };
+        if self.reassessment_due.is_none() {
+            if let Some(w) = self.window() {
+                let detail = format!(
+                    "the window ended at {} with no outcome recorded",
+                    w.not_after()
+                );
+                if w.has_lapsed(now)
+                    && self.state != CaseState::NoDuty
+                    && !flagged(ReassessmentReason::WindowLapsed, &detail)
+                {
+                    events.push(Event::ReassessmentFlagged {
+                        reason: ReassessmentReason::WindowLapsed,
+                        detail,
+                    });
+                } else if self.state == CaseState::NoDuty && !w.has_lapsed(now) {
+                    // A threat judged too far off comes within the horizon.
+                    let only_too_far = self.determination().is_some_and(|d| {
+                        d.determination.verdict
+                            == (Verdict::ThresholdNotMet {
+                                failed: vec![RuleId::Impending],
+                            })
+                    });
+                    let horizon_at = add(w.not_before(), -policy.impending.max_lead.signed());
+                    let detail = format!(
+                        "the window opening {} is now within {}",
+                        w.not_before(),
+                        policy.impending.max_lead
+                    );
+                    if only_too_far
+                        && now >= horizon_at
+                        && !flagged(ReassessmentReason::WindowApproaching, &detail)
+                    {
+                        events.push(Event::ReassessmentFlagged {
+                            reason: ReassessmentReason::WindowApproaching,
+                            detail,
+                        });
+                    }
+                }
+            }
+            if self.state == CaseState::Waived
+                && let Some(w) = self
+                    .waivers
+                    .iter()
+                    .rev()
+                    .find(|w| w.status == WaiverStatus::Approved)
+                && let Some(review_by) = w.review_by
+            {
+                let detail = format!(
+                    "waiver {} on {} was due for review at {review_by}",
+                    w.id, w.ground
+                );
+                if now > review_by && !flagged(ReassessmentReason::WaiverReviewDue, &detail) {
+                    events.push(Event::ReassessmentFlagged {
+                        reason: ReassessmentReason::WaiverReviewDue,
+                        detail,
+                    });
+                }
+            }
+        }
+        events
+    }
+}
+
+/// Word-trigram Jaccard similarity of two texts (0 to 1), case-insensitive.
+pub fn similarity(a: &str, b: &str) -> f64 {
+    fn shingles(s: &str) -> BTreeSet<(String, String, String)> {
+        let words: Vec<String> = s
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(|w| w.to_lowercase())
+            .collect();
+        if words.len() < 3 {
+            return words
+                .into_iter()
+                .map(|w| (w, String::new(), String::new()))
+                .collect();
+        }
+        words
+            .windows(3)
+            .map(|w| (w[0].clone(), w[1].clone(), w[2].clone()))
+            .collect()
+    }
+    let (sa, sb) = (shingles(a), shingles(b));
+    if sa.is_empty() && sb.is_empty() {
+        return 1.0;
+    }
+    let inter = sa.intersection(&sb).count() as f64;
+    let union = (sa.len() + sb.len()) as f64 - inter;
+    if union == 0.0 { 0.0 } else { inter / union }
+}

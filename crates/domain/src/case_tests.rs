@@ -1,0 +1,805 @@
+//! State-machine tests: the lifecycle, the two-person rule, and a property
+//! test that drives random command sequences through `handle` and `apply`.
+
+use std::collections::BTreeSet;
+
+use proptest::prelude::*;
+
+use crate::actor::{Actor, Role};
+use crate::case::*;
+use crate::delivery::*;
+use crate::event::{Assessment, Event, Independence, ReassessmentReason, RecordedEvent};
+use crate::grading::{AdmiraltyGrade, Detail, Grading, Specificity};
+use crate::ids::{CaseId, ReportId, WaiverId};
+use crate::policy::{LoadedPolicy, RuleId, Verdict};
+use crate::report::*;
+use crate::text::*;
+use crate::time::{ThreatWindow, TimeZoneName, Timestamp};
+
+pub(crate) fn ts(s: &str) -> Timestamp {
+    s.parse().unwrap()
+}
+
+fn uuid(n: u128) -> uuid::Uuid {
+    uuid::Uuid::from_u128(n)
+}
+
+pub(crate) fn report(narrative: &str, grade: &str, window: Option<(&str, &str)>) -> ThreatReport {
+    ThreatReport {
+        originating_element: ElementName::new("Element A").unwrap(),
+        received_at: ts("2024-01-01T00:00:00Z"),
+        title: Title::new("Threat to a journalist").unwrap(),
+        narrative: Narrative::new(narrative).unwrap(),
+        harm_types: HarmTypes::new([HarmType::Kidnapping]).unwrap(),
+        target: Target {
+            kind: TargetKind::Person,
+            victims: NonEmptyVec::one(Victim::named(Name::new("A. Journalist").unwrap())),
+        },
+        threat_actor: Some(ThreatActor {
+            name: Name::new("Foreign Service X").unwrap(),
+            kind: ActorKind::State,
+            country: Some("IR".parse().unwrap()),
+        }),
+        location: None,
+        window: window.map(|(a, b)| {
+            ThreatWindow::new(ts(a), ts(b), TimeZoneName::new("America/New_York").unwrap()).unwrap()
+        }),
+        grading: Grading {
+            grade: AdmiraltyGrade::parse(grade).unwrap(),
+            assessor: ActorName::new("analyst.a").unwrap(),
+            reason: Reason::new("graded").unwrap(),
+        },
+        specificity: Specificity {
+            who: Detail::Present,
+            where_: Detail::Partial,
+            when: Detail::Partial,
+            how: Detail::Present,
+        },
+        handling: Handling {
+            tlp: Tlp::Red,
+            classification: None,
+            compartments: BTreeSet::new(),
+        },
+        source: Some(SourceRef {
+            id: SecretTerm::new("CS-0042").unwrap(),
+            description: None,
+        }),
+        external_reference: None,
+        secret_terms: vec![],
+        derived_from: None,
+    }
+}
+
+/// A case under test with its events, driven like the service drives it.
+pub(crate) struct Harness {
+    pub policy: LoadedPolicy,
+    pub events: Vec<RecordedEvent>,
+    pub case: Case,
+    pub now: Timestamp,
+}
+
+pub(crate) fn actor(name: &str) -> Actor {
+    Actor::with_all_roles(ActorName::new(name).unwrap())
+}
+
+impl Harness {
+    pub fn open(r: ThreatReport, now: &str) -> Self {
+        let policy = LoadedPolicy::builtin();
+        let a = actor("collector.c");
+        let now = ts(now);
+        let evs = Case::open(
+            OpenCase {
+                case_id: CaseId::from_uuid(uuid(1)),
+                report_id: ReportId::from_uuid(uuid(2)),
+                report: r,
+                owner: Some(ActorName::new("owner.o").unwrap()),
+            },
+            Ctx {
+                actor: &a,
+                now,
+                policy: &policy,
+            },
+        )
+        .unwrap();
+        let events: Vec<RecordedEvent> = evs
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| RecordedEvent {
+                seq: i as u64 + 1,
+                recorded_at: now,
+                actor: a.name.clone(),
+                event: e,
+            })
+            .collect();
+        let case = Case::from_events(&events).unwrap();
+        Self {
+            policy,
+            events,
+            case,
+            now,
+        }
+    }
+
+    pub fn at(&mut self, now: &str) -> &mut Self {
+        self.now = ts(now);
+        self
+    }
+
+    pub fn try_do(&mut self, who: &Actor, cmd: Command) -> Result<Vec<Event>, CaseError> {
+        let evs = self.case.handle(
+            cmd,
+            Ctx {
+                actor: who,
+                now: self.now,
+                policy: &self.policy,
+            },
+        )?;
+        self.record(who, evs.clone());
+        Ok(evs)
+    }
+
+    pub fn record(&mut self, who: &Actor, evs: Vec<Event>) {
+        for e in evs {
+            let re = RecordedEvent {
+                seq: self.case.version + 1,
+                recorded_at: self.now,
+                actor: who.name.clone(),
+                event: e,
+            };
+            self.case.apply(&re).unwrap();
+            self.events.push(re);
+        }
+    }
+
+    #[track_caller]
+    pub fn ok(&mut self, who: &str, cmd: Command) -> Vec<Event> {
+        let a = actor(who);
+        match self.try_do(&a, cmd) {
+            Ok(e) => e,
+            Err(e) => panic!("{who}: {e}"),
+        }
+    }
+
+    #[track_caller]
+    pub fn refused(&mut self, who: &str, cmd: Command) -> CaseError {
+        let a = actor(who);
+        let before = self.case.clone();
+        let e = self.try_do(&a, cmd).unwrap_err();
+        assert_eq!(self.case, before, "a refused command changed the case");
+        e
+    }
+}
+
+fn reason(s: &str) -> Reason {
+    Reason::new(s).unwrap()
+}
+
+fn party(name: &str, kind: PartyKind, c: &str) -> Party {
+    Party {
+        name: Name::new(name).unwrap(),
+        kind,
+        country: Some(c.parse().unwrap()),
+    }
+}
+
+fn direct_route() -> Route {
+    let us = party("FBI New York Field Office", PartyKind::OwnElement, "US");
+    let victim = party("A. Journalist", PartyKind::Victim, "US");
+    Route::new(
+        victim.clone(),
+        NonEmptyVec::one(Hop {
+            from: us,
+            to: victim,
+            channel: Channel::LawEnforcement,
+        }),
+    )
+    .unwrap()
+}
+
+fn draft(text: &str) -> Command {
+    Command::DraftWarning {
+        text: WarningText::new(text).unwrap(),
+        withheld: [WithheldCategory::SourceIdentity].into_iter().collect(),
+        language: LanguageTag::english(),
+    }
+}
+
+fn delivery(version: u32, hop: u32, status: DeliveryStatus, at: &str) -> Delivery {
+    Delivery::new(
+        version,
+        hop,
+        status,
+        Name::new("Special Agent").unwrap(),
+        Name::new("A. Journalist").unwrap(),
+        Channel::LawEnforcement,
+        Medium::InPerson,
+        ts(at),
+        TimeZoneName::new("America/New_York").unwrap(),
+        LanguageTag::english(),
+        Some(Proof {
+            kind: ProofKind::Acknowledgement,
+            reference: Note::new("signed acknowledgement form").unwrap(),
+        }),
+        None,
+        1,
+    )
+    .unwrap()
+}
+
+const W: Option<(&str, &str)> = Some(("2024-01-10T00:00:00Z", "2024-02-10T00:00:00Z"));
+
+#[test]
+fn kidnapping_case_runs_to_delivery() {
+    let mut h = Harness::open(
+        report("They plan to abduct the journalist from her home.", "B2", W),
+        "2024-01-01T01:00:00Z",
+    );
+    assert_eq!(h.case.state, CaseState::AwaitingDetermination);
+    h.ok("analyst.a", Command::Determine { note: None });
+    assert_eq!(h.case.state, CaseState::DutyToWarn);
+    let d = h.case.determination().unwrap();
+    assert_eq!(d.determination.verdict, Verdict::DutyToWarn);
+    assert_eq!(d.determination.policy.id, "icd-191");
+    h.ok(
+        "analyst.a",
+        Command::ChooseRoute {
+            route: direct_route(),
+            rationale: reason("victim in the US"),
+            alternatives: vec![],
+        },
+    );
+    h.ok(
+        "analyst.a",
+        draft("A foreign government plans to abduct you. Contact the FBI at once."),
+    );
+    assert_eq!(h.case.state, CaseState::WarningDrafted);
+    let e = h.refused(
+        "analyst.a",
+        Command::ApproveWarning {
+            version: 1,
+            sha256: None,
+        },
+    );
+    assert!(matches!(e, CaseError::TwoPersonRule { .. }), "{e}");
+    h.ok(
+        "approver.b",
+        Command::ApproveWarning {
+            version: 1,
+            sha256: Some(h.case.warnings[0].sha256.clone()),
+        },
+    );
+    assert_eq!(h.case.state, CaseState::WarningApproved);
+    h.ok(
+        "officer.d",
+        Command::RecordDelivery {
+            delivery: delivery(1, 1, DeliveryStatus::Received, "2024-01-02T15:00:00-05:00"),
+        },
+    );
+    assert_eq!(h.case.state, CaseState::Delivered);
+    assert!(h.case.follow_up_by.is_some());
+    h.ok(
+        "officer.d",
+        Command::RecordResponse {
+            response: Response {
+                kind: ResponseKind::Acknowledged,
+                at: ts("2024-01-02T20:00:00Z"),
+                note: None,
+            },
+        },
+    );
+    h.ok(
+        "owner.o",
+        Command::RecordOutcome {
+            outcome: OutcomeRecord {
+                outcome: Outcome::Prevented,
+                at: None,
+                note: None,
+            },
+        },
+    );
+    assert_eq!(h.case.state, CaseState::Closed);
+    // The fold from scratch equals the incremental fold.
+    assert_eq!(Case::from_events(&h.events).unwrap(), h.case);
+}
+
+#[test]
+fn illegal_transitions_say_what_is_allowed() {
+    let mut h = Harness::open(report("x y z plan", "B2", W), "2024-01-01T01:00:00Z");
+    let e = h.refused(
+        "approver.b",
+        Command::ApproveWarning {
+            version: 1,
+            sha256: None,
+        },
+    );
+    let msg = e.to_string();
+    assert!(
+        msg.contains("cannot approve warning while the case is awaiting_determination"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("allowed next: attach report, assess, determine"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn waiver_two_person_rule_and_unlisted_ground() {
+    let mut h = Harness::open(
+        report("They plan to kill the commander.", "B2", W),
+        "2024-01-01T01:00:00Z",
+    );
+    h.ok("analyst.a", Command::Determine { note: None });
+    let e = h.refused(
+        "analyst.a",
+        Command::RequestWaiver {
+            waiver_id: WaiverId::from_uuid(uuid(9)),
+            ground: "ADVERSARY".into(),
+            reason: reason("the recipient is an adversary"),
+            legal_review: None,
+        },
+    );
+    assert!(e.is_recordable());
+    assert!(
+        e.to_string().contains("'ADVERSARY' is not a waiver ground"),
+        "{e}"
+    );
+    let w = WaiverId::from_uuid(uuid(10));
+    h.ok(
+        "analyst.a",
+        Command::RequestWaiver {
+            waiver_id: w,
+            ground: "W3".into(),
+            reason: reason("the victim commands a designated terrorist group"),
+            legal_review: None,
+        },
+    );
+    assert_eq!(h.case.state, CaseState::WaiverPending);
+    let e = h.refused(
+        "analyst.a",
+        Command::ApproveWaiver {
+            waiver_id: w,
+            reason: reason("ok"),
+        },
+    );
+    assert!(
+        matches!(e, CaseError::TwoPersonRule { .. }) && e.is_recordable(),
+        "{e}"
+    );
+    assert!(e.to_string().contains("requested this waiver"), "{e}");
+    // Without the approver role.
+    let mut plain = Actor::new(ActorName::new("analyst.x").unwrap(), [Role::Analyst]);
+    let err = h
+        .try_do(
+            &plain,
+            Command::ApproveWaiver {
+                waiver_id: w,
+                reason: reason("ok"),
+            },
+        )
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CaseError::MissingRole {
+                role: Role::Approver,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    plain.roles.insert(Role::Approver);
+    h.try_do(
+        &plain,
+        Command::ApproveWaiver {
+            waiver_id: w,
+            reason: reason("W3 applies"),
+        },
+    )
+    .unwrap();
+    assert_eq!(h.case.state, CaseState::Waived);
+    let wv = &h.case.waivers[0];
+    assert_eq!(wv.requested_by.as_str(), "analyst.a");
+    assert_eq!(wv.decided_by.as_ref().unwrap().as_str(), "analyst.x");
+    // Review falls due after 30 days: flagged once.
+    h.at("2024-02-05T00:00:00Z");
+    let evs = h.case.sweep(h.now, &h.policy);
+    assert!(
+        evs.iter().any(|e| matches!(
+            e,
+            Event::ReassessmentFlagged {
+                reason: ReassessmentReason::WaiverReviewDue,
+                ..
+            }
+        )),
+        "{evs:?}"
+    );
+}
+
+#[test]
+fn rejected_waiver_returns_to_the_warning_path() {
+    let mut h = Harness::open(
+        report(
+            "They plan to kill the victim; a source inside the group says so.",
+            "B2",
+            W,
+        ),
+        "2024-01-01T01:00:00Z",
+    );
+    h.ok("analyst.a", Command::Determine { note: None });
+    h.ok(
+        "analyst.a",
+        draft("Your life is in danger from a foreign government."),
+    );
+    let w = WaiverId::from_uuid(uuid(11));
+    h.ok(
+        "analyst.a",
+        Command::RequestWaiver {
+            waiver_id: w,
+            ground: "W4".into(),
+            reason: reason("warning would expose a source"),
+            legal_review: None,
+        },
+    );
+    h.ok(
+        "approver.b",
+        Command::RejectWaiver {
+            waiver_id: w,
+            reason: reason("a broader warning protects the source"),
+        },
+    );
+    assert_eq!(h.case.state, CaseState::WarningDrafted);
+    h.ok(
+        "analyst.a",
+        draft("We have information indicating a threat to your safety. Please contact us."),
+    );
+    assert_eq!(h.case.warnings.len(), 2);
+}
+
+#[test]
+fn drafts_naming_the_source_are_refused_with_spans() {
+    let mut h = Harness::open(report("plot", "B2", W), "2024-01-01T01:00:00Z");
+    h.ok("analyst.a", Command::Determine { note: None });
+    let text = "SECRET//NOFORN: source CS-0042 reports a plot.";
+    let e = h.refused("analyst.a", draft(text));
+    let CaseError::SanitisationFindings { findings } = e else {
+        panic!()
+    };
+    let cs = findings.iter().find(|f| f.text == "CS-0042").unwrap();
+    assert_eq!(&text[cs.start..cs.end], "CS-0042");
+    assert!(findings.iter().any(|f| f.text == "SECRET"));
+}
+
+#[test]
+fn threat_actor_state_is_never_the_protector() {
+    let mut h = Harness::open(report("plot", "B2", W), "2024-01-01T01:00:00Z");
+    h.ok("analyst.a", Command::Determine { note: None });
+    let us = party("US Government", PartyKind::OwnElement, "US");
+    let ch = party("Swiss Embassy", PartyKind::ProtectingPower, "CH");
+    let ir = party(
+        "Iranian Ministry of Intelligence",
+        PartyKind::SecurityService,
+        "IR",
+    );
+    let route = Route::new(
+        ir.clone(),
+        NonEmptyVec::new(vec![
+            Hop {
+                from: us,
+                to: ch.clone(),
+                channel: Channel::DiplomaticNote,
+            },
+            Hop {
+                from: ch,
+                to: ir,
+                channel: Channel::ProtectingPower,
+            },
+        ])
+        .unwrap(),
+    )
+    .unwrap();
+    let e = h.refused(
+        "analyst.a",
+        Command::ChooseRoute {
+            route,
+            rationale: reason("r"),
+            alternatives: vec![],
+        },
+    );
+    assert!(matches!(e, CaseError::ThreatActorAsProtector { .. }), "{e}");
+}
+
+#[test]
+fn no_duty_reopens_on_an_independent_report_but_not_a_derived_one() {
+    let narrative = "An anonymous post threatens something big in the city.";
+    let mut h = Harness::open(report(narrative, "F5", None), "2024-01-01T01:00:00Z");
+    h.ok("analyst.a", Command::Determine { note: None });
+    assert_eq!(h.case.state, CaseState::NoDuty);
+    // Near-identical text: circular reporting, counts once, no reopening.
+    let mut r2 = report(
+        "An anonymous post threatens something big in the city!",
+        "B2",
+        None,
+    );
+    r2.originating_element = ElementName::new("Element B").unwrap();
+    let evs = h.ok(
+        "collector.e",
+        Command::AttachReport {
+            report_id: ReportId::from_uuid(uuid(20)),
+            report: Box::new(r2),
+        },
+    );
+    assert!(
+        matches!(
+            &evs[0],
+            Event::ReportAttached {
+                independence: Independence::Derived { .. },
+                ..
+            }
+        ),
+        "{evs:?}"
+    );
+    assert_eq!(h.case.state, CaseState::NoDuty);
+    assert_eq!(h.case.independent_sources(), 1);
+    // A different, independent report reopens it.
+    let r3 = report(
+        "A second service reports a credible plan to abduct the journalist next week.",
+        "B2",
+        W,
+    );
+    h.ok(
+        "collector.e",
+        Command::AttachReport {
+            report_id: ReportId::from_uuid(uuid(21)),
+            report: Box::new(r3),
+        },
+    );
+    assert_eq!(h.case.state, CaseState::AwaitingDetermination);
+    assert_eq!(h.case.independent_sources(), 2);
+}
+
+#[test]
+fn window_lapse_flags_reassessment_once_and_escalations_fire_once() {
+    let mut h = Harness::open(
+        report(
+            "plot",
+            "B2",
+            Some(("2024-01-01T06:00:00Z", "2024-01-02T00:00:00Z")),
+        ),
+        "2024-01-01T00:10:00Z",
+    );
+    let d = h.case.deadlines.clone().unwrap();
+    assert_eq!(d.deliver_by, ts("2024-01-01T04:30:00Z"));
+    h.ok("analyst.a", Command::Determine { note: None });
+    h.at("2024-01-01T05:00:00Z");
+    let evs = h.case.sweep(h.now, &h.policy);
+    let steps: Vec<_> = evs
+        .iter()
+        .filter_map(|e| match e {
+            Event::EscalationRaised { step, .. } => Some(*step),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(steps, vec![Step::Approve, Step::Deliver]);
+    let sys = Actor::system();
+    h.record(&sys, evs);
+    assert!(
+        h.case.sweep(h.now, &h.policy).is_empty(),
+        "escalations fire once"
+    );
+    h.at("2024-01-03T00:00:00Z");
+    let evs = h.case.sweep(h.now, &h.policy);
+    assert!(evs.iter().any(|e| matches!(
+        e,
+        Event::ReassessmentFlagged {
+            reason: ReassessmentReason::WindowLapsed,
+            ..
+        }
+    )));
+    h.record(&sys, evs);
+    assert!(h.case.reassessment_due.is_some());
+    assert!(h.case.sweep(h.now, &h.policy).is_empty());
+    assert!(h.case.state.is_open(), "never silently closed");
+}
+
+#[test]
+fn far_off_threat_is_flagged_when_it_comes_within_the_horizon() {
+    let mut h = Harness::open(
+        report(
+            "plot",
+            "B2",
+            Some(("2024-12-01T00:00:00Z", "2024-12-02T00:00:00Z")),
+        ),
+        "2024-01-01T00:00:00Z",
+    );
+    h.ok("analyst.a", Command::Determine { note: None });
+    assert_eq!(h.case.state, CaseState::NoDuty);
+    assert_eq!(
+        h.case.determination().unwrap().determination.verdict,
+        Verdict::ThresholdNotMet {
+            failed: vec![RuleId::Impending]
+        }
+    );
+    h.at("2024-06-01T00:00:00Z");
+    assert!(
+        h.case
+            .sweep(h.now, &h.policy)
+            .iter()
+            .all(|e| !matches!(e, Event::ReassessmentFlagged { .. }))
+    );
+    h.at("2024-09-15T00:00:00Z");
+    assert!(h.case.sweep(h.now, &h.policy).iter().any(|e| matches!(
+        e,
+        Event::ReassessmentFlagged {
+            reason: ReassessmentReason::WindowApproaching,
+            ..
+        }
+    )));
+}
+
+#[test]
+fn events_round_trip_through_json() {
+    let mut h = Harness::open(report("plot", "B2", W), "2024-01-01T01:00:00Z");
+    h.ok("analyst.a", Command::Determine { note: None });
+    h.ok(
+        "analyst.a",
+        Command::Assess {
+            assessment: Assessment {
+                grading: None,
+                specificity: None,
+                harm_types: None,
+                window: Some(
+                    ThreatWindow::new(
+                        ts("2024-01-11T00:00:00Z"),
+                        ts("2024-01-12T00:00:00Z"),
+                        TimeZoneName::utc(),
+                    )
+                    .unwrap(),
+                ),
+                reason: reason("new window"),
+            },
+        },
+    );
+    assert!(matches!(
+        h.case.reassessment_due.as_ref().map(|f| f.reason),
+        Some(ReassessmentReason::WindowMoved)
+    ));
+    for e in &h.events {
+        let json = serde_json::to_string(&e.event).unwrap();
+        let back: Event = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, e.event);
+        assert_eq!(
+            serde_json::to_string(&back).unwrap(),
+            json,
+            "encoding is deterministic"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Property test: random command sequences.
+
+#[derive(Clone, Debug)]
+enum Op {
+    Attach(bool),
+    Determine,
+    RequestWaiver(u8),
+    ApproveWaiver,
+    RejectWaiver,
+    Route,
+    Draft(bool),
+    ApproveWarning,
+    Deliver(u32, DeliveryStatus),
+    Respond,
+    Advisory,
+    Outcome,
+    Reassess,
+    Sweep(i64),
+    HandOff,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    // Weighted so that histories reach delivery often; closing and
+    // re-assessing are rarer, as they are in life.
+    prop_oneof![
+        2 => any::<bool>().prop_map(Op::Attach),
+        6 => Just(Op::Determine),
+        3 => (0u8..8).prop_map(Op::RequestWaiver),
+        3 => Just(Op::ApproveWaiver),
+        3 => Just(Op::RejectWaiver),
+        6 => Just(Op::Route),
+        6 => any::<bool>().prop_map(Op::Draft),
+        6 => Just(Op::ApproveWarning),
+        6 => (1u32..3, prop_oneof![Just(DeliveryStatus::Sent), Just(DeliveryStatus::Received)]).prop_map(|(h, s)| Op::Deliver(h, s)),
+        3 => Just(Op::Respond),
+        2 => Just(Op::Advisory),
+        1 => Just(Op::Outcome),
+        1 => Just(Op::Reassess),
+        2 => (0i64..2000).prop_map(Op::Sweep),
+        1 => Just(Op::HandOff),
+    ]
+}
+
+const ACTORS: [&str; 3] = ["alice", "bob", "carol"];
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
+
+    #[test]
+    fn random_histories_keep_the_invariants(ops in proptest::collection::vec((op(), 0usize..3, any::<bool>()), 1..60)) {
+        let mut h = Harness::open(report("They plan to abduct the journalist.", "B2", W), "2024-01-01T01:00:00Z");
+        let mut n = 100u128;
+        for (op, who, grade_ok) in ops {
+            n += 1;
+            let a = actor(ACTORS[who]);
+            let before = h.case.clone();
+            let state = h.case.state;
+            let latest_warning = h.case.warnings.last().map(|w| w.version).unwrap_or(1);
+            let pending = h.case.waivers.iter().rev().find(|w| w.status == WaiverStatus::Pending).map(|w| w.id).unwrap_or(WaiverId::from_uuid(uuid(1)));
+            let approved = h.case.approved_warning().map(|w| w.version).unwrap_or(1);
+            let cmd = match op {
+                Op::Attach(similar) => {
+                    let text = if similar { "They plan to abduct the journalist." } else { "Another service reports the abduction plan for next week." };
+                    Some(Command::AttachReport { report_id: ReportId::from_uuid(uuid(n)), report: Box::new(report(text, if grade_ok { "B2" } else { "E5" }, W)) })
+                }
+                Op::Determine => Some(Command::Determine { note: None }),
+                Op::RequestWaiver(g) => Some(Command::RequestWaiver {
+                    waiver_id: WaiverId::from_uuid(uuid(n)),
+                    ground: ["W1", "W2", "W3", "W4", "W5", "W6", "OTHER", "HOSTILE"][g as usize].into(),
+                    reason: reason("because"),
+                    legal_review: grade_ok.then(|| Note::new("legal reviewed").unwrap()),
+                }),
+                Op::ApproveWaiver => Some(Command::ApproveWaiver { waiver_id: pending, reason: reason("ok") }),
+                Op::RejectWaiver => Some(Command::RejectWaiver { waiver_id: pending, reason: reason("no") }),
+                Op::Route => Some(Command::ChooseRoute { route: direct_route(), rationale: reason("direct"), alternatives: vec![] }),
+                Op::Draft(clean) => Some(draft(if clean { "There is a threat to your safety." } else { "Source CS-0042 says there is a threat." })),
+                Op::ApproveWarning => Some(Command::ApproveWarning { version: latest_warning, sha256: None }),
+                Op::Deliver(hop, status) => Some(Command::RecordDelivery { delivery: delivery(approved, hop, status, "2024-01-02T10:00:00Z") }),
+                Op::Respond => Some(Command::RecordResponse { response: Response { kind: ResponseKind::Dismissed, at: ts("2024-01-03T00:00:00Z"), note: None } }),
+                Op::Advisory => Some(Command::DecidePublicAdvisory { advisory: AdvisoryDecision::new(AdvisoryChoice::NotIssued, reason("private threat"), None, None, None).unwrap() }),
+                Op::Outcome => Some(Command::RecordOutcome { outcome: OutcomeRecord { outcome: Outcome::Unknown, at: None, note: None } }),
+                Op::Reassess => Some(Command::Reassess { reason: reason("look again") }),
+                Op::HandOff => Some(Command::HandOff { owner: a.name.clone(), lead_element: ElementName::new("Element B").unwrap(), reason: reason("transfer") }),
+                Op::Sweep(hours) => {
+                    h.now = crate::time::add(h.now, jiff::SignedDuration::from_hours(hours));
+                    let evs = h.case.sweep(h.now, &h.policy);
+                    h.record(&Actor::system(), evs);
+                    prop_assert!(h.case.sweep(h.now, &h.policy).is_empty(), "a sweep is idempotent");
+                    None
+                }
+            };
+            if let Some(cmd) = cmd {
+                let action = cmd.action();
+                match h.try_do(&a, cmd) {
+                    Ok(_) => prop_assert!(state.allowed().contains(&action), "{action:?} succeeded in {state:?}"),
+                    Err(e) => {
+                        prop_assert_eq!(&h.case, &before, "a refused command changed nothing");
+                        if let CaseError::NotAllowed { allowed, .. } = &e {
+                            prop_assert_eq!(allowed.as_slice(), state.allowed());
+                        }
+                    }
+                }
+            }
+            // Invariants.
+            for w in &h.case.waivers {
+                if let Some(by) = &w.decided_by {
+                    prop_assert_ne!(by, &w.requested_by, "requester decided own waiver");
+                }
+            }
+            for w in &h.case.warnings {
+                if let Some(by) = &w.approved_by {
+                    prop_assert_ne!(by, &w.drafted_by, "drafter approved own warning");
+                    prop_assert!(h.case.check_warning_text(w.text.as_str(), &h.policy).is_empty());
+                }
+            }
+            prop_assert_eq!(h.case.timeline.len() as u64, h.case.version);
+        }
+        let refolded = Case::from_events(&h.events).unwrap();
+        prop_assert_eq!(&refolded, &h.case);
+        for e in &h.events {
+            let json = serde_json::to_string(&e.event).unwrap();
+            let back: Event = serde_json::from_str(&json).unwrap();
+            prop_assert_eq!(&back, &e.event);
+        }
+    }
+}

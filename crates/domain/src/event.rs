@@ -1,0 +1,380 @@
+//! Events: the facts tocsin records. Every command produces events; the
+//! state of a case is the fold of its events ([`crate::case::Case::apply`]).
+//! Events are append-only and are the leaves of the ledger, so their wire
+//! form is part of the log format: add variants and optional fields, never
+//! change the meaning of an existing one.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::case::{Action, Step};
+use crate::delivery::{
+    AdvisoryDecision, Delivery, LanguageTag, OutcomeRecord, Response, Route, RouteAlternative,
+    WarningText, WithheldCategory,
+};
+use crate::grading::{Grading, Specificity};
+use crate::ids::{CaseId, ReportId, WaiverId};
+use crate::policy::{Deadlines, Determination, PolicyRef};
+use crate::report::{HarmTypes, ThreatReport};
+use crate::text::{ActorName, ElementName, Note, Reason, Title};
+use crate::time::{ThreatWindow, Timestamp};
+
+/// Whether a report counts as an independent source.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Independence {
+    Independent,
+    /// Re-states another report (circular reporting): counts once.
+    Derived {
+        of: ReportId,
+        basis: DerivationBasis,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum DerivationBasis {
+    /// The report says so (`derived_from`).
+    Declared,
+    /// Its narrative overlaps the other's this much (percent, word trigrams).
+    SimilarText { similarity_percent: u8 },
+}
+
+/// An analyst's consolidated view of the case, overriding what the reports say.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Assessment {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grading: Option<Grading>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub specificity: Option<Specificity>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub harm_types: Option<HarmTypes>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<ThreatWindow>,
+    pub reason: Reason,
+}
+
+/// Why a case must be looked at again.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ReassessmentReason {
+    /// The threat window ended with no outcome recorded.
+    WindowLapsed,
+    /// The window changed after the determination.
+    WindowMoved,
+    /// A report or assessment arrived after the determination.
+    NewInformation,
+    /// An approved waiver reached its review date.
+    WaiverReviewDue,
+    /// A threat judged too far off is now within the impending horizon.
+    WindowApproaching,
+}
+
+impl ReassessmentReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::WindowLapsed => "window lapsed",
+            Self::WindowMoved => "window moved",
+            Self::NewInformation => "new information",
+            Self::WaiverReviewDue => "waiver review due",
+            Self::WindowApproaching => "window approaching",
+        }
+    }
+}
+
+/// Everything tocsin records. `type` on the wire.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Event {
+    // ---- case stream ----
+    CaseOpened {
+        case_id: CaseId,
+        title: Title,
+        owner: ActorName,
+        lead_element: ElementName,
+    },
+    ReportAttached {
+        report_id: ReportId,
+        report: Box<ThreatReport>,
+        independence: Independence,
+    },
+    CaseReopened {
+        reason: String,
+    },
+    AssessmentRecorded {
+        assessment: Assessment,
+    },
+    DeadlinesSet {
+        deadlines: Deadlines,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        follow_up_by: Option<Timestamp>,
+    },
+    DeterminationMade {
+        determination: Box<Determination>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<Note>,
+    },
+    WaiverRequested {
+        waiver_id: WaiverId,
+        ground: String,
+        reason: Reason,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        legal_review: Option<Note>,
+    },
+    WaiverApproved {
+        waiver_id: WaiverId,
+        reason: Reason,
+        review_by: Timestamp,
+    },
+    WaiverRejected {
+        waiver_id: WaiverId,
+        reason: Reason,
+    },
+    RouteChosen {
+        route: Route,
+        rationale: Reason,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        alternatives: Vec<RouteAlternative>,
+    },
+    WarningDrafted {
+        version: u32,
+        text: WarningText,
+        sha256: String,
+        withheld: BTreeSet<WithheldCategory>,
+        language: LanguageTag,
+    },
+    WarningApproved {
+        version: u32,
+        sha256: String,
+    },
+    DeliveryRecorded {
+        delivery: Delivery,
+    },
+    ResponseRecorded {
+        response: Response,
+    },
+    PublicAdvisoryDecided {
+        advisory: AdvisoryDecision,
+    },
+    OutcomeRecorded {
+        outcome: OutcomeRecord,
+    },
+    ReassessmentFlagged {
+        reason: ReassessmentReason,
+        detail: String,
+    },
+    ReassessmentStarted {
+        reason: Reason,
+    },
+    EscalationRaised {
+        step: Step,
+        due: Timestamp,
+    },
+    CaseHandedOff {
+        owner: ActorName,
+        lead_element: ElementName,
+        reason: Reason,
+    },
+    /// A refused attempt worth keeping (a two-person violation, a waiver on
+    /// a ground the policy does not list, a missing role).
+    AttemptRefused {
+        action: Action,
+        reason: String,
+    },
+    // ---- system stream ----
+    /// The exact text of a policy, recorded the first time a determination is
+    /// made under it, so the ledger alone explains every determination.
+    PolicyAdopted {
+        policy: PolicyRef,
+        origin: String,
+        source: String,
+    },
+}
+
+impl Event {
+    /// The wire name of the variant (`case_opened`...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::CaseOpened { .. } => "case_opened",
+            Event::ReportAttached { .. } => "report_attached",
+            Event::CaseReopened { .. } => "case_reopened",
+            Event::AssessmentRecorded { .. } => "assessment_recorded",
+            Event::DeadlinesSet { .. } => "deadlines_set",
+            Event::DeterminationMade { .. } => "determination_made",
+            Event::WaiverRequested { .. } => "waiver_requested",
+            Event::WaiverApproved { .. } => "waiver_approved",
+            Event::WaiverRejected { .. } => "waiver_rejected",
+            Event::RouteChosen { .. } => "route_chosen",
+            Event::WarningDrafted { .. } => "warning_drafted",
+            Event::WarningApproved { .. } => "warning_approved",
+            Event::DeliveryRecorded { .. } => "delivery_recorded",
+            Event::ResponseRecorded { .. } => "response_recorded",
+            Event::PublicAdvisoryDecided { .. } => "public_advisory_decided",
+            Event::OutcomeRecorded { .. } => "outcome_recorded",
+            Event::ReassessmentFlagged { .. } => "reassessment_flagged",
+            Event::ReassessmentStarted { .. } => "reassessment_started",
+            Event::EscalationRaised { .. } => "escalation_raised",
+            Event::CaseHandedOff { .. } => "case_handed_off",
+            Event::AttemptRefused { .. } => "attempt_refused",
+            Event::PolicyAdopted { .. } => "policy_adopted",
+        }
+    }
+
+    /// One line for a timeline.
+    pub fn summary(&self) -> String {
+        match self {
+            Event::CaseOpened {
+                title,
+                owner,
+                lead_element,
+                ..
+            } => {
+                format!("case opened: \"{title}\"; owner {owner}, lead element {lead_element}")
+            }
+            Event::ReportAttached {
+                report,
+                independence,
+                ..
+            } => {
+                let ind = match independence {
+                    Independence::Independent => "independent source".to_owned(),
+                    Independence::Derived {
+                        basis: DerivationBasis::Declared,
+                        ..
+                    } => "derived report (declared), counts once".to_owned(),
+                    Independence::Derived {
+                        basis: DerivationBasis::SimilarText { similarity_percent },
+                        ..
+                    } => {
+                        format!("derived report ({similarity_percent}% same text), counts once")
+                    }
+                };
+                format!(
+                    "report from {} received {} graded {}: {}",
+                    report.originating_element, report.received_at, report.grading.grade, ind
+                )
+            }
+            Event::CaseReopened { reason } => format!("case reopened: {reason}"),
+            Event::AssessmentRecorded { assessment } => {
+                format!("assessment recorded: {}", assessment.reason)
+            }
+            Event::DeadlinesSet {
+                deadlines,
+                follow_up_by,
+            } => {
+                let mut s = format!(
+                    "deadlines: decide by {}, approve by {}, deliver by {}",
+                    deadlines.decide_by, deadlines.approve_by, deadlines.deliver_by
+                );
+                if let Some(f) = follow_up_by {
+                    s.push_str(&format!(", follow up by {f}"));
+                }
+                s
+            }
+            Event::DeterminationMade { determination, .. } => {
+                format!(
+                    "determination: {} under {}",
+                    determination.verdict, determination.policy
+                )
+            }
+            Event::WaiverRequested { ground, reason, .. } => {
+                format!("waiver requested on {ground}: {reason}")
+            }
+            Event::WaiverApproved {
+                reason, review_by, ..
+            } => {
+                format!("waiver approved (review by {review_by}): {reason}")
+            }
+            Event::WaiverRejected { reason, .. } => format!("waiver rejected: {reason}"),
+            Event::RouteChosen {
+                route,
+                alternatives,
+                ..
+            } => format!(
+                "route chosen: {} ({} alternative(s) recorded)",
+                route.describe(),
+                alternatives.len()
+            ),
+            Event::WarningDrafted {
+                version,
+                sha256,
+                withheld,
+                ..
+            } => format!(
+                "warning v{version} drafted (sha256 {}…), withheld: {}",
+                &sha256[..12.min(sha256.len())],
+                withheld
+                    .iter()
+                    .map(|w| w.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Event::WarningApproved { version, sha256 } => {
+                format!(
+                    "warning v{version} approved (sha256 {}…)",
+                    &sha256[..12.min(sha256.len())]
+                )
+            }
+            Event::DeliveryRecorded { delivery: d } => format!(
+                "hop {} {}: {} → {} ({}, {}) at {}",
+                d.hop,
+                d.status.as_str(),
+                d.sender,
+                d.receiver,
+                d.channel.as_str(),
+                d.medium.as_str(),
+                d.time_zone.local(d.at)
+            ),
+            Event::ResponseRecorded { response } => {
+                format!("response: {} at {}", response.kind.as_str(), response.at)
+            }
+            Event::PublicAdvisoryDecided { advisory } => match advisory.issued_at {
+                Some(at) => format!("public advisory issued at {at}: {}", advisory.reason),
+                None => format!("public advisory not issued: {}", advisory.reason),
+            },
+            Event::OutcomeRecorded { outcome } => format!("outcome: {}", outcome.outcome.as_str()),
+            Event::ReassessmentFlagged { reason, detail } => {
+                format!("flagged for re-assessment ({}): {detail}", reason.as_str())
+            }
+            Event::ReassessmentStarted { reason } => format!("re-assessment started: {reason}"),
+            Event::EscalationRaised { step, due } => {
+                format!("escalation: {} was due {due}", step.as_str())
+            }
+            Event::CaseHandedOff {
+                owner,
+                lead_element,
+                reason,
+            } => {
+                format!("handed off to {owner} ({lead_element}): {reason}")
+            }
+            Event::AttemptRefused { action, reason } => {
+                format!("refused {}: {reason}", action.as_str())
+            }
+            Event::PolicyAdopted { policy, .. } => format!("policy adopted: {policy}"),
+        }
+    }
+}
+
+/// An event as stored: its place in its stream, when and by whom.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RecordedEvent {
+    /// 1-based position within the stream (the case).
+    pub seq: u64,
+    pub recorded_at: Timestamp,
+    pub actor: ActorName,
+    pub event: Event,
+}

@@ -1,0 +1,122 @@
+//! # tocsin-store
+//!
+//! Storage behind one trait. [`Store`] is what the service layer needs from
+//! a database: append events to a stream atomically with the ledger and the
+//! query tables, read streams back, query cases, and read the ledger for
+//! proofs and verification. Each database has its own crate implementing it
+//! (`tocsin-store-sqlite` now; PostgreSQL later); nothing in this trait is
+//! specific to one database.
+//!
+//! Backend-independent pieces live here too, so every backend shares them:
+//! * [`leaf`]: the versioned, deterministic encoding of one event as a
+//!   ledger leaf;
+//! * [`model`]: stream ids, stored events, case summaries (the query tables);
+//! * [`audit`]: full verification of a ledger through the trait, and proofs.
+
+pub mod audit;
+pub mod leaf;
+pub mod model;
+
+use async_trait::async_trait;
+use tocsin_ledger::{Hash, NodeId};
+
+pub use model::*;
+
+/// Errors from a store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Another command appended to the stream first; reload and retry.
+    #[error(
+        "stream {stream} is at version {actual}, not {expected}: someone else changed it first"
+    )]
+    Conflict {
+        stream: String,
+        expected: u64,
+        actual: u64,
+    },
+    #[error("no database at {0}: run `tocsin init` first")]
+    Missing(String),
+    #[error("{0}")]
+    NotTocsin(String),
+    #[error(
+        "the database schema is version {found}, newer than this tocsin understands ({supported}); upgrade tocsin"
+    )]
+    TooNew { found: i64, supported: i64 },
+    #[error("this store was opened without the signing key, so it cannot append")]
+    ReadOnly,
+    #[error(
+        "the signing key does not belong to this database (database key {expected}, given key {given})"
+    )]
+    WrongKey { expected: String, given: String },
+    #[error("stored data is damaged: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Backend(String),
+    #[error("the store is shut down")]
+    Closed,
+}
+
+/// A store of events, the ledger they form, and the query tables derived
+/// from them.
+///
+/// Every method is atomic. `append` returns only after the events, their
+/// ledger leaves and nodes, a signed checkpoint and the projection update
+/// are durably committed together.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Identity of the deployment (origin of its checkpoints, verifier key).
+    fn meta(&self) -> &StoreMeta;
+
+    /// Appends `batch.events` to `batch.stream` if the stream is at
+    /// `batch.expected_version`; otherwise [`StoreError::Conflict`].
+    async fn append(&self, batch: NewEvents) -> Result<Appended, StoreError>;
+
+    /// Every event of a stream, in order.
+    async fn read_stream(&self, stream: &StreamId) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// Cases from the query tables.
+    async fn list_cases(&self, query: &CaseQuery) -> Result<Page<CaseSummary>, StoreError>;
+
+    /// Case ids whose text form starts with `prefix` (at most `limit`).
+    async fn case_ids_with_prefix(
+        &self,
+        prefix: &str,
+        limit: u32,
+    ) -> Result<Vec<tocsin_domain::CaseId>, StoreError>;
+
+    /// Ids of all case streams, in the order they were opened.
+    async fn case_ids(&self) -> Result<Vec<tocsin_domain::CaseId>, StoreError>;
+
+    /// Size, root and latest signed checkpoint of the ledger.
+    async fn ledger_head(&self) -> Result<LedgerHead, StoreError>;
+
+    /// Up to `limit` ledger rows from position `from`, in order.
+    async fn read_leaves(&self, from: u64, limit: u32) -> Result<LeafPage, StoreError>;
+
+    /// Stored perfect-subtree hashes (level 0 = leaf hashes); `None` where absent.
+    async fn read_nodes(&self, ids: &[NodeId]) -> Result<Vec<Option<Hash>>, StoreError>;
+
+    /// Up to `limit` stored nodes of `level` with index >= `from_index`, in index order.
+    async fn read_level(
+        &self,
+        level: u8,
+        from_index: u64,
+        limit: u32,
+    ) -> Result<Vec<(u64, Hash)>, StoreError>;
+
+    /// Up to `limit` stored checkpoints with size >= `from_size`, in size order.
+    async fn read_checkpoints(
+        &self,
+        from_size: u64,
+        limit: u32,
+    ) -> Result<Vec<StoredCheckpoint>, StoreError>;
+
+    /// Replaces the query tables with these summaries, in one transaction.
+    async fn replace_projections(&self, cases: Vec<CaseSummary>) -> Result<(), StoreError>;
+
+    /// A digest of the query tables' content, the same on every backend.
+    async fn projection_digest(&self) -> Result<ProjectionDigest, StoreError>;
+
+    /// Physical integrity check of the database files (SQLite `quick_check` and the like).
+    async fn integrity_check(&self) -> Result<Vec<String>, StoreError>;
+}

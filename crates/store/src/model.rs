@@ -1,0 +1,341 @@
+//! Values that cross the [`crate::Store`] trait.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tocsin_domain::case::{Case, CaseState};
+use tocsin_domain::event::{Event, Independence};
+use tocsin_domain::{ActorName, CaseId, ReportId, Timestamp};
+use tocsin_ledger::Hash;
+
+/// A stream of events: one per case, plus the system stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum StreamId {
+    Case(CaseId),
+    /// Deployment-wide events (policy adoption).
+    System,
+}
+
+impl fmt::Display for StreamId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StreamId::Case(id) => write!(f, "case/{id}"),
+            StreamId::System => f.write_str("system"),
+        }
+    }
+}
+
+impl FromStr for StreamId {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s == "system" {
+            return Ok(StreamId::System);
+        }
+        let id = s
+            .strip_prefix("case/")
+            .ok_or_else(|| format!("unknown stream '{s}'"))?;
+        id.parse().map(StreamId::Case).map_err(|e| e.to_string())
+    }
+}
+
+/// What is recorded for one event besides its place: when, by whom, what.
+/// This is the JSON body of a ledger leaf.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventEnvelope {
+    pub recorded_at: Timestamp,
+    pub actor: ActorName,
+    pub event: Event,
+}
+
+/// An event read back from the store.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredEvent {
+    /// Position in the ledger (0-based leaf index).
+    pub position: u64,
+    pub stream: StreamId,
+    /// 1-based sequence within the stream.
+    pub seq: u64,
+    pub envelope: EventEnvelope,
+}
+
+impl StoredEvent {
+    pub fn to_recorded(&self) -> tocsin_domain::RecordedEvent {
+        tocsin_domain::RecordedEvent {
+            seq: self.seq,
+            recorded_at: self.envelope.recorded_at,
+            actor: self.envelope.actor.clone(),
+            event: self.envelope.event.clone(),
+        }
+    }
+}
+
+/// Events to append to one stream.
+#[derive(Clone, Debug)]
+pub struct NewEvents {
+    pub stream: StreamId,
+    /// The stream's current version (0 for a new stream).
+    pub expected_version: u64,
+    pub events: Vec<EventEnvelope>,
+    /// The query-table row for the case after these events (case streams only).
+    pub summary: Option<CaseSummary>,
+}
+
+/// What an append produced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Appended {
+    /// Ledger positions of the appended events, in order.
+    pub first_position: u64,
+    pub count: u64,
+    /// The stream's new version.
+    pub version: u64,
+    /// Ledger size and root after the commit (covered by a signed checkpoint).
+    pub tree_size: u64,
+    pub root: Hash,
+}
+
+/// The head of the ledger.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LedgerHead {
+    pub size: u64,
+    pub root: Hash,
+    /// The latest signed checkpoint (C2SP signed-note text), if any.
+    pub checkpoint: Option<String>,
+}
+
+/// A page of ledger rows as stored, packed into one buffer (reading a
+/// million leaves must not mean three million allocations).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LeafPage {
+    buf: Vec<u8>,
+    rows: Vec<PackedRow>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct PackedRow {
+    position: u64,
+    seq: u64,
+    stream: std::ops::Range<usize>,
+    leaf: std::ops::Range<usize>,
+    leaf_hash: std::ops::Range<usize>,
+}
+
+/// One ledger row: position, the stream and seq index columns, the leaf and
+/// its stored hash (exactly as stored, whatever their length).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LeafRow<'a> {
+    pub position: u64,
+    pub stream: &'a str,
+    pub seq: u64,
+    pub leaf: &'a [u8],
+    pub leaf_hash: &'a [u8],
+}
+
+impl LeafPage {
+    pub fn with_capacity(rows: usize, bytes: usize) -> Self {
+        Self {
+            buf: Vec::with_capacity(bytes),
+            rows: Vec::with_capacity(rows),
+        }
+    }
+
+    pub fn push(&mut self, position: u64, stream: &str, seq: u64, leaf: &[u8], leaf_hash: &[u8]) {
+        let mut take = |b: &[u8]| {
+            let start = self.buf.len();
+            self.buf.extend_from_slice(b);
+            start..self.buf.len()
+        };
+        let stream = take(stream.as_bytes());
+        let leaf = take(leaf);
+        let leaf_hash = take(leaf_hash);
+        self.rows.push(PackedRow {
+            position,
+            seq,
+            stream,
+            leaf,
+            leaf_hash,
+        });
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    pub fn get(&self, i: usize) -> Option<LeafRow<'_>> {
+        let r = self.rows.get(i)?;
+        Some(LeafRow {
+            position: r.position,
+            // Only pushed from &str.
+            stream: std::str::from_utf8(&self.buf[r.stream.clone()]).unwrap_or(""),
+            seq: r.seq,
+            leaf: &self.buf[r.leaf.clone()],
+            leaf_hash: &self.buf[r.leaf_hash.clone()],
+        })
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = LeafRow<'_>> {
+        (0..self.rows.len()).filter_map(|i| self.get(i))
+    }
+
+    pub fn last_position(&self) -> Option<u64> {
+        self.rows.last().map(|r| r.position)
+    }
+}
+
+/// A stored signed checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredCheckpoint {
+    pub size: u64,
+    pub note: String,
+}
+
+/// Identity of a deployment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoreMeta {
+    /// Unique id chosen at `tocsin init`.
+    pub deployment_id: String,
+    /// The checkpoint origin line.
+    pub origin: String,
+    /// The verifier key (C2SP vkey) recorded at init.
+    pub verifier_key: String,
+    /// Schema version of the database.
+    pub schema_version: i64,
+}
+
+/// One report in a case summary.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportSummary {
+    pub id: ReportId,
+    pub originating_element: String,
+    pub received_at: Timestamp,
+    pub grade: String,
+    pub independent: bool,
+}
+
+/// The query-table row of a case.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseSummary {
+    pub id: CaseId,
+    pub title: String,
+    pub state: CaseState,
+    pub owner: String,
+    pub lead_element: String,
+    pub opened_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub version: u64,
+    /// The latest verdict, if determined.
+    pub verdict: Option<String>,
+    /// Why the case must be re-assessed, if it must.
+    pub reassessment_due: Option<String>,
+    /// The next step with a deadline, and when it is due.
+    pub next_step: Option<String>,
+    pub next_due: Option<Timestamp>,
+    pub escalations: u32,
+    pub reports: Vec<ReportSummary>,
+}
+
+impl CaseSummary {
+    /// The summary of a folded case.
+    pub fn of(case: &Case) -> CaseSummary {
+        let next = case.next_deadline();
+        CaseSummary {
+            id: case.id,
+            title: case.title.to_string(),
+            state: case.state,
+            owner: case.owner.to_string(),
+            lead_element: case.lead_element.to_string(),
+            opened_at: case.opened_at,
+            updated_at: case.timeline.last().map(|t| t.at).unwrap_or(case.opened_at),
+            version: case.version,
+            verdict: case
+                .determination()
+                .map(|d| d.determination.verdict.to_string()),
+            reassessment_due: case
+                .reassessment_due
+                .as_ref()
+                .map(|f| f.reason.as_str().to_owned()),
+            next_step: next.map(|(s, _)| s.as_str().to_owned()),
+            next_due: next.map(|(_, t)| t),
+            escalations: case.escalations.len() as u32,
+            reports: case
+                .reports
+                .iter()
+                .map(|r| ReportSummary {
+                    id: r.id,
+                    originating_element: r.report.originating_element.to_string(),
+                    received_at: r.report.received_at,
+                    grade: r.report.grading.grade.to_string(),
+                    independent: r.independence == Independence::Independent,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A filter over the case list.
+#[derive(Clone, Debug, Default)]
+pub struct CaseQuery {
+    pub state: Option<CaseState>,
+    /// Only cases that are not closed.
+    pub open_only: bool,
+    /// Only cases flagged for re-assessment.
+    pub reassessment_due: bool,
+    /// Only cases whose next deadline is before this time.
+    pub overdue_at: Option<Timestamp>,
+    /// Continue after this cursor (from a previous page).
+    pub after: Option<String>,
+    /// At most this many (1..=1000; 0 means the default of 50).
+    pub limit: u32,
+}
+
+impl CaseQuery {
+    pub fn effective_limit(&self) -> u32 {
+        match self.limit {
+            0 => 50,
+            n => n.min(1000),
+        }
+    }
+}
+
+/// One page of a list, newest first, with a cursor for the next page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}
+
+/// A digest of the query tables, comparable across backends and rebuilds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProjectionDigest {
+    pub cases: u64,
+    pub reports: u64,
+    pub sha256: String,
+}
+
+impl ProjectionDigest {
+    /// Digest of summaries in any order (they are sorted by id first).
+    pub fn of(summaries: &[CaseSummary]) -> ProjectionDigest {
+        let mut sorted: Vec<&CaseSummary> = summaries.iter().collect();
+        sorted.sort_by_key(|s| s.id);
+        let mut h = Sha256::new();
+        let mut reports = 0;
+        for s in sorted {
+            reports += s.reports.len() as u64;
+            // serde_json of a struct is deterministic (field order is fixed).
+            h.update(serde_json::to_vec(s).unwrap_or_default());
+            h.update(b"\n");
+        }
+        let digest = h.finalize();
+        ProjectionDigest {
+            cases: summaries.len() as u64,
+            reports,
+            sha256: digest.iter().map(|b| format!("{b:02x}")).collect(),
+        }
+    }
+}

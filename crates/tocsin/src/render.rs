@@ -1,0 +1,323 @@
+//! Human-readable output.
+
+use std::fmt::Write;
+
+use tocsin_domain::Timestamp;
+use tocsin_domain::case::Case;
+use tocsin_domain::policy::RuleOutcome;
+use tocsin_domain::sanitise::Finding;
+use tocsin_store::CaseSummary;
+
+/// A table of cases.
+pub fn case_list(items: &[CaseSummary], now: Timestamp) -> String {
+    let mut s = String::new();
+    if items.is_empty() {
+        s.push_str("no cases\n");
+        return s;
+    }
+    let _ = writeln!(s, "{:<36}  {:<22}  {:<19}  TITLE", "CASE", "STATE", "NEXT");
+    for c in items {
+        let next = match (&c.next_step, c.next_due) {
+            (Some(step), Some(due)) if due < now => format!("{step} OVERDUE"),
+            (Some(step), Some(due)) => format!(
+                "{step} {}",
+                &due.to_string()[..16.min(due.to_string().len())]
+            ),
+            _ => String::new(),
+        };
+        let flag = if c.reassessment_due.is_some() {
+            " [re-assess]"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            s,
+            "{:<36}  {:<22}  {:<19}  {}{}",
+            c.id,
+            c.state.as_str(),
+            next,
+            c.title,
+            flag
+        );
+    }
+    s
+}
+
+/// The findings of the sanitisation check, with the text marked.
+pub fn findings(text: &str, findings: &[Finding]) -> String {
+    let mut s = format!("{} finding(s):\n", findings.len());
+    for f in findings {
+        let _ = writeln!(
+            s,
+            "  {}..{}  {:<22} {}",
+            f.start,
+            f.end,
+            f.category.as_str(),
+            f.text
+        );
+    }
+    let mut marked = String::new();
+    let mut last = 0;
+    for f in findings {
+        if f.start >= last && text.is_char_boundary(f.start) && text.is_char_boundary(f.end) {
+            marked.push_str(&text[last..f.start]);
+            marked.push_str("[[");
+            marked.push_str(&text[f.start..f.end]);
+            marked.push_str("]]");
+            last = f.end;
+        }
+    }
+    marked.push_str(&text[last..]);
+    let _ = write!(s, "text with findings marked:\n{marked}");
+    s
+}
+
+/// Everything about a case.
+pub fn case(c: &Case, now: Timestamp) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "case {}  \"{}\"", c.id, c.title);
+    let _ = writeln!(s, "  state          {}", c.state);
+    let _ = writeln!(
+        s,
+        "  owner          {} (lead element: {})",
+        c.owner, c.lead_element
+    );
+    let _ = writeln!(s, "  opened         {}", c.opened_at);
+    if let Some(f) = &c.reassessment_due {
+        let _ = writeln!(s, "  RE-ASSESS      {} — {}", f.reason.as_str(), f.detail);
+    }
+    if let Some(d) = &c.deadlines {
+        let _ = writeln!(
+            s,
+            "  deadlines      decide by {}, approve by {}, deliver by {}",
+            d.decide_by, d.approve_by, d.deliver_by
+        );
+    }
+    if let Some(f) = c.follow_up_by {
+        let _ = writeln!(s, "  follow up by   {f}");
+    }
+    for (step, due) in c.overdue(now) {
+        let _ = writeln!(s, "  OVERDUE        {} (due {due})", step.as_str());
+    }
+    let _ = writeln!(
+        s,
+        "\nreports ({}; {} independent source(s))",
+        c.reports.len(),
+        c.independent_sources()
+    );
+    for r in &c.reports {
+        let rep = &r.report;
+        let _ = writeln!(
+            s,
+            "  {}  from {}, received {}",
+            r.id, rep.originating_element, rep.received_at
+        );
+        let _ = writeln!(
+            s,
+            "      {} | graded {} by {}: {}",
+            rep.title, rep.grading.grade, rep.grading.assessor, rep.grading.reason
+        );
+        let _ = writeln!(
+            s,
+            "      harm: {}; target: {} ({})",
+            rep.harm_types.describe(),
+            rep.target.kind.as_str(),
+            rep.target
+                .victims
+                .iter()
+                .map(|v| v.label())
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+        if let Some(a) = &rep.threat_actor {
+            let _ = writeln!(s, "      threat actor: {}", a.name);
+        }
+        if let Some(l) = &rep.location {
+            let _ = writeln!(s, "      where: {} ({})", l.description, l.country.name());
+        }
+        if let Some(w) = &rep.window {
+            let _ = writeln!(s, "      when: {}", w.describe());
+        }
+        let _ = writeln!(
+            s,
+            "      specificity: {}; handling {}",
+            rep.specificity.describe(),
+            rep.handling.tlp.as_str()
+        );
+        if let tocsin_domain::event::Independence::Derived { of, .. } = &r.independence {
+            let _ = writeln!(s, "      derived from report {of}: counts once");
+        }
+    }
+    for d in &c.determinations {
+        let det = &d.determination;
+        let _ = writeln!(
+            s,
+            "\ndetermination by {} at {}: {}",
+            d.by, d.at, det.verdict
+        );
+        let _ = writeln!(s, "  policy {}", det.policy);
+        for r in &det.trace {
+            let mark = match r.outcome {
+                RuleOutcome::Pass => "pass",
+                RuleOutcome::Fail => "FAIL",
+                RuleOutcome::Open => "open",
+            };
+            let _ = writeln!(s, "  [{mark}] {:<14} {}", r.rule.as_str(), r.explanation);
+            for i in &r.inputs {
+                let _ = writeln!(s, "         {} = {}", i.name, i.value);
+            }
+        }
+    }
+    if !c.waivers.is_empty() {
+        let _ = writeln!(s, "\nwaivers");
+        for w in &c.waivers {
+            let _ = writeln!(
+                s,
+                "  {}  {} {:?} — requested by {} at {}: {}",
+                w.id, w.ground, w.status, w.requested_by, w.requested_at, w.reason
+            );
+            if let (Some(by), Some(at)) = (&w.decided_by, w.decided_at) {
+                let _ = writeln!(
+                    s,
+                    "      decided by {by} at {at}: {}",
+                    w.decision_reason.as_ref().map(|r| r.as_str()).unwrap_or("")
+                );
+            }
+            if let Some(r) = w.review_by {
+                let _ = writeln!(s, "      review by {r}");
+            }
+        }
+    }
+    if let Some(r) = &c.route {
+        let _ = writeln!(
+            s,
+            "\nroute (chosen by {} at {})\n  {}\n  why: {}",
+            r.by,
+            r.at,
+            r.route.describe(),
+            r.rationale
+        );
+        for a in &r.alternatives {
+            let _ = writeln!(s, "  not chosen: {} — {}", a.route.describe(), a.reason);
+        }
+    }
+    for w in &c.warnings {
+        let _ = writeln!(
+            s,
+            "\nwarning v{} ({}) sha256 {}",
+            w.version, w.language, w.sha256
+        );
+        let _ = writeln!(
+            s,
+            "  drafted by {} at {}{}",
+            w.drafted_by,
+            w.drafted_at,
+            match (&w.approved_by, w.approved_at) {
+                (Some(by), Some(at)) => format!("; approved by {by} at {at}"),
+                _ => String::new(),
+            }
+        );
+        let _ = writeln!(
+            s,
+            "  withheld: {}",
+            w.withheld
+                .iter()
+                .map(|x| x.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        for line in w.text.as_str().lines() {
+            let _ = writeln!(s, "  | {line}");
+        }
+    }
+    if !c.deliveries.is_empty() {
+        let _ = writeln!(s, "\ndeliveries");
+        for d in &c.deliveries {
+            let x = &d.delivery;
+            let _ = writeln!(
+                s,
+                "  hop {} {} (v{}, attempt {}): {} → {} via {}, {} in {}, at {}",
+                x.hop,
+                x.status.as_str(),
+                x.warning_version,
+                x.attempt,
+                x.sender,
+                x.receiver,
+                x.channel.as_str(),
+                x.medium.as_str(),
+                x.language,
+                x.time_zone.local(x.at)
+            );
+            if let Some(p) = &x.proof {
+                let _ = writeln!(s, "      proof: {:?}: {}", p.kind, p.reference);
+            }
+            if let Some(f) = &x.failure {
+                let _ = writeln!(s, "      failure: {f}");
+            }
+        }
+    }
+    if !c.responses.is_empty() {
+        let _ = writeln!(s, "\nresponses");
+        for r in &c.responses {
+            let _ = writeln!(
+                s,
+                "  {} at {}{}",
+                r.value.kind.as_str(),
+                r.value.at,
+                r.value
+                    .note
+                    .as_ref()
+                    .map(|n| format!(": {n}"))
+                    .unwrap_or_default()
+            );
+        }
+    }
+    for a in &c.advisories {
+        let _ = writeln!(
+            s,
+            "\npublic advisory: {:?} — {}",
+            a.value.decision, a.value.reason
+        );
+        if let Some(t) = &a.value.text {
+            let _ = writeln!(s, "  | {t}");
+        }
+    }
+    if let Some(o) = &c.outcome {
+        let _ = writeln!(
+            s,
+            "\noutcome: {}{}{}",
+            o.value.outcome.as_str(),
+            o.value.at.map(|t| format!(" at {t}")).unwrap_or_default(),
+            o.value
+                .note
+                .as_ref()
+                .map(|n| format!(" — {n}"))
+                .unwrap_or_default()
+        );
+    }
+    if !c.refusals.is_empty() {
+        let _ = writeln!(s, "\nrefused attempts");
+        for r in &c.refusals {
+            let _ = writeln!(
+                s,
+                "  {} by {} at {}: {}",
+                r.action.as_str(),
+                r.by,
+                r.at,
+                r.reason
+            );
+        }
+    }
+    let _ = writeln!(s, "\ntimeline");
+    for t in &c.timeline {
+        let _ = writeln!(
+            s,
+            "  #{:<3} {}  {:<14} {}",
+            t.seq,
+            t.at,
+            t.actor.as_str(),
+            t.summary
+        );
+    }
+    s
+}

@@ -1,0 +1,392 @@
+//! The `tocsin` binary as users meet it.
+
+use tocsin::scenarios::KERMAN_REPORT;
+
+use crate::support::{Deployment, stderr, stdout};
+
+fn with(field: &str, value: Option<&str>) -> String {
+    let mut v: serde_json::Value = serde_json::from_str(KERMAN_REPORT).unwrap();
+    let parts: Vec<&str> = field.split('.').collect();
+    let mut cur = &mut v;
+    for p in &parts[..parts.len() - 1] {
+        cur = cur.get_mut(*p).unwrap();
+    }
+    let last = parts[parts.len() - 1];
+    match value {
+        None => {
+            cur.as_object_mut().unwrap().remove(last);
+        }
+        Some(val) => cur[last] = serde_json::from_str(val).unwrap(),
+    }
+    v.to_string()
+}
+
+#[test]
+fn bad_input_names_the_field_and_writes_nothing() {
+    let d = Deployment::new();
+    let before = d.ledger_size();
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "malformed",
+            "{\"originating_element\": \"A\",".to_owned(),
+            "EOF while parsing",
+        ),
+        (
+            "unknown field",
+            with("surprise", Some("1")),
+            "unknown field `surprise`",
+        ),
+        (
+            "missing field",
+            with("title", None),
+            "missing field `title`",
+        ),
+        (
+            "invalid enum",
+            with("harm_types", Some("[\"arson\"]")),
+            "harm_types[0]: unknown variant `arson`",
+        ),
+        (
+            "window ends before it starts",
+            with("window.not_after", Some("\"2024-01-02T00:00:00Z\"")),
+            "window: the window ends",
+        ),
+        (
+            "unknown time zone",
+            with("window.time_zone", Some("\"Mars/Olympus\"")),
+            "window.time_zone: 'Mars/Olympus' is not an IANA time zone",
+        ),
+        (
+            "bad grade",
+            with("grading.grade", Some("\"B9\"")),
+            "grading.grade: 'B9' is not an Admiralty grade",
+        ),
+        (
+            "bad country",
+            with("location.country", Some("\"Iran\"")),
+            "location.country: 'Iran' is not an ISO 3166-1",
+        ),
+        (
+            "empty victims",
+            with("target.victims", Some("[]")),
+            "target.victims: must contain at least one element",
+        ),
+    ];
+    for (what, json, expect) in cases {
+        let f = d.file("bad.json", &json);
+        let out = d.run(&[
+            "--as",
+            "collector.a",
+            "report",
+            "submit",
+            f.to_str().unwrap(),
+        ]);
+        assert!(!out.status.success(), "{what}: accepted");
+        let err = stderr(&out);
+        assert!(
+            err.contains(expect),
+            "{what}: expected '{expect}' in:\n{err}"
+        );
+        assert!(err.contains("nothing was submitted"), "{what}: {err}");
+        assert_eq!(d.ledger_size(), before, "{what}: something was written");
+    }
+    // One bad file among good ones: nothing at all is written.
+    let good = d.file("good.json", KERMAN_REPORT);
+    let bad = d.file("bad2.json", &with("title", None));
+    let out = d.run(&[
+        "--as",
+        "collector.a",
+        "report",
+        "submit",
+        good.to_str().unwrap(),
+        bad.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert_eq!(d.ledger_size(), before);
+    // Bad JSON lines name the line.
+    let lines = format!(
+        "{}\n{}\n",
+        serde_json::to_string(&serde_json::from_str::<serde_json::Value>(KERMAN_REPORT).unwrap())
+            .unwrap(),
+        with("title", None)
+    );
+    let f = d.file("reports.jsonl", &lines);
+    let out = d.run(&[
+        "--as",
+        "collector.a",
+        "report",
+        "submit",
+        "--jsonl",
+        f.to_str().unwrap(),
+    ]);
+    assert!(
+        stderr(&out).contains("reports.jsonl:2: report: missing field `title`"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(d.ledger_size(), before);
+}
+
+#[test]
+fn submit_show_determine_and_illegal_transition_through_the_cli() {
+    let d = Deployment::new();
+    let f = d.file("kerman.json", KERMAN_REPORT);
+    let out = d.run(&["report", "submit", f.to_str().unwrap()]);
+    assert!(stderr(&out).contains("--as NAME"), "{}", stderr(&out));
+    let out = d.run(&[
+        "--as",
+        "collector.a",
+        "--now",
+        "2023-12-26T10:00:00Z",
+        "--json",
+        "report",
+        "submit",
+        f.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let ack: serde_json::Value =
+        serde_json::from_str(stdout(&out).lines().next().unwrap()).unwrap();
+    let case = ack["case"].as_str().unwrap().to_owned();
+    assert_eq!(ack["new_case"], true);
+    // A unique prefix finds the case.
+    let out = d.run(&[
+        "--as",
+        "analyst.kim",
+        "--now",
+        "2023-12-26T14:00:00Z",
+        "case",
+        "determine",
+        &case[..13],
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("determination: duty to warn"),
+        "{}",
+        stdout(&out)
+    );
+    // Approving a warning that does not exist is refused with what is allowed next.
+    let out = d.run(&[
+        "--as",
+        "approver.lee",
+        "warning",
+        "approve",
+        &case,
+        "--version",
+        "1",
+    ]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("cannot approve warning while the case is duty_to_warn; allowed next: draft warning, choose route, request waiver"), "{err}");
+    // A waiver on an unlisted ground.
+    let out = d.run(&[
+        "--as",
+        "analyst.kim",
+        "waiver",
+        "request",
+        &case,
+        "--ground",
+        "ADVERSARY",
+        "--reason",
+        "the recipient is an adversary",
+    ]);
+    assert!(
+        stderr(&out).contains("'ADVERSARY' is not a waiver ground"),
+        "{}",
+        stderr(&out)
+    );
+    // The live check shows the offending spans and writes nothing.
+    let before = d.ledger_size();
+    let out = d.run(&[
+        "warning",
+        "check",
+        &case,
+        "--text",
+        "Source CS-4471 says (S) there is a threat.",
+    ]);
+    assert!(!out.status.success());
+    let s = stdout(&out);
+    assert!(
+        s.contains("7..14  source identifier") && s.contains("[[CS-4471]]"),
+        "{s}"
+    );
+    assert_eq!(d.ledger_size(), before);
+    let out = d.run(&["case", "show", &case]);
+    let s = stdout(&out);
+    for want in [
+        "duty to warn",
+        "[pass] credible",
+        "refused attempts",
+        "timeline",
+        "Asia/Tehran",
+    ] {
+        assert!(s.contains(want), "missing '{want}' in:\n{s}");
+    }
+    let out = d.run(&["--json", "case", "list"]);
+    let list: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(list["items"][0]["state"], "duty_to_warn");
+}
+
+#[test]
+fn corrupt_foreign_and_missing_databases_are_detected_on_open() {
+    let d = Deployment::empty();
+    let out = d.run(&["case", "list"]);
+    assert!(
+        stderr(&out).contains("run `tocsin init` first"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::write(
+        d.db(),
+        b"this is not a database at all, just some text that is long enough to look like a header",
+    )
+    .unwrap();
+    let out = d.run(&["case", "list"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("is not a tocsin database: it is not an SQLite file"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::remove_file(d.db()).unwrap();
+    let c = rusqlite::Connection::open(d.db()).unwrap();
+    c.execute_batch("CREATE TABLE invoices (id INTEGER PRIMARY KEY); PRAGMA application_id = 42;")
+        .unwrap();
+    drop(c);
+    let out = d.run(&["case", "list"]);
+    assert!(
+        stderr(&out).contains("an SQLite database of another application"),
+        "{}",
+        stderr(&out)
+    );
+    // A database from a newer tocsin.
+    let d2 = Deployment::new();
+    let c = rusqlite::Connection::open(d2.db()).unwrap();
+    c.execute_batch("PRAGMA user_version = 999;").unwrap();
+    drop(c);
+    let out = d2.run(&["case", "list"]);
+    assert!(
+        stderr(&out).contains("schema is version 999, newer than this tocsin"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn init_refuses_to_overwrite_and_writes_need_the_key() {
+    let d = Deployment::new();
+    let out = d.run(&["init"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("already exists"), "{}", stderr(&out));
+    let f = d.file("k.json", KERMAN_REPORT);
+    let out = d
+        .tocsin()
+        .env("TOCSIN_KEY", d.dir.path().join("nope.key"))
+        .args(["--as", "a", "report", "submit", f.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&out).contains("the signing key is not at"),
+        "{}",
+        stderr(&out)
+    );
+    // Another deployment's key is refused.
+    let other = Deployment::new();
+    let out = d
+        .tocsin()
+        .env("TOCSIN_KEY", &other.paths.key)
+        .args(["--as", "a", "report", "submit", f.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&out).contains("does not belong to this database"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn policy_show_and_invalid_policy_files() {
+    let d = Deployment::new();
+    let out = d.run(&["policy", "show"]);
+    let s = stdout(&out);
+    assert!(
+        s.contains("# active policy: icd-191 2015.1") && s.contains("[[waiver.grounds]]"),
+        "{s}"
+    );
+    let custom =
+        tocsin_domain::policy::DEFAULT_POLICY_TOML.replace("id = \"icd-191\"", "id = \"acme-soc\"");
+    let p = d.file("acme.toml", &custom);
+    let out = d.run(&["--policy", p.to_str().unwrap(), "policy", "show"]);
+    assert!(
+        stdout(&out).contains("# active policy: acme-soc"),
+        "{}",
+        stdout(&out)
+    );
+    let bad =
+        tocsin_domain::policy::DEFAULT_POLICY_TOML.replace("min_points = 4", "min_points = 40");
+    let line = bad
+        .lines()
+        .position(|l| l.contains("min_points = 40"))
+        .unwrap()
+        + 1;
+    let p = d.file("bad.toml", &bad);
+    let out = d.run(&["policy", "check", p.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "line {line}: specificity.min_points: 40 can never be reached"
+        )),
+        "{err}"
+    );
+    // Any command refuses to run under an invalid policy.
+    let out = d.run(&["--policy", p.to_str().unwrap(), "case", "list"]);
+    assert!(!out.status.success());
+}
+
+#[test]
+fn committed_intake_schema_matches_the_types() {
+    let committed = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/schema/threat-report.schema.json"
+    ))
+    .expect("docs/schema/threat-report.schema.json is committed");
+    let generated = serde_json::to_string_pretty(&tocsin_domain::intake_schema()).unwrap() + "\n";
+    assert!(
+        committed == generated,
+        "docs/schema/threat-report.schema.json is stale: regenerate it with `tocsin report schema > docs/schema/threat-report.schema.json`"
+    );
+    // Every scenario fixture is valid against the types (and so the schema describes real input).
+    for f in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios")).unwrap() {
+        let p = f.unwrap().path();
+        let text = std::fs::read_to_string(&p).unwrap();
+        tocsin_domain::parse_report(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    }
+}
+
+#[test]
+fn demo_runs_and_verifies() {
+    let d = Deployment::empty();
+    let out = d.run(&["demo"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let s = stdout(&out);
+    for want in [
+        "determination: duty to warn",
+        "waiver refused and recorded",
+        "draft refused",
+        "escalation: follow up",
+        "audit verify: OK",
+        "— tocsin-",
+    ] {
+        assert!(s.contains(want), "missing '{want}'");
+    }
+    let again = d.run(&["demo"]);
+    assert!(!again.status.success() && stderr(&again).contains("--force"));
+    let out = d.run(&["audit", "verify"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stdout(&out).starts_with("OK: 17 events"),
+        "{}",
+        stdout(&out)
+    );
+}

@@ -1,0 +1,10 @@
+//! Integration tests of tocsin: the real binary and the real SQLite store,
+//! each test with a fresh database in its own temporary directory.
+//! (One test binary on purpose: it keeps CI link times down.)
+
+mod cli;
+mod crash;
+mod rebuild;
+mod scenarios;
+mod support;
+mod tamper;

@@ -1,0 +1,392 @@
+//! Tampering with the stored ledger is detected by `tocsin audit verify`,
+//! which names the first bad position.
+
+use rusqlite::{Connection, params};
+use tocsin_ledger::{Checkpoint, Frontier, NoteSigner, leaf_hash};
+use tocsin_store::leaf::{decode_header, encode};
+use tocsin_store::{EventEnvelope, StreamId};
+
+use crate::support::{Deployment, stdout};
+
+/// A deployment holding the Kerman demo case (17 events).
+fn demo() -> Deployment {
+    let d = Deployment::empty();
+    let out = d.run(&["demo"]);
+    assert!(out.status.success());
+    let ok = d.run(&["audit", "verify"]);
+    assert!(ok.status.success(), "{}", stdout(&ok));
+    d
+}
+
+#[track_caller]
+fn assert_fails_at(d: &Deployment, position: u64, words: &str) {
+    let out = d.run(&["audit", "verify"]);
+    let s = stdout(&out);
+    assert_eq!(out.status.code(), Some(3), "verify should fail:\n{s}");
+    assert!(
+        s.starts_with(&format!("FAILED at position {position}"))
+            || s.starts_with(&format!("FAILED at positions {position}..")),
+        "expected position {position}:\n{s}"
+    );
+    assert!(s.contains(words), "expected '{words}':\n{s}");
+}
+
+fn db(d: &Deployment) -> Connection {
+    Connection::open(d.db()).unwrap()
+}
+
+fn leaf(c: &Connection, pos: i64) -> Vec<u8> {
+    c.query_row("SELECT leaf FROM ledger WHERE position = ?1", [pos], |r| {
+        r.get(0)
+    })
+    .unwrap()
+}
+
+#[test]
+fn edited_field_is_detected() {
+    let d = demo();
+    let c = db(&d);
+    let mut l = leaf(&c, 5);
+    let s = String::from_utf8_lossy(&l).into_owned();
+    let i = s.find("analyst.kim").expect("actor in leaf");
+    l[i] = b'X';
+    c.execute("UPDATE ledger SET leaf = ?1 WHERE position = 5", params![l])
+        .unwrap();
+    assert_fails_at(&d, 5, "is not the hash of the stored leaf");
+}
+
+#[test]
+fn deleted_event_is_detected() {
+    let d = demo();
+    db(&d)
+        .execute("DELETE FROM ledger WHERE position = 7", [])
+        .unwrap();
+    assert_fails_at(&d, 7, "missing");
+}
+
+#[test]
+fn deleted_last_event_is_detected() {
+    let d = demo();
+    db(&d)
+        .execute("DELETE FROM ledger WHERE position = 16", [])
+        .unwrap();
+    assert_fails_at(&d, 16, "deleted from the end");
+}
+
+#[test]
+fn swapped_events_are_detected() {
+    let d = demo();
+    let c = db(&d);
+    let row = |p: i64| -> (String, i64, Vec<u8>, Vec<u8>) {
+        c.query_row(
+            "SELECT stream, seq, leaf, leaf_hash FROM ledger WHERE position = ?1",
+            [p],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .unwrap()
+    };
+    let (a, b) = (row(4), row(9));
+    let put = |p: i64, r: &(String, i64, Vec<u8>, Vec<u8>)| {
+        c.execute(
+            "UPDATE ledger SET stream = ?2, seq = ?3, leaf = ?4, leaf_hash = ?5 WHERE position = ?1",
+            params![p, r.0, -p, r.2, r.3],
+        )
+        .unwrap();
+    };
+    put(4, &b);
+    put(9, &a);
+    // Restore seq to what each moved row says (a careful attacker keeps the index columns consistent).
+    c.execute(
+        "UPDATE ledger SET seq = ?2 WHERE position = ?1",
+        params![4, b.1],
+    )
+    .unwrap();
+    c.execute(
+        "UPDATE ledger SET seq = ?2 WHERE position = ?1",
+        params![9, a.1],
+    )
+    .unwrap();
+    assert_fails_at(&d, 4, "says it is position 9");
+}
+
+#[test]
+fn swapped_events_with_rewritten_headers_are_detected() {
+    // The attacker also rewrites the positions inside the leaves and their hashes:
+    // the sequence inside the stream breaks, or failing that the signed roots.
+    let d = demo();
+    let c = db(&d);
+    let (l4, l9) = (leaf(&c, 4), leaf(&c, 9));
+    let rewrite = |p: u64, l: &[u8]| -> i64 {
+        let (h, body) = decode_header(l).unwrap();
+        let stream: StreamId = h.stream.parse().unwrap();
+        let new = encode(p, &stream, h.seq, body);
+        c.execute(
+            "UPDATE ledger SET stream = ?2, seq = ?3, leaf = ?4, leaf_hash = ?5 WHERE position = ?1",
+            params![p as i64, h.stream, -(p as i64), new, leaf_hash(&new).as_bytes().as_slice()],
+        )
+        .unwrap();
+        h.seq as i64
+    };
+    let s4 = rewrite(4, &l9);
+    let s9 = rewrite(9, &l4);
+    c.execute(
+        "UPDATE ledger SET seq = ?2 WHERE position = ?1",
+        params![4, s4],
+    )
+    .unwrap();
+    c.execute(
+        "UPDATE ledger SET seq = ?2 WHERE position = ?1",
+        params![9, s9],
+    )
+    .unwrap();
+    let out = d.run(&["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        stdout(&out).starts_with("FAILED at position 4"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn changed_stored_hash_is_detected() {
+    let d = demo();
+    db(&d)
+        .execute(
+            "UPDATE ledger SET leaf_hash = zeroblob(32) WHERE position = 3",
+            [],
+        )
+        .unwrap();
+    assert_fails_at(&d, 3, "is not the hash of the stored leaf");
+}
+
+/// Appends a well-formed event at the end, with correct leaf hash and
+/// Merkle nodes: everything an attacker without the signing key can do.
+fn forge_append(d: &Deployment, c: &Connection) -> u64 {
+    let size: i64 = c
+        .query_row("SELECT count(*) FROM ledger", [], |r| r.get(0))
+        .unwrap();
+    let (stream, seq, last): (String, i64, Vec<u8>) = c
+        .query_row("SELECT stream, seq, leaf FROM ledger WHERE stream LIKE 'case/%' ORDER BY position DESC LIMIT 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .unwrap();
+    let (_, body) = decode_header(&last).unwrap();
+    let mut env: EventEnvelope = serde_json::from_slice(body).unwrap();
+    env.event = tocsin_domain::event::Event::AttemptRefused {
+        action: tocsin_domain::Action::Determine,
+        reason: "forged".into(),
+    };
+    let sid: StreamId = stream.parse().unwrap();
+    let leaf = encode(
+        size as u64,
+        &sid,
+        seq as u64 + 1,
+        &tocsin_store::leaf::encode_body(&env),
+    );
+    let lh = leaf_hash(&leaf);
+    c.execute(
+        "INSERT INTO ledger (position, stream, seq, leaf, leaf_hash) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![size, stream, seq + 1, leaf, lh.as_bytes().as_slice()],
+    )
+    .unwrap();
+    // Recompute the Merkle nodes the new leaf completes, from the stored leaf hashes.
+    let mut f = Frontier::new();
+    let mut stmt = c
+        .prepare("SELECT leaf_hash FROM ledger ORDER BY position")
+        .unwrap();
+    let hashes: Vec<Vec<u8>> = stmt
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    let mut out = Vec::new();
+    for (i, h) in hashes.iter().enumerate() {
+        out.clear();
+        f.push(tocsin_ledger::Hash::from_slice(h).unwrap(), &mut out);
+        if i as i64 == size {
+            for (id, h) in &out {
+                c.execute(
+                    "INSERT INTO merkle_nodes (level, idx, hash) VALUES (?1, ?2, ?3)",
+                    params![id.level, id.index as i64, h.as_bytes().as_slice()],
+                )
+                .unwrap();
+            }
+        }
+    }
+    let _ = d;
+    size as u64
+}
+
+#[test]
+fn appended_forged_event_is_detected() {
+    let d = demo();
+    let c = db(&d);
+    let pos = forge_append(&d, &c);
+    assert_fails_at(&d, pos, "not covered by any signed checkpoint");
+}
+
+#[test]
+fn appended_forged_event_with_a_forged_checkpoint_is_detected() {
+    let d = demo();
+    let c = db(&d);
+    let pos = forge_append(&d, &c);
+    // A checkpoint signed with some other key, under the right origin.
+    let origin: String = c
+        .query_row("SELECT value FROM meta WHERE key = 'origin'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let mut f = Frontier::new();
+    let mut stmt = c
+        .prepare("SELECT leaf_hash FROM ledger ORDER BY position")
+        .unwrap();
+    for h in stmt.query_map([], |r| r.get::<_, Vec<u8>>(0)).unwrap() {
+        f.push(
+            tocsin_ledger::Hash::from_slice(&h.unwrap()).unwrap(),
+            &mut Vec::new(),
+        );
+    }
+    let name: String = c
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'verifier_key'",
+            [],
+            |r| r.get(0),
+        )
+        .map(|v: String| v.split('+').next().unwrap().to_owned())
+        .unwrap();
+    let forger = NoteSigner::from_seed(&name, [7u8; 32]).unwrap();
+    let note = forger.sign_checkpoint(&Checkpoint {
+        origin,
+        size: f.size(),
+        root: f.root(),
+    });
+    c.execute(
+        "INSERT INTO checkpoints (size, note) VALUES (?1, ?2)",
+        params![f.size() as i64, note],
+    )
+    .unwrap();
+    let out = d.run(&["audit", "verify"]);
+    let s = stdout(&out);
+    assert_eq!(out.status.code(), Some(3), "{s}");
+    assert!(s.contains("not validly signed"), "{s}");
+    assert!(s.starts_with(&format!("FAILED at position {pos}:")), "{s}");
+}
+
+#[test]
+fn consistent_rewrite_without_the_key_is_caught_by_the_signed_roots() {
+    // Edit an event and rewrite its stored hash and every Merkle node to match:
+    // only the signed checkpoints can tell, and they localise the change.
+    let d = demo();
+    let c = db(&d);
+    let mut l = leaf(&c, 6);
+    let s = String::from_utf8_lossy(&l).into_owned();
+    let i = s.find("analyst.kim").unwrap();
+    l[i] = b'X';
+    c.execute(
+        "UPDATE ledger SET leaf = ?1, leaf_hash = ?2 WHERE position = 6",
+        params![l, leaf_hash(&l).as_bytes().as_slice()],
+    )
+    .unwrap();
+    c.execute("DELETE FROM merkle_nodes", []).unwrap();
+    let mut f = Frontier::new();
+    let hashes: Vec<Vec<u8>> = c
+        .prepare("SELECT leaf_hash FROM ledger ORDER BY position")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    for h in hashes {
+        let mut out = Vec::new();
+        f.push(tocsin_ledger::Hash::from_slice(&h).unwrap(), &mut out);
+        for (id, h) in out {
+            c.execute(
+                "INSERT INTO merkle_nodes (level, idx, hash) VALUES (?1, ?2, ?3)",
+                params![id.level, id.index as i64, h.as_bytes().as_slice()],
+            )
+            .unwrap();
+        }
+    }
+    let out = d.run(&["audit", "verify"]);
+    let s = stdout(&out);
+    assert_eq!(out.status.code(), Some(3), "{s}");
+    assert!(s.contains("do not match the signed checkpoint"), "{s}");
+    // The range named contains position 6 (with a checkpoint per commit it is exactly 6).
+    let head = s
+        .trim_start_matches("FAILED at ")
+        .split(':')
+        .next()
+        .unwrap()
+        .to_owned();
+    let (a, b) = match head.strip_prefix("positions ") {
+        Some(r) => {
+            let (a, b) = r.split_once("..=").unwrap();
+            (a.parse::<u64>().unwrap(), b.parse::<u64>().unwrap())
+        }
+        None => {
+            let p = head.trim_start_matches("position ").parse::<u64>().unwrap();
+            (p, p)
+        }
+    };
+    assert!(a <= 6 && 6 <= b, "{s}");
+}
+
+#[test]
+fn verify_since_a_kept_checkpoint() {
+    let d = demo();
+    let out = d.run(&["audit", "checkpoint"]);
+    let kept = d.file("kept.checkpoint", &stdout(&out));
+    // The log grows...
+    let f = d.file("r.json", tocsin::scenarios::EDGE1_DATA_CENTRE);
+    assert!(
+        d.run(&[
+            "--as",
+            "collector.a",
+            "report",
+            "submit",
+            f.to_str().unwrap()
+        ])
+        .status
+        .success()
+    );
+    let out = d.run(&["audit", "verify", "--since", kept.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("extends your checkpoint of size 17"),
+        "{}",
+        stdout(&out)
+    );
+    // ...and a truncated log does not extend it, even when what is left is
+    // internally consistent (cut at a checkpoint, nodes beyond removed).
+    let c = db(&d);
+    let cut: i64 = c
+        .query_row(
+            "SELECT max(size) FROM checkpoints WHERE size <= 12",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    c.execute("DELETE FROM ledger WHERE position >= ?1", [cut])
+        .unwrap();
+    c.execute("DELETE FROM checkpoints WHERE size > ?1", [cut])
+        .unwrap();
+    c.execute(
+        "DELETE FROM merkle_nodes WHERE ((idx + 1) << level) > ?1",
+        [cut],
+    )
+    .unwrap();
+    let plain = d.run(&["audit", "verify"]);
+    assert!(
+        plain.status.success(),
+        "without the kept checkpoint the truncation is invisible: {}",
+        stdout(&plain)
+    );
+    let out = d.run(&["audit", "verify", "--since", kept.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("it was truncated"),
+        "{}",
+        stdout(&out)
+    );
+}
