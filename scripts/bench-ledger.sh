@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-333333}
-OUT=${CARGO_TARGET_DIR:-target}/bench-ledger
+OUT=$(realpath -m "${CARGO_TARGET_DIR:-target}/bench-ledger")
 mkdir -p "$OUT"
 rm -f "$OUT"/ledger.db "$OUT"/ledger.db-* "$OUT"/ledger.db.key
 cargo build --release -q -p tocsin
