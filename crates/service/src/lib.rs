@@ -219,9 +219,10 @@ impl Service {
             .store
             .append(NewEvents {
                 stream: StreamId::Case(case_id),
-                expected_version: 0,
+                expected_version: Some(0),
                 events: envelopes,
                 summary: Some(CaseSummary::of(&case)),
+                docs: Vec::new(),
             })
             .await?;
         Ok(Submitted {
@@ -342,9 +343,10 @@ impl Service {
             .store
             .append(NewEvents {
                 stream: StreamId::Case(case.id),
-                expected_version: case.version,
+                expected_version: Some(case.version),
                 events: envelopes,
                 summary: Some(CaseSummary::of(&after)),
+                docs: Vec::new(),
             })
             .await?;
         Ok((after, appended))
@@ -369,10 +371,10 @@ impl Service {
             if !present {
                 let r = self
                     .store
-                    .append(NewEvents {
-                        stream: StreamId::System,
-                        expected_version: events.len() as u64,
-                        events: vec![self.envelope(
+                    .append(NewEvents::new(
+                        StreamId::System,
+                        events.len() as u64,
+                        vec![self.envelope(
                             &ActorName::system(),
                             self.clock.now(),
                             Event::PolicyAdopted {
@@ -381,8 +383,7 @@ impl Service {
                                 source: self.policy.source.clone(),
                             },
                         )],
-                        summary: None,
-                    })
+                    ))
                     .await;
                 match r {
                     Ok(_) => {}
@@ -462,7 +463,9 @@ impl Service {
                 .map_err(|source| ServiceError::Corrupt { case: *id, source })?;
             summaries.push(CaseSummary::of(&case));
         }
-        self.store.replace_projections(summaries).await?;
+        self.store
+            .replace_projections(summaries, Vec::new())
+            .await?;
         let after = self.store.projection_digest().await?;
         Ok(RebuildReport {
             cases: ids.len() as u64,

@@ -35,8 +35,9 @@ use tocsin_domain::case::CaseState;
 use tocsin_ledger::{Checkpoint, Frontier, Hash, NodeId, NoteSigner, leaf_hash};
 use tocsin_store::leaf::{encode, encode_body};
 use tocsin_store::{
-    Appended, CaseQuery, CaseSummary, LeafPage, LedgerHead, NewEvents, Page, ProjectionDigest,
-    ReportSummary, Store, StoreError, StoreMeta, StoredCheckpoint, StoredEvent, StreamId,
+    Appended, CaseQuery, CaseSummary, Doc, DocExpect, DocKind, DocWrite, LeafPage, LedgerHead,
+    NewEvents, Page, ProjectionDigest, ReportSummary, Store, StoreError, StoreMeta,
+    StoredCheckpoint, StoredEvent, StreamId,
 };
 
 pub use schema::APPLICATION_ID;
@@ -92,7 +93,15 @@ type Reply<T> = tokio::sync::oneshot::Sender<Result<T, StoreError>>;
 
 enum Job {
     Append(Box<NewEvents>, Reply<Appended>),
-    ReplaceProjections(Vec<CaseSummary>, Reply<()>),
+    ReplaceProjections(Vec<CaseSummary>, Vec<Doc>, Reply<()>),
+    WriteDocs(Vec<DocWrite>, Reply<Vec<u64>>),
+}
+
+/// What one job produced inside a group.
+enum Done {
+    Appended(Appended),
+    Replaced,
+    Written(Vec<u64>),
 }
 
 fn open_connection(path: &Path, flags: OpenFlags) -> Result<Connection, StoreError> {
@@ -395,7 +404,7 @@ struct Writer {
 
 struct Pending {
     reply: Job,
-    result: Result<Option<Appended>, StoreError>,
+    result: Result<Option<Done>, StoreError>,
 }
 
 impl Writer {
@@ -435,15 +444,22 @@ impl Writer {
                 (Err(e), Ok(_)) => Err(StoreError::Backend(format!("commit failed: {e}"))),
                 (_, r) => r,
             };
+            let missing = || StoreError::Backend("the writer produced no result".into());
             match p.reply {
                 Job::Append(_, reply) => {
-                    let _ = reply
-                        .send(result.and_then(|a| {
-                            a.ok_or_else(|| StoreError::Backend("no result".into()))
-                        }));
+                    let _ = reply.send(result.and_then(|d| match d {
+                        Some(Done::Appended(a)) => Ok(a),
+                        _ => Err(missing()),
+                    }));
                 }
-                Job::ReplaceProjections(_, reply) => {
+                Job::ReplaceProjections(_, _, reply) => {
                     let _ = reply.send(result.map(|_| ()));
+                }
+                Job::WriteDocs(_, reply) => {
+                    let _ = reply.send(result.and_then(|d| match d {
+                        Some(Done::Written(v)) => Ok(v),
+                        _ => Err(missing()),
+                    }));
                 }
             }
         }
@@ -482,16 +498,19 @@ impl Writer {
             let before = frontier.clone();
             self.conn.execute_batch("SAVEPOINT job").map_err(backend)?;
             let r = match &p.reply {
-                Job::Append(batch, _) => append_one(&self.conn, &mut frontier, batch).map(Some),
-                Job::ReplaceProjections(cases, _) => {
-                    replace_projections(&self.conn, cases).map(|_| None)
+                Job::Append(batch, _) => {
+                    append_one(&self.conn, &mut frontier, batch).map(Done::Appended)
                 }
+                Job::ReplaceProjections(cases, docs, _) => {
+                    replace_projections(&self.conn, cases, docs).map(|_| Done::Replaced)
+                }
+                Job::WriteDocs(writes, _) => write_docs(&self.conn, writes).map(Done::Written),
             };
             match r {
-                Ok(a) => {
+                Ok(d) => {
                     self.conn.execute_batch("RELEASE job").map_err(backend)?;
-                    appended |= a.is_some();
-                    p.result = Ok(a);
+                    appended |= matches!(d, Done::Appended(_));
+                    p.result = Ok(Some(d));
                 }
                 Err(e) => {
                     self.conn
@@ -519,7 +538,7 @@ impl Writer {
                 )
                 .map_err(backend)?;
             for p in pending.iter_mut() {
-                if let Ok(Some(a)) = &mut p.result {
+                if let Ok(Some(Done::Appended(a))) = &mut p.result {
                     a.tree_size = cp.size;
                     a.root = cp.root;
                 }
@@ -578,10 +597,11 @@ fn append_one(
         .map_err(backend)?
         .query_row([&stream], |r| r.get::<_, i64>(0))
         .map_err(backend)? as u64;
-    if current != batch.expected_version {
+    let expected = batch.expected_version.unwrap_or(current);
+    if current != expected {
         return Err(StoreError::Conflict {
             stream,
-            expected: batch.expected_version,
+            expected,
             actual: current,
         });
     }
@@ -595,7 +615,7 @@ fn append_one(
     let mut nodes = Vec::with_capacity(8);
     for (i, env) in batch.events.iter().enumerate() {
         let position = frontier.size();
-        let seq = batch.expected_version + i as u64 + 1;
+        let seq = expected + i as u64 + 1;
         let leaf = encode(position, &batch.stream, seq, &encode_body(env));
         let lh = leaf_hash(&leaf);
         insert_leaf
@@ -622,10 +642,11 @@ fn append_one(
     if let Some(s) = &batch.summary {
         upsert_case(conn, s)?;
     }
+    write_docs(conn, &batch.docs)?;
     Ok(Appended {
         first_position,
         count: batch.events.len() as u64,
-        version: batch.expected_version + batch.events.len() as u64,
+        version: expected + batch.events.len() as u64,
         tree_size: 0,
         root: Hash::default(),
     })
@@ -698,13 +719,114 @@ fn upsert_case(conn: &Connection, s: &CaseSummary) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn replace_projections(conn: &Connection, cases: &[CaseSummary]) -> Result<(), StoreError> {
+fn replace_projections(
+    conn: &Connection,
+    cases: &[CaseSummary],
+    docs: &[Doc],
+) -> Result<(), StoreError> {
     conn.execute_batch("DELETE FROM reports; DELETE FROM cases;")
         .map_err(backend)?;
     for s in cases {
         upsert_case(conn, s)?;
     }
+    let mut del = conn
+        .prepare_cached("DELETE FROM docs WHERE kind = ?1")
+        .map_err(backend)?;
+    for kind in DocKind::ALL.into_iter().filter(|k| k.derived()) {
+        del.execute([kind.as_str()]).map_err(backend)?;
+    }
+    let mut ins = conn
+        .prepare_cached("INSERT INTO docs (kind, key, version, body) VALUES (?1, ?2, ?3, ?4)")
+        .map_err(backend)?;
+    for d in docs.iter().filter(|d| d.kind.derived()) {
+        ins.execute(params![
+            d.kind.as_str(),
+            d.key,
+            d.version.max(1) as i64,
+            d.body
+        ])
+        .map_err(|e| match e.sqlite_error_code() {
+            Some(ErrorCode::ConstraintViolation) => StoreError::DocConflict {
+                kind: d.kind,
+                key: d.key.clone(),
+            },
+            _ => backend(e),
+        })?;
+    }
     Ok(())
+}
+
+/// Applies document writes inside the caller's transaction; the first
+/// failed expectation stops with [`StoreError::DocConflict`] (the caller's
+/// savepoint undoes the rest).
+fn write_docs(conn: &Connection, writes: &[DocWrite]) -> Result<Vec<u64>, StoreError> {
+    let mut out = Vec::with_capacity(writes.len());
+    for w in writes {
+        let current: Option<i64> = conn
+            .prepare_cached("SELECT version FROM docs WHERE kind = ?1 AND key = ?2")
+            .map_err(backend)?
+            .query_row(params![w.kind.as_str(), w.key], |r| r.get(0))
+            .optional()
+            .map_err(backend)?;
+        let ok = match (w.expect, current) {
+            (DocExpect::Any, _) => true,
+            (DocExpect::Absent, c) => c.is_none(),
+            (DocExpect::Version(v), Some(c)) => c as u64 == v,
+            (DocExpect::Version(_), None) => false,
+        };
+        if !ok {
+            return Err(StoreError::DocConflict {
+                kind: w.kind,
+                key: w.key.clone(),
+            });
+        }
+        match &w.body {
+            Some(body) => {
+                let version = current.unwrap_or(0) + 1;
+                conn.prepare_cached(
+                    "INSERT INTO docs (kind, key, version, body) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (kind, key) DO UPDATE SET version = excluded.version, body = excluded.body",
+                )
+                .map_err(backend)?
+                .execute(params![w.kind.as_str(), w.key, version, body])
+                .map_err(backend)?;
+                out.push(version as u64);
+            }
+            None => {
+                conn.prepare_cached("DELETE FROM docs WHERE kind = ?1 AND key = ?2")
+                    .map_err(backend)?
+                    .execute(params![w.kind.as_str(), w.key])
+                    .map_err(backend)?;
+                out.push(0);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn row_doc(kind: DocKind, r: &rusqlite::Row<'_>) -> rusqlite::Result<Doc> {
+    Ok(Doc {
+        kind,
+        key: r.get(0)?,
+        version: r.get::<_, i64>(1)? as u64,
+        body: r.get(2)?,
+    })
+}
+
+fn derived_docs(conn: &Connection) -> Result<Vec<Doc>, StoreError> {
+    let mut out = Vec::new();
+    let mut stmt = conn
+        .prepare_cached("SELECT key, version, body FROM docs WHERE kind = ?1 ORDER BY key")
+        .map_err(backend)?;
+    for kind in DocKind::ALL.into_iter().filter(|k| k.derived()) {
+        let rows = stmt
+            .query_map([kind.as_str()], |r| row_doc(kind, r))
+            .map_err(backend)?;
+        for r in rows {
+            out.push(r.map_err(backend)?);
+        }
+    }
+    Ok(out)
 }
 
 // ---------------------------------------------------------------------------
@@ -952,9 +1074,8 @@ impl Store for SqliteStore {
             let mut out = Vec::new();
             for r in rows {
                 let s = r.map_err(backend)?;
-                match parse::<StreamId>("stream", &s)? {
-                    StreamId::Case(id) => out.push(id),
-                    StreamId::System => {}
+                if let Some(id) = parse::<StreamId>("stream", &s)?.case() {
+                    out.push(id);
                 }
             }
             Ok(out)
@@ -1086,9 +1207,55 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn replace_projections(&self, cases: Vec<CaseSummary>) -> Result<(), StoreError> {
-        self.submit(|reply| Job::ReplaceProjections(cases, reply))
+    async fn replace_projections(
+        &self,
+        cases: Vec<CaseSummary>,
+        docs: Vec<Doc>,
+    ) -> Result<(), StoreError> {
+        self.submit(|reply| Job::ReplaceProjections(cases, docs, reply))
             .await
+    }
+
+    async fn get_doc(&self, kind: DocKind, key: &str) -> Result<Option<Doc>, StoreError> {
+        let key = key.to_owned();
+        self.read(move |conn| {
+            conn.prepare_cached("SELECT key, version, body FROM docs WHERE kind = ?1 AND key = ?2")
+                .map_err(backend)?
+                .query_row(params![kind.as_str(), key], |r| row_doc(kind, r))
+                .optional()
+                .map_err(backend)
+        })
+        .await
+    }
+
+    async fn list_docs(
+        &self,
+        kind: DocKind,
+        after: Option<String>,
+        limit: u32,
+    ) -> Result<Vec<Doc>, StoreError> {
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT key, version, body FROM docs WHERE kind = ?1 AND (?2 IS NULL OR key > ?2)
+                     ORDER BY key LIMIT ?3",
+                )
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map(params![kind.as_str(), after, limit as i64], |r| {
+                    row_doc(kind, r)
+                })
+                .map_err(backend)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn write_docs(&self, writes: Vec<DocWrite>) -> Result<Vec<u64>, StoreError> {
+        if writes.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.submit(|reply| Job::WriteDocs(writes, reply)).await
     }
 
     async fn projection_digest(&self) -> Result<ProjectionDigest, StoreError> {
@@ -1109,7 +1276,8 @@ impl Store for SqliteStore {
                     |r| r.get(0),
                 )
                 .map_err(backend)?;
-            let mut d = ProjectionDigest::of(&items);
+            let docs = derived_docs(conn)?;
+            let mut d = ProjectionDigest::of(&items, &docs);
             d.reports += orphans as u64;
             if orphans > 0 {
                 d.sha256 = format!("{}+{orphans}-orphan-reports", d.sha256);
@@ -1178,12 +1346,7 @@ mod tests {
     }
 
     fn batch(stream: StreamId, expected: u64, n: usize) -> NewEvents {
-        NewEvents {
-            stream,
-            expected_version: expected,
-            events: (0..n).map(|i| event(i as u64)).collect(),
-            summary: None,
-        }
+        NewEvents::new(stream, expected, (0..n).map(|i| event(i as u64)).collect())
     }
 
     fn case(n: u128) -> StreamId {
@@ -1314,5 +1477,138 @@ mod tests {
             SqliteStore::open(&path, Some(other)),
             Err(StoreError::WrongKey { .. })
         ));
+    }
+
+    #[tokio::test]
+    async fn documents_compare_and_set_and_go_with_their_append() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = create(&dir);
+        let put = |expect, body: &str| DocWrite {
+            kind: DocKind::User,
+            key: "kim".into(),
+            expect,
+            body: Some(body.as_bytes().to_vec()),
+        };
+        assert_eq!(
+            store
+                .write_docs(vec![put(DocExpect::Absent, "1")])
+                .await
+                .unwrap(),
+            vec![1]
+        );
+        assert!(matches!(
+            store.write_docs(vec![put(DocExpect::Absent, "x")]).await,
+            Err(StoreError::DocConflict { .. })
+        ));
+        assert!(matches!(
+            store
+                .write_docs(vec![put(DocExpect::Version(7), "x")])
+                .await,
+            Err(StoreError::DocConflict { .. })
+        ));
+        assert_eq!(
+            store
+                .write_docs(vec![put(DocExpect::Version(1), "2")])
+                .await
+                .unwrap(),
+            vec![2]
+        );
+        let d = store.get_doc(DocKind::User, "kim").await.unwrap().unwrap();
+        assert_eq!((d.version, d.body.as_slice()), (2, b"2".as_slice()));
+        // All or nothing: a failing second write undoes the first.
+        let other = DocWrite {
+            kind: DocKind::Session,
+            key: "s".into(),
+            expect: DocExpect::Any,
+            body: Some(b"s".to_vec()),
+        };
+        assert!(
+            store
+                .write_docs(vec![other.clone(), put(DocExpect::Absent, "3")])
+                .await
+                .is_err()
+        );
+        assert!(
+            store
+                .get_doc(DocKind::Session, "s")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        // A document conflict fails the append it rides with, and nothing of it is written.
+        let mut b = batch(StreamId::Accounts, 0, 1);
+        b.docs = vec![put(DocExpect::Absent, "4")];
+        assert!(matches!(
+            store.append(b).await,
+            Err(StoreError::DocConflict { .. })
+        ));
+        assert_eq!(store.ledger_head().await.unwrap().size, 0);
+        let mut b = batch(StreamId::Accounts, 0, 1);
+        b.docs = vec![put(DocExpect::Version(2), "5"), other];
+        store.append(b).await.unwrap();
+        assert_eq!(store.ledger_head().await.unwrap().size, 1);
+        assert_eq!(
+            store
+                .get_doc(DocKind::User, "kim")
+                .await
+                .unwrap()
+                .unwrap()
+                .body,
+            b"5"
+        );
+        // Listing is in key order, after a cursor.
+        for k in ["b", "a", "c"] {
+            store
+                .write_docs(vec![DocWrite {
+                    kind: DocKind::Token,
+                    key: k.into(),
+                    expect: DocExpect::Any,
+                    body: Some(vec![]),
+                }])
+                .await
+                .unwrap();
+        }
+        let keys = |v: Vec<Doc>| v.into_iter().map(|d| d.key).collect::<Vec<_>>();
+        assert_eq!(
+            keys(store.list_docs(DocKind::Token, None, 10).await.unwrap()),
+            ["a", "b", "c"]
+        );
+        assert_eq!(
+            keys(
+                store
+                    .list_docs(DocKind::Token, Some("a".into()), 1)
+                    .await
+                    .unwrap()
+            ),
+            ["b"]
+        );
+        // Deletes.
+        store
+            .write_docs(vec![DocWrite::delete(DocKind::Token, "b", DocExpect::Any)])
+            .await
+            .unwrap();
+        assert!(store.get_doc(DocKind::Token, "b").await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn unversioned_appends_go_at_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = create(&dir);
+        let mut handles = Vec::new();
+        for _ in 0..20 {
+            let s = store.clone();
+            handles.push(tokio::spawn(async move {
+                let mut b = batch(StreamId::Access, 0, 1);
+                b.expected_version = None;
+                s.append(b).await.unwrap()
+            }));
+        }
+        let mut versions = Vec::new();
+        for h in handles {
+            versions.push(h.await.unwrap().version);
+        }
+        versions.sort();
+        assert_eq!(versions, (1..=20).collect::<Vec<_>>());
+        assert_eq!(verified(&store).await, 20);
     }
 }

@@ -75,6 +75,17 @@ pub const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX reports_by_case ON reports (case_id, ord);
     "#,
+    // 2: documents beside the ledger (accounts, sessions, idempotency
+    // records, reference data, notifications, registries).
+    r#"
+    CREATE TABLE docs (
+        kind    TEXT    NOT NULL,
+        key     TEXT    NOT NULL,
+        version INTEGER NOT NULL,
+        body    BLOB    NOT NULL,
+        PRIMARY KEY (kind, key)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.

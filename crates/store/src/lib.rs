@@ -48,6 +48,9 @@ pub enum StoreError {
         "the signing key does not belong to this database (database key {expected}, given key {given})"
     )]
     WrongKey { expected: String, given: String },
+    /// A document write found something other than it expected.
+    #[error("{kind} '{key}' was changed by someone else (or already exists); reload and retry")]
+    DocConflict { kind: DocKind, key: String },
     #[error("stored data is damaged: {0}")]
     Corrupt(String),
     #[error("database error: {0}")]
@@ -68,7 +71,9 @@ pub trait Store: Send + Sync + 'static {
     fn meta(&self) -> &StoreMeta;
 
     /// Appends `batch.events` to `batch.stream` if the stream is at
-    /// `batch.expected_version`; otherwise [`StoreError::Conflict`].
+    /// `batch.expected_version`; otherwise [`StoreError::Conflict`]. The
+    /// batch's documents are written in the same transaction; a failed
+    /// document expectation fails the append with [`StoreError::DocConflict`].
     async fn append(&self, batch: NewEvents) -> Result<Appended, StoreError>;
 
     /// Every event of a stream, in order.
@@ -111,11 +116,33 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<StoredCheckpoint>, StoreError>;
 
-    /// Replaces the query tables with these summaries, in one transaction.
-    async fn replace_projections(&self, cases: Vec<CaseSummary>) -> Result<(), StoreError>;
+    /// Replaces the query tables with these summaries, and every document
+    /// of a derived kind with `docs`, in one transaction.
+    async fn replace_projections(
+        &self,
+        cases: Vec<CaseSummary>,
+        docs: Vec<Doc>,
+    ) -> Result<(), StoreError>;
 
-    /// A digest of the query tables' content, the same on every backend.
+    /// A digest of the query tables' and derived documents' content, the
+    /// same on every backend.
     async fn projection_digest(&self) -> Result<ProjectionDigest, StoreError>;
+
+    /// One document.
+    async fn get_doc(&self, kind: DocKind, key: &str) -> Result<Option<Doc>, StoreError>;
+
+    /// Up to `limit` documents of a kind with keys after `after`, in key order.
+    async fn list_docs(
+        &self,
+        kind: DocKind,
+        after: Option<String>,
+        limit: u32,
+    ) -> Result<Vec<Doc>, StoreError>;
+
+    /// Writes documents atomically: every expectation holds and all are
+    /// written, or [`StoreError::DocConflict`] and none is. Returns the new
+    /// version of each (0 for a delete).
+    async fn write_docs(&self, writes: Vec<DocWrite>) -> Result<Vec<u64>, StoreError>;
 
     /// Physical integrity check of the database files (SQLite `quick_check` and the like).
     async fn integrity_check(&self) -> Result<Vec<String>, StoreError>;

@@ -10,12 +10,39 @@ use tocsin_domain::event::{Event, Independence};
 use tocsin_domain::{ActorName, CaseId, ReportId, Timestamp};
 use tocsin_ledger::Hash;
 
-/// A stream of events: one per case, plus the system stream.
+/// A stream of events: one per case, plus a few deployment-wide streams.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum StreamId {
     Case(CaseId),
     /// Deployment-wide events (policy adoption).
     System,
+    /// Elements, users, roles, tokens: every change an admin makes.
+    Accounts,
+    /// Reads of restricted content and refused attempts outside a case.
+    Access,
+    /// Reference data: states and their relations, the recipients directory.
+    Reference,
+    /// Registry (watch list, directory) imports.
+    Registry,
+}
+
+impl StreamId {
+    /// The streams that are not cases.
+    pub const DEPLOYMENT: [StreamId; 5] = [
+        StreamId::System,
+        StreamId::Accounts,
+        StreamId::Access,
+        StreamId::Reference,
+        StreamId::Registry,
+    ];
+
+    /// The case this stream belongs to, if it is a case stream.
+    pub fn case(&self) -> Option<CaseId> {
+        match self {
+            StreamId::Case(id) => Some(*id),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for StreamId {
@@ -23,6 +50,10 @@ impl fmt::Display for StreamId {
         match self {
             StreamId::Case(id) => write!(f, "case/{id}"),
             StreamId::System => f.write_str("system"),
+            StreamId::Accounts => f.write_str("accounts"),
+            StreamId::Access => f.write_str("access"),
+            StreamId::Reference => f.write_str("reference"),
+            StreamId::Registry => f.write_str("registry"),
         }
     }
 }
@@ -30,8 +61,13 @@ impl fmt::Display for StreamId {
 impl FromStr for StreamId {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        if s == "system" {
-            return Ok(StreamId::System);
+        match s {
+            "system" => return Ok(StreamId::System),
+            "accounts" => return Ok(StreamId::Accounts),
+            "access" => return Ok(StreamId::Access),
+            "reference" => return Ok(StreamId::Reference),
+            "registry" => return Ok(StreamId::Registry),
+            _ => {}
         }
         let id = s
             .strip_prefix("case/")
@@ -76,11 +112,178 @@ impl StoredEvent {
 #[derive(Clone, Debug)]
 pub struct NewEvents {
     pub stream: StreamId,
-    /// The stream's current version (0 for a new stream).
-    pub expected_version: u64,
+    /// The stream's current version (0 for a new stream). `None` appends at
+    /// the end whatever the version: for streams that only record (access)
+    /// and whose events no decision depends on.
+    pub expected_version: Option<u64>,
     pub events: Vec<EventEnvelope>,
     /// The query-table row for the case after these events (case streams only).
     pub summary: Option<CaseSummary>,
+    /// Documents written in the same transaction (derived records such as a
+    /// user after a `user_added` event, an idempotency record, a queued
+    /// notification). A failed expectation fails the whole append.
+    pub docs: Vec<DocWrite>,
+}
+
+impl NewEvents {
+    /// Events for `stream` at `version`, nothing else.
+    pub fn new(stream: StreamId, expected_version: u64, events: Vec<EventEnvelope>) -> Self {
+        Self {
+            stream,
+            expected_version: Some(expected_version),
+            events,
+            summary: None,
+            docs: Vec::new(),
+        }
+    }
+}
+
+/// The kinds of documents a store keeps beside the ledger: keyed records
+/// with a version, for what the query tables do not cover. *Derived* kinds
+/// are folded from ledger events and rebuilt by `admin rebuild`; the others
+/// hold what must not or need not be in the ledger (secrets, sessions,
+/// delivery queues, imported registries).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DocKind {
+    /// An element (organisation). Derived from the accounts stream.
+    Element,
+    /// A user account. Derived from the accounts stream.
+    User,
+    /// An API token's metadata, keyed by the hash of its secret. Derived.
+    Token,
+    /// A password hash. Never in the ledger.
+    Credential,
+    /// A login session, keyed by the hash of its secret.
+    Session,
+    /// The first result of an idempotent request, keyed by account and key.
+    Idempotency,
+    /// Reference data (state relations, recipients). Derived from the reference stream.
+    Reference,
+    /// A notification of an escalation, with its delivery attempts.
+    Notification,
+    /// An imported registry (watch list or directory) with its entries.
+    Registry,
+    /// Deployment settings changed at run time (clearance levels). Derived.
+    Setting,
+}
+
+impl DocKind {
+    pub const ALL: [DocKind; 10] = [
+        DocKind::Element,
+        DocKind::User,
+        DocKind::Token,
+        DocKind::Credential,
+        DocKind::Session,
+        DocKind::Idempotency,
+        DocKind::Reference,
+        DocKind::Notification,
+        DocKind::Registry,
+        DocKind::Setting,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocKind::Element => "element",
+            DocKind::User => "user",
+            DocKind::Token => "token",
+            DocKind::Credential => "credential",
+            DocKind::Session => "session",
+            DocKind::Idempotency => "idempotency",
+            DocKind::Reference => "reference",
+            DocKind::Notification => "notification",
+            DocKind::Registry => "registry",
+            DocKind::Setting => "setting",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DocKind> {
+        DocKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// Folded from ledger events, so `admin rebuild` recomputes it.
+    pub fn derived(self) -> bool {
+        matches!(
+            self,
+            DocKind::Element
+                | DocKind::User
+                | DocKind::Token
+                | DocKind::Reference
+                | DocKind::Setting
+        )
+    }
+}
+
+impl fmt::Display for DocKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A stored document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Doc {
+    pub kind: DocKind,
+    pub key: String,
+    /// 1 after the first write, +1 at every write.
+    pub version: u64,
+    pub body: Vec<u8>,
+}
+
+impl Doc {
+    /// The body as JSON of type `T`.
+    pub fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, crate::StoreError> {
+        serde_json::from_slice(&self.body).map_err(|e| {
+            crate::StoreError::Corrupt(format!("document {}/{}: {e}", self.kind, self.key))
+        })
+    }
+}
+
+/// What a document write expects to find.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DocExpect {
+    /// Whatever is there.
+    Any,
+    /// Nothing: the write creates the document.
+    Absent,
+    /// The document at exactly this version (compare and set).
+    Version(u64),
+}
+
+/// One write to a document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DocWrite {
+    pub kind: DocKind,
+    pub key: String,
+    pub expect: DocExpect,
+    /// The new body, or `None` to delete.
+    pub body: Option<Vec<u8>>,
+}
+
+impl DocWrite {
+    /// Writes `value` as JSON.
+    pub fn put<T: Serialize>(
+        kind: DocKind,
+        key: impl Into<String>,
+        expect: DocExpect,
+        value: &T,
+    ) -> DocWrite {
+        DocWrite {
+            kind,
+            key: key.into(),
+            expect,
+            // Our own types always serialise.
+            body: Some(serde_json::to_vec(value).unwrap_or_default()),
+        }
+    }
+
+    pub fn delete(kind: DocKind, key: impl Into<String>, expect: DocExpect) -> DocWrite {
+        DocWrite {
+            kind,
+            key: key.into(),
+            expect,
+            body: None,
+        }
+    }
 }
 
 /// What an append produced.
@@ -310,17 +513,21 @@ pub struct Page<T> {
     pub next: Option<String>,
 }
 
-/// A digest of the query tables, comparable across backends and rebuilds.
+/// A digest of the query tables and derived documents, comparable across
+/// backends and rebuilds.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProjectionDigest {
     pub cases: u64,
     pub reports: u64,
+    /// Documents of derived kinds.
+    pub docs: u64,
     pub sha256: String,
 }
 
 impl ProjectionDigest {
-    /// Digest of summaries in any order (they are sorted by id first).
-    pub fn of(summaries: &[CaseSummary]) -> ProjectionDigest {
+    /// Digest of summaries and derived documents in any order (they are
+    /// sorted first). Documents of kinds that are not derived are ignored.
+    pub fn of(summaries: &[CaseSummary], docs: &[Doc]) -> ProjectionDigest {
         let mut sorted: Vec<&CaseSummary> = summaries.iter().collect();
         sorted.sort_by_key(|s| s.id);
         let mut h = Sha256::new();
@@ -331,10 +538,22 @@ impl ProjectionDigest {
             h.update(serde_json::to_vec(s).unwrap_or_default());
             h.update(b"\n");
         }
+        let mut derived: Vec<&Doc> = docs.iter().filter(|d| d.kind.derived()).collect();
+        derived.sort_by(|a, b| (a.kind, &a.key).cmp(&(b.kind, &b.key)));
+        for d in &derived {
+            // The version is not compared: a rebuild writes each document once.
+            h.update(d.kind.as_str().as_bytes());
+            h.update(b"/");
+            h.update(d.key.as_bytes());
+            h.update(b"=");
+            h.update(&d.body);
+            h.update(b"\n");
+        }
         let digest = h.finalize();
         ProjectionDigest {
             cases: summaries.len() as u64,
             reports,
+            docs: derived.len() as u64,
             sha256: digest.iter().map(|b| format!("{b:02x}")).collect(),
         }
     }
