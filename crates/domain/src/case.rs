@@ -623,6 +623,21 @@ pub struct Case {
     pub escalations: Vec<Escalation>,
     pub refusals: Vec<Refusal>,
     pub timeline: Vec<TimelineEntry>,
+    /// The elements the case is shared with: every element that led it or
+    /// contributed a report. Members of these elements may read it (given
+    /// the clearance and compartments of its [`Marking`]).
+    pub shared_with: BTreeSet<ElementName>,
+}
+
+/// What a reader needs to see a case: every level its reports carry (the
+/// reader's clearance must reach each), every compartment, membership of
+/// one of its elements; and whether its very existence is restricted.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Marking {
+    pub levels: BTreeSet<crate::text::Label>,
+    pub compartments: BTreeSet<crate::text::Label>,
+    pub elements: BTreeSet<ElementName>,
+    pub existence_restricted: bool,
 }
 
 /// Everything needed to open a case with its first report.
@@ -732,7 +747,25 @@ impl Case {
                 kind: e.event.kind(),
                 summary: e.event.summary(),
             }],
+            shared_with: BTreeSet::from([lead_element.clone()]),
         })
+    }
+
+    /// The case's access marking, from its reports and elements.
+    pub fn marking(&self) -> Marking {
+        let mut m = Marking {
+            elements: self.shared_with.clone(),
+            ..Marking::default()
+        };
+        for r in &self.reports {
+            let h = &r.report.handling;
+            if let Some(l) = &h.classification {
+                m.levels.insert(l.clone());
+            }
+            m.compartments.extend(h.compartments.iter().cloned());
+            m.existence_restricted |= h.existence_restricted;
+        }
+        m
     }
 
     /// Folds one event. The sequence must follow on.
@@ -756,6 +789,7 @@ impl Case {
                 report,
                 independence,
             } => {
+                self.shared_with.insert(report.originating_element.clone());
                 self.reports.push(ReportEntry {
                     id: *report_id,
                     report: (**report).clone(),
@@ -952,6 +986,7 @@ impl Case {
             } => {
                 self.owner = owner.clone();
                 self.lead_element = lead_element.clone();
+                self.shared_with.insert(lead_element.clone());
             }
             Event::AttemptRefused { action, reason } => self.refusals.push(Refusal {
                 action: *action,

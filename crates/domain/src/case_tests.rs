@@ -59,6 +59,7 @@ pub(crate) fn report(narrative: &str, grade: &str, window: Option<(&str, &str)>)
             tlp: Tlp::Red,
             classification: None,
             compartments: BTreeSet::new(),
+            existence_restricted: false,
         },
         source: Some(SourceRef {
             id: SecretTerm::new("CS-0042").unwrap(),

@@ -376,6 +376,10 @@ pub struct Handling {
     /// Compartments a reader must hold, all of them.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub compartments: BTreeSet<Label>,
+    /// Even the existence of the case is restricted: a reader without access
+    /// is told there is no such case.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub existence_restricted: bool,
 }
 
 /// Where the information came from. Never shown in a warning.

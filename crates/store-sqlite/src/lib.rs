@@ -652,6 +652,14 @@ fn append_one(
     })
 }
 
+fn json_list(v: &[String]) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
+}
+
+fn parse_list(what: &str, s: &str) -> Result<Vec<String>, StoreError> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("stored {what} '{s}': {e}")))
+}
+
 fn ts_us(t: tocsin_domain::Timestamp) -> i64 {
     t.as_microsecond()
 }
@@ -660,16 +668,19 @@ fn upsert_case(conn: &Connection, s: &CaseSummary) -> Result<(), StoreError> {
     let id = s.id.to_string();
     conn.prepare_cached(
         "INSERT INTO cases (id, opened_position, title, state, owner, lead_element, opened_at, updated_at, version,
-                            verdict, reassessment_due, next_step, next_due, next_due_us, escalations)
+                            verdict, reassessment_due, next_step, next_due, next_due_us, escalations,
+                            levels, compartments, elements, existence_restricted)
          VALUES (?1, (SELECT position FROM ledger WHERE stream = 'case/' || ?1 AND seq = 1), ?2, ?3, ?4, ?5, ?6, ?7, ?8,
-                 ?9, ?10, ?11, ?12, ?13, ?14)
+                 ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
          ON CONFLICT (id) DO UPDATE SET
             title = excluded.title, state = excluded.state, owner = excluded.owner,
             lead_element = excluded.lead_element, opened_at = excluded.opened_at,
             updated_at = excluded.updated_at, version = excluded.version, verdict = excluded.verdict,
             reassessment_due = excluded.reassessment_due, next_step = excluded.next_step,
             next_due = excluded.next_due, next_due_us = excluded.next_due_us,
-            escalations = excluded.escalations",
+            escalations = excluded.escalations, levels = excluded.levels,
+            compartments = excluded.compartments, elements = excluded.elements,
+            existence_restricted = excluded.existence_restricted",
     )
     .map_err(backend)?
     .execute(params![
@@ -687,6 +698,10 @@ fn upsert_case(conn: &Connection, s: &CaseSummary) -> Result<(), StoreError> {
         s.next_due.map(|t| t.to_string()),
         s.next_due.map(ts_us),
         s.escalations as i64,
+        json_list(&s.levels),
+        json_list(&s.compartments),
+        json_list(&s.elements),
+        s.existence_restricted as i64,
     ])
     .map_err(|e| match e.sqlite_error_code() {
         Some(ErrorCode::ConstraintViolation) => {
@@ -856,6 +871,10 @@ struct SummaryRow {
     version: i64,
     escalations: i64,
     opened_position: i64,
+    levels: String,
+    compartments: String,
+    elements: String,
+    existence_restricted: i64,
 }
 
 fn row_summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<SummaryRow> {
@@ -874,10 +893,14 @@ fn row_summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<SummaryRow> {
         version: r.get(11)?,
         escalations: r.get(12)?,
         opened_position: r.get(13)?,
+        levels: r.get(14)?,
+        compartments: r.get(15)?,
+        elements: r.get(16)?,
+        existence_restricted: r.get(17)?,
     })
 }
 
-const SUMMARY_COLUMNS: &str = "id, title, state, owner, lead_element, opened_at, updated_at, verdict, reassessment_due, next_step, next_due, version, escalations, opened_position";
+const SUMMARY_COLUMNS: &str = "id, title, state, owner, lead_element, opened_at, updated_at, verdict, reassessment_due, next_step, next_due, version, escalations, opened_position, levels, compartments, elements, existence_restricted";
 
 fn build_summary(row: SummaryRow) -> Result<CaseSummary, StoreError> {
     let id = &row.id;
@@ -902,6 +925,10 @@ fn build_summary(row: SummaryRow) -> Result<CaseSummary, StoreError> {
             .transpose()?,
         escalations: row.escalations as u32,
         reports: vec![],
+        levels: parse_list("levels", &row.levels)?,
+        compartments: parse_list("compartments", &row.compartments)?,
+        elements: parse_list("elements", &row.elements)?,
+        existence_restricted: row.existence_restricted != 0,
     })
 }
 
@@ -992,6 +1019,17 @@ impl Store for SqliteStore {
         let due = q.reassessment_due;
         let open_only = q.open_only;
         let overdue = q.overdue_at.map(ts_us);
+        let access = q.access.as_ref().map(|a| {
+            (
+                json_list(&a.levels),
+                json_list(&a.compartments),
+                a.elements.as_deref().map(json_list),
+            )
+        });
+        let (levels, compartments, elements) = match access {
+            Some((l, c, e)) => (Some(l), Some(c), e),
+            None => (None, None, None),
+        };
         let after: Option<i64> = match &q.after {
             Some(c) => Some(
                 c.parse()
@@ -1007,6 +1045,12 @@ impl Store for SqliteStore {
                    AND (?2 = 0 OR reassessment_due IS NOT NULL)
                    AND (?3 IS NULL OR next_due_us < ?3)
                    AND (?4 IS NULL OR opened_position < ?4)
+                   AND (?7 IS NULL OR NOT EXISTS (SELECT 1 FROM json_each(cases.levels)
+                        WHERE value NOT IN (SELECT value FROM json_each(?7))))
+                   AND (?8 IS NULL OR NOT EXISTS (SELECT 1 FROM json_each(cases.compartments)
+                        WHERE value NOT IN (SELECT value FROM json_each(?8))))
+                   AND (?9 IS NULL OR EXISTS (SELECT 1 FROM json_each(cases.elements)
+                        WHERE value IN (SELECT value FROM json_each(?9))))
                  ORDER BY opened_position DESC LIMIT ?5"
             );
             let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
@@ -1018,7 +1062,10 @@ impl Store for SqliteStore {
                         overdue,
                         after,
                         limit as i64 + 1,
-                        open_only as i64
+                        open_only as i64,
+                        levels,
+                        compartments,
+                        elements
                     ],
                     row_summary,
                 )
@@ -1313,7 +1360,7 @@ mod tests {
     use tocsin_domain::event::{Event, ReassessmentReason};
     use tocsin_domain::{ActorName, CaseId};
     use tocsin_store::audit::{VerifyOptions, verify};
-    use tocsin_store::{EventEnvelope, NewEvents, Store, StoreError, StreamId};
+    use tocsin_store::{AccessFilter, EventEnvelope, NewEvents, Store, StoreError, StreamId};
 
     use super::*;
 
@@ -1610,5 +1657,81 @@ mod tests {
         versions.sort();
         assert_eq!(versions, (1..=20).collect::<Vec<_>>());
         assert_eq!(verified(&store).await, 20);
+    }
+
+    fn summary(stream: StreamId, levels: &[&str], comps: &[&str], els: &[&str]) -> CaseSummary {
+        let t: tocsin_domain::Timestamp = "2024-01-01T00:00:00Z".parse().unwrap();
+        let v = |x: &[&str]| x.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        CaseSummary {
+            id: stream.case().unwrap(),
+            title: "t".into(),
+            state: CaseState::AwaitingDetermination,
+            owner: "o".into(),
+            lead_element: "e".into(),
+            opened_at: t,
+            updated_at: t,
+            version: 1,
+            verdict: None,
+            reassessment_due: None,
+            next_step: None,
+            next_due: None,
+            escalations: 0,
+            reports: vec![],
+            levels: v(levels),
+            compartments: v(comps),
+            elements: v(els),
+            existence_restricted: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_access_filter_admits_exactly_what_a_reader_may_see() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = create(&dir);
+        let cases: [(&[&str], &[&str], &[&str]); 4] = [
+            (&[], &[], &["ct"]),
+            (&["secret"], &[], &["ct"]),
+            (&["secret"], &["HCS"], &["ct", "fbi"]),
+            (&[], &[], &["fbi"]),
+        ];
+        for (i, (l, c, e)) in cases.iter().enumerate() {
+            let s = case(i as u128 + 1);
+            let mut b = batch(s, 0, 1);
+            b.summary = Some(summary(s, l, c, e));
+            store.append(b).await.unwrap();
+        }
+        let v = |x: &[&str]| x.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let seen = |f: AccessFilter| {
+            let store = store.clone();
+            async move {
+                let q = CaseQuery {
+                    access: Some(f.clone()),
+                    ..Default::default()
+                };
+                let page = store.list_cases(&q).await.unwrap();
+                let all = store.list_cases(&CaseQuery::default()).await.unwrap();
+                // The database filter and the in-memory test agree.
+                let expected: Vec<_> = all
+                    .items
+                    .iter()
+                    .filter(|s| f.admits(s))
+                    .map(|s| s.id)
+                    .collect();
+                let got: Vec<_> = page.items.iter().map(|s| s.id).collect();
+                assert_eq!(got, expected);
+                got.len()
+            }
+        };
+        let f = |l: &[&str], c: &[&str], e: Option<&[&str]>| AccessFilter {
+            levels: v(l),
+            compartments: v(c),
+            elements: e.map(v),
+        };
+        assert_eq!(seen(f(&[], &[], Some(&["ct"]))).await, 1);
+        assert_eq!(seen(f(&["secret"], &[], Some(&["ct"]))).await, 2);
+        assert_eq!(seen(f(&["secret"], &["HCS"], Some(&["ct"]))).await, 3);
+        assert_eq!(seen(f(&["secret"], &["HCS"], None)).await, 4);
+        assert_eq!(seen(f(&[], &[], Some(&["fbi"]))).await, 1);
+        assert_eq!(seen(f(&[], &[], Some(&["nobody"]))).await, 0);
     }
 }

@@ -85,6 +85,12 @@ pub const MIGRATIONS: &[&str] = &[
         body    BLOB    NOT NULL,
         PRIMARY KEY (kind, key)
     ) WITHOUT ROWID;
+
+    -- The access marking of a case, as JSON arrays of strings.
+    ALTER TABLE cases ADD COLUMN levels TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE cases ADD COLUMN compartments TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE cases ADD COLUMN elements TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE cases ADD COLUMN existence_restricted INTEGER NOT NULL DEFAULT 0;
     "#,
 ];
 

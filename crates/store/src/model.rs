@@ -441,13 +441,24 @@ pub struct CaseSummary {
     pub next_due: Option<Timestamp>,
     pub escalations: u32,
     pub reports: Vec<ReportSummary>,
+    /// The access marking ([`tocsin_domain::case::Marking`]), sorted.
+    pub levels: Vec<String>,
+    pub compartments: Vec<String>,
+    pub elements: Vec<String>,
+    pub existence_restricted: bool,
 }
 
 impl CaseSummary {
     /// The summary of a folded case.
     pub fn of(case: &Case) -> CaseSummary {
         let next = case.next_deadline();
+        let marking = case.marking();
+        let strings = |v: &mut dyn Iterator<Item = &str>| v.map(str::to_owned).collect();
         CaseSummary {
+            levels: strings(&mut marking.levels.iter().map(|l| l.as_str())),
+            compartments: strings(&mut marking.compartments.iter().map(|l| l.as_str())),
+            elements: strings(&mut marking.elements.iter().map(|l| l.as_str())),
+            existence_restricted: marking.existence_restricted,
             id: case.id,
             title: case.title.to_string(),
             state: case.state,
@@ -481,9 +492,33 @@ impl CaseSummary {
     }
 }
 
+/// Which cases a reader may see: those whose every level is in `levels`,
+/// whose every compartment is in `compartments`, and (unless `elements` is
+/// `None`) that are shared with one of `elements`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AccessFilter {
+    pub levels: Vec<String>,
+    pub compartments: Vec<String>,
+    pub elements: Option<Vec<String>>,
+}
+
+impl AccessFilter {
+    /// The same test on one summary (backends filter in the database).
+    pub fn admits(&self, s: &CaseSummary) -> bool {
+        s.levels.iter().all(|l| self.levels.contains(l))
+            && s.compartments.iter().all(|c| self.compartments.contains(c))
+            && self
+                .elements
+                .as_ref()
+                .is_none_or(|els| s.elements.iter().any(|e| els.contains(e)))
+    }
+}
+
 /// A filter over the case list.
 #[derive(Clone, Debug, Default)]
 pub struct CaseQuery {
+    /// Only cases this reader may see (`None`: every case; operator tools).
+    pub access: Option<AccessFilter>,
     pub state: Option<CaseState>,
     /// Only cases that are not closed.
     pub open_only: bool,

@@ -980,6 +980,7 @@ async fn case(ctx: &Ctx, cmd: CaseCmd) -> Result<ExitCode> {
                 overdue_at: overdue.then(|| svc.now()),
                 after,
                 limit,
+                access: None,
             };
             let page = svc.list(&q).await?;
             if ctx.json {
