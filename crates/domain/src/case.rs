@@ -781,8 +781,23 @@ impl Case {
         let (at, by) = (e.recorded_at, e.actor.clone());
         match &e.event {
             Event::CaseOpened { .. } => return Err(bad("a case is opened only once".into())),
-            Event::PolicyAdopted { .. } => {
-                return Err(bad("a system event in a case stream".into()));
+            other @ (Event::PolicyAdopted { .. }
+            | Event::ElementRegistered { .. }
+            | Event::AccountCreated { .. }
+            | Event::AccountChanged { .. }
+            | Event::AccountDisabled { .. }
+            | Event::AccountEnabled { .. }
+            | Event::PasswordChanged { .. }
+            | Event::TokenIssued { .. }
+            | Event::TokenRevoked { .. }
+            | Event::ClearanceLevelsSet { .. }
+            | Event::ContentRead { .. }
+            | Event::AccessRefused { .. }
+            | Event::LoginFailed { .. }) => {
+                return Err(bad(format!(
+                    "{} belongs to a deployment stream, not to a case",
+                    other.kind()
+                )));
             }
             Event::ReportAttached {
                 report_id,

@@ -14,6 +14,7 @@
 //! input, so a `ThreatWindow` always ends after it starts, a `CountryCode`
 //! is always in ISO 3166-1 and a `Reason` is never blank.
 
+pub mod access;
 pub mod actor;
 pub mod case;
 pub mod delivery;
@@ -33,7 +34,7 @@ mod case_tests;
 pub use actor::{Actor, Role};
 pub use case::{Action, Case, CaseError, CaseState, Command, Ctx, FoldError, OpenCase, Step};
 pub use event::{Event, RecordedEvent};
-pub use ids::{CaseId, ReportId, WaiverId};
+pub use ids::{CaseId, ReportId, TokenId, WaiverId};
 pub use policy::{LoadedPolicy, Policy, PolicyError, PolicyRef, Verdict};
 pub use report::{IntakeError, ThreatReport, parse_report};
 pub use text::{ActorName, TextError};
