@@ -195,6 +195,14 @@ pub fn routes(t: &mut Table) {
         .returns::<Case>(StatusCode::OK),
         get_case,
     );
+    t.add(
+        Op::get("case_events", path!("/cases/{case_id}/events"), needs(Permission::ReadCase))
+            .tag("cases")
+            .summary("The case's events in order, with their ledger positions (fold them to rebuild the case)")
+            .param("case_id", "The case id (a UUID)")
+            .returns::<List<LoggedEvent>>(StatusCode::OK),
+        case_events,
+    );
     case_command::<Assessment>(
         t,
         "assess",
@@ -1691,6 +1699,42 @@ async fn get_case(
         )
         .await?;
     ok(&case)
+}
+
+async fn case_events(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    PathParams(case_id): PathParams<String>,
+) -> Result<Response, ApiError> {
+    let case = visible_case(&state, &p, &case_id, "case_events").await?;
+    let events = state
+        .svc
+        .store()
+        .read_stream(&StreamId::Case(case.id))
+        .await?;
+    state
+        .svc
+        .record_access(
+            &p.account.name,
+            Event::ContentRead {
+                case_id: case.id,
+                parts: vec!["events".into()],
+            },
+        )
+        .await?;
+    ok(&List {
+        items: events
+            .into_iter()
+            .map(|e| LoggedEvent {
+                position: e.position,
+                seq: e.seq,
+                recorded_at: e.envelope.recorded_at,
+                actor: e.envelope.actor,
+                event: e.envelope.event,
+            })
+            .collect(),
+        next: None,
+    })
 }
 
 async fn check_warning(
