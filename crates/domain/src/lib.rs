@@ -22,8 +22,11 @@ pub mod geo;
 pub mod grading;
 pub mod ids;
 pub mod policy;
+pub mod reference;
 pub mod report;
+pub mod routing;
 pub mod sanitise;
+pub mod template;
 pub mod text;
 pub mod time;
 

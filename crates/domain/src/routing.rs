@@ -1,0 +1,1 @@
+//! Route planning (in progress).

@@ -1,0 +1,1 @@
+//! Warning templates (in progress).
