@@ -18,6 +18,8 @@ pub mod actor;
 pub mod case;
 pub mod delivery;
 pub mod event;
+#[cfg(test)]
+mod fixtures;
 pub mod geo;
 pub mod grading;
 pub mod ids;
