@@ -19,12 +19,17 @@ pub mod actor;
 pub mod case;
 pub mod delivery;
 pub mod event;
+#[cfg(test)]
+mod fixtures;
 pub mod geo;
 pub mod grading;
 pub mod ids;
 pub mod policy;
+pub mod reference;
 pub mod report;
+pub mod routing;
 pub mod sanitise;
+pub mod template;
 pub mod text;
 pub mod time;
 
