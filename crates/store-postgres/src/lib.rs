@@ -15,10 +15,13 @@
 //! Documents and projection rebuilds take the same lock, so tocsin writers
 //! never deadlock one another.
 //!
-//! **Stream versions are checked under that lock**: `SELECT max(seq)` for
-//! the stream after the lock is taken, so of two approvers racing through
-//! two processes with the same expected version exactly one succeeds; the
-//! other gets [`StoreError::Conflict`] and nothing of it is written.
+//! **Stream versions are checked under that lock**: after taking it, the
+//! writer reads `max(seq)` of every stream its group appends to (one
+//! query), then checks and advances those versions in memory through the
+//! group. No other writer can append meanwhile, so of two approvers racing
+//! through two processes with the same expected version exactly one
+//! succeeds; the other gets [`StoreError::Conflict`] and nothing of it is
+//! written. The `UNIQUE (stream, seq)` and position keys are a second net.
 //!
 //! **The Merkle frontier is cached by size.** The writer keeps the right
 //! edge of the tree after its last commit; when the size under the lock is
@@ -28,11 +31,16 @@
 //! **Group commit inside a process**, as the SQLite writer does: appends,
 //! document writes and rebuilds queue on a channel to one writer task,
 //! which takes everything queued (up to [`PgOptions::max_group`]) and runs
-//! it in one transaction, with a savepoint per job so that a conflicting
-//! append (or a failed document expectation) fails alone. One checkpoint is
-//! signed for the group's final size, one commit covers it, and only then
-//! is each caller answered. A failed commit fails every job of the group
-//! and the frontier is reloaded at the next one.
+//! it in one transaction. A conflicting append (or a failed document
+//! expectation) fails alone: a plain append (events, with or without its
+//! case summary) is one statement (leaves, Merkle nodes, case row, reports)
+//! after a version check made in memory, so a conflict is found before it
+//! writes anything; a job that can fail after writing (one with documents,
+//! a rebuild, a document write) runs under a savepoint that is rolled back
+//! if it fails. One checkpoint is signed for the group's final size, one
+//! commit covers it, and only then is each caller answered. A failed
+//! commit fails every job of the group, and the frontier is reloaded at
+//! the next one.
 //!
 //! **Reads** go to the connection pool. Reads that take several statements
 //! (the ledger head, a page of cases with their reports, the projection
@@ -683,17 +691,37 @@ impl Writer {
             Some(f) if f.size() == size => f,
             _ => load_frontier(&mut tx, size).await?,
         };
+        // Versions of the streams appended to, read under the lock; the
+        // group's appends are then checked and advanced in memory.
+        let mut streams: Vec<String> = pending
+            .iter()
+            .filter_map(|p| match &p.job {
+                Job::Append(b, _) => Some(b.stream.to_string()),
+                _ => None,
+            })
+            .collect();
+        streams.sort_unstable();
+        streams.dedup();
+        let mut versions = stream_versions(&mut tx, streams).await?;
         let mut appended = false;
-        for (i, p) in pending.iter_mut().enumerate() {
+        let mut savepoint = false;
+        for p in pending.iter_mut() {
             let before = frontier.clone();
-            let sp = if i == 0 {
-                "SAVEPOINT job"
-            } else {
-                "RELEASE SAVEPOINT job; SAVEPOINT job"
+            let isolated = match &p.job {
+                Job::Append(batch, _) => needs_savepoint(batch),
+                _ => true,
             };
-            simple(&mut tx, sp).await?;
+            if isolated {
+                let sp = if savepoint {
+                    "RELEASE SAVEPOINT job; SAVEPOINT job"
+                } else {
+                    "SAVEPOINT job"
+                };
+                simple(&mut tx, sp).await?;
+                savepoint = true;
+            }
             let r = match &p.job {
-                Job::Append(batch, _) => append_one(&mut tx, &mut frontier, batch)
+                Job::Append(batch, _) => append_one(&mut tx, &mut frontier, &mut versions, batch)
                     .await
                     .map(Done::Appended),
                 Job::ReplaceProjections(cases, docs, _) => {
@@ -709,7 +737,13 @@ impl Writer {
                     p.result = Ok(Some(d));
                 }
                 Err(e) => {
-                    simple(&mut tx, "ROLLBACK TO SAVEPOINT job").await?;
+                    if isolated {
+                        simple(&mut tx, "ROLLBACK TO SAVEPOINT job").await?;
+                    } else if !matches!(e, StoreError::Conflict { .. }) {
+                        // Not isolated, and it failed after writing: the
+                        // transaction is spoilt, so the group fails.
+                        return Err(e);
+                    }
                     frontier = before;
                     p.result = Err(e);
                 }
@@ -809,23 +843,196 @@ async fn load_frontier(conn: &mut PgConnection, size: u64) -> Result<Frontier, S
     Frontier::from_nodes(size, &hashes).map_err(corrupt)
 }
 
+/// Whether an append needs a savepoint of its own: only when something
+/// can fail after its events are written (a document expectation, a
+/// summary of another case than the stream's). A plain append is one
+/// statement after a version check made in memory: it fails before
+/// writing anything, or (a database error) the whole group fails.
+fn needs_savepoint(batch: &NewEvents) -> bool {
+    !batch.docs.is_empty()
+        || batch
+            .summary
+            .as_ref()
+            .is_some_and(|s| batch.stream.case() != Some(s.id))
+}
+
+/// The current version of each of `streams`, read under the write lock.
+async fn stream_versions(
+    conn: &mut PgConnection,
+    streams: Vec<String>,
+) -> Result<HashMap<String, u64>, StoreError> {
+    if streams.is_empty() {
+        return Ok(HashMap::new());
+    }
+    // One index probe per stream (a max over `stream = ANY(..)` would read
+    // every row of a long stream).
+    let rows = sqlx::query(
+        "SELECT s, COALESCE((SELECT max(seq) FROM ledger WHERE stream = s), 0)::int8
+           FROM unnest($1::text[]) AS s",
+    )
+    .bind(streams)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    rows.iter()
+        .map(|r| Ok((col::<String>(r, 0)?, col::<i64>(r, 1)? as u64)))
+        .collect()
+}
+
+/// The statements that write a case row and exactly its reports, as
+/// common table expressions and a final INSERT, with parameters from
+/// `$p` on (bound by [`bind_case`]). The opening position is given when
+/// the case is opened by the same statement (which cannot see its own
+/// inserts), else looked up.
+fn case_sql(p: usize) -> String {
+    let a = |i: usize| format!("${}", p + i);
+    format!(
+        "c AS (
+            INSERT INTO cases (id, opened_position, title, state, owner, lead_element, opened_at, updated_at, version,
+                               verdict, reassessment_due, next_step, next_due, next_due_us, escalations,
+                               levels, compartments, elements, existence_restricted)
+            VALUES ({id}::text, COALESCE({hint}::int8, (SELECT position FROM ledger WHERE stream = 'case/' || {id}::text AND seq = 1)),
+                    {v2}, {v3}, {v4}, {v5}, {v6}, {v7}, {v8}, {v9}, {v10}, {v11}, {v12}, {v13}, {v14}, {v15}, {v16}, {v17}, {v18})
+            ON CONFLICT (id) DO UPDATE SET
+               title = excluded.title, state = excluded.state, owner = excluded.owner,
+               lead_element = excluded.lead_element, opened_at = excluded.opened_at,
+               updated_at = excluded.updated_at, version = excluded.version, verdict = excluded.verdict,
+               reassessment_due = excluded.reassessment_due, next_step = excluded.next_step,
+               next_due = excluded.next_due, next_due_us = excluded.next_due_us,
+               escalations = excluded.escalations, levels = excluded.levels,
+               compartments = excluded.compartments, elements = excluded.elements,
+               existence_restricted = excluded.existence_restricted
+         ),
+         d AS (DELETE FROM reports WHERE case_id = {id}::text AND NOT (id = ANY({rid}::text[])))
+         INSERT INTO reports (id, case_id, ord, originating_element, received_at, grade, independent)
+         SELECT r.id, {id}::text, r.ord - 1, r.el, r.at, r.grade, r.ind
+           FROM unnest({rid}::text[], {rel}::text[], {rat}::text[], {rgr}::text[], {rind}::bool[])
+                WITH ORDINALITY AS r(id, el, at, grade, ind, ord)
+         ON CONFLICT (id) DO UPDATE SET
+            case_id = excluded.case_id, ord = excluded.ord,
+            originating_element = excluded.originating_element,
+            received_at = excluded.received_at, grade = excluded.grade,
+            independent = excluded.independent",
+        id = a(0),
+        hint = a(1),
+        v2 = a(2),
+        v3 = a(3),
+        v4 = a(4),
+        v5 = a(5),
+        v6 = a(6),
+        v7 = a(7),
+        v8 = a(8),
+        v9 = a(9),
+        v10 = a(10),
+        v11 = a(11),
+        v12 = a(12),
+        v13 = a(13),
+        v14 = a(14),
+        v15 = a(15),
+        v16 = a(16),
+        v17 = a(17),
+        v18 = a(18),
+        rid = a(19),
+        rel = a(20),
+        rat = a(21),
+        rgr = a(22),
+        rind = a(23),
+    )
+}
+
+type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+
+/// Binds what [`case_sql`] expects, in its order (owned values).
+fn bind_case<'q>(q: PgQuery<'q>, s: &CaseSummary, opened: Option<u64>) -> PgQuery<'q> {
+    let n = s.reports.len();
+    let mut r_ids = Vec::with_capacity(n);
+    let mut r_els = Vec::with_capacity(n);
+    let mut r_ats = Vec::with_capacity(n);
+    let mut r_grades = Vec::with_capacity(n);
+    let mut r_ind = Vec::with_capacity(n);
+    for r in &s.reports {
+        r_ids.push(r.id.to_string());
+        r_els.push(r.originating_element.clone());
+        r_ats.push(r.received_at.to_string());
+        r_grades.push(r.grade.clone());
+        r_ind.push(r.independent);
+    }
+    q.bind(s.id.to_string())
+        .bind(opened.map(i64_of))
+        .bind(s.title.clone())
+        .bind(s.state.as_str())
+        .bind(s.owner.clone())
+        .bind(s.lead_element.clone())
+        .bind(s.opened_at.to_string())
+        .bind(s.updated_at.to_string())
+        .bind(i64_of(s.version))
+        .bind(s.verdict.clone())
+        .bind(s.reassessment_due.clone())
+        .bind(s.next_step.clone())
+        .bind(s.next_due.map(|t| t.to_string()))
+        .bind(s.next_due.map(ts_us))
+        .bind(s.escalations as i64)
+        .bind(s.levels.clone())
+        .bind(s.compartments.clone())
+        .bind(s.elements.clone())
+        .bind(s.existence_restricted)
+        .bind(r_ids)
+        .bind(r_els)
+        .bind(r_ats)
+        .bind(r_grades)
+        .bind(r_ind)
+}
+
+const INSERT_EVENTS: &str = "l AS (
+        INSERT INTO ledger (position, stream, seq, leaf, leaf_hash)
+        SELECT p, $2, s, lf, h FROM unnest($1::int8[], $3::int8[], $4::bytea[], $5::bytea[]) AS t(p, s, lf, h)
+     )";
+const INSERT_NODES: &str = "INSERT INTO merkle_nodes (level, idx, hash) SELECT * FROM unnest($6::int2[], $7::int8[], $8::bytea[])";
+
+/// Events alone: leaves and Merkle nodes in one statement.
+fn events_sql() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| format!("WITH {INSERT_EVENTS} {INSERT_NODES}"))
+}
+
+/// Events with their case row and reports, in one statement.
+fn events_and_case_sql() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        format!(
+            "WITH {INSERT_EVENTS}, n AS ({INSERT_NODES}), {}",
+            case_sql(9)
+        )
+    })
+}
+
+/// A case row and its reports alone.
+fn case_only_sql() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| format!("WITH {}", case_sql(1)))
+}
+
+fn case_error(id: CaseId) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |e| match sqlstate(&e).as_deref() {
+        Some("23502") => corrupt(format!("case {id} has no case_opened event in the ledger")),
+        _ => db(e),
+    }
+}
+
+/// Appends one batch inside the group's transaction. `versions` holds the
+/// current version of every stream the group appends to (read under the
+/// write lock, advanced by each append of the group).
 async fn append_one(
     conn: &mut PgConnection,
     frontier: &mut Frontier,
+    versions: &mut HashMap<String, u64>,
     batch: &NewEvents,
 ) -> Result<Appended, StoreError> {
     if batch.events.is_empty() {
         return Err(StoreError::Backend("nothing to append".into()));
     }
     let stream = batch.stream.to_string();
-    // Under the write lock: nobody else can append to this stream now.
-    let current: i64 =
-        sqlx::query_scalar("SELECT COALESCE(max(seq), 0)::int8 FROM ledger WHERE stream = $1")
-            .bind(&stream)
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(db)?;
-    let current = current as u64;
+    let current = versions.get(&stream).copied().unwrap_or(0);
     let expected = batch.expected_version.unwrap_or(current);
     if current != expected {
         return Err(StoreError::Conflict {
@@ -859,38 +1066,42 @@ async fn append_one(
             node_hashes.push(h.as_bytes().to_vec());
         }
     }
-    sqlx::query(
-        "WITH l AS (
-            INSERT INTO ledger (position, stream, seq, leaf, leaf_hash)
-            SELECT p, $2, s, lf, h FROM unnest($1::int8[], $3::int8[], $4::bytea[], $5::bytea[]) AS t(p, s, lf, h)
-         )
-         INSERT INTO merkle_nodes (level, idx, hash)
-         SELECT * FROM unnest($6::int2[], $7::int8[], $8::bytea[])",
-    )
-    .bind(positions)
-    .bind(&stream)
-    .bind(seqs)
-    .bind(leaves)
-    .bind(hashes)
-    .bind(node_levels)
-    .bind(node_idxs)
-    .bind(node_hashes)
-    .execute(&mut *conn)
-    .await
-    .map_err(|e| match sqlstate(&e).as_deref() {
-        Some("23505") => corrupt(format!(
-            "position {first_position} or a Merkle node after it is already stored, though the ledger head says the ledger has {first_position} events ({e})"
-        )),
-        _ => db(e),
-    })?;
+    let sql = match &batch.summary {
+        Some(_) => events_and_case_sql(),
+        None => events_sql(),
+    };
+    let mut q = sqlx::query(sql)
+        .bind(positions)
+        .bind(stream.clone())
+        .bind(seqs)
+        .bind(leaves)
+        .bind(hashes)
+        .bind(node_levels)
+        .bind(node_idxs)
+        .bind(node_hashes);
     if let Some(s) = &batch.summary {
-        upsert_case(conn, s).await?;
+        let opened = (expected == 0 && batch.stream.case() == Some(s.id)).then_some(first_position);
+        q = bind_case(q, s, opened);
     }
+    q.execute(&mut *conn)
+        .await
+        .map_err(|e| match sqlstate(&e).as_deref() {
+            Some("23505") => corrupt(format!(
+                "position {first_position} or a Merkle node after it is already stored, though the ledger head says the ledger has {first_position} events ({e})"
+            )),
+            Some("23502") => corrupt(format!(
+                "case {} has no case_opened event in the ledger",
+                batch.summary.as_ref().map(|s| s.id.to_string()).unwrap_or_default()
+            )),
+            _ => db(e),
+        })?;
     write_docs(conn, &batch.docs).await?;
+    let version = expected + n as u64;
+    versions.insert(stream, version);
     Ok(Appended {
         first_position,
         count: n as u64,
-        version: expected + n as u64,
+        version,
         tree_size: 0,
         root: Hash::default(),
     })
@@ -901,82 +1112,10 @@ fn ts_us(t: tocsin_domain::Timestamp) -> i64 {
 }
 
 async fn upsert_case(conn: &mut PgConnection, s: &CaseSummary) -> Result<(), StoreError> {
-    let id = s.id.to_string();
-    let n = s.reports.len();
-    let mut r_ids = Vec::with_capacity(n);
-    let mut r_els = Vec::with_capacity(n);
-    let mut r_ats = Vec::with_capacity(n);
-    let mut r_grades = Vec::with_capacity(n);
-    let mut r_ind = Vec::with_capacity(n);
-    for r in &s.reports {
-        r_ids.push(r.id.to_string());
-        r_els.push(r.originating_element.clone());
-        r_ats.push(r.received_at.to_string());
-        r_grades.push(r.grade.clone());
-        r_ind.push(r.independent);
-    }
-    sqlx::query(
-        "INSERT INTO cases (id, opened_position, title, state, owner, lead_element, opened_at, updated_at, version,
-                            verdict, reassessment_due, next_step, next_due, next_due_us, escalations,
-                            levels, compartments, elements, existence_restricted)
-         VALUES ($1, (SELECT position FROM ledger WHERE stream = 'case/' || $1 AND seq = 1), $2, $3, $4, $5, $6, $7, $8,
-                 $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
-         ON CONFLICT (id) DO UPDATE SET
-            title = excluded.title, state = excluded.state, owner = excluded.owner,
-            lead_element = excluded.lead_element, opened_at = excluded.opened_at,
-            updated_at = excluded.updated_at, version = excluded.version, verdict = excluded.verdict,
-            reassessment_due = excluded.reassessment_due, next_step = excluded.next_step,
-            next_due = excluded.next_due, next_due_us = excluded.next_due_us,
-            escalations = excluded.escalations, levels = excluded.levels,
-            compartments = excluded.compartments, elements = excluded.elements,
-            existence_restricted = excluded.existence_restricted",
-    )
-    .bind(&id)
-    .bind(&s.title)
-    .bind(s.state.as_str())
-    .bind(&s.owner)
-    .bind(&s.lead_element)
-    .bind(s.opened_at.to_string())
-    .bind(s.updated_at.to_string())
-    .bind(i64_of(s.version))
-    .bind(&s.verdict)
-    .bind(&s.reassessment_due)
-    .bind(&s.next_step)
-    .bind(s.next_due.map(|t| t.to_string()))
-    .bind(s.next_due.map(ts_us))
-    .bind(s.escalations as i64)
-    .bind(&s.levels)
-    .bind(&s.compartments)
-    .bind(&s.elements)
-    .bind(s.existence_restricted)
-    .execute(&mut *conn)
-    .await
-    .map_err(|e| match sqlstate(&e).as_deref() {
-        Some("23502") => corrupt(format!("case {id} has no case_opened event in the ledger")),
-        _ => db(e),
-    })?;
-    // The case's reports become exactly these (ord is their order).
-    sqlx::query(
-        "WITH d AS (DELETE FROM reports WHERE case_id = $1 AND NOT (id = ANY($2::text[])))
-         INSERT INTO reports (id, case_id, ord, originating_element, received_at, grade, independent)
-         SELECT r.id, $1, r.ord - 1, r.el, r.at, r.grade, r.ind
-           FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bool[])
-                WITH ORDINALITY AS r(id, el, at, grade, ind, ord)
-         ON CONFLICT (id) DO UPDATE SET
-            case_id = excluded.case_id, ord = excluded.ord,
-            originating_element = excluded.originating_element,
-            received_at = excluded.received_at, grade = excluded.grade,
-            independent = excluded.independent",
-    )
-    .bind(&id)
-    .bind(r_ids)
-    .bind(r_els)
-    .bind(r_ats)
-    .bind(r_grades)
-    .bind(r_ind)
-    .execute(&mut *conn)
-    .await
-    .map_err(db)?;
+    bind_case(sqlx::query(case_only_sql()), s, None)
+        .execute(&mut *conn)
+        .await
+        .map_err(case_error(s.id))?;
     Ok(())
 }
 

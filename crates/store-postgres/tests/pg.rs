@@ -572,7 +572,7 @@ fn report(n: u128, at: &str) -> ReportSummary {
         originating_element: format!("el{n}"),
         received_at: at.parse().unwrap(),
         grade: "B2".into(),
-        independent: n % 2 == 0,
+        independent: n.is_multiple_of(2),
     }
 }
 
@@ -969,12 +969,12 @@ async fn two_instances_with_many_tasks_keep_one_dense_ledger() {
                 n += 1;
                 // Which of this task's own streams, if it is one.
                 let mut own_key = None;
-                let b = if n % 7 == 0 {
+                let b = if n.is_multiple_of(7) {
                     // A record-only stream: unversioned.
                     let mut b = batch(StreamId::Access, 0, 1);
                     b.expected_version = None;
                     b
-                } else if n % 5 == 0 {
+                } else if n.is_multiple_of(5) {
                     // One stream everybody appends to: versions collide.
                     let v = s.read_stream(&contested).await.unwrap().len() as u64;
                     batch(contested, v, 1)
@@ -1202,7 +1202,17 @@ async fn drive(stores: &[PostgresStore], tasks: usize, secs: u64) -> (u64, f64) 
             let mut n = 0u64;
             let stream = case(5_000_000 + t as u128);
             while Instant::now() < deadline {
-                s.append(batch(stream, n, 1)).await.unwrap();
+                // As the service appends to a case: its events and the
+                // case's new summary, with its reports.
+                let mut b = batch(stream, n, 1);
+                let mut sm = summary(stream, &[], &[], &["ct"]);
+                sm.version = n + 1;
+                sm.reports = vec![
+                    report(t as u128 * 2, "2024-01-02T00:00:00Z"),
+                    report(t as u128 * 2 + 1, "2024-01-02T00:00:00Z"),
+                ];
+                b.summary = Some(sm);
+                s.append(b).await.unwrap();
                 n += 1;
             }
             n
@@ -1218,7 +1228,7 @@ async fn drive(stores: &[PostgresStore], tasks: usize, secs: u64) -> (u64, f64) 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a measurement, not a test"]
 async fn throughput() {
-    for (instances, tasks) in [(1, 1), (1, 64), (2, 64)] {
+    for (instances, tasks) in [(1, 1), (1, 16), (1, 64), (2, 16), (2, 64)] {
         let db = TestDb::new().await;
         let first = create(&db).await;
         let mut stores = vec![first];
