@@ -30,8 +30,9 @@
 //!
 //! **Group commit inside a process**, as the SQLite writer does: appends,
 //! document writes and rebuilds queue on a channel to one writer task,
-//! which takes everything queued (up to [`PgOptions::max_group`]) and runs
-//! it in one transaction. A conflicting append (or a failed document
+//! which takes everything queued (up to [`PgOptions::max_group`]) once it
+//! holds the write lock (so what arrives while it waits for another
+//! process joins the group) and runs it in one transaction. A conflicting append (or a failed document
 //! expectation) fails alone: a plain append (events, with or without its
 //! case summary) is one statement (leaves, Merkle nodes, case row, reports)
 //! after a version check made in memory, so a conflict is found before it
@@ -625,26 +626,19 @@ struct Pending {
 impl Writer {
     async fn run(mut self, mut rx: mpsc::Receiver<Job>) {
         while let Some(first) = rx.recv().await {
-            let mut jobs = vec![first];
-            while jobs.len() < self.max_group {
-                match rx.try_recv() {
-                    Ok(j) => jobs.push(j),
-                    Err(_) => break,
-                }
-            }
-            self.run_group(jobs).await;
+            self.run_group(first, &mut rx).await;
         }
     }
 
-    async fn run_group(&mut self, jobs: Vec<Job>) {
-        let mut pending: Vec<Pending> = jobs
-            .into_iter()
-            .map(|job| Pending {
-                job,
-                result: Ok(None),
-            })
-            .collect();
-        let outcome = self.try_commit_group(&mut pending).await;
+    /// Commits `first` and whatever else is queued by the time the write
+    /// lock is ours (waiting for another process is time in which more
+    /// jobs arrive: they join this group), then answers every caller.
+    async fn run_group(&mut self, first: Job, rx: &mut mpsc::Receiver<Job>) {
+        let mut pending = vec![Pending {
+            job: first,
+            result: Ok(None),
+        }];
+        let outcome = self.try_commit_group(&mut pending, rx).await;
         if outcome.is_err() {
             // Nothing was committed (or we cannot know): forget the
             // frontier; it is reloaded from the database at the next group.
@@ -678,7 +672,11 @@ impl Writer {
 
     /// One transaction for the whole group; Err if nothing committed. On
     /// an early return the transaction is dropped, which rolls it back.
-    async fn try_commit_group(&mut self, pending: &mut [Pending]) -> Result<(), StoreError> {
+    async fn try_commit_group(
+        &mut self,
+        pending: &mut Vec<Pending>,
+        rx: &mut mpsc::Receiver<Job>,
+    ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(db)?;
         // The write lock: every writer of this database, in any process,
         // waits here for the one before it.
@@ -687,6 +685,15 @@ impl Writer {
             .await
             .map_err(db)?;
         let size = size as u64;
+        while pending.len() < self.max_group {
+            match rx.try_recv() {
+                Ok(job) => pending.push(Pending {
+                    job,
+                    result: Ok(None),
+                }),
+                Err(_) => break,
+            }
+        }
         let mut frontier = match self.frontier.take() {
             Some(f) if f.size() == size => f,
             _ => load_frontier(&mut tx, size).await?,
@@ -705,6 +712,7 @@ impl Writer {
         let mut versions = stream_versions(&mut tx, streams).await?;
         let mut appended = false;
         let mut savepoint = false;
+        let mut buf = Buffer::default();
         for p in pending.iter_mut() {
             let before = frontier.clone();
             let isolated = match &p.job {
@@ -712,6 +720,9 @@ impl Writer {
                 _ => true,
             };
             if isolated {
+                // What plain appends before it buffered is written first,
+                // outside its savepoint.
+                flush(&mut tx, &mut buf).await?;
                 let sp = if savepoint {
                     "RELEASE SAVEPOINT job; SAVEPOINT job"
                 } else {
@@ -721,9 +732,16 @@ impl Writer {
                 savepoint = true;
             }
             let r = match &p.job {
-                Job::Append(batch, _) => append_one(&mut tx, &mut frontier, &mut versions, batch)
-                    .await
-                    .map(Done::Appended),
+                Job::Append(batch, _) => append_one(
+                    &mut tx,
+                    &mut frontier,
+                    &mut versions,
+                    &mut buf,
+                    batch,
+                    isolated,
+                )
+                .await
+                .map(Done::Appended),
                 Job::ReplaceProjections(cases, docs, _) => {
                     replace_projections(&mut tx, cases, docs)
                         .await
@@ -739,6 +757,7 @@ impl Writer {
                 Err(e) => {
                     if isolated {
                         simple(&mut tx, "ROLLBACK TO SAVEPOINT job").await?;
+                        buf.clear();
                     } else if !matches!(e, StoreError::Conflict { .. }) {
                         // Not isolated, and it failed after writing: the
                         // transaction is spoilt, so the group fails.
@@ -749,6 +768,7 @@ impl Writer {
                 }
             }
         }
+        flush(&mut tx, &mut buf).await?;
         if appended {
             let cp = Checkpoint {
                 origin: self.origin.clone(),
@@ -807,10 +827,12 @@ async fn fetch_nodes(
     let levels: Vec<i16> = ids.iter().map(|id| id.level as i16).collect();
     let idxs: Vec<i64> = ids.iter().map(|id| i64_of(id.index)).collect();
     let rows = sqlx::query(
-        "SELECT q.ord, CASE WHEN q.level = 0 THEN l.leaf_hash ELSE m.hash END
-           FROM unnest($1::int2[], $2::int8[]) WITH ORDINALITY AS q(level, idx, ord)
-           LEFT JOIN ledger l ON q.level = 0 AND l.position = q.idx
-           LEFT JOIN merkle_nodes m ON q.level > 0 AND m.level = q.level AND m.idx = q.idx",
+        // Scalar subqueries: one index probe per id whatever plan the
+        // prepared statement gets (a join's generic plan can scan).
+        "SELECT q.ord, CASE WHEN q.level = 0
+                    THEN (SELECT leaf_hash FROM ledger WHERE position = q.idx)
+                    ELSE (SELECT hash FROM merkle_nodes WHERE level = q.level AND idx = q.idx) END
+           FROM unnest($1::int2[], $2::int8[]) WITH ORDINALITY AS q(level, idx, ord)",
     )
     .bind(levels)
     .bind(idxs)
@@ -879,154 +901,264 @@ async fn stream_versions(
         .collect()
 }
 
-/// The statements that write a case row and exactly its reports, as
-/// common table expressions and a final INSERT, with parameters from
-/// `$p` on (bound by [`bind_case`]). The opening position is given when
-/// the case is opened by the same statement (which cannot see its own
-/// inserts), else looked up.
-fn case_sql(p: usize) -> String {
-    let a = |i: usize| format!("${}", p + i);
-    format!(
-        "c AS (
-            INSERT INTO cases (id, opened_position, title, state, owner, lead_element, opened_at, updated_at, version,
-                               verdict, reassessment_due, next_step, next_due, next_due_us, escalations,
-                               levels, compartments, elements, existence_restricted)
-            VALUES ({id}::text, COALESCE({hint}::int8, (SELECT position FROM ledger WHERE stream = 'case/' || {id}::text AND seq = 1)),
-                    {v2}, {v3}, {v4}, {v5}, {v6}, {v7}, {v8}, {v9}, {v10}, {v11}, {v12}, {v13}, {v14}, {v15}, {v16}, {v17}, {v18})
-            ON CONFLICT (id) DO UPDATE SET
-               title = excluded.title, state = excluded.state, owner = excluded.owner,
-               lead_element = excluded.lead_element, opened_at = excluded.opened_at,
-               updated_at = excluded.updated_at, version = excluded.version, verdict = excluded.verdict,
-               reassessment_due = excluded.reassessment_due, next_step = excluded.next_step,
-               next_due = excluded.next_due, next_due_us = excluded.next_due_us,
-               escalations = excluded.escalations, levels = excluded.levels,
-               compartments = excluded.compartments, elements = excluded.elements,
-               existence_restricted = excluded.existence_restricted
-         ),
-         d AS (DELETE FROM reports WHERE case_id = {id}::text AND NOT (id = ANY({rid}::text[])))
-         INSERT INTO reports (id, case_id, ord, originating_element, received_at, grade, independent)
-         SELECT r.id, {id}::text, r.ord - 1, r.el, r.at, r.grade, r.ind
-           FROM unnest({rid}::text[], {rel}::text[], {rat}::text[], {rgr}::text[], {rind}::bool[])
-                WITH ORDINALITY AS r(id, el, at, grade, ind, ord)
-         ON CONFLICT (id) DO UPDATE SET
-            case_id = excluded.case_id, ord = excluded.ord,
-            originating_element = excluded.originating_element,
-            received_at = excluded.received_at, grade = excluded.grade,
-            independent = excluded.independent",
-        id = a(0),
-        hint = a(1),
-        v2 = a(2),
-        v3 = a(3),
-        v4 = a(4),
-        v5 = a(5),
-        v6 = a(6),
-        v7 = a(7),
-        v8 = a(8),
-        v9 = a(9),
-        v10 = a(10),
-        v11 = a(11),
-        v12 = a(12),
-        v13 = a(13),
-        v14 = a(14),
-        v15 = a(15),
-        v16 = a(16),
-        v17 = a(17),
-        v18 = a(18),
-        rid = a(19),
-        rel = a(20),
-        rat = a(21),
-        rgr = a(22),
-        rind = a(23),
-    )
+/// Rows waiting to be written in one statement: the leaves and Merkle
+/// nodes of several appends, and the last summary of each case they touch
+/// with its reports.
+#[derive(Default)]
+struct Buffer {
+    positions: Vec<i64>,
+    streams: Vec<String>,
+    seqs: Vec<i64>,
+    leaves: Vec<Vec<u8>>,
+    leaf_hashes: Vec<Vec<u8>>,
+    node_levels: Vec<i16>,
+    node_idxs: Vec<i64>,
+    node_hashes: Vec<Vec<u8>>,
+    /// The latest summary of each case, in first-touched order.
+    cases: Vec<CaseSummary>,
+    case_index: HashMap<CaseId, usize>,
+    /// Cases whose first event is in this buffer, with its position (the
+    /// statement cannot look up what it inserts itself).
+    opened: HashMap<CaseId, u64>,
+}
+
+impl Buffer {
+    fn is_empty(&self) -> bool {
+        self.positions.is_empty() && self.cases.is_empty()
+    }
+
+    fn clear(&mut self) {
+        *self = Buffer::default();
+    }
+
+    fn push_case(&mut self, s: &CaseSummary) {
+        match self.case_index.get(&s.id) {
+            // A later summary of the same case supersedes the earlier one.
+            Some(&i) => self.cases[i] = s.clone(),
+            None => {
+                self.case_index.insert(s.id, self.cases.len());
+                self.cases.push(s.clone());
+            }
+        }
+    }
+}
+
+const FLUSH_LEDGER: &str = "
+    l AS (
+        INSERT INTO ledger (position, stream, seq, leaf, leaf_hash)
+        SELECT * FROM unnest($1::int8[], $2::text[], $3::int8[], $4::bytea[], $5::bytea[])
+    )";
+
+const FLUSH_NODES: &str = "
+    INSERT INTO merkle_nodes (level, idx, hash)
+    SELECT * FROM unnest($6::int2[], $7::int8[], $8::bytea[])";
+
+/// The access marking travels as JSON text per case (arrays of arrays
+/// must be rectangular in PostgreSQL).
+const FLUSH_CASES: &str = "
+    c AS (
+        INSERT INTO cases (id, opened_position, title, state, owner, lead_element, opened_at, updated_at, version,
+                           verdict, reassessment_due, next_step, next_due, next_due_us, escalations,
+                           levels, compartments, elements, existence_restricted)
+        SELECT u.id, COALESCE(u.hint, (SELECT position FROM ledger WHERE stream = 'case/' || u.id AND seq = 1)),
+               u.title, u.state, u.owner, u.lead, u.opened_at, u.updated_at, u.version,
+               u.verdict, u.reassessment_due, u.next_step, u.next_due, u.next_due_us, u.escalations,
+               ARRAY(SELECT x FROM json_array_elements_text(u.levels::json) WITH ORDINALITY AS j(x, o) ORDER BY o),
+               ARRAY(SELECT x FROM json_array_elements_text(u.compartments::json) WITH ORDINALITY AS j(x, o) ORDER BY o),
+               ARRAY(SELECT x FROM json_array_elements_text(u.elements::json) WITH ORDINALITY AS j(x, o) ORDER BY o),
+               u.restricted
+          FROM unnest($9::text[], $10::int8[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[],
+                      $16::text[], $17::int8[], $18::text[], $19::text[], $20::text[], $21::text[], $22::int8[],
+                      $23::int8[], $24::text[], $25::text[], $26::text[], $27::bool[])
+               AS u(id, hint, title, state, owner, lead, opened_at, updated_at, version,
+                    verdict, reassessment_due, next_step, next_due, next_due_us, escalations,
+                    levels, compartments, elements, restricted)
+        ON CONFLICT (id) DO UPDATE SET
+           title = excluded.title, state = excluded.state, owner = excluded.owner,
+           lead_element = excluded.lead_element, opened_at = excluded.opened_at,
+           updated_at = excluded.updated_at, version = excluded.version, verdict = excluded.verdict,
+           reassessment_due = excluded.reassessment_due, next_step = excluded.next_step,
+           next_due = excluded.next_due, next_due_us = excluded.next_due_us,
+           escalations = excluded.escalations, levels = excluded.levels,
+           compartments = excluded.compartments, elements = excluded.elements,
+           existence_restricted = excluded.existence_restricted
+    ),
+    d AS (DELETE FROM reports WHERE case_id = ANY($9::text[]) AND NOT (id = ANY($28::text[])))
+    INSERT INTO reports (id, case_id, ord, originating_element, received_at, grade, independent)
+    SELECT * FROM unnest($28::text[], $29::text[], $30::int8[], $31::text[], $32::text[], $33::text[], $34::bool[])
+    ON CONFLICT (id) DO UPDATE SET
+       case_id = excluded.case_id, ord = excluded.ord,
+       originating_element = excluded.originating_element,
+       received_at = excluded.received_at, grade = excluded.grade,
+       independent = excluded.independent";
+
+fn flush_sql(with_cases: bool) -> &'static str {
+    static EVENTS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    static ALL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    if with_cases {
+        ALL.get_or_init(|| format!("WITH {FLUSH_LEDGER}, n AS ({FLUSH_NODES}), {FLUSH_CASES}"))
+    } else {
+        EVENTS.get_or_init(|| format!("WITH {FLUSH_LEDGER} {FLUSH_NODES}"))
+    }
+}
+
+fn json_list(v: &[String]) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
+}
+
+/// Writes what the buffer holds, in one statement, and empties it.
+async fn flush(conn: &mut PgConnection, buf: &mut Buffer) -> Result<(), StoreError> {
+    if buf.is_empty() {
+        return Ok(());
+    }
+    let b = std::mem::take(buf);
+    let with_cases = !b.cases.is_empty();
+    let mut q = sqlx::query(flush_sql(with_cases))
+        .bind(b.positions)
+        .bind(b.streams)
+        .bind(b.seqs)
+        .bind(b.leaves)
+        .bind(b.leaf_hashes)
+        .bind(b.node_levels)
+        .bind(b.node_idxs)
+        .bind(b.node_hashes);
+    if with_cases {
+        let n = b.cases.len();
+        let mut c = CaseColumns::with_capacity(n);
+        for s in &b.cases {
+            c.push(s, b.opened.get(&s.id).copied());
+        }
+        q = c.bind(q);
+    }
+    q.execute(&mut *conn)
+        .await
+        .map_err(|e| match sqlstate(&e).as_deref() {
+            Some("23505") => corrupt(format!(
+                "a ledger position or Merkle node is already stored that the ledger head says is free ({e})"
+            )),
+            Some("23502") => corrupt(
+                "a case summary names a case with no case_opened event in the ledger".to_owned(),
+            ),
+            _ => db(e),
+        })?;
+    Ok(())
+}
+
+/// The case and report columns of a flush, one array per column.
+#[derive(Default)]
+struct CaseColumns {
+    id: Vec<String>,
+    hint: Vec<Option<i64>>,
+    title: Vec<String>,
+    state: Vec<&'static str>,
+    owner: Vec<String>,
+    lead: Vec<String>,
+    opened_at: Vec<String>,
+    updated_at: Vec<String>,
+    version: Vec<i64>,
+    verdict: Vec<Option<String>>,
+    reassessment_due: Vec<Option<String>>,
+    next_step: Vec<Option<String>>,
+    next_due: Vec<Option<String>>,
+    next_due_us: Vec<Option<i64>>,
+    escalations: Vec<i64>,
+    levels: Vec<String>,
+    compartments: Vec<String>,
+    elements: Vec<String>,
+    restricted: Vec<bool>,
+    r_id: Vec<String>,
+    r_case: Vec<String>,
+    r_ord: Vec<i64>,
+    r_el: Vec<String>,
+    r_at: Vec<String>,
+    r_grade: Vec<String>,
+    r_ind: Vec<bool>,
 }
 
 type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
 
-/// Binds what [`case_sql`] expects, in its order (owned values).
-fn bind_case<'q>(q: PgQuery<'q>, s: &CaseSummary, opened: Option<u64>) -> PgQuery<'q> {
-    let n = s.reports.len();
-    let mut r_ids = Vec::with_capacity(n);
-    let mut r_els = Vec::with_capacity(n);
-    let mut r_ats = Vec::with_capacity(n);
-    let mut r_grades = Vec::with_capacity(n);
-    let mut r_ind = Vec::with_capacity(n);
-    for r in &s.reports {
-        r_ids.push(r.id.to_string());
-        r_els.push(r.originating_element.clone());
-        r_ats.push(r.received_at.to_string());
-        r_grades.push(r.grade.clone());
-        r_ind.push(r.independent);
+impl CaseColumns {
+    fn with_capacity(n: usize) -> Self {
+        let mut c = CaseColumns::default();
+        c.id.reserve(n);
+        c
     }
-    q.bind(s.id.to_string())
-        .bind(opened.map(i64_of))
-        .bind(s.title.clone())
-        .bind(s.state.as_str())
-        .bind(s.owner.clone())
-        .bind(s.lead_element.clone())
-        .bind(s.opened_at.to_string())
-        .bind(s.updated_at.to_string())
-        .bind(i64_of(s.version))
-        .bind(s.verdict.clone())
-        .bind(s.reassessment_due.clone())
-        .bind(s.next_step.clone())
-        .bind(s.next_due.map(|t| t.to_string()))
-        .bind(s.next_due.map(ts_us))
-        .bind(s.escalations as i64)
-        .bind(s.levels.clone())
-        .bind(s.compartments.clone())
-        .bind(s.elements.clone())
-        .bind(s.existence_restricted)
-        .bind(r_ids)
-        .bind(r_els)
-        .bind(r_ats)
-        .bind(r_grades)
-        .bind(r_ind)
-}
 
-const INSERT_EVENTS: &str = "l AS (
-        INSERT INTO ledger (position, stream, seq, leaf, leaf_hash)
-        SELECT p, $2, s, lf, h FROM unnest($1::int8[], $3::int8[], $4::bytea[], $5::bytea[]) AS t(p, s, lf, h)
-     )";
-const INSERT_NODES: &str = "INSERT INTO merkle_nodes (level, idx, hash) SELECT * FROM unnest($6::int2[], $7::int8[], $8::bytea[])";
+    fn push(&mut self, s: &CaseSummary, hint: Option<u64>) {
+        let id = s.id.to_string();
+        for (i, r) in s.reports.iter().enumerate() {
+            self.r_id.push(r.id.to_string());
+            self.r_case.push(id.clone());
+            self.r_ord.push(i as i64);
+            self.r_el.push(r.originating_element.clone());
+            self.r_at.push(r.received_at.to_string());
+            self.r_grade.push(r.grade.clone());
+            self.r_ind.push(r.independent);
+        }
+        self.id.push(id);
+        self.hint.push(hint.map(i64_of));
+        self.title.push(s.title.clone());
+        self.state.push(s.state.as_str());
+        self.owner.push(s.owner.clone());
+        self.lead.push(s.lead_element.clone());
+        self.opened_at.push(s.opened_at.to_string());
+        self.updated_at.push(s.updated_at.to_string());
+        self.version.push(i64_of(s.version));
+        self.verdict.push(s.verdict.clone());
+        self.reassessment_due.push(s.reassessment_due.clone());
+        self.next_step.push(s.next_step.clone());
+        self.next_due.push(s.next_due.map(|t| t.to_string()));
+        self.next_due_us.push(s.next_due.map(ts_us));
+        self.escalations.push(s.escalations as i64);
+        self.levels.push(json_list(&s.levels));
+        self.compartments.push(json_list(&s.compartments));
+        self.elements.push(json_list(&s.elements));
+        self.restricted.push(s.existence_restricted);
+    }
 
-/// Events alone: leaves and Merkle nodes in one statement.
-fn events_sql() -> &'static str {
-    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    SQL.get_or_init(|| format!("WITH {INSERT_EVENTS} {INSERT_NODES}"))
-}
-
-/// Events with their case row and reports, in one statement.
-fn events_and_case_sql() -> &'static str {
-    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    SQL.get_or_init(|| {
-        format!(
-            "WITH {INSERT_EVENTS}, n AS ({INSERT_NODES}), {}",
-            case_sql(9)
-        )
-    })
-}
-
-/// A case row and its reports alone.
-fn case_only_sql() -> &'static str {
-    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    SQL.get_or_init(|| format!("WITH {}", case_sql(1)))
-}
-
-fn case_error(id: CaseId) -> impl FnOnce(sqlx::Error) -> StoreError {
-    move |e| match sqlstate(&e).as_deref() {
-        Some("23502") => corrupt(format!("case {id} has no case_opened event in the ledger")),
-        _ => db(e),
+    /// Binds $9..=$34 of the flush statement.
+    fn bind(self, q: PgQuery<'_>) -> PgQuery<'_> {
+        q.bind(self.id)
+            .bind(self.hint)
+            .bind(self.title)
+            .bind(self.state)
+            .bind(self.owner)
+            .bind(self.lead)
+            .bind(self.opened_at)
+            .bind(self.updated_at)
+            .bind(self.version)
+            .bind(self.verdict)
+            .bind(self.reassessment_due)
+            .bind(self.next_step)
+            .bind(self.next_due)
+            .bind(self.next_due_us)
+            .bind(self.escalations)
+            .bind(self.levels)
+            .bind(self.compartments)
+            .bind(self.elements)
+            .bind(self.restricted)
+            .bind(self.r_id)
+            .bind(self.r_case)
+            .bind(self.r_ord)
+            .bind(self.r_el)
+            .bind(self.r_at)
+            .bind(self.r_grade)
+            .bind(self.r_ind)
     }
 }
 
 /// Appends one batch inside the group's transaction. `versions` holds the
 /// current version of every stream the group appends to (read under the
-/// write lock, advanced by each append of the group).
+/// write lock, advanced by each append of the group). The rows go into
+/// `buf`; an isolated append (see [`needs_savepoint`]) writes them, and its
+/// documents, at once.
 async fn append_one(
     conn: &mut PgConnection,
     frontier: &mut Frontier,
     versions: &mut HashMap<String, u64>,
+    buf: &mut Buffer,
     batch: &NewEvents,
+    isolated: bool,
 ) -> Result<Appended, StoreError> {
     if batch.events.is_empty() {
         return Err(StoreError::Backend("nothing to append".into()));
@@ -1043,59 +1175,35 @@ async fn append_one(
     }
     let first_position = frontier.size();
     let n = batch.events.len();
-    let mut positions = Vec::with_capacity(n);
-    let mut seqs = Vec::with_capacity(n);
-    let mut leaves = Vec::with_capacity(n);
-    let mut hashes = Vec::with_capacity(n);
-    let (mut node_levels, mut node_idxs, mut node_hashes) = (Vec::new(), Vec::new(), Vec::new());
     let mut nodes = Vec::with_capacity(8);
     for (i, env) in batch.events.iter().enumerate() {
         let position = frontier.size();
         let seq = expected + i as u64 + 1;
         let leaf = encode(position, &batch.stream, seq, &encode_body(env));
         let lh = leaf_hash(&leaf);
-        positions.push(i64_of(position));
-        seqs.push(i64_of(seq));
-        leaves.push(leaf);
-        hashes.push(lh.as_bytes().to_vec());
+        buf.positions.push(i64_of(position));
+        buf.streams.push(stream.clone());
+        buf.seqs.push(i64_of(seq));
+        buf.leaves.push(leaf);
+        buf.leaf_hashes.push(lh.as_bytes().to_vec());
         nodes.clear();
         frontier.push(lh, &mut nodes);
         for (id, h) in &nodes {
-            node_levels.push(id.level as i16);
-            node_idxs.push(i64_of(id.index));
-            node_hashes.push(h.as_bytes().to_vec());
+            buf.node_levels.push(id.level as i16);
+            buf.node_idxs.push(i64_of(id.index));
+            buf.node_hashes.push(h.as_bytes().to_vec());
         }
     }
-    let sql = match &batch.summary {
-        Some(_) => events_and_case_sql(),
-        None => events_sql(),
-    };
-    let mut q = sqlx::query(sql)
-        .bind(positions)
-        .bind(stream.clone())
-        .bind(seqs)
-        .bind(leaves)
-        .bind(hashes)
-        .bind(node_levels)
-        .bind(node_idxs)
-        .bind(node_hashes);
-    if let Some(s) = &batch.summary {
-        let opened = (expected == 0 && batch.stream.case() == Some(s.id)).then_some(first_position);
-        q = bind_case(q, s, opened);
+    if let (0, Some(id)) = (expected, batch.stream.case()) {
+        buf.opened.insert(id, first_position);
     }
-    q.execute(&mut *conn)
-        .await
-        .map_err(|e| match sqlstate(&e).as_deref() {
-            Some("23505") => corrupt(format!(
-                "position {first_position} or a Merkle node after it is already stored, though the ledger head says the ledger has {first_position} events ({e})"
-            )),
-            Some("23502") => corrupt(format!(
-                "case {} has no case_opened event in the ledger",
-                batch.summary.as_ref().map(|s| s.id.to_string()).unwrap_or_default()
-            )),
-            _ => db(e),
-        })?;
-    write_docs(conn, &batch.docs).await?;
+    if let Some(s) = &batch.summary {
+        buf.push_case(s);
+    }
+    if isolated {
+        flush(conn, buf).await?;
+        write_docs(conn, &batch.docs).await?;
+    }
     let version = expected + n as u64;
     versions.insert(stream, version);
     Ok(Appended {
@@ -1111,14 +1219,6 @@ fn ts_us(t: tocsin_domain::Timestamp) -> i64 {
     t.as_microsecond()
 }
 
-async fn upsert_case(conn: &mut PgConnection, s: &CaseSummary) -> Result<(), StoreError> {
-    bind_case(sqlx::query(case_only_sql()), s, None)
-        .execute(&mut *conn)
-        .await
-        .map_err(case_error(s.id))?;
-    Ok(())
-}
-
 async fn replace_projections(
     conn: &mut PgConnection,
     cases: &[CaseSummary],
@@ -1128,9 +1228,11 @@ async fn replace_projections(
         .execute(&mut *conn)
         .await
         .map_err(db)?;
+    let mut buf = Buffer::default();
     for s in cases {
-        upsert_case(conn, s).await?;
+        buf.push_case(s);
     }
+    flush(conn, &mut buf).await?;
     let derived: Vec<&'static str> = DocKind::ALL
         .into_iter()
         .filter(|k| k.derived())
