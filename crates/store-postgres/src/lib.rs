@@ -1073,6 +1073,7 @@ struct CaseColumns {
     r_at: Vec<String>,
     r_grade: Vec<String>,
     r_ind: Vec<bool>,
+    r_index: HashMap<String, usize>,
 }
 
 type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
@@ -1087,13 +1088,31 @@ impl CaseColumns {
     fn push(&mut self, s: &CaseSummary, hint: Option<u64>) {
         let id = s.id.to_string();
         for (i, r) in s.reports.iter().enumerate() {
-            self.r_id.push(r.id.to_string());
-            self.r_case.push(id.clone());
-            self.r_ord.push(i as i64);
-            self.r_el.push(r.originating_element.clone());
-            self.r_at.push(r.received_at.to_string());
-            self.r_grade.push(r.grade.clone());
-            self.r_ind.push(r.independent);
+            let rid = r.id.to_string();
+            // One row per report in a statement (ON CONFLICT cannot touch
+            // a row twice): a report listed again, in this case or
+            // another, is where it was listed last.
+            let at = match self.r_index.get(&rid) {
+                Some(&at) => at,
+                None => {
+                    self.r_index.insert(rid.clone(), self.r_id.len());
+                    self.r_id.push(String::new());
+                    self.r_case.push(String::new());
+                    self.r_ord.push(0);
+                    self.r_el.push(String::new());
+                    self.r_at.push(String::new());
+                    self.r_grade.push(String::new());
+                    self.r_ind.push(false);
+                    self.r_id.len() - 1
+                }
+            };
+            self.r_id[at] = rid;
+            self.r_case[at] = id.clone();
+            self.r_ord[at] = i as i64;
+            self.r_el[at] = r.originating_element.clone();
+            self.r_at[at] = r.received_at.to_string();
+            self.r_grade[at] = r.grade.clone();
+            self.r_ind[at] = r.independent;
         }
         self.id.push(id);
         self.hint.push(hint.map(i64_of));

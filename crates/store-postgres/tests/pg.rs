@@ -220,6 +220,12 @@ async fn schema_is_marked_and_versioned() {
     );
     assert!(s.integrity_check().await.unwrap().is_empty());
     assert!(s.describe().contains(&db.name), "{}", s.describe());
+    // The pool's connections carry the statement timeout.
+    let timeout: String = sqlx::query_scalar("SELECT current_setting('statement_timeout')")
+        .fetch_one(s.pool())
+        .await
+        .unwrap();
+    assert_eq!(timeout, "30s");
 }
 
 #[tokio::test]
@@ -697,6 +703,125 @@ async fn case_lists_page_filter_and_carry_their_reports() {
         store.case_ids_with_prefix("%", 10).await.unwrap().len(),
         7,
         "a wildcard in the prefix is dropped"
+    );
+    assert!(store.integrity_check().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn appends_committed_together_leave_the_last_summary_of_each_case() {
+    let db = TestDb::new().await;
+    let store = create(&db).await;
+    let sm = |i: u128, version: u64, reports: &[u128]| {
+        let mut s = summary(case(i), &[], &[], &["ct"]);
+        s.version = version;
+        s.reports = reports
+            .iter()
+            .map(|r| report(*r, "2024-01-02T00:00:00Z"))
+            .collect();
+        s
+    };
+    let with = |i: u128, version: u64, reports: &[u128]| {
+        let mut b = batch(case(i), version, 1);
+        b.summary = Some(sm(i, version + 1, reports));
+        b
+    };
+    // Queued together, so one group: case 1 opened and
+    // updated twice, report 3 listed by case 1 and then moved to case 2.
+    let (a, b, c, d) = tokio::join!(
+        store.append(with(1, 0, &[1, 3])),
+        store.append(with(1, 1, &[1, 2, 3])),
+        store.append(with(2, 0, &[3])),
+        store.append(with(1, 2, &[1, 2])),
+    );
+    for r in [a, b, c, d] {
+        r.unwrap();
+    }
+    // (On this single-threaded runtime all four are queued before the
+    // writer runs.)
+    assert_eq!(count(&db, "checkpoints").await, 1, "one group");
+    let all = store.list_cases(&CaseQuery::default()).await.unwrap().items;
+    assert_eq!(all, vec![sm(2, 1, &[3]), sm(1, 3, &[1, 2])]);
+    assert!(store.integrity_check().await.unwrap().is_empty());
+    assert_eq!(verified(Arc::new(store.clone())).await, 4);
+}
+
+#[tokio::test]
+async fn in_one_group_a_failed_job_undoes_only_itself() {
+    let db = TestDb::new().await;
+    let store = create(&db).await;
+    let doc = |key: &str, expect| DocWrite::put(DocKind::User, key, expect, &key);
+    store
+        .write_docs(vec![doc("taken", DocExpect::Absent)])
+        .await
+        .unwrap();
+    let with_doc = |stream, version, d: DocWrite| {
+        let mut b = batch(stream, version, 1);
+        b.docs = vec![d];
+        b
+    };
+    let mut opened = batch(case(1), 0, 2);
+    opened.summary = Some(summary(case(1), &[], &[], &[]));
+    let mut next = batch(case(1), 2, 1);
+    let mut sm = summary(case(1), &["secret"], &[], &[]);
+    sm.version = 3;
+    next.summary = Some(sm.clone());
+    let (a, b, c, d, e, f) = tokio::join!(
+        // Plain (buffered), then a document conflict (its savepoint is
+        // rolled back), then plain again on the same case, then a
+        // document that holds, then a stale version, then a document
+        // write that fails.
+        store.append(opened),
+        store.append(with_doc(
+            StreamId::Accounts,
+            0,
+            doc("taken", DocExpect::Absent)
+        )),
+        store.append(next),
+        store.append(with_doc(
+            StreamId::Accounts,
+            0,
+            doc("free", DocExpect::Absent)
+        )),
+        store.append(batch(case(1), 1, 1)),
+        store.write_docs(vec![doc("taken", DocExpect::Version(9))]),
+    );
+    assert_eq!(a.unwrap().first_position, 0);
+    assert!(matches!(b, Err(StoreError::DocConflict { .. })), "{b:?}");
+    assert_eq!(c.unwrap().first_position, 2);
+    assert_eq!(d.unwrap().first_position, 3);
+    assert!(
+        matches!(
+            e,
+            Err(StoreError::Conflict {
+                expected: 1,
+                actual: 3,
+                ..
+            })
+        ),
+        "{e:?}"
+    );
+    assert!(matches!(f, Err(StoreError::DocConflict { .. })), "{f:?}");
+    assert_eq!(count(&db, "checkpoints").await, 1, "one group");
+    assert_eq!(verified(Arc::new(store.clone())).await, 4);
+    assert_eq!(
+        store.list_cases(&CaseQuery::default()).await.unwrap().items,
+        vec![sm]
+    );
+    assert!(
+        store
+            .get_doc(DocKind::User, "free")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        store
+            .get_doc(DocKind::User, "taken")
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
+        1
     );
     assert!(store.integrity_check().await.unwrap().is_empty());
 }
