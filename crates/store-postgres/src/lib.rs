@@ -29,19 +29,20 @@
 //! from the stored nodes (one query) before appending.
 //!
 //! **Group commit inside a process**, as the SQLite writer does: appends,
-//! document writes and rebuilds queue on a channel to one writer task,
-//! which takes everything queued (up to [`PgOptions::max_group`]) once it
-//! holds the write lock (so what arrives while it waits for another
-//! process joins the group) and runs it in one transaction. A conflicting append (or a failed document
-//! expectation) fails alone: a plain append (events, with or without its
-//! case summary) is one statement (leaves, Merkle nodes, case row, reports)
-//! after a version check made in memory, so a conflict is found before it
-//! writes anything; a job that can fail after writing (one with documents,
-//! a rebuild, a document write) runs under a savepoint that is rolled back
-//! if it fails. One checkpoint is signed for the group's final size, one
-//! commit covers it, and only then is each caller answered. A failed
-//! commit fails every job of the group, and the frontier is reloaded at
-//! the next one.
+//! document writes and rebuilds queue on a channel to one writer task.
+//! Once it holds the write lock it takes everything queued (up to
+//! [`PgOptions::max_group`]; what arrived while it waited for another
+//! process joins the group) and runs it in one transaction. The plain
+//! appends of a group (events, with or without their case's summary) are
+//! checked against the versions in memory, so a conflicting one fails
+//! before anything of it is written, and all of them are written together
+//! in one statement (leaves, Merkle nodes, case rows, reports). A job that
+//! can fail after writing (an append with documents, a document write, a
+//! rebuild) runs on its own under a savepoint, rolled back if it fails: a
+//! refused job spoils nothing else. One checkpoint is signed for the
+//! group's final size, one commit covers it, and only then is each caller
+//! answered. A failed commit fails every job of the group, and the
+//! frontier is reloaded at the next one.
 //!
 //! **Reads** go to the connection pool. Reads that take several statements
 //! (the ledger head, a page of cases with their reports, the projection
@@ -755,13 +756,11 @@ impl Writer {
                     p.result = Ok(Some(d));
                 }
                 Err(e) => {
+                    // A plain append fails only before it buffers anything
+                    // (a stale version); an isolated job is undone.
                     if isolated {
                         simple(&mut tx, "ROLLBACK TO SAVEPOINT job").await?;
                         buf.clear();
-                    } else if !matches!(e, StoreError::Conflict { .. }) {
-                        // Not isolated, and it failed after writing: the
-                        // transaction is spoilt, so the group fails.
-                        return Err(e);
                     }
                     frontier = before;
                     p.result = Err(e);
