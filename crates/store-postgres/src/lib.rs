@@ -51,6 +51,16 @@
 //!
 //! **Schema**: versioned migrations in `schema.rs`, applied when a store
 //! opens, in one transaction under an advisory lock.
+//!
+//! **Connecting**: a libpq-style URL, `postgres://user[:password]@host[:port]/database`
+//! (the database must exist; [`PostgresStore::create`] initialises it when
+//! it is empty). Messages name the server, database and user, never the
+//! password. No TLS in this build. Pool size and timeouts are
+//! [`PgOptions`].
+//!
+//! **Tests** (`tests/pg.rs`) need a server: `TOCSIN_TEST_PG`, a URL
+//! without a database (default `postgres://postgres@127.0.0.1:5432`); each
+//! test creates and drops its own database.
 
 mod schema;
 
