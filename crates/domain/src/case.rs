@@ -482,7 +482,7 @@ pub struct FoldError {
 }
 
 /// A report on the case.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ReportEntry {
     pub id: ReportId,
     pub report: ThreatReport,
@@ -501,7 +501,7 @@ pub enum WaiverStatus {
     Superseded,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct WaiverEntry {
     pub id: WaiverId,
     pub ground: String,
@@ -519,7 +519,7 @@ pub struct WaiverEntry {
     return_to: CaseState,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct DeterminationEntry {
     pub determination: Determination,
     pub note: Option<Note>,
@@ -527,7 +527,7 @@ pub struct DeterminationEntry {
     pub at: Timestamp,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct RouteEntry {
     pub route: Route,
     pub rationale: Reason,
@@ -536,7 +536,7 @@ pub struct RouteEntry {
     pub at: Timestamp,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct WarningVersion {
     pub version: u32,
     pub text: WarningText,
@@ -549,35 +549,35 @@ pub struct WarningVersion {
     pub approved_at: Option<Timestamp>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct DeliveryEntry {
     pub delivery: Delivery,
     pub recorded_by: ActorName,
     pub recorded_at: Timestamp,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Recorded<T> {
     pub value: T,
     pub by: ActorName,
     pub at: Timestamp,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Flag {
     pub reason: ReassessmentReason,
     pub detail: String,
     pub at: Timestamp,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Escalation {
     pub step: Step,
     pub due: Timestamp,
     pub at: Timestamp,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Refusal {
     pub action: Action,
     pub reason: String,
@@ -585,7 +585,7 @@ pub struct Refusal {
     pub at: Timestamp,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct TimelineEntry {
     pub seq: u64,
     pub at: Timestamp,
@@ -595,7 +595,7 @@ pub struct TimelineEntry {
 }
 
 /// A case: the fold of its events.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Case {
     pub id: CaseId,
     pub title: Title,
@@ -781,8 +781,23 @@ impl Case {
         let (at, by) = (e.recorded_at, e.actor.clone());
         match &e.event {
             Event::CaseOpened { .. } => return Err(bad("a case is opened only once".into())),
-            Event::PolicyAdopted { .. } => {
-                return Err(bad("a system event in a case stream".into()));
+            other @ (Event::PolicyAdopted { .. }
+            | Event::ElementRegistered { .. }
+            | Event::AccountCreated { .. }
+            | Event::AccountChanged { .. }
+            | Event::AccountDisabled { .. }
+            | Event::AccountEnabled { .. }
+            | Event::PasswordChanged { .. }
+            | Event::TokenIssued { .. }
+            | Event::TokenRevoked { .. }
+            | Event::ClearanceLevelsSet { .. }
+            | Event::ContentRead { .. }
+            | Event::AccessRefused { .. }
+            | Event::LoginFailed { .. }) => {
+                return Err(bad(format!(
+                    "{} belongs to a deployment stream, not to a case",
+                    other.kind()
+                )));
             }
             Event::ReportAttached {
                 report_id,

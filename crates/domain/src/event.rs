@@ -8,13 +8,14 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
+use crate::access::{AccountSpec, ClearanceLevels, TokenInfo};
 use crate::case::{Action, Step};
 use crate::delivery::{
     AdvisoryDecision, Delivery, LanguageTag, OutcomeRecord, Response, Route, RouteAlternative,
     WarningText, WithheldCategory,
 };
 use crate::grading::{Grading, Specificity};
-use crate::ids::{CaseId, ReportId, WaiverId};
+use crate::ids::{CaseId, ReportId, TokenId, WaiverId};
 use crate::policy::{Deadlines, Determination, PolicyRef};
 use crate::report::{HarmTypes, ThreatReport};
 use crate::text::{ActorName, ElementName, Note, Reason, Title};
@@ -203,6 +204,64 @@ pub enum Event {
         origin: String,
         source: String,
     },
+    // ---- accounts stream ----
+    ElementRegistered {
+        element: ElementName,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        description: Option<Note>,
+    },
+    AccountCreated {
+        name: ActorName,
+        spec: AccountSpec,
+    },
+    /// The account's roles, clearance, compartments or elements changed.
+    AccountChanged {
+        name: ActorName,
+        spec: AccountSpec,
+    },
+    /// Takes effect at once: every session and token of the account stops working.
+    AccountDisabled {
+        name: ActorName,
+        reason: Reason,
+    },
+    AccountEnabled {
+        name: ActorName,
+    },
+    /// The password was set or changed (the hash is never in the ledger);
+    /// every earlier session of the account is revoked.
+    PasswordChanged {
+        name: ActorName,
+    },
+    TokenIssued {
+        token: TokenInfo,
+    },
+    TokenRevoked {
+        token_id: TokenId,
+        account: ActorName,
+    },
+    ClearanceLevelsSet {
+        levels: ClearanceLevels,
+    },
+    // ---- access stream ----
+    /// Someone read restricted content of a case (report text, waiver
+    /// reasons, the basis of a warning).
+    ContentRead {
+        case_id: CaseId,
+        parts: Vec<String>,
+    },
+    /// A request refused for want of a permission or of access to a case.
+    AccessRefused {
+        action: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target: Option<String>,
+        reason: String,
+    },
+    /// A failed login (the name as typed, and where it came from).
+    LoginFailed {
+        account: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        address: Option<String>,
+    },
 }
 
 impl Event {
@@ -231,7 +290,40 @@ impl Event {
             Event::CaseHandedOff { .. } => "case_handed_off",
             Event::AttemptRefused { .. } => "attempt_refused",
             Event::PolicyAdopted { .. } => "policy_adopted",
+            Event::ElementRegistered { .. } => "element_registered",
+            Event::AccountCreated { .. } => "account_created",
+            Event::AccountChanged { .. } => "account_changed",
+            Event::AccountDisabled { .. } => "account_disabled",
+            Event::AccountEnabled { .. } => "account_enabled",
+            Event::PasswordChanged { .. } => "password_changed",
+            Event::TokenIssued { .. } => "token_issued",
+            Event::TokenRevoked { .. } => "token_revoked",
+            Event::ClearanceLevelsSet { .. } => "clearance_levels_set",
+            Event::ContentRead { .. } => "content_read",
+            Event::AccessRefused { .. } => "access_refused",
+            Event::LoginFailed { .. } => "login_failed",
         }
+    }
+
+    /// Whether the event belongs in a case stream (the rest belong to the
+    /// deployment's streams).
+    pub fn is_case_event(&self) -> bool {
+        !matches!(
+            self,
+            Event::PolicyAdopted { .. }
+                | Event::ElementRegistered { .. }
+                | Event::AccountCreated { .. }
+                | Event::AccountChanged { .. }
+                | Event::AccountDisabled { .. }
+                | Event::AccountEnabled { .. }
+                | Event::PasswordChanged { .. }
+                | Event::TokenIssued { .. }
+                | Event::TokenRevoked { .. }
+                | Event::ClearanceLevelsSet { .. }
+                | Event::ContentRead { .. }
+                | Event::AccessRefused { .. }
+                | Event::LoginFailed { .. }
+        )
     }
 
     /// One line for a timeline.
@@ -365,8 +457,63 @@ impl Event {
                 format!("refused {}: {reason}", action.as_str())
             }
             Event::PolicyAdopted { policy, .. } => format!("policy adopted: {policy}"),
+            Event::ElementRegistered { element, .. } => format!("element registered: {element}"),
+            Event::AccountCreated { name, spec } => format!(
+                "account {name} created: roles {}, clearance {}",
+                roles_list(&spec.roles),
+                spec.clearance
+            ),
+            Event::AccountChanged { name, spec } => format!(
+                "account {name} changed: roles {}, clearance {}",
+                roles_list(&spec.roles),
+                spec.clearance
+            ),
+            Event::AccountDisabled { name, reason } => {
+                format!("account {name} disabled: {reason}")
+            }
+            Event::AccountEnabled { name } => format!("account {name} enabled"),
+            Event::PasswordChanged { name } => format!("password of {name} changed"),
+            Event::TokenIssued { token } => format!(
+                "token {} issued to {} ({}), expires {}",
+                token.token_id, token.account, token.label, token.expires_at
+            ),
+            Event::TokenRevoked { token_id, account } => {
+                format!("token {token_id} of {account} revoked")
+            }
+            Event::ClearanceLevelsSet { levels } => format!(
+                "clearance levels set: {}",
+                levels
+                    .levels()
+                    .iter()
+                    .map(|l| l.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" < ")
+            ),
+            Event::ContentRead { case_id, parts } => {
+                format!("read {} of case {case_id}", parts.join(", "))
+            }
+            Event::AccessRefused {
+                action,
+                target,
+                reason,
+            } => match target {
+                Some(t) => format!("refused {action} on {t}: {reason}"),
+                None => format!("refused {action}: {reason}"),
+            },
+            Event::LoginFailed { account, address } => match address {
+                Some(a) => format!("failed login as '{account}' from {a}"),
+                None => format!("failed login as '{account}'"),
+            },
         }
     }
+}
+
+fn roles_list(roles: &BTreeSet<crate::actor::Role>) -> String {
+    roles
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// An event as stored: its place in its stream, when and by whom.

@@ -72,6 +72,10 @@ id_type!(
     /// Identifies one waiver request.
     WaiverId, "waiver"
 );
+id_type!(
+    /// Identifies one API token (not its secret).
+    TokenId, "token"
+);
 
 #[cfg(test)]
 mod tests {

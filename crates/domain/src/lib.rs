@@ -14,16 +14,22 @@
 //! input, so a `ThreatWindow` always ends after it starts, a `CountryCode`
 //! is always in ISO 3166-1 and a `Reason` is never blank.
 
+pub mod access;
 pub mod actor;
 pub mod case;
 pub mod delivery;
 pub mod event;
+#[cfg(test)]
+mod fixtures;
 pub mod geo;
 pub mod grading;
 pub mod ids;
 pub mod policy;
+pub mod reference;
 pub mod report;
+pub mod routing;
 pub mod sanitise;
+pub mod template;
 pub mod text;
 pub mod time;
 
@@ -33,7 +39,7 @@ mod case_tests;
 pub use actor::{Actor, Role};
 pub use case::{Action, Case, CaseError, CaseState, Command, Ctx, FoldError, OpenCase, Step};
 pub use event::{Event, RecordedEvent};
-pub use ids::{CaseId, ReportId, WaiverId};
+pub use ids::{CaseId, ReportId, TokenId, WaiverId};
 pub use policy::{LoadedPolicy, Policy, PolicyError, PolicyRef, Verdict};
 pub use report::{IntakeError, ThreatReport, parse_report};
 pub use text::{ActorName, TextError};

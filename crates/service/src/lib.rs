@@ -16,15 +16,19 @@
 //! unlisted ground, a missing role) are appended to the case as
 //! `attempt_refused` before the error is returned.
 
+pub mod accounts;
+
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
+
+pub use accounts::{AccountError, AuthConfig, AuthError, NewSession, NewToken, Principal, Via};
 
 use tocsin_domain::case::{Case, CaseError, Command, Ctx, FoldError, OpenCase};
 use tocsin_domain::event::Event;
 use tocsin_domain::{Actor, ActorName, CaseId, LoadedPolicy, ReportId, ThreatReport, Timestamp};
 use tocsin_store::{
-    Appended, CaseQuery, CaseSummary, EventEnvelope, NewEvents, Page, ProjectionDigest, Store,
-    StoreError, StreamId,
+    Appended, CaseQuery, CaseSummary, DocWrite, EventEnvelope, NewEvents, Page, ProjectionDigest,
+    Store, StoreError, StreamId,
 };
 
 /// Where "now" comes from.
@@ -79,6 +83,10 @@ pub enum ServiceError {
     Store(#[from] StoreError),
     #[error("case {case}: the recorded events do not fold: {source}")]
     Corrupt { case: CaseId, source: FoldError },
+    #[error(transparent)]
+    Account(#[from] AccountError),
+    #[error(transparent)]
+    Auth(#[from] AuthError),
 }
 
 /// A report that went in.
@@ -122,7 +130,7 @@ impl RebuildReport {
     }
 }
 
-const MAX_ATTEMPTS: u32 = 16;
+pub(crate) const MAX_ATTEMPTS: u32 = 16;
 
 /// The application service.
 pub struct Service {
@@ -130,6 +138,11 @@ pub struct Service {
     policy: Arc<LoadedPolicy>,
     clock: Arc<dyn Clock>,
     adopted: Mutex<HashSet<String>>,
+    auth: AuthConfig,
+    /// Password hashes computed at once (each takes tens of ms of a core).
+    hashing: tokio::sync::Semaphore,
+    throttle: accounts::Throttle,
+    dummy: OnceLock<String>,
 }
 
 fn new_uuid() -> uuid::Uuid {
@@ -138,12 +151,29 @@ fn new_uuid() -> uuid::Uuid {
 
 impl Service {
     pub fn new(store: Arc<dyn Store>, policy: Arc<LoadedPolicy>, clock: Arc<dyn Clock>) -> Self {
+        Self::with_auth(store, policy, clock, AuthConfig::default())
+    }
+
+    pub fn with_auth(
+        store: Arc<dyn Store>,
+        policy: Arc<LoadedPolicy>,
+        clock: Arc<dyn Clock>,
+        auth: AuthConfig,
+    ) -> Self {
         Self {
             store,
             policy,
             clock,
             adopted: Mutex::new(HashSet::new()),
+            auth,
+            hashing: tokio::sync::Semaphore::new(2),
+            throttle: accounts::Throttle::default(),
+            dummy: OnceLock::new(),
         }
+    }
+
+    pub fn auth_config(&self) -> &AuthConfig {
+        &self.auth
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -174,16 +204,31 @@ impl Service {
         case: Option<CaseId>,
         owner: Option<ActorName>,
     ) -> Result<Submitted, ServiceError> {
+        self.submit_report_with(actor, report, case, owner, |_, _, _| Vec::new())
+            .await
+    }
+
+    /// [`Service::submit_report`], writing `docs(case, report, new_case)`
+    /// in the same transaction (an idempotency record, say).
+    pub async fn submit_report_with(
+        &self,
+        actor: &Actor,
+        report: ThreatReport,
+        case: Option<CaseId>,
+        owner: Option<ActorName>,
+        docs: impl Fn(CaseId, ReportId, bool) -> Vec<DocWrite>,
+    ) -> Result<Submitted, ServiceError> {
         let report_id = ReportId::from_uuid(new_uuid());
         if let Some(case_id) = case {
             let ex = self
-                .execute(
+                .execute_with(
                     actor,
                     case_id,
                     Command::AttachReport {
                         report_id,
                         report: Box::new(report),
                     },
+                    docs(case_id, report_id, false),
                 )
                 .await?;
             return Ok(Submitted {
@@ -222,7 +267,7 @@ impl Service {
                 expected_version: Some(0),
                 events: envelopes,
                 summary: Some(CaseSummary::of(&case)),
-                docs: Vec::new(),
+                docs: docs(case_id, report_id, true),
             })
             .await?;
         Ok(Submitted {
@@ -275,6 +320,17 @@ impl Service {
         case_id: CaseId,
         cmd: Command,
     ) -> Result<Executed, ServiceError> {
+        self.execute_with(actor, case_id, cmd, Vec::new()).await
+    }
+
+    /// [`Service::execute`], writing `docs` in the same transaction as the events.
+    pub async fn execute_with(
+        &self,
+        actor: &Actor,
+        case_id: CaseId,
+        cmd: Command,
+        docs: Vec<DocWrite>,
+    ) -> Result<Executed, ServiceError> {
         for _ in 0..MAX_ATTEMPTS {
             let events = self.store.read_stream(&StreamId::Case(case_id)).await?;
             if events.is_empty() {
@@ -291,14 +347,23 @@ impl Service {
                 now,
                 policy: &self.policy,
             };
-            let new_events = match case.handle(cmd.clone(), ctx) {
+            // The service checks the two-person rule itself before the
+            // domain does, so neither alone is a single point of failure.
+            let decided = match two_person_guard(&case, &cmd, actor, &self.policy) {
+                Err(e) => Err(e),
+                Ok(()) => case.handle(cmd.clone(), ctx),
+            };
+            let new_events = match decided {
                 Ok(ev) => ev,
                 Err(e) if e.is_recordable() => {
                     let refusal = Event::AttemptRefused {
                         action: cmd.action(),
                         reason: e.to_string(),
                     };
-                    match self.append_to(&case, actor, now, vec![refusal]).await {
+                    match self
+                        .append_to(&case, actor, now, vec![refusal], Vec::new())
+                        .await
+                    {
                         Ok(_) => return Err(ServiceError::Refused(e)),
                         Err(ServiceError::Store(StoreError::Conflict { .. })) => continue,
                         Err(other) => return Err(other),
@@ -312,7 +377,10 @@ impl Service {
             {
                 self.ensure_policy_adopted().await?;
             }
-            match self.append_to(&case, actor, now, new_events.clone()).await {
+            match self
+                .append_to(&case, actor, now, new_events.clone(), docs.clone())
+                .await
+            {
                 Ok((case, appended)) => {
                     return Ok(Executed {
                         case,
@@ -333,6 +401,7 @@ impl Service {
         actor: &Actor,
         now: Timestamp,
         events: Vec<Event>,
+        docs: Vec<DocWrite>,
     ) -> Result<(Case, Appended), ServiceError> {
         let envelopes: Vec<EventEnvelope> = events
             .into_iter()
@@ -346,7 +415,7 @@ impl Service {
                 expected_version: Some(case.version),
                 events: envelopes,
                 summary: Some(CaseSummary::of(&after)),
-                docs: Vec::new(),
+                docs,
             })
             .await?;
         Ok((after, appended))
@@ -430,7 +499,10 @@ impl Service {
                     if due.is_empty() {
                         break;
                     }
-                    match self.append_to(&case, &system, now, due.clone()).await {
+                    match self
+                        .append_to(&case, &system, now, due.clone(), Vec::new())
+                        .await
+                    {
                         Ok(_) => {
                             report.events.extend(due.into_iter().map(|e| (s.id, e)));
                             break;
@@ -463,8 +535,34 @@ impl Service {
                 .map_err(|source| ServiceError::Corrupt { case: *id, source })?;
             summaries.push(CaseSummary::of(&case));
         }
+        let mut docs: std::collections::BTreeMap<
+            (tocsin_store::DocKind, String),
+            tocsin_store::Doc,
+        > = std::collections::BTreeMap::new();
+        let accounts = self.store.read_stream(&StreamId::Accounts).await?;
+        events += accounts.len() as u64;
+        for e in &accounts {
+            let Some(target) = accounts::target(&e.envelope.event) else {
+                continue;
+            };
+            let current = docs.get(&target);
+            if let Some((kind, key, body)) =
+                accounts::project(&e.envelope.event, e.envelope.recorded_at, current)?
+            {
+                let version = current.map(|d| d.version + 1).unwrap_or(1);
+                docs.insert(
+                    (kind, key.clone()),
+                    tocsin_store::Doc {
+                        kind,
+                        key,
+                        version,
+                        body,
+                    },
+                );
+            }
+        }
         self.store
-            .replace_projections(summaries, Vec::new())
+            .replace_projections(summaries, docs.into_values().collect())
             .await?;
         let after = self.store.projection_digest().await?;
         Ok(RebuildReport {
@@ -474,6 +572,47 @@ impl Service {
             after,
         })
     }
+}
+
+/// The two-person rule, checked by the service independently of the
+/// domain: the requester of a waiver never decides it; the drafter of a
+/// warning never approves it when the policy makes that two-person.
+fn two_person_guard(
+    case: &Case,
+    cmd: &Command,
+    actor: &Actor,
+    policy: &LoadedPolicy,
+) -> Result<(), CaseError> {
+    use tocsin_domain::case::Action;
+    match cmd {
+        Command::ApproveWaiver { waiver_id, .. } | Command::RejectWaiver { waiver_id, .. } => {
+            if let Some(w) = case.waivers.iter().find(|w| w.id == *waiver_id)
+                && w.requested_by == actor.name
+            {
+                return Err(CaseError::TwoPersonRule {
+                    action: cmd.action(),
+                    who: actor.name.clone(),
+                    role: "requested this waiver",
+                    approver: policy.policy.waiver.approver_role,
+                });
+            }
+        }
+        Command::ApproveWarning { version, .. } => {
+            if policy.policy.approvals.warning.two_person
+                && let Some(w) = case.warnings.iter().find(|w| w.version == *version)
+                && w.drafted_by == actor.name
+            {
+                return Err(CaseError::TwoPersonRule {
+                    action: Action::ApproveWarning,
+                    who: actor.name.clone(),
+                    role: "drafted this warning",
+                    approver: policy.policy.approvals.warning.approver_role,
+                });
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// Folds `new` onto `case` (or opens a case from `new`).

@@ -145,3 +145,68 @@ fn write_key(path: &Path, signer: &NoteSigner) -> Result<()> {
     f.sync_all()?;
     Ok(())
 }
+
+/// Structured logs on standard error: `text` (human) or `json` (one
+/// object per line). `RUST_LOG` filters them (default `info`).
+pub fn init_logging(format: &str) -> Result<()> {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let r = match format {
+        "json" => builder.json().try_init(),
+        "text" => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .try_init(),
+        other => bail!("--log-format {other}: give text or json"),
+    };
+    // A second init (tests, the demo) keeps the first subscriber.
+    let _ = r;
+    Ok(())
+}
+
+/// Waits for Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+/// Binds `bind` and serves the API until Ctrl-C or SIGTERM. The first line
+/// on standard output says where it listens (`listening on http://ADDR`).
+pub async fn serve(
+    svc: Arc<Service>,
+    config: tocsin_server::ServerConfig,
+    bind: &str,
+) -> Result<()> {
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("cannot listen on {bind}"))?;
+    let addr = listener.local_addr()?;
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "listening on http://{addr}")?;
+        out.flush()?;
+    }
+    tracing::info!(%addr, "tocsin serving");
+    let state = tocsin_server::AppState::new(svc, config);
+    tocsin_server::serve(listener, state, shutdown_signal()).await?;
+    Ok(())
+}

@@ -1,29 +1,37 @@
 //! The command line.
+//!
+//! Two kinds of command. **Operator commands** open the database directly:
+//! `init`, `serve`, `user add --admin` (the first admin), `audit verify`,
+//! `audit checkpoint|prove|consistency`, `admin rebuild`, `demo`, and the
+//! local `policy` and `report schema`. **Everything else** acts through
+//! the HTTP API as an account (`--server`, a token from `tocsin login` or
+//! `TOCSIN_TOKEN`), so the same access policy and two-person rules hold on
+//! every path.
 
-use std::collections::BTreeSet;
-use std::io::{Read, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Parser, Subcommand};
+use reqwest::Method;
 use serde::de::DeserializeOwned;
-use serde_json::json;
-use tocsin_domain::case::{CaseState, Command};
-use tocsin_domain::delivery::*;
-use tocsin_domain::event::Assessment;
-use tocsin_domain::grading::{AdmiraltyGrade, Detail, Grading, Specificity};
-use tocsin_domain::report::{HarmType, HarmTypes, NonEmptyVec};
-use tocsin_domain::text::{ElementName, Name, Note, Reason};
-use tocsin_domain::time::{ThreatWindow, TimeZoneName};
-use tocsin_domain::{Actor, ActorName, Timestamp, WaiverId, parse_report};
+use serde_json::{Value, json};
+use tocsin_domain::case::Case;
+use tocsin_domain::delivery::{Hop, Party, RouteAlternative};
+use tocsin_domain::grading::{AdmiraltyGrade, Detail};
+use tocsin_domain::report::{HarmType, NonEmptyVec};
+use tocsin_domain::sanitise::Finding;
+use tocsin_domain::text::{ElementName, Name, Reason};
+use tocsin_domain::{ActorName, RecordedEvent, Timestamp, parse_report};
 use tocsin_ledger::{Checkpoint, NoteVerifier, open_checkpoint};
-use tocsin_service::{ManualClock, Service};
+use tocsin_service::Service;
+use tocsin_store::Store;
 use tocsin_store::audit::{VerifyOptions, consistency, inclusion, verify};
-use tocsin_store::{CaseQuery, Store};
 
 use crate::app::{self, Paths};
+use crate::client::{self, Client, q};
 use crate::render;
 
 const ABOUT: &str = "tocsin: a system of record for the duty to warn.
@@ -32,12 +40,15 @@ Threat reports go in; a determination with a rule trace comes out; waivers
 need a second person; a sanitised warning is drafted, approved, delivered and
 answered; every step lands in a tamper-evident, verifiable ledger.
 
-Start with `tocsin demo`, or `tocsin init` then `tocsin report submit FILE`.";
+Start with `tocsin demo` (a server with the Kerman and Crocus cases), or
+`tocsin init`, `tocsin user add --admin NAME`, `tocsin serve`, `tocsin login`.";
+
+const DEFAULT_SERVER: &str = "http://127.0.0.1:8080";
 
 #[derive(Parser)]
 #[command(name = "tocsin", version, about = "A system of record for the duty to warn", long_about = ABOUT)]
 struct Cli {
-    /// The database file.
+    /// The database file (operator commands).
     #[arg(long, env = "TOCSIN_DB", default_value = "tocsin.db", global = true)]
     db: PathBuf,
     /// The signing key file (default: the database path with `.key` appended).
@@ -46,9 +57,12 @@ struct Cli {
     /// A policy file to use instead of the built-in ICD 191 policy.
     #[arg(long, env = "TOCSIN_POLICY", global = true)]
     policy: Option<PathBuf>,
-    /// Who is acting (until accounts arrive with the HTTP API).
-    #[arg(long = "as", env = "TOCSIN_AS", global = true, value_name = "NAME")]
-    actor: Option<String>,
+    /// The tocsin server (default: the one `tocsin login` used, else http://127.0.0.1:8080).
+    #[arg(long, env = "TOCSIN_SERVER", global = true)]
+    server: Option<String>,
+    /// An API token (default: the one `tocsin login` saved).
+    #[arg(long, env = "TOCSIN_TOKEN", global = true, hide_env_values = true)]
+    token: Option<String>,
     /// Print JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
@@ -67,6 +81,35 @@ enum Cmd {
         #[arg(long)]
         origin: Option<String>,
     },
+    /// Run the HTTP API server.
+    Serve(ServeArgs),
+    /// Log in to a server and keep an API token for the other commands.
+    Login {
+        /// The account name.
+        name: String,
+        /// Read the password from standard input instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Days the saved token stays valid.
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+    },
+    /// Forget the saved token (and revoke it on the server).
+    Logout,
+    /// Who the server says you are.
+    Whoami,
+    /// Accounts (the first admin directly in the database; the rest through the API).
+    #[command(subcommand)]
+    User(UserCmd),
+    /// Elements (organisations).
+    #[command(subcommand)]
+    Element(ElementCmd),
+    /// API tokens for machines.
+    #[command(subcommand)]
+    Token(TokenCmd),
+    /// The deployment's clearance levels.
+    #[command(subcommand)]
+    Clearance(ClearanceCmd),
     /// Threat reports: submit, and the intake schema.
     #[command(subcommand)]
     Report(ReportCmd),
@@ -94,7 +137,7 @@ enum Cmd {
     /// What happened in the end.
     #[command(subcommand)]
     Outcome(OutcomeCmd),
-    /// The tamper-evident ledger: verify, checkpoints, proofs.
+    /// The tamper-evident ledger: verify, checkpoints, proofs, the access log.
     #[command(subcommand)]
     Audit(AuditCmd),
     /// The policy the duty is decided under.
@@ -103,11 +146,140 @@ enum Cmd {
     /// Operator tasks.
     #[command(subcommand)]
     Admin(AdminCmd),
-    /// Load the Kerman case of January 2024 into a fresh database and walk it through the lifecycle.
+    /// A demonstration deployment: the Kerman and Crocus cases with demo accounts, then the server.
     Demo {
         /// Replace the demo database if it exists.
         #[arg(long)]
         force: bool,
+        /// Load and print the demo, then stop instead of serving it.
+        #[arg(long)]
+        no_serve: bool,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        bind: String,
+    },
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Where to listen.
+    #[arg(long, env = "TOCSIN_BIND", default_value = "127.0.0.1:8080")]
+    bind: String,
+    /// Log lines as `text` or `json`.
+    #[arg(long, default_value = "text")]
+    log_format: String,
+    /// Session cookies without `Secure` and the `__Host-` prefix (plain HTTP beyond localhost only).
+    #[arg(long)]
+    insecure_cookies: bool,
+    /// Largest request body, in bytes.
+    #[arg(long, default_value_t = 2 * 1024 * 1024)]
+    body_limit: usize,
+}
+
+#[derive(Args, Clone)]
+struct AccountArgs {
+    /// How the person is shown (default: the account name).
+    #[arg(long)]
+    display_name: Option<String>,
+    /// Elements the person belongs to (repeat or comma-separate).
+    #[arg(long = "element", value_delimiter = ',')]
+    elements: Vec<String>,
+    /// Roles: collector, analyst, approver, delivery_officer, auditor, admin.
+    #[arg(long = "role", value_delimiter = ',')]
+    roles: Vec<String>,
+    /// The clearance level (default: the lowest).
+    #[arg(long)]
+    clearance: Option<String>,
+    /// Compartments held (repeat or comma-separate).
+    #[arg(long = "compartment", value_delimiter = ',')]
+    compartments: Vec<String>,
+}
+
+#[derive(Subcommand)]
+enum UserCmd {
+    /// Add an account. With --admin, create the first admin directly in the database.
+    Add {
+        name: String,
+        /// The first admin of a new deployment (needs --db; refused once any account exists).
+        #[arg(long)]
+        admin: bool,
+        #[command(flatten)]
+        account: AccountArgs,
+        /// Read the password from standard input (otherwise prompted, or generated and shown).
+        #[arg(long)]
+        password_stdin: bool,
+        /// No password: the account uses tokens only.
+        #[arg(long, conflicts_with = "password_stdin")]
+        no_password: bool,
+    },
+    /// List accounts.
+    List,
+    /// Show an account.
+    Show { name: String },
+    /// Replace an account's roles, clearance, compartments and elements.
+    Change {
+        name: String,
+        #[command(flatten)]
+        account: AccountArgs,
+    },
+    /// Disable an account: its sessions and tokens stop working at once.
+    Disable {
+        name: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Enable a disabled account.
+    Enable {
+        name: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Set an account's password.
+    Password {
+        name: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ElementCmd {
+    /// Register an element.
+    Add {
+        name: String,
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// List elements.
+    List,
+}
+
+#[derive(Subcommand)]
+enum TokenCmd {
+    /// Issue a token for an account (the secret is printed once).
+    Issue {
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        label: String,
+        #[arg(long = "role", value_delimiter = ',', required = true)]
+        roles: Vec<String>,
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+    },
+    /// List tokens.
+    List,
+    /// Revoke a token.
+    Revoke { token_id: String },
+}
+
+#[derive(Subcommand)]
+enum ClearanceCmd {
+    /// Print the levels, lowest first.
+    Show,
+    /// Set the levels, lowest first (comma-separated).
+    Set {
+        #[arg(value_delimiter = ',', required = true)]
+        levels: Vec<String>,
     },
 }
 
@@ -126,7 +298,7 @@ enum ReportCmd {
         /// Each file holds one report per line (JSON lines).
         #[arg(long)]
         jsonl: bool,
-        /// Reports in flight at once (they share commits).
+        /// Reports in flight at once.
         #[arg(long, default_value_t = 16)]
         concurrency: usize,
     },
@@ -400,7 +572,7 @@ enum OutcomeCmd {
 
 #[derive(Subcommand)]
 enum AuditCmd {
-    /// Verify the whole ledger (exit 0 when intact, 3 with the first bad position otherwise).
+    /// Verify the whole ledger in the database (exit 0 when intact, 3 with the first bad position otherwise).
     Verify {
         /// A checkpoint you kept: prove the log extends it.
         #[arg(long)]
@@ -430,6 +602,13 @@ enum AuditCmd {
         from: u64,
         #[arg(long)]
         to: Option<u64>,
+    },
+    /// The access log from the server: reads of restricted content and refusals.
+    Access {
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[arg(long)]
+        after: Option<String>,
     },
 }
 
@@ -474,7 +653,8 @@ pub fn main() -> ExitCode {
 struct Ctx {
     paths: Paths,
     policy_path: Option<PathBuf>,
-    actor: Option<String>,
+    server: Option<String>,
+    token: Option<String>,
     json: bool,
     now: Option<Timestamp>,
 }
@@ -487,24 +667,27 @@ impl Ctx {
         let store = app::open_write(&self.paths)?;
         Ok(app::service(store, self.policy()?, app::clock(self.now)))
     }
-    fn read_service(&self) -> Result<Service> {
-        let store = app::open_read(&self.paths)?;
-        Ok(app::service(store, self.policy()?, app::clock(self.now)))
-    }
-    fn actor(&self) -> Result<Actor> {
-        let name = self
-            .actor
-            .as_deref()
-            .ok_or_else(|| anyhow!("say who is acting with --as NAME (or TOCSIN_AS)"))?;
-        let name = ActorName::new(name).map_err(|e| anyhow!("--as {name}: {e}"))?;
-        Ok(Actor::with_all_roles(name))
-    }
-    fn emit(&self, human: impl FnOnce() -> String, json: impl FnOnce() -> serde_json::Value) {
+    fn emit(&self, human: impl FnOnce() -> String, json: impl FnOnce() -> Value) {
         if self.json {
             println!("{}", json());
         } else {
             println!("{}", human());
         }
+    }
+    /// A client with the caller's credential.
+    fn client(&self) -> Result<Client> {
+        let saved = client::load_saved()?;
+        let server = self
+            .server
+            .clone()
+            .or_else(|| saved.as_ref().map(|s| s.server.clone()))
+            .unwrap_or_else(|| DEFAULT_SERVER.to_owned());
+        let token = self.token.clone().or_else(|| {
+            saved
+                .filter(|s| s.server.trim_end_matches('/') == server.trim_end_matches('/'))
+                .map(|s| s.token)
+        });
+        Client::new(&server, token)
     }
 }
 
@@ -515,27 +698,81 @@ fn parse_time(what: &str, s: &str) -> Result<Timestamp> {
 
 /// Parses a closed-set value by its wire name.
 fn parse_enum<T: DeserializeOwned>(what: &str, s: &str) -> Result<T> {
-    serde_json::from_value(serde_json::Value::String(s.to_owned()))
-        .map_err(|e| anyhow!("--{what} {s}: {e}"))
-}
-
-fn text<T, E: std::fmt::Display>(what: &str, r: std::result::Result<T, E>) -> Result<T> {
-    r.map_err(|e| anyhow!("--{what}: {e}"))
+    serde_json::from_value(Value::String(s.to_owned())).map_err(|e| anyhow!("--{what} {s}: {e}"))
 }
 
 fn read_text(args: &TextArgs) -> Result<String> {
     match (&args.text, &args.file) {
         (Some(t), None) => Ok(t.clone()),
-        (None, Some(p)) if p.as_os_str() == "-" => {
-            let mut s = String::new();
-            std::io::stdin().read_to_string(&mut s)?;
-            Ok(s)
-        }
-        (None, Some(p)) => {
-            std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))
-        }
+        (None, Some(p)) => read_input(p),
         _ => bail!("give the text with --text TEXT or --file FILE"),
     }
+}
+
+fn read_input(path: &Path) -> Result<String> {
+    if path.as_os_str() == "-" {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .context("cannot read standard input")?;
+        Ok(s)
+    } else {
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+    }
+}
+
+/// Deserialises JSON with the path of the failing field in the error.
+fn from_json_with_path<T: DeserializeOwned>(raw: &str) -> Result<T> {
+    let mut de = serde_json::Deserializer::from_str(raw);
+    let t = serde_path_to_error::deserialize(&mut de)
+        .map_err(|e| anyhow!("{}: {}", e.path(), e.inner()))?;
+    de.end().map_err(|e| anyhow!("{e}"))?;
+    Ok(t)
+}
+
+fn opt(v: Option<String>) -> Value {
+    v.map(Value::String).unwrap_or(Value::Null)
+}
+
+/// Drops JSON nulls from an object (optional fields left out).
+fn compact(mut v: Value) -> Value {
+    if let Value::Object(m) = &mut v {
+        m.retain(|_, x| !x.is_null());
+    }
+    v
+}
+
+/// A password: from standard input, a prompt, or (when allowed) generated.
+fn read_password(from_stdin: bool, prompt: &str, may_generate: bool) -> Result<(String, bool)> {
+    if from_stdin {
+        let mut s = String::new();
+        std::io::stdin().read_line(&mut s)?;
+        let s = s.trim_end_matches(['\n', '\r']).to_owned();
+        return Ok((s, false));
+    }
+    if let Ok(p) = std::env::var("TOCSIN_PASSWORD") {
+        return Ok((p, false));
+    }
+    if std::io::stdin().is_terminal() {
+        let a = rpassword::prompt_password(prompt)?;
+        if may_generate {
+            let b = rpassword::prompt_password("again: ")?;
+            if a != b {
+                bail!("the two passwords differ");
+            }
+        }
+        return Ok((a, false));
+    }
+    if may_generate {
+        let mut b = [0u8; 18];
+        getrandom::fill(&mut b).map_err(|e| anyhow!("no OS randomness: {e}"))?;
+        use base64::Engine as _;
+        return Ok((
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b),
+            true,
+        ));
+    }
+    bail!("no password: use --password-stdin, TOCSIN_PASSWORD or a terminal")
 }
 
 async fn run(cli: Cli) -> Result<ExitCode> {
@@ -544,13 +781,11 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         .as_deref()
         .map(|s| parse_time("--now", s))
         .transpose()?;
-    if now.is_some() {
-        eprintln!("note: the clock is fixed by --now/TOCSIN_NOW; events are recorded at that time");
-    }
     let ctx = Ctx {
         paths: Paths::new(cli.db.clone(), cli.key.clone()),
         policy_path: cli.policy.clone(),
-        actor: cli.actor.clone(),
+        server: cli.server.clone(),
+        token: cli.token.clone(),
         json: cli.json,
         now,
     };
@@ -560,7 +795,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             ctx.emit(
                 || {
                     format!(
-                        "initialised {}\n  deployment  {}\n  origin      {}\n  signing key {} (keep it secret; back it up)\n  verifier    {}",
+                        "initialised {}\n  deployment  {}\n  origin      {}\n  signing key {} (keep it secret; back it up)\n  verifier    {}\nnext: tocsin user add --admin NAME, then tocsin serve",
                         ctx.paths.db.display(),
                         init.deployment_id,
                         init.origin,
@@ -572,6 +807,58 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Serve(args) => serve(&ctx, args).await,
+        Cmd::Login {
+            name,
+            password_stdin,
+            days,
+        } => login(&ctx, &name, password_stdin, days).await,
+        Cmd::Logout => {
+            let saved = client::load_saved()?;
+            if let Some(s) = &saved {
+                let c = Client::new(&s.server, Some(s.token.clone()))?;
+                let r: Result<Value> = c.delete(&format!("/api/v1/me/tokens/{}", s.token_id)).await;
+                if let Err(e) = r {
+                    eprintln!("note: could not revoke the token on the server: {e:#}");
+                }
+            }
+            let forgotten = client::forget()?;
+            ctx.emit(
+                || {
+                    if forgotten {
+                        "logged out: the saved token is revoked and forgotten".into()
+                    } else {
+                        "not logged in".into()
+                    }
+                },
+                || json!({"logged_out": forgotten}),
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Whoami => {
+            let me: Value = ctx.client()?.get("/api/v1/me").await?;
+            ctx.emit(
+                || {
+                    let a = &me["account"];
+                    format!(
+                        "{} ({}) via {}\n  roles       {}\n  elements    {}\n  clearance   {}\n  compartments {}",
+                        a["name"].as_str().unwrap_or(""),
+                        a["display_name"].as_str().unwrap_or(""),
+                        me["via"].as_str().unwrap_or(""),
+                        join(&me["roles"]),
+                        join(&a["elements"]),
+                        a["clearance"].as_str().unwrap_or(""),
+                        join(&a["compartments"]),
+                    )
+                },
+                || me.clone(),
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::User(cmd) => user(&ctx, cmd).await,
+        Cmd::Element(cmd) => element(&ctx, cmd).await,
+        Cmd::Token(cmd) => token(&ctx, cmd).await,
+        Cmd::Clearance(cmd) => clearance(&ctx, cmd).await,
         Cmd::Report(cmd) => report(&ctx, cmd).await,
         Cmd::Case(cmd) => case(&ctx, cmd).await,
         Cmd::Waiver(cmd) => waiver(&ctx, cmd).await,
@@ -585,22 +872,14 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 #[serde(default)]
                 alternatives: Vec<RouteAlternative>,
             }
-            let raw = std::fs::read_to_string(&file)
-                .with_context(|| format!("cannot read {}", file.display()))?;
+            let raw = read_input(&file)?;
             let rf: RouteFile =
                 from_json_with_path(&raw).with_context(|| format!("{}", file.display()))?;
-            let route =
-                Route::new(rf.recipient, rf.hops).with_context(|| format!("{}", file.display()))?;
-            execute(
-                &ctx,
-                &case.case,
-                Command::ChooseRoute {
-                    route,
-                    rationale: rf.rationale,
-                    alternatives: rf.alternatives,
-                },
-            )
-            .await
+            let route = tocsin_domain::delivery::Route::new(rf.recipient, rf.hops)
+                .with_context(|| format!("{}", file.display()))?;
+            let body =
+                json!({"route": route, "rationale": rf.rationale, "alternatives": rf.alternatives});
+            command(&ctx, &case.case, "route", body).await
         }
         Cmd::Warning(cmd) => warning(&ctx, cmd).await,
         Cmd::Delivery(DeliveryCmd::Record {
@@ -620,44 +899,27 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             attempt,
             version,
         }) => {
+            let c = ctx.client()?;
+            let id = resolve(&c, &case.case).await?;
             let version = match version {
                 Some(v) => v,
-                None => {
-                    let svc = ctx.read_service()?;
-                    let id = svc.resolve(&case.case).await?;
-                    svc.load(id)
-                        .await?
-                        .approved_warning()
-                        .map(|w| w.version)
-                        .ok_or_else(|| anyhow!("no warning is approved on this case yet"))?
-                }
+                None => fetch_case(&c, &id)
+                    .await?
+                    .approved_warning()
+                    .map(|w| w.version)
+                    .ok_or_else(|| anyhow!("no warning is approved on this case yet"))?,
             };
             let proof = match (proof_kind, proof) {
-                (Some(k), Some(r)) => Some(Proof {
-                    kind: parse_enum("proof-kind", &k)?,
-                    reference: text("proof", Note::new(r))?,
-                }),
-                _ => None,
+                (Some(k), Some(r)) => json!({"kind": k, "reference": r}),
+                _ => Value::Null,
             };
-            let delivery = Delivery::new(
-                version,
-                hop,
-                parse_enum("status", &status)?,
-                text("sender", Name::new(sender))?,
-                text("receiver", Name::new(receiver))?,
-                parse_enum("channel", &channel)?,
-                parse_enum("medium", &medium)?,
-                parse_time("--at", &at)?,
-                text("time-zone", TimeZoneName::new(time_zone))?,
-                text("language", LanguageTag::new(language))?,
-                proof,
-                failure
-                    .map(Note::new)
-                    .transpose()
-                    .map_err(|e| anyhow!("--failure: {e}"))?,
-                attempt,
-            )?;
-            execute(&ctx, &case.case, Command::RecordDelivery { delivery }).await
+            let body = compact(json!({
+                "warning_version": version, "hop": hop, "status": status, "sender": sender,
+                "receiver": receiver, "channel": channel, "medium": medium,
+                "at": parse_time("--at", &at)?, "time_zone": time_zone, "language": language,
+                "proof": proof, "failure": opt(failure), "attempt": attempt,
+            }));
+            command_on(&ctx, &c, &id, "deliveries", body).await
         }
         Cmd::Response(ResponseCmd::Record {
             case,
@@ -665,39 +927,24 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             at,
             note,
         }) => {
-            let response = Response {
-                kind: parse_enum("kind", &kind)?,
-                at: parse_time("--at", &at)?,
-                note: note
-                    .map(Note::new)
-                    .transpose()
-                    .map_err(|e| anyhow!("--note: {e}"))?,
-            };
-            execute(&ctx, &case.case, Command::RecordResponse { response }).await
+            let body =
+                compact(json!({"kind": kind, "at": parse_time("--at", &at)?, "note": opt(note)}));
+            command(&ctx, &case.case, "responses", body).await
         }
         Cmd::Advisory(AdvisoryCmd::Decide {
             case,
             decision,
             reason,
             issued_at,
-            text: t,
+            text,
             issuer,
         }) => {
-            let advisory = AdvisoryDecision::new(
-                parse_enum("decision", &decision)?,
-                text("reason", Reason::new(reason))?,
-                issued_at
-                    .map(|s| parse_time("--issued-at", &s))
-                    .transpose()?,
-                t.map(Note::new)
-                    .transpose()
-                    .map_err(|e| anyhow!("--text: {e}"))?,
-                issuer
-                    .map(Name::new)
-                    .transpose()
-                    .map_err(|e| anyhow!("--issuer: {e}"))?,
-            )?;
-            execute(&ctx, &case.case, Command::DecidePublicAdvisory { advisory }).await
+            let issued_at = issued_at
+                .map(|s| parse_time("--issued-at", &s))
+                .transpose()?;
+            let body = compact(json!({"decision": decision, "reason": reason,
+                "issued_at": issued_at, "text": opt(text), "issuer": opt(issuer)}));
+            command(&ctx, &case.case, "advisory", body).await
         }
         Cmd::Outcome(OutcomeCmd::Record {
             case,
@@ -705,15 +952,38 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             at,
             note,
         }) => {
-            let outcome = OutcomeRecord {
-                outcome: parse_enum("outcome", &outcome)?,
-                at: at.map(|s| parse_time("--at", &s)).transpose()?,
-                note: note
-                    .map(Note::new)
-                    .transpose()
-                    .map_err(|e| anyhow!("--note: {e}"))?,
-            };
-            execute(&ctx, &case.case, Command::RecordOutcome { outcome }).await
+            let at = at.map(|s| parse_time("--at", &s)).transpose()?;
+            let body = compact(json!({"outcome": outcome, "at": at, "note": opt(note)}));
+            command(&ctx, &case.case, "outcome", body).await
+        }
+        Cmd::Audit(AuditCmd::Access { limit, after }) => {
+            let mut path = format!("/api/v1/audit/access?limit={limit}");
+            if let Some(a) = after {
+                path.push_str(&format!("&after={}", q(&a)));
+            }
+            let page: Value = ctx.client()?.get(&path).await?;
+            ctx.emit(
+                || {
+                    let mut s = String::new();
+                    for e in page["items"].as_array().into_iter().flatten() {
+                        let ev: Option<tocsin_domain::Event> =
+                            serde_json::from_value(e["event"].clone()).ok();
+                        s.push_str(&format!(
+                            "#{:<6} {}  {:<16} {}\n",
+                            e["position"],
+                            e["recorded_at"].as_str().unwrap_or(""),
+                            e["actor"].as_str().unwrap_or(""),
+                            ev.map(|e| e.summary()).unwrap_or_default()
+                        ));
+                    }
+                    if let Some(n) = page["next"].as_str() {
+                        s.push_str(&format!("more: --after {n}\n"));
+                    }
+                    s.trim_end().to_owned()
+                },
+                || page.clone(),
+            );
+            Ok(ExitCode::SUCCESS)
         }
         Cmd::Audit(cmd) => audit(&ctx, cmd).await,
         Cmd::Policy(PolicyCmd::Show) => {
@@ -738,14 +1008,16 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             ctx.emit(
                 || {
                     format!(
-                        "rebuilt the query tables from {} events in {} cases\n  before {} cases, {} reports, sha256 {}\n  after  {} cases, {} reports, sha256 {}\n  {}",
+                        "rebuilt the query tables from {} events in {} cases\n  before {} cases, {} reports, {} documents, sha256 {}\n  after  {} cases, {} reports, {} documents, sha256 {}\n  {}",
                         r.events,
                         r.cases,
                         r.before.cases,
                         r.before.reports,
+                        r.before.docs,
                         r.before.sha256,
                         r.after.cases,
                         r.after.reports,
+                        r.after.docs,
                         r.after.sha256,
                         if r.identical() { "identical: the tables are exactly what the ledger says" } else { "DIFFERENT: the old tables did not match the ledger; they are now rebuilt from it" }
                     )
@@ -758,55 +1030,516 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 ExitCode::from(EXIT_VERIFY_FAILED)
             })
         }
-        Cmd::Demo { force } => demo(&ctx, force).await,
+        Cmd::Demo {
+            force,
+            no_serve,
+            bind,
+        } => crate::demo::run(&ctx.paths, ctx.policy()?, force, no_serve, &bind).await,
     }
 }
 
-/// Deserialises JSON with the path of the failing field in the error.
-fn from_json_with_path<T: DeserializeOwned>(raw: &str) -> Result<T> {
-    let mut de = serde_json::Deserializer::from_str(raw);
-    let t = serde_path_to_error::deserialize(&mut de)
-        .map_err(|e| anyhow!("{}: {}", e.path(), e.inner()))?;
-    de.end().map_err(|e| anyhow!("{e}"))?;
-    Ok(t)
+fn join(v: &Value) -> String {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default()
 }
 
-async fn execute(ctx: &Ctx, case: &str, cmd: Command) -> Result<ExitCode> {
-    let actor = ctx.actor()?;
-    let svc = ctx.write_service()?;
-    let id = svc.resolve(case).await?;
-    let ex = svc.execute(&actor, id, cmd).await?;
+async fn serve(ctx: &Ctx, args: ServeArgs) -> Result<ExitCode> {
+    crate::app::init_logging(&args.log_format)?;
+    let svc = Arc::new(ctx.write_service()?);
+    let config = tocsin_server::ServerConfig {
+        body_limit: args.body_limit,
+        secure_cookies: !args.insecure_cookies,
+        ..Default::default()
+    };
+    crate::app::serve(svc, config, &args.bind).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn login(ctx: &Ctx, name: &str, password_stdin: bool, days: u32) -> Result<ExitCode> {
+    let server = ctx
+        .server
+        .clone()
+        .or_else(|| client::load_saved().ok().flatten().map(|s| s.server))
+        .unwrap_or_else(|| DEFAULT_SERVER.to_owned());
+    let c = Client::new(&server, None)?;
+    let (password, _) = read_password(password_stdin, "password: ", false)?;
+    let (_, headers, session) = c
+        .send(
+            Method::POST,
+            "/api/v1/session",
+            Some(&json!({"name": name, "password": password})),
+            &[],
+        )
+        .await?;
+    let cookie = headers
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.split(';').next().map(str::to_owned))
+        .ok_or_else(|| anyhow!("the server set no session cookie"))?;
+    let csrf = session["csrf_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "this machine".into());
+    let (_, _, token) = c
+        .send(
+            Method::POST,
+            "/api/v1/me/tokens",
+            Some(&json!({"label": format!("tocsin CLI on {host}"), "valid_for_days": days})),
+            &[("cookie", &cookie), ("x-csrf-token", &csrf)],
+        )
+        .await?;
+    let _ = c
+        .send(
+            Method::DELETE,
+            "/api/v1/session",
+            None,
+            &[("cookie", &cookie), ("x-csrf-token", &csrf)],
+        )
+        .await;
+    let saved = client::Saved {
+        server: c.base().to_owned(),
+        account: name.to_owned(),
+        token: token["secret"].as_str().unwrap_or_default().to_owned(),
+        token_id: token["token"]["token_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    };
+    let path = client::save(&saved)?;
     ctx.emit(
         || {
-            let mut s = String::new();
-            for e in &ex.events {
-                s.push_str(&format!("{}\n", e.summary()));
-            }
-            s.push_str(&format!(
-                "case {} is now {} (ledger positions {}..{}, size {})",
-                ex.case.id,
-                ex.case.state,
-                ex.appended.first_position,
-                ex.appended.first_position + ex.appended.count - 1,
-                ex.appended.tree_size
-            ));
-            s
+            format!(
+                "logged in to {} as {name}; token {} saved in {} (valid {days} days)",
+                saved.server,
+                saved.token_id,
+                path.display()
+            )
         },
-        || json!({"case": ex.case.id, "state": ex.case.state, "events": ex.events.iter().map(|e| e.kind()).collect::<Vec<_>>(), "first_position": ex.appended.first_position, "count": ex.appended.count, "tree_size": ex.appended.tree_size, "root": ex.appended.root.to_base64()}),
+        || json!({"server": saved.server, "account": name, "token_id": saved.token_id, "saved": path}),
     );
     Ok(ExitCode::SUCCESS)
 }
 
-fn read_input(path: &Path) -> Result<String> {
-    if path.as_os_str() == "-" {
-        let mut s = String::new();
-        std::io::stdin()
-            .read_to_string(&mut s)
-            .context("cannot read standard input")?;
-        Ok(s)
-    } else {
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+fn spec_json(name: &str, a: &AccountArgs, default_clearance: Option<&str>) -> Result<Value> {
+    let clearance = a
+        .clearance
+        .clone()
+        .or_else(|| default_clearance.map(str::to_owned))
+        .ok_or_else(|| anyhow!("give --clearance LEVEL"))?;
+    Ok(json!({
+        "display_name": a.display_name.clone().unwrap_or_else(|| name.to_owned()),
+        "elements": a.elements,
+        "roles": a.roles,
+        "clearance": clearance,
+        "compartments": a.compartments,
+    }))
+}
+
+fn print_account(ctx: &Ctx, a: &Value) {
+    ctx.emit(
+        || {
+            format!(
+                "{} ({}){}\n  roles        {}\n  elements     {}\n  clearance    {}\n  compartments {}",
+                a["name"].as_str().unwrap_or(""),
+                a["display_name"].as_str().unwrap_or(""),
+                if a["disabled"].as_bool() == Some(true) { " DISABLED" } else { "" },
+                join(&a["roles"]),
+                join(&a["elements"]),
+                a["clearance"].as_str().unwrap_or(""),
+                join(&a["compartments"])
+            )
+        },
+        || a.clone(),
+    );
+}
+
+async fn user(ctx: &Ctx, cmd: UserCmd) -> Result<ExitCode> {
+    match cmd {
+        UserCmd::Add {
+            name,
+            admin: true,
+            account,
+            password_stdin,
+            no_password,
+        } => {
+            if no_password {
+                bail!("the first admin needs a password, to log in");
+            }
+            let svc = ctx.write_service()?;
+            let n = ActorName::new(name.as_str()).map_err(|e| anyhow!("{name}: {e}"))?;
+            let display = Name::new(account.display_name.clone().unwrap_or_else(|| name.clone()))
+                .map_err(|e| anyhow!("--display-name: {e}"))?;
+            let element = ElementName::new(
+                account
+                    .elements
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| "Administration".to_owned()),
+            )
+            .map_err(|e| anyhow!("--element: {e}"))?;
+            let (pw, generated) = read_password(password_stdin, "password for the admin: ", true)?;
+            let pw =
+                tocsin_domain::access::Password::new(pw).map_err(|e| anyhow!("password: {e}"))?;
+            let shown = generated.then(|| pw.expose().to_owned());
+            let a = svc.bootstrap_admin(n, display, element, pw).await?;
+            ctx.emit(
+                || {
+                    let mut s = format!(
+                        "created the first admin {} in element {}; log in with `tocsin login {}` once `tocsin serve` runs",
+                        a.name,
+                        a.spec.elements.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(", "),
+                        a.name
+                    );
+                    if let Some(p) = &shown {
+                        s.push_str(&format!("\ngenerated password (shown once): {p}"));
+                    }
+                    s
+                },
+                || json!({"account": a, "generated_password": shown}),
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        UserCmd::Add {
+            name,
+            admin: false,
+            account,
+            password_stdin,
+            no_password,
+        } => {
+            let c = ctx.client()?;
+            let levels: Vec<String> = c.get("/api/v1/clearance-levels").await?;
+            let mut body = spec_json(&name, &account, levels.first().map(|s| s.as_str()))?;
+            body["name"] = json!(name);
+            let mut generated = None;
+            if !no_password {
+                let (pw, g) =
+                    read_password(password_stdin, &format!("password for {name}: "), true)?;
+                if g {
+                    generated = Some(pw.clone());
+                }
+                body["password"] = json!(pw);
+            }
+            let a: Value = c.post("/api/v1/accounts", &body).await?;
+            print_account(ctx, &a);
+            if let Some(p) = generated
+                && !ctx.json
+            {
+                println!("generated password (shown once): {p}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        UserCmd::List => {
+            let page: Value = ctx.client()?.get("/api/v1/accounts?limit=1000").await?;
+            ctx.emit(
+                || {
+                    let mut s = String::new();
+                    for a in page["items"].as_array().into_iter().flatten() {
+                        s.push_str(&format!(
+                            "{:<24} {:<14} {:<40} {}{}\n",
+                            a["name"].as_str().unwrap_or(""),
+                            a["clearance"].as_str().unwrap_or(""),
+                            join(&a["roles"]),
+                            join(&a["elements"]),
+                            if a["disabled"].as_bool() == Some(true) {
+                                "  DISABLED"
+                            } else {
+                                ""
+                            }
+                        ));
+                    }
+                    s.trim_end().to_owned()
+                },
+                || page.clone(),
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        UserCmd::Show { name } => {
+            let a: Value = ctx
+                .client()?
+                .get(&format!("/api/v1/accounts/{}", q(&name)))
+                .await?;
+            print_account(ctx, &a);
+            Ok(ExitCode::SUCCESS)
+        }
+        UserCmd::Change { name, account } => {
+            let c = ctx.client()?;
+            let current: Value = c.get(&format!("/api/v1/accounts/{}", q(&name))).await?;
+            let mut merged = account.clone();
+            let strings = |v: &Value| -> Vec<String> {
+                v.as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|x| x.as_str().map(str::to_owned))
+                    .collect()
+            };
+            if merged.elements.is_empty() {
+                merged.elements = strings(&current["elements"]);
+            }
+            if merged.roles.is_empty() {
+                merged.roles = strings(&current["roles"]);
+            }
+            if merged.compartments.is_empty() {
+                merged.compartments = strings(&current["compartments"]);
+            }
+            if merged.display_name.is_none() {
+                merged.display_name = current["display_name"].as_str().map(str::to_owned);
+            }
+            let body = spec_json(&name, &merged, current["clearance"].as_str())?;
+            let a: Value = c
+                .put(&format!("/api/v1/accounts/{}", q(&name)), &body)
+                .await?;
+            print_account(ctx, &a);
+            Ok(ExitCode::SUCCESS)
+        }
+        UserCmd::Disable { name, reason } => {
+            let a: Value = ctx
+                .client()?
+                .post(
+                    &format!("/api/v1/accounts/{}/disable", q(&name)),
+                    &json!({"reason": reason}),
+                )
+                .await?;
+            print_account(ctx, &a);
+            Ok(ExitCode::SUCCESS)
+        }
+        UserCmd::Enable { name, reason } => {
+            let a: Value = ctx
+                .client()?
+                .post(
+                    &format!("/api/v1/accounts/{}/enable", q(&name)),
+                    &json!({"reason": reason}),
+                )
+                .await?;
+            print_account(ctx, &a);
+            Ok(ExitCode::SUCCESS)
+        }
+        UserCmd::Password {
+            name,
+            password_stdin,
+        } => {
+            let (pw, generated) =
+                read_password(password_stdin, &format!("new password for {name}: "), true)?;
+            let (_, _, _) = ctx
+                .client()?
+                .send(
+                    Method::PUT,
+                    &format!("/api/v1/accounts/{}/password", q(&name)),
+                    Some(&json!({"password": pw})),
+                    &[],
+                )
+                .await?;
+            ctx.emit(
+                || {
+                    let mut s = format!("password of {name} set; its sessions are ended");
+                    if generated {
+                        s.push_str(&format!("\ngenerated password (shown once): {pw}"));
+                    }
+                    s
+                },
+                || json!({"account": name, "generated_password": generated.then_some(&pw)}),
+            );
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+async fn element(ctx: &Ctx, cmd: ElementCmd) -> Result<ExitCode> {
+    let c = ctx.client()?;
+    match cmd {
+        ElementCmd::Add { name, description } => {
+            let e: Value = c
+                .post(
+                    "/api/v1/elements",
+                    &compact(json!({"name": name, "description": opt(description)})),
+                )
+                .await?;
+            ctx.emit(
+                || format!("registered element {}", e["name"].as_str().unwrap_or("")),
+                || e.clone(),
+            );
+        }
+        ElementCmd::List => {
+            let page: Value = c.get("/api/v1/elements?limit=1000").await?;
+            ctx.emit(
+                || {
+                    page["items"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|e| e["name"].as_str().unwrap_or("").to_owned())
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                },
+                || page.clone(),
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn token(ctx: &Ctx, cmd: TokenCmd) -> Result<ExitCode> {
+    let c = ctx.client()?;
+    match cmd {
+        TokenCmd::Issue {
+            account,
+            label,
+            roles,
+            days,
+        } => {
+            let t: Value = c
+                .post(
+                    "/api/v1/tokens",
+                    &json!({"account": account, "label": label, "roles": roles, "valid_for_days": days}),
+                )
+                .await?;
+            ctx.emit(
+                || {
+                    format!(
+                        "token {} for {} ({}), expires {}\nsecret (shown once): {}",
+                        t["token"]["token_id"].as_str().unwrap_or(""),
+                        t["token"]["account"].as_str().unwrap_or(""),
+                        join(&t["token"]["roles"]),
+                        t["token"]["expires_at"].as_str().unwrap_or(""),
+                        t["secret"].as_str().unwrap_or("")
+                    )
+                },
+                || t.clone(),
+            );
+        }
+        TokenCmd::List => {
+            let page: Value = c.get("/api/v1/tokens").await?;
+            ctx.emit(
+                || {
+                    let mut s = String::new();
+                    for t in page["items"].as_array().into_iter().flatten() {
+                        s.push_str(&format!(
+                            "{}  {:<20} {:<30} expires {}{}\n",
+                            t["token_id"].as_str().unwrap_or(""),
+                            t["account"].as_str().unwrap_or(""),
+                            t["label"].as_str().unwrap_or(""),
+                            t["expires_at"].as_str().unwrap_or(""),
+                            if t["revoked"].as_bool() == Some(true) {
+                                "  REVOKED"
+                            } else {
+                                ""
+                            }
+                        ));
+                    }
+                    s.trim_end().to_owned()
+                },
+                || page.clone(),
+            );
+        }
+        TokenCmd::Revoke { token_id } => {
+            let t: Value = c
+                .delete(&format!("/api/v1/tokens/{}", q(&token_id)))
+                .await?;
+            ctx.emit(
+                || format!("token {} revoked", t["token_id"].as_str().unwrap_or("")),
+                || t.clone(),
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn clearance(ctx: &Ctx, cmd: ClearanceCmd) -> Result<ExitCode> {
+    let c = ctx.client()?;
+    let levels: Value = match cmd {
+        ClearanceCmd::Show => c.get("/api/v1/clearance-levels").await?,
+        ClearanceCmd::Set { levels } => c.put("/api/v1/clearance-levels", &json!(levels)).await?,
+    };
+    ctx.emit(
+        || {
+            levels
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|l| l.as_str())
+                .collect::<Vec<_>>()
+                .join(" < ")
+        },
+        || levels.clone(),
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A case id from an id or a unique prefix of the cases the caller may see.
+async fn resolve(c: &Client, id_or_prefix: &str) -> Result<String> {
+    let s = id_or_prefix.trim();
+    if s.parse::<tocsin_domain::CaseId>().is_ok() {
+        return Ok(s.to_owned());
+    }
+    if s.len() < 4 {
+        bail!("'{s}': give a case id or at least 4 characters of one");
+    }
+    let page: Value = c.get(&format!("/api/v1/cases?prefix={}", q(s))).await?;
+    let ids: Vec<String> = page["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["id"].as_str().map(str::to_owned))
+        .collect();
+    match ids.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => bail!("there is no case {s}"),
+        _ => bail!("'{s}' matches {} cases; give more of the id", ids.len()),
+    }
+}
+
+/// The case, folded here from its events (the same pure fold the server uses).
+async fn fetch_case(c: &Client, id: &str) -> Result<Case> {
+    let page: Value = c.get(&format!("/api/v1/cases/{id}/events")).await?;
+    let mut recorded = Vec::new();
+    for e in page["items"].as_array().into_iter().flatten() {
+        recorded.push(RecordedEvent {
+            seq: e["seq"].as_u64().unwrap_or(0),
+            recorded_at: serde_json::from_value(e["recorded_at"].clone())?,
+            actor: serde_json::from_value(e["actor"].clone())?,
+            event: serde_json::from_value(e["event"].clone())?,
+        });
+    }
+    Case::from_events(&recorded).map_err(|e| anyhow!("case {id} does not fold: {e}"))
+}
+
+async fn command(ctx: &Ctx, case: &str, what: &str, body: Value) -> Result<ExitCode> {
+    let c = ctx.client()?;
+    let id = resolve(&c, case).await?;
+    command_on(ctx, &c, &id, what, body).await
+}
+
+async fn command_on(ctx: &Ctx, c: &Client, id: &str, what: &str, body: Value) -> Result<ExitCode> {
+    let r: Value = c.post(&format!("/api/v1/cases/{id}/{what}"), &body).await?;
+    ctx.emit(
+        || {
+            let mut s = format!(
+                "recorded {} on case {}; it is now {} (ledger positions {}..{}, size {})",
+                join(&r["events"]),
+                id,
+                r["state"].as_str().unwrap_or(""),
+                r["first_position"],
+                r["first_position"].as_u64().unwrap_or(0) + r["count"].as_u64().unwrap_or(1) - 1,
+                r["tree_size"]
+            );
+            if let Some(w) = r["waiver_id"].as_str() {
+                s.push_str(&format!("\nwaiver {w}"));
+            }
+            if let Some(v) = r["warning_version"].as_u64() {
+                s.push_str(&format!("\nwarning version {v}"));
+            }
+            s
+        },
+        || r.clone(),
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn report(ctx: &Ctx, cmd: ReportCmd) -> Result<ExitCode> {
@@ -825,10 +1558,8 @@ async fn report(ctx: &Ctx, cmd: ReportCmd) -> Result<ExitCode> {
             jsonl,
             concurrency,
         } => {
-            // Read every input, then check every document before writing
-            // anything: one bad document and nothing is submitted. Documents
-            // are parsed again as they are submitted, so memory holds the raw
-            // text, not a million parsed reports.
+            // Check every document before sending anything: one bad
+            // document and nothing is submitted.
             let mut docs: Vec<(String, String)> = Vec::new();
             for f in &files {
                 let raw = read_input(f)?;
@@ -839,24 +1570,22 @@ async fn report(ctx: &Ctx, cmd: ReportCmd) -> Result<ExitCode> {
                 };
                 docs.push((label, raw));
             }
-            let mut units: Vec<(String, std::ops::Range<usize>, usize)> = Vec::new();
-            for (d, (label, raw)) in docs.iter().enumerate() {
+            let mut units: Vec<(String, String)> = Vec::new();
+            for (label, raw) in &docs {
                 if jsonl {
-                    let mut start = 0;
-                    for (i, line) in raw.split_inclusive('\n').enumerate() {
-                        let end = start + line.len();
+                    for (i, line) in raw.lines().enumerate() {
                         if !line.trim().is_empty() {
-                            units.push((format!("{label}:{}", i + 1), start..end, d));
+                            units.push((format!("{label}:{}", i + 1), line.to_owned()));
                         }
-                        start = end;
                     }
                 } else {
-                    units.push((label.clone(), 0..raw.len(), d));
+                    units.push((label.clone(), raw.clone()));
                 }
             }
+            drop(docs);
             let mut errors = Vec::new();
-            for (label, range, d) in &units {
-                if let Err(e) = parse_report(&docs[*d].1[range.clone()]) {
+            for (label, text) in &units {
+                if let Err(e) = parse_report(text) {
                     errors.push(format!("{label}: {e}"));
                 }
             }
@@ -872,37 +1601,38 @@ async fn report(ctx: &Ctx, cmd: ReportCmd) -> Result<ExitCode> {
             if units.is_empty() {
                 bail!("no reports found in the input");
             }
-            let actor = ctx.actor()?;
-            let owner = owner
-                .map(|o| ActorName::new(&o).map_err(|e| anyhow!("--owner {o}: {e}")))
-                .transpose()?;
-            let svc = Arc::new(ctx.write_service()?);
-            let case_id = match case {
-                Some(c) => Some(svc.resolve(&c).await?),
-                None => None,
+            let c = ctx.client()?;
+            let mut query = Vec::new();
+            if let Some(cs) = case {
+                query.push(format!("case={}", resolve(&c, &cs).await?));
+            }
+            if let Some(o) = owner {
+                query.push(format!("owner={}", q(&o)));
+            }
+            let path = if query.is_empty() {
+                "/api/v1/reports".to_owned()
+            } else {
+                format!("/api/v1/reports?{}", query.join("&"))
             };
             let sem = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
             let mut tasks = tokio::task::JoinSet::new();
-            let json = ctx.json;
             let mut failed = 0;
-            for (label, range, d) in units {
-                let r = parse_report(&docs[d].1[range])?;
+            for (label, text) in units {
                 let permit = sem.clone().acquire_owned().await?;
-                let (svc, actor, owner) = (svc.clone(), actor.clone(), owner.clone());
+                let (c, path) = (c.clone(), path.clone());
                 tasks.spawn(async move {
-                    let res = svc.submit_report(&actor, r, case_id, owner).await;
+                    let res = submit_one(&c, &path, &label, &text).await;
                     drop(permit);
                     (label, res)
                 });
-                // Acknowledge reports as their commits complete.
                 while let Some(done) = tasks.try_join_next() {
-                    if print_ack(json, done?).is_err() {
+                    if print_ack(ctx.json, done?).is_err() {
                         failed += 1;
                     }
                 }
             }
             while let Some(done) = tasks.join_next().await {
-                if print_ack(json, done?).is_err() {
+                if print_ack(ctx.json, done?).is_err() {
                     failed += 1;
                 }
             }
@@ -914,39 +1644,66 @@ async fn report(ctx: &Ctx, cmd: ReportCmd) -> Result<ExitCode> {
     }
 }
 
-fn print_ack(
-    json: bool,
-    (label, res): (
-        String,
-        Result<tocsin_service::Submitted, tocsin_service::ServiceError>,
-    ),
-) -> Result<()> {
+/// Submits one report with an idempotency key derived from its place and
+/// content, retrying connection failures: a retry never duplicates it.
+async fn submit_one(c: &Client, path: &str, label: &str, text: &str) -> Result<Value> {
+    use sha2::Digest;
+    let key: String = sha2::Sha256::digest(format!("{label}\n{text}").as_bytes())
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let body: Value = serde_json::from_str(text)?;
+    let mut delay = std::time::Duration::from_millis(100);
+    for attempt in 0..5 {
+        match c
+            .send(
+                Method::POST,
+                path,
+                Some(&body),
+                &[("idempotency-key", &key)],
+            )
+            .await
+        {
+            Ok((_, _, v)) => return Ok(v),
+            Err(e) if e.downcast_ref::<client::Problem>().is_none() && attempt < 4 => {
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    bail!("gave up after retries")
+}
+
+fn print_ack(json: bool, (label, res): (String, Result<Value>)) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match res {
-        Ok(s) => {
-            let last = s.appended.first_position + s.appended.count - 1;
+        Ok(v) => {
             if json {
                 writeln!(
                     out,
                     "{}",
-                    json!({"accepted": label, "report": s.report_id, "case": s.case_id, "new_case": s.new_case, "positions": [s.appended.first_position, last], "state": s.case.state})
+                    json!({"accepted": label, "report": v["report_id"], "case": v["case_id"], "new_case": v["new_case"]})
                 )?;
             } else {
                 writeln!(
                     out,
-                    "accepted {label}: report {} {} case {} (ledger positions {}..{})",
-                    s.report_id,
-                    if s.new_case { "opened" } else { "joined" },
-                    s.case_id,
-                    s.appended.first_position,
-                    last
+                    "accepted {label}: report {} {} case {}",
+                    v["report_id"].as_str().unwrap_or(""),
+                    if v["new_case"].as_bool() == Some(true) {
+                        "opened"
+                    } else {
+                        "joined"
+                    },
+                    v["case_id"].as_str().unwrap_or("")
                 )?;
             }
             out.flush()?;
             Ok(())
         }
         Err(e) => {
-            eprintln!("not accepted {label}: {e}");
+            eprintln!("not accepted {label}: {e:#}");
             Err(anyhow!("not accepted"))
         }
     }
@@ -962,45 +1719,54 @@ async fn case(ctx: &Ctx, cmd: CaseCmd) -> Result<ExitCode> {
             limit,
             after,
         } => {
-            let svc = ctx.read_service()?;
-            let state = state
-                .map(|s| {
-                    CaseState::parse(&s).ok_or_else(|| {
-                        anyhow!(
-                            "--state {s}: not a state; states are {}",
-                            CaseState::ALL.map(|s| s.as_str()).join(", ")
-                        )
-                    })
-                })
-                .transpose()?;
-            let q = CaseQuery {
-                state,
-                open_only: open,
-                reassessment_due,
-                overdue_at: overdue.then(|| svc.now()),
-                after,
-                limit,
-                access: None,
-            };
-            let page = svc.list(&q).await?;
+            let mut query = vec![format!("limit={limit}")];
+            if let Some(s) = state {
+                if tocsin_domain::CaseState::parse(&s).is_none() {
+                    bail!(
+                        "--state {s}: not a state; states are {}",
+                        tocsin_domain::CaseState::ALL.map(|s| s.as_str()).join(", ")
+                    );
+                }
+                query.push(format!("state={}", q(&s)));
+            }
+            for (flag, on) in [
+                ("open", open),
+                ("reassessment_due", reassessment_due),
+                ("overdue", overdue),
+            ] {
+                if on {
+                    query.push(format!("{flag}=true"));
+                }
+            }
+            if let Some(a) = after {
+                query.push(format!("after={}", q(&a)));
+            }
+            let page: Value = ctx
+                .client()?
+                .get(&format!("/api/v1/cases?{}", query.join("&")))
+                .await?;
             if ctx.json {
-                println!("{}", json!({"items": page.items, "next": page.next}));
+                println!("{page}");
             } else {
-                print!("{}", render::case_list(&page.items, svc.now()));
-                if let Some(n) = page.next {
+                let rows: Vec<render::Row> = serde_json::from_value(page["items"].clone())?;
+                print!("{}", render::case_list(&rows, Timestamp::now()));
+                if let Some(n) = page["next"].as_str() {
                     println!("more: --after {n}");
                 }
             }
             Ok(ExitCode::SUCCESS)
         }
         CaseCmd::Show(c) => {
-            let svc = ctx.read_service()?;
-            let id = svc.resolve(&c.case).await?;
-            let case = svc.load(id).await?;
+            let cl = ctx.client()?;
+            let id = resolve(&cl, &c.case).await?;
+            let case = fetch_case(&cl, &id).await?;
             if ctx.json {
                 println!("{}", serde_json::to_string_pretty(&case)?);
             } else {
-                print!("{}", render::case(&case, svc.now()));
+                print!(
+                    "{}",
+                    render::case(&case, ctx.now.unwrap_or_else(Timestamp::now))
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -1017,16 +1783,15 @@ async fn case(ctx: &Ctx, cmd: CaseCmd) -> Result<ExitCode> {
             time_zone,
             reason,
         } => {
-            let actor = ctx.actor()?;
-            let grading = grade
-                .map(|g| -> Result<Grading> {
-                    Ok(Grading {
-                        grade: AdmiraltyGrade::parse(&g).map_err(|e| anyhow!("--grade: {e}"))?,
-                        assessor: actor.name.clone(),
-                        reason: text("reason", Reason::new(reason.clone()))?,
-                    })
-                })
-                .transpose()?;
+            let c = ctx.client()?;
+            let me: Value = c.get("/api/v1/me").await?;
+            let grading = match grade {
+                Some(g) => {
+                    AdmiraltyGrade::parse(&g).map_err(|e| anyhow!("--grade: {e}"))?;
+                    json!({"grade": g, "assessor": me["account"]["name"], "reason": reason})
+                }
+                None => Value::Null,
+            };
             let axes = [&who, &where_, &when, &how];
             let specificity = if axes.iter().any(|a| a.is_some()) {
                 if !axes.iter().all(|a| a.is_some()) {
@@ -1034,63 +1799,52 @@ async fn case(ctx: &Ctx, cmd: CaseCmd) -> Result<ExitCode> {
                         "give all four of --who, --where, --when and --how (present, partial or absent)"
                     );
                 }
-                let d = |n: &str, v: &Option<String>| {
-                    parse_enum::<Detail>(n, v.as_deref().unwrap_or(""))
-                };
-                Some(Specificity {
-                    who: d("who", &who)?,
-                    where_: d("where", &where_)?,
-                    when: d("when", &when)?,
-                    how: d("how", &how)?,
-                })
+                for (n, v) in [
+                    ("who", &who),
+                    ("where", &where_),
+                    ("when", &when),
+                    ("how", &how),
+                ] {
+                    parse_enum::<Detail>(n, v.as_deref().unwrap_or(""))?;
+                }
+                json!({"who": who, "where": where_, "when": when, "how": how})
             } else {
-                None
+                Value::Null
             };
             let harm_types = if harm.is_empty() {
-                None
+                Value::Null
             } else {
-                let hs: Vec<HarmType> = harm
-                    .iter()
-                    .map(|h| parse_enum("harm", h))
-                    .collect::<Result<_>>()?;
-                Some(HarmTypes::new(hs).map_err(|e| anyhow!("--harm: {e}"))?)
+                for h in &harm {
+                    parse_enum::<HarmType>("harm", h)?;
+                }
+                json!(harm)
             };
             let window = match (window_start, window_end, time_zone) {
-                (Some(a), Some(b), Some(z)) => Some(
-                    ThreatWindow::new(
-                        parse_time("--window-start", &a)?,
-                        parse_time("--window-end", &b)?,
-                        text("time-zone", TimeZoneName::new(z))?,
-                    )
-                    .map_err(|e| anyhow!("window: {e}"))?,
-                ),
-                _ => None,
+                (Some(a), Some(b), Some(z)) => json!({
+                    "not_before": parse_time("--window-start", &a)?,
+                    "not_after": parse_time("--window-end", &b)?,
+                    "time_zone": z,
+                }),
+                _ => Value::Null,
             };
-            let assessment = Assessment {
-                grading,
-                specificity,
-                harm_types,
-                window,
-                reason: text("reason", Reason::new(reason))?,
-            };
-            execute(ctx, &case.case, Command::Assess { assessment }).await
+            let body = compact(json!({
+                "grading": grading, "specificity": specificity, "harm_types": harm_types,
+                "window": window, "reason": reason,
+            }));
+            let id = resolve(&c, &case.case).await?;
+            command_on(ctx, &c, &id, "assessments", body).await
         }
         CaseCmd::Determine { case, note } => {
-            let note = note
-                .map(Note::new)
-                .transpose()
-                .map_err(|e| anyhow!("--note: {e}"))?;
-            execute(ctx, &case.case, Command::Determine { note }).await
-        }
-        CaseCmd::Reassess { case, reason } => {
-            execute(
+            command(
                 ctx,
                 &case.case,
-                Command::Reassess {
-                    reason: text("reason", Reason::new(reason))?,
-                },
+                "determinations",
+                compact(json!({"note": opt(note)})),
             )
             .await
+        }
+        CaseCmd::Reassess { case, reason } => {
+            command(ctx, &case.case, "reassessments", json!({"reason": reason})).await
         }
         CaseCmd::Handoff {
             case,
@@ -1098,25 +1852,36 @@ async fn case(ctx: &Ctx, cmd: CaseCmd) -> Result<ExitCode> {
             element,
             reason,
         } => {
-            let cmd = Command::HandOff {
-                owner: text("owner", ActorName::new(owner))?,
-                lead_element: text("element", ElementName::new(element))?,
-                reason: text("reason", Reason::new(reason))?,
-            };
-            execute(ctx, &case.case, cmd).await
+            command(
+                ctx,
+                &case.case,
+                "handoffs",
+                json!({"owner": owner, "lead_element": element, "reason": reason}),
+            )
+            .await
         }
         CaseCmd::Sweep => {
-            let svc = ctx.write_service()?;
-            let r = svc.sweep().await?;
+            let r: Value = ctx.client()?.post("/api/v1/sweep", &json!({})).await?;
             ctx.emit(
                 || {
-                    let mut s = format!("checked {} open case(s); {} event(s) raised\n", r.cases_checked, r.events.len());
-                    for (id, e) in &r.events {
-                        s.push_str(&format!("  {id}  {}\n", e.summary()));
+                    let events = r["events"].as_array().cloned().unwrap_or_default();
+                    let mut s = format!(
+                        "checked {} open case(s); {} event(s) raised\n",
+                        r["cases_checked"],
+                        events.len()
+                    );
+                    for e in &events {
+                        let ev: Option<tocsin_domain::Event> =
+                            serde_json::from_value(e["event"].clone()).ok();
+                        s.push_str(&format!(
+                            "  {}  {}\n",
+                            e["case_id"].as_str().unwrap_or(""),
+                            ev.map(|e| e.summary()).unwrap_or_default()
+                        ));
                     }
                     s.trim_end().to_owned()
                 },
-                || json!({"cases_checked": r.cases_checked, "events": r.events.iter().map(|(id, e)| json!({"case": id, "event": e})).collect::<Vec<_>>()}),
+                || r.clone(),
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -1131,30 +1896,22 @@ async fn waiver(ctx: &Ctx, cmd: WaiverCmd) -> Result<ExitCode> {
             reason,
             legal_review,
         } => {
-            let cmd = Command::RequestWaiver {
-                waiver_id: WaiverId::from_uuid(uuid::Uuid::new_v4()),
-                ground,
-                reason: text("reason", Reason::new(reason))?,
-                legal_review: legal_review
-                    .map(Note::new)
-                    .transpose()
-                    .map_err(|e| anyhow!("--legal-review: {e}"))?,
-            };
-            execute(ctx, &case.case, cmd).await
+            let body = compact(
+                json!({"ground": ground, "reason": reason, "legal_review": opt(legal_review)}),
+            );
+            command(ctx, &case.case, "waivers", body).await
         }
         WaiverCmd::Approve {
             case,
             waiver,
             reason,
         } => {
-            let waiver_id: WaiverId = waiver.parse()?;
-            execute(
+            let w: tocsin_domain::WaiverId = waiver.parse()?;
+            command(
                 ctx,
                 &case.case,
-                Command::ApproveWaiver {
-                    waiver_id,
-                    reason: text("reason", Reason::new(reason))?,
-                },
+                &format!("waivers/{w}/approval"),
+                json!({"reason": reason}),
             )
             .await
         }
@@ -1163,14 +1920,12 @@ async fn waiver(ctx: &Ctx, cmd: WaiverCmd) -> Result<ExitCode> {
             waiver,
             reason,
         } => {
-            let waiver_id: WaiverId = waiver.parse()?;
-            execute(
+            let w: tocsin_domain::WaiverId = waiver.parse()?;
+            command(
                 ctx,
                 &case.case,
-                Command::RejectWaiver {
-                    waiver_id,
-                    reason: text("reason", Reason::new(reason))?,
-                },
+                &format!("waivers/{w}/rejection"),
+                json!({"reason": reason}),
             )
             .await
         }
@@ -1181,10 +1936,15 @@ async fn warning(ctx: &Ctx, cmd: WarningCmd) -> Result<ExitCode> {
     match cmd {
         WarningCmd::Check { case, text: t } => {
             let body = read_text(&t)?;
-            let svc = ctx.read_service()?;
-            let id = svc.resolve(&case.case).await?;
-            let c = svc.load(id).await?;
-            let findings = c.check_warning_text(&body, svc.policy());
+            let c = ctx.client()?;
+            let id = resolve(&c, &case.case).await?;
+            let r: Value = c
+                .post(
+                    &format!("/api/v1/cases/{id}/warning-checks"),
+                    &json!({"text": body}),
+                )
+                .await?;
+            let findings: Vec<Finding> = serde_json::from_value(r["findings"].clone())?;
             ctx.emit(
                 || {
                     if findings.is_empty() {
@@ -1193,7 +1953,7 @@ async fn warning(ctx: &Ctx, cmd: WarningCmd) -> Result<ExitCode> {
                         render::findings(&body, &findings)
                     }
                 },
-                || json!({"findings": findings}),
+                || r.clone(),
             );
             Ok(if findings.is_empty() {
                 ExitCode::SUCCESS
@@ -1208,29 +1968,63 @@ async fn warning(ctx: &Ctx, cmd: WarningCmd) -> Result<ExitCode> {
             language,
         } => {
             let body = read_text(&t)?;
-            let withheld: BTreeSet<WithheldCategory> = withheld
-                .iter()
-                .map(|w| parse_enum("withheld", w))
-                .collect::<Result<_>>()?;
-            let cmd = Command::DraftWarning {
-                text: text("text", WarningText::new(body))?,
-                withheld,
-                language: text("language", LanguageTag::new(language))?,
-            };
-            execute(ctx, &case.case, cmd).await
+            let c = ctx.client()?;
+            let id = resolve(&c, &case.case).await?;
+            let r = c
+                .send(
+                    Method::POST,
+                    &format!("/api/v1/cases/{id}/warnings"),
+                    Some(&json!({"text": body, "withheld": withheld, "language": language})),
+                    &[],
+                )
+                .await;
+            match r {
+                Ok((_, _, v)) => {
+                    ctx.emit(
+                        || {
+                            format!(
+                                "warning version {} drafted on case {id}; it is now {}",
+                                v["warning_version"],
+                                v["state"].as_str().unwrap_or("")
+                            )
+                        },
+                        || v.clone(),
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    if let Some(p) = e.downcast_ref::<client::Problem>()
+                        && p.kind() == "sanitisation-findings"
+                        && !ctx.json
+                    {
+                        let findings: Vec<Finding> =
+                            serde_json::from_value(p.body["findings"].clone()).unwrap_or_default();
+                        eprintln!("{}", render::findings(&body, &findings));
+                    }
+                    Err(e)
+                }
+            }
         }
         WarningCmd::Approve {
             case,
             version,
             sha256,
-        } => execute(ctx, &case.case, Command::ApproveWarning { version, sha256 }).await,
+        } => {
+            command(
+                ctx,
+                &case.case,
+                &format!("warnings/{version}/approval"),
+                compact(json!({"sha256": opt(sha256)})),
+            )
+            .await
+        }
         WarningCmd::Show { case, version } => {
-            let svc = ctx.read_service()?;
-            let id = svc.resolve(&case.case).await?;
-            let c = svc.load(id).await?;
+            let c = ctx.client()?;
+            let id = resolve(&c, &case.case).await?;
+            let cs = fetch_case(&c, &id).await?;
             let w = match version {
-                Some(v) => c.warnings.iter().find(|w| w.version == v),
-                None => c.warnings.last(),
+                Some(v) => cs.warnings.iter().find(|w| w.version == v),
+                None => cs.warnings.last(),
             }
             .ok_or_else(|| anyhow!("case {id} has no such warning version"))?;
             ctx.emit(
@@ -1256,10 +2050,10 @@ async fn warning(ctx: &Ctx, cmd: WarningCmd) -> Result<ExitCode> {
         }
     }
 }
-
 async fn audit(ctx: &Ctx, cmd: AuditCmd) -> Result<ExitCode> {
     let store = app::open_read(&ctx.paths)?;
     match cmd {
+        AuditCmd::Access { .. } => bail!("the access log is read through the server"),
         AuditCmd::Verify {
             since,
             vkey,
@@ -1419,77 +2213,4 @@ async fn audit(ctx: &Ctx, cmd: AuditCmd) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
-}
-
-async fn demo(ctx: &Ctx, force: bool) -> Result<ExitCode> {
-    let paths = if ctx.paths.db == Path::new("tocsin.db") {
-        Paths::new(PathBuf::from("tocsin-demo.db"), None)
-    } else {
-        ctx.paths.clone()
-    };
-    if paths.db.exists() || paths.key.exists() {
-        if !force {
-            bail!(
-                "{} already exists: pass --force to replace the demo database",
-                paths.db.display()
-            );
-        }
-        for p in [&paths.db, &paths.key] {
-            let _ = std::fs::remove_file(p);
-        }
-        for suffix in ["-wal", "-shm"] {
-            let mut p = paths.db.clone().into_os_string();
-            p.push(suffix);
-            let _ = std::fs::remove_file(PathBuf::from(p));
-        }
-    }
-    let init = app::init(&paths, Some("tocsin.demo/kerman".into()))?;
-    println!(
-        "tocsin demo: the Kerman case of January 2024, in {}",
-        paths.db.display()
-    );
-    println!("(the clock is set to the historical dates; every step is recorded in the ledger)\n");
-    let store = app::open_write(&paths)?;
-    let clock = Arc::new(ManualClock::new(Timestamp::UNIX_EPOCH));
-    let svc = Service::new(
-        Arc::new(store.clone()) as Arc<dyn Store>,
-        Arc::new(ctx.policy()?),
-        clock.clone(),
-    );
-    let mut say = |s: &str| println!("{s}");
-    let run = crate::scenarios::run_kerman(&svc, &clock, &mut say).await?;
-    println!("\n{}", render::case(&run.case, clock_now(&clock)));
-    let outcome = verify(
-        std::sync::Arc::new(store.clone()),
-        &VerifyOptions {
-            verifier: init.verifier.clone(),
-            since: None,
-            deep: true,
-            progress: None,
-        },
-    )
-    .await?;
-    match outcome {
-        Ok(r) => println!(
-            "audit verify: OK, {} events, root {}",
-            r.size,
-            r.root.to_base64()
-        ),
-        Err(f) => bail!("the demo ledger does not verify: {f}"),
-    }
-    let head = store.ledger_head().await?;
-    println!(
-        "\nlatest signed checkpoint:\n{}",
-        head.checkpoint.unwrap_or_default()
-    );
-    println!(
-        "explore it: tocsin --db {} case show {}",
-        paths.db.display(),
-        run.case_id
-    );
-    Ok(ExitCode::SUCCESS)
-}
-
-fn clock_now(c: &ManualClock) -> Timestamp {
-    tocsin_service::Clock::now(c)
 }

@@ -8,5 +8,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod client;
+pub mod demo;
 pub mod render;
 pub mod scenarios;

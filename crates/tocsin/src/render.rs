@@ -2,14 +2,28 @@
 
 use std::fmt::Write;
 
+use tocsin_domain::CaseState;
 use tocsin_domain::Timestamp;
 use tocsin_domain::case::Case;
 use tocsin_domain::policy::RuleOutcome;
 use tocsin_domain::sanitise::Finding;
-use tocsin_store::CaseSummary;
+
+/// One row of a case table (the API's case list rows have these fields).
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct Row {
+    pub id: tocsin_domain::CaseId,
+    pub title: String,
+    pub state: CaseState,
+    #[serde(default)]
+    pub next_step: Option<String>,
+    #[serde(default)]
+    pub next_due: Option<Timestamp>,
+    #[serde(default)]
+    pub reassessment_due: Option<String>,
+}
 
 /// A table of cases.
-pub fn case_list(items: &[CaseSummary], now: Timestamp) -> String {
+pub fn case_list(items: &[Row], now: Timestamp) -> String {
     let mut s = String::new();
     if items.is_empty() {
         s.push_str("no cases\n");

@@ -8,11 +8,13 @@ use tocsin_store::{EventEnvelope, StreamId};
 
 use crate::support::{Deployment, stdout};
 
-/// A deployment holding the Kerman demo case (17 events).
+/// A deployment holding the Kerman case (17 events).
 fn demo() -> Deployment {
-    let d = Deployment::empty();
-    let out = d.run(&["demo"]);
-    assert!(out.status.success());
+    let d = Deployment::new();
+    let (svc, clock, _store) = d.service("2023-12-26T00:00:00Z");
+    crate::support::block_on(tocsin::scenarios::run_kerman(&svc, &clock, &mut |_| {}))
+        .expect("kerman");
+    drop(svc);
     let ok = d.run(&["audit", "verify"]);
     assert!(ok.status.success(), "{}", stdout(&ok));
     d
@@ -338,18 +340,17 @@ fn verify_since_a_kept_checkpoint() {
     let out = d.run(&["audit", "checkpoint"]);
     let kept = d.file("kept.checkpoint", &stdout(&out));
     // The log grows...
-    let f = d.file("r.json", tocsin::scenarios::EDGE1_DATA_CENTRE);
-    assert!(
-        d.run(&[
-            "--as",
-            "collector.a",
-            "report",
-            "submit",
-            f.to_str().unwrap()
-        ])
-        .status
-        .success()
-    );
+    {
+        let (svc, _clock, _store) = d.service("2024-05-01T09:00:00Z");
+        let r = tocsin::scenarios::report(tocsin::scenarios::EDGE1_DATA_CENTRE).unwrap();
+        crate::support::block_on(svc.submit_report(
+            &tocsin::scenarios::actor("collector.a"),
+            r,
+            None,
+            None,
+        ))
+        .expect("submit");
+    }
     let out = d.run(&["audit", "verify", "--since", kept.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stdout(&out));
     assert!(

@@ -1,0 +1,112 @@
+//! # tocsin-server
+//!
+//! The HTTP JSON API. Every route is declared once, in [`table`], with the
+//! permission it needs; the router is built from that table, so a route
+//! without an access rule cannot exist, and the OpenAPI document
+//! ([`openapi`]) is generated from the same table. Handlers ([`api`]) are
+//! thin: parse, check visibility, call the service, render.
+//!
+//! Order of checks on every request: authenticate (401), permission (403),
+//! CSRF for cookie-authenticated state changes (403), path and query (400),
+//! the case's visibility (403, or 404 where its existence is restricted,
+//! identical to a missing case), the body (422), then the domain.
+
+pub mod api;
+pub mod auth;
+pub mod metrics;
+pub mod openapi;
+pub mod problem;
+pub mod table;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use tocsin_service::Service;
+
+pub use problem::{ApiError, Kind};
+pub use table::{Access, Op};
+
+/// How the server behaves (the edges set it from flags).
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Largest request body accepted, in bytes.
+    pub body_limit: usize,
+    /// Session cookies carry `Secure` and the `__Host-` prefix. Browsers
+    /// accept that over TLS and on `localhost`; turn it off only behind a
+    /// plain-HTTP network you trust.
+    pub secure_cookies: bool,
+    /// How long graceful shutdown waits for requests in flight.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            body_limit: 2 * 1024 * 1024,
+            secure_cookies: true,
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub svc: Arc<Service>,
+    pub config: Arc<ServerConfig>,
+    pub metrics: Arc<metrics::Metrics>,
+}
+
+impl AppState {
+    pub fn new(svc: Arc<Service>, config: ServerConfig) -> Self {
+        Self {
+            svc,
+            config: Arc::new(config),
+            metrics: Arc::new(metrics::Metrics::new()),
+        }
+    }
+}
+
+/// The whole application: routes from the table, with metrics, body
+/// limits and problem-details fallbacks.
+pub fn app(state: AppState) -> Router {
+    let (router, _) = table::build(state.clone());
+    router
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then lets requests
+/// in flight finish (up to the configured grace period).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let grace = state.config.shutdown_grace;
+    let app = app(state);
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        let _ = tx.send(());
+    });
+    let handle = tokio::spawn(async move { server.await });
+    // Once shutdown starts, in-flight requests get `grace` to finish.
+    let mut handle = handle;
+    tokio::select! {
+        r = &mut handle => return r.unwrap_or_else(|e| Err(std::io::Error::other(e))),
+        _ = rx => {}
+    }
+    match tokio::time::timeout(grace, &mut handle).await {
+        Ok(r) => r.unwrap_or_else(|e| Err(std::io::Error::other(e))),
+        Err(_) => {
+            tracing::warn!("requests still in flight after the grace period; stopping");
+            handle.abort();
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! Prometheus metrics: requests and latency per route, cases by state and
+//! overdue steps (read from the query tables at scrape time).
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use tocsin_domain::CaseState;
+use tocsin_store::CaseQuery;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    pub method: String,
+    pub route: String,
+    pub status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabels {
+    pub method: String,
+    pub route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StateLabels {
+    pub state: String,
+}
+
+fn latency_histogram() -> Histogram {
+    // 0.25 ms to about 8 s.
+    Histogram::new(exponential_buckets(0.000_25, 2.0, 16))
+}
+
+pub struct Metrics {
+    registry: Mutex<Registry>,
+    pub requests: Family<RequestLabels, Counter>,
+    pub latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    cases: Family<StateLabels, Gauge>,
+    overdue: Gauge,
+    reassessment_due: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("tocsin");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency = Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+            latency_histogram,
+        );
+        let cases = Family::<StateLabels, Gauge>::default();
+        let overdue = Gauge::default();
+        let reassessment_due = Gauge::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests by method, route and status",
+            requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency by method and route",
+            latency.clone(),
+        );
+        registry.register("cases", "Cases by state", cases.clone());
+        registry.register(
+            "overdue_steps",
+            "Open cases whose next step is past its deadline",
+            overdue.clone(),
+        );
+        registry.register(
+            "reassessment_due_cases",
+            "Cases flagged for re-assessment",
+            reassessment_due.clone(),
+        );
+        Self {
+            registry: Mutex::new(registry),
+            requests,
+            latency,
+            cases,
+            overdue,
+            reassessment_due,
+        }
+    }
+
+    pub fn observe(&self, method: &str, route: &str, status: u16, took: Duration) {
+        self.requests
+            .get_or_create(&RequestLabels {
+                method: method.to_owned(),
+                route: route.to_owned(),
+                status,
+            })
+            .inc();
+        self.latency
+            .get_or_create(&RouteLabels {
+                method: method.to_owned(),
+                route: route.to_owned(),
+            })
+            .observe(took.as_secs_f64());
+    }
+
+    /// Refreshes the case gauges from the store and encodes everything.
+    pub async fn render(&self, svc: &tocsin_service::Service) -> Result<String, String> {
+        let now = svc.now();
+        let mut counts = std::collections::BTreeMap::<&'static str, i64>::new();
+        for s in CaseState::ALL {
+            counts.insert(s.as_str(), 0);
+        }
+        let (mut overdue, mut reassess) = (0i64, 0i64);
+        let mut q = CaseQuery {
+            limit: 1000,
+            ..Default::default()
+        };
+        loop {
+            let page = svc.list(&q).await.map_err(|e| e.to_string())?;
+            for c in &page.items {
+                *counts.entry(c.state.as_str()).or_default() += 1;
+                if c.next_due.is_some_and(|d| d < now) && c.state != CaseState::Closed {
+                    overdue += 1;
+                }
+                if c.reassessment_due.is_some() {
+                    reassess += 1;
+                }
+            }
+            match page.next {
+                Some(n) => q.after = Some(n),
+                None => break,
+            }
+        }
+        for (state, n) in counts {
+            self.cases
+                .get_or_create(&StateLabels {
+                    state: state.to_owned(),
+                })
+                .set(n);
+        }
+        self.overdue.set(overdue);
+        self.reassessment_due.set(reassess);
+        let mut out = String::new();
+        let reg = self
+            .registry
+            .lock()
+            .map_err(|_| "metrics registry poisoned")?;
+        prometheus_client::encoding::text::encode(&mut out, &reg).map_err(|e| e.to_string())?;
+        Ok(out)
+    }
+}

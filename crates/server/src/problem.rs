@@ -1,0 +1,314 @@
+//! Errors as RFC 9457 problem details (`application/problem+json`).
+//!
+//! Every error kind has a stable `type` URI under [`TYPE_BASE`]; clients
+//! branch on it, never on the human-readable `title` or `detail`.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use tocsin_domain::case::CaseError;
+use tocsin_service::{AccountError, AuthError, ServiceError};
+use tocsin_store::StoreError;
+
+pub const TYPE_BASE: &str = "https://tocsin.dev/problems/";
+
+/// The kinds of problem, each with its status and `type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// The request is malformed (a bad query parameter, a bad path).
+    BadRequest,
+    /// The body is not valid: wrong JSON, a missing or invalid field.
+    Validation,
+    /// No credential, or one that is unknown, expired or revoked.
+    Unauthenticated,
+    /// The caller lacks the permission, or access to this case.
+    Forbidden,
+    /// A state change with a session cookie without the CSRF token.
+    Csrf,
+    /// The two-person rule: the same person cannot request and approve.
+    TwoPersonRule,
+    /// No such thing (or one whose existence is restricted).
+    NotFound,
+    /// The command is not allowed in the case's current state.
+    IllegalTransition,
+    /// Something exists already, or was changed concurrently.
+    Conflict,
+    /// A warning text would reveal protected information.
+    SanitisationFindings,
+    /// The same idempotency key with a different request.
+    IdempotencyKeyReused,
+    /// The body is larger than the limit.
+    PayloadTooLarge,
+    /// Too many failed logins.
+    Throttled,
+    /// The method is not supported on this path.
+    MethodNotAllowed,
+    /// The store could not keep up or is unavailable; retry.
+    Unavailable,
+    /// A bug or a damaged database.
+    Internal,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 16] = [
+        Kind::BadRequest,
+        Kind::Validation,
+        Kind::Unauthenticated,
+        Kind::Forbidden,
+        Kind::Csrf,
+        Kind::TwoPersonRule,
+        Kind::NotFound,
+        Kind::IllegalTransition,
+        Kind::Conflict,
+        Kind::SanitisationFindings,
+        Kind::IdempotencyKeyReused,
+        Kind::PayloadTooLarge,
+        Kind::Throttled,
+        Kind::MethodNotAllowed,
+        Kind::Unavailable,
+        Kind::Internal,
+    ];
+
+    pub fn slug(self) -> &'static str {
+        match self {
+            Kind::BadRequest => "bad-request",
+            Kind::Validation => "validation",
+            Kind::Unauthenticated => "unauthenticated",
+            Kind::Forbidden => "forbidden",
+            Kind::Csrf => "csrf",
+            Kind::TwoPersonRule => "two-person-rule",
+            Kind::NotFound => "not-found",
+            Kind::IllegalTransition => "illegal-transition",
+            Kind::Conflict => "conflict",
+            Kind::SanitisationFindings => "sanitisation-findings",
+            Kind::IdempotencyKeyReused => "idempotency-key-reused",
+            Kind::PayloadTooLarge => "payload-too-large",
+            Kind::Throttled => "throttled",
+            Kind::MethodNotAllowed => "method-not-allowed",
+            Kind::Unavailable => "unavailable",
+            Kind::Internal => "internal",
+        }
+    }
+
+    pub fn status(self) -> StatusCode {
+        match self {
+            Kind::BadRequest => StatusCode::BAD_REQUEST,
+            Kind::Validation | Kind::SanitisationFindings | Kind::IdempotencyKeyReused => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            Kind::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Kind::Forbidden | Kind::Csrf | Kind::TwoPersonRule => StatusCode::FORBIDDEN,
+            Kind::NotFound => StatusCode::NOT_FOUND,
+            Kind::IllegalTransition | Kind::Conflict => StatusCode::CONFLICT,
+            Kind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Kind::Throttled => StatusCode::TOO_MANY_REQUESTS,
+            Kind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Kind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Kind::BadRequest => "Bad request",
+            Kind::Validation => "Invalid request body",
+            Kind::Unauthenticated => "Authentication required",
+            Kind::Forbidden => "Forbidden",
+            Kind::Csrf => "Missing or wrong CSRF token",
+            Kind::TwoPersonRule => "Two-person rule",
+            Kind::NotFound => "Not found",
+            Kind::IllegalTransition => "Not allowed in the case's current state",
+            Kind::Conflict => "Conflict",
+            Kind::SanitisationFindings => "The warning would reveal protected information",
+            Kind::IdempotencyKeyReused => "Idempotency key reused with a different request",
+            Kind::PayloadTooLarge => "Request body too large",
+            Kind::Throttled => "Too many attempts",
+            Kind::MethodNotAllowed => "Method not allowed",
+            Kind::Unavailable => "Temporarily unavailable",
+            Kind::Internal => "Internal error",
+        }
+    }
+
+    pub fn type_uri(self) -> String {
+        format!("{TYPE_BASE}{}", self.slug())
+    }
+}
+
+/// A problem details document.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct Problem {
+    /// Stable URI naming the kind of problem.
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub title: String,
+    pub status: u16,
+    /// What went wrong in this occurrence, for a person.
+    pub detail: String,
+    /// The JSON path of the offending field, for validation problems.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// What is allowed next, for illegal transitions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed: Vec<String>,
+    /// The findings of the sanitisation check, with their byte spans.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<serde_json::Value>,
+}
+
+/// An error a handler returns.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub kind: Kind,
+    pub detail: String,
+    pub field: Option<String>,
+    pub allowed: Vec<String>,
+    pub findings: Vec<serde_json::Value>,
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(kind: Kind, detail: impl Into<String>) -> Self {
+        Self {
+            kind,
+            detail: detail.into(),
+            field: None,
+            allowed: vec![],
+            findings: vec![],
+            retry_after: None,
+        }
+    }
+
+    pub fn field(mut self, f: impl Into<String>) -> Self {
+        self.field = Some(f.into());
+        self
+    }
+
+    pub fn bad_request(d: impl Into<String>) -> Self {
+        Self::new(Kind::BadRequest, d)
+    }
+    pub fn validation(d: impl Into<String>) -> Self {
+        Self::new(Kind::Validation, d)
+    }
+    pub fn not_found(d: impl Into<String>) -> Self {
+        Self::new(Kind::NotFound, d)
+    }
+    pub fn forbidden(d: impl Into<String>) -> Self {
+        Self::new(Kind::Forbidden, d)
+    }
+    pub fn internal(d: impl Into<String>) -> Self {
+        Self::new(Kind::Internal, d)
+    }
+
+    pub fn problem(&self) -> Problem {
+        Problem {
+            type_: self.kind.type_uri(),
+            title: self.kind.title().to_owned(),
+            status: self.kind.status().as_u16(),
+            detail: self.detail.clone(),
+            field: self.field.clone(),
+            allowed: self.allowed.clone(),
+            findings: self.findings.clone(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if self.kind == Kind::Internal {
+            tracing::error!(detail = %self.detail, "internal error");
+        }
+        let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
+        let mut r = (self.kind.status(), body).into_response();
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if let Some(s) = self.retry_after
+            && let Ok(v) = HeaderValue::from_str(&s.to_string())
+        {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        if self.kind == Kind::Unauthenticated {
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"tocsin\""),
+            );
+        }
+        r
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict { .. } | StoreError::DocConflict { .. } => {
+                ApiError::new(Kind::Conflict, e.to_string())
+            }
+            StoreError::Closed => ApiError::new(Kind::Unavailable, e.to_string()),
+            _ => ApiError::internal(e.to_string()),
+        }
+    }
+}
+
+impl From<CaseError> for ApiError {
+    fn from(e: CaseError) -> Self {
+        let detail = e.to_string();
+        match e {
+            CaseError::NotAllowed { allowed, .. } => ApiError {
+                allowed: allowed.iter().map(|a| a.as_str().to_owned()).collect(),
+                ..ApiError::new(Kind::IllegalTransition, detail)
+            },
+            CaseError::TwoPersonRule { .. } => ApiError::new(Kind::TwoPersonRule, detail),
+            CaseError::MissingRole { .. } => ApiError::forbidden(detail),
+            CaseError::UnknownWaiver(_) => ApiError::not_found(detail),
+            CaseError::WaiverNotPending(_) | CaseError::NotLatestDraft { .. } => {
+                ApiError::new(Kind::IllegalTransition, detail)
+            }
+            CaseError::DuplicateWaiver(_)
+            | CaseError::DuplicateReport(_)
+            | CaseError::TextChanged { .. }
+            | CaseError::SameOwner(_) => ApiError::new(Kind::Conflict, detail),
+            CaseError::SanitisationFindings { findings } => ApiError {
+                findings: findings
+                    .iter()
+                    .map(|f| serde_json::to_value(f).unwrap_or_default())
+                    .collect(),
+                ..ApiError::new(Kind::SanitisationFindings, detail)
+            },
+            _ => ApiError::validation(detail),
+        }
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::CaseNotFound(id) => ApiError::not_found(format!("there is no case {id}")),
+            ServiceError::AmbiguousCase { .. } => ApiError::bad_request(e.to_string()),
+            ServiceError::Refused(c) => c.into(),
+            ServiceError::Contention(..) => ApiError::new(Kind::Unavailable, e.to_string()),
+            ServiceError::Store(s) => s.into(),
+            ServiceError::Corrupt { .. } => ApiError::internal(e.to_string()),
+            ServiceError::Account(a) => match a {
+                AccountError::NoSuchAccount(_)
+                | AccountError::NoSuchElement(_)
+                | AccountError::NoSuchToken(_) => ApiError::not_found(a.to_string()),
+                AccountError::AccountExists(_)
+                | AccountError::ElementExists(_)
+                | AccountError::AlreadyBootstrapped => ApiError::new(Kind::Conflict, a.to_string()),
+                AccountError::UnknownLevel(_)
+                | AccountError::RoleNotHeld(..)
+                | AccountError::Invalid(_) => ApiError::validation(a.to_string()),
+            },
+            ServiceError::Auth(a) => match a {
+                AuthError::Throttled(s) => ApiError {
+                    retry_after: Some(s),
+                    ..ApiError::new(Kind::Throttled, a.to_string())
+                },
+                AuthError::BadLogin | AuthError::BadCredential => {
+                    ApiError::new(Kind::Unauthenticated, a.to_string())
+                }
+            },
+        }
+    }
+}

@@ -1,0 +1,448 @@
+//! The route table: every route with the access it needs, in one place.
+//!
+//! [`Table::add`] is the only way to register a handler, and it takes the
+//! route's [`Op`] (method, path, [`Access`], documentation, schemas). Each
+//! route gets a layer that authenticates the caller, checks the permission
+//! (recording refusals in the ledger), checks the CSRF token of cookie
+//! sessions, and measures the request.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
+use axum::handler::Handler;
+use axum::http::request::Parts;
+use axum::http::{Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::MethodFilter;
+use bytes::Bytes;
+use schemars::{JsonSchema, SchemaGenerator};
+use serde::de::DeserializeOwned;
+use tocsin_domain::access::Permission;
+use tocsin_domain::event::Event;
+use tocsin_service::Principal;
+
+use crate::AppState;
+use crate::auth;
+use crate::problem::{ApiError, Kind};
+
+/// What a route needs from its caller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Access {
+    /// Anyone (health, metrics, the spec, login).
+    Public,
+    /// Any signed-in account, whatever its roles.
+    Authenticated,
+    /// An account holding a role that grants the permission.
+    Needs(Permission),
+}
+
+pub type SchemaFn = fn(&mut SchemaGenerator) -> schemars::Schema;
+
+fn schema_fn<T: JsonSchema>() -> SchemaFn {
+    |g| g.subschema_for::<T>()
+}
+
+/// One route: what it is, who may call it, what it takes and returns.
+#[derive(Clone, Debug)]
+pub struct Op {
+    /// The OpenAPI operationId.
+    pub id: &'static str,
+    pub method: Method,
+    /// The path, with `{name}` parameters (axum and OpenAPI agree on it).
+    pub path: &'static str,
+    pub access: Access,
+    pub tag: &'static str,
+    pub summary: &'static str,
+    pub description: &'static str,
+    /// Path parameters: name and description (all strings).
+    pub path_params: Vec<(&'static str, &'static str)>,
+    /// A struct whose fields are the query parameters.
+    pub query: Option<SchemaFn>,
+    /// The JSON request body.
+    pub body: Option<SchemaFn>,
+    /// Accepts an `Idempotency-Key` header.
+    pub idempotent: bool,
+    pub success: StatusCode,
+    /// The JSON response body (`None`: no body, or `text` below).
+    pub response: Option<SchemaFn>,
+    /// A non-JSON success body (`text/plain`).
+    pub text: bool,
+    /// Error kinds this route can answer besides the ones implied by its
+    /// access, parameters and body.
+    pub errors: Vec<Kind>,
+}
+
+impl Op {
+    fn new(method: Method, id: &'static str, path: &'static str, access: Access) -> Self {
+        Self {
+            id,
+            method,
+            path,
+            access,
+            tag: "",
+            summary: "",
+            description: "",
+            path_params: vec![],
+            query: None,
+            body: None,
+            idempotent: false,
+            success: StatusCode::OK,
+            response: None,
+            text: false,
+            errors: vec![],
+        }
+    }
+    pub fn get(id: &'static str, path: &'static str, access: Access) -> Self {
+        Self::new(Method::GET, id, path, access)
+    }
+    pub fn post(id: &'static str, path: &'static str, access: Access) -> Self {
+        Self::new(Method::POST, id, path, access)
+    }
+    pub fn put(id: &'static str, path: &'static str, access: Access) -> Self {
+        Self::new(Method::PUT, id, path, access)
+    }
+    pub fn delete(id: &'static str, path: &'static str, access: Access) -> Self {
+        Self::new(Method::DELETE, id, path, access)
+    }
+    pub fn tag(mut self, t: &'static str) -> Self {
+        self.tag = t;
+        self
+    }
+    pub fn summary(mut self, s: &'static str) -> Self {
+        self.summary = s;
+        self
+    }
+    pub fn describe(mut self, d: &'static str) -> Self {
+        self.description = d;
+        self
+    }
+    pub fn param(mut self, name: &'static str, description: &'static str) -> Self {
+        self.path_params.push((name, description));
+        self
+    }
+    pub fn query<T: JsonSchema>(mut self) -> Self {
+        self.query = Some(schema_fn::<T>());
+        self
+    }
+    pub fn body<T: JsonSchema>(mut self) -> Self {
+        self.body = Some(schema_fn::<T>());
+        self
+    }
+    pub fn idempotent(mut self) -> Self {
+        self.idempotent = true;
+        self
+    }
+    pub fn returns<T: JsonSchema>(mut self, status: StatusCode) -> Self {
+        self.success = status;
+        self.response = Some(schema_fn::<T>());
+        self
+    }
+    pub fn returns_text(mut self) -> Self {
+        self.text = true;
+        self
+    }
+    pub fn no_content(mut self) -> Self {
+        self.success = StatusCode::NO_CONTENT;
+        self.response = None;
+        self
+    }
+    pub fn errors(mut self, k: &[Kind]) -> Self {
+        self.errors.extend_from_slice(k);
+        self
+    }
+
+    /// Every error kind the route may answer, for the spec and the tests.
+    pub fn error_kinds(&self) -> Vec<Kind> {
+        let mut v = vec![Kind::Internal, Kind::Unavailable];
+        if self.access != Access::Public {
+            v.push(Kind::Unauthenticated);
+            v.push(Kind::Forbidden);
+            if !matches!(self.method, Method::GET | Method::HEAD) {
+                v.push(Kind::Csrf);
+            }
+        }
+        if self.query.is_some() || !self.path_params.is_empty() {
+            v.push(Kind::BadRequest);
+        }
+        if !self.path_params.is_empty() {
+            v.push(Kind::NotFound);
+        }
+        if self.body.is_some() {
+            v.push(Kind::Validation);
+            v.push(Kind::PayloadTooLarge);
+        }
+        if self.idempotent {
+            v.push(Kind::IdempotencyKeyReused);
+        }
+        v.extend(self.errors.iter().copied());
+        let mut out = Vec::new();
+        for k in v {
+            if !out.contains(&k) {
+                out.push(k);
+            }
+        }
+        out
+    }
+}
+
+/// What the route layer knows about the route it guards.
+#[derive(Clone, Debug)]
+struct OpInfo {
+    id: &'static str,
+    path: &'static str,
+    access: Access,
+}
+
+/// Routes being registered.
+pub struct Table {
+    state: AppState,
+    router: Router<AppState>,
+    ops: Vec<Op>,
+}
+
+fn method_filter(m: &Method) -> MethodFilter {
+    match *m {
+        Method::POST => MethodFilter::POST,
+        Method::PUT => MethodFilter::PUT,
+        Method::DELETE => MethodFilter::DELETE,
+        Method::PATCH => MethodFilter::PATCH,
+        _ => MethodFilter::GET,
+    }
+}
+
+impl Table {
+    /// Registers `handler` for `op`. The only way a route comes to exist.
+    pub fn add<H, T>(&mut self, op: Op, handler: H)
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        let info = Arc::new(OpInfo {
+            id: op.id,
+            path: op.path,
+            access: op.access,
+        });
+        let route = axum::routing::on(method_filter(&op.method), handler)
+            .route_layer(middleware::from_fn_with_state(self.state.clone(), guard))
+            .route_layer(axum::Extension(info));
+        let router = std::mem::take(&mut self.router);
+        self.router = router.route(op.path, route);
+        self.ops.push(op);
+    }
+}
+
+/// The application router and the table it was built from.
+pub fn build(state: AppState) -> (Router, Vec<Op>) {
+    let mut t = Table {
+        state: state.clone(),
+        router: Router::new(),
+        ops: Vec::new(),
+    };
+    crate::api::routes(&mut t);
+    let Table { router, ops, .. } = t;
+    let router = router
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state);
+    (router, ops)
+}
+
+/// The table alone (for the spec and the access-matrix test).
+pub fn ops(state: AppState) -> Vec<Op> {
+    build(state).1
+}
+
+async fn not_found(method: Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::not_found(format!("no route {method} {}", uri.path()))
+}
+
+async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::new(
+        Kind::MethodNotAllowed,
+        format!("{method} is not supported on {}", uri.path()),
+    )
+}
+
+/// The client's address, when the server knows it.
+pub fn client_address(req_extensions: &axum::http::Extensions) -> Option<String> {
+    req_extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+}
+
+async fn guard(
+    State(state): State<AppState>,
+    axum::Extension(op): axum::Extension<Arc<OpInfo>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let response = match admit(&state, &op, &mut req).await {
+        Ok(()) => next.run(req).await,
+        Err(e) => e.into_response(),
+    };
+    state.metrics.observe(
+        method.as_str(),
+        op.path,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    response
+}
+
+async fn admit(state: &AppState, op: &OpInfo, req: &mut Request) -> Result<(), ApiError> {
+    if op.access == Access::Public {
+        return Ok(());
+    }
+    let principal = auth::authenticate(state, req.headers()).await?;
+    if let Access::Needs(p) = op.access
+        && !principal.may(p)
+    {
+        let reason = format!(
+            "{} lacks the {p} permission (granted to {})",
+            principal.account.name,
+            p.roles()
+                .iter()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        refuse(state, &principal, op.id, None, &reason).await;
+        return Err(ApiError::forbidden(reason));
+    }
+    if let Err(e) = auth::check_csrf(req.method(), req.headers(), &principal) {
+        refuse(state, &principal, op.id, None, &e.detail).await;
+        return Err(e);
+    }
+    req.extensions_mut().insert(principal);
+    Ok(())
+}
+
+/// Records a refused attempt in the ledger (best effort: the refusal
+/// stands even if recording fails, and the failure is logged).
+pub async fn refuse(
+    state: &AppState,
+    p: &Principal,
+    action: &str,
+    target: Option<String>,
+    reason: &str,
+) {
+    let r = state
+        .svc
+        .record_access(
+            &p.account.name,
+            Event::AccessRefused {
+                action: action.to_owned(),
+                target,
+                reason: reason.to_owned(),
+            },
+        )
+        .await;
+    if let Err(e) = r {
+        tracing::error!(error = %e, "cannot record a refused attempt");
+    }
+}
+
+/// The request body as bytes, at most the configured limit.
+pub struct RawBody(pub Bytes);
+
+impl FromRequest<AppState> for RawBody {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let limit = state.config.body_limit;
+        axum::body::to_bytes(req.into_body(), limit)
+            .await
+            .map(RawBody)
+            .map_err(|_| {
+                ApiError::new(
+                    Kind::PayloadTooLarge,
+                    format!("the request body is larger than {limit} bytes (or broke off)"),
+                )
+            })
+    }
+}
+
+impl RawBody {
+    /// Parses the body as JSON of `T`, naming the offending field.
+    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        parse_json(&self.0)
+    }
+}
+
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    match serde_path_to_error::deserialize::<_, T>(de) {
+        Ok(v) => Ok(v),
+        Err(e) => {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            let field = if path.is_empty() || path == "." {
+                None
+            } else {
+                Some(path.clone())
+            };
+            let detail = match &field {
+                Some(f) => format!("{f}: {inner}"),
+                None => format!("the body is not valid: {inner}"),
+            };
+            Err(ApiError {
+                field,
+                ..ApiError::validation(detail)
+            })
+        }
+    }
+}
+
+/// Path parameters, with problems instead of plain-text rejections.
+pub struct PathParams<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for PathParams<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| PathParams(p.0))
+            .map_err(|e| ApiError::not_found(format!("no such resource: {e}")))
+    }
+}
+
+/// Query parameters, with problems instead of plain-text rejections.
+pub struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for QueryParams<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, ApiError> {
+        let q = parts.uri.query().unwrap_or("");
+        let de = serde_urlencoded_like(q);
+        de.map(QueryParams)
+    }
+}
+
+fn serde_urlencoded_like<T: DeserializeOwned>(q: &str) -> Result<T, ApiError> {
+    axum::extract::Query::<T>::try_from_uri(
+        &format!("/?{q}")
+            .parse()
+            .map_err(|_| ApiError::bad_request("the query string is not valid"))?,
+    )
+    .map(|q| q.0)
+    .map_err(|e| ApiError::bad_request(format!("query: {}", e.body_text())))
+}
+
+/// The caller, put in place by the route layer (absent on public routes).
+pub struct Caller(pub Principal);
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, ApiError> {
+        parts
+            .extensions
+            .get::<Principal>()
+            .cloned()
+            .map(Caller)
+            .ok_or_else(|| ApiError::new(Kind::Unauthenticated, "no credential"))
+    }
+}

@@ -1,0 +1,219 @@
+//! `tocsin demo`: a fresh deployment with the Kerman and Crocus cases walked
+//! through their whole lifecycle at their historical dates, demo accounts
+//! for the people in them, then the server.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Result, anyhow, bail};
+use tocsin_domain::access::{AccountSpec, Password};
+use tocsin_domain::text::{ElementName, Label, Name};
+use tocsin_domain::{ActorName, LoadedPolicy, Role, Timestamp};
+use tocsin_service::{ManualClock, Service, SystemClock};
+use tocsin_store::Store;
+use tocsin_store::audit::{VerifyOptions, verify};
+
+use crate::app::{self, Paths};
+use crate::render;
+
+/// The password of every demo account (it is a demo).
+pub const DEMO_PASSWORD: &str = "tocsin-demo-password";
+
+/// Demo accounts: name, roles, elements.
+const ACCOUNTS: &[(&str, &[Role], &[&str])] = &[
+    ("admin", &[Role::Admin], &["Administration"]),
+    (
+        "analyst.kim",
+        &[Role::Analyst],
+        &[
+            "Counterterrorism Collection Element",
+            "Counterterrorism Center",
+        ],
+    ),
+    (
+        "analyst.ross",
+        &[Role::Analyst],
+        &["Moscow Station", "Counterterrorism Center"],
+    ),
+    (
+        "approver.lee",
+        &[Role::Approver],
+        &[
+            "Counterterrorism Collection Element",
+            "Counterterrorism Center",
+        ],
+    ),
+    (
+        "approver.hale",
+        &[Role::Approver],
+        &["Moscow Station", "Counterterrorism Center"],
+    ),
+    (
+        "collector.ct",
+        &[Role::Collector],
+        &["Counterterrorism Collection Element"],
+    ),
+    ("collector.moscow", &[Role::Collector], &["Moscow Station"]),
+    (
+        "officer.diaz",
+        &[Role::DeliveryOfficer],
+        &["Counterterrorism Collection Element"],
+    ),
+    (
+        "officer.moscow",
+        &[Role::DeliveryOfficer],
+        &["Moscow Station"],
+    ),
+    ("auditor.ng", &[Role::Auditor], &["Oversight"]),
+];
+
+fn label(s: &str) -> Result<Label> {
+    Label::new(s).map_err(|e| anyhow!("{s}: {e}"))
+}
+
+pub async fn run(
+    given: &Paths,
+    policy: LoadedPolicy,
+    force: bool,
+    no_serve: bool,
+    bind: &str,
+) -> Result<ExitCode> {
+    let paths = if given.db == std::path::Path::new("tocsin.db") {
+        Paths::new(PathBuf::from("tocsin-demo.db"), None)
+    } else {
+        given.clone()
+    };
+    if paths.db.exists() || paths.key.exists() {
+        if !force {
+            bail!(
+                "{} already exists: pass --force to replace the demo database",
+                paths.db.display()
+            );
+        }
+        for p in [&paths.db, &paths.key] {
+            let _ = std::fs::remove_file(p);
+        }
+        for suffix in ["-wal", "-shm"] {
+            let mut p = paths.db.clone().into_os_string();
+            p.push(suffix);
+            let _ = std::fs::remove_file(PathBuf::from(p));
+        }
+    }
+    let init = app::init(&paths, Some("tocsin.demo/kerman".into()))?;
+    println!(
+        "tocsin demo: the Kerman case of January 2024 and the Crocus City Hall case of March 2024, in {}",
+        paths.db.display()
+    );
+    println!("(the clock is set to the historical dates; every step is recorded in the ledger)\n");
+    let store = app::open_write(&paths)?;
+    let policy = Arc::new(policy);
+    let clock = Arc::new(ManualClock::new(Timestamp::UNIX_EPOCH));
+    let svc = Service::new(
+        Arc::new(store.clone()) as Arc<dyn Store>,
+        policy.clone(),
+        clock.clone(),
+    );
+    let mut say = |s: &str| println!("{s}");
+    let kerman = crate::scenarios::run_kerman(&svc, &clock, &mut say).await?;
+    println!();
+    let mut quiet = |_: &str| {};
+    let crocus = crate::scenarios::run_crocus(&svc, &clock, &mut quiet).await?;
+    println!(
+        "\n{}",
+        render::case(&kerman.case, tocsin_service::Clock::now(&*clock))
+    );
+
+    // Accounts for the people in the cases, at today's date.
+    let live = Arc::new(Service::new(
+        Arc::new(store.clone()) as Arc<dyn Store>,
+        policy.clone(),
+        Arc::new(SystemClock),
+    ));
+    let pw = || Password::new(DEMO_PASSWORD).map_err(|e| anyhow!("{e}"));
+    let system = ActorName::system();
+    live.bootstrap_admin(
+        ActorName::new("admin")?,
+        Name::new("Demo administrator")?,
+        ElementName::new("Administration")?,
+        pw()?,
+    )
+    .await?;
+    let levels = live.clearance_levels().await?;
+    let top = levels
+        .levels()
+        .last()
+        .cloned()
+        .unwrap_or(label("TOP SECRET")?);
+    for (name, roles, elements) in ACCOUNTS.iter().skip(1) {
+        for e in *elements {
+            if live.element(e).await?.is_none() {
+                live.register_element(&system, ElementName::new(*e)?, None)
+                    .await?;
+            }
+        }
+        live.create_account(
+            &system,
+            ActorName::new(*name)?,
+            AccountSpec {
+                display_name: Name::new(*name)?,
+                elements: elements
+                    .iter()
+                    .map(|e| ElementName::new(*e))
+                    .collect::<Result<BTreeSet<_>, _>>()?,
+                roles: roles.iter().copied().collect(),
+                clearance: top.clone(),
+                // The Kerman report is in the HCS compartment.
+                compartments: BTreeSet::from([label("HCS")?]),
+            },
+            Some(pw()?),
+        )
+        .await?;
+    }
+
+    let outcome = verify(
+        Arc::new(store.clone()),
+        &VerifyOptions {
+            verifier: init.verifier.clone(),
+            since: None,
+            deep: true,
+            progress: None,
+        },
+    )
+    .await?;
+    match outcome {
+        Ok(r) => println!(
+            "audit verify: OK, {} events, root {}",
+            r.size,
+            r.root.to_base64()
+        ),
+        Err(f) => bail!("the demo ledger does not verify: {f}"),
+    }
+    let head = store.ledger_head().await?;
+    println!(
+        "\nlatest signed checkpoint:\n{}",
+        head.checkpoint.unwrap_or_default()
+    );
+    println!("cases: Kerman {} and Crocus {}", kerman.case_id, crocus.id);
+    println!(
+        "demo accounts (password '{DEMO_PASSWORD}'): {}",
+        ACCOUNTS
+            .iter()
+            .map(|(n, _, _)| *n)
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    if no_serve {
+        println!(
+            "serve it: tocsin --db {} serve; then tocsin login analyst.kim",
+            paths.db.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    drop(svc);
+    app::init_logging("text")?;
+    println!("then, in another terminal: tocsin --server http://{bind} login analyst.kim\n");
+    app::serve(live, tocsin_server::ServerConfig::default(), bind).await?;
+    Ok(ExitCode::SUCCESS)
+}
