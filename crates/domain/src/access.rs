@@ -147,6 +147,7 @@ pub struct Account {
     /// Counts password changes and disablings. A session or token carries
     /// the epoch it was issued in and is valid only while it is current,
     /// so one change ends every earlier credential at once.
+    #[serde(default)]
     pub credential_epoch: u64,
 }
 

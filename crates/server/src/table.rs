@@ -290,22 +290,36 @@ async fn guard(
 ) -> Response {
     let started = Instant::now();
     let method = req.method().clone();
-    let response = match admit(&state, &op, &mut req).await {
-        Ok(()) => next.run(req).await,
-        Err(e) => e.into_response(),
+    let uri_path = req.uri().path().to_owned();
+    let (response, who) = match admit(&state, &op, &mut req).await {
+        Ok(who) => (next.run(req).await, who),
+        Err(e) => (e.into_response(), None),
     };
-    state.metrics.observe(
-        method.as_str(),
-        op.path,
-        response.status().as_u16(),
-        started.elapsed(),
+    let took = started.elapsed();
+    let status = response.status().as_u16();
+    state
+        .metrics
+        .observe(method.as_str(), op.path, status, took);
+    tracing::info!(
+        method = %method,
+        path = %uri_path,
+        route = op.id,
+        status,
+        account = who.as_deref().unwrap_or("-"),
+        ms = took.as_secs_f64() * 1000.0,
+        "request"
     );
     response
 }
 
-async fn admit(state: &AppState, op: &OpInfo, req: &mut Request) -> Result<(), ApiError> {
+/// Authenticates and authorises; the account name, if any, for the log.
+async fn admit(
+    state: &AppState,
+    op: &OpInfo,
+    req: &mut Request,
+) -> Result<Option<String>, ApiError> {
     if op.access == Access::Public {
-        return Ok(());
+        return Ok(None);
     }
     let principal = auth::authenticate(state, req.headers()).await?;
     if let Access::Needs(p) = op.access
@@ -327,8 +341,9 @@ async fn admit(state: &AppState, op: &OpInfo, req: &mut Request) -> Result<(), A
         refuse(state, &principal, op.id, None, &e.detail).await;
         return Err(e);
     }
+    let name = principal.account.name.to_string();
     req.extensions_mut().insert(principal);
-    Ok(())
+    Ok(Some(name))
 }
 
 /// Records a refused attempt in the ledger (best effort: the refusal
