@@ -627,6 +627,27 @@ pub struct Case {
     /// contributed a report. Members of these elements may read it (given
     /// the clearance and compartments of its [`Marking`]).
     pub shared_with: BTreeSet<ElementName>,
+    /// What became of the escalation notices sent to notification targets.
+    pub notifications: Vec<NotificationRecord>,
+}
+
+/// Time-to-decide and time-to-warn of a case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Measures {
+    pub time_to_decide: Option<jiff::SignedDuration>,
+    pub time_to_warn: Option<jiff::SignedDuration>,
+}
+
+/// The fate of one escalation notice to one target.
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct NotificationRecord {
+    pub step: Step,
+    pub due: Timestamp,
+    pub target: String,
+    pub attempts: u32,
+    pub delivered: bool,
+    pub error: Option<String>,
+    pub at: Timestamp,
 }
 
 /// What a reader needs to see a case: every level its reports carry (the
@@ -748,6 +769,7 @@ impl Case {
                 summary: e.event.summary(),
             }],
             shared_with: BTreeSet::from([lead_element.clone()]),
+            notifications: vec![],
         })
     }
 
@@ -782,6 +804,10 @@ impl Case {
         match &e.event {
             Event::CaseOpened { .. } => return Err(bad("a case is opened only once".into())),
             other @ (Event::PolicyAdopted { .. }
+            | Event::RelationsReplaced { .. }
+            | Event::DirectoryReplaced { .. }
+            | Event::NotificationTargetSet { .. }
+            | Event::NotificationTargetRemoved { .. }
             | Event::ElementRegistered { .. }
             | Event::AccountCreated { .. }
             | Event::AccountChanged { .. }
@@ -992,6 +1018,35 @@ impl Case {
             Event::EscalationRaised { step, due } => self.escalations.push(Escalation {
                 step: *step,
                 due: *due,
+                at,
+            }),
+            Event::NotificationDelivered {
+                step,
+                due,
+                target,
+                attempts,
+            } => self.notifications.push(NotificationRecord {
+                step: *step,
+                due: *due,
+                target: target.to_string(),
+                attempts: *attempts,
+                delivered: true,
+                error: None,
+                at,
+            }),
+            Event::NotificationFailed {
+                step,
+                due,
+                target,
+                attempts,
+                error,
+            } => self.notifications.push(NotificationRecord {
+                step: *step,
+                due: *due,
+                target: target.to_string(),
+                attempts: *attempts,
+                delivered: false,
+                error: Some(error.clone()),
                 at,
             }),
             Event::CaseHandedOff {
@@ -1564,6 +1619,28 @@ impl Case {
     }
 
     /// When the information was first received (the earliest report).
+    /// How long the duty took: from the first report's receipt to the first
+    /// determination, and to the first time a warning was received at the
+    /// end of the route.
+    pub fn measures(&self) -> Measures {
+        let start = self.received_at();
+        let decided = self.determinations.first().map(|d| d.at);
+        let hops = self.route.as_ref().map(|r| r.route.hops().len() as u32);
+        let warned = self
+            .deliveries
+            .iter()
+            .filter(|d| {
+                d.delivery.status == crate::delivery::DeliveryStatus::Received
+                    && Some(d.delivery.hop) == hops
+            })
+            .map(|d| d.delivery.at)
+            .min();
+        Measures {
+            time_to_decide: decided.map(|t| t.duration_since(start)),
+            time_to_warn: warned.map(|t| t.duration_since(start)),
+        }
+    }
+
     pub fn received_at(&self) -> Timestamp {
         self.reports
             .iter()

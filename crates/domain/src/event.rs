@@ -16,9 +16,11 @@ use crate::delivery::{
 };
 use crate::grading::{Grading, Specificity};
 use crate::ids::{CaseId, ReportId, TokenId, WaiverId};
+use crate::notify::NotificationTarget;
 use crate::policy::{Deadlines, Determination, PolicyRef};
+use crate::reference::{Directory, Relations};
 use crate::report::{HarmTypes, ThreatReport};
-use crate::text::{ActorName, ElementName, Note, Reason, Title};
+use crate::text::{ActorName, ElementName, Label, Note, Reason, Title};
 use crate::time::{ThreatWindow, Timestamp};
 
 /// Whether a report counts as an independent source.
@@ -204,6 +206,37 @@ pub enum Event {
         origin: String,
         source: String,
     },
+    /// An escalation notice reached a notification target.
+    NotificationDelivered {
+        step: Step,
+        due: Timestamp,
+        target: Label,
+        attempts: u32,
+    },
+    /// An escalation notice could not be delivered after every retry.
+    NotificationFailed {
+        step: Step,
+        due: Timestamp,
+        target: Label,
+        attempts: u32,
+        error: String,
+    },
+    // ---- reference stream ----
+    /// The relations between our state and the others, replaced whole.
+    RelationsReplaced {
+        relations: Relations,
+    },
+    /// The recipients directory, replaced whole.
+    DirectoryReplaced {
+        directory: Directory,
+    },
+    /// A notification target for escalations, added or changed.
+    NotificationTargetSet {
+        target: NotificationTarget,
+    },
+    NotificationTargetRemoved {
+        name: Label,
+    },
     // ---- accounts stream ----
     ElementRegistered {
         element: ElementName,
@@ -290,6 +323,12 @@ impl Event {
             Event::CaseHandedOff { .. } => "case_handed_off",
             Event::AttemptRefused { .. } => "attempt_refused",
             Event::PolicyAdopted { .. } => "policy_adopted",
+            Event::NotificationDelivered { .. } => "notification_delivered",
+            Event::NotificationFailed { .. } => "notification_failed",
+            Event::RelationsReplaced { .. } => "relations_replaced",
+            Event::DirectoryReplaced { .. } => "directory_replaced",
+            Event::NotificationTargetSet { .. } => "notification_target_set",
+            Event::NotificationTargetRemoved { .. } => "notification_target_removed",
             Event::ElementRegistered { .. } => "element_registered",
             Event::AccountCreated { .. } => "account_created",
             Event::AccountChanged { .. } => "account_changed",
@@ -311,6 +350,10 @@ impl Event {
         !matches!(
             self,
             Event::PolicyAdopted { .. }
+                | Event::RelationsReplaced { .. }
+                | Event::DirectoryReplaced { .. }
+                | Event::NotificationTargetSet { .. }
+                | Event::NotificationTargetRemoved { .. }
                 | Event::ElementRegistered { .. }
                 | Event::AccountCreated { .. }
                 | Event::AccountChanged { .. }
@@ -457,6 +500,40 @@ impl Event {
                 format!("refused {}: {reason}", action.as_str())
             }
             Event::PolicyAdopted { policy, .. } => format!("policy adopted: {policy}"),
+            Event::NotificationDelivered {
+                step,
+                target,
+                attempts,
+                ..
+            } => format!(
+                "escalation notice ({}) delivered to {target} after {attempts} attempt(s)",
+                step.as_str()
+            ),
+            Event::NotificationFailed {
+                step,
+                target,
+                attempts,
+                error,
+                ..
+            } => format!(
+                "escalation notice ({}) to {target} FAILED after {attempts} attempt(s): {error}",
+                step.as_str()
+            ),
+            Event::RelationsReplaced { relations } => format!(
+                "relations of {} replaced ({} states listed)",
+                relations.our_state(),
+                relations.listed().count()
+            ),
+            Event::DirectoryReplaced { directory } => format!(
+                "recipients directory replaced ({} entries)",
+                directory.entries().len()
+            ),
+            Event::NotificationTargetSet { target } => {
+                format!("notification target {} set", target.name)
+            }
+            Event::NotificationTargetRemoved { name } => {
+                format!("notification target {name} removed")
+            }
             Event::ElementRegistered { element, .. } => format!("element registered: {element}"),
             Event::AccountCreated { name, spec } => format!(
                 "account {name} created: roles {}, clearance {}",

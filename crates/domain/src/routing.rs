@@ -181,7 +181,9 @@ impl RoutingFacts {
 }
 
 /// What kind of option a candidate is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Approach {
     /// Straight to the intended victim.
@@ -212,7 +214,7 @@ impl Approach {
 }
 
 /// A proposed route with its rank, score and the reason for it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Candidate {
     /// 1 = best.
     pub rank: u32,
@@ -227,7 +229,9 @@ pub struct Candidate {
 }
 
 /// Why a route was considered and not proposed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ExclusionCause {
     /// It delivers to, or relays through, an organ of the state behind the threat.
@@ -253,7 +257,7 @@ impl ExclusionCause {
 }
 
 /// A route considered and not proposed, with why.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Excluded {
     pub route: Route,
     pub cause: ExclusionCause,
@@ -261,7 +265,7 @@ pub struct Excluded {
 }
 
 /// The planner's answer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct RoutePlan {
     /// Best first; ranks are 1, 2, 3... and scores never increase.
     pub candidates: Vec<Candidate>,

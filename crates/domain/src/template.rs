@@ -87,7 +87,7 @@ pub struct TemplateOptions {
 }
 
 /// A drafted warning and the categories it withholds.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Draft {
     pub target_kind: TargetKind,
     pub text: WarningText,

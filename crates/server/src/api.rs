@@ -592,6 +592,7 @@ pub fn routes(t: &mut Table) {
         .returns::<ClearanceLevels>(StatusCode::OK),
         set_levels,
     );
+    crate::api_delivery::routes(t);
 }
 
 // ---------------------------------------------------------------------------
@@ -1109,7 +1110,7 @@ pub async fn visible_case(
     }
 }
 
-async fn run(
+pub async fn run_command(
     state: &AppState,
     p: &Principal,
     case: &Case,
@@ -1120,6 +1121,16 @@ async fn run(
         _ => None,
     };
     let ex = state.svc.execute(&p.actor(), case.id, cmd).await?;
+    let (before, after) = (case.measures(), ex.case.measures());
+    if let (None, Some(d)) = (before.time_to_decide, after.time_to_decide) {
+        state
+            .metrics
+            .time_to_decide
+            .observe(d.as_secs_f64().max(0.0));
+    }
+    if let (None, Some(d)) = (before.time_to_warn, after.time_to_warn) {
+        state.metrics.time_to_warn.observe(d.as_secs_f64().max(0.0));
+    }
     let warning_version = ex.events.iter().find_map(|e| match e {
         Event::WarningDrafted { version, .. } => Some(*version),
         _ => None,
@@ -1180,7 +1191,7 @@ fn case_command_with<B: CaseBody>(t: &mut Table, op: Op) {
             let case = visible_case(&state, &p, &case_id, id).await?;
             let parsed: B = body.parse()?;
             let cmd = parsed.command(&params, &case)?;
-            run(&state, &p, &case, cmd).await
+            run_command(&state, &p, &case, cmd).await
         },
     );
 }

@@ -12,7 +12,9 @@
 //! identical to a missing case), the body (422), then the domain.
 
 pub mod api;
+pub mod api_delivery;
 pub mod auth;
+pub mod jobs;
 pub mod metrics;
 pub mod openapi;
 pub mod problem;
@@ -39,6 +41,8 @@ pub struct ServerConfig {
     pub secure_cookies: bool,
     /// How long graceful shutdown waits for requests in flight.
     pub shutdown_grace: Duration,
+    /// The background jobs (sweep, escalation notices); `None` runs none.
+    pub jobs: Option<jobs::JobsConfig>,
 }
 
 impl Default for ServerConfig {
@@ -47,6 +51,7 @@ impl Default for ServerConfig {
             body_limit: 2 * 1024 * 1024,
             secure_cookies: true,
             shutdown_grace: Duration::from_secs(30),
+            jobs: Some(jobs::JobsConfig::default()),
         }
     }
 }
@@ -84,6 +89,12 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let grace = state.config.shutdown_grace;
+    let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
+    let jobs = state
+        .config
+        .jobs
+        .clone()
+        .map(|cfg| tokio::spawn(jobs::run(state.clone(), cfg, jobs_stopped)));
     let app = app(state);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server = axum::serve(
@@ -97,10 +108,20 @@ pub async fn serve(
     let handle = tokio::spawn(async move { server.await });
     // Once shutdown starts, in-flight requests get `grace` to finish.
     let mut handle = handle;
+    let stop = |jobs: Option<tokio::task::JoinHandle<()>>| async move {
+        let _ = stop_jobs.send(true);
+        if let Some(j) = jobs {
+            let _ = j.await;
+        }
+    };
     tokio::select! {
-        r = &mut handle => return r.unwrap_or_else(|e| Err(std::io::Error::other(e))),
+        r = &mut handle => {
+            stop(jobs).await;
+            return r.unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        }
         _ = rx => {}
     }
+    stop(jobs).await;
     match tokio::time::timeout(grace, &mut handle).await {
         Ok(r) => r.unwrap_or_else(|e| Err(std::io::Error::other(e))),
         Err(_) => {

@@ -40,6 +40,8 @@ pub struct Metrics {
     registry: Mutex<Registry>,
     pub requests: Family<RequestLabels, Counter>,
     pub latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    pub time_to_decide: Histogram,
+    pub time_to_warn: Histogram,
     cases: Family<StateLabels, Gauge>,
     overdue: Gauge,
     reassessment_due: Gauge,
@@ -59,6 +61,19 @@ impl Metrics {
             latency_histogram,
         );
         let cases = Family::<StateLabels, Gauge>::default();
+        // One minute to about 68 days.
+        let time_to_decide = Histogram::new(exponential_buckets(60.0, 2.0, 17));
+        let time_to_warn = Histogram::new(exponential_buckets(60.0, 2.0, 17));
+        registry.register(
+            "time_to_decide_seconds",
+            "From the first report's receipt to the first determination",
+            time_to_decide.clone(),
+        );
+        registry.register(
+            "time_to_warn_seconds",
+            "From the first report's receipt to the warning received at the end of its route",
+            time_to_warn.clone(),
+        );
         let overdue = Gauge::default();
         let reassessment_due = Gauge::default();
         registry.register(
@@ -86,6 +101,8 @@ impl Metrics {
             registry: Mutex::new(registry),
             requests,
             latency,
+            time_to_decide,
+            time_to_warn,
             cases,
             overdue,
             reassessment_due,

@@ -17,11 +17,13 @@
 //! `attempt_refused` before the error is returned.
 
 pub mod accounts;
+pub mod reference;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, OnceLock};
 
 pub use accounts::{AccountError, AuthConfig, AuthError, NewSession, NewToken, Principal, Via};
+pub use reference::{Notice, NoticeStatus, RetryPolicy};
 
 use tocsin_domain::case::{Case, CaseError, Command, Ctx, FoldError, OpenCase};
 use tocsin_domain::event::Event;
@@ -485,6 +487,7 @@ impl Service {
             ..Default::default()
         };
         let system = Actor::system();
+        let targets = self.notification_targets().await?;
         loop {
             let page = self.store.list_cases(&q).await?;
             for s in &page.items {
@@ -499,8 +502,9 @@ impl Service {
                     if due.is_empty() {
                         break;
                     }
+                    let notices = self.notices_for(&targets, case.id, case.version, &due, now);
                     match self
-                        .append_to(&case, &system, now, due.clone(), Vec::new())
+                        .append_to(&case, &system, now, due.clone(), notices)
                         .await
                     {
                         Ok(_) => {
@@ -559,6 +563,32 @@ impl Service {
                         body,
                     },
                 );
+            }
+        }
+        let reference = self.store.read_stream(&StreamId::Reference).await?;
+        events += reference.len() as u64;
+        for e in &reference {
+            if let Some((kind, key, body)) = reference::project(&e.envelope.event) {
+                match body {
+                    Some(body) => {
+                        let version = docs
+                            .get(&(kind, key.clone()))
+                            .map(|d| d.version + 1)
+                            .unwrap_or(1);
+                        docs.insert(
+                            (kind, key.clone()),
+                            tocsin_store::Doc {
+                                kind,
+                                key,
+                                version,
+                                body,
+                            },
+                        );
+                    }
+                    None => {
+                        docs.remove(&(kind, key));
+                    }
+                }
             }
         }
         self.store

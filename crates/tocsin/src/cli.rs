@@ -122,6 +122,12 @@ enum Cmd {
     /// The route a warning takes.
     #[command(subcommand)]
     Route(RouteCmd),
+    /// Reference data: relations between states, the recipients directory.
+    #[command(subcommand)]
+    Reference(ReferenceCmd),
+    /// Where escalations are sent, and the notices not yet delivered.
+    #[command(subcommand)]
+    Notify(NotifyCmd),
     /// Warning texts: check, draft, approve, show.
     #[command(subcommand)]
     Warning(WarningCmd),
@@ -173,6 +179,27 @@ struct ServeArgs {
     /// Largest request body, in bytes.
     #[arg(long, default_value_t = 2 * 1024 * 1024)]
     body_limit: usize,
+    /// Seconds between applications of the clock (escalations, re-assessment flags).
+    #[arg(long, default_value_t = 30)]
+    sweep_interval: u64,
+    /// Seconds between looks for escalation notices to send.
+    #[arg(long, default_value_t = 2, hide = true)]
+    jobs_tick: u64,
+    /// Seconds to wait after a failed notice before retrying (doubled each time).
+    #[arg(long, default_value_t = 10)]
+    retry_base: u64,
+    /// Attempts before a notice is given up (and recorded as failed on its case).
+    #[arg(long, default_value_t = 8)]
+    retry_attempts: u32,
+    /// Run no background jobs (no sweep, no notices): another process does them.
+    #[arg(long)]
+    no_jobs: bool,
+    /// An SMTP relay for email notification targets, HOST:PORT (plain SMTP).
+    #[arg(long, env = "TOCSIN_SMTP")]
+    smtp: Option<String>,
+    /// The sender address of notification emails.
+    #[arg(long, env = "TOCSIN_SMTP_FROM", default_value = "tocsin@localhost")]
+    smtp_from: String,
 }
 
 #[derive(Args, Clone)]
@@ -424,11 +451,61 @@ enum WaiverCmd {
 
 #[derive(Subcommand)]
 enum RouteCmd {
-    /// Record the chosen route from a JSON file: {"recipient", "hops", "rationale", "alternatives"}.
+    /// Ranked route candidates for the case, with their reasons, and what is excluded and why.
+    Plan(CaseArg),
+    /// Record the chosen route: a candidate of the plan (--candidate N), or a
+    /// JSON file {"recipient", "hops", "rationale", "alternatives"}.
     Choose {
         #[command(flatten)]
         case: CaseArg,
-        file: PathBuf,
+        #[arg(required_unless_present = "candidate", conflicts_with = "candidate")]
+        file: Option<PathBuf>,
+        /// The rank of a candidate in `tocsin route plan`.
+        #[arg(long)]
+        candidate: Option<u32>,
+        /// Why (default: the candidate's reason).
+        #[arg(long)]
+        rationale: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReferenceCmd {
+    /// Print the relations between our state and the others.
+    Relations {
+        /// Replace them with this JSON file (as printed by --json).
+        #[arg(long)]
+        set: Option<PathBuf>,
+    },
+    /// Print the recipients directory.
+    Directory {
+        /// Replace it with this JSON file (as printed by --json).
+        #[arg(long)]
+        set: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum NotifyCmd {
+    /// Add or change a target: --webhook URL (with --secret-stdin for an HMAC secret) or --email ADDRESSES.
+    Set {
+        name: String,
+        #[arg(long, conflicts_with = "email", required_unless_present = "email")]
+        webhook: Option<String>,
+        #[arg(long, value_delimiter = ',')]
+        email: Vec<String>,
+        /// Read the webhook's signing secret from standard input.
+        #[arg(long, requires = "webhook")]
+        secret_stdin: bool,
+    },
+    /// List targets.
+    Targets,
+    /// Remove a target.
+    Remove { name: String },
+    /// Escalation notices not yet delivered (pending, sending, failed).
+    List {
+        #[arg(long)]
+        status: Option<String>,
     },
 }
 
@@ -478,6 +555,27 @@ enum WarningCmd {
         case: CaseArg,
         #[arg(long)]
         version: Option<u32>,
+    },
+    /// A draft from the template for the case's target kind.
+    Template {
+        #[command(flatten)]
+        case: CaseArg,
+        /// Who speaks in the text ("The United States").
+        #[arg(long)]
+        sender: Option<String>,
+    },
+    /// The approved warning as a printable letter or an OASIS CAP 1.2 alert.
+    Export {
+        #[command(flatten)]
+        case: CaseArg,
+        #[arg(long)]
+        version: u32,
+        /// letter or cap.
+        #[arg(long, default_value = "letter")]
+        format: String,
+        /// For cap: private (the default) or restricted.
+        #[arg(long)]
+        scope: Option<String>,
     },
 }
 
@@ -862,7 +960,28 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Report(cmd) => report(&ctx, cmd).await,
         Cmd::Case(cmd) => case(&ctx, cmd).await,
         Cmd::Waiver(cmd) => waiver(&ctx, cmd).await,
-        Cmd::Route(RouteCmd::Choose { case, file }) => {
+        Cmd::Route(RouteCmd::Plan(case)) => {
+            let c = ctx.client()?;
+            let id = resolve(&c, &case.case).await?;
+            let plan: Value = c.get(&format!("/api/v1/cases/{id}/route-plan")).await?;
+            ctx.emit(|| render::route_plan(&plan), || plan.clone());
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Route(RouteCmd::Choose {
+            case,
+            file: None,
+            candidate: Some(n),
+            rationale,
+        }) => {
+            command(
+                &ctx,
+                &case.case,
+                "route-choice",
+                compact(json!({"candidate": n, "rationale": opt(rationale)})),
+            )
+            .await
+        }
+        Cmd::Route(RouteCmd::Choose { case, file, .. }) => {
             #[derive(serde::Deserialize)]
             #[serde(deny_unknown_fields)]
             struct RouteFile {
@@ -872,6 +991,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 #[serde(default)]
                 alternatives: Vec<RouteAlternative>,
             }
+            let file = file.ok_or_else(|| anyhow!("give a route file or --candidate N"))?;
             let raw = read_input(&file)?;
             let rf: RouteFile =
                 from_json_with_path(&raw).with_context(|| format!("{}", file.display()))?;
@@ -881,6 +1001,27 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 json!({"route": route, "rationale": rf.rationale, "alternatives": rf.alternatives});
             command(&ctx, &case.case, "route", body).await
         }
+        Cmd::Reference(cmd) => {
+            let c = ctx.client()?;
+            let (path, set) = match cmd {
+                ReferenceCmd::Relations { set } => ("/api/v1/reference/relations", set),
+                ReferenceCmd::Directory { set } => ("/api/v1/reference/directory", set),
+            };
+            let v: Value = match set {
+                Some(f) => {
+                    let body: Value = from_json_with_path(&read_input(&f)?)
+                        .with_context(|| format!("{}", f.display()))?;
+                    c.put(path, &body).await?
+                }
+                None => c.get(path).await?,
+            };
+            ctx.emit(
+                || serde_json::to_string_pretty(&v).unwrap_or_default(),
+                || v.clone(),
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Notify(cmd) => notify(&ctx, cmd).await,
         Cmd::Warning(cmd) => warning(&ctx, cmd).await,
         Cmd::Delivery(DeliveryCmd::Record {
             case,
@@ -1052,9 +1193,36 @@ fn join(v: &Value) -> String {
 async fn serve(ctx: &Ctx, args: ServeArgs) -> Result<ExitCode> {
     crate::app::init_logging(&args.log_format)?;
     let svc = Arc::new(ctx.write_service()?);
+    let smtp = match &args.smtp {
+        Some(s) => {
+            let (host, port) = s
+                .rsplit_once(':')
+                .ok_or_else(|| anyhow!("--smtp {s}: give HOST:PORT"))?;
+            Some(tocsin_server::jobs::SmtpConfig {
+                host: host.to_owned(),
+                port: port
+                    .parse()
+                    .map_err(|_| anyhow!("--smtp {s}: the port is not a number"))?,
+                from: args.smtp_from.clone(),
+            })
+        }
+        None => None,
+    };
+    let jobs = (!args.no_jobs).then(|| tocsin_server::jobs::JobsConfig {
+        tick: std::time::Duration::from_secs(args.jobs_tick.max(1)),
+        sweep_every: std::time::Duration::from_secs(args.sweep_interval.max(1)),
+        retry: tocsin_service::RetryPolicy {
+            base: std::time::Duration::from_secs(args.retry_base.max(1)),
+            max_attempts: args.retry_attempts.max(1),
+            ..Default::default()
+        },
+        smtp,
+        ..Default::default()
+    });
     let config = tocsin_server::ServerConfig {
         body_limit: args.body_limit,
         secure_cookies: !args.insecure_cookies,
+        jobs,
         ..Default::default()
     };
     crate::app::serve(svc, config, &args.bind).await?;
@@ -1349,6 +1517,103 @@ async fn user(ctx: &Ctx, cmd: UserCmd) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+async fn notify(ctx: &Ctx, cmd: NotifyCmd) -> Result<ExitCode> {
+    let c = ctx.client()?;
+    match cmd {
+        NotifyCmd::Set {
+            name,
+            webhook,
+            email,
+            secret_stdin,
+        } => {
+            let channel = match webhook {
+                Some(url) => json!({"kind": "webhook", "url": url}),
+                None => json!({"kind": "email", "to": email}),
+            };
+            let secret = if secret_stdin {
+                let mut s = String::new();
+                std::io::stdin().read_line(&mut s)?;
+                Value::String(s.trim_end_matches(['\n', '\r']).to_owned())
+            } else {
+                Value::Null
+            };
+            let t: Value = c
+                .put(
+                    &format!("/api/v1/notification-targets/{}", q(&name)),
+                    &compact(json!({"channel": channel, "secret": secret})),
+                )
+                .await?;
+            ctx.emit(
+                || {
+                    format!(
+                        "notification target {} set{}",
+                        name,
+                        if t["signed"] == true { " (signed)" } else { "" }
+                    )
+                },
+                || t.clone(),
+            );
+        }
+        NotifyCmd::Targets => {
+            let page: Value = c.get("/api/v1/notification-targets").await?;
+            ctx.emit(
+                || {
+                    page["items"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|t| format!("{}  {}", t["name"].as_str().unwrap_or(""), t["channel"]))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                },
+                || page.clone(),
+            );
+        }
+        NotifyCmd::Remove { name } => {
+            c.send(
+                Method::DELETE,
+                &format!("/api/v1/notification-targets/{}", q(&name)),
+                None,
+                &[],
+            )
+            .await?;
+            ctx.emit(
+                || format!("notification target {name} removed"),
+                || json!({"removed": name}),
+            );
+        }
+        NotifyCmd::List { status } => {
+            let path = match status {
+                Some(s) => format!("/api/v1/notifications?status={}", q(&s)),
+                None => "/api/v1/notifications".into(),
+            };
+            let page: Value = c.get(&path).await?;
+            ctx.emit(
+                || {
+                    let mut s = String::new();
+                    for n in page["items"].as_array().into_iter().flatten() {
+                        s.push_str(&format!(
+                            "{}  {:<8} attempts {}  next {}  {}\n",
+                            n["id"].as_str().unwrap_or(""),
+                            n["status"].as_str().unwrap_or(""),
+                            n["attempts"],
+                            n["next_attempt_at"].as_str().unwrap_or(""),
+                            n["last_error"].as_str().unwrap_or("")
+                        ));
+                    }
+                    if s.is_empty() {
+                        "no notices waiting".into()
+                    } else {
+                        s.trim_end().to_owned()
+                    }
+                },
+                || page.clone(),
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn element(ctx: &Ctx, cmd: ElementCmd) -> Result<ExitCode> {
@@ -2017,6 +2282,46 @@ async fn warning(ctx: &Ctx, cmd: WarningCmd) -> Result<ExitCode> {
                 compact(json!({"sha256": opt(sha256)})),
             )
             .await
+        }
+        WarningCmd::Template { case, sender } => {
+            let c = ctx.client()?;
+            let id = resolve(&c, &case.case).await?;
+            let path = match sender {
+                Some(s) => format!("/api/v1/cases/{id}/warning-template?sender={}", q(&s)),
+                None => format!("/api/v1/cases/{id}/warning-template"),
+            };
+            let d: Value = c.get(&path).await?;
+            ctx.emit(
+                || {
+                    format!(
+                        "{}\n--- withheld: {}",
+                        d["text"].as_str().unwrap_or(""),
+                        join(&d["withheld"])
+                    )
+                },
+                || d.clone(),
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        WarningCmd::Export {
+            case,
+            version,
+            format,
+            scope,
+        } => {
+            let c = ctx.client()?;
+            let id = resolve(&c, &case.case).await?;
+            let path = match (format.as_str(), scope) {
+                ("letter", _) => format!("/api/v1/cases/{id}/warnings/{version}/letter"),
+                ("cap", None) => format!("/api/v1/cases/{id}/warnings/{version}/cap"),
+                ("cap", Some(s)) => {
+                    format!("/api/v1/cases/{id}/warnings/{version}/cap?scope={}", q(&s))
+                }
+                (other, _) => bail!("--format {other}: give letter or cap"),
+            };
+            let (_, _, body) = c.send(Method::GET, &path, None, &[]).await?;
+            print!("{}", body.as_str().unwrap_or_default());
+            Ok(ExitCode::SUCCESS)
         }
         WarningCmd::Show { case, version } => {
             let c = ctx.client()?;

@@ -322,6 +322,33 @@ pub fn case(c: &Case, now: Timestamp) -> String {
             );
         }
     }
+    if !c.notifications.is_empty() {
+        let _ = writeln!(s, "\nescalation notices");
+        for n in &c.notifications {
+            let _ = writeln!(
+                s,
+                "  {} to {}: {} after {} attempt(s){}",
+                n.step.as_str(),
+                n.target,
+                if n.delivered { "delivered" } else { "FAILED" },
+                n.attempts,
+                n.error
+                    .as_deref()
+                    .map(|e| format!(" ({e})"))
+                    .unwrap_or_default()
+            );
+        }
+    }
+    let m = c.measures();
+    let hours = |d: jiff::SignedDuration| format!("{:.1} h", d.as_secs_f64() / 3600.0);
+    if m.time_to_decide.is_some() || m.time_to_warn.is_some() {
+        let _ = writeln!(
+            s,
+            "\nmeasures: time to decide {}; time to warn {}",
+            m.time_to_decide.map(hours).unwrap_or_else(|| "-".into()),
+            m.time_to_warn.map(hours).unwrap_or_else(|| "-".into())
+        );
+    }
     let _ = writeln!(s, "\ntimeline");
     for t in &c.timeline {
         let _ = writeln!(
@@ -334,4 +361,36 @@ pub fn case(c: &Case, now: Timestamp) -> String {
         );
     }
     s
+}
+
+/// A route plan from the API: candidates ranked, then the exclusions.
+pub fn route_plan(plan: &serde_json::Value) -> String {
+    let mut s = String::new();
+    let describe = |r: &serde_json::Value| -> String {
+        serde_json::from_value::<tocsin_domain::delivery::Route>(r.clone())
+            .map(|r| r.describe())
+            .unwrap_or_default()
+    };
+    for c in plan["candidates"].as_array().into_iter().flatten() {
+        let _ = writeln!(
+            s,
+            "{}. {}  [{}]\n   why: {}",
+            c["rank"],
+            describe(&c["route"]),
+            c["approach"].as_str().unwrap_or(""),
+            c["reason"].as_str().unwrap_or("")
+        );
+    }
+    for e in plan["excluded"].as_array().into_iter().flatten() {
+        let _ = writeln!(
+            s,
+            "excluded: {}\n   why: {}",
+            describe(&e["route"]),
+            e["reason"].as_str().unwrap_or("")
+        );
+    }
+    for n in plan["notes"].as_array().into_iter().flatten() {
+        let _ = writeln!(s, "note: {}", n.as_str().unwrap_or(""));
+    }
+    s.trim_end().to_owned()
 }

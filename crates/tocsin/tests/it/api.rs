@@ -74,6 +74,19 @@ fn expected_access() -> BTreeMap<&'static str, Access> {
         ("revoke_token", n(ManageAccounts)),
         ("get_clearance_levels", Authenticated),
         ("set_clearance_levels", n(ManageAccounts)),
+        ("get_relations", Authenticated),
+        ("set_relations", n(Operate)),
+        ("get_directory", Authenticated),
+        ("set_directory", n(Operate)),
+        ("route_plan", n(Analyse)),
+        ("choose_candidate", n(Analyse)),
+        ("warning_template", n(Analyse)),
+        ("warning_letter", n(ReadCase)),
+        ("warning_cap", n(ReadCase)),
+        ("list_notification_targets", n(Operate)),
+        ("set_notification_target", n(Operate)),
+        ("remove_notification_target", n(Operate)),
+        ("list_notices", n(Operate)),
     ])
 }
 
@@ -169,6 +182,9 @@ fn request(op: &tocsin_server::Op, case: &str) -> (String, Option<Value>) {
         .replace("{version}", "1")
         .replace("{token_id}", uuid)
         .replace("{name}", "full");
+    if op.id.contains("notification_target") {
+        path = path.replace("/full", "/no-such-target");
+    }
     match op.id {
         "inclusion_proof" => path.push_str("?position=0"),
         "consistency_proof" => path.push_str("?from=1"),
@@ -184,8 +200,13 @@ fn admitted_status(op: &tocsin_server::Op) -> u16 {
         return 422;
     }
     match op.id {
-        // No warning version 1 on the case; no such token.
-        "get_warning" | "revoke_own_token" | "revoke_token" => 404,
+        // No warning version 1 on the case; no such token or target.
+        "get_warning"
+        | "revoke_own_token"
+        | "revoke_token"
+        | "warning_letter"
+        | "warning_cap"
+        | "remove_notification_target" => 404,
         "logout" => 204,
         _ => op.success.as_u16(),
     }

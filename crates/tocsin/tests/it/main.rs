@@ -5,6 +5,7 @@
 mod api;
 mod cli;
 mod crash;
+mod delivery;
 mod rebuild;
 mod scenarios;
 mod support;

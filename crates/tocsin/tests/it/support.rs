@@ -130,9 +130,16 @@ pub struct Answer {
 }
 
 impl Deployment {
-    /// Starts the server on this deployment with the clock at `now`.
+    /// Starts the server on this deployment with the clock at `now`, without
+    /// background jobs (tests that want the scheduler use `serve_with`).
     pub fn serve(&self, now: &str) -> Server {
-        self.serve_with(now, tocsin_server::ServerConfig::default())
+        self.serve_with(
+            now,
+            tocsin_server::ServerConfig {
+                jobs: None,
+                ..Default::default()
+            },
+        )
     }
 
     pub fn serve_with(&self, now: &str, config: tocsin_server::ServerConfig) -> Server {
@@ -232,7 +239,7 @@ impl Server {
                 name,
                 Name::new("test").unwrap(),
                 roles.iter().copied().collect(),
-                std::time::Duration::from_secs(86_400),
+                std::time::Duration::from_secs(366 * 86_400),
             )
             .await
             .unwrap()

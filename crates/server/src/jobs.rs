@@ -1,0 +1,260 @@
+//! The work `tocsin serve` does on its own: applying the clock (the sweep:
+//! escalations of overdue steps, re-assessment flags) and sending the
+//! escalation notices to the notification targets, with retries.
+//!
+//! Several server processes may run this on one database: an escalation is
+//! an event folded into its case, so the second process's sweep sees it and
+//! raises nothing (optimistic concurrency on the case stream); notices are
+//! claimed with compare-and-set and a lease. Everything is in the store, so
+//! a restart loses nothing and repeats nothing.
+
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use tocsin_domain::notify::{NotificationTarget, NotifyChannel};
+use tocsin_service::{Notice, RetryPolicy};
+
+use crate::AppState;
+
+/// SMTP settings for email targets (plain SMTP to a relay you trust).
+#[derive(Clone, Debug)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub from: String,
+}
+
+/// How often the jobs run and how notices are retried.
+#[derive(Clone, Debug)]
+pub struct JobsConfig {
+    /// How often due notices are looked for.
+    pub tick: Duration,
+    /// How often the clock is applied to every open case.
+    pub sweep_every: Duration,
+    pub retry: RetryPolicy,
+    pub webhook_timeout: Duration,
+    pub smtp: Option<SmtpConfig>,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        Self {
+            tick: Duration::from_secs(2),
+            sweep_every: Duration::from_secs(30),
+            retry: RetryPolicy::default(),
+            webhook_timeout: Duration::from_secs(10),
+            smtp: None,
+        }
+    }
+}
+
+/// HMAC-SHA256 (RFC 2104) of `msg` under `key`, as lower-case hex.
+pub fn hmac_sha256_hex(key: &[u8], msg: &[u8]) -> String {
+    const BLOCK: usize = 64;
+    let mut k = [0u8; BLOCK];
+    if key.len() > BLOCK {
+        k[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        k[..key.len()].copy_from_slice(key);
+    }
+    let mut inner = Sha256::new();
+    inner.update(k.map(|b| b ^ 0x36));
+    inner.update(msg);
+    let mut outer = Sha256::new();
+    outer.update(k.map(|b| b ^ 0x5c));
+    outer.update(inner.finalize());
+    outer
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The JSON a webhook receives.
+pub fn webhook_body(n: &Notice) -> String {
+    serde_json::json!({
+        "type": "escalation",
+        "id": n.id,
+        "case_id": n.case_id,
+        "step": n.step,
+        "due": n.due,
+        "raised_at": n.raised_at,
+        "attempt": n.attempts + 1,
+    })
+    .to_string()
+}
+
+async fn send_webhook(
+    http: &reqwest::Client,
+    url: &str,
+    secret: Option<String>,
+    n: &Notice,
+    now: tocsin_domain::Timestamp,
+) -> Result<(), String> {
+    let body = webhook_body(n);
+    let ts = now.as_second().to_string();
+    let mut req = http
+        .post(url)
+        .header("content-type", "application/json")
+        .header("x-tocsin-delivery", &n.id)
+        .header("x-tocsin-timestamp", &ts);
+    if let Some(s) = secret {
+        let sig = hmac_sha256_hex(s.as_bytes(), format!("{ts}.{body}").as_bytes());
+        req = req.header("x-tocsin-signature", format!("sha256={sig}"));
+    }
+    match req.body(body).send().await {
+        Ok(r) if r.status().is_success() => Ok(()),
+        Ok(r) => Err(format!("the webhook answered {}", r.status())),
+        Err(e) => Err(format!("the webhook could not be reached: {e}")),
+    }
+}
+
+async fn send_email(smtp: &SmtpConfig, to: &[String], n: &Notice) -> Result<(), String> {
+    use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+    let mut b = Message::builder()
+        .from(
+            smtp.from
+                .parse()
+                .map_err(|e| format!("from address: {e}"))?,
+        )
+        .subject(format!(
+            "tocsin: {} overdue on case {}",
+            n.step.as_str(),
+            n.case_id
+        ));
+    for t in to {
+        b = b.to(t.parse().map_err(|e| format!("address {t}: {e}"))?);
+    }
+    let text = format!(
+        "The {} step of case {} was due at {} and is overdue (escalation raised at {}).\n\nNotice {}.\n",
+        n.step.as_str(),
+        n.case_id,
+        n.due,
+        n.raised_at,
+        n.id
+    );
+    let msg = b
+        .body(text)
+        .map_err(|e| format!("cannot build the email: {e}"))?;
+    let mailer = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(smtp.host.as_str())
+        .port(smtp.port)
+        .timeout(Some(Duration::from_secs(20)))
+        .build();
+    mailer
+        .send(msg)
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("SMTP: {e}"))
+}
+
+/// One round: sweep if due, then try every due notice once.
+pub async fn run_once(
+    state: &AppState,
+    cfg: &JobsConfig,
+    http: &reqwest::Client,
+    sweep: bool,
+) -> Result<(), String> {
+    let svc = &state.svc;
+    if sweep {
+        svc.sweep().await.map_err(|e| format!("sweep: {e}"))?;
+    }
+    let notices = svc.notices().await.map_err(|e| e.to_string())?;
+    if notices.is_empty() {
+        return Ok(());
+    }
+    let targets: Vec<NotificationTarget> = svc
+        .notification_targets()
+        .await
+        .map_err(|e| e.to_string())?;
+    for (doc, _) in notices {
+        let Some((version, n)) = svc
+            .claim_notice(&doc, cfg.retry.lease)
+            .await
+            .map_err(|e| e.to_string())?
+        else {
+            continue;
+        };
+        let result = match targets.iter().find(|t| t.name == n.target) {
+            None => Err(format!("the target {} was removed", n.target)),
+            Some(t) => match &t.channel {
+                NotifyChannel::Webhook { url } => {
+                    let secret = svc
+                        .webhook_secret(t.name.as_str())
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    send_webhook(http, url.as_str(), secret, &n, svc.now()).await
+                }
+                NotifyChannel::Email { to } => match &cfg.smtp {
+                    None => Err("no SMTP server is configured (tocsin serve --smtp)".into()),
+                    Some(smtp) => {
+                        let to: Vec<String> = to.iter().map(|a| a.to_string()).collect();
+                        send_email(smtp, &to, &n).await
+                    }
+                },
+            },
+        };
+        if let Err(e) = &result {
+            tracing::warn!(notice = %n.id, attempt = n.attempts + 1, error = %e, "escalation notice not delivered");
+        } else {
+            tracing::info!(notice = %n.id, "escalation notice delivered");
+        }
+        svc.finish_notice(n, version, result, &cfg.retry)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// Runs the jobs until `stop` is set.
+pub async fn run(state: AppState, cfg: JobsConfig, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let http = match reqwest::Client::builder()
+        .timeout(cfg.webhook_timeout)
+        .user_agent(concat!("tocsin/", env!("CARGO_PKG_VERSION")))
+        .build()
+    {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the notification client");
+            return;
+        }
+    };
+    let mut last_sweep: Option<std::time::Instant> = None;
+    loop {
+        let sweep = last_sweep.is_none_or(|t| t.elapsed() >= cfg.sweep_every);
+        if sweep {
+            last_sweep = Some(std::time::Instant::now());
+        }
+        if let Err(e) = run_once(&state, &cfg, &http, sweep).await {
+            tracing::error!(error = %e, "background jobs");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(cfg.tick) => {}
+            _ = stop.changed() => return,
+        }
+        if *stop.borrow() {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hmac_matches_rfc_4231() {
+        // Test case 2.
+        assert_eq!(
+            hmac_sha256_hex(b"Jefe", b"what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        // Test case 6: a key longer than the block.
+        assert_eq!(
+            hmac_sha256_hex(
+                &[0xaa; 131],
+                b"Test Using Larger Than Block-Size Key - Hash Key First"
+            ),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+        );
+    }
+}
