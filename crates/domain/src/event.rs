@@ -18,6 +18,7 @@ use crate::grading::{Grading, Specificity};
 use crate::ids::{CaseId, ReportId, TokenId, WaiverId};
 use crate::policy::{Deadlines, Determination, PolicyRef};
 use crate::report::{HarmTypes, ThreatReport};
+use crate::screening::{RegistryRef, Screening, WatchListFlag};
 use crate::text::{ActorName, ElementName, Note, Reason, Title};
 use crate::time::{ThreatWindow, Timestamp};
 
@@ -196,6 +197,16 @@ pub enum Event {
         action: Action,
         reason: String,
     },
+    /// The names of a report (victims, threat actor) were screened against
+    /// the directories and watch lists.
+    ScreeningRecorded {
+        screening: Box<Screening>,
+    },
+    /// A victim matches a watch list: evidence for the W3 assessment, never
+    /// a waiver and never a change of the determination.
+    WatchListFlagRaised {
+        flag: Box<WatchListFlag>,
+    },
     // ---- system stream ----
     /// The exact text of a policy, recorded the first time a determination is
     /// made under it, so the ledger alone explains every determination.
@@ -262,6 +273,16 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         address: Option<String>,
     },
+    // ---- registry stream ----
+    /// A registry (watch list or directory) was imported; its entries are
+    /// in the store under its name, replaced atomically with this event.
+    RegistryImported {
+        registry: RegistryRef,
+        entries: u64,
+        names: u64,
+        /// The file names it was read from.
+        sources: Vec<String>,
+    },
 }
 
 impl Event {
@@ -289,6 +310,8 @@ impl Event {
             Event::EscalationRaised { .. } => "escalation_raised",
             Event::CaseHandedOff { .. } => "case_handed_off",
             Event::AttemptRefused { .. } => "attempt_refused",
+            Event::ScreeningRecorded { .. } => "screening_recorded",
+            Event::WatchListFlagRaised { .. } => "watch_list_flag_raised",
             Event::PolicyAdopted { .. } => "policy_adopted",
             Event::ElementRegistered { .. } => "element_registered",
             Event::AccountCreated { .. } => "account_created",
@@ -302,6 +325,7 @@ impl Event {
             Event::ContentRead { .. } => "content_read",
             Event::AccessRefused { .. } => "access_refused",
             Event::LoginFailed { .. } => "login_failed",
+            Event::RegistryImported { .. } => "registry_imported",
         }
     }
 
@@ -323,6 +347,7 @@ impl Event {
                 | Event::ContentRead { .. }
                 | Event::AccessRefused { .. }
                 | Event::LoginFailed { .. }
+                | Event::RegistryImported { .. }
         )
     }
 
@@ -456,6 +481,8 @@ impl Event {
             Event::AttemptRefused { action, reason } => {
                 format!("refused {}: {reason}", action.as_str())
             }
+            Event::ScreeningRecorded { screening } => crate::screening::summary(screening),
+            Event::WatchListFlagRaised { flag } => crate::screening::flag_summary(flag),
             Event::PolicyAdopted { policy, .. } => format!("policy adopted: {policy}"),
             Event::ElementRegistered { element, .. } => format!("element registered: {element}"),
             Event::AccountCreated { name, spec } => format!(
@@ -504,6 +531,12 @@ impl Event {
                 Some(a) => format!("failed login as '{account}' from {a}"),
                 None => format!("failed login as '{account}'"),
             },
+            Event::RegistryImported {
+                registry,
+                entries,
+                names,
+                ..
+            } => format!("registry {registry} imported: {entries} entries, {names} names"),
         }
     }
 }
