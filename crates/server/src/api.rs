@@ -592,6 +592,7 @@ pub fn routes(t: &mut Table) {
         .returns::<ClearanceLevels>(StatusCode::OK),
         set_levels,
     );
+    crate::api_screening::routes(t);
 }
 
 // ---------------------------------------------------------------------------

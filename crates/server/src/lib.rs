@@ -12,6 +12,7 @@
 //! identical to a missing case), the body (422), then the domain.
 
 pub mod api;
+pub mod api_screening;
 pub mod auth;
 pub mod metrics;
 pub mod openapi;

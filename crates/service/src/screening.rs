@@ -39,9 +39,10 @@ use tocsin_domain::screening::{
 };
 use tocsin_domain::{ActorName, ReportId, Timestamp};
 use tocsin_match::{
-    Alias, AliasQuality, DEFAULT_THRESHOLD, Entry, EntryKind, Index, IndexOptions, NameSource,
-    ParseError, Progress, Registry, SearchOptions,
+    Alias, AliasQuality, Entry, Index, IndexOptions, NameSource, ParseError, Progress, Registry,
+    SearchOptions,
 };
+pub use tocsin_match::{DEFAULT_THRESHOLD, EntryKind};
 use tocsin_store::{DocExpect, DocKind, DocWrite, EventEnvelope, NewEvents, StoreError, StreamId};
 
 use crate::Service;
@@ -392,12 +393,15 @@ impl StoredRegistry {
     }
 }
 
+/// Programme and country of one entry.
+type EntryExtra = (Option<Box<str>>, Option<Box<str>>);
+
 /// A registry loaded for screening: its version and index.
 pub struct Loaded {
     pub registry: RegistryRef,
     pub index: Index,
     /// Programme and country per entry (the index keeps names only).
-    extra: Vec<(Option<Box<str>>, Option<Box<str>>)>,
+    extra: Vec<EntryExtra>,
 }
 
 impl Loaded {
@@ -426,7 +430,8 @@ impl Loaded {
             .get(h.entry as usize)
             .map(|(p, c)| {
                 (
-                    p.as_deref().map(str::to_owned),
+                    // OFAC joins programmes as `SDGT] [IRGC`.
+                    p.as_deref().map(|p| p.replace("] [", ", ")),
                     c.as_deref().map(str::to_owned),
                 )
             })

@@ -6,5 +6,6 @@ mod cli;
 mod crash;
 mod rebuild;
 mod scenarios;
+mod screening;
 mod support;
 mod tamper;
