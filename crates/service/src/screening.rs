@@ -472,7 +472,10 @@ pub struct Indexes {
 impl Indexes {
     fn cached(&self, r: &RegistryRef) -> Option<Arc<Loaded>> {
         let g = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
-        g.get(&r.name).filter(|l| l.registry == *r).cloned()
+        // A newer version than asked for (read by a racing call) will do.
+        g.get(&r.name)
+            .filter(|l| l.registry == *r || l.registry.version > r.version)
+            .cloned()
     }
 
     /// Heap bytes held by the loaded indexes (approximate), per registry.
