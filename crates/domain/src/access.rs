@@ -144,9 +144,11 @@ pub struct Account {
     pub spec: AccountSpec,
     pub disabled: bool,
     pub created_at: Timestamp,
-    /// Sessions and tokens issued before this instant are no longer valid
-    /// (set when the password changes or the account is disabled).
-    pub credentials_valid_after: Timestamp,
+    /// Counts password changes and disablings. A session or token carries
+    /// the epoch it was issued in and is valid only while it is current,
+    /// so one change ends every earlier credential at once.
+    #[serde(default)]
+    pub credential_epoch: u64,
 }
 
 impl Account {
@@ -347,6 +349,9 @@ pub struct TokenInfo {
     pub expires_at: Timestamp,
     /// Hex SHA-256 of the secret.
     pub secret_sha256: String,
+    /// The account's credential epoch when the token was issued.
+    #[serde(default)]
+    pub epoch: u64,
     #[serde(default)]
     pub revoked: bool,
 }
@@ -357,7 +362,7 @@ impl TokenInfo {
         !self.revoked
             && now < self.expires_at
             && !account.disabled
-            && self.issued_at >= account.credentials_valid_after
+            && self.epoch == account.credential_epoch
     }
 }
 
@@ -391,7 +396,7 @@ mod tests {
             },
             disabled: false,
             created_at: t,
-            credentials_valid_after: t,
+            credential_epoch: 0,
         }
     }
 

@@ -1345,8 +1345,8 @@ async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
     Ok(r)
 }
 
-async fn openapi_doc(State(state): State<AppState>) -> Result<Response, ApiError> {
-    ok(&crate::openapi::document(&crate::table::ops(state)))
+async fn openapi_doc() -> Result<Response, ApiError> {
+    ok(&crate::openapi::spec())
 }
 
 async fn login(

@@ -125,6 +125,11 @@ fn method_key(m: &Method) -> &'static str {
     }
 }
 
+/// The document for the whole API (every route of the table).
+pub fn spec() -> Value {
+    document(&crate::table::ops())
+}
+
 /// The document for these routes.
 pub fn document(ops: &[Op]) -> Value {
     let mut req = generator(false);

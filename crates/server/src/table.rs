@@ -198,7 +198,8 @@ struct OpInfo {
 
 /// Routes being registered.
 pub struct Table {
-    state: AppState,
+    /// `None` when only the table is wanted (the OpenAPI document).
+    state: Option<AppState>,
     router: Router<AppState>,
     ops: Vec<Op>,
 }
@@ -220,16 +221,18 @@ impl Table {
         H: Handler<T, AppState>,
         T: 'static,
     {
-        let info = Arc::new(OpInfo {
-            id: op.id,
-            path: op.path,
-            access: op.access,
-        });
-        let route = axum::routing::on(method_filter(&op.method), handler)
-            .route_layer(middleware::from_fn_with_state(self.state.clone(), guard))
-            .route_layer(axum::Extension(info));
-        let router = std::mem::take(&mut self.router);
-        self.router = router.route(op.path, route);
+        if let Some(state) = &self.state {
+            let info = Arc::new(OpInfo {
+                id: op.id,
+                path: op.path,
+                access: op.access,
+            });
+            let route = axum::routing::on(method_filter(&op.method), handler)
+                .route_layer(middleware::from_fn_with_state(state.clone(), guard))
+                .route_layer(axum::Extension(info));
+            let router = std::mem::take(&mut self.router);
+            self.router = router.route(op.path, route);
+        }
         self.ops.push(op);
     }
 }
@@ -237,7 +240,7 @@ impl Table {
 /// The application router and the table it was built from.
 pub fn build(state: AppState) -> (Router, Vec<Op>) {
     let mut t = Table {
-        state: state.clone(),
+        state: Some(state.clone()),
         router: Router::new(),
         ops: Vec::new(),
     };
@@ -251,8 +254,14 @@ pub fn build(state: AppState) -> (Router, Vec<Op>) {
 }
 
 /// The table alone (for the spec and the access-matrix test).
-pub fn ops(state: AppState) -> Vec<Op> {
-    build(state).1
+pub fn ops() -> Vec<Op> {
+    let mut t = Table {
+        state: None,
+        router: Router::new(),
+        ops: Vec::new(),
+    };
+    crate::api::routes(&mut t);
+    t.ops
 }
 
 async fn not_found(method: Method, uri: axum::http::Uri) -> ApiError {
@@ -281,22 +290,36 @@ async fn guard(
 ) -> Response {
     let started = Instant::now();
     let method = req.method().clone();
-    let response = match admit(&state, &op, &mut req).await {
-        Ok(()) => next.run(req).await,
-        Err(e) => e.into_response(),
+    let uri_path = req.uri().path().to_owned();
+    let (response, who) = match admit(&state, &op, &mut req).await {
+        Ok(who) => (next.run(req).await, who),
+        Err(e) => (e.into_response(), None),
     };
-    state.metrics.observe(
-        method.as_str(),
-        op.path,
-        response.status().as_u16(),
-        started.elapsed(),
+    let took = started.elapsed();
+    let status = response.status().as_u16();
+    state
+        .metrics
+        .observe(method.as_str(), op.path, status, took);
+    tracing::info!(
+        method = %method,
+        path = %uri_path,
+        route = op.id,
+        status,
+        account = who.as_deref().unwrap_or("-"),
+        ms = took.as_secs_f64() * 1000.0,
+        "request"
     );
     response
 }
 
-async fn admit(state: &AppState, op: &OpInfo, req: &mut Request) -> Result<(), ApiError> {
+/// Authenticates and authorises; the account name, if any, for the log.
+async fn admit(
+    state: &AppState,
+    op: &OpInfo,
+    req: &mut Request,
+) -> Result<Option<String>, ApiError> {
     if op.access == Access::Public {
-        return Ok(());
+        return Ok(None);
     }
     let principal = auth::authenticate(state, req.headers()).await?;
     if let Access::Needs(p) = op.access
@@ -318,8 +341,9 @@ async fn admit(state: &AppState, op: &OpInfo, req: &mut Request) -> Result<(), A
         refuse(state, &principal, op.id, None, &e.detail).await;
         return Err(e);
     }
+    let name = principal.account.name.to_string();
     req.extensions_mut().insert(principal);
-    Ok(())
+    Ok(Some(name))
 }
 
 /// Records a refused attempt in the ledger (best effort: the refusal

@@ -108,6 +108,8 @@ pub struct SessionRecord {
     pub csrf_token: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
+    /// The account's credential epoch at login.
+    pub epoch: u64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -258,7 +260,7 @@ pub(crate) fn project(
                 spec: spec.clone(),
                 disabled: false,
                 created_at: at,
-                credentials_valid_after: at,
+                credential_epoch: 0,
             }),
         )),
         Event::AccountChanged { name, spec } => {
@@ -269,7 +271,7 @@ pub(crate) fn project(
         Event::AccountDisabled { name, .. } => {
             let mut a = account(name)?;
             a.disabled = true;
-            a.credentials_valid_after = at;
+            a.credential_epoch += 1;
             Some((DocKind::User, name.to_string(), json(&a)))
         }
         Event::AccountEnabled { name } => {
@@ -279,7 +281,7 @@ pub(crate) fn project(
         }
         Event::PasswordChanged { name } => {
             let mut a = account(name)?;
-            a.credentials_valid_after = at;
+            a.credential_epoch += 1;
             Some((DocKind::User, name.to_string(), json(&a)))
         }
         Event::TokenIssued { token } => {
@@ -815,6 +817,7 @@ impl Service {
             last_seen: now,
             csrf_token: random_b64(24)?,
             address,
+            epoch: account.credential_epoch,
         };
         self.store()
             .write_docs(vec![DocWrite::put(
@@ -864,7 +867,7 @@ impl Service {
             now >= s.created_at + cfg.session_absolute || now >= s.last_seen + cfg.session_idle;
         let account = self.account(s.account.as_str()).await?;
         let account = match account {
-            Some(a) if !expired && !a.disabled && s.created_at >= a.credentials_valid_after => a,
+            Some(a) if !expired && !a.disabled && s.epoch == a.credential_epoch => a,
             _ => {
                 let _ = self
                     .store()
@@ -939,6 +942,7 @@ impl Service {
             expires_at: now + valid_for,
             secret_sha256: sha256_hex(&secret),
             revoked: false,
+            epoch: a.credential_epoch,
         };
         self.account_events(
             by,

@@ -85,13 +85,33 @@ pub async fn run(
     } else {
         given.clone()
     };
-    if paths.db.exists() || paths.key.exists() {
-        if !force {
-            bail!(
-                "{} already exists: pass --force to replace the demo database",
-                paths.db.display()
-            );
+    if (paths.db.exists() || paths.key.exists()) && !force {
+        println!(
+            "the demo is already loaded in {} (pass --force to load it afresh)",
+            paths.db.display()
+        );
+        if no_serve {
+            return Ok(ExitCode::SUCCESS);
         }
+        let store = app::open_write(&paths)?;
+        let live = Arc::new(Service::new(
+            Arc::new(store) as Arc<dyn Store>,
+            Arc::new(policy),
+            Arc::new(SystemClock),
+        ));
+        app::init_logging("text")?;
+        println!(
+            "demo accounts: {} (password '{DEMO_PASSWORD}'); then: tocsin --server http://{bind} login analyst.kim",
+            ACCOUNTS
+                .iter()
+                .map(|(n, _, _)| *n)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        app::serve(live, tocsin_server::ServerConfig::default(), bind).await?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if paths.db.exists() || paths.key.exists() {
         for p in [&paths.db, &paths.key] {
             let _ = std::fs::remove_file(p);
         }

@@ -2,6 +2,7 @@
 //! each test with a fresh database in its own temporary directory.
 //! (One test binary on purpose: it keeps CI link times down.)
 
+mod api;
 mod cli;
 mod crash;
 mod rebuild;

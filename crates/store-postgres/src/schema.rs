@@ -1,0 +1,128 @@
+//! The PostgreSQL schema and its migrations.
+//!
+//! `schema_migrations` records every migration applied (its version and
+//! when); the schema version is the highest. `meta` holds the deployment's
+//! identity, and its row `application = 'tocsin'` marks the database as
+//! tocsin's. Migrations run when a store opens, all in one transaction that
+//! holds an advisory lock ([`MIGRATION_LOCK`]), so two processes starting
+//! together do not both migrate: the second waits, then finds the work done.
+//! A database from a newer tocsin is refused.
+//!
+//! Every text column that is a key, an id or sorted on is `COLLATE "C"`:
+//! byte order, as in SQLite, whatever the database's locale, so cursors and
+//! listings behave the same on both backends.
+
+/// The key of the transaction-scoped advisory lock taken while inspecting
+/// and migrating the schema ("TCSNMIGR"). Advisory locks are per database.
+pub const MIGRATION_LOCK: i64 = 0x5443_534E_4D49_4752;
+
+/// The value of `meta.application` in a tocsin database.
+pub const APPLICATION: &str = "tocsin";
+
+/// Each entry brings the schema from version `i` to `i + 1`.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: everything SQLite has at its version 2, in PostgreSQL types.
+    r#"
+    CREATE TABLE schema_migrations (
+        version    integer     PRIMARY KEY,
+        applied_at timestamptz NOT NULL DEFAULT now()
+    );
+
+    CREATE TABLE meta (
+        key   text COLLATE "C" PRIMARY KEY,
+        value text NOT NULL
+    );
+
+    -- The ledger size, in one row. Every write transaction locks it
+    -- (SELECT ... FOR UPDATE) first: that serialises writers across
+    -- processes, so positions are dense and the tree never forks.
+    CREATE TABLE ledger_head (
+        id   boolean PRIMARY KEY DEFAULT true CHECK (id),
+        size bigint  NOT NULL CHECK (size >= 0)
+    );
+    INSERT INTO ledger_head (id, size) VALUES (true, 0);
+
+    -- One row per event; the leaf is the ledger leaf (see tocsin_store::leaf).
+    -- stream and seq repeat what the leaf header says, for indexing.
+    CREATE TABLE ledger (
+        position  bigint PRIMARY KEY CHECK (position >= 0),
+        stream    text COLLATE "C" NOT NULL,
+        seq       bigint NOT NULL CHECK (seq >= 1),
+        leaf      bytea  NOT NULL,
+        leaf_hash bytea  NOT NULL,
+        UNIQUE (stream, seq)
+    );
+    -- The first event of each stream, in ledger order (case_ids).
+    CREATE INDEX ledger_openings ON ledger (position) WHERE seq = 1;
+
+    -- Perfect subtrees of level >= 1 (level 0 is ledger.leaf_hash).
+    CREATE TABLE merkle_nodes (
+        level smallint NOT NULL CHECK (level >= 1),
+        idx   bigint   NOT NULL CHECK (idx >= 0),
+        hash  bytea    NOT NULL,
+        PRIMARY KEY (level, idx)
+    );
+
+    -- A signed checkpoint for the ledger size after every commit.
+    CREATE TABLE checkpoints (
+        size bigint PRIMARY KEY,
+        note text   NOT NULL
+    );
+
+    -- Query tables, derived from the ledger (tocsin admin rebuild).
+    -- Times are stored as their RFC 3339 text (exactly as given, so the
+    -- projection digest is the same as SQLite's), with next_due also in
+    -- microseconds for comparisons.
+    CREATE TABLE cases (
+        id                   text COLLATE "C" PRIMARY KEY,
+        opened_position      bigint  NOT NULL,
+        title                text    NOT NULL,
+        state                text    NOT NULL,
+        owner                text    NOT NULL,
+        lead_element         text    NOT NULL,
+        opened_at            text    NOT NULL,
+        updated_at           text    NOT NULL,
+        version              bigint  NOT NULL,
+        verdict              text,
+        reassessment_due     text,
+        next_step            text,
+        next_due             text,
+        next_due_us          bigint,
+        escalations          bigint  NOT NULL,
+        -- The access marking (sorted lists of strings).
+        levels               text[]  NOT NULL DEFAULT '{}',
+        compartments         text[]  NOT NULL DEFAULT '{}',
+        elements             text[]  NOT NULL DEFAULT '{}',
+        existence_restricted boolean NOT NULL DEFAULT false
+    );
+    CREATE INDEX cases_by_opening ON cases (opened_position);
+    CREATE INDEX cases_by_state ON cases (state, opened_position);
+    CREATE INDEX cases_by_due ON cases (next_due_us);
+
+    CREATE TABLE reports (
+        id                  text COLLATE "C" PRIMARY KEY,
+        case_id             text COLLATE "C" NOT NULL,
+        ord                 bigint  NOT NULL,
+        originating_element text    NOT NULL,
+        received_at         text    NOT NULL,
+        grade               text    NOT NULL,
+        independent         boolean NOT NULL
+    );
+    CREATE INDEX reports_by_case ON reports (case_id, ord);
+
+    -- Documents beside the ledger (accounts, sessions, idempotency
+    -- records, reference data, notifications, registries).
+    CREATE TABLE docs (
+        kind    text COLLATE "C" NOT NULL,
+        key     text COLLATE "C" NOT NULL,
+        version bigint NOT NULL,
+        body    bytea  NOT NULL,
+        PRIMARY KEY (kind, key)
+    );
+    "#,
+];
+
+/// The schema version this build writes.
+pub fn latest() -> i64 {
+    MIGRATIONS.len() as i64
+}
