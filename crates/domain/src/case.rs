@@ -622,6 +622,11 @@ pub struct Case {
     pub flags: Vec<Flag>,
     pub escalations: Vec<Escalation>,
     pub refusals: Vec<Refusal>,
+    /// Screenings of the reports' names against directories and watch lists.
+    pub screenings: Vec<Recorded<crate::screening::Screening>>,
+    /// Victims matching a watch list: evidence for the W3 assessment (never
+    /// a waiver, never a change of the determination).
+    pub watch_list_flags: Vec<Recorded<crate::screening::WatchListFlag>>,
     pub timeline: Vec<TimelineEntry>,
     /// The elements the case is shared with: every element that led it or
     /// contributed a report. Members of these elements may read it (given
@@ -761,6 +766,8 @@ impl Case {
             flags: vec![],
             escalations: vec![],
             refusals: vec![],
+            screenings: vec![],
+            watch_list_flags: vec![],
             timeline: vec![TimelineEntry {
                 seq: 1,
                 at: e.recorded_at,
@@ -819,7 +826,8 @@ impl Case {
             | Event::ClearanceLevelsSet { .. }
             | Event::ContentRead { .. }
             | Event::AccessRefused { .. }
-            | Event::LoginFailed { .. }) => {
+            | Event::LoginFailed { .. }
+            | Event::RegistryImported { .. }) => {
                 return Err(bad(format!(
                     "{} belongs to a deployment stream, not to a case",
                     other.kind()
@@ -1061,6 +1069,17 @@ impl Case {
             Event::AttemptRefused { action, reason } => self.refusals.push(Refusal {
                 action: *action,
                 reason: reason.clone(),
+                by,
+                at,
+            }),
+            // Recorded facts only: no state, determination or waiver changes.
+            Event::ScreeningRecorded { screening } => self.screenings.push(Recorded {
+                value: (**screening).clone(),
+                by,
+                at,
+            }),
+            Event::WatchListFlagRaised { flag } => self.watch_list_flags.push(Recorded {
+                value: (**flag).clone(),
                 by,
                 at,
             }),

@@ -20,7 +20,9 @@ use crate::notify::NotificationTarget;
 use crate::policy::{Deadlines, Determination, PolicyRef};
 use crate::reference::{Directory, Relations};
 use crate::report::{HarmTypes, ThreatReport};
+use crate::screening::{RegistryRef, Screening, WatchListFlag};
 use crate::text::{ActorName, ElementName, Label, Note, Reason, Title};
+
 use crate::time::{ThreatWindow, Timestamp};
 
 /// Whether a report counts as an independent source.
@@ -198,6 +200,16 @@ pub enum Event {
         action: Action,
         reason: String,
     },
+    /// The names of a report (victims, threat actor) were screened against
+    /// the directories and watch lists.
+    ScreeningRecorded {
+        screening: Box<Screening>,
+    },
+    /// A victim matches a watch list: evidence for the W3 assessment, never
+    /// a waiver and never a change of the determination.
+    WatchListFlagRaised {
+        flag: Box<WatchListFlag>,
+    },
     // ---- system stream ----
     /// The exact text of a policy, recorded the first time a determination is
     /// made under it, so the ledger alone explains every determination.
@@ -295,6 +307,16 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         address: Option<String>,
     },
+    // ---- registry stream ----
+    /// A registry (watch list or directory) was imported; its entries are
+    /// in the store under its name, replaced atomically with this event.
+    RegistryImported {
+        registry: RegistryRef,
+        entries: u64,
+        names: u64,
+        /// The file names it was read from.
+        sources: Vec<String>,
+    },
 }
 
 impl Event {
@@ -322,6 +344,8 @@ impl Event {
             Event::EscalationRaised { .. } => "escalation_raised",
             Event::CaseHandedOff { .. } => "case_handed_off",
             Event::AttemptRefused { .. } => "attempt_refused",
+            Event::ScreeningRecorded { .. } => "screening_recorded",
+            Event::WatchListFlagRaised { .. } => "watch_list_flag_raised",
             Event::PolicyAdopted { .. } => "policy_adopted",
             Event::NotificationDelivered { .. } => "notification_delivered",
             Event::NotificationFailed { .. } => "notification_failed",
@@ -341,6 +365,7 @@ impl Event {
             Event::ContentRead { .. } => "content_read",
             Event::AccessRefused { .. } => "access_refused",
             Event::LoginFailed { .. } => "login_failed",
+            Event::RegistryImported { .. } => "registry_imported",
         }
     }
 
@@ -366,6 +391,7 @@ impl Event {
                 | Event::ContentRead { .. }
                 | Event::AccessRefused { .. }
                 | Event::LoginFailed { .. }
+                | Event::RegistryImported { .. }
         )
     }
 
@@ -499,6 +525,8 @@ impl Event {
             Event::AttemptRefused { action, reason } => {
                 format!("refused {}: {reason}", action.as_str())
             }
+            Event::ScreeningRecorded { screening } => crate::screening::summary(screening),
+            Event::WatchListFlagRaised { flag } => crate::screening::flag_summary(flag),
             Event::PolicyAdopted { policy, .. } => format!("policy adopted: {policy}"),
             Event::NotificationDelivered {
                 step,
@@ -581,6 +609,12 @@ impl Event {
                 Some(a) => format!("failed login as '{account}' from {a}"),
                 None => format!("failed login as '{account}'"),
             },
+            Event::RegistryImported {
+                registry,
+                entries,
+                names,
+                ..
+            } => format!("registry {registry} imported: {entries} entries, {names} names"),
         }
     }
 }

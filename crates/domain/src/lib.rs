@@ -30,6 +30,7 @@ pub mod reference;
 pub mod report;
 pub mod routing;
 pub mod sanitise;
+pub mod screening;
 pub mod template;
 pub mod text;
 pub mod time;

@@ -593,6 +593,7 @@ pub fn routes(t: &mut Table) {
         set_levels,
     );
     crate::api_delivery::routes(t);
+    crate::api_screening::routes(t);
 }
 
 // ---------------------------------------------------------------------------

@@ -13,6 +13,7 @@
 
 pub mod api;
 pub mod api_delivery;
+pub mod api_screening;
 pub mod auth;
 pub mod jobs;
 pub mod metrics;

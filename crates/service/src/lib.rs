@@ -18,6 +18,7 @@
 
 pub mod accounts;
 pub mod reference;
+pub mod screening;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -145,6 +146,8 @@ pub struct Service {
     hashing: tokio::sync::Semaphore,
     throttle: accounts::Throttle,
     dummy: OnceLock<String>,
+    /// Screening indexes per loaded registry version.
+    indexes: screening::Indexes,
 }
 
 fn new_uuid() -> uuid::Uuid {
@@ -171,6 +174,7 @@ impl Service {
             hashing: tokio::sync::Semaphore::new(2),
             throttle: accounts::Throttle::default(),
             dummy: OnceLock::new(),
+            indexes: screening::Indexes::default(),
         }
     }
 
@@ -221,9 +225,11 @@ impl Service {
         docs: impl Fn(CaseId, ReportId, bool) -> Vec<DocWrite>,
     ) -> Result<Submitted, ServiceError> {
         let report_id = ReportId::from_uuid(new_uuid());
+        // Victims and threat actor against the registries, in the same append.
+        let screening = self.screening_events(report_id, &report).await;
         if let Some(case_id) = case {
             let ex = self
-                .execute_with(
+                .execute_full(
                     actor,
                     case_id,
                     Command::AttachReport {
@@ -231,6 +237,7 @@ impl Service {
                         report: Box::new(report),
                     },
                     docs(case_id, report_id, false),
+                    screening,
                 )
                 .await?;
             return Ok(Submitted {
@@ -243,7 +250,7 @@ impl Service {
         }
         let case_id = CaseId::from_uuid(new_uuid());
         let now = self.clock.now();
-        let events = Case::open(
+        let mut events = Case::open(
             OpenCase {
                 case_id,
                 report_id,
@@ -256,6 +263,7 @@ impl Service {
                 policy: &self.policy,
             },
         )?;
+        events.extend(screening);
         let envelopes: Vec<EventEnvelope> = events
             .iter()
             .cloned()
@@ -333,6 +341,20 @@ impl Service {
         cmd: Command,
         docs: Vec<DocWrite>,
     ) -> Result<Executed, ServiceError> {
+        self.execute_full(actor, case_id, cmd, docs, Vec::new())
+            .await
+    }
+
+    /// [`Service::execute_with`], appending `extra` events (recorded facts
+    /// such as a screening) after the command's own when it succeeds.
+    async fn execute_full(
+        &self,
+        actor: &Actor,
+        case_id: CaseId,
+        cmd: Command,
+        docs: Vec<DocWrite>,
+        extra: Vec<Event>,
+    ) -> Result<Executed, ServiceError> {
         for _ in 0..MAX_ATTEMPTS {
             let events = self.store.read_stream(&StreamId::Case(case_id)).await?;
             if events.is_empty() {
@@ -356,7 +378,10 @@ impl Service {
                 Ok(()) => case.handle(cmd.clone(), ctx),
             };
             let new_events = match decided {
-                Ok(ev) => ev,
+                Ok(mut ev) => {
+                    ev.extend(extra.iter().cloned());
+                    ev
+                }
                 Err(e) if e.is_recordable() => {
                     let refusal = Event::AttemptRefused {
                         action: cmd.action(),

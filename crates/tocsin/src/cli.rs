@@ -34,6 +34,8 @@ use crate::app::{self, Paths};
 use crate::client::{self, Client, q};
 use crate::render;
 
+mod screening;
+
 const ABOUT: &str = "tocsin: a system of record for the duty to warn.
 
 Threat reports go in; a determination with a rule trace comes out; waivers
@@ -152,6 +154,25 @@ enum Cmd {
     /// Operator tasks.
     #[command(subcommand)]
     Admin(AdminCmd),
+    /// Screen a name against the registries (watch lists and directories), in any script.
+    Screen {
+        name: String,
+        /// Only these registries (repeat or comma-separate; default: all).
+        #[arg(long = "registry", value_delimiter = ',')]
+        registries: Vec<String>,
+        /// Most hits shown (1 to 100).
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+        /// Drop hits scoring below this (default 0.75, the calibrated threshold).
+        #[arg(long)]
+        min_score: Option<f32>,
+        /// Only entries of this kind: person, entity, vessel, aircraft.
+        #[arg(long)]
+        kind: Option<String>,
+    },
+    /// Registries (watch lists, directories): import a new version, list them.
+    #[command(subcommand)]
+    Registry(screening::RegistryCmd),
     /// A demonstration deployment: the Kerman and Crocus cases with demo accounts, then the server.
     Demo {
         /// Replace the demo database if it exists.
@@ -1143,6 +1164,14 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Screen {
+            name,
+            registries,
+            limit,
+            min_score,
+            kind,
+        } => screening::screen(&ctx, &name, registries, limit, min_score, kind).await,
+        Cmd::Registry(cmd) => screening::registry(&ctx, cmd).await,
         Cmd::Admin(AdminCmd::Rebuild) => {
             let svc = ctx.write_service()?;
             let r = svc.rebuild().await?;

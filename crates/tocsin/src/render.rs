@@ -100,6 +100,13 @@ pub fn case(c: &Case, now: Timestamp) -> String {
     if let Some(f) = &c.reassessment_due {
         let _ = writeln!(s, "  RE-ASSESS      {} — {}", f.reason.as_str(), f.detail);
     }
+    if !c.watch_list_flags.is_empty() {
+        let _ = writeln!(
+            s,
+            "  WATCH LIST     {} flag(s) on victims for the W3 assessment (evidence, not a waiver; see screening)",
+            c.watch_list_flags.len()
+        );
+    }
     if let Some(d) = &c.deadlines {
         let _ = writeln!(
             s,
@@ -182,6 +189,7 @@ pub fn case(c: &Case, now: Timestamp) -> String {
             }
         }
     }
+    screening(&mut s, c);
     if !c.waivers.is_empty() {
         let _ = writeln!(s, "\nwaivers");
         for w in &c.waivers {
@@ -393,4 +401,100 @@ pub fn route_plan(plan: &serde_json::Value) -> String {
         let _ = writeln!(s, "note: {}", n.as_str().unwrap_or(""));
     }
     s.trim_end().to_owned()
+}
+
+/// The screenings of a case's names and the watch-list flags.
+fn screening(s: &mut String, c: &Case) {
+    for sc in &c.screenings {
+        let v = &sc.value;
+        let regs: Vec<String> = v.registries.iter().map(|r| r.to_string()).collect();
+        let _ = writeln!(
+            s,
+            "\nscreening of report {} at {} (threshold {:.3})\n  against {}",
+            v.report_id,
+            sc.at,
+            f64::from(v.threshold_permille) / 1000.0,
+            if regs.is_empty() {
+                "no registry".to_owned()
+            } else {
+                regs.join(", ")
+            }
+        );
+        for u in &v.unavailable {
+            let _ = writeln!(s, "  NOT SCREENED against {}: {}", u.name, u.reason);
+        }
+        if v.unnamed_victims > 0 {
+            let _ = writeln!(
+                s,
+                "  {} victim(s) described, not named: not screened",
+                v.unnamed_victims
+            );
+        }
+        for subj in &v.subjects {
+            let _ = writeln!(
+                s,
+                "  {} \"{}\": {}",
+                subj.role.as_str(),
+                subj.name,
+                match (subj.resolved.len(), subj.listed.len()) {
+                    (0, 0) => "no match".to_owned(),
+                    (r, l) => format!("{r} directory match(es), {l} watch-list match(es)"),
+                }
+            );
+            for (what, hits) in [("resolved", &subj.resolved), ("LISTED", &subj.listed)] {
+                for h in hits.iter() {
+                    let _ = writeln!(
+                        s,
+                        "      {what} {:.3} {} {} \"{}\"{}{}",
+                        h.score(),
+                        h.registry,
+                        h.entry_id,
+                        h.listed_name,
+                        h.program
+                            .as_ref()
+                            .map(|p| format!(" [{p}]"))
+                            .unwrap_or_default(),
+                        if h.matched_name != h.listed_name {
+                            format!(
+                                " via {} \"{}\"",
+                                h.name_source.replace('_', " "),
+                                h.matched_name
+                            )
+                        } else {
+                            String::new()
+                        }
+                    );
+                }
+            }
+        }
+    }
+    if !c.watch_list_flags.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nwatch-list flags (evidence for a person's W3 assessment; never a waiver, never a change of the determination)"
+        );
+        for f in &c.watch_list_flags {
+            let v = &f.value;
+            let _ = writeln!(
+                s,
+                "  [{}] victim \"{}\" ~ {} \"{}\" on {} — score {:.3}",
+                v.ground,
+                v.subject,
+                v.hit.entry_id,
+                v.hit.listed_name,
+                v.registry,
+                v.hit.score()
+            );
+            let _ = writeln!(
+                s,
+                "      matched {} \"{}\"; {}",
+                v.hit.name_source.replace('_', " "),
+                v.hit.matched_name,
+                v.hit.explanation
+            );
+            if let Some(p) = &v.hit.program {
+                let _ = writeln!(s, "      programme {p}");
+            }
+        }
+    }
 }

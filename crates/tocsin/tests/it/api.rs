@@ -87,6 +87,9 @@ fn expected_access() -> BTreeMap<&'static str, Access> {
         ("set_notification_target", n(Operate)),
         ("remove_notification_target", n(Operate)),
         ("list_notices", n(Operate)),
+        ("screen_name", n(Screen)),
+        ("list_registries", Authenticated),
+        ("import_registry", n(Operate)),
     ])
 }
 

@@ -8,5 +8,6 @@ mod crash;
 mod delivery;
 mod rebuild;
 mod scenarios;
+mod screening;
 mod support;
 mod tamper;

@@ -1,0 +1,921 @@
+//! Registries and name screening: import a watch list or a directory as a
+//! new version, keep a screening index per loaded version, screen a name,
+//! and screen a report's victims and threat actor on intake.
+//!
+//! # Storage
+//!
+//! Each import is one append on the registry stream
+//! ([`StreamId::Registry`]): a [`Event::RegistryImported`] event (name,
+//! kind, version, SHA-256 of the content, counts, source files) and, in the
+//! same transaction, two documents of kind [`DocKind::Registry`]:
+//!
+//! * key `NAME`: the registry itself in a compact JSON form
+//!   ([`StoredRegistry`]): its reference (version, hash) and its entries as
+//!   arrays;
+//! * key [`CATALOGUE_KEY`]: the catalogue, a small document naming every
+//!   registry with its current version and hash. It is written with a
+//!   compare-and-set on its document version, so two imports racing cannot
+//!   both win, and a failed import (a malformed file is refused before
+//!   anything is written) leaves the previous version in place.
+//!
+//! # Indexes
+//!
+//! A [`tocsin_match::Index`] is built per registry version on first use,
+//! from the stored document, in a blocking thread. Before every use the
+//! catalogue is read (one small document): when another process has
+//! imported a new version, the index is rebuilt. Only the newest version of
+//! each registry is kept in memory; searches in flight keep the old one
+//! alive until they finish.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+use tocsin_domain::event::Event;
+use tocsin_domain::report::{ActorKind, TargetKind, ThreatReport};
+use tocsin_domain::screening::{
+    RegistryRef, RegistryUnavailable, ScreenedSubject, Screening, ScreeningHit, SubjectRole,
+    WATCH_LIST_GROUND, WatchListFlag,
+};
+use tocsin_domain::{ActorName, ReportId, Timestamp};
+use tocsin_match::{
+    Alias, AliasQuality, Entry, Index, IndexOptions, NameSource, ParseError, Progress, Registry,
+    SearchOptions,
+};
+pub use tocsin_match::{DEFAULT_THRESHOLD, EntryKind};
+use tocsin_store::{DocExpect, DocKind, DocWrite, EventEnvelope, NewEvents, StoreError, StreamId};
+
+use crate::Service;
+
+/// Key of the catalogue document (cannot be a registry name: those start
+/// with a letter or digit).
+pub const CATALOGUE_KEY: &str = "_catalogue";
+
+/// Format number of [`StoredRegistry`].
+const FORMAT: u32 = 1;
+
+/// Most hits one screening returns.
+pub const MAX_LIMIT: usize = 100;
+
+/// Hits kept per subject and registry on intake.
+const INTAKE_HITS: usize = 3;
+
+/// The kinds of registry tocsin can import.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RegistryKind {
+    /// OFAC SDN legacy CSV: `sdn.csv`, optionally with `alt.csv`.
+    Ofac,
+    /// UN Security Council consolidated list XML.
+    Un,
+    /// The organisation's own directory (protectees, staff, clients): CSV
+    /// `id,name,aliases,kind,country` or JSON lines with the same fields.
+    Directory,
+}
+
+impl RegistryKind {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "ofac" => Some(Self::Ofac),
+            "un" => Some(Self::Un),
+            "directory" => Some(Self::Directory),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ofac => "ofac",
+            Self::Un => "un",
+            Self::Directory => "directory",
+        }
+    }
+
+    /// Watch lists are screened for W3; directories resolve identities.
+    pub fn is_watch_list(self) -> bool {
+        self != Self::Directory
+    }
+}
+
+/// One input file of an import.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportFile {
+    /// The file's name (recorded in the ledger; used to tell `alt.csv` from `sdn.csv`).
+    pub name: String,
+    pub text: String,
+}
+
+/// Why a registry operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ScreeningError {
+    /// The request itself is wrong (a bad name, kind or file list).
+    #[error("{0}")]
+    Invalid(String),
+    /// A file is malformed: the file, the line, the record and the reason.
+    #[error("{file}: {source}")]
+    Parse { file: String, source: ParseError },
+    #[error("there is no registry '{0}' (import one with `tocsin registry import`)")]
+    NoSuchRegistry(String),
+    #[error("registry '{0}' kept changing while it was imported; try again")]
+    Contention(String),
+    #[error("registry '{name}' is damaged in the store: {reason}")]
+    Damaged { name: String, reason: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A registry name: 1 to 64 of `a-z 0-9 . _ -`, starting with a letter or digit.
+pub fn check_name(name: &str) -> Result<(), ScreeningError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+        && name
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    if ok {
+        Ok(())
+    } else {
+        Err(ScreeningError::Invalid(format!(
+            "registry name '{name}': give 1 to 64 of a-z, 0-9, '.', '_', '-', starting with a letter or digit"
+        )))
+    }
+}
+
+/// Parses the files of an import into a registry named `name`, reporting
+/// progress (records and bytes over all files). OFAC takes `sdn.csv` and
+/// optionally `alt.csv` (a file whose name contains `alt` is the alias
+/// file; otherwise the second one is); UN one XML file; a directory one CSV
+/// or JSON-lines file (by its extension, else by its first character).
+///
+/// # Errors
+/// [`ScreeningError::Parse`] with the file, line, record and reason of the
+/// first malformed record; [`ScreeningError::Invalid`] for a wrong number
+/// of files or a registry with no entries.
+pub fn parse_registry(
+    kind: RegistryKind,
+    name: &str,
+    files: &[ImportFile],
+    mut progress: impl FnMut(Progress),
+) -> Result<Registry, ScreeningError> {
+    check_name(name)?;
+    let parse_err = |file: &ImportFile| {
+        let file = file.name.clone();
+        move |source| ScreeningError::Parse { file, source }
+    };
+    let mut reg = match (kind, files) {
+        (RegistryKind::Ofac, [sdn]) => {
+            tocsin_match::registry::parse_ofac_sdn(sdn.text.as_bytes(), &mut progress)
+                .map_err(parse_err(sdn))?
+        }
+        (RegistryKind::Ofac, [a, b]) => {
+            let is_alt = |f: &ImportFile| f.name.to_ascii_lowercase().contains("alt");
+            let (sdn, alt) = if is_alt(a) && !is_alt(b) {
+                (b, a)
+            } else {
+                (a, b)
+            };
+            tocsin_match::registry::parse_ofac(
+                sdn.text.as_bytes(),
+                Some(alt.text.as_bytes()),
+                &mut progress,
+            )
+            .map_err(|source| {
+                let in_alt = matches!(&source,
+                    ParseError::Record { source_name, .. } | ParseError::Io { source_name, .. }
+                        if source_name.contains("alt"));
+                ScreeningError::Parse {
+                    file: if in_alt {
+                        alt.name.clone()
+                    } else {
+                        sdn.name.clone()
+                    },
+                    source,
+                }
+            })?
+        }
+        (RegistryKind::Un, [xml]) => {
+            tocsin_match::registry::parse_un_xml(xml.text.as_bytes(), &mut progress)
+                .map_err(parse_err(xml))?
+        }
+        (RegistryKind::Directory, [f]) => {
+            let lower = f.name.to_ascii_lowercase();
+            let jsonl = lower.ends_with(".jsonl")
+                || lower.ends_with(".ndjson")
+                || lower.ends_with(".json")
+                || (!lower.ends_with(".csv") && f.text.trim_start().starts_with('{'));
+            if jsonl {
+                tocsin_match::registry::parse_directory_jsonl(
+                    f.text.as_bytes(),
+                    name,
+                    &mut progress,
+                )
+            } else {
+                tocsin_match::registry::parse_directory_csv(f.text.as_bytes(), name, &mut progress)
+            }
+            .map_err(parse_err(f))?
+        }
+        (RegistryKind::Ofac, _) => {
+            return Err(ScreeningError::Invalid(format!(
+                "an OFAC import takes sdn.csv and optionally alt.csv, not {} file(s)",
+                files.len()
+            )));
+        }
+        (k, _) => {
+            return Err(ScreeningError::Invalid(format!(
+                "a {} import takes exactly one file, not {}",
+                k.as_str(),
+                files.len()
+            )));
+        }
+    };
+    if reg.is_empty() {
+        return Err(ScreeningError::Invalid(format!(
+            "{}: no entries; refusing to replace registry '{name}' with an empty one",
+            files
+                .iter()
+                .map(|f| f.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    reg.name = name.to_owned();
+    Ok(reg)
+}
+
+/// Reads a file for an import: UTF-8, or Latin-1 (older OFAC files) when it
+/// is not valid UTF-8.
+pub fn decode_file(name: &str, bytes: Vec<u8>) -> ImportFile {
+    let text = match String::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => e.into_bytes().iter().map(|&b| char::from(b)).collect(),
+    };
+    ImportFile {
+        name: name.to_owned(),
+        text,
+    }
+}
+
+/// One registry in the catalogue: what the latest import recorded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistryInfo {
+    pub registry: RegistryRef,
+    pub entries: u64,
+    pub names: u64,
+    pub sources: Vec<String>,
+    pub imported_at: Timestamp,
+    pub imported_by: ActorName,
+}
+
+/// The catalogue document: every registry's current version.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Catalogue {
+    pub registries: BTreeMap<String, RegistryInfo>,
+}
+
+/// One entry in the stored form: list index, id, kind, name, aliases,
+/// indices of the weak aliases, original-script names, country, programme.
+#[derive(Serialize, Deserialize)]
+struct CompactEntry(
+    u16,
+    String,
+    EntryKind,
+    String,
+    Vec<String>,
+    Vec<u32>,
+    Vec<String>,
+    Option<String>,
+    Option<String>,
+);
+
+/// The stored form of a registry (the body of document `NAME`).
+#[derive(Serialize, Deserialize)]
+pub struct StoredRegistry {
+    format: u32,
+    registry: RegistryRef,
+    lists: Vec<String>,
+    entries: Vec<CompactEntry>,
+}
+
+impl StoredRegistry {
+    fn encode(r: &RegistryRef, reg: &Registry) -> Result<Vec<u8>, ScreeningError> {
+        let mut lists: Vec<String> = Vec::new();
+        let mut entries = Vec::with_capacity(reg.entries.len());
+        for e in &reg.entries {
+            let li = match lists.iter().position(|l| *l == e.list) {
+                Some(i) => i,
+                None => {
+                    lists.push(e.list.clone());
+                    lists.len() - 1
+                }
+            };
+            let li = u16::try_from(li)
+                .map_err(|_| ScreeningError::Invalid("more than 65535 lists".into()))?;
+            entries.push(CompactEntry(
+                li,
+                e.id.clone(),
+                e.kind,
+                e.name.clone(),
+                e.aliases.iter().map(|a| a.name.clone()).collect(),
+                e.aliases
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, a)| a.quality == AliasQuality::Weak)
+                    .map(|(i, _)| i as u32)
+                    .collect(),
+                e.original_script.clone(),
+                e.country.clone(),
+                e.program.clone(),
+            ));
+        }
+        serde_json::to_vec(&StoredRegistry {
+            format: FORMAT,
+            registry: r.clone(),
+            lists,
+            entries,
+        })
+        .map_err(|e| ScreeningError::Invalid(format!("cannot encode the registry: {e}")))
+    }
+
+    /// Decodes a stored registry and checks its content hash.
+    fn decode(name: &str, body: &[u8]) -> Result<(RegistryRef, Registry), ScreeningError> {
+        let damaged = |reason: String| ScreeningError::Damaged {
+            name: name.to_owned(),
+            reason,
+        };
+        let s: StoredRegistry = serde_json::from_slice(body).map_err(|e| damaged(e.to_string()))?;
+        if s.format != FORMAT {
+            return Err(damaged(format!("unknown format {}", s.format)));
+        }
+        let mut reg = Registry::new(name);
+        reg.entries.reserve(s.entries.len());
+        for CompactEntry(li, id, kind, primary, aliases, weak, original, country, program) in
+            s.entries
+        {
+            let list = s
+                .lists
+                .get(li as usize)
+                .ok_or_else(|| damaged(format!("entry {id}: no list {li}")))?
+                .clone();
+            let aliases = aliases
+                .into_iter()
+                .enumerate()
+                .map(|(i, n)| Alias {
+                    name: n,
+                    quality: if weak.contains(&(i as u32)) {
+                        AliasQuality::Weak
+                    } else {
+                        AliasQuality::Strong
+                    },
+                })
+                .collect();
+            reg.entries.push(Entry {
+                id,
+                list,
+                kind,
+                name: primary,
+                aliases,
+                original_script: original,
+                country,
+                program,
+            });
+        }
+        let sha = reg.content_hash().to_string();
+        if sha != s.registry.sha256 {
+            return Err(damaged(format!(
+                "content hash {sha} differs from the recorded {}",
+                s.registry.sha256
+            )));
+        }
+        Ok((s.registry, reg))
+    }
+}
+
+/// Programme and country of one entry.
+type EntryExtra = (Option<Box<str>>, Option<Box<str>>);
+
+/// A registry loaded for screening: its version and index.
+pub struct Loaded {
+    pub registry: RegistryRef,
+    pub index: Index,
+    /// Programme and country per entry (the index keeps names only).
+    extra: Vec<EntryExtra>,
+}
+
+impl Loaded {
+    fn build(registry: RegistryRef, reg: Registry) -> Loaded {
+        let index = Index::build_with(reg.entries.iter(), &IndexOptions::default());
+        let extra = reg
+            .entries
+            .into_iter()
+            .map(|e| {
+                (
+                    e.program.map(String::into_boxed_str),
+                    e.country.map(String::into_boxed_str),
+                )
+            })
+            .collect();
+        Loaded {
+            registry,
+            index,
+            extra,
+        }
+    }
+
+    fn hit(&self, h: tocsin_match::Hit) -> ScreeningHit {
+        let (program, country) = self
+            .extra
+            .get(h.entry as usize)
+            .map(|(p, c)| {
+                (
+                    // OFAC joins programmes as `SDGT] [IRGC`.
+                    p.as_deref().map(|p| p.replace("] [", ", ")),
+                    c.as_deref().map(str::to_owned),
+                )
+            })
+            .unwrap_or_default();
+        ScreeningHit {
+            registry: self.registry.name.clone(),
+            entry_id: h.entry_id,
+            entry_kind: h.kind.to_string(),
+            listed_name: h.primary_name,
+            matched_name: h.matched_name,
+            name_source: match h.source {
+                NameSource::Primary => "primary",
+                NameSource::Alias => "alias",
+                NameSource::WeakAlias => "weak_alias",
+                NameSource::OriginalScript => "original_script",
+            }
+            .to_owned(),
+            score_permille: permille(h.score),
+            explanation: h.explanation.to_string(),
+            program,
+            country,
+        }
+    }
+}
+
+fn permille(score: f32) -> u16 {
+    (f64::from(score.clamp(0.0, 1.0)) * 1000.0).round() as u16
+}
+
+/// The in-memory indexes of one service (one per registry, newest version).
+#[derive(Default)]
+pub struct Indexes {
+    loaded: Mutex<HashMap<String, Arc<Loaded>>>,
+    /// One build at a time (an index build uses every core).
+    building: tokio::sync::Mutex<()>,
+}
+
+impl Indexes {
+    fn cached(&self, r: &RegistryRef) -> Option<Arc<Loaded>> {
+        let g = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
+        // A newer version than asked for (read by a racing call) will do.
+        g.get(&r.name)
+            .filter(|l| l.registry == *r || l.registry.version > r.version)
+            .cloned()
+    }
+
+    /// Heap bytes held by the loaded indexes (approximate), per registry.
+    pub fn memory(&self) -> Vec<(RegistryRef, usize)> {
+        let g = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
+        let mut v: Vec<_> = g
+            .values()
+            .map(|l| (l.registry.clone(), l.index.stats().heap_bytes))
+            .collect();
+        v.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+        v
+    }
+}
+
+/// What an import did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Imported {
+    pub info: RegistryInfo,
+    /// Ledger position of the `registry_imported` event.
+    pub position: u64,
+    /// The version it replaced, if any.
+    pub replaced: Option<RegistryRef>,
+}
+
+/// What to screen against.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScreenOptions {
+    /// Registry names (`None`: every registry).
+    pub registries: Option<Vec<String>>,
+    /// Most hits returned (1 to [`MAX_LIMIT`]).
+    pub limit: usize,
+    /// Hits scoring below this are dropped (default [`DEFAULT_THRESHOLD`]).
+    pub min_score: f32,
+    /// Only entries of this kind.
+    pub kind: Option<EntryKind>,
+}
+
+impl Default for ScreenOptions {
+    fn default() -> Self {
+        Self {
+            registries: None,
+            limit: 10,
+            min_score: DEFAULT_THRESHOLD,
+            kind: None,
+        }
+    }
+}
+
+/// The answer to a screening.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ScreenResult {
+    pub name: String,
+    /// The registries searched, with the versions used.
+    pub registries: Vec<RegistryRef>,
+    /// Best first.
+    pub hits: Vec<ScreeningHit>,
+}
+
+impl Service {
+    /// The screening indexes this service holds.
+    pub fn indexes(&self) -> &Indexes {
+        &self.indexes
+    }
+
+    /// The catalogue of registries (empty when none was imported) and its
+    /// document version.
+    pub async fn registry_catalogue(&self) -> Result<(Catalogue, u64), ScreeningError> {
+        match self.store.get_doc(DocKind::Registry, CATALOGUE_KEY).await? {
+            None => Ok((Catalogue::default(), 0)),
+            Some(d) => {
+                let c: Catalogue =
+                    serde_json::from_slice(&d.body).map_err(|e| ScreeningError::Damaged {
+                        name: CATALOGUE_KEY.into(),
+                        reason: e.to_string(),
+                    })?;
+                Ok((c, d.version))
+            }
+        }
+    }
+
+    /// Imports `files` as a new version of registry `name`: parses them
+    /// (a malformed file fails with its line and record, and nothing is
+    /// written), then writes the entries, the catalogue and the
+    /// `registry_imported` event in one append.
+    pub async fn import_registry(
+        &self,
+        actor: &ActorName,
+        kind: RegistryKind,
+        name: &str,
+        files: Vec<ImportFile>,
+    ) -> Result<Imported, ScreeningError> {
+        check_name(name)?;
+        let owned_name = name.to_owned();
+        let sources: Vec<String> = files.iter().map(|f| f.name.clone()).collect();
+        let reg =
+            tokio::task::spawn_blocking(move || parse_registry(kind, &owned_name, &files, |_| {}))
+                .await
+                .map_err(|e| ScreeningError::Invalid(format!("the import stopped: {e}")))??;
+        let sha256 = reg.content_hash().to_string();
+        let (entries, names) = (reg.len() as u64, reg.name_count() as u64);
+        let reg = Arc::new(reg);
+        for _ in 0..crate::MAX_ATTEMPTS {
+            let (mut catalogue, doc_version) = self.registry_catalogue().await?;
+            let replaced = catalogue.registries.get(name).map(|i| i.registry.clone());
+            let registry = RegistryRef {
+                name: name.to_owned(),
+                kind: kind.as_str().to_owned(),
+                version: replaced.as_ref().map_or(1, |r| r.version + 1),
+                sha256: sha256.clone(),
+            };
+            let now = self.clock.now();
+            let info = RegistryInfo {
+                registry: registry.clone(),
+                entries,
+                names,
+                sources: sources.clone(),
+                imported_at: now,
+                imported_by: actor.clone(),
+            };
+            catalogue.registries.insert(name.to_owned(), info.clone());
+            let (r2, reg2) = (registry.clone(), reg.clone());
+            let body = tokio::task::spawn_blocking(move || StoredRegistry::encode(&r2, &reg2))
+                .await
+                .map_err(|e| ScreeningError::Invalid(format!("the import stopped: {e}")))??;
+            let docs = vec![
+                DocWrite {
+                    kind: DocKind::Registry,
+                    key: name.to_owned(),
+                    expect: DocExpect::Any,
+                    body: Some(body),
+                },
+                DocWrite::put(
+                    DocKind::Registry,
+                    CATALOGUE_KEY,
+                    if doc_version == 0 {
+                        DocExpect::Absent
+                    } else {
+                        DocExpect::Version(doc_version)
+                    },
+                    &catalogue,
+                ),
+            ];
+            let r = self
+                .store
+                .append(NewEvents {
+                    stream: StreamId::Registry,
+                    expected_version: None,
+                    events: vec![EventEnvelope {
+                        recorded_at: now,
+                        actor: actor.clone(),
+                        event: Event::RegistryImported {
+                            registry,
+                            entries,
+                            names,
+                            sources: sources.clone(),
+                        },
+                    }],
+                    summary: None,
+                    docs,
+                })
+                .await;
+            match r {
+                Ok(a) => {
+                    return Ok(Imported {
+                        info,
+                        position: a.first_position,
+                        replaced,
+                    });
+                }
+                Err(StoreError::DocConflict { .. } | StoreError::Conflict { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ScreeningError::Contention(name.to_owned()))
+    }
+
+    /// The loaded index of a registry at the version the catalogue names,
+    /// building it (from the stored document) if needed.
+    pub async fn registry_index(&self, info: &RegistryInfo) -> Result<Arc<Loaded>, ScreeningError> {
+        if let Some(l) = self.indexes.cached(&info.registry) {
+            return Ok(l);
+        }
+        let _one = self.indexes.building.lock().await;
+        if let Some(l) = self.indexes.cached(&info.registry) {
+            return Ok(l);
+        }
+        let name = info.registry.name.clone();
+        let doc = self
+            .store
+            .get_doc(DocKind::Registry, &name)
+            .await?
+            .ok_or_else(|| ScreeningError::Damaged {
+                name: name.clone(),
+                reason: "the catalogue names it but its entries are missing".into(),
+            })?;
+        let n2 = name.clone();
+        let loaded = tokio::task::spawn_blocking(move || {
+            let (r, reg) = StoredRegistry::decode(&n2, &doc.body)?;
+            Ok::<_, ScreeningError>(Loaded::build(r, reg))
+        })
+        .await
+        .map_err(|e| ScreeningError::Damaged {
+            name: name.clone(),
+            reason: format!("building the index stopped: {e}"),
+        })??;
+        // The document may be newer than the catalogue read a moment ago
+        // (an import in between): it is consistent in itself, so use it.
+        let loaded = Arc::new(loaded);
+        let mut g = self
+            .indexes
+            .loaded
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let keep = match g.get(&name) {
+            Some(old) => old.registry.version <= loaded.registry.version,
+            None => true,
+        };
+        if keep {
+            g.insert(name, loaded.clone());
+        }
+        Ok(loaded)
+    }
+
+    /// Builds the index of a registry now (after an import, so that the
+    /// first screening does not wait for it).
+    pub async fn warm_registry(&self, name: &str) -> Result<(), ScreeningError> {
+        let (cat, _) = self.registry_catalogue().await?;
+        if let Some(info) = cat.registries.get(name) {
+            self.registry_index(info).await?;
+        }
+        Ok(())
+    }
+
+    /// Screens one name against the chosen registries (all by default):
+    /// the best hits over all of them, with scores and explanations.
+    pub async fn screen(
+        &self,
+        name: &str,
+        opts: &ScreenOptions,
+    ) -> Result<ScreenResult, ScreeningError> {
+        let query = name.trim();
+        if query.is_empty() || query.chars().count() > 500 {
+            return Err(ScreeningError::Invalid(
+                "name: give 1 to 500 characters".into(),
+            ));
+        }
+        if !(1..=MAX_LIMIT).contains(&opts.limit) {
+            return Err(ScreeningError::Invalid(format!(
+                "limit {}: give 1 to {MAX_LIMIT}",
+                opts.limit
+            )));
+        }
+        if !(0.0..=1.0).contains(&opts.min_score) {
+            return Err(ScreeningError::Invalid(
+                "min_score: give a number from 0 to 1".into(),
+            ));
+        }
+        let (cat, _) = self.registry_catalogue().await?;
+        let chosen: Vec<&RegistryInfo> = match &opts.registries {
+            None => cat.registries.values().collect(),
+            Some(names) => names
+                .iter()
+                .map(|n| {
+                    cat.registries
+                        .get(n)
+                        .ok_or_else(|| ScreeningError::NoSuchRegistry(n.clone()))
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        let search = SearchOptions {
+            limit: opts.limit,
+            min_score: opts.min_score,
+            kind: opts.kind,
+            ..SearchOptions::default()
+        };
+        let mut registries = Vec::new();
+        let mut hits = Vec::new();
+        for info in chosen {
+            let loaded = self.registry_index(info).await?;
+            hits.extend(
+                loaded
+                    .index
+                    .search(query, &search)
+                    .into_iter()
+                    .map(|h| loaded.hit(h)),
+            );
+            registries.push(loaded.registry.clone());
+        }
+        sort_hits(&mut hits);
+        hits.truncate(opts.limit);
+        Ok(ScreenResult {
+            name: query.to_owned(),
+            registries,
+            hits,
+        })
+    }
+
+    /// The events recording the screening of a report's names: nothing
+    /// when no registry is imported; otherwise a `screening_recorded` and a
+    /// `watch_list_flag_raised` for every watch-list match of a victim.
+    /// Never fails: a registry that cannot be used is recorded as
+    /// unavailable (so a missing hit is never mistaken for a clean result).
+    pub async fn screening_events(&self, report_id: ReportId, report: &ThreatReport) -> Vec<Event> {
+        let cat = match self.registry_catalogue().await {
+            Ok((c, _)) => c,
+            // The store is failing: the intake's own append will say so.
+            Err(ScreeningError::Store(_)) => return Vec::new(),
+            Err(e) => {
+                return vec![Event::ScreeningRecorded {
+                    screening: Box::new(Screening {
+                        report_id,
+                        registries: Vec::new(),
+                        threshold_permille: permille(DEFAULT_THRESHOLD),
+                        subjects: Vec::new(),
+                        unnamed_victims: 0,
+                        unavailable: vec![RegistryUnavailable {
+                            name: CATALOGUE_KEY.to_owned(),
+                            reason: e.to_string(),
+                        }],
+                    }),
+                }];
+            }
+        };
+        if cat.registries.is_empty() {
+            return Vec::new();
+        }
+        let mut loaded = Vec::new();
+        let mut unavailable = Vec::new();
+        for info in cat.registries.values() {
+            match self.registry_index(info).await {
+                Ok(l) => loaded.push(l),
+                Err(e) => unavailable.push(RegistryUnavailable {
+                    name: info.registry.name.clone(),
+                    reason: e.to_string(),
+                }),
+            }
+        }
+        let mut subjects = Vec::new();
+        let mut unnamed = 0u32;
+        let victim_kind = match report.target.kind {
+            TargetKind::Person => Some(EntryKind::Person),
+            TargetKind::Organisation => Some(EntryKind::Entity),
+            TargetKind::Group | TargetKind::Place | TargetKind::Gathering => None,
+        };
+        for (i, v) in report.target.victims.iter().enumerate() {
+            match &v.name {
+                Some(n) => subjects.push((SubjectRole::Victim, i as u32, n.as_str(), victim_kind)),
+                None => unnamed += 1,
+            }
+        }
+        if let Some(a) = &report.threat_actor {
+            let kind = match a.kind {
+                ActorKind::Individual => Some(EntryKind::Person),
+                ActorKind::State | ActorKind::TerroristGroup | ActorKind::CriminalGroup => {
+                    Some(EntryKind::Entity)
+                }
+                ActorKind::Unknown => None,
+            };
+            subjects.push((SubjectRole::ThreatActor, 0, a.name.as_str(), kind));
+        }
+        let mut screened = Vec::new();
+        let mut flags = Vec::new();
+        for (role, index, name, kind) in subjects {
+            let opts = SearchOptions {
+                limit: INTAKE_HITS,
+                min_score: DEFAULT_THRESHOLD,
+                kind,
+                ..SearchOptions::default()
+            };
+            let mut s = ScreenedSubject {
+                role,
+                index,
+                name: name.to_owned(),
+                resolved: Vec::new(),
+                listed: Vec::new(),
+            };
+            for l in &loaded {
+                let hits = l.index.search(name, &opts).into_iter().map(|h| l.hit(h));
+                if l.registry.is_watch_list() {
+                    for h in hits {
+                        if role == SubjectRole::Victim {
+                            flags.push(WatchListFlag {
+                                report_id,
+                                subject: name.to_owned(),
+                                victim_index: index,
+                                ground: WATCH_LIST_GROUND.to_owned(),
+                                registry: l.registry.clone(),
+                                hit: h.clone(),
+                            });
+                        }
+                        s.listed.push(h);
+                    }
+                } else {
+                    s.resolved.extend(hits);
+                }
+            }
+            sort_hits(&mut s.listed);
+            sort_hits(&mut s.resolved);
+            screened.push(s);
+        }
+        flags.sort_by(|a, b| {
+            (
+                a.victim_index,
+                std::cmp::Reverse(a.hit.score_permille),
+                &a.hit.entry_id,
+            )
+                .cmp(&(
+                    b.victim_index,
+                    std::cmp::Reverse(b.hit.score_permille),
+                    &b.hit.entry_id,
+                ))
+        });
+        let mut events = vec![Event::ScreeningRecorded {
+            screening: Box::new(Screening {
+                report_id,
+                registries: loaded.iter().map(|l| l.registry.clone()).collect(),
+                threshold_permille: permille(DEFAULT_THRESHOLD),
+                subjects: screened,
+                unnamed_victims: unnamed,
+                unavailable,
+            }),
+        }];
+        events.extend(
+            flags
+                .into_iter()
+                .map(|f| Event::WatchListFlagRaised { flag: Box::new(f) }),
+        );
+        events
+    }
+}
+
+/// Best first; ties by registry and entry id, so the order is stable.
+fn sort_hits(hits: &mut [ScreeningHit]) {
+    hits.sort_by(|a, b| {
+        b.score_permille
+            .cmp(&a.score_permille)
+            .then_with(|| a.registry.cmp(&b.registry))
+            .then_with(|| a.entry_id.cmp(&b.entry_id))
+    });
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,386 @@
+//! Registry import and screening against a real SQLite store.
+
+use std::sync::Arc;
+
+use tocsin_domain::event::Event;
+use tocsin_domain::{ActorName, LoadedPolicy, ReportId, Timestamp};
+use tocsin_ledger::NoteSigner;
+use tocsin_store::{DocKind, Store, StreamId};
+use tocsin_store_sqlite::{InitParams, SqliteStore};
+
+use super::*;
+use crate::{ManualClock, Service};
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    path: std::path::PathBuf,
+    signer: NoteSigner,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("t.db");
+        let signer = NoteSigner::from_seed("tocsin-test", [7; 32]).expect("signer");
+        SqliteStore::create(
+            &path,
+            signer.clone(),
+            InitParams {
+                deployment_id: "test".into(),
+                origin: "tocsin.test/screening".into(),
+                created_at: "2024-01-01T00:00:00Z".into(),
+            },
+        )
+        .expect("create");
+        Self {
+            _dir: dir,
+            path,
+            signer,
+        }
+    }
+
+    /// A service on the database, as one server process would have.
+    fn service(&self) -> Service {
+        let store = SqliteStore::open(&self.path, Some(self.signer.clone())).expect("open");
+        Service::new(
+            Arc::new(store) as Arc<dyn Store>,
+            Arc::new(LoadedPolicy::builtin()),
+            Arc::new(ManualClock::new(
+                "2024-06-01T00:00:00Z".parse::<Timestamp>().expect("time"),
+            )),
+        )
+    }
+}
+
+fn admin() -> ActorName {
+    ActorName::new("admin.a").expect("name")
+}
+
+fn file(name: &str, text: &str) -> Vec<ImportFile> {
+    vec![ImportFile {
+        name: name.into(),
+        text: text.into(),
+    }]
+}
+
+const DIR_V1: &str = "id,name,aliases,kind,country\n\
+p1,Jane Doe,J. Doe,person,GB\n\
+p2,Acme Holdings Ltd,,entity,US\n";
+
+const DIR_V2: &str = "id,name,aliases,kind,country\n\
+p1,Jane Doe,J. Doe,person,GB\n\
+p2,Acme Holdings Ltd,,entity,US\n\
+p3,Viktor Petrov,Виктор Петров,person,RU\n";
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+async fn registry_events(svc: &Service) -> Vec<Event> {
+    svc.store()
+        .read_stream(&StreamId::Registry)
+        .await
+        .expect("stream")
+        .into_iter()
+        .map(|e| e.envelope.event)
+        .collect()
+}
+
+#[test]
+fn import_versions_and_screens() {
+    let f = Fixture::new();
+    let svc = f.service();
+    rt().block_on(async {
+        let a = svc
+            .import_registry(
+                &admin(),
+                RegistryKind::Directory,
+                "protectees",
+                file("p.csv", DIR_V1),
+            )
+            .await
+            .expect("import");
+        assert_eq!(a.info.registry.version, 1);
+        assert_eq!((a.info.entries, a.info.names), (2, 3));
+        assert!(a.replaced.is_none());
+
+        let r = svc
+            .screen("DOE, Jane", &ScreenOptions::default())
+            .await
+            .expect("screen");
+        assert_eq!(r.hits[0].entry_id, "p1");
+        assert_eq!(r.registries, vec![a.info.registry.clone()]);
+        assert!(r.hits[0].score_permille >= 750, "{:?}", r.hits[0]);
+        assert!(!r.hits[0].explanation.is_empty());
+        assert_eq!(r.hits[0].country.as_deref(), Some("GB"));
+
+        // Re-import: version 2, a new hash, the new entry found, the old
+        // version recorded as replaced; both imports are in the ledger.
+        let b = svc
+            .import_registry(
+                &admin(),
+                RegistryKind::Directory,
+                "protectees",
+                file("p2.csv", DIR_V2),
+            )
+            .await
+            .expect("re-import");
+        assert_eq!(b.info.registry.version, 2);
+        assert_ne!(b.info.registry.sha256, a.info.registry.sha256);
+        assert_eq!(b.replaced.as_ref(), Some(&a.info.registry));
+        let r = svc
+            .screen("Петров Виктор", &ScreenOptions::default())
+            .await
+            .expect("screen");
+        assert_eq!(r.hits[0].entry_id, "p3", "{r:?}");
+        assert_eq!(r.registries[0].version, 2);
+        let evs = registry_events(&svc).await;
+        assert_eq!(evs.len(), 2);
+        assert!(
+            matches!(&evs[1], Event::RegistryImported { registry, sources, .. }
+            if registry.version == 2 && sources == &vec!["p2.csv".to_owned()])
+        );
+
+        // Unknown registry, bad limit, bad name.
+        let e = svc
+            .screen(
+                "x",
+                &ScreenOptions {
+                    registries: Some(vec!["nope".into()]),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(e, ScreeningError::NoSuchRegistry(_)), "{e}");
+        let e = svc
+            .screen(
+                "x",
+                &ScreenOptions {
+                    limit: 0,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("limit"), "{e}");
+        let e = svc
+            .import_registry(
+                &admin(),
+                RegistryKind::Directory,
+                "Bad/Name",
+                file("p.csv", DIR_V1),
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(e, ScreeningError::Invalid(_)), "{e}");
+    });
+}
+
+#[test]
+fn malformed_import_names_the_line_and_keeps_the_previous_version() {
+    let f = Fixture::new();
+    let svc = f.service();
+    rt().block_on(async {
+        svc.import_registry(
+            &admin(),
+            RegistryKind::Directory,
+            "protectees",
+            file("p.csv", DIR_V1),
+        )
+        .await
+        .expect("import");
+        let before_doc = svc
+            .store()
+            .get_doc(DocKind::Registry, "protectees")
+            .await
+            .expect("doc")
+            .expect("present");
+        let before_cat = svc.registry_catalogue().await.expect("catalogue");
+        let bad = "id,name,aliases,kind,country\np1,Jane Doe,,person,GB\np2,,,person,GB\n";
+        let e = svc
+            .import_registry(
+                &admin(),
+                RegistryKind::Directory,
+                "protectees",
+                file("bad.csv", bad),
+            )
+            .await
+            .unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains("bad.csv") && msg.contains("line 3") && msg.contains("empty name"),
+            "{msg}"
+        );
+        // OFAC: a wrong field count in sdn.csv names its line and record.
+        let sdn = "36,\"AEROCARIBBEAN AIRLINES\",-0- ,\"CUBA\",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \n\
+                   173,\"ANGLO-CARIBBEAN CO., LTD.\",-0- ,\"CUBA\"\n";
+        let e = svc
+            .import_registry(&admin(), RegistryKind::Ofac, "ofac", file("sdn.csv", sdn))
+            .await
+            .unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains("sdn.csv") && msg.contains("line 2") && msg.contains("173"),
+            "{msg}"
+        );
+        // An alias file pointing nowhere names alt.csv.
+        let ok_sdn = "36,\"AEROCARIBBEAN AIRLINES\",-0- ,\"CUBA\",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \n";
+        let alt = "36,12,\"aka\",\"AERO-CARIBBEAN\",-0- \n99,13,\"aka\",\"NOBODY\",-0- \n";
+        let e = svc
+            .import_registry(
+                &admin(),
+                RegistryKind::Ofac,
+                "ofac",
+                vec![
+                    ImportFile {
+                        name: "alt.csv".into(),
+                        text: alt.into(),
+                    },
+                    ImportFile {
+                        name: "sdn.csv".into(),
+                        text: ok_sdn.into(),
+                    },
+                ],
+            )
+            .await
+            .unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.starts_with("alt.csv: ") && msg.contains("line 2"), "{msg}");
+        // An empty file is refused too (it would silently empty the list).
+        let e = svc
+            .import_registry(
+                &admin(),
+                RegistryKind::Directory,
+                "protectees",
+                file("empty.csv", "id,name,aliases,kind,country\n"),
+            )
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("no entries"), "{e}");
+
+        let after_doc = svc
+            .store()
+            .get_doc(DocKind::Registry, "protectees")
+            .await
+            .expect("doc")
+            .expect("present");
+        assert_eq!(after_doc, before_doc, "the previous version stays in place");
+        assert_eq!(svc.registry_catalogue().await.expect("catalogue"), before_cat);
+        assert_eq!(registry_events(&svc).await.len(), 1, "nothing recorded");
+        let r = svc
+            .screen("Jane Doe", &ScreenOptions::default())
+            .await
+            .expect("screen");
+        assert_eq!(r.registries[0].version, 1);
+    });
+}
+
+/// Two server processes on one database: an import by one is seen by the
+/// other at its next screening (its index is rebuilt for the new version).
+#[test]
+fn another_process_import_rebuilds_the_index() {
+    let f = Fixture::new();
+    let one = f.service();
+    let two = f.service();
+    rt().block_on(async {
+        one.import_registry(
+            &admin(),
+            RegistryKind::Directory,
+            "protectees",
+            file("p.csv", DIR_V1),
+        )
+        .await
+        .expect("import");
+        let r = two
+            .screen("Viktor Petrov", &ScreenOptions::default())
+            .await
+            .expect("screen");
+        assert!(r.hits.is_empty(), "{r:?}");
+        assert_eq!(two.indexes().memory()[0].0.version, 1);
+        one.import_registry(
+            &admin(),
+            RegistryKind::Directory,
+            "protectees",
+            file("p2.csv", DIR_V2),
+        )
+        .await
+        .expect("re-import");
+        let r = two
+            .screen("Viktor Petrov", &ScreenOptions::default())
+            .await
+            .expect("screen");
+        assert_eq!(r.hits[0].entry_id, "p3");
+        let mem = two.indexes().memory();
+        assert_eq!(mem.len(), 1, "only the newest version is kept");
+        assert_eq!(mem[0].0.version, 2);
+        assert!(mem[0].1 > 0);
+    });
+}
+
+#[test]
+fn a_damaged_registry_is_recorded_as_unavailable_on_intake() {
+    let f = Fixture::new();
+    let svc = f.service();
+    rt().block_on(async {
+        svc.import_registry(
+            &admin(),
+            RegistryKind::Directory,
+            "protectees",
+            file("p.csv", DIR_V1),
+        )
+        .await
+        .expect("import");
+        // Damage the stored entries behind the service's back.
+        svc.store()
+            .write_docs(vec![DocWrite {
+                kind: DocKind::Registry,
+                key: "protectees".into(),
+                expect: DocExpect::Any,
+                body: Some(b"{\"format\":1}".to_vec()),
+            }])
+            .await
+            .expect("write");
+        let report = tocsin_domain::parse_report(include_str!(
+            "../../../tocsin/scenarios/edge3-kidnapping.json"
+        ))
+        .expect("report");
+        let evs = svc
+            .screening_events(ReportId::from_uuid(uuid::Uuid::now_v7()), &report)
+            .await;
+        let Event::ScreeningRecorded { screening } = &evs[0] else {
+            panic!("{evs:?}")
+        };
+        assert!(screening.registries.is_empty());
+        assert_eq!(screening.unavailable[0].name, "protectees");
+        assert!(screening.unavailable[0].reason.contains("damaged"));
+        assert!(
+            evs[0].summary().contains("NOT screened"),
+            "{}",
+            evs[0].summary()
+        );
+    });
+}
+
+#[test]
+fn stored_form_round_trips_with_its_hash() {
+    let mut reg =
+        tocsin_match::registry::parse_directory_csv(DIR_V2.as_bytes(), "p", |_| {}).expect("parse");
+    reg.entries[0].aliases.push(Alias {
+        name: "Janie".into(),
+        quality: AliasQuality::Weak,
+    });
+    reg.entries[0].program = Some("X".into());
+    let r = RegistryRef {
+        name: "p".into(),
+        kind: "directory".into(),
+        version: 3,
+        sha256: reg.content_hash().to_string(),
+    };
+    let body = StoredRegistry::encode(&r, &reg).expect("encode");
+    let (r2, reg2) = StoredRegistry::decode("p", &body).expect("decode");
+    assert_eq!((r2, reg2), (r, reg));
+}
