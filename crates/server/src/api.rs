@@ -623,8 +623,32 @@ pub struct PageQuery {
     pub after: Option<String>,
 }
 
+/// A page of an in-memory list ordered by `key`: the items after the
+/// cursor `after`, at most `limit`, with the cursor of the next page.
+pub fn paginate<T>(
+    items: Vec<T>,
+    key: impl Fn(&T) -> String,
+    q: &PageQuery,
+) -> Result<List<T>, ApiError> {
+    let limit = q.limit()? as usize;
+    let mut rest: Vec<T> = match &q.after {
+        Some(a) => items
+            .into_iter()
+            .filter(|i| key(i).as_str() > a.as_str())
+            .collect(),
+        None => items,
+    };
+    let next = if rest.len() > limit {
+        rest.truncate(limit);
+        rest.last().map(&key)
+    } else {
+        None
+    };
+    Ok(List { items: rest, next })
+}
+
 impl PageQuery {
-    fn limit(&self) -> Result<u32, ApiError> {
+    pub fn limit(&self) -> Result<u32, ApiError> {
         match self.limit {
             None => Ok(50),
             Some(n @ 1..=1000) => Ok(n),
@@ -1481,9 +1505,10 @@ async fn issue_own_token(
 async fn list_own_tokens(
     State(state): State<AppState>,
     Caller(p): Caller,
+    QueryParams(q): QueryParams<PageQuery>,
 ) -> Result<Response, ApiError> {
     let items = state.svc.tokens(Some(&p.account.name)).await?;
-    ok(&List { items, next: None })
+    ok(&paginate(items, |t| t.token_id.to_string(), &q)?)
 }
 
 async fn revoke_own_token(
@@ -2065,11 +2090,12 @@ async fn set_password(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn list_tokens(State(state): State<AppState>) -> Result<Response, ApiError> {
-    ok(&List {
-        items: state.svc.tokens(None).await?,
-        next: None,
-    })
+async fn list_tokens(
+    State(state): State<AppState>,
+    QueryParams(q): QueryParams<PageQuery>,
+) -> Result<Response, ApiError> {
+    let items = state.svc.tokens(None).await?;
+    ok(&paginate(items, |t| t.token_id.to_string(), &q)?)
 }
 
 async fn issue_token(

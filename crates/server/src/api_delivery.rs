@@ -248,6 +248,9 @@ pub struct TargetBody {
 pub struct NoticeQuery {
     /// Only notices in this state: pending, sending or failed.
     pub status: Option<String>,
+    #[schemars(range(min = 1, max = 1000))]
+    pub limit: Option<u32>,
+    pub after: Option<String>,
 }
 
 async fn get_relations(State(state): State<AppState>) -> Result<Response, ApiError> {
@@ -479,11 +482,12 @@ async fn warning_cap(
     Ok(text("application/xml; charset=utf-8", xml))
 }
 
-async fn list_targets(State(state): State<AppState>) -> Result<Response, ApiError> {
-    ok(&List {
-        items: state.svc.notification_targets().await?,
-        next: None,
-    })
+async fn list_targets(
+    State(state): State<AppState>,
+    QueryParams(q): QueryParams<crate::api::PageQuery>,
+) -> Result<Response, ApiError> {
+    let items = state.svc.notification_targets().await?;
+    ok(&crate::api::paginate(items, |t| t.name.to_string(), &q)?)
 }
 
 fn label(name: &str) -> Result<Label, ApiError> {
@@ -574,5 +578,13 @@ async fn list_notices(
             })
         })
         .collect();
-    ok(&List { items, next: None })
+    let page = crate::api::PageQuery {
+        limit: q.limit,
+        after: q.after,
+    };
+    ok(&crate::api::paginate(
+        items,
+        |n: &Notice| n.id.clone(),
+        &page,
+    )?)
 }

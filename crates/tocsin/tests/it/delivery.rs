@@ -954,3 +954,117 @@ fn an_escalation_fires_once_with_two_server_processes() {
     assert_eq!(escalations(&d), 1, "two processes raised it twice");
     assert!(d.run(&["audit", "verify"]).status.success());
 }
+
+/// A minimal SMTP server that accepts every message (plain SMTP, as lettre
+/// speaks to a relay) and keeps the DATA of each.
+fn smtp_sink() -> (u16, Arc<Mutex<Vec<String>>>, tokio::runtime::Runtime) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let got: Arc<Mutex<Vec<String>>> = Arc::default();
+    let g = got.clone();
+    rt.spawn(async move {
+        loop {
+            let Ok((sock, _)) = listener.accept().await else {
+                return;
+            };
+            let g = g.clone();
+            tokio::spawn(async move {
+                let (r, mut w) = sock.into_split();
+                let mut lines = BufReader::new(r).lines();
+                let _ = w.write_all(b"220 sink ESMTP\r\n").await;
+                let mut data: Option<String> = None;
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if let Some(d) = data.as_mut() {
+                        if line == "." {
+                            g.lock().unwrap().push(data.take().unwrap());
+                            let _ = w.write_all(b"250 queued\r\n").await;
+                        } else {
+                            d.push_str(&line);
+                            d.push('\n');
+                        }
+                        continue;
+                    }
+                    let cmd = line.to_ascii_uppercase();
+                    let reply: &[u8] = if cmd.starts_with("EHLO") {
+                        b"250-sink\r\n250 8BITMIME\r\n"
+                    } else if cmd.starts_with("DATA") {
+                        data = Some(String::new());
+                        b"354 go ahead\r\n"
+                    } else if cmd.starts_with("QUIT") {
+                        let _ = w.write_all(b"221 bye\r\n").await;
+                        return;
+                    } else {
+                        b"250 OK\r\n"
+                    };
+                    let _ = w.write_all(reply).await;
+                }
+            });
+        }
+    });
+    (port, got, rt)
+}
+
+#[test]
+fn escalations_are_emailed_where_smtp_is_configured() {
+    let d = Deployment::new();
+    let (port, mails, _rt) = smtp_sink();
+    let srv = d.serve_with(
+        "2023-12-26T10:00:00Z",
+        ServerConfig {
+            jobs: Some(JobsConfig {
+                tick: Duration::from_millis(50),
+                sweep_every: Duration::from_millis(50),
+                smtp: Some(tocsin_server::jobs::SmtpConfig {
+                    host: "127.0.0.1".into(),
+                    port,
+                    from: "tocsin@example.org".into(),
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+    );
+    let admin = srv.account(
+        "admin",
+        &[Role::Admin],
+        &["Administration"],
+        "UNCLASSIFIED",
+        &[],
+    );
+    let col = srv.account(
+        "collector.m",
+        &[Role::Collector, Role::Analyst],
+        &[CT],
+        "TOP SECRET",
+        &["HCS"],
+    );
+    ok(
+        &srv,
+        &admin,
+        "PUT",
+        "/api/v1/notification-targets/duty-officer",
+        Some(json!({"channel": {"kind": "email", "to": ["duty.officer@example.org"]}})),
+    );
+    let report: Value = serde_json::from_str(tocsin::scenarios::KERMAN_REPORT).unwrap();
+    let case = ok(&srv, &col, "POST", "/api/v1/reports", Some(report))["case_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    srv.set_now("2023-12-27T10:00:00Z");
+    eventually("the email", || mails.lock().unwrap().len() == 1);
+    let mail = mails.lock().unwrap()[0].clone();
+    assert!(mail.contains("To: duty.officer@example.org"), "{mail}");
+    assert!(mail.contains(&case), "{mail}");
+    assert!(mail.contains("overdue"), "{mail}");
+    eventually("the record", || {
+        count(&events_of(&srv, &col, &case), "notification_delivered") == 1
+    });
+}
