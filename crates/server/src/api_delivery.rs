@@ -329,6 +329,17 @@ async fn warning_template(
     let sender = Name::new(q.sender.unwrap_or_else(|| "We".into()))
         .map_err(|e| ApiError::bad_request(format!("sender: {e}")))?;
     let facts = TemplateFacts::from_case(&case, state.svc.policy());
+    // The draft restates facts of the reports: a read of restricted content.
+    state
+        .svc
+        .record_access(
+            &p.account.name,
+            tocsin_domain::Event::ContentRead {
+                case_id: case.id,
+                parts: vec!["report_facts".into()],
+            },
+        )
+        .await?;
     ok(&tocsin_domain::template::draft(
         &facts,
         &TemplateOptions { sender },
