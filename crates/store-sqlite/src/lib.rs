@@ -36,7 +36,7 @@ use tocsin_ledger::{Checkpoint, Frontier, Hash, NodeId, NoteSigner, leaf_hash};
 use tocsin_store::leaf::{encode, encode_body};
 use tocsin_store::{
     Appended, CaseQuery, CaseSummary, Doc, DocExpect, DocKind, DocWrite, LeafPage, LedgerHead,
-    NewEvents, Page, ProjectionDigest, ReportSummary, Store, StoreError, StoreMeta,
+    NewEvents, Page, ProjectionDigest, RawRows, ReportSummary, Store, StoreError, StoreMeta,
     StoredCheckpoint, StoredEvent, StreamId,
 };
 
@@ -236,6 +236,7 @@ fn read_meta(conn: &Connection) -> Result<StoreMeta, StoreError> {
         deployment_id: get("deployment_id")?,
         origin: get("origin")?,
         verifier_key: get("verifier_key")?,
+        created_at: get("created_at")?,
         schema_version: conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(backend)?,
@@ -378,17 +379,134 @@ impl SqliteStore {
         .map_err(|e| StoreError::Backend(format!("reader task failed: {e}")))?
     }
 
-    /// Copies the database with SQLite's online backup API (consistent even
-    /// while the server writes).
+    /// Copies the database with SQLite's online backup API: one snapshot,
+    /// consistent even while a server (in this process or another) writes.
+    /// The copy is made in a single step, under one read transaction: in WAL
+    /// mode that does not hold up the writer, and a write by another
+    /// process cannot restart it (as it would restart a copy in steps).
     pub async fn backup_to(&self, dest: PathBuf) -> Result<(), StoreError> {
         self.read(move |conn| {
-            let mut out = Connection::open(&dest).map_err(backend)?;
+            let mut out = Connection::open(&dest).map_err(|e| {
+                StoreError::Backend(format!("cannot create {}: {e}", dest.display()))
+            })?;
             let b = rusqlite::backup::Backup::new(conn, &mut out).map_err(backend)?;
-            b.run_to_completion(1024, Duration::from_millis(0), None)
-                .map_err(backend)?;
+            let until = std::time::Instant::now() + BUSY_TIMEOUT;
+            loop {
+                // -1: every page in this one step.
+                match b.step(-1).map_err(backend)? {
+                    rusqlite::backup::StepResult::Done => break,
+                    rusqlite::backup::StepResult::More => {}
+                    _ if std::time::Instant::now() > until => {
+                        return Err(StoreError::Backend(
+                            "the database stayed locked: the backup could not be taken".into(),
+                        ));
+                    }
+                    _ => std::thread::sleep(Duration::from_millis(20)),
+                }
+            }
+            drop(b);
+            out.close().map_err(|(_, e)| backend(e))?;
             Ok(())
         })
         .await
+    }
+
+    /// Writes rows copied from another store (see [`Store::import_raw`]) on
+    /// a connection of its own, in one `BEGIN IMMEDIATE` transaction (the
+    /// writer re-reads the ledger size at its next group, so it continues
+    /// from what was imported).
+    fn import_blocking(path: &Path, rows: RawRows) -> Result<(), StoreError> {
+        let mut conn = open_connection(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
+            .map_err(backend)?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        match rows {
+            RawRows::Ledger {
+                leaves,
+                nodes,
+                checkpoints,
+            } => {
+                let size = tx
+                    .query_row(
+                        "SELECT COALESCE(MAX(position) + 1, 0) FROM ledger",
+                        [],
+                        |r| r.get::<_, i64>(0),
+                    )
+                    .map_err(backend)? as u64;
+                for (i, row) in leaves.iter().enumerate() {
+                    if row.position != size + i as u64 {
+                        return Err(StoreError::Conflict {
+                            stream: "ledger".into(),
+                            expected: row.position,
+                            actual: size + i as u64,
+                        });
+                    }
+                }
+                let mut ins = tx
+                    .prepare_cached("INSERT INTO ledger (position, stream, seq, leaf, leaf_hash) VALUES (?1, ?2, ?3, ?4, ?5)")
+                    .map_err(backend)?;
+                for row in leaves.iter() {
+                    ins.execute(params![
+                        row.position as i64,
+                        row.stream,
+                        row.seq as i64,
+                        row.leaf,
+                        row.leaf_hash
+                    ])
+                    .map_err(backend)?;
+                }
+                drop(ins);
+                let mut ins = tx
+                    .prepare_cached(
+                        "INSERT INTO merkle_nodes (level, idx, hash) VALUES (?1, ?2, ?3)",
+                    )
+                    .map_err(backend)?;
+                for (id, h) in &nodes {
+                    ins.execute(params![
+                        id.level as i64,
+                        id.index as i64,
+                        h.as_bytes().as_slice()
+                    ])
+                    .map_err(backend)?;
+                }
+                drop(ins);
+                let mut ins = tx
+                    .prepare_cached("INSERT INTO checkpoints (size, note) VALUES (?1, ?2)")
+                    .map_err(backend)?;
+                for c in &checkpoints {
+                    ins.execute(params![c.size as i64, c.note])
+                        .map_err(backend)?;
+                }
+            }
+            RawRows::Cases(cases) => {
+                for s in &cases {
+                    upsert_case(&tx, s)?;
+                }
+            }
+            RawRows::Docs(docs) => {
+                let mut ins = tx
+                    .prepare_cached(
+                        "INSERT INTO docs (kind, key, version, body) VALUES (?1, ?2, ?3, ?4)",
+                    )
+                    .map_err(backend)?;
+                for d in &docs {
+                    ins.execute(params![d.kind.as_str(), d.key, d.version as i64, d.body])
+                        .map_err(|e| match e.sqlite_error_code() {
+                            Some(ErrorCode::ConstraintViolation) => StoreError::DocConflict {
+                                kind: d.kind,
+                                key: d.key.clone(),
+                            },
+                            _ => backend(e),
+                        })?;
+                }
+            }
+        }
+        tx.commit().map_err(backend)
     }
 }
 
@@ -1350,6 +1468,14 @@ impl Store for SqliteStore {
             Ok(out)
         })
         .await
+    }
+
+    async fn import_raw(&self, rows: RawRows) -> Result<(), StoreError> {
+        self.sender()?;
+        let path = self.inner.path.clone();
+        tokio::task::spawn_blocking(move || Self::import_blocking(&path, rows))
+            .await
+            .map_err(|e| StoreError::Backend(format!("import task failed: {e}")))?
     }
 }
 

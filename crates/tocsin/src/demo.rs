@@ -12,10 +12,9 @@ use tocsin_domain::access::{AccountSpec, Password};
 use tocsin_domain::text::{ElementName, Label, Name};
 use tocsin_domain::{ActorName, LoadedPolicy, Role, Timestamp};
 use tocsin_service::{ManualClock, Service, SystemClock};
-use tocsin_store::Store;
 use tocsin_store::audit::{VerifyOptions, verify};
 
-use crate::app::{self, Paths};
+use crate::app::{self, Db, Paths};
 use crate::render;
 
 /// The password of every demo account (it is a demo).
@@ -80,41 +79,57 @@ pub async fn run(
     no_serve: bool,
     bind: &str,
 ) -> Result<ExitCode> {
-    let paths = if given.db == std::path::Path::new("tocsin.db") {
+    let paths = if given.db == Db::Sqlite(PathBuf::from("tocsin.db")) {
         Paths::new(PathBuf::from("tocsin-demo.db"), None)
     } else {
         given.clone()
     };
-    if paths.db.exists() || paths.key.exists() {
-        if !force {
-            bail!(
-                "{} already exists: pass --force to replace the demo database",
-                paths.db.display()
-            );
+    match &paths.db {
+        Db::Sqlite(db) => {
+            let key = paths.key()?;
+            if db.exists() || key.exists() {
+                if !force {
+                    bail!(
+                        "{} already exists: pass --force to replace the demo database",
+                        db.display()
+                    );
+                }
+                for p in [db.as_path(), key] {
+                    let _ = std::fs::remove_file(p);
+                }
+                for suffix in ["-wal", "-shm"] {
+                    let mut p = db.clone().into_os_string();
+                    p.push(suffix);
+                    let _ = std::fs::remove_file(PathBuf::from(p));
+                }
+            }
         }
-        for p in [&paths.db, &paths.key] {
-            let _ = std::fs::remove_file(p);
-        }
-        for suffix in ["-wal", "-shm"] {
-            let mut p = paths.db.clone().into_os_string();
-            p.push(suffix);
-            let _ = std::fs::remove_file(PathBuf::from(p));
+        Db::Postgres(_) => {
+            let key = paths.key()?;
+            if force {
+                bail!(
+                    "--force replaces only an SQLite demo file; tocsin does not empty a PostgreSQL database: drop and create it again (dropdb, createdb) and remove {}",
+                    key.display()
+                );
+            }
+            if key.exists() {
+                bail!(
+                    "{} already exists: the demo makes a new deployment with a new key in an empty database (--force replaces only an SQLite demo file)",
+                    key.display()
+                );
+            }
         }
     }
-    let init = app::init(&paths, Some("tocsin.demo/kerman".into()))?;
+    let init = app::init(&paths, Some("tocsin.demo/kerman".into())).await?;
     println!(
         "tocsin demo: the Kerman case of January 2024 and the Crocus City Hall case of March 2024, in {}",
-        paths.db.display()
+        paths.db
     );
     println!("(the clock is set to the historical dates; every step is recorded in the ledger)\n");
-    let store = app::open_write(&paths)?;
+    let store = app::open_write(&paths).await?;
     let policy = Arc::new(policy);
     let clock = Arc::new(ManualClock::new(Timestamp::UNIX_EPOCH));
-    let svc = Service::new(
-        Arc::new(store.clone()) as Arc<dyn Store>,
-        policy.clone(),
-        clock.clone(),
-    );
+    let svc = Service::new(store.clone(), policy.clone(), clock.clone());
     let mut say = |s: &str| println!("{s}");
     let kerman = crate::scenarios::run_kerman(&svc, &clock, &mut say).await?;
     println!();
@@ -127,7 +142,7 @@ pub async fn run(
 
     // Accounts for the people in the cases, at today's date.
     let live = Arc::new(Service::new(
-        Arc::new(store.clone()) as Arc<dyn Store>,
+        store.clone(),
         policy.clone(),
         Arc::new(SystemClock),
     ));
@@ -173,7 +188,7 @@ pub async fn run(
     }
 
     let outcome = verify(
-        Arc::new(store.clone()),
+        store.clone(),
         &VerifyOptions {
             verifier: init.verifier.clone(),
             since: None,
@@ -205,9 +220,13 @@ pub async fn run(
             .join(", ")
     );
     if no_serve {
+        let key = match &paths.db {
+            Db::Postgres(_) => format!(" --key {}", init.key.display()),
+            Db::Sqlite(_) => String::new(),
+        };
         println!(
-            "serve it: tocsin --db {} serve; then tocsin login analyst.kim",
-            paths.db.display()
+            "serve it: tocsin --db {}{key} serve; then tocsin login analyst.kim",
+            paths.db
         );
         return Ok(ExitCode::SUCCESS);
     }
