@@ -7,6 +7,7 @@
 mod api;
 mod backup;
 mod cli;
+mod concurrency;
 mod crash;
 mod migrate;
 mod rebuild;
