@@ -268,9 +268,11 @@ pub struct Initialised {
 
 /// Creates a database and its signing key. Refuses to overwrite either.
 pub async fn init(paths: &Paths, origin: Option<String>) -> Result<Initialised> {
-    let key = paths.key().context(
-        "tocsin init writes the new signing key to a file, and a PostgreSQL database has no default place for it",
-    )?;
+    let Some(key) = paths.key.as_deref() else {
+        bail!(
+            "tocsin init on PostgreSQL needs --key FILE (or TOCSIN_KEY): the file to write the new signing key to (an SQLite database keeps it beside itself as <db>.key; a URL has no such place)"
+        );
+    };
     if let Some(p) = paths.db.sqlite_path()
         && p.exists()
     {
@@ -394,4 +396,58 @@ pub async fn serve(
     let state = tocsin_server::AppState::new(svc, config);
     tocsin_server::serve(listener, state, shutdown_signal()).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn db_values_pick_the_backend() {
+        assert_eq!(
+            Db::parse("postgres://u@h/db"),
+            Db::Postgres("postgres://u@h/db".into())
+        );
+        assert!(Db::parse("postgresql://h/db").is_postgres());
+        assert_eq!(
+            Db::parse("sqlite:///var/lib/t.db"),
+            Db::Sqlite("/var/lib/t.db".into())
+        );
+        assert_eq!(Db::parse("tocsin.db"), Db::Sqlite("tocsin.db".into()));
+        // A file whose name merely mentions postgres is a file.
+        assert_eq!(
+            Db::parse("./postgres://x"),
+            Db::Sqlite("./postgres://x".into())
+        );
+        // The key: beside an SQLite file; none by default for PostgreSQL.
+        let p = Paths::new("/d/t.db", None);
+        assert_eq!(p.key().unwrap(), Path::new("/d/t.db.key"));
+        let p = Paths::new("postgres://h/db", None);
+        assert!(format!("{:#}", p.key().unwrap_err()).contains("--key FILE or TOCSIN_KEY"));
+    }
+
+    #[test]
+    fn urls_are_shown_without_their_password() {
+        for (url, shown) in [
+            (
+                "postgres://tocsin:s3cret@db:5432/t",
+                "postgres://tocsin:***@db:5432/t",
+            ),
+            ("postgres://tocsin@db/t", "postgres://tocsin@db/t"),
+            (
+                "postgresql://u:p%40ss@db/t?sslmode=disable&password=s3cret",
+                "postgresql://u:***@db/t?sslmode=disable&password=***",
+            ),
+            ("postgres://db", "postgres://db"),
+            (
+                "postgres://u:pw@db?Password=x",
+                "postgres://u:***@db?Password=***",
+            ),
+        ] {
+            assert_eq!(redact_url(url), shown);
+            let db = Db::parse(url);
+            assert_eq!(db.to_string(), shown);
+            assert!(!format!("{db:?}").contains("s3cret"));
+        }
+    }
 }
