@@ -49,6 +49,11 @@
 //! digest) run in one `REPEATABLE READ READ ONLY` transaction, so they see
 //! a single commit.
 //!
+//! **Imports** (`Store::import_raw`, what `tocsin migrate` writes with) run
+//! on a pooled connection under the same row lock, one transaction per
+//! chunk; the writer reloads its frontier afterwards as after any other
+//! process's commit.
+//!
 //! **Schema**: versioned migrations in `schema.rs`, applied when a store
 //! opens, in one transaction under an advisory lock.
 //!

@@ -1860,4 +1860,104 @@ mod tests {
         assert_eq!(seen(f(&[], &[], Some(&["fbi"]))).await, 1);
         assert_eq!(seen(f(&[], &[], Some(&["nobody"]))).await, 0);
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn copy_moves_a_whole_deployment_in_chunks_and_needs_an_empty_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = create(&dir);
+        // 4,515 events: more than two chunks of the copy, whose boundaries
+        // fall inside perfect subtrees; a summary per case; documents
+        // written more than once.
+        for round in 0..7u64 {
+            for c in 0..43u128 {
+                let n = 15;
+                let mut b = batch(case(c), round * n as u64, n);
+                let mut s = summary(case(c), &["secret"], &[], &["cia"]);
+                s.version = (round + 1) * n as u64;
+                b.summary = Some(s);
+                a.append(b).await.unwrap();
+            }
+        }
+        for i in 0..3 {
+            let w = DocWrite::put(DocKind::Session, "s1", DocExpect::Any, &i);
+            a.write_docs(vec![w]).await.unwrap();
+        }
+        a.write_docs(vec![DocWrite::put(
+            DocKind::User,
+            "kim",
+            DocExpect::Absent,
+            &"kim",
+        )])
+        .await
+        .unwrap();
+        let b = SqliteStore::create(
+            &dir.path().join("copy.db"),
+            signer(),
+            InitParams {
+                deployment_id: "d".into(),
+                origin: "tocsin.test/unit".into(),
+                created_at: "2024-01-01T00:00:00Z".into(),
+            },
+        )
+        .unwrap();
+        let seen = std::sync::Mutex::new(Vec::new());
+        let progress = |p: tocsin_store::CopyProgress| seen.lock().unwrap().push(p);
+        let r = tocsin_store::copy(&a, &b, Some(&progress)).await.unwrap();
+        assert_eq!((r.size, r.cases, r.docs), (4515, 43, 2));
+        assert_eq!(r.checkpoints, 7 * 43);
+        assert_eq!(
+            b.ledger_head().await.unwrap(),
+            a.ledger_head().await.unwrap()
+        );
+        assert_eq!(
+            b.projection_digest().await.unwrap(),
+            a.projection_digest().await.unwrap()
+        );
+        assert_eq!(
+            b.get_doc(DocKind::Session, "s1")
+                .await
+                .unwrap()
+                .unwrap()
+                .version,
+            3
+        );
+        assert_eq!(verified(&b).await, 4515);
+        let ledger: Vec<_> = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|p| p.stage == tocsin_store::CopyStage::Ledger)
+            .map(|p| p.done)
+            .collect();
+        assert_eq!(ledger, vec![0, 2000, 4000, 4515]);
+        // The copy goes on where the source would.
+        b.append(batch(case(0), 105, 1)).await.unwrap();
+        assert_eq!(verified(&b).await, 4516);
+        // A target that holds anything is refused.
+        let c = SqliteStore::create(
+            &dir.path().join("third.db"),
+            signer(),
+            InitParams {
+                deployment_id: "d".into(),
+                origin: "tocsin.test/unit".into(),
+                created_at: "2024-01-01T00:00:00Z".into(),
+            },
+        )
+        .unwrap();
+        c.write_docs(vec![DocWrite::put(
+            DocKind::Setting,
+            "x",
+            DocExpect::Absent,
+            &1,
+        )])
+        .await
+        .unwrap();
+        let e = tocsin_store::copy(&a, &c, None).await.unwrap_err();
+        assert!(
+            matches!(e, tocsin_store::CopyError::TargetNotEmpty(_)),
+            "{e}"
+        );
+        let e = tocsin_store::copy(&a, &b, None).await.unwrap_err();
+        assert!(e.to_string().contains("ledger holds 4516 events"), "{e}");
+    }
 }

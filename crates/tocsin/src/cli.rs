@@ -614,7 +614,7 @@ enum AuditCmd {
         /// Also parse every event.
         #[arg(long)]
         deep: bool,
-        /// Also check the database file itself (SQLite quick_check; takes about as long again).
+        /// Also check the database itself (SQLite quick_check; on PostgreSQL the ledger head, tree levels and tables against each other).
         #[arg(long)]
         physical: bool,
     },
