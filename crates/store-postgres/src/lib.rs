@@ -49,6 +49,11 @@
 //! digest) run in one `REPEATABLE READ READ ONLY` transaction, so they see
 //! a single commit.
 //!
+//! **Imports** (`Store::import_raw`, what `tocsin migrate` writes with) run
+//! on a pooled connection under the same row lock, one transaction per
+//! chunk; the writer reloads its frontier afterwards as after any other
+//! process's commit.
+//!
 //! **Schema**: versioned migrations in `schema.rs`, applied when a store
 //! opens, in one transaction under an advisory lock.
 //!
@@ -79,7 +84,7 @@ use tocsin_ledger::{Checkpoint, Frontier, Hash, NodeId, NoteSigner, leaf_hash};
 use tocsin_store::leaf::{encode, encode_body};
 use tocsin_store::{
     Appended, CaseQuery, CaseSummary, Doc, DocExpect, DocKind, DocWrite, LeafPage, LedgerHead,
-    NewEvents, Page, ProjectionDigest, ReportSummary, Store, StoreError, StoreMeta,
+    NewEvents, Page, ProjectionDigest, RawRows, ReportSummary, Store, StoreError, StoreMeta,
     StoredCheckpoint, StoredEvent, StreamId,
 };
 use tokio::sync::{mpsc, oneshot};
@@ -437,6 +442,7 @@ async fn read_meta(conn: &mut PgConnection) -> Result<StoreMeta, StoreError> {
         deployment_id: get("deployment_id")?,
         origin: get("origin")?,
         verifier_key: get("verifier_key")?,
+        created_at: get("created_at")?,
         schema_version: version,
     })
 }
@@ -605,6 +611,108 @@ impl PostgresStore {
             .await
             .map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Writes rows copied from another store (see [`Store::import_raw`]) in
+    /// one transaction on a pooled connection, under the write lock (the
+    /// `ledger_head` row), so it is serialised with every writer; the
+    /// writer reloads its frontier at its next group, as after any other
+    /// process's commit.
+    async fn import(&self, rows: RawRows) -> Result<(), StoreError> {
+        self.sender()?;
+        let mut tx = self.inner.pool.begin().await.map_err(db)?;
+        let size: i64 = sqlx::query_scalar("SELECT size FROM ledger_head FOR UPDATE")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?;
+        let size = size as u64;
+        match rows {
+            RawRows::Ledger {
+                leaves,
+                nodes,
+                checkpoints,
+            } => {
+                let mut buf = Buffer::default();
+                for (i, row) in leaves.iter().enumerate() {
+                    if row.position != size + i as u64 {
+                        return Err(StoreError::Conflict {
+                            stream: "ledger".into(),
+                            expected: row.position,
+                            actual: size + i as u64,
+                        });
+                    }
+                    buf.positions.push(i64_of(row.position));
+                    buf.streams.push(row.stream.to_owned());
+                    buf.seqs.push(i64_of(row.seq));
+                    buf.leaves.push(row.leaf.to_vec());
+                    buf.leaf_hashes.push(row.leaf_hash.to_vec());
+                }
+                for (id, h) in &nodes {
+                    buf.node_levels.push(id.level as i16);
+                    buf.node_idxs.push(i64_of(id.index));
+                    buf.node_hashes.push(h.as_bytes().to_vec());
+                }
+                flush(&mut tx, &mut buf).await?;
+                let sizes: Vec<i64> = checkpoints.iter().map(|c| i64_of(c.size)).collect();
+                let notes: Vec<&str> = checkpoints.iter().map(|c| c.note.as_str()).collect();
+                sqlx::query(
+                    "WITH c AS (INSERT INTO checkpoints (size, note)
+                                SELECT * FROM unnest($1::int8[], $2::text[]))
+                     UPDATE ledger_head SET size = $3",
+                )
+                .bind(sizes)
+                .bind(notes)
+                .bind(i64_of(size + leaves.len() as u64))
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            }
+            RawRows::Cases(cases) => {
+                let mut buf = Buffer::default();
+                for s in &cases {
+                    buf.push_case(s);
+                }
+                flush(&mut tx, &mut buf).await?;
+            }
+            RawRows::Docs(docs) => {
+                let kinds: Vec<&str> = docs.iter().map(|d| d.kind.as_str()).collect();
+                let keys: Vec<&str> = docs.iter().map(|d| d.key.as_str()).collect();
+                let versions: Vec<i64> = docs.iter().map(|d| i64_of(d.version)).collect();
+                let bodies: Vec<&[u8]> = docs.iter().map(|d| d.body.as_slice()).collect();
+                // Every document must be new: those that were not
+                // inserted name the conflict (and the transaction is
+                // dropped, so none is written).
+                let inserted: Vec<(String, String)> = sqlx::query_as(
+                    "INSERT INTO docs (kind, key, version, body)
+                     SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::bytea[])
+                     ON CONFLICT (kind, key) DO NOTHING RETURNING kind, key",
+                )
+                .bind(kinds)
+                .bind(keys)
+                .bind(versions)
+                .bind(bodies)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db)?;
+                if inserted.len() != docs.len() {
+                    let done: std::collections::HashSet<(&str, &str)> = inserted
+                        .iter()
+                        .map(|(k, key)| (k.as_str(), key.as_str()))
+                        .collect();
+                    let mut seen = std::collections::HashSet::new();
+                    for d in &docs {
+                        let id = (d.kind.as_str(), d.key.as_str());
+                        if !done.contains(&id) || !seen.insert(id) {
+                            return Err(StoreError::DocConflict {
+                                kind: d.kind,
+                                key: d.key.clone(),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        tx.commit().await.map_err(db)
     }
 
     /// A read-only transaction that sees one commit.
@@ -1754,6 +1862,10 @@ impl Store for PostgresStore {
             return Ok(Vec::new());
         }
         self.submit(|reply| Job::WriteDocs(writes, reply)).await
+    }
+
+    async fn import_raw(&self, rows: RawRows) -> Result<(), StoreError> {
+        self.import(rows).await
     }
 
     /// Consistency of what PostgreSQL itself does not check: the ledger

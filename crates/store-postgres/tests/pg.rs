@@ -1313,6 +1313,87 @@ async fn the_same_content_gives_the_same_digest_and_tree_as_sqlite() {
     assert_eq!(pg.projection_digest().await.unwrap(), dp);
 }
 
+/// SQLite → PostgreSQL → SQLite with `tocsin_store::copy` (what `tocsin
+/// migrate` does), over several chunks: every leaf, node, checkpoint,
+/// summary and document arrives as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_to_postgres_and_back_keeps_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let lite = |name: &str| {
+        tocsin_store_sqlite::SqliteStore::create(
+            &dir.path().join(name),
+            signer(),
+            tocsin_store_sqlite::InitParams {
+                deployment_id: "d".into(),
+                origin: "tocsin.test/unit".into(),
+                created_at: "2024-01-01T00:00:00Z".into(),
+            },
+        )
+        .unwrap()
+    };
+    let source = lite("a.db");
+    for round in 0..5u64 {
+        for c in 0..50u128 {
+            let mut b = batch(case(c), round * 17, 17);
+            let mut sm = summary(case(c), &["secret"], &["HCS"], &["ct"]);
+            sm.version = (round + 1) * 17;
+            sm.reports = vec![report(c * 10 + round as u128, "2024-01-02T03:04:05Z")];
+            b.summary = Some(sm);
+            b.docs = vec![DocWrite::put(
+                DocKind::Idempotency,
+                format!("k{c}"),
+                DocExpect::Any,
+                &round,
+            )];
+            source.append(b).await.unwrap();
+        }
+    }
+    let db = TestDb::new().await;
+    let pg = create(&db).await;
+    let to_pg = tocsin_store::copy(&source, &pg, None).await.unwrap();
+    assert_eq!((to_pg.size, to_pg.cases, to_pg.docs), (4250, 50, 50));
+    let back = lite("b.db");
+    let to_lite = tocsin_store::copy(&pg, &back, None).await.unwrap();
+    assert_eq!(to_lite, to_pg);
+    let stores: [&dyn Store; 3] = [&source, &pg, &back];
+    let mut heads = Vec::new();
+    for s in stores {
+        heads.push((
+            s.ledger_head().await.unwrap(),
+            s.read_leaves(0, 5000).await.unwrap(),
+            s.read_level(1, 0, 5000).await.unwrap(),
+            s.read_checkpoints(0, 5000).await.unwrap(),
+            s.list_docs(DocKind::Idempotency, None, 100).await.unwrap(),
+            s.list_cases(&CaseQuery::default()).await.unwrap(),
+            s.projection_digest().await.unwrap(),
+        ));
+    }
+    assert!(heads[0] == heads[1] && heads[1] == heads[2]);
+    assert_eq!(count(&db, "ledger_head WHERE size = 4250").await, 1);
+    assert_eq!(verified(Arc::new(pg.clone())).await, 4250);
+    // The copy on PostgreSQL takes appends where the source left off.
+    pg.append(batch(case(0), 85, 1)).await.unwrap();
+    assert_eq!(verified(Arc::new(pg.clone())).await, 4251);
+    // Importing rows that do not continue the ledger, or documents that
+    // exist, is refused and writes nothing.
+    let page = source.read_leaves(10, 5).await.unwrap();
+    let r = pg
+        .import_raw(tocsin_store::RawRows::Ledger {
+            leaves: page,
+            nodes: vec![],
+            checkpoints: vec![],
+        })
+        .await;
+    assert!(matches!(r, Err(StoreError::Conflict { .. })), "{r:?}");
+    let docs = source
+        .list_docs(DocKind::Idempotency, None, 2)
+        .await
+        .unwrap();
+    let r = pg.import_raw(tocsin_store::RawRows::Docs(docs)).await;
+    assert!(matches!(r, Err(StoreError::DocConflict { .. })), "{r:?}");
+    assert_eq!(verified(Arc::new(pg.clone())).await, 4251);
+}
+
 // ---------------------------------------------------------------------------
 // Throughput (not a test: `cargo test -p tocsin-store-postgres --test pg --
 // --ignored --nocapture throughput`).

@@ -36,7 +36,7 @@ use tocsin_ledger::{Checkpoint, Frontier, Hash, NodeId, NoteSigner, leaf_hash};
 use tocsin_store::leaf::{encode, encode_body};
 use tocsin_store::{
     Appended, CaseQuery, CaseSummary, Doc, DocExpect, DocKind, DocWrite, LeafPage, LedgerHead,
-    NewEvents, Page, ProjectionDigest, ReportSummary, Store, StoreError, StoreMeta,
+    NewEvents, Page, ProjectionDigest, RawRows, ReportSummary, Store, StoreError, StoreMeta,
     StoredCheckpoint, StoredEvent, StreamId,
 };
 
@@ -236,6 +236,7 @@ fn read_meta(conn: &Connection) -> Result<StoreMeta, StoreError> {
         deployment_id: get("deployment_id")?,
         origin: get("origin")?,
         verifier_key: get("verifier_key")?,
+        created_at: get("created_at")?,
         schema_version: conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(backend)?,
@@ -378,17 +379,134 @@ impl SqliteStore {
         .map_err(|e| StoreError::Backend(format!("reader task failed: {e}")))?
     }
 
-    /// Copies the database with SQLite's online backup API (consistent even
-    /// while the server writes).
+    /// Copies the database with SQLite's online backup API: one snapshot,
+    /// consistent even while a server (in this process or another) writes.
+    /// The copy is made in a single step, under one read transaction: in WAL
+    /// mode that does not hold up the writer, and a write by another
+    /// process cannot restart it (as it would restart a copy in steps).
     pub async fn backup_to(&self, dest: PathBuf) -> Result<(), StoreError> {
         self.read(move |conn| {
-            let mut out = Connection::open(&dest).map_err(backend)?;
+            let mut out = Connection::open(&dest).map_err(|e| {
+                StoreError::Backend(format!("cannot create {}: {e}", dest.display()))
+            })?;
             let b = rusqlite::backup::Backup::new(conn, &mut out).map_err(backend)?;
-            b.run_to_completion(1024, Duration::from_millis(0), None)
-                .map_err(backend)?;
+            let until = std::time::Instant::now() + BUSY_TIMEOUT;
+            loop {
+                // -1: every page in this one step.
+                match b.step(-1).map_err(backend)? {
+                    rusqlite::backup::StepResult::Done => break,
+                    rusqlite::backup::StepResult::More => {}
+                    _ if std::time::Instant::now() > until => {
+                        return Err(StoreError::Backend(
+                            "the database stayed locked: the backup could not be taken".into(),
+                        ));
+                    }
+                    _ => std::thread::sleep(Duration::from_millis(20)),
+                }
+            }
+            drop(b);
+            out.close().map_err(|(_, e)| backend(e))?;
             Ok(())
         })
         .await
+    }
+
+    /// Writes rows copied from another store (see [`Store::import_raw`]) on
+    /// a connection of its own, in one `BEGIN IMMEDIATE` transaction (the
+    /// writer re-reads the ledger size at its next group, so it continues
+    /// from what was imported).
+    fn import_blocking(path: &Path, rows: RawRows) -> Result<(), StoreError> {
+        let mut conn = open_connection(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
+            .map_err(backend)?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        match rows {
+            RawRows::Ledger {
+                leaves,
+                nodes,
+                checkpoints,
+            } => {
+                let size = tx
+                    .query_row(
+                        "SELECT COALESCE(MAX(position) + 1, 0) FROM ledger",
+                        [],
+                        |r| r.get::<_, i64>(0),
+                    )
+                    .map_err(backend)? as u64;
+                for (i, row) in leaves.iter().enumerate() {
+                    if row.position != size + i as u64 {
+                        return Err(StoreError::Conflict {
+                            stream: "ledger".into(),
+                            expected: row.position,
+                            actual: size + i as u64,
+                        });
+                    }
+                }
+                let mut ins = tx
+                    .prepare_cached("INSERT INTO ledger (position, stream, seq, leaf, leaf_hash) VALUES (?1, ?2, ?3, ?4, ?5)")
+                    .map_err(backend)?;
+                for row in leaves.iter() {
+                    ins.execute(params![
+                        row.position as i64,
+                        row.stream,
+                        row.seq as i64,
+                        row.leaf,
+                        row.leaf_hash
+                    ])
+                    .map_err(backend)?;
+                }
+                drop(ins);
+                let mut ins = tx
+                    .prepare_cached(
+                        "INSERT INTO merkle_nodes (level, idx, hash) VALUES (?1, ?2, ?3)",
+                    )
+                    .map_err(backend)?;
+                for (id, h) in &nodes {
+                    ins.execute(params![
+                        id.level as i64,
+                        id.index as i64,
+                        h.as_bytes().as_slice()
+                    ])
+                    .map_err(backend)?;
+                }
+                drop(ins);
+                let mut ins = tx
+                    .prepare_cached("INSERT INTO checkpoints (size, note) VALUES (?1, ?2)")
+                    .map_err(backend)?;
+                for c in &checkpoints {
+                    ins.execute(params![c.size as i64, c.note])
+                        .map_err(backend)?;
+                }
+            }
+            RawRows::Cases(cases) => {
+                for s in &cases {
+                    upsert_case(&tx, s)?;
+                }
+            }
+            RawRows::Docs(docs) => {
+                let mut ins = tx
+                    .prepare_cached(
+                        "INSERT INTO docs (kind, key, version, body) VALUES (?1, ?2, ?3, ?4)",
+                    )
+                    .map_err(backend)?;
+                for d in &docs {
+                    ins.execute(params![d.kind.as_str(), d.key, d.version as i64, d.body])
+                        .map_err(|e| match e.sqlite_error_code() {
+                            Some(ErrorCode::ConstraintViolation) => StoreError::DocConflict {
+                                kind: d.kind,
+                                key: d.key.clone(),
+                            },
+                            _ => backend(e),
+                        })?;
+                }
+            }
+        }
+        tx.commit().map_err(backend)
     }
 }
 
@@ -1351,6 +1469,14 @@ impl Store for SqliteStore {
         })
         .await
     }
+
+    async fn import_raw(&self, rows: RawRows) -> Result<(), StoreError> {
+        self.sender()?;
+        let path = self.inner.path.clone();
+        tokio::task::spawn_blocking(move || Self::import_blocking(&path, rows))
+            .await
+            .map_err(|e| StoreError::Backend(format!("import task failed: {e}")))?
+    }
 }
 
 #[cfg(test)]
@@ -1733,5 +1859,105 @@ mod tests {
         assert_eq!(seen(f(&["secret"], &["HCS"], None)).await, 4);
         assert_eq!(seen(f(&[], &[], Some(&["fbi"]))).await, 1);
         assert_eq!(seen(f(&[], &[], Some(&["nobody"]))).await, 0);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn copy_moves_a_whole_deployment_in_chunks_and_needs_an_empty_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = create(&dir);
+        // 4,515 events: more than two chunks of the copy, whose boundaries
+        // fall inside perfect subtrees; a summary per case; documents
+        // written more than once.
+        for round in 0..7u64 {
+            for c in 0..43u128 {
+                let n = 15;
+                let mut b = batch(case(c), round * n as u64, n);
+                let mut s = summary(case(c), &["secret"], &[], &["cia"]);
+                s.version = (round + 1) * n as u64;
+                b.summary = Some(s);
+                a.append(b).await.unwrap();
+            }
+        }
+        for i in 0..3 {
+            let w = DocWrite::put(DocKind::Session, "s1", DocExpect::Any, &i);
+            a.write_docs(vec![w]).await.unwrap();
+        }
+        a.write_docs(vec![DocWrite::put(
+            DocKind::User,
+            "kim",
+            DocExpect::Absent,
+            &"kim",
+        )])
+        .await
+        .unwrap();
+        let b = SqliteStore::create(
+            &dir.path().join("copy.db"),
+            signer(),
+            InitParams {
+                deployment_id: "d".into(),
+                origin: "tocsin.test/unit".into(),
+                created_at: "2024-01-01T00:00:00Z".into(),
+            },
+        )
+        .unwrap();
+        let seen = std::sync::Mutex::new(Vec::new());
+        let progress = |p: tocsin_store::CopyProgress| seen.lock().unwrap().push(p);
+        let r = tocsin_store::copy(&a, &b, Some(&progress)).await.unwrap();
+        assert_eq!((r.size, r.cases, r.docs), (4515, 43, 2));
+        assert_eq!(r.checkpoints, 7 * 43);
+        assert_eq!(
+            b.ledger_head().await.unwrap(),
+            a.ledger_head().await.unwrap()
+        );
+        assert_eq!(
+            b.projection_digest().await.unwrap(),
+            a.projection_digest().await.unwrap()
+        );
+        assert_eq!(
+            b.get_doc(DocKind::Session, "s1")
+                .await
+                .unwrap()
+                .unwrap()
+                .version,
+            3
+        );
+        assert_eq!(verified(&b).await, 4515);
+        let ledger: Vec<_> = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|p| p.stage == tocsin_store::CopyStage::Ledger)
+            .map(|p| p.done)
+            .collect();
+        assert_eq!(ledger, vec![0, 2000, 4000, 4515]);
+        // The copy goes on where the source would.
+        b.append(batch(case(0), 105, 1)).await.unwrap();
+        assert_eq!(verified(&b).await, 4516);
+        // A target that holds anything is refused.
+        let c = SqliteStore::create(
+            &dir.path().join("third.db"),
+            signer(),
+            InitParams {
+                deployment_id: "d".into(),
+                origin: "tocsin.test/unit".into(),
+                created_at: "2024-01-01T00:00:00Z".into(),
+            },
+        )
+        .unwrap();
+        c.write_docs(vec![DocWrite::put(
+            DocKind::Setting,
+            "x",
+            DocExpect::Absent,
+            &1,
+        )])
+        .await
+        .unwrap();
+        let e = tocsin_store::copy(&a, &c, None).await.unwrap_err();
+        assert!(
+            matches!(e, tocsin_store::CopyError::TargetNotEmpty(_)),
+            "{e}"
+        );
+        let e = tocsin_store::copy(&a, &b, None).await.unwrap_err();
+        assert!(e.to_string().contains("ledger holds 4516 events"), "{e}");
     }
 }

@@ -11,15 +11,19 @@
 //! * [`leaf`]: the versioned, deterministic encoding of one event as a
 //!   ledger leaf;
 //! * [`model`]: stream ids, stored events, case summaries (the query tables);
-//! * [`audit`]: full verification of a ledger through the trait, and proofs.
+//! * [`audit`]: full verification of a ledger through the trait, and proofs;
+//! * [`copy()`]: a whole deployment from one store into another (any two
+//!   backends), byte for byte.
 
 pub mod audit;
+mod copy;
 pub mod leaf;
 pub mod model;
 
 use async_trait::async_trait;
 use tocsin_ledger::{Hash, NodeId};
 
+pub use copy::{CopyError, CopyProgress, CopyReport, CopyStage, copy};
 pub use model::*;
 
 /// Errors from a store.
@@ -146,4 +150,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// Physical integrity check of the database files (SQLite `quick_check` and the like).
     async fn integrity_check(&self) -> Result<Vec<String>, StoreError>;
+
+    /// Writes rows exported from another store of the same deployment
+    /// exactly as given, in one transaction: nothing is signed, encoded,
+    /// checked against the events or derived. Ledger rows must continue
+    /// this store's ledger densely (otherwise [`StoreError::Conflict`]
+    /// on the stream `ledger`); documents must not exist yet
+    /// ([`StoreError::DocConflict`]). For [`copy()`] into an empty store;
+    /// needs a store opened with the signing key ([`StoreError::ReadOnly`]).
+    async fn import_raw(&self, rows: RawRows) -> Result<(), StoreError>;
 }

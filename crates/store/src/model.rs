@@ -398,6 +398,26 @@ pub struct StoredCheckpoint {
     pub note: String,
 }
 
+/// Rows of a deployment exactly as one store holds them, for writing into
+/// another with [`crate::Store::import_raw`] (see [`crate::copy`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum RawRows {
+    /// Ledger rows continuing the ledger (the first at its current size,
+    /// then dense), with the Merkle nodes of level >= 1 these rows
+    /// complete and the signed checkpoints of the sizes they reach: after
+    /// the import the ledger is again a whole, verifiable tree.
+    Ledger {
+        leaves: LeafPage,
+        nodes: Vec<(tocsin_ledger::NodeId, Hash)>,
+        checkpoints: Vec<StoredCheckpoint>,
+    },
+    /// Query-table rows (each case's opening position is found in the
+    /// ledger, which must hold it already).
+    Cases(Vec<CaseSummary>),
+    /// Documents with their versions (none of them may exist yet).
+    Docs(Vec<Doc>),
+}
+
 /// Identity of a deployment.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoreMeta {
@@ -407,6 +427,8 @@ pub struct StoreMeta {
     pub origin: String,
     /// The verifier key (C2SP vkey) recorded at init.
     pub verifier_key: String,
+    /// When `tocsin init` made the deployment (RFC 3339, as recorded).
+    pub created_at: String,
     /// Schema version of the database.
     pub schema_version: i64,
 }

@@ -18,13 +18,14 @@ use tocsin_domain::LoadedPolicy;
 use tocsin_service::{ManualClock, Service, SystemClock};
 use tocsin_store::Store;
 
-fn deployment() -> (tempfile::TempDir, Arc<Service>) {
+fn deployment(rt: &tokio::runtime::Runtime) -> (tempfile::TempDir, Arc<Service>) {
     let dir = tempfile::tempdir().unwrap();
     let paths = Paths::new(dir.path().join("bench.db"), None);
-    app::init(&paths, Some("tocsin.bench/intake".into())).unwrap();
-    let store = app::open_write(&paths).unwrap();
+    rt.block_on(app::init(&paths, Some("tocsin.bench/intake".into())))
+        .unwrap();
+    let store = rt.block_on(app::open_write(&paths)).unwrap();
     let svc = Service::new(
-        Arc::new(store) as Arc<dyn Store>,
+        store,
         Arc::new(LoadedPolicy::builtin()),
         Arc::new(SystemClock),
     );
@@ -43,7 +44,7 @@ fn intake(c: &mut Criterion) {
     g.sample_size(10);
     const N: usize = 2000;
     g.throughput(Throughput::Elements(N as u64));
-    let (_dir, svc) = deployment();
+    let (_dir, svc) = deployment(&rt);
     g.bench_function("concurrent_64", |b| {
         b.to_async(&rt).iter(|| {
             let svc = svc.clone();
@@ -81,17 +82,13 @@ fn intake(c: &mut Criterion) {
     g.finish();
 
     let mut g = c.benchmark_group("fold");
-    let (_dir2, _) = deployment();
+    let (_dir2, _) = deployment(&rt);
     let paths = Paths::new(_dir2.path().join("bench.db"), None);
-    let store = app::open_write(&paths).unwrap();
+    let store = rt.block_on(app::open_write(&paths)).unwrap();
     let clock = Arc::new(ManualClock::new(tocsin::scenarios::ts(
         "2023-12-26T00:00:00Z",
     )));
-    let svc = Service::new(
-        Arc::new(store) as Arc<dyn Store>,
-        Arc::new(LoadedPolicy::builtin()),
-        clock.clone(),
-    );
+    let svc = Service::new(store, Arc::new(LoadedPolicy::builtin()), clock.clone());
     let id = rt
         .block_on(tocsin::scenarios::run_kerman(&svc, &clock, &mut |_| {}))
         .unwrap()

@@ -1,5 +1,7 @@
-//! Opening a deployment: database, signing key, policy, clock.
+//! Opening a deployment: database (SQLite file or PostgreSQL), signing key,
+//! policy, clock.
 
+use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -9,23 +11,144 @@ use tocsin_domain::LoadedPolicy;
 use tocsin_ledger::{NoteSigner, NoteVerifier};
 use tocsin_service::{Clock, ManualClock, Service, SystemClock};
 use tocsin_store::Store;
-use tocsin_store_sqlite::{InitParams, SqliteStore};
+use tocsin_store_postgres::PostgresStore;
+use tocsin_store_sqlite::SqliteStore;
+
+/// Where a deployment's database is: `--db` / `TOCSIN_DB`. A value that
+/// starts with `postgres://` or `postgresql://` is a PostgreSQL URL;
+/// anything else is the path of an SQLite file (`sqlite://PATH` also).
+#[derive(Clone, PartialEq, Eq)]
+pub enum Db {
+    Sqlite(PathBuf),
+    /// A libpq-style URL. It may hold a password: it is only ever shown
+    /// through `Display`/`Debug`, which leave the password out.
+    Postgres(String),
+}
+
+impl Db {
+    pub fn parse(s: impl Into<PathBuf>) -> Db {
+        let p: PathBuf = s.into();
+        if let Some(text) = p.to_str() {
+            if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+                return Db::Postgres(text.to_owned());
+            }
+            if let Some(path) = text.strip_prefix("sqlite://") {
+                return Db::Sqlite(PathBuf::from(path));
+            }
+        }
+        Db::Sqlite(p)
+    }
+
+    /// The SQLite file, if this is one.
+    pub fn sqlite_path(&self) -> Option<&Path> {
+        match self {
+            Db::Sqlite(p) => Some(p),
+            Db::Postgres(_) => None,
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Db::Postgres(_))
+    }
+}
+
+impl From<PathBuf> for Db {
+    fn from(p: PathBuf) -> Db {
+        Db::parse(p)
+    }
+}
+
+impl From<&Path> for Db {
+    fn from(p: &Path) -> Db {
+        Db::parse(p)
+    }
+}
+
+impl From<&str> for Db {
+    fn from(s: &str) -> Db {
+        Db::parse(s)
+    }
+}
+
+impl fmt::Display for Db {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Db::Sqlite(p) => write!(f, "{}", p.display()),
+            Db::Postgres(url) => f.write_str(&redact_url(url)),
+        }
+    }
+}
+
+impl fmt::Debug for Db {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Db::Sqlite(p) => write!(f, "Sqlite({p:?})"),
+            Db::Postgres(url) => write!(f, "Postgres({:?})", redact_url(url)),
+        }
+    }
+}
+
+/// A database URL with its password (in the user part or as a
+/// `password=` parameter) replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let split = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(split);
+    let authority = match authority.rsplit_once('@') {
+        Some((user, host)) => match user.split_once(':') {
+            Some((name, _)) => format!("{name}:***@{host}"),
+            None => format!("{user}@{host}"),
+        },
+        None => authority.to_owned(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let query: Vec<String> = query
+                .split('&')
+                .map(|kv| match kv.split_once('=') {
+                    Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                    _ => kv.to_owned(),
+                })
+                .collect();
+            format!("{path}?{}", query.join("&"))
+        }
+        None => tail.to_owned(),
+    };
+    format!("{scheme}://{authority}{tail}")
+}
 
 /// Where things are, as given on the command line or in the environment.
 #[derive(Clone, Debug)]
 pub struct Paths {
-    pub db: PathBuf,
-    pub key: PathBuf,
+    pub db: Db,
+    /// The signing key file: as given, else beside an SQLite file
+    /// (`<db>.key`); a PostgreSQL database has no default.
+    pub key: Option<PathBuf>,
 }
 
 impl Paths {
-    pub fn new(db: PathBuf, key: Option<PathBuf>) -> Self {
-        let key = key.unwrap_or_else(|| {
-            let mut k = db.clone().into_os_string();
-            k.push(".key");
-            PathBuf::from(k)
+    pub fn new(db: impl Into<Db>, key: Option<PathBuf>) -> Self {
+        let db = db.into();
+        let key = key.or_else(|| {
+            db.sqlite_path().map(|p| {
+                let mut k = p.to_path_buf().into_os_string();
+                k.push(".key");
+                PathBuf::from(k)
+            })
         });
         Self { db, key }
+    }
+
+    /// The signing key file, or why there is none.
+    pub fn key(&self) -> Result<&Path> {
+        match &self.key {
+            Some(k) => Ok(k),
+            None => bail!(
+                "no signing key file: for a PostgreSQL database there is no default (an SQLite file keeps it beside itself as <db>.key); give it with --key FILE or TOCSIN_KEY"
+            ),
+        }
     }
 }
 
@@ -66,40 +189,102 @@ pub fn read_key(path: &Path) -> Result<NoteSigner> {
         .with_context(|| format!("{} is not a tocsin signing key", path.display()))
 }
 
+/// Opens a database: with the signing key for writing, without it
+/// read-only.
+pub async fn open(db: &Db, signer: Option<NoteSigner>) -> Result<Arc<dyn Store>> {
+    Ok(match db {
+        Db::Sqlite(p) => Arc::new(SqliteStore::open(p, signer)?),
+        Db::Postgres(url) => Arc::new(PostgresStore::open(url, signer).await?),
+    })
+}
+
 /// Opens the database for writing (needs the signing key).
-pub fn open_write(paths: &Paths) -> Result<SqliteStore> {
-    let signer = read_key(&paths.key)?;
-    Ok(SqliteStore::open(&paths.db, Some(signer))?)
+pub async fn open_write(paths: &Paths) -> Result<Arc<dyn Store>> {
+    let signer = read_key(paths.key()?)?;
+    open(&paths.db, Some(signer)).await
 }
 
 /// Opens the database read-only (no key needed).
-pub fn open_read(paths: &Paths) -> Result<SqliteStore> {
-    Ok(SqliteStore::open(&paths.db, None)?)
+pub async fn open_read(paths: &Paths) -> Result<Arc<dyn Store>> {
+    open(&paths.db, None).await
 }
 
-pub fn service(store: SqliteStore, policy: LoadedPolicy, clock: Arc<dyn Clock>) -> Service {
-    Service::new(Arc::new(store) as Arc<dyn Store>, Arc::new(policy), clock)
+pub fn service(store: Arc<dyn Store>, policy: LoadedPolicy, clock: Arc<dyn Clock>) -> Service {
+    Service::new(store, Arc::new(policy), clock)
+}
+
+/// What a new deployment records about itself.
+#[derive(Clone, Debug)]
+pub struct Identity {
+    pub deployment_id: String,
+    pub origin: String,
+    pub created_at: String,
+}
+
+/// Initialises a new, empty database for a deployment signing with
+/// `signer`: an SQLite file that must not exist yet, or a PostgreSQL
+/// database that must exist and be empty.
+pub async fn create(db: &Db, signer: NoteSigner, id: Identity) -> Result<Arc<dyn Store>> {
+    Ok(match db {
+        Db::Sqlite(p) => {
+            if p.exists() {
+                bail!(
+                    "{} already exists; refusing to initialise over it",
+                    p.display()
+                );
+            }
+            Arc::new(SqliteStore::create(
+                p,
+                signer,
+                tocsin_store_sqlite::InitParams {
+                    deployment_id: id.deployment_id,
+                    origin: id.origin,
+                    created_at: id.created_at,
+                },
+            )?)
+        }
+        Db::Postgres(url) => Arc::new(
+            PostgresStore::create(
+                url,
+                signer,
+                tocsin_store_postgres::InitParams {
+                    deployment_id: id.deployment_id,
+                    origin: id.origin,
+                    created_at: id.created_at,
+                },
+            )
+            .await?,
+        ),
+    })
 }
 
 /// What `tocsin init` made.
 pub struct Initialised {
     pub deployment_id: String,
     pub origin: String,
+    pub key: PathBuf,
     pub verifier: NoteVerifier,
 }
 
 /// Creates a database and its signing key. Refuses to overwrite either.
-pub fn init(paths: &Paths, origin: Option<String>) -> Result<Initialised> {
-    if paths.db.exists() {
+pub async fn init(paths: &Paths, origin: Option<String>) -> Result<Initialised> {
+    let Some(key) = paths.key.as_deref() else {
+        bail!(
+            "tocsin init on PostgreSQL needs --key FILE (or TOCSIN_KEY): the file to write the new signing key to (an SQLite database keeps it beside itself as <db>.key; a URL has no such place)"
+        );
+    };
+    if let Some(p) = paths.db.sqlite_path()
+        && p.exists()
+    {
         bail!(
             "{} already exists; refusing to initialise over it",
-            paths.db.display()
+            p.display()
         );
     }
-    if paths.key.exists() {
+    if key.exists() {
         bail!(
             "{} already exists; refusing to overwrite a signing key",
-            paths.key.display()
+            key.display()
         );
     }
     let deployment_id = uuid::Uuid::new_v4().to_string();
@@ -109,28 +294,30 @@ pub fn init(paths: &Paths, origin: Option<String>) -> Result<Initialised> {
     getrandom::fill(&mut seed)
         .map_err(|e| anyhow::anyhow!("no OS randomness for the signing key: {e}"))?;
     let signer = NoteSigner::from_seed(&format!("tocsin-{short}"), seed)?;
-    write_key(&paths.key, &signer)?;
-    let created = SqliteStore::create(
+    write_key(key, &signer)?;
+    let created = create(
         &paths.db,
         signer.clone(),
-        InitParams {
+        Identity {
             deployment_id: deployment_id.clone(),
             origin: origin.clone(),
             created_at: tocsin_domain::Timestamp::now().to_string(),
         },
-    );
+    )
+    .await;
     if let Err(e) = created {
-        let _ = std::fs::remove_file(&paths.key);
-        return Err(e.into());
+        let _ = std::fs::remove_file(key);
+        return Err(e);
     }
     Ok(Initialised {
         deployment_id,
         origin,
+        key: key.to_path_buf(),
         verifier: signer.verifier(),
     })
 }
 
-fn write_key(path: &Path, signer: &NoteSigner) -> Result<()> {
+pub(crate) fn write_key(path: &Path, signer: &NoteSigner) -> Result<()> {
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
@@ -209,4 +396,58 @@ pub async fn serve(
     let state = tocsin_server::AppState::new(svc, config);
     tocsin_server::serve(listener, state, shutdown_signal()).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn db_values_pick_the_backend() {
+        assert_eq!(
+            Db::parse("postgres://u@h/db"),
+            Db::Postgres("postgres://u@h/db".into())
+        );
+        assert!(Db::parse("postgresql://h/db").is_postgres());
+        assert_eq!(
+            Db::parse("sqlite:///var/lib/t.db"),
+            Db::Sqlite("/var/lib/t.db".into())
+        );
+        assert_eq!(Db::parse("tocsin.db"), Db::Sqlite("tocsin.db".into()));
+        // A file whose name merely mentions postgres is a file.
+        assert_eq!(
+            Db::parse("./postgres://x"),
+            Db::Sqlite("./postgres://x".into())
+        );
+        // The key: beside an SQLite file; none by default for PostgreSQL.
+        let p = Paths::new("/d/t.db", None);
+        assert_eq!(p.key().unwrap(), Path::new("/d/t.db.key"));
+        let p = Paths::new("postgres://h/db", None);
+        assert!(format!("{:#}", p.key().unwrap_err()).contains("--key FILE or TOCSIN_KEY"));
+    }
+
+    #[test]
+    fn urls_are_shown_without_their_password() {
+        for (url, shown) in [
+            (
+                "postgres://tocsin:s3cret@db:5432/t",
+                "postgres://tocsin:***@db:5432/t",
+            ),
+            ("postgres://tocsin@db/t", "postgres://tocsin@db/t"),
+            (
+                "postgresql://u:p%40ss@db/t?sslmode=disable&password=s3cret",
+                "postgresql://u:***@db/t?sslmode=disable&password=***",
+            ),
+            ("postgres://db", "postgres://db"),
+            (
+                "postgres://u:pw@db?Password=x",
+                "postgres://u:***@db?Password=***",
+            ),
+        ] {
+            assert_eq!(redact_url(url), shown);
+            let db = Db::parse(url);
+            assert_eq!(db.to_string(), shown);
+            assert!(!format!("{db:?}").contains("s3cret"));
+        }
+    }
 }

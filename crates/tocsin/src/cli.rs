@@ -2,7 +2,8 @@
 //!
 //! Two kinds of command. **Operator commands** open the database directly:
 //! `init`, `serve`, `user add --admin` (the first admin), `audit verify`,
-//! `audit checkpoint|prove|consistency`, `admin rebuild`, `demo`, and the
+//! `audit checkpoint|prove|consistency`, `admin rebuild`, `migrate`,
+//! `backup`, `demo`, and the
 //! local `policy` and `report schema`. **Everything else** acts through
 //! the HTTP API as an account (`--server`, a token from `tocsin login` or
 //! `TOCSIN_TOKEN`), so the same access policy and two-person rules hold on
@@ -27,7 +28,6 @@ use tocsin_domain::text::{ElementName, Name, Reason};
 use tocsin_domain::{ActorName, RecordedEvent, Timestamp, parse_report};
 use tocsin_ledger::{Checkpoint, NoteVerifier, open_checkpoint};
 use tocsin_service::Service;
-use tocsin_store::Store;
 use tocsin_store::audit::{VerifyOptions, consistency, inclusion, verify};
 
 use crate::app::{self, Paths};
@@ -50,10 +50,17 @@ const DEFAULT_SERVER: &str = "http://127.0.0.1:8080";
 #[derive(Parser)]
 #[command(name = "tocsin", version, about = "A system of record for the duty to warn", long_about = ABOUT)]
 struct Cli {
-    /// The database file (operator commands).
-    #[arg(long, env = "TOCSIN_DB", default_value = "tocsin.db", global = true)]
+    /// The database (operator commands): an SQLite file, or a PostgreSQL URL
+    /// (postgres://user@host:port/database).
+    #[arg(
+        long,
+        env = "TOCSIN_DB",
+        default_value = "tocsin.db",
+        global = true,
+        hide_env_values = true
+    )]
     db: PathBuf,
-    /// The signing key file (default: the database path with `.key` appended).
+    /// The signing key file (default for an SQLite file: its path with `.key` appended; required for PostgreSQL).
     #[arg(long, env = "TOCSIN_KEY", global = true)]
     key: Option<PathBuf>,
     /// A policy file to use instead of the built-in ICD 191 policy.
@@ -173,6 +180,13 @@ enum Cmd {
     /// Registries (watch lists, directories): import a new version, list them.
     #[command(subcommand)]
     Registry(screening::RegistryCmd),
+    /// Copy a whole deployment into a new database (another backend, too), then verify the copy.
+    Migrate(MigrateArgs),
+    /// Back up the SQLite database to a new file (online: safe while the server runs).
+    Backup {
+        /// The backup file to create.
+        dest: PathBuf,
+    },
     /// A demonstration deployment: the Kerman and Crocus cases with demo accounts, then the server.
     Demo {
         /// Replace the demo database if it exists.
@@ -184,6 +198,23 @@ enum Cmd {
         #[arg(long, default_value = "127.0.0.1:8080")]
         bind: String,
     },
+}
+
+#[derive(Args)]
+struct MigrateArgs {
+    /// The database to copy: an SQLite path (or sqlite://PATH) or a
+    /// postgres:// URL. Stop the servers writing to it first.
+    #[arg(long)]
+    from: PathBuf,
+    /// The new database: an SQLite path that does not exist yet, or an
+    /// existing, empty PostgreSQL database (postgres://...). The signing
+    /// key (--key; for an SQLite source, by default the one beside it)
+    /// stays the deployment's key.
+    #[arg(long)]
+    to: PathBuf,
+    /// Do not run a full `audit verify` on the copy afterwards.
+    #[arg(long)]
+    no_verify: bool,
 }
 
 #[derive(Args)]
@@ -702,7 +733,7 @@ enum AuditCmd {
         /// Also parse every event.
         #[arg(long)]
         deep: bool,
-        /// Also check the database file itself (SQLite quick_check; takes about as long again).
+        /// Also check the database itself (SQLite quick_check; on PostgreSQL the ledger head, tree levels and tables against each other).
         #[arg(long)]
         physical: bool,
     },
@@ -782,9 +813,10 @@ impl Ctx {
     fn policy(&self) -> Result<tocsin_domain::LoadedPolicy> {
         app::load_policy(self.policy_path.as_deref())
     }
-    fn write_service(&self) -> Result<Service> {
-        let store = app::open_write(&self.paths)?;
-        Ok(app::service(store, self.policy()?, app::clock(self.now)))
+    async fn write_service(&self) -> Result<Service> {
+        let policy = self.policy()?;
+        let store = app::open_write(&self.paths).await?;
+        Ok(app::service(store, policy, app::clock(self.now)))
     }
     fn emit(&self, human: impl FnOnce() -> String, json: impl FnOnce() -> Value) {
         if self.json {
@@ -900,6 +932,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         .as_deref()
         .map(|s| parse_time("--now", s))
         .transpose()?;
+    let key_arg = cli.key.clone();
     let ctx = Ctx {
         paths: Paths::new(cli.db.clone(), cli.key.clone()),
         policy_path: cli.policy.clone(),
@@ -910,19 +943,19 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     };
     match cli.command {
         Cmd::Init { origin } => {
-            let init = app::init(&ctx.paths, origin)?;
+            let init = app::init(&ctx.paths, origin).await?;
             ctx.emit(
                 || {
                     format!(
                         "initialised {}\n  deployment  {}\n  origin      {}\n  signing key {} (keep it secret; back it up)\n  verifier    {}\nnext: tocsin user add --admin NAME, then tocsin serve",
-                        ctx.paths.db.display(),
+                        ctx.paths.db,
                         init.deployment_id,
                         init.origin,
-                        ctx.paths.key.display(),
+                        init.key.display(),
                         init.verifier
                     )
                 },
-                || json!({"db": ctx.paths.db, "deployment_id": init.deployment_id, "origin": init.origin, "key": ctx.paths.key, "verifier_key": init.verifier.to_string()}),
+                || json!({"db": ctx.paths.db.to_string(), "deployment_id": init.deployment_id, "origin": init.origin, "key": init.key, "verifier_key": init.verifier.to_string()}),
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -1173,7 +1206,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         } => screening::screen(&ctx, &name, registries, limit, min_score, kind).await,
         Cmd::Registry(cmd) => screening::registry(&ctx, cmd).await,
         Cmd::Admin(AdminCmd::Rebuild) => {
-            let svc = ctx.write_service()?;
+            let svc = ctx.write_service().await?;
             let r = svc.rebuild().await?;
             ctx.emit(
                 || {
@@ -1200,6 +1233,17 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 ExitCode::from(EXIT_VERIFY_FAILED)
             })
         }
+        Cmd::Migrate(m) => {
+            crate::ops::migrate(
+                &app::Db::parse(m.from),
+                &app::Db::parse(m.to),
+                key_arg,
+                !m.no_verify,
+                ctx.json,
+            )
+            .await
+        }
+        Cmd::Backup { dest } => crate::ops::backup(&ctx.paths.db, &dest, ctx.json).await,
         Cmd::Demo {
             force,
             no_serve,
@@ -1221,7 +1265,7 @@ fn join(v: &Value) -> String {
 
 async fn serve(ctx: &Ctx, args: ServeArgs) -> Result<ExitCode> {
     crate::app::init_logging(&args.log_format)?;
-    let svc = Arc::new(ctx.write_service()?);
+    let svc = Arc::new(ctx.write_service().await?);
     let smtp = match &args.smtp {
         Some(s) => {
             let (host, port) = s
@@ -1370,7 +1414,7 @@ async fn user(ctx: &Ctx, cmd: UserCmd) -> Result<ExitCode> {
             if no_password {
                 bail!("the first admin needs a password, to log in");
             }
-            let svc = ctx.write_service()?;
+            let svc = ctx.write_service().await?;
             let n = ActorName::new(name.as_str()).map_err(|e| anyhow!("{name}: {e}"))?;
             let display = Name::new(account.display_name.clone().unwrap_or_else(|| name.clone()))
                 .map_err(|e| anyhow!("--display-name: {e}"))?;
@@ -2385,7 +2429,7 @@ async fn warning(ctx: &Ctx, cmd: WarningCmd) -> Result<ExitCode> {
     }
 }
 async fn audit(ctx: &Ctx, cmd: AuditCmd) -> Result<ExitCode> {
-    let store = app::open_read(&ctx.paths)?;
+    let store = app::open_read(&ctx.paths).await?;
     match cmd {
         AuditCmd::Access { .. } => bail!("the access log is read through the server"),
         AuditCmd::Verify {
@@ -2406,7 +2450,7 @@ async fn audit(ctx: &Ctx, cmd: AuditCmd) -> Result<ExitCode> {
                         "the given verifier key",
                     )
                 }
-                None => match app::read_key(&ctx.paths.key) {
+                None => match ctx.paths.key().and_then(app::read_key) {
                     Ok(signer) => (signer.verifier(), "the signing key"),
                     Err(_) => {
                         eprintln!(
@@ -2460,7 +2504,7 @@ async fn audit(ctx: &Ctx, cmd: AuditCmd) -> Result<ExitCode> {
                 deep,
                 progress: if show_progress { Some(&progress) } else { None },
             };
-            let outcome = verify(std::sync::Arc::new(store.clone()), &opts).await?;
+            let outcome = verify(store.clone(), &opts).await?;
             if show_progress {
                 eprintln!();
             }
@@ -2503,7 +2547,7 @@ async fn audit(ctx: &Ctx, cmd: AuditCmd) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         AuditCmd::Prove { position, size } => {
-            let p = inclusion(&store, position, size)
+            let p = inclusion(&*store, position, size)
                 .await?
                 .map_err(|e| anyhow!("{e}"))?;
             tocsin_ledger::verify_inclusion(&p.leaf_hash, p.position, p.size, &p.proof, &p.root)?;
@@ -2524,13 +2568,13 @@ async fn audit(ctx: &Ctx, cmd: AuditCmd) -> Result<ExitCode> {
                 Some(t) => t,
                 None => store.ledger_head().await?.size,
             };
-            let proof = consistency(&store, from, to)
+            let proof = consistency(&*store, from, to)
                 .await?
                 .map_err(|e| anyhow!("{e}"))?;
-            let r1 = tocsin_store::audit::root_at_size(&store, from)
+            let r1 = tocsin_store::audit::root_at_size(&*store, from)
                 .await?
                 .map_err(|e| anyhow!("{e}"))?;
-            let r2 = tocsin_store::audit::root_at_size(&store, to)
+            let r2 = tocsin_store::audit::root_at_size(&*store, to)
                 .await?
                 .map_err(|e| anyhow!("{e}"))?;
             tocsin_ledger::verify_consistency(from, to, &r1, &r2, &proof)?;

@@ -12,10 +12,9 @@ use tocsin_domain::access::{AccountSpec, Password};
 use tocsin_domain::text::{ElementName, Label, Name};
 use tocsin_domain::{ActorName, LoadedPolicy, Role, Timestamp};
 use tocsin_service::{ManualClock, Service, SystemClock};
-use tocsin_store::Store;
 use tocsin_store::audit::{VerifyOptions, verify};
 
-use crate::app::{self, Paths};
+use crate::app::{self, Db, Paths};
 use crate::render;
 
 /// The password of every demo account (it is a demo).
@@ -80,25 +79,26 @@ pub async fn run(
     no_serve: bool,
     bind: &str,
 ) -> Result<ExitCode> {
-    let paths = if given.db == std::path::Path::new("tocsin.db") {
+    let paths = if given.db == Db::Sqlite(PathBuf::from("tocsin.db")) {
         Paths::new(PathBuf::from("tocsin-demo.db"), None)
     } else {
         given.clone()
     };
-    if (paths.db.exists() || paths.key.exists()) && !force {
+    let key = paths.key()?.to_owned();
+    let loaded = match &paths.db {
+        Db::Sqlite(db) => db.exists() || key.exists(),
+        Db::Postgres(_) => key.exists(),
+    };
+    if loaded && !force {
         println!(
             "the demo is already loaded in {} (pass --force to load it afresh)",
-            paths.db.display()
+            paths.db
         );
         if no_serve {
             return Ok(ExitCode::SUCCESS);
         }
-        let store = app::open_write(&paths)?;
-        let live = Arc::new(Service::new(
-            Arc::new(store) as Arc<dyn Store>,
-            Arc::new(policy),
-            Arc::new(SystemClock),
-        ));
+        let store = app::open_write(&paths).await?;
+        let live = Arc::new(Service::new(store, Arc::new(policy), Arc::new(SystemClock)));
         app::init_logging("text")?;
         println!(
             "demo accounts: {} (password '{DEMO_PASSWORD}'); then: tocsin --server http://{bind} login analyst.kim",
@@ -111,30 +111,38 @@ pub async fn run(
         app::serve(live, tocsin_server::ServerConfig::default(), bind).await?;
         return Ok(ExitCode::SUCCESS);
     }
-    if paths.db.exists() || paths.key.exists() {
-        for p in [&paths.db, &paths.key] {
-            let _ = std::fs::remove_file(p);
+    match &paths.db {
+        Db::Sqlite(db) => {
+            if loaded {
+                for p in [db.as_path(), key.as_path()] {
+                    let _ = std::fs::remove_file(p);
+                }
+                for suffix in ["-wal", "-shm"] {
+                    let mut p = db.clone().into_os_string();
+                    p.push(suffix);
+                    let _ = std::fs::remove_file(PathBuf::from(p));
+                }
+            }
         }
-        for suffix in ["-wal", "-shm"] {
-            let mut p = paths.db.clone().into_os_string();
-            p.push(suffix);
-            let _ = std::fs::remove_file(PathBuf::from(p));
+        Db::Postgres(_) => {
+            if loaded {
+                bail!(
+                    "--force replaces only an SQLite demo file; tocsin does not empty a PostgreSQL database: drop and create it again (dropdb, createdb) and remove {}",
+                    key.display()
+                );
+            }
         }
     }
-    let init = app::init(&paths, Some("tocsin.demo/kerman".into()))?;
+    let init = app::init(&paths, Some("tocsin.demo/kerman".into())).await?;
     println!(
         "tocsin demo: the Kerman case of January 2024 and the Crocus City Hall case of March 2024, in {}",
-        paths.db.display()
+        paths.db
     );
     println!("(the clock is set to the historical dates; every step is recorded in the ledger)\n");
-    let store = app::open_write(&paths)?;
+    let store = app::open_write(&paths).await?;
     let policy = Arc::new(policy);
     let clock = Arc::new(ManualClock::new(Timestamp::UNIX_EPOCH));
-    let svc = Service::new(
-        Arc::new(store.clone()) as Arc<dyn Store>,
-        policy.clone(),
-        clock.clone(),
-    );
+    let svc = Service::new(store.clone(), policy.clone(), clock.clone());
     let mut say = |s: &str| println!("{s}");
     let kerman = crate::scenarios::run_kerman(&svc, &clock, &mut say).await?;
     println!();
@@ -147,7 +155,7 @@ pub async fn run(
 
     // Accounts for the people in the cases, at today's date.
     let live = Arc::new(Service::new(
-        Arc::new(store.clone()) as Arc<dyn Store>,
+        store.clone(),
         policy.clone(),
         Arc::new(SystemClock),
     ));
@@ -193,7 +201,7 @@ pub async fn run(
     }
 
     let outcome = verify(
-        Arc::new(store.clone()),
+        store.clone(),
         &VerifyOptions {
             verifier: init.verifier.clone(),
             since: None,
@@ -225,9 +233,13 @@ pub async fn run(
             .join(", ")
     );
     if no_serve {
+        let key = match &paths.db {
+            Db::Postgres(_) => format!(" --key {}", init.key.display()),
+            Db::Sqlite(_) => String::new(),
+        };
         println!(
-            "serve it: tocsin --db {} serve; then tocsin login analyst.kim",
-            paths.db.display()
+            "serve it: tocsin --db {}{key} serve; then tocsin login analyst.kim",
+            paths.db
         );
         return Ok(ExitCode::SUCCESS);
     }

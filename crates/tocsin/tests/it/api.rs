@@ -505,14 +505,10 @@ fn disabled_accounts_and_revoked_tokens_stop_at_once() {
     );
     assert_eq!(me(Some(&secret), None), 401);
     // The token secret is not stored: only its hash is in the ledger.
-    let c = rusqlite::Connection::open(d.db()).unwrap();
-    let leaked: i64 = c
-        .query_row(
-            "SELECT count(*) FROM ledger WHERE instr(leaf, ?1) > 0",
-            [secret.as_bytes()],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let leaked = d.sql().i64(
+        &contains_sql(&d, "SELECT count(*) FROM ledger WHERE {}"),
+        crate::p![secret.as_bytes()],
+    );
     assert_eq!(leaked, 0);
     // An expired token.
     let t = srv.call(
@@ -702,10 +698,13 @@ fn logins_are_throttled_per_account_and_per_address() {
     srv.set_now("2023-12-26T10:16:00Z");
     assert_eq!(try_login("kim", "kim-password").status, 200);
     // Every failure is in the ledger.
-    let c = rusqlite::Connection::open(d.db()).unwrap();
-    let failed: i64 = c
-        .query_row("SELECT count(*) FROM ledger WHERE stream = 'access' AND instr(leaf, 'login_failed') > 0", [], |r| r.get(0))
-        .unwrap();
+    let failed = d.sql().i64(
+        &contains_sql(
+            &d,
+            "SELECT count(*) FROM ledger WHERE stream = 'access' AND {}",
+        ),
+        crate::p![b"login_failed".as_slice()],
+    );
     assert!(failed >= 19, "{failed}");
 }
 
@@ -883,4 +882,14 @@ fn the_committed_openapi_document_is_the_generated_one() {
         let entry = &served["paths"][op.path][&m];
         assert_eq!(entry["operationId"], op.id, "{} {}", op.method, op.path);
     }
+}
+
+/// `template` with `{}` replaced by "the leaf contains the bytes ?1", in
+/// the backend's SQL.
+fn contains_sql(d: &Deployment, template: &str) -> String {
+    let test = match d.backend {
+        crate::support::Backend::Sqlite => "instr(leaf, ?1) > 0",
+        crate::support::Backend::Postgres => "position(?1 in leaf) > 0",
+    };
+    template.replace("{}", test)
 }

@@ -4,7 +4,7 @@ use tocsin::scenarios::KERMAN_REPORT;
 
 use tocsin_domain::Role;
 
-use crate::support::{Deployment, stderr, stdout};
+use crate::support::{Backend, Deployment, stderr, stdout};
 
 fn with(field: &str, value: Option<&str>) -> String {
     let mut v: serde_json::Value = serde_json::from_str(KERMAN_REPORT).unwrap();
@@ -308,34 +308,94 @@ fn corrupt_foreign_and_missing_databases_are_detected_on_open() {
         "{}",
         stderr(&out)
     );
-    std::fs::write(
-        d.db(),
-        b"this is not a database at all, just some text that is long enough to look like a header",
-    )
-    .unwrap();
-    let out = d.run(&["audit", "verify"]);
-    assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("is not a tocsin database: it is not an SQLite file"),
-        "{}",
-        stderr(&out)
-    );
-    std::fs::remove_file(d.db()).unwrap();
-    let c = rusqlite::Connection::open(d.db()).unwrap();
-    c.execute_batch("CREATE TABLE invoices (id INTEGER PRIMARY KEY); PRAGMA application_id = 42;")
-        .unwrap();
-    drop(c);
-    let out = d.run(&["audit", "verify"]);
-    assert!(
-        stderr(&out).contains("an SQLite database of another application"),
-        "{}",
-        stderr(&out)
-    );
+    match d.backend {
+        Backend::Sqlite => {
+            std::fs::write(
+                d.sqlite_path(),
+                b"this is not a database at all, just some text that is long enough to look like a header",
+            )
+            .unwrap();
+            let out = d.run(&["audit", "verify"]);
+            assert!(!out.status.success());
+            assert!(
+                stderr(&out).contains("is not a tocsin database: it is not an SQLite file"),
+                "{}",
+                stderr(&out)
+            );
+            std::fs::remove_file(d.sqlite_path()).unwrap();
+            d.sql().batch(
+                "CREATE TABLE invoices (id INTEGER PRIMARY KEY); PRAGMA application_id = 42;",
+            );
+            let out = d.run(&["audit", "verify"]);
+            assert!(
+                stderr(&out).contains("an SQLite database of another application"),
+                "{}",
+                stderr(&out)
+            );
+        }
+        Backend::Postgres => {
+            // A database that does not exist, named in a URL with a
+            // password: the message says what to do and never shows it.
+            let url = crate::support::pg_server().replacen(
+                "://postgres@",
+                "://postgres:s3cret-Passw0rd@",
+                1,
+            ) + "/tocsin_it_no_such_database";
+            let out = d
+                .tocsin()
+                .env("TOCSIN_DB", &url)
+                .args(["audit", "verify"])
+                .output()
+                .unwrap();
+            assert!(!out.status.success());
+            let err = stderr(&out);
+            assert!(
+                err.contains("'tocsin_it_no_such_database' does not exist"),
+                "{err}"
+            );
+            assert!(!err.contains("s3cret"), "the password is shown: {err}");
+            let out = d
+                .tocsin()
+                .env("TOCSIN_DB", &url)
+                .env("TOCSIN_KEY", d.dir.path().join("x.key"))
+                .args(["init"])
+                .output()
+                .unwrap();
+            assert!(!out.status.success());
+            assert!(
+                !stderr(&out).contains("s3cret") && !stdout(&out).contains("s3cret"),
+                "the password is shown: {}",
+                stderr(&out)
+            );
+            // A URL without --key: what to give.
+            let out = d
+                .tocsin()
+                .env_remove("TOCSIN_KEY")
+                .args(["admin", "rebuild"])
+                .output()
+                .unwrap();
+            assert!(
+                stderr(&out).contains("give it with --key FILE or TOCSIN_KEY"),
+                "{}",
+                stderr(&out)
+            );
+            // Another application's tables.
+            d.sql()
+                .batch("CREATE TABLE invoices (id integer PRIMARY KEY)");
+            let out = d.run(&["audit", "verify"]);
+            assert!(
+                stderr(&out).contains("is not a tocsin database"),
+                "{}",
+                stderr(&out)
+            );
+        }
+    }
     // A database from a newer tocsin.
     let d2 = Deployment::new();
-    let c = rusqlite::Connection::open(d2.db()).unwrap();
-    c.execute_batch("PRAGMA user_version = 999;").unwrap();
-    drop(c);
+    d2.sql().batch(match d2.backend {
+        Backend::Sqlite => "PRAGMA user_version = 999;",
+        Backend::Postgres => "INSERT INTO schema_migrations (version) VALUES (999)",
+    });
     let out = d2.run(&["audit", "verify"]);
     assert!(
         stderr(&out).contains("schema is version 999, newer than this tocsin"),
@@ -365,7 +425,7 @@ fn init_refuses_to_overwrite_and_writes_need_the_key() {
     let other = Deployment::new();
     let out = d
         .tocsin()
-        .env("TOCSIN_KEY", &other.paths.key)
+        .env("TOCSIN_KEY", other.key())
         .args(["admin", "rebuild"])
         .output()
         .unwrap();

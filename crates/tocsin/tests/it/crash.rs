@@ -2,14 +2,14 @@
 //! clients submit reports over HTTP; every report whose submission was
 //! acknowledged (201) survives, the ledger verifies, positions are dense.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tocsin_domain::Role;
 
-use crate::support::{Deployment, block_on, stderr, stdout};
+use crate::p;
+use crate::support::{Deployment, block_on, spawn_server, stderr, stdout};
 
 /// A small deterministic generator (the test must be repeatable).
 struct Lcg(u64);
@@ -25,26 +25,8 @@ impl Lcg {
 
 /// Starts `tocsin serve` on a free port and returns it with its URL.
 fn start(d: &Deployment) -> (Child, String) {
-    let mut child = d
-        .tocsin()
-        .args(["serve", "--bind", "127.0.0.1:0"])
-        .env("RUST_LOG", "warn")
-        // The account's token was issued at this (fixed) time.
-        .env("TOCSIN_NOW", "2023-12-26T12:00:00Z")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line: {line}"))
-        .to_owned();
-    (child, url)
+    // The account's token was issued at this (fixed) time.
+    spawn_server(d, "2023-12-26T12:00:00Z")
 }
 
 #[test]
@@ -121,37 +103,27 @@ fn sigkill_never_loses_an_acknowledged_report() {
     let acked = acked.lock().unwrap().clone();
     assert!(!acked.is_empty());
     // Every acknowledged report is in the database, on its case.
-    let c = rusqlite::Connection::open(d.db()).unwrap();
+    let c = d.sql();
     for (report, case) in &acked {
-        let n: i64 = c
-            .query_row(
-                "SELECT count(*) FROM reports WHERE id = ?1 AND case_id = ?2",
-                [report, case],
-                |r| r.get(0),
-            )
-            .unwrap();
+        let n = c.i64(
+            "SELECT count(*) FROM reports WHERE id = ?1 AND case_id = ?2",
+            p![report, case],
+        );
         assert_eq!(n, 1, "acknowledged report {report} is missing");
-        let m: i64 = c
-            .query_row(
-                "SELECT count(*) FROM ledger WHERE stream = 'case/' || ?1",
-                [case],
-                |r| r.get(0),
-            )
-            .unwrap();
+        let m = c.i64(
+            "SELECT count(*) FROM ledger WHERE stream = 'case/' || ?1",
+            p![case],
+        );
         assert!(m >= 3, "the ledger lacks the events of case {case}");
     }
     // Positions are dense and the whole ledger verifies.
-    let (count, max): (i64, i64) = c
-        .query_row("SELECT count(*), max(position) FROM ledger", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .unwrap();
+    let r = c.row("SELECT count(*), max(position) FROM ledger", &[]);
+    let (count, max) = (r[0].i(), r[1].i());
     assert_eq!(count, max + 1, "gaps in the ledger positions");
-    let reports: i64 = c
-        .query_row("SELECT count(*) FROM reports", [], |r| r.get(0))
-        .unwrap();
+    let reports = c.i64("SELECT count(*) FROM reports", &[]);
     eprintln!(
-        "crash test: {kills} kills mid-run, {} acknowledged reports, {reports} reports and {count} events stored",
+        "crash test ({:?}): {kills} kills mid-run, {} acknowledged reports, {reports} reports and {count} events stored",
+        d.backend,
         acked.len()
     );
     assert!(reports as usize >= acked.len());

@@ -906,17 +906,19 @@ fn serve_process(d: &Deployment, now: &str) -> (Child, String) {
 }
 
 fn escalations(d: &Deployment) -> i64 {
-    let c = rusqlite::Connection::open(d.db()).unwrap();
-    c.query_row(
-        "SELECT count(*) FROM ledger WHERE instr(leaf, 'escalation_raised') > 0",
-        [],
-        |r| r.get(0),
+    let test = match d.backend {
+        crate::support::Backend::Sqlite => "instr(leaf, ?1) > 0",
+        crate::support::Backend::Postgres => "position(?1 in leaf) > 0",
+    };
+    d.sql().i64(
+        &format!("SELECT count(*) FROM ledger WHERE {test}"),
+        crate::p![b"escalation_raised".as_slice()],
     )
-    .unwrap()
 }
 
 fn overdue_case(d: &Deployment) {
     let (svc, _clock, _s) = d.service("2023-12-26T10:00:00Z");
+    let _ = &_s;
     let r = tocsin::scenarios::report(tocsin::scenarios::KERMAN_REPORT).unwrap();
     crate::support::block_on(svc.submit_report(&tocsin::scenarios::actor("col"), r, None, None))
         .unwrap();

@@ -1,11 +1,16 @@
-//! Integration tests of tocsin: the real binary and the real SQLite store,
-//! each test with a fresh database in its own temporary directory.
+//! Integration tests of tocsin: the real binary and the real store, each
+//! test with a fresh deployment of its own. The backend is
+//! `TOCSIN_TEST_BACKEND` (`sqlite`, the default, or `postgres`: see
+//! `support.rs`); `scripts/test` runs this suite once on each.
 //! (One test binary on purpose: it keeps CI link times down.)
 
 mod api;
+mod backup;
 mod cli;
+mod concurrency;
 mod crash;
 mod delivery;
+mod migrate;
 mod rebuild;
 mod scenarios;
 mod screening;

@@ -48,17 +48,15 @@ fn rebuild_reproduces_the_tables_and_repairs_tampered_ones() {
     assert_eq!(list(&srv), before);
     drop(srv);
     // Damage the query tables: the rebuild says so and puts them right.
-    let c = rusqlite::Connection::open(d.db()).unwrap();
-    c.execute(
+    let c = d.sql();
+    c.exec(
         "UPDATE cases SET state = 'closed' WHERE state <> 'closed'",
-        [],
-    )
-    .unwrap();
-    c.execute(
-        "DELETE FROM reports WHERE rowid IN (SELECT rowid FROM reports LIMIT 1)",
-        [],
-    )
-    .ok();
+        &[],
+    );
+    c.exec(
+        "DELETE FROM reports WHERE id = (SELECT min(id) FROM reports)",
+        &[],
+    );
     drop(c);
     let out = d.run(&["admin", "rebuild"]);
     assert_eq!(out.status.code(), Some(3));
@@ -67,13 +65,11 @@ fn rebuild_reproduces_the_tables_and_repairs_tampered_ones() {
     assert_eq!(list(&srv), before);
     drop(srv);
     // Damage a derived document (an account): found and repaired too.
-    let c = rusqlite::Connection::open(d.db()).unwrap();
-    c.execute(
-        "UPDATE docs SET body = CAST('{}' AS BLOB) WHERE kind = 'user' AND key = 'analyst.kim'",
-        [],
-    )
-    .unwrap();
-    drop(c);
+    let n = d.sql().exec(
+        "UPDATE docs SET body = ?1 WHERE kind = 'user' AND key = 'analyst.kim'",
+        crate::p![b"{}".as_slice()],
+    );
+    assert_eq!(n, 1);
     let out = d.run(&["admin", "rebuild"]);
     assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
     let out = d.run(&["admin", "rebuild"]);

@@ -12,13 +12,13 @@ use tocsin_domain::time::TimeZoneName;
 use tocsin_domain::{LoadedPolicy, WaiverId};
 use tocsin_ledger::{NoteSigner, open_checkpoint};
 use tocsin_service::ServiceError;
+use tocsin_store::StreamId;
 use tocsin_store::audit::{VerifyOptions, verify};
-use tocsin_store::{Store, StreamId};
 
 use crate::support::{Deployment, block_on};
 
 fn verifier(d: &Deployment) -> tocsin_ledger::NoteVerifier {
-    let key = std::fs::read_to_string(&d.paths.key).unwrap();
+    let key = std::fs::read_to_string(d.key()).unwrap();
     NoteSigner::from_secret_key_string(key.trim())
         .unwrap()
         .verifier()
@@ -116,7 +116,7 @@ fn kerman_end_to_end() {
             matches!(&system[0].envelope.event, Event::PolicyAdopted { policy, .. } if policy.sha256 == det.policy.sha256)
         );
         let outcome = verify(
-            std::sync::Arc::new(store.clone()),
+            store.clone(),
             &VerifyOptions {
                 verifier: verifier(&d),
                 since: None,
@@ -196,7 +196,7 @@ fn crocus_end_to_end() {
             WarningText::new(CROCUS_WARNING).unwrap().sha256()
         );
         let outcome = verify(
-            std::sync::Arc::new(store.clone()),
+            store.clone(),
             &VerifyOptions {
                 verifier: verifier(&d),
                 since: None,

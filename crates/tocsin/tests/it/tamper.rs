@@ -1,12 +1,14 @@
 //! Tampering with the stored ledger is detected by `tocsin audit verify`,
-//! which names the first bad position.
+//! which names the first bad position. The same edits on either backend,
+//! through SQL underneath the store (on PostgreSQL the attacker also keeps
+//! `ledger_head` in step with the rows, as SQLite derives it from them).
 
-use rusqlite::{Connection, params};
 use tocsin_ledger::{Checkpoint, Frontier, NoteSigner, leaf_hash};
 use tocsin_store::leaf::{decode_header, encode};
 use tocsin_store::{EventEnvelope, StreamId};
 
-use crate::support::{Deployment, stdout};
+use crate::p;
+use crate::support::{Deployment, Sql, stdout};
 
 /// A deployment holding the Kerman case (17 events).
 fn demo() -> Deployment {
@@ -33,15 +35,20 @@ fn assert_fails_at(d: &Deployment, position: u64, words: &str) {
     assert!(s.contains(words), "expected '{words}':\n{s}");
 }
 
-fn db(d: &Deployment) -> Connection {
-    Connection::open(d.db()).unwrap()
+fn db(d: &Deployment) -> Sql {
+    d.sql()
 }
 
-fn leaf(c: &Connection, pos: i64) -> Vec<u8> {
-    c.query_row("SELECT leaf FROM ledger WHERE position = ?1", [pos], |r| {
-        r.get(0)
-    })
-    .unwrap()
+fn leaf(c: &Sql, pos: i64) -> Vec<u8> {
+    c.row("SELECT leaf FROM ledger WHERE position = ?1", p![pos])[0].b()
+}
+
+/// The leaf hashes of the whole ledger, in order.
+fn leaf_hashes(c: &Sql) -> Vec<Vec<u8>> {
+    c.rows("SELECT leaf_hash FROM ledger ORDER BY position", &[])
+        .into_iter()
+        .map(|r| r[0].b())
+        .collect()
 }
 
 #[test]
@@ -52,26 +59,25 @@ fn edited_field_is_detected() {
     let s = String::from_utf8_lossy(&l).into_owned();
     let i = s.find("analyst.kim").expect("actor in leaf");
     l[i] = b'X';
-    c.execute("UPDATE ledger SET leaf = ?1 WHERE position = 5", params![l])
-        .unwrap();
+    c.exec("UPDATE ledger SET leaf = ?1 WHERE position = 5", p![l]);
     assert_fails_at(&d, 5, "is not the hash of the stored leaf");
 }
 
 #[test]
 fn deleted_event_is_detected() {
     let d = demo();
-    db(&d)
-        .execute("DELETE FROM ledger WHERE position = 7", [])
-        .unwrap();
+    let c = db(&d);
+    c.exec("DELETE FROM ledger WHERE position = 7", &[]);
+    c.sync_head();
     assert_fails_at(&d, 7, "missing");
 }
 
 #[test]
 fn deleted_last_event_is_detected() {
     let d = demo();
-    db(&d)
-        .execute("DELETE FROM ledger WHERE position = 16", [])
-        .unwrap();
+    let c = db(&d);
+    c.exec("DELETE FROM ledger WHERE position = 16", &[]);
+    c.sync_head();
     assert_fails_at(&d, 16, "deleted from the end");
 }
 
@@ -79,35 +85,26 @@ fn deleted_last_event_is_detected() {
 fn swapped_events_are_detected() {
     let d = demo();
     let c = db(&d);
-    let row = |p: i64| -> (String, i64, Vec<u8>, Vec<u8>) {
-        c.query_row(
+    let row = |pos: i64| -> (String, i64, Vec<u8>, Vec<u8>) {
+        let r = c.row(
             "SELECT stream, seq, leaf, leaf_hash FROM ledger WHERE position = ?1",
-            [p],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
-        .unwrap()
+            p![pos],
+        );
+        (r[0].t(), r[1].i(), r[2].b(), r[3].b())
     };
     let (a, b) = (row(4), row(9));
-    let put = |p: i64, r: &(String, i64, Vec<u8>, Vec<u8>)| {
-        c.execute(
+    // A free seq while the rows trade places (stream and seq are unique).
+    let put = |pos: i64, r: &(String, i64, Vec<u8>, Vec<u8>)| {
+        c.exec(
             "UPDATE ledger SET stream = ?2, seq = ?3, leaf = ?4, leaf_hash = ?5 WHERE position = ?1",
-            params![p, r.0, -p, r.2, r.3],
-        )
-        .unwrap();
+            p![pos, &r.0, 1_000_000 + pos, &r.2, &r.3],
+        );
     };
     put(4, &b);
     put(9, &a);
     // Restore seq to what each moved row says (a careful attacker keeps the index columns consistent).
-    c.execute(
-        "UPDATE ledger SET seq = ?2 WHERE position = ?1",
-        params![4, b.1],
-    )
-    .unwrap();
-    c.execute(
-        "UPDATE ledger SET seq = ?2 WHERE position = ?1",
-        params![9, a.1],
-    )
-    .unwrap();
+    c.exec("UPDATE ledger SET seq = ?2 WHERE position = ?1", p![4, b.1]);
+    c.exec("UPDATE ledger SET seq = ?2 WHERE position = ?1", p![9, a.1]);
     assert_fails_at(&d, 4, "says it is position 9");
 }
 
@@ -118,29 +115,20 @@ fn swapped_events_with_rewritten_headers_are_detected() {
     let d = demo();
     let c = db(&d);
     let (l4, l9) = (leaf(&c, 4), leaf(&c, 9));
-    let rewrite = |p: u64, l: &[u8]| -> i64 {
+    let rewrite = |pos: u64, l: &[u8]| -> i64 {
         let (h, body) = decode_header(l).unwrap();
         let stream: StreamId = h.stream.parse().unwrap();
-        let new = encode(p, &stream, h.seq, body);
-        c.execute(
+        let new = encode(pos, &stream, h.seq, body);
+        c.exec(
             "UPDATE ledger SET stream = ?2, seq = ?3, leaf = ?4, leaf_hash = ?5 WHERE position = ?1",
-            params![p as i64, h.stream, -(p as i64), new, leaf_hash(&new).as_bytes().as_slice()],
-        )
-        .unwrap();
+            p![pos as i64, h.stream, 1_000_000 + pos as i64, &new, leaf_hash(&new).as_bytes().as_slice()],
+        );
         h.seq as i64
     };
     let s4 = rewrite(4, &l9);
     let s9 = rewrite(9, &l4);
-    c.execute(
-        "UPDATE ledger SET seq = ?2 WHERE position = ?1",
-        params![4, s4],
-    )
-    .unwrap();
-    c.execute(
-        "UPDATE ledger SET seq = ?2 WHERE position = ?1",
-        params![9, s9],
-    )
-    .unwrap();
+    c.exec("UPDATE ledger SET seq = ?2 WHERE position = ?1", p![4, s4]);
+    c.exec("UPDATE ledger SET seq = ?2 WHERE position = ?1", p![9, s9]);
     let out = d.run(&["audit", "verify"]);
     assert_eq!(out.status.code(), Some(3));
     assert!(
@@ -153,26 +141,19 @@ fn swapped_events_with_rewritten_headers_are_detected() {
 #[test]
 fn changed_stored_hash_is_detected() {
     let d = demo();
-    db(&d)
-        .execute(
-            "UPDATE ledger SET leaf_hash = zeroblob(32) WHERE position = 3",
-            [],
-        )
-        .unwrap();
+    db(&d).exec(
+        "UPDATE ledger SET leaf_hash = ?1 WHERE position = 3",
+        p![vec![0u8; 32]],
+    );
     assert_fails_at(&d, 3, "is not the hash of the stored leaf");
 }
 
 /// Appends a well-formed event at the end, with correct leaf hash and
 /// Merkle nodes: everything an attacker without the signing key can do.
-fn forge_append(d: &Deployment, c: &Connection) -> u64 {
-    let size: i64 = c
-        .query_row("SELECT count(*) FROM ledger", [], |r| r.get(0))
-        .unwrap();
-    let (stream, seq, last): (String, i64, Vec<u8>) = c
-        .query_row("SELECT stream, seq, leaf FROM ledger WHERE stream LIKE 'case/%' ORDER BY position DESC LIMIT 1", [], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
-        .unwrap();
+fn forge_append(d: &Deployment, c: &Sql) -> u64 {
+    let size = c.i64("SELECT count(*) FROM ledger", &[]);
+    let r = c.row("SELECT stream, seq, leaf FROM ledger WHERE stream LIKE 'case/%' ORDER BY position DESC LIMIT 1", &[]);
+    let (stream, seq, last) = (r[0].t(), r[1].i(), r[2].b());
     let (_, body) = decode_header(&last).unwrap();
     let mut env: EventEnvelope = serde_json::from_slice(body).unwrap();
     env.event = tocsin_domain::event::Event::AttemptRefused {
@@ -187,32 +168,23 @@ fn forge_append(d: &Deployment, c: &Connection) -> u64 {
         &tocsin_store::leaf::encode_body(&env),
     );
     let lh = leaf_hash(&leaf);
-    c.execute(
+    c.exec(
         "INSERT INTO ledger (position, stream, seq, leaf, leaf_hash) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![size, stream, seq + 1, leaf, lh.as_bytes().as_slice()],
-    )
-    .unwrap();
+        p![size, stream, seq + 1, &leaf, lh.as_bytes().as_slice()],
+    );
+    c.sync_head();
     // Recompute the Merkle nodes the new leaf completes, from the stored leaf hashes.
     let mut f = Frontier::new();
-    let mut stmt = c
-        .prepare("SELECT leaf_hash FROM ledger ORDER BY position")
-        .unwrap();
-    let hashes: Vec<Vec<u8>> = stmt
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(|r| r.unwrap())
-        .collect();
     let mut out = Vec::new();
-    for (i, h) in hashes.iter().enumerate() {
+    for (i, h) in leaf_hashes(c).iter().enumerate() {
         out.clear();
         f.push(tocsin_ledger::Hash::from_slice(h).unwrap(), &mut out);
         if i as i64 == size {
             for (id, h) in &out {
-                c.execute(
+                c.exec(
                     "INSERT INTO merkle_nodes (level, idx, hash) VALUES (?1, ?2, ?3)",
-                    params![id.level, id.index as i64, h.as_bytes().as_slice()],
-                )
-                .unwrap();
+                    p![id.level as i64, id.index as i64, h.as_bytes().as_slice()],
+                );
             }
         }
     }
@@ -234,40 +206,30 @@ fn appended_forged_event_with_a_forged_checkpoint_is_detected() {
     let c = db(&d);
     let pos = forge_append(&d, &c);
     // A checkpoint signed with some other key, under the right origin.
-    let origin: String = c
-        .query_row("SELECT value FROM meta WHERE key = 'origin'", [], |r| {
-            r.get(0)
-        })
-        .unwrap();
+    let origin = c.row("SELECT value FROM meta WHERE key = 'origin'", &[])[0].t();
     let mut f = Frontier::new();
-    let mut stmt = c
-        .prepare("SELECT leaf_hash FROM ledger ORDER BY position")
-        .unwrap();
-    for h in stmt.query_map([], |r| r.get::<_, Vec<u8>>(0)).unwrap() {
+    for h in leaf_hashes(&c) {
         f.push(
-            tocsin_ledger::Hash::from_slice(&h.unwrap()).unwrap(),
+            tocsin_ledger::Hash::from_slice(&h).unwrap(),
             &mut Vec::new(),
         );
     }
-    let name: String = c
-        .query_row(
-            "SELECT value FROM meta WHERE key = 'verifier_key'",
-            [],
-            |r| r.get(0),
-        )
-        .map(|v: String| v.split('+').next().unwrap().to_owned())
-        .unwrap();
+    let name = c.row("SELECT value FROM meta WHERE key = 'verifier_key'", &[])[0]
+        .t()
+        .split('+')
+        .next()
+        .unwrap()
+        .to_owned();
     let forger = NoteSigner::from_seed(&name, [7u8; 32]).unwrap();
     let note = forger.sign_checkpoint(&Checkpoint {
         origin,
         size: f.size(),
         root: f.root(),
     });
-    c.execute(
+    c.exec(
         "INSERT INTO checkpoints (size, note) VALUES (?1, ?2)",
-        params![f.size() as i64, note],
-    )
-    .unwrap();
+        p![f.size() as i64, note],
+    );
     let out = d.run(&["audit", "verify"]);
     let s = stdout(&out);
     assert_eq!(out.status.code(), Some(3), "{s}");
@@ -285,29 +247,20 @@ fn consistent_rewrite_without_the_key_is_caught_by_the_signed_roots() {
     let s = String::from_utf8_lossy(&l).into_owned();
     let i = s.find("analyst.kim").unwrap();
     l[i] = b'X';
-    c.execute(
+    c.exec(
         "UPDATE ledger SET leaf = ?1, leaf_hash = ?2 WHERE position = 6",
-        params![l, leaf_hash(&l).as_bytes().as_slice()],
-    )
-    .unwrap();
-    c.execute("DELETE FROM merkle_nodes", []).unwrap();
+        p![&l, leaf_hash(&l).as_bytes().as_slice()],
+    );
+    c.exec("DELETE FROM merkle_nodes", &[]);
     let mut f = Frontier::new();
-    let hashes: Vec<Vec<u8>> = c
-        .prepare("SELECT leaf_hash FROM ledger ORDER BY position")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(|r| r.unwrap())
-        .collect();
-    for h in hashes {
+    for h in leaf_hashes(&c) {
         let mut out = Vec::new();
         f.push(tocsin_ledger::Hash::from_slice(&h).unwrap(), &mut out);
         for (id, h) in out {
-            c.execute(
+            c.exec(
                 "INSERT INTO merkle_nodes (level, idx, hash) VALUES (?1, ?2, ?3)",
-                params![id.level, id.index as i64, h.as_bytes().as_slice()],
-            )
-            .unwrap();
+                p![id.level as i64, id.index as i64, h.as_bytes().as_slice()],
+            );
         }
     }
     let out = d.run(&["audit", "verify"]);
@@ -361,22 +314,14 @@ fn verify_since_a_kept_checkpoint() {
     // ...and a truncated log does not extend it, even when what is left is
     // internally consistent (cut at a checkpoint, nodes beyond removed).
     let c = db(&d);
-    let cut: i64 = c
-        .query_row(
-            "SELECT max(size) FROM checkpoints WHERE size <= 12",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    c.execute("DELETE FROM ledger WHERE position >= ?1", [cut])
-        .unwrap();
-    c.execute("DELETE FROM checkpoints WHERE size > ?1", [cut])
-        .unwrap();
-    c.execute(
+    let cut = c.i64("SELECT max(size) FROM checkpoints WHERE size <= 12", &[]);
+    c.exec("DELETE FROM ledger WHERE position >= ?1", p![cut]);
+    c.exec("DELETE FROM checkpoints WHERE size > ?1", p![cut]);
+    c.exec(
         "DELETE FROM merkle_nodes WHERE ((idx + 1) << level) > ?1",
-        [cut],
-    )
-    .unwrap();
+        p![cut],
+    );
+    c.sync_head();
     let plain = d.run(&["audit", "verify"]);
     assert!(
         plain.status.success(),
