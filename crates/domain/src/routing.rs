@@ -382,7 +382,35 @@ impl<'a> Planner<'a> {
     }
 
     /// Why `route` must not be proposed because of who threatens, if it must not.
+    /// An organ of a state behind the threat anywhere on the route is the
+    /// most specific reason, so every hop is looked at for it first.
     fn threat_actor_exclusion(&self, route: &Route) -> Option<(ExclusionCause, String)> {
+        for hop in route.hops() {
+            let to = &hop.to;
+            if !to.kind.is_state_organ() {
+                continue;
+            }
+            if let Some(country) = to.country
+                && self.threat_states.contains(&country)
+            {
+                let actors: Vec<&str> = self
+                    .facts
+                    .threat_actors
+                    .iter()
+                    .filter(|a| a.kind == ActorKind::State && a.country == Some(country))
+                    .map(|a| a.name.as_str())
+                    .collect();
+                return Some((
+                    ExclusionCause::ThreatActorState,
+                    format!(
+                        "{} is an organ of {}, the state behind the threat ({}): the threat actor is never the protector, nor a relay.",
+                        to.name,
+                        country.name(),
+                        actors.join(", ")
+                    ),
+                ));
+            }
+        }
         for hop in route.hops() {
             let to = &hop.to;
             if !to.kind.is_state_organ() {
@@ -401,24 +429,6 @@ impl<'a> Planner<'a> {
                 }
                 continue;
             };
-            if self.threat_states.contains(&country) {
-                let actors: Vec<&str> = self
-                    .facts
-                    .threat_actors
-                    .iter()
-                    .filter(|a| a.kind == ActorKind::State && a.country == Some(country))
-                    .map(|a| a.name.as_str())
-                    .collect();
-                return Some((
-                    ExclusionCause::ThreatActorState,
-                    format!(
-                        "{} is an organ of {}, the state behind the threat ({}): the threat actor is never the protector, nor a relay.",
-                        to.name,
-                        country.name(),
-                        actors.join(", ")
-                    ),
-                ));
-            }
             if country != self.ours
                 && let Some(a) = self.facts.unidentified_state_actor()
             {

@@ -224,8 +224,17 @@ pub async fn run(state: AppState, cfg: JobsConfig, mut stop: tokio::sync::watch:
         if sweep {
             last_sweep = Some(std::time::Instant::now());
         }
-        if let Err(e) = run_once(&state, &cfg, &http, sweep).await {
-            tracing::error!(error = %e, "background jobs");
+        // Stopping never waits for a round: a sweep over many cases can take
+        // long, and leaving it half done is safe (each case's append is
+        // atomic; the next round does the rest; a claimed notice's lease
+        // runs out and another sender retries it).
+        tokio::select! {
+            r = run_once(&state, &cfg, &http, sweep) => {
+                if let Err(e) = r {
+                    tracing::error!(error = %e, "background jobs");
+                }
+            }
+            _ = stop.changed() => return,
         }
         tokio::select! {
             _ = tokio::time::sleep(cfg.tick) => {}
