@@ -636,6 +636,28 @@ pub struct Case {
     pub notifications: Vec<NotificationRecord>,
 }
 
+fn lapse_detail(w: &ThreatWindow) -> String {
+    format!(
+        "the window ended at {} with no outcome recorded",
+        w.not_after()
+    )
+}
+
+fn approach_detail(w: &ThreatWindow, policy: &LoadedPolicy) -> String {
+    format!(
+        "the window opening {} is now within {}",
+        w.not_before(),
+        policy.impending.max_lead
+    )
+}
+
+fn review_detail(w: &WaiverEntry, review_by: Timestamp) -> String {
+    format!(
+        "waiver {} on {} was due for review at {review_by}",
+        w.id, w.ground
+    )
+}
+
 /// Time-to-decide and time-to-warn of a case.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Measures {
@@ -1721,6 +1743,98 @@ impl Case {
         }
     }
 
+    /// The earliest time at which the clock can produce something for this
+    /// case: [`Case::sweep`] returns nothing before it, and nothing at all
+    /// when it is `None`. The store keeps it, so a sweep visits only the
+    /// cases whose time has come rather than every open case.
+    pub fn next_sweep_at(&self, policy: &LoadedPolicy) -> Option<Timestamp> {
+        use CaseState::*;
+        if self.state == Closed {
+            return None;
+        }
+        let mut times = Vec::new();
+        if let Some(d) = &self.deadlines {
+            let s = self.state;
+            let mut steps = Vec::new();
+            if matches!(s, AwaitingDetermination | NeedsMoreInformation) {
+                steps.push((Step::Decide, d.decide_by));
+            }
+            if matches!(s, DutyToWarn | WarningDrafted | WaiverPending) {
+                steps.push((Step::Approve, d.approve_by));
+            }
+            if matches!(
+                s,
+                DutyToWarn | WarningDrafted | WarningApproved | Delivering | WaiverPending
+            ) {
+                steps.push((Step::Deliver, d.deliver_by));
+            }
+            if s == Delivered
+                && let Some(f) = self.follow_up_by
+                && !self
+                    .responses
+                    .iter()
+                    .any(|r| r.value.kind != crate::delivery::ResponseKind::NoResponse)
+            {
+                steps.push((Step::FollowUp, f));
+            }
+            for (step, due) in steps {
+                if !self
+                    .escalations
+                    .iter()
+                    .any(|e| e.step == step && e.due == due)
+                {
+                    times.push(due);
+                }
+            }
+        }
+        let flagged = |reason: ReassessmentReason, detail: &str| {
+            self.flags
+                .iter()
+                .any(|f| f.reason == reason && f.detail == detail)
+        };
+        if self.reassessment_due.is_none() {
+            if let Some(w) = self.window() {
+                if self.state != NoDuty {
+                    if !flagged(ReassessmentReason::WindowLapsed, &lapse_detail(&w)) {
+                        times.push(w.not_after());
+                    }
+                } else if self.only_too_far()
+                    && !flagged(
+                        ReassessmentReason::WindowApproaching,
+                        &approach_detail(&w, policy),
+                    )
+                {
+                    times.push(add(w.not_before(), -policy.impending.max_lead.signed()));
+                }
+            }
+            if self.state == Waived
+                && let Some(w) = self
+                    .waivers
+                    .iter()
+                    .rev()
+                    .find(|w| w.status == WaiverStatus::Approved)
+                && let Some(review_by) = w.review_by
+                && !flagged(
+                    ReassessmentReason::WaiverReviewDue,
+                    &review_detail(w, review_by),
+                )
+            {
+                times.push(review_by);
+            }
+        }
+        times.into_iter().min()
+    }
+
+    /// The determination failed only because the threat is too far off.
+    fn only_too_far(&self) -> bool {
+        self.determination().is_some_and(|d| {
+            d.determination.verdict
+                == (Verdict::ThresholdNotMet {
+                    failed: vec![RuleId::Impending],
+                })
+        })
+    }
+
     /// What the clock produces at `now`: escalations for overdue steps (once
     /// per step and due time) and re-assessment flags.
     pub fn sweep(&self, now: Timestamp, policy: &LoadedPolicy) -> Vec<Event> {
@@ -1744,10 +1858,7 @@ impl Case {
         };
         if self.reassessment_due.is_none() {
             if let Some(w) = self.window() {
-                let detail = format!(
-                    "the window ended at {} with no outcome recorded",
-                    w.not_after()
-                );
+                let detail = lapse_detail(&w);
                 if w.has_lapsed(now)
                     && self.state != CaseState::NoDuty
                     && !flagged(ReassessmentReason::WindowLapsed, &detail)
@@ -1758,18 +1869,9 @@ impl Case {
                     });
                 } else if self.state == CaseState::NoDuty && !w.has_lapsed(now) {
                     // A threat judged too far off comes within the horizon.
-                    let only_too_far = self.determination().is_some_and(|d| {
-                        d.determination.verdict
-                            == (Verdict::ThresholdNotMet {
-                                failed: vec![RuleId::Impending],
-                            })
-                    });
+                    let only_too_far = self.only_too_far();
                     let horizon_at = add(w.not_before(), -policy.impending.max_lead.signed());
-                    let detail = format!(
-                        "the window opening {} is now within {}",
-                        w.not_before(),
-                        policy.impending.max_lead
-                    );
+                    let detail = approach_detail(&w, policy);
                     if only_too_far
                         && now >= horizon_at
                         && !flagged(ReassessmentReason::WindowApproaching, &detail)
@@ -1789,10 +1891,7 @@ impl Case {
                     .find(|w| w.status == WaiverStatus::Approved)
                 && let Some(review_by) = w.review_by
             {
-                let detail = format!(
-                    "waiver {} on {} was due for review at {review_by}",
-                    w.id, w.ground
-                );
+                let detail = review_detail(w, review_by);
                 if now > review_by && !flagged(ReassessmentReason::WaiverReviewDue, &detail) {
                     events.push(Event::ReassessmentFlagged {
                         reason: ReassessmentReason::WaiverReviewDue,

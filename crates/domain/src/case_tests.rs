@@ -764,6 +764,11 @@ proptest! {
                 Op::Sweep(hours) => {
                     h.now = crate::time::add(h.now, jiff::SignedDuration::from_hours(hours));
                     let evs = h.case.sweep(h.now, &h.policy);
+                    // Whatever the clock produces, the case said it would be due by now.
+                    prop_assert!(
+                        evs.is_empty() || h.case.next_sweep_at(&h.policy).is_some_and(|t| t <= h.now),
+                        "sweep produced {:?} before next_sweep_at {:?}", evs, h.case.next_sweep_at(&h.policy)
+                    );
                     h.record(&Actor::system(), evs);
                     prop_assert!(h.case.sweep(h.now, &h.policy).is_empty(), "a sweep is idempotent");
                     None

@@ -1683,7 +1683,7 @@ async fn list_cases(
         for id in ids {
             let case = state.svc.load(id).await?;
             if visibility(&p.account, &p.roles, &levels, &case.marking()) == Visibility::Visible {
-                items.push(CaseRow::from(CaseSummary::of(&case)));
+                items.push(CaseRow::from(CaseSummary::of(&case, state.svc.policy())));
             }
         }
         return ok(&List { items, next: None });
@@ -1694,6 +1694,7 @@ async fn list_cases(
         open_only: q.open.unwrap_or(false),
         reassessment_due: q.reassessment_due.unwrap_or(false),
         overdue_at: q.overdue.unwrap_or(false).then(|| state.svc.now()),
+        sweep_due_at: None,
         after: match q.after {
             Some(a) if a.parse::<u64>().is_ok() => Some(a),
             Some(a) => {

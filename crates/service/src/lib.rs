@@ -276,7 +276,7 @@ impl Service {
                 stream: StreamId::Case(case_id),
                 expected_version: Some(0),
                 events: envelopes,
-                summary: Some(CaseSummary::of(&case)),
+                summary: Some(CaseSummary::of(&case, &self.policy)),
                 docs: docs(case_id, report_id, true),
             })
             .await?;
@@ -441,7 +441,7 @@ impl Service {
                 stream: StreamId::Case(case.id),
                 expected_version: Some(case.version),
                 events: envelopes,
-                summary: Some(CaseSummary::of(&after)),
+                summary: Some(CaseSummary::of(&after, &self.policy)),
                 docs,
             })
             .await?;
@@ -506,8 +506,11 @@ impl Service {
     /// re-assessment flags. Each event is recorded once.
     pub async fn sweep(&self) -> Result<SweepReport, ServiceError> {
         let mut report = SweepReport::default();
+        // Only the cases whose time has come (the query tables keep when
+        // each next needs the clock), not every open case.
         let mut q = CaseQuery {
             open_only: true,
+            sweep_due_at: Some(self.clock.now()),
             limit: 500,
             ..Default::default()
         };
@@ -562,7 +565,7 @@ impl Service {
             let recorded: Vec<_> = stream.iter().map(|e| e.to_recorded()).collect();
             let case = Case::from_events(&recorded)
                 .map_err(|source| ServiceError::Corrupt { case: *id, source })?;
-            summaries.push(CaseSummary::of(&case));
+            summaries.push(CaseSummary::of(&case, &self.policy));
         }
         let mut docs: std::collections::BTreeMap<
             (tocsin_store::DocKind, String),

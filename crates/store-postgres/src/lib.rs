@@ -1076,20 +1076,20 @@ const FLUSH_CASES: &str = "
     c AS (
         INSERT INTO cases (id, opened_position, title, state, owner, lead_element, opened_at, updated_at, version,
                            verdict, reassessment_due, next_step, next_due, next_due_us, escalations,
-                           levels, compartments, elements, existence_restricted)
+                           levels, compartments, elements, existence_restricted, sweep_at_us)
         SELECT u.id, COALESCE(u.hint, (SELECT position FROM ledger WHERE stream = 'case/' || u.id AND seq = 1)),
                u.title, u.state, u.owner, u.lead, u.opened_at, u.updated_at, u.version,
                u.verdict, u.reassessment_due, u.next_step, u.next_due, u.next_due_us, u.escalations,
                ARRAY(SELECT x FROM json_array_elements_text(u.levels::json) WITH ORDINALITY AS j(x, o) ORDER BY o),
                ARRAY(SELECT x FROM json_array_elements_text(u.compartments::json) WITH ORDINALITY AS j(x, o) ORDER BY o),
                ARRAY(SELECT x FROM json_array_elements_text(u.elements::json) WITH ORDINALITY AS j(x, o) ORDER BY o),
-               u.restricted
+               u.restricted, u.sweep_at_us
           FROM unnest($9::text[], $10::int8[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[],
                       $16::text[], $17::int8[], $18::text[], $19::text[], $20::text[], $21::text[], $22::int8[],
-                      $23::int8[], $24::text[], $25::text[], $26::text[], $27::bool[])
+                      $23::int8[], $24::text[], $25::text[], $26::text[], $27::bool[], $35::int8[])
                AS u(id, hint, title, state, owner, lead, opened_at, updated_at, version,
                     verdict, reassessment_due, next_step, next_due, next_due_us, escalations,
-                    levels, compartments, elements, restricted)
+                    levels, compartments, elements, restricted, sweep_at_us)
         ON CONFLICT (id) DO UPDATE SET
            title = excluded.title, state = excluded.state, owner = excluded.owner,
            lead_element = excluded.lead_element, opened_at = excluded.opened_at,
@@ -1098,7 +1098,8 @@ const FLUSH_CASES: &str = "
            next_due = excluded.next_due, next_due_us = excluded.next_due_us,
            escalations = excluded.escalations, levels = excluded.levels,
            compartments = excluded.compartments, elements = excluded.elements,
-           existence_restricted = excluded.existence_restricted
+           existence_restricted = excluded.existence_restricted,
+           sweep_at_us = excluded.sweep_at_us
     ),
     d AS (DELETE FROM reports WHERE case_id = ANY($9::text[]) AND NOT (id = ANY($28::text[])))
     INSERT INTO reports (id, case_id, ord, originating_element, received_at, grade, independent)
@@ -1183,6 +1184,7 @@ struct CaseColumns {
     compartments: Vec<String>,
     elements: Vec<String>,
     restricted: Vec<bool>,
+    sweep_at_us: Vec<Option<i64>>,
     r_id: Vec<String>,
     r_case: Vec<String>,
     r_ord: Vec<i64>,
@@ -1250,9 +1252,10 @@ impl CaseColumns {
         self.compartments.push(json_list(&s.compartments));
         self.elements.push(json_list(&s.elements));
         self.restricted.push(s.existence_restricted);
+        self.sweep_at_us.push(s.sweep_at.map(ts_us));
     }
 
-    /// Binds $9..=$34 of the flush statement.
+    /// Binds $9..=$35 of the flush statement.
     fn bind(self, q: PgQuery<'_>) -> PgQuery<'_> {
         q.bind(self.id)
             .bind(self.hint)
@@ -1280,6 +1283,7 @@ impl CaseColumns {
             .bind(self.r_at)
             .bind(self.r_grade)
             .bind(self.r_ind)
+            .bind(self.sweep_at_us)
     }
 }
 
@@ -1462,7 +1466,7 @@ async fn write_docs(conn: &mut PgConnection, writes: &[DocWrite]) -> Result<Vec<
 // ---------------------------------------------------------------------------
 // Reads.
 
-const SUMMARY_COLUMNS: &str = "id, title, state, owner, lead_element, opened_at, updated_at, verdict, reassessment_due, next_step, next_due, version, escalations, opened_position, levels, compartments, elements, existence_restricted";
+const SUMMARY_COLUMNS: &str = "id, title, state, owner, lead_element, opened_at, updated_at, verdict, reassessment_due, next_step, next_due, version, escalations, opened_position, levels, compartments, elements, existence_restricted, sweep_at_us";
 
 /// A case summary (without its reports) and its opening position.
 fn build_summary(r: &PgRow) -> Result<(CaseSummary, i64), StoreError> {
@@ -1489,6 +1493,12 @@ fn build_summary(r: &PgRow) -> Result<(CaseSummary, i64), StoreError> {
         compartments: col(r, 15)?,
         elements: col(r, 16)?,
         existence_restricted: col(r, 17)?,
+        sweep_at: col::<Option<i64>>(r, 18)?
+            .map(|us| {
+                tocsin_domain::Timestamp::from_microsecond(us)
+                    .map_err(|e| corrupt(format!("case {id}: sweep time {us}: {e}")))
+            })
+            .transpose()?,
     };
     Ok((summary, col(r, 13)?))
 }
@@ -1616,6 +1626,7 @@ impl Store for PostgresStore {
                AND ($7::text[] IS NULL OR levels <@ $7)
                AND ($8::text[] IS NULL OR compartments <@ $8)
                AND ($9::text[] IS NULL OR elements && $9)
+               AND ($10::int8 IS NULL OR sweep_at_us <= $10)
              ORDER BY opened_position DESC LIMIT $5"
         );
         let mut tx = self.snapshot().await?;
@@ -1629,6 +1640,7 @@ impl Store for PostgresStore {
             .bind(levels)
             .bind(compartments)
             .bind(elements)
+            .bind(q.sweep_due_at.map(ts_us))
             .fetch_all(&mut *tx)
             .await
             .map_err(db)?;

@@ -120,6 +120,12 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (kind, key)
     );
     "#,
+    // 2: when the clock next has something to do for a case, so a sweep
+    // reads only the cases due.
+    r#"
+    ALTER TABLE cases ADD COLUMN sweep_at_us bigint;
+    CREATE INDEX cases_by_sweep ON cases (sweep_at_us);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -187,6 +187,7 @@ fn summary(stream: StreamId, levels: &[&str], comps: &[&str], els: &[&str]) -> C
         compartments: v(comps),
         elements: v(els),
         existence_restricted: false,
+        sweep_at: None,
     }
 }
 
@@ -1059,7 +1060,10 @@ async fn processes_starting_together_initialise_once_and_open_together() {
     while let Some(r) = set.join_next().await {
         r.unwrap().unwrap();
     }
-    assert_eq!(count(&db, "schema_migrations").await, 1);
+    assert_eq!(
+        count(&db, "schema_migrations").await,
+        tocsin_store_postgres::schema_version()
+    );
 }
 
 // ---------------------------------------------------------------------------

@@ -787,9 +787,9 @@ fn upsert_case(conn: &Connection, s: &CaseSummary) -> Result<(), StoreError> {
     conn.prepare_cached(
         "INSERT INTO cases (id, opened_position, title, state, owner, lead_element, opened_at, updated_at, version,
                             verdict, reassessment_due, next_step, next_due, next_due_us, escalations,
-                            levels, compartments, elements, existence_restricted)
+                            levels, compartments, elements, existence_restricted, sweep_at_us)
          VALUES (?1, (SELECT position FROM ledger WHERE stream = 'case/' || ?1 AND seq = 1), ?2, ?3, ?4, ?5, ?6, ?7, ?8,
-                 ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
+                 ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
          ON CONFLICT (id) DO UPDATE SET
             title = excluded.title, state = excluded.state, owner = excluded.owner,
             lead_element = excluded.lead_element, opened_at = excluded.opened_at,
@@ -798,7 +798,8 @@ fn upsert_case(conn: &Connection, s: &CaseSummary) -> Result<(), StoreError> {
             next_due = excluded.next_due, next_due_us = excluded.next_due_us,
             escalations = excluded.escalations, levels = excluded.levels,
             compartments = excluded.compartments, elements = excluded.elements,
-            existence_restricted = excluded.existence_restricted",
+            existence_restricted = excluded.existence_restricted,
+            sweep_at_us = excluded.sweep_at_us",
     )
     .map_err(backend)?
     .execute(params![
@@ -820,6 +821,7 @@ fn upsert_case(conn: &Connection, s: &CaseSummary) -> Result<(), StoreError> {
         json_list(&s.compartments),
         json_list(&s.elements),
         s.existence_restricted as i64,
+        s.sweep_at.map(ts_us),
     ])
     .map_err(|e| match e.sqlite_error_code() {
         Some(ErrorCode::ConstraintViolation) => {
@@ -993,6 +995,7 @@ struct SummaryRow {
     compartments: String,
     elements: String,
     existence_restricted: i64,
+    sweep_at_us: Option<i64>,
 }
 
 fn row_summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<SummaryRow> {
@@ -1015,10 +1018,11 @@ fn row_summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<SummaryRow> {
         compartments: r.get(15)?,
         elements: r.get(16)?,
         existence_restricted: r.get(17)?,
+        sweep_at_us: r.get(18)?,
     })
 }
 
-const SUMMARY_COLUMNS: &str = "id, title, state, owner, lead_element, opened_at, updated_at, verdict, reassessment_due, next_step, next_due, version, escalations, opened_position, levels, compartments, elements, existence_restricted";
+const SUMMARY_COLUMNS: &str = "id, title, state, owner, lead_element, opened_at, updated_at, verdict, reassessment_due, next_step, next_due, version, escalations, opened_position, levels, compartments, elements, existence_restricted, sweep_at_us";
 
 fn build_summary(row: SummaryRow) -> Result<CaseSummary, StoreError> {
     let id = &row.id;
@@ -1047,6 +1051,13 @@ fn build_summary(row: SummaryRow) -> Result<CaseSummary, StoreError> {
         compartments: parse_list("compartments", &row.compartments)?,
         elements: parse_list("elements", &row.elements)?,
         existence_restricted: row.existence_restricted != 0,
+        sweep_at: row
+            .sweep_at_us
+            .map(|us| {
+                tocsin_domain::Timestamp::from_microsecond(us)
+                    .map_err(|e| StoreError::Corrupt(format!("case {id}: sweep time {us}: {e}")))
+            })
+            .transpose()?,
     })
 }
 
@@ -1137,6 +1148,7 @@ impl Store for SqliteStore {
         let due = q.reassessment_due;
         let open_only = q.open_only;
         let overdue = q.overdue_at.map(ts_us);
+        let sweep_due = q.sweep_due_at.map(ts_us);
         let access = q.access.as_ref().map(|a| {
             (
                 json_list(&a.levels),
@@ -1169,6 +1181,7 @@ impl Store for SqliteStore {
                         WHERE value NOT IN (SELECT value FROM json_each(?8))))
                    AND (?9 IS NULL OR EXISTS (SELECT 1 FROM json_each(cases.elements)
                         WHERE value IN (SELECT value FROM json_each(?9))))
+                   AND (?10 IS NULL OR sweep_at_us <= ?10)
                  ORDER BY opened_position DESC LIMIT ?5"
             );
             let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
@@ -1183,7 +1196,8 @@ impl Store for SqliteStore {
                         open_only as i64,
                         levels,
                         compartments,
-                        elements
+                        elements,
+                        sweep_due
                     ],
                     row_summary,
                 )
@@ -1807,6 +1821,7 @@ mod tests {
             compartments: v(comps),
             elements: v(els),
             existence_restricted: false,
+            sweep_at: None,
         }
     }
 

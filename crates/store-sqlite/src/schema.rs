@@ -92,6 +92,12 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE cases ADD COLUMN elements TEXT NOT NULL DEFAULT '[]';
     ALTER TABLE cases ADD COLUMN existence_restricted INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 3: when the clock next has something to do for a case, so a sweep
+    // reads only the cases due.
+    r#"
+    ALTER TABLE cases ADD COLUMN sweep_at_us INTEGER;
+    CREATE INDEX cases_by_sweep ON cases (sweep_at_us);
+    "#,
 ];
 
 /// The schema version this build writes.

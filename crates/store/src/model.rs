@@ -468,11 +468,15 @@ pub struct CaseSummary {
     pub compartments: Vec<String>,
     pub elements: Vec<String>,
     pub existence_restricted: bool,
+    /// When the clock next has something to do for the case
+    /// ([`Case::next_sweep_at`]); a sweep visits only cases due by then.
+    pub sweep_at: Option<Timestamp>,
 }
 
 impl CaseSummary {
-    /// The summary of a folded case.
-    pub fn of(case: &Case) -> CaseSummary {
+    /// The summary of a folded case under `policy` (which sets when a far-off
+    /// threat comes within the horizon).
+    pub fn of(case: &Case, policy: &tocsin_domain::LoadedPolicy) -> CaseSummary {
         let next = case.next_deadline();
         let marking = case.marking();
         let strings = |v: &mut dyn Iterator<Item = &str>| v.map(str::to_owned).collect();
@@ -481,6 +485,7 @@ impl CaseSummary {
             compartments: strings(&mut marking.compartments.iter().map(|l| l.as_str())),
             elements: strings(&mut marking.elements.iter().map(|l| l.as_str())),
             existence_restricted: marking.existence_restricted,
+            sweep_at: case.next_sweep_at(policy),
             id: case.id,
             title: case.title.to_string(),
             state: case.state,
@@ -548,6 +553,8 @@ pub struct CaseQuery {
     pub reassessment_due: bool,
     /// Only cases whose next deadline is before this time.
     pub overdue_at: Option<Timestamp>,
+    /// Only cases the clock has something to do for by this time.
+    pub sweep_due_at: Option<Timestamp>,
     /// Continue after this cursor (from a previous page).
     pub after: Option<String>,
     /// At most this many (1..=1000; 0 means the default of 50).

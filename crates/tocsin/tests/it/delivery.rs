@@ -1070,3 +1070,47 @@ fn escalations_are_emailed_where_smtp_is_configured() {
         count(&events_of(&srv, &col, &case), "notification_delivered") == 1
     });
 }
+
+#[test]
+fn a_sweep_visits_only_the_cases_whose_time_has_come() {
+    let d = Deployment::new();
+    let srv = d.serve("2023-12-26T10:00:00Z");
+    let admin = srv.account(
+        "admin",
+        &[Role::Admin],
+        &["Administration"],
+        "UNCLASSIFIED",
+        &[],
+    );
+    let col = srv.account(
+        "collector.s",
+        &[Role::Collector],
+        &[CT],
+        "TOP SECRET",
+        &["HCS"],
+    );
+    let report: Value = serde_json::from_str(tocsin::scenarios::KERMAN_REPORT).unwrap();
+    for _ in 0..3 {
+        ok(&srv, &col, "POST", "/api/v1/reports", Some(report.clone()));
+    }
+    let sweep = |srv: &Server| ok(srv, &admin, "POST", "/api/v1/sweep", Some(json!({})));
+    // Nothing is due yet: no case is even read.
+    assert_eq!(sweep(&srv)["cases_checked"], 0);
+    // Past the decide-by time: each case once, an escalation each.
+    srv.set_now("2023-12-27T10:00:00Z");
+    let r = sweep(&srv);
+    assert_eq!(r["cases_checked"], 3, "{r}");
+    assert_eq!(r["events"].as_array().unwrap().len(), 3);
+    // Escalated: nothing is due again until the window lapses.
+    assert_eq!(sweep(&srv)["cases_checked"], 0);
+    srv.set_now("2024-01-05T00:00:00Z");
+    let r = sweep(&srv);
+    assert_eq!(r["cases_checked"], 3, "{r}");
+    assert!(
+        r["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["event"]["type"] == "reassessment_flagged")
+    );
+}
