@@ -36,13 +36,7 @@ use crate::table::{Access, Caller, Op, PathParams, QueryParams, RawBody, Table, 
 
 const V1: &str = "/api/v1";
 
-macro_rules! path {
-    ($p:literal) => {
-        concat!("/api/v1", $p)
-    };
-}
-
-fn needs(p: Permission) -> Access {
+pub(crate) fn needs(p: Permission) -> Access {
     Access::Needs(p)
 }
 
@@ -1047,7 +1041,7 @@ pub struct NewAccountBody {
 // ---------------------------------------------------------------------------
 // Helpers.
 
-fn json<T: Serialize>(status: StatusCode, v: &T) -> Response {
+pub(crate) fn json<T: Serialize>(status: StatusCode, v: &T) -> Response {
     match serde_json::to_vec(v) {
         Ok(body) => {
             let mut r = (status, body).into_response();
@@ -1061,7 +1055,7 @@ fn json<T: Serialize>(status: StatusCode, v: &T) -> Response {
     }
 }
 
-fn ok<T: Serialize>(v: &T) -> Result<Response, ApiError> {
+pub(crate) fn ok<T: Serialize>(v: &T) -> Result<Response, ApiError> {
     Ok(json(StatusCode::OK, v))
 }
 

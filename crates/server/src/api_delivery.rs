@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use tocsin_domain::access::Permission;
 use tocsin_domain::case::{Case, Command};
 use tocsin_domain::delivery::Party;
@@ -21,19 +21,9 @@ use tocsin_export::{ApprovedWarning, Letter, letter};
 use tocsin_service::Notice;
 
 use crate::AppState;
-use crate::api::{List, visible_case};
+use crate::api::{List, needs, ok, visible_case};
 use crate::problem::{ApiError, Kind};
 use crate::table::{Access, Caller, Op, PathParams, QueryParams, RawBody, Table};
-
-macro_rules! path {
-    ($p:literal) => {
-        concat!("/api/v1", $p)
-    };
-}
-
-fn needs(p: Permission) -> Access {
-    Access::Needs(p)
-}
 
 pub fn routes(t: &mut Table) {
     t.add(
@@ -188,16 +178,6 @@ pub fn routes(t: &mut Table) {
         .returns::<List<Notice>>(StatusCode::OK),
         list_notices,
     );
-}
-
-fn ok<T: Serialize>(v: &T) -> Result<Response, ApiError> {
-    let body = serde_json::to_vec(v).map_err(|e| ApiError::internal(e.to_string()))?;
-    let mut r = (StatusCode::OK, body).into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    Ok(r)
 }
 
 fn text(content_type: &'static str, body: String) -> Response {

@@ -15,8 +15,8 @@
 //! checks before the body is read).
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tocsin_domain::access::Permission;
@@ -27,6 +27,7 @@ use tocsin_service::screening::{
 };
 
 use crate::AppState;
+use crate::api::json;
 use crate::problem::{ApiError, Kind};
 use crate::table::{Access, Caller, Op, RawBody, Table};
 
@@ -182,20 +183,6 @@ fn problem(e: ScreeningError) -> ApiError {
         ScreeningError::Contention(_) => ApiError::new(Kind::Conflict, e.to_string()),
         ScreeningError::Damaged { .. } => ApiError::internal(e.to_string()),
         ScreeningError::Store(s) => s.into(),
-    }
-}
-
-fn json<T: Serialize>(status: StatusCode, v: &T) -> Response {
-    match serde_json::to_vec(v) {
-        Ok(body) => {
-            let mut r = (status, body).into_response();
-            r.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
-            r
-        }
-        Err(e) => ApiError::internal(format!("cannot encode the answer: {e}")).into_response(),
     }
 }
 

@@ -11,6 +11,13 @@
 //! the case's visibility (403, or 404 where its existence is restricted,
 //! identical to a missing case), the body (422), then the domain.
 
+/// A path under the API's version prefix.
+macro_rules! path {
+    ($p:literal) => {
+        concat!("/api/v1", $p)
+    };
+}
+
 pub mod api;
 pub mod api_delivery;
 pub mod api_screening;

@@ -230,7 +230,7 @@ pub(crate) fn project(
     at: Timestamp,
     current: Option<&Doc>,
 ) -> Result<Option<(DocKind, String, Vec<u8>)>, ServiceError> {
-    let json = |v: &dyn erased::Json| v.to_vec();
+    let json = |v: &dyn crate::erased::Json| v.to_vec();
     let account = |name: &ActorName| -> Result<Account, ServiceError> {
         match current {
             Some(d) => Ok(d.parse()?),
@@ -319,18 +319,6 @@ pub(crate) fn target(event: &Event) -> Option<(DocKind, String)> {
         Event::TokenRevoked { token_id, .. } => Some((DocKind::Token, token_id.to_string())),
         Event::ClearanceLevelsSet { .. } => Some((DocKind::Setting, LEVELS_KEY.to_owned())),
         _ => None,
-    }
-}
-
-mod erased {
-    /// Object-safe JSON encoding of our own (always serialisable) types.
-    pub trait Json {
-        fn to_vec(&self) -> Vec<u8>;
-    }
-    impl<T: serde::Serialize> Json for T {
-        fn to_vec(&self) -> Vec<u8> {
-            serde_json::to_vec(self).unwrap_or_default()
-        }
     }
 }
 

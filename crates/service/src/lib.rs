@@ -17,6 +17,18 @@
 //! `attempt_refused` before the error is returned.
 
 pub mod accounts;
+
+mod erased {
+    /// Object-safe JSON encoding of our own (always serialisable) types.
+    pub trait Json {
+        fn to_vec(&self) -> Vec<u8>;
+    }
+    impl<T: serde::Serialize> Json for T {
+        fn to_vec(&self) -> Vec<u8> {
+            serde_json::to_vec(self).unwrap_or_default()
+        }
+    }
+}
 pub mod reference;
 pub mod screening;
 

@@ -53,7 +53,7 @@ fn secret_key(name: &str) -> String {
 
 /// The document a reference-stream event changes and its new content.
 pub(crate) fn project(event: &Event) -> Option<(DocKind, String, Option<Vec<u8>>)> {
-    let json = |v: &dyn erased::Json| Some(v.to_vec());
+    let json = |v: &dyn crate::erased::Json| Some(v.to_vec());
     match event {
         Event::RelationsReplaced { relations } => {
             Some((DocKind::Reference, RELATIONS.into(), json(relations)))
@@ -70,17 +70,6 @@ pub(crate) fn project(event: &Event) -> Option<(DocKind, String, Option<Vec<u8>>
             Some((DocKind::Reference, target_key(name.as_str()), None))
         }
         _ => None,
-    }
-}
-
-mod erased {
-    pub trait Json {
-        fn to_vec(&self) -> Vec<u8>;
-    }
-    impl<T: serde::Serialize> Json for T {
-        fn to_vec(&self) -> Vec<u8> {
-            serde_json::to_vec(self).unwrap_or_default()
-        }
     }
 }
 
