@@ -17,9 +17,19 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::actor::{Actor, Role};
-use crate::case::Marking;
 use crate::text::{ActorName, ElementName, Label, Name, TextError};
 use crate::time::Timestamp;
+
+/// What a reader needs to see a case: every level its reports carry (the
+/// reader's clearance must reach each), every compartment, membership of
+/// one of its elements; and whether its very existence is restricted.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Marking {
+    pub levels: BTreeSet<crate::text::Label>,
+    pub compartments: BTreeSet<crate::text::Label>,
+    pub elements: BTreeSet<ElementName>,
+    pub existence_restricted: bool,
+}
 
 /// The deployment's clearance levels, lowest first. Non-empty, no repeats.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]

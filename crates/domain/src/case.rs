@@ -33,6 +33,9 @@ use crate::sanitise::{Finding, FindingCategory, ProtectedTerm};
 use crate::text::{ActorName, ElementName, Note, Reason, Title};
 use crate::time::{ThreatWindow, Timestamp, add};
 
+pub use crate::access::Marking;
+pub use crate::event::{Action, Step};
+
 /// Where a case stands.
 #[derive(
     Clone,
@@ -192,94 +195,6 @@ impl CaseState {
 impl fmt::Display for CaseState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-/// The kinds of command, for state checks and error messages.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    AttachReport,
-    Assess,
-    Determine,
-    RequestWaiver,
-    ApproveWaiver,
-    RejectWaiver,
-    ChooseRoute,
-    DraftWarning,
-    ApproveWarning,
-    RecordDelivery,
-    RecordResponse,
-    DecidePublicAdvisory,
-    RecordOutcome,
-    Reassess,
-    HandOff,
-}
-
-impl Action {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::AttachReport => "attach report",
-            Action::Assess => "assess",
-            Action::Determine => "determine",
-            Action::RequestWaiver => "request waiver",
-            Action::ApproveWaiver => "approve waiver",
-            Action::RejectWaiver => "reject waiver",
-            Action::ChooseRoute => "choose route",
-            Action::DraftWarning => "draft warning",
-            Action::ApproveWarning => "approve warning",
-            Action::RecordDelivery => "record delivery",
-            Action::RecordResponse => "record response",
-            Action::DecidePublicAdvisory => "decide public advisory",
-            Action::RecordOutcome => "record outcome",
-            Action::Reassess => "re-assess",
-            Action::HandOff => "hand off",
-        }
-    }
-}
-
-/// A step with a deadline.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Step {
-    Decide,
-    Approve,
-    Deliver,
-    FollowUp,
-}
-
-impl Step {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Step::Decide => "decide",
-            Step::Approve => "approve",
-            Step::Deliver => "deliver",
-            Step::FollowUp => "follow up",
-        }
     }
 }
 
@@ -675,17 +590,6 @@ pub struct NotificationRecord {
     pub delivered: bool,
     pub error: Option<String>,
     pub at: Timestamp,
-}
-
-/// What a reader needs to see a case: every level its reports carry (the
-/// reader's clearance must reach each), every compartment, membership of
-/// one of its elements; and whether its very existence is restricted.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub struct Marking {
-    pub levels: BTreeSet<crate::text::Label>,
-    pub compartments: BTreeSet<crate::text::Label>,
-    pub elements: BTreeSet<ElementName>,
-    pub existence_restricted: bool,
 }
 
 /// Everything needed to open a case with its first report.

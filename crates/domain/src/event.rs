@@ -9,7 +9,6 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use crate::access::{AccountSpec, ClearanceLevels, TokenInfo};
-use crate::case::{Action, Step};
 use crate::delivery::{
     AdvisoryDecision, Delivery, LanguageTag, OutcomeRecord, Response, Route, RouteAlternative,
     WarningText, WithheldCategory,
@@ -24,6 +23,94 @@ use crate::screening::{RegistryRef, Screening, WatchListFlag};
 use crate::text::{ActorName, ElementName, Label, Note, Reason, Title};
 
 use crate::time::{ThreatWindow, Timestamp};
+
+/// The kinds of command, for state checks and error messages.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    AttachReport,
+    Assess,
+    Determine,
+    RequestWaiver,
+    ApproveWaiver,
+    RejectWaiver,
+    ChooseRoute,
+    DraftWarning,
+    ApproveWarning,
+    RecordDelivery,
+    RecordResponse,
+    DecidePublicAdvisory,
+    RecordOutcome,
+    Reassess,
+    HandOff,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::AttachReport => "attach report",
+            Action::Assess => "assess",
+            Action::Determine => "determine",
+            Action::RequestWaiver => "request waiver",
+            Action::ApproveWaiver => "approve waiver",
+            Action::RejectWaiver => "reject waiver",
+            Action::ChooseRoute => "choose route",
+            Action::DraftWarning => "draft warning",
+            Action::ApproveWarning => "approve warning",
+            Action::RecordDelivery => "record delivery",
+            Action::RecordResponse => "record response",
+            Action::DecidePublicAdvisory => "decide public advisory",
+            Action::RecordOutcome => "record outcome",
+            Action::Reassess => "re-assess",
+            Action::HandOff => "hand off",
+        }
+    }
+}
+
+/// A step with a deadline.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    Decide,
+    Approve,
+    Deliver,
+    FollowUp,
+}
+
+impl Step {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Decide => "decide",
+            Step::Approve => "approve",
+            Step::Deliver => "deliver",
+            Step::FollowUp => "follow up",
+        }
+    }
+}
 
 /// Whether a report counts as an independent source.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]

@@ -20,6 +20,7 @@ use crate::grading::{
     AdmiraltyGrade, Axis, Detail, InformationCredibility, SourceReliability, Specificity,
 };
 use crate::report::{HarmType, HarmTypes};
+pub use crate::sanitise::SanitisationRules;
 use crate::time::{PolicyDuration, ThreatWindow, Timestamp, add, describe_duration};
 
 /// The default policy shipped inside the binary.
@@ -140,19 +141,6 @@ pub struct DeadlineRules {
     pub deliver_within: PolicyDuration,
     pub deliver_share: f64,
     pub follow_up_after_delivery: PolicyDuration,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SanitisationRules {
-    #[serde(default)]
-    pub method_words: Vec<String>,
-    #[serde(default)]
-    pub code_words: Vec<String>,
-    #[serde(default)]
-    pub classification_markings: Vec<String>,
-    #[serde(default)]
-    pub report_number_patterns: Vec<String>,
 }
 
 /// A policy file that was refused: where and why.

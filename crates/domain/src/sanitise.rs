@@ -33,7 +33,19 @@ use std::collections::BTreeSet;
 use regex::{Regex, RegexBuilder};
 use serde::{Deserialize, Serialize};
 
-use crate::policy::SanitisationRules;
+/// The policy's sanitisation section: words and patterns a warning must not carry.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SanitisationRules {
+    #[serde(default)]
+    pub method_words: Vec<String>,
+    #[serde(default)]
+    pub code_words: Vec<String>,
+    #[serde(default)]
+    pub classification_markings: Vec<String>,
+    #[serde(default)]
+    pub report_number_patterns: Vec<String>,
+}
 
 /// What kind of thing a finding reveals.
 #[derive(
