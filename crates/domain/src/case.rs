@@ -15,6 +15,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::access::Permission;
 use crate::actor::{Actor, Role};
 use crate::delivery::{
     AdvisoryDecision, Delivery, DeliveryStatus, LanguageTag, OutcomeRecord, Response, Route,
@@ -282,6 +283,13 @@ impl Command {
             Command::HandOff { .. } => Action::HandOff,
         }
     }
+
+    /// The permission a command needs (the one table of which role grants
+    /// it is [`Permission::roles`]). The policy may ask for a particular
+    /// role on top (the waiver approver, the warning approver).
+    pub fn permission(&self) -> Permission {
+        self.action().permission()
+    }
 }
 
 /// What a command needs besides the case: who, when, under which policy.
@@ -548,7 +556,8 @@ pub struct Case {
     /// the clearance and compartments of its [`Marking`]).
     pub shared_with: BTreeSet<ElementName>,
     /// What became of the escalation notices sent to notification targets.
-    pub notifications: Vec<NotificationRecord>,
+    #[serde(rename = "notifications")]
+    pub notices: Vec<NoticeRecord>,
 }
 
 fn lapse_detail(w: &ThreatWindow) -> String {
@@ -582,7 +591,8 @@ pub struct Measures {
 
 /// The fate of one escalation notice to one target.
 #[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
-pub struct NotificationRecord {
+#[schemars(rename = "NotificationRecord")]
+pub struct NoticeRecord {
     pub step: Step,
     pub due: Timestamp,
     pub target: String,
@@ -702,7 +712,7 @@ impl Case {
                 summary: e.event.summary(),
             }],
             shared_with: BTreeSet::from([lead_element.clone()]),
-            notifications: vec![],
+            notices: vec![],
         })
     }
 
@@ -739,8 +749,8 @@ impl Case {
             other @ (Event::PolicyAdopted { .. }
             | Event::RelationsReplaced { .. }
             | Event::DirectoryReplaced { .. }
-            | Event::NotificationTargetSet { .. }
-            | Event::NotificationTargetRemoved { .. }
+            | Event::NoticeTargetSet { .. }
+            | Event::NoticeTargetRemoved { .. }
             | Event::ElementRegistered { .. }
             | Event::AccountCreated { .. }
             | Event::AccountChanged { .. }
@@ -954,12 +964,12 @@ impl Case {
                 due: *due,
                 at,
             }),
-            Event::NotificationDelivered {
+            Event::NoticeDelivered {
                 step,
                 due,
                 target,
                 attempts,
-            } => self.notifications.push(NotificationRecord {
+            } => self.notices.push(NoticeRecord {
                 step: *step,
                 due: *due,
                 target: target.to_string(),
@@ -968,13 +978,13 @@ impl Case {
                 error: None,
                 at,
             }),
-            Event::NotificationFailed {
+            Event::NoticeFailed {
                 step,
                 due,
                 target,
                 attempts,
                 error,
-            } => self.notifications.push(NotificationRecord {
+            } => self.notices.push(NoticeRecord {
                 step: *step,
                 due: *due,
                 target: target.to_string(),

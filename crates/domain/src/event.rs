@@ -8,14 +8,14 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::access::{AccountSpec, ClearanceLevels, TokenInfo};
+use crate::access::{AccountSpec, ClearanceLevels, Permission, TokenInfo};
 use crate::delivery::{
     AdvisoryDecision, Delivery, LanguageTag, OutcomeRecord, Response, Route, RouteAlternative,
     WarningText, WithheldCategory,
 };
 use crate::grading::{Grading, Specificity};
 use crate::ids::{CaseId, ReportId, TokenId, WaiverId};
-use crate::notify::NotificationTarget;
+use crate::notice::NoticeTarget;
 use crate::policy::{Deadlines, Determination, PolicyRef};
 use crate::reference::{Directory, Relations};
 use crate::report::{HarmTypes, ThreatReport};
@@ -75,6 +75,27 @@ impl Action {
             Action::RecordOutcome => "record outcome",
             Action::Reassess => "re-assess",
             Action::HandOff => "hand off",
+        }
+    }
+
+    /// The permission an action needs.
+    pub fn permission(self) -> Permission {
+        match self {
+            Action::AttachReport => Permission::SubmitReport,
+            Action::Assess
+            | Action::Determine
+            | Action::RequestWaiver
+            | Action::ChooseRoute
+            | Action::DraftWarning
+            | Action::Reassess
+            | Action::HandOff => Permission::Analyse,
+            Action::ApproveWaiver
+            | Action::RejectWaiver
+            | Action::ApproveWarning
+            | Action::DecidePublicAdvisory => Permission::Approve,
+            Action::RecordDelivery | Action::RecordResponse | Action::RecordOutcome => {
+                Permission::Deliver
+            }
         }
     }
 }
@@ -306,14 +327,16 @@ pub enum Event {
         source: String,
     },
     /// An escalation notice reached a notification target.
-    NotificationDelivered {
+    #[serde(rename = "notification_delivered")]
+    NoticeDelivered {
         step: Step,
         due: Timestamp,
         target: Label,
         attempts: u32,
     },
     /// An escalation notice could not be delivered after every retry.
-    NotificationFailed {
+    #[serde(rename = "notification_failed")]
+    NoticeFailed {
         step: Step,
         due: Timestamp,
         target: Label,
@@ -330,10 +353,12 @@ pub enum Event {
         directory: Directory,
     },
     /// A notification target for escalations, added or changed.
-    NotificationTargetSet {
-        target: NotificationTarget,
+    #[serde(rename = "notification_target_set")]
+    NoticeTargetSet {
+        target: NoticeTarget,
     },
-    NotificationTargetRemoved {
+    #[serde(rename = "notification_target_removed")]
+    NoticeTargetRemoved {
         name: Label,
     },
     // ---- accounts stream ----
@@ -434,12 +459,12 @@ impl Event {
             Event::ScreeningRecorded { .. } => "screening_recorded",
             Event::WatchListFlagRaised { .. } => "watch_list_flag_raised",
             Event::PolicyAdopted { .. } => "policy_adopted",
-            Event::NotificationDelivered { .. } => "notification_delivered",
-            Event::NotificationFailed { .. } => "notification_failed",
+            Event::NoticeDelivered { .. } => "notification_delivered",
+            Event::NoticeFailed { .. } => "notification_failed",
             Event::RelationsReplaced { .. } => "relations_replaced",
             Event::DirectoryReplaced { .. } => "directory_replaced",
-            Event::NotificationTargetSet { .. } => "notification_target_set",
-            Event::NotificationTargetRemoved { .. } => "notification_target_removed",
+            Event::NoticeTargetSet { .. } => "notification_target_set",
+            Event::NoticeTargetRemoved { .. } => "notification_target_removed",
             Event::ElementRegistered { .. } => "element_registered",
             Event::AccountCreated { .. } => "account_created",
             Event::AccountChanged { .. } => "account_changed",
@@ -464,8 +489,8 @@ impl Event {
             Event::PolicyAdopted { .. }
                 | Event::RelationsReplaced { .. }
                 | Event::DirectoryReplaced { .. }
-                | Event::NotificationTargetSet { .. }
-                | Event::NotificationTargetRemoved { .. }
+                | Event::NoticeTargetSet { .. }
+                | Event::NoticeTargetRemoved { .. }
                 | Event::ElementRegistered { .. }
                 | Event::AccountCreated { .. }
                 | Event::AccountChanged { .. }
@@ -615,7 +640,7 @@ impl Event {
             Event::ScreeningRecorded { screening } => crate::screening::summary(screening),
             Event::WatchListFlagRaised { flag } => crate::screening::flag_summary(flag),
             Event::PolicyAdopted { policy, .. } => format!("policy adopted: {policy}"),
-            Event::NotificationDelivered {
+            Event::NoticeDelivered {
                 step,
                 target,
                 attempts,
@@ -624,7 +649,7 @@ impl Event {
                 "escalation notice ({}) delivered to {target} after {attempts} attempt(s)",
                 step.as_str()
             ),
-            Event::NotificationFailed {
+            Event::NoticeFailed {
                 step,
                 target,
                 attempts,
@@ -643,11 +668,11 @@ impl Event {
                 "recipients directory replaced ({} entries)",
                 directory.entries().len()
             ),
-            Event::NotificationTargetSet { target } => {
-                format!("notification target {} set", target.name)
+            Event::NoticeTargetSet { target } => {
+                format!("notice target {} set", target.name)
             }
-            Event::NotificationTargetRemoved { name } => {
-                format!("notification target {name} removed")
+            Event::NoticeTargetRemoved { name } => {
+                format!("notice target {name} removed")
             }
             Event::ElementRegistered { element, .. } => format!("element registered: {element}"),
             Event::AccountCreated { name, spec } => format!(

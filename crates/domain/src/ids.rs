@@ -77,6 +77,30 @@ id_type!(
     TokenId, "token"
 );
 
+/// The start of a case id's text form, to find a case by: at least 4
+/// hexadecimal digits (or hyphens), lower-cased.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaseIdPrefix(String);
+
+/// A prefix that cannot find a case.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("give at least 4 characters of a case id")]
+pub struct PrefixError;
+
+impl CaseIdPrefix {
+    pub fn new(s: &str) -> Result<Self, PrefixError> {
+        let s = s.trim().to_ascii_lowercase();
+        if s.len() < 4 || !s.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+            return Err(PrefixError);
+        }
+        Ok(Self(s))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,7 +24,7 @@ mod fixtures;
 pub mod geo;
 pub mod grading;
 pub mod ids;
-pub mod notify;
+pub mod notice;
 pub mod policy;
 pub mod reference;
 pub mod report;

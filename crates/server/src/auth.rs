@@ -89,7 +89,7 @@ pub fn check_csrf(method: &Method, headers: &HeaderMap, p: &Principal) -> Result
     if safe {
         return Ok(());
     }
-    if let Via::Session { csrf_token, .. } = &p.via {
+    if let Via::Session { csrf_token, .. } = p.via() {
         let sent = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
         let ok = sent.is_some_and(|s| {
             s.len() == csrf_token.len()

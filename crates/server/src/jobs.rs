@@ -1,6 +1,6 @@
 //! The work `tocsin serve` does on its own: applying the clock (the sweep:
 //! escalations of overdue steps, re-assessment flags) and sending the
-//! escalation notices to the notification targets, with retries.
+//! escalation notices to their targets, with retries.
 //!
 //! Several server processes may run this on one database: an escalation is
 //! an event folded into its case, so the second process's sweep sees it and
@@ -10,8 +10,8 @@
 
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
-use tocsin_domain::notify::{NotificationTarget, NotifyChannel};
+use sha2::Sha256;
+use tocsin_domain::notice::{NoticeChannel, NoticeTarget};
 use tocsin_service::{Notice, RetryPolicy};
 
 use crate::AppState;
@@ -50,24 +50,12 @@ impl Default for JobsConfig {
 
 /// HMAC-SHA256 (RFC 2104) of `msg` under `key`, as lower-case hex.
 pub fn hmac_sha256_hex(key: &[u8], msg: &[u8]) -> String {
-    const BLOCK: usize = 64;
-    let mut k = [0u8; BLOCK];
-    if key.len() > BLOCK {
-        k[..32].copy_from_slice(&Sha256::digest(key));
-    } else {
-        k[..key.len()].copy_from_slice(key);
-    }
-    let mut inner = Sha256::new();
-    inner.update(k.map(|b| b ^ 0x36));
-    inner.update(msg);
-    let mut outer = Sha256::new();
-    outer.update(k.map(|b| b ^ 0x5c));
-    outer.update(inner.finalize());
-    outer
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    use hmac::{KeyInit, Mac};
+    // HMAC takes a key of any length (a long one is hashed first).
+    let mut mac = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC accepts keys of every length"));
+    mac.update(msg);
+    hex::encode(mac.finalize().into_bytes())
 }
 
 /// The JSON a webhook receives.
@@ -162,10 +150,7 @@ pub async fn run_once(
     if notices.is_empty() {
         return Ok(());
     }
-    let targets: Vec<NotificationTarget> = svc
-        .notification_targets()
-        .await
-        .map_err(|e| e.to_string())?;
+    let targets: Vec<NoticeTarget> = svc.notice_targets().await.map_err(|e| e.to_string())?;
     for (doc, _) in notices {
         let Some((version, n)) = svc
             .claim_notice(&doc, cfg.retry.lease)
@@ -177,14 +162,14 @@ pub async fn run_once(
         let result = match targets.iter().find(|t| t.name == n.target) {
             None => Err(format!("the target {} was removed", n.target)),
             Some(t) => match &t.channel {
-                NotifyChannel::Webhook { url } => {
+                NoticeChannel::Webhook { url } => {
                     let secret = svc
                         .webhook_secret(t.name.as_str())
                         .await
                         .map_err(|e| e.to_string())?;
                     send_webhook(http, url.as_str(), secret, &n, svc.now()).await
                 }
-                NotifyChannel::Email { to } => match &cfg.smtp {
+                NoticeChannel::Email { to } => match &cfg.smtp {
                     None => Err("no SMTP server is configured (tocsin serve --smtp)".into()),
                     Some(smtp) => {
                         let to: Vec<String> = to.iter().map(|a| a.to_string()).collect();

@@ -1,10 +1,12 @@
 //! # tocsin-server
 //!
-//! The HTTP JSON API. Every route is declared once, in [`table`], with the
-//! permission it needs; the router is built from that table, so a route
-//! without an access rule cannot exist, and the OpenAPI document
-//! ([`openapi`]) is generated from the same table. Handlers ([`api`]) are
-//! thin: parse, check visibility, call the service, render.
+//! The HTTP JSON API, a face of the service. Every route is declared once,
+//! with the permission it needs, by the module of its resource ([`api`]),
+//! through the route table ([`table`]); [`router`] builds the router from
+//! it, so a route without an access rule cannot exist, and the OpenAPI
+//! document ([`openapi`]) is generated from the same table, once, at start.
+//! Handlers are thin: parse, call the service, map the answer. The service
+//! decides who may see or do what.
 //!
 //! Order of checks on every request: authenticate (401), permission (403),
 //! CSRF for cookie-authenticated state changes (403), path and query (400),
@@ -19,13 +21,12 @@ macro_rules! path {
 }
 
 pub mod api;
-pub mod api_delivery;
-pub mod api_screening;
 pub mod auth;
 pub mod jobs;
 pub mod metrics;
 pub mod openapi;
 pub mod problem;
+pub mod router;
 pub mod table;
 
 use std::net::SocketAddr;
@@ -70,6 +71,8 @@ pub struct AppState {
     pub svc: Arc<Service>,
     pub config: Arc<ServerConfig>,
     pub metrics: Arc<metrics::Metrics>,
+    /// This API's OpenAPI document, built once at start.
+    pub openapi: bytes::Bytes,
 }
 
 impl AppState {
@@ -78,6 +81,7 @@ impl AppState {
             svc,
             config: Arc::new(config),
             metrics: Arc::new(metrics::Metrics::new()),
+            openapi: bytes::Bytes::from(serde_json::to_vec(&openapi::spec()).unwrap_or_default()),
         }
     }
 }
@@ -85,8 +89,7 @@ impl AppState {
 /// The whole application: routes from the table, with metrics, body
 /// limits and problem-details fallbacks.
 pub fn app(state: AppState) -> Router {
-    let (router, _) = table::build(state.clone());
-    router
+    router::build(state)
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then lets requests

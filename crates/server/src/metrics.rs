@@ -1,5 +1,5 @@
 //! Prometheus metrics: requests and latency per route, cases by state and
-//! overdue steps (read from the query tables at scrape time).
+//! overdue steps (counted by the service at scrape time).
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -10,8 +10,6 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
-use tocsin_domain::CaseState;
-use tocsin_store::CaseQuery;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
@@ -125,43 +123,18 @@ impl Metrics {
             .observe(took.as_secs_f64());
     }
 
-    /// Refreshes the case gauges from the store and encodes everything.
+    /// Refreshes the case gauges (counted by the service) and encodes everything.
     pub async fn render(&self, svc: &tocsin_service::Service) -> Result<String, String> {
-        let now = svc.now();
-        let mut counts = std::collections::BTreeMap::<&'static str, i64>::new();
-        for s in CaseState::ALL {
-            counts.insert(s.as_str(), 0);
-        }
-        let (mut overdue, mut reassess) = (0i64, 0i64);
-        let mut q = CaseQuery {
-            limit: 1000,
-            ..Default::default()
-        };
-        loop {
-            let page = svc.list(&q).await.map_err(|e| e.to_string())?;
-            for c in &page.items {
-                *counts.entry(c.state.as_str()).or_default() += 1;
-                if c.next_due.is_some_and(|d| d < now) && c.state != CaseState::Closed {
-                    overdue += 1;
-                }
-                if c.reassessment_due.is_some() {
-                    reassess += 1;
-                }
-            }
-            match page.next {
-                Some(n) => q.after = Some(n),
-                None => break,
-            }
-        }
-        for (state, n) in counts {
+        let counts = svc.case_counts().await.map_err(|e| e.to_string())?;
+        for (state, n) in counts.by_state {
             self.cases
                 .get_or_create(&StateLabels {
-                    state: state.to_owned(),
+                    state: state.as_str().to_owned(),
                 })
                 .set(n);
         }
-        self.overdue.set(overdue);
-        self.reassessment_due.set(reassess);
+        self.overdue.set(counts.overdue);
+        self.reassessment_due.set(counts.reassessment_due);
         let mut out = String::new();
         let reg = self
             .registry

@@ -127,7 +127,7 @@ fn method_key(m: &Method) -> &'static str {
 
 /// The document for the whole API (every route of the table).
 pub fn spec() -> Value {
-    document(&crate::table::ops())
+    document(&crate::router::ops())
 }
 
 /// The document for these routes.

@@ -2,13 +2,41 @@
 //!
 //! Every error kind has a stable `type` URI under [`TYPE_BASE`]; clients
 //! branch on it, never on the human-readable `title` or `detail`.
+//!
+//! A 500 never carries internal text: its cause chain is logged with the
+//! request's id, and the client gets the problem type and that id (also in
+//! the `X-Request-Id` header of every routed answer).
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use tocsin_domain::case::CaseError;
+use tocsin_service::screening::ScreeningError;
 use tocsin_service::{AccountError, AuthError, ServiceError};
 use tocsin_store::StoreError;
+
+tokio::task_local! {
+    /// The id of the request being answered (set by the route layer).
+    pub(crate) static REQUEST_ID: RequestId;
+}
+
+/// A request's id: in its log line, its `X-Request-Id` header and the
+/// detail of a 500.
+#[derive(Clone, Debug)]
+pub struct RequestId(String);
+
+impl RequestId {
+    pub(crate) fn new() -> Self {
+        Self(uuid::Uuid::now_v7().simple().to_string())
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+fn current_request_id() -> Option<String> {
+    REQUEST_ID.try_with(|r| r.0.clone()).ok()
+}
 
 pub const TYPE_BASE: &str = "https://tocsin.dev/problems/";
 
@@ -160,10 +188,25 @@ pub struct Problem {
 pub struct ApiError {
     pub kind: Kind,
     pub detail: String,
-    pub field: Option<String>,
+    pub field: Option<Box<str>>,
     pub allowed: Vec<String>,
     pub findings: Vec<serde_json::Value>,
-    pub retry_after: Option<u64>,
+    /// Seconds, for `Retry-After`.
+    pub retry_after: Option<u32>,
+    /// What went wrong inside (the cause chain): logged, never sent.
+    cause: Option<Box<str>>,
+}
+
+/// An error's message with its chain of sources.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut next = e.source();
+    while let Some(c) = next {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        next = c.source();
+    }
+    s
 }
 
 impl ApiError {
@@ -175,11 +218,12 @@ impl ApiError {
             allowed: vec![],
             findings: vec![],
             retry_after: None,
+            cause: None,
         }
     }
 
     pub fn field(mut self, f: impl Into<String>) -> Self {
-        self.field = Some(f.into());
+        self.field = Some(f.into().into_boxed_str());
         self
     }
 
@@ -195,8 +239,22 @@ impl ApiError {
     pub fn forbidden(d: impl Into<String>) -> Self {
         Self::new(Kind::Forbidden, d)
     }
-    pub fn internal(d: impl Into<String>) -> Self {
-        Self::new(Kind::Internal, d)
+    /// A fault inside: `cause` is logged, the client learns only that it
+    /// happened and the request's id.
+    pub fn internal(cause: impl Into<String>) -> Self {
+        Self::opaque(Kind::Internal, cause.into())
+    }
+
+    /// An error of `kind` whose cause must not reach the client.
+    fn opaque(kind: Kind, cause: String) -> Self {
+        let detail = match kind {
+            Kind::Unavailable => "the service cannot answer now; try again",
+            _ => "an internal error occurred; it is logged",
+        };
+        Self {
+            cause: Some(cause.into_boxed_str()),
+            ..Self::new(kind, detail)
+        }
     }
 
     pub fn problem(&self) -> Problem {
@@ -205,7 +263,7 @@ impl ApiError {
             title: self.kind.title().to_owned(),
             status: self.kind.status().as_u16(),
             detail: self.detail.clone(),
-            field: self.field.clone(),
+            field: self.field.as_deref().map(str::to_owned),
             allowed: self.allowed.clone(),
             findings: self.findings.clone(),
         }
@@ -213,9 +271,18 @@ impl ApiError {
 }
 
 impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        if self.kind == Kind::Internal {
-            tracing::error!(detail = %self.detail, "internal error");
+    fn into_response(mut self) -> Response {
+        if let Some(cause) = &self.cause {
+            let id = current_request_id();
+            tracing::error!(
+                request_id = id.as_deref().unwrap_or("-"),
+                kind = self.kind.slug(),
+                cause = %cause,
+                "request failed inside"
+            );
+            if let Some(id) = id {
+                self.detail = format!("{} (request id {id})", self.detail);
+            }
         }
         let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
         let mut r = (self.kind.status(), body).into_response();
@@ -244,8 +311,8 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict { .. } | StoreError::DocConflict { .. } => {
                 ApiError::new(Kind::Conflict, e.to_string())
             }
-            StoreError::Closed => ApiError::new(Kind::Unavailable, e.to_string()),
-            _ => ApiError::internal(e.to_string()),
+            StoreError::Closed => ApiError::opaque(Kind::Unavailable, chain(&e)),
+            _ => ApiError::internal(chain(&e)),
         }
     }
 }
@@ -283,12 +350,22 @@ impl From<CaseError> for ApiError {
 impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> Self {
         match e {
-            ServiceError::CaseNotFound(id) => ApiError::not_found(format!("there is no case {id}")),
-            ServiceError::AmbiguousCase { .. } => ApiError::bad_request(e.to_string()),
+            ServiceError::CaseNotFound(_) | ServiceError::NotFound(_) => {
+                ApiError::not_found(e.to_string())
+            }
+            ServiceError::Forbidden(_) => ApiError::forbidden(e.to_string()),
+            ServiceError::Invalid { field, message } => ApiError {
+                field: field.map(String::into_boxed_str),
+                ..ApiError::validation(message)
+            },
+            ServiceError::WrongState(m) => ApiError::new(Kind::IllegalTransition, m),
+            ServiceError::Proof(p) => ApiError::bad_request(p.to_string()),
+            ServiceError::IdempotencyKeyReused => {
+                ApiError::new(Kind::IdempotencyKeyReused, e.to_string())
+            }
             ServiceError::Refused(c) => c.into(),
-            ServiceError::Contention(..) => ApiError::new(Kind::Unavailable, e.to_string()),
+            ServiceError::Contention(_) => ApiError::new(Kind::Unavailable, e.to_string()),
             ServiceError::Store(s) => s.into(),
-            ServiceError::Corrupt { .. } => ApiError::internal(e.to_string()),
             ServiceError::Account(a) => match a {
                 AccountError::NoSuchAccount(_)
                 | AccountError::NoSuchElement(_)
@@ -302,13 +379,49 @@ impl From<ServiceError> for ApiError {
             },
             ServiceError::Auth(a) => match a {
                 AuthError::Throttled(s) => ApiError {
-                    retry_after: Some(s),
+                    retry_after: Some(u32::try_from(s).unwrap_or(u32::MAX)),
                     ..ApiError::new(Kind::Throttled, a.to_string())
                 },
                 AuthError::BadLogin | AuthError::BadCredential => {
                     ApiError::new(Kind::Unauthenticated, a.to_string())
                 }
             },
+            ServiceError::Screening(s) => match s {
+                ScreeningError::Invalid(_) | ScreeningError::Parse { .. } => {
+                    ApiError::validation(s.to_string())
+                }
+                ScreeningError::NoSuchRegistry(_) => ApiError::not_found(s.to_string()),
+                ScreeningError::Contention(_) => ApiError::new(Kind::Conflict, s.to_string()),
+                ScreeningError::Store(st) => st.into(),
+                ScreeningError::Damaged { .. } => ApiError::internal(chain(&s)),
+            },
+            ServiceError::ShuttingDown => ApiError::opaque(Kind::Unavailable, e.to_string()),
+            ServiceError::Corrupt { .. } | ServiceError::Internal { .. } => {
+                ApiError::internal(chain(&e))
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_500_carries_no_internal_text_and_names_the_request() {
+        let e = ApiError::from(ServiceError::Store(StoreError::Corrupt(
+            "table cases: secret database detail".into(),
+        )));
+        let id = RequestId("req-1".into());
+        let r = REQUEST_ID.scope(id, async { e.into_response() }).await;
+        assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(r.into_body(), 10_000).await.unwrap();
+        let text = String::from_utf8(body.to_vec()).unwrap();
+        assert!(!text.contains("secret database detail"), "{text}");
+        assert!(text.contains("request id req-1"), "{text}");
+        assert!(
+            text.contains("https://tocsin.dev/problems/internal"),
+            "{text}"
+        );
     }
 }

@@ -2,9 +2,11 @@
 //!
 //! [`Table::add`] is the only way to register a handler, and it takes the
 //! route's [`Op`] (method, path, [`Access`], documentation, schemas). Each
-//! route gets a layer that authenticates the caller, checks the permission
-//! (recording refusals in the ledger), checks the CSRF token of cookie
-//! sessions, and measures the request.
+//! route gets a layer that gives the request an id, authenticates the
+//! caller, has the service check the permission (the service records a
+//! refusal), checks the CSRF token of cookie sessions, and measures the
+//! request. This module imports no route module: `router` builds the
+//! router from `api::routes`.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -21,7 +23,6 @@ use bytes::Bytes;
 use schemars::{JsonSchema, SchemaGenerator};
 use serde::de::DeserializeOwned;
 use tocsin_domain::access::Permission;
-use tocsin_domain::event::Event;
 use tocsin_service::Principal;
 
 use crate::AppState;
@@ -73,6 +74,9 @@ pub struct Op {
     /// Error kinds this route can answer besides the ones implied by its
     /// access, parameters and body.
     pub errors: Vec<Kind>,
+    /// The handler's path (set by [`Table::add`]): its last segment is the
+    /// operation id.
+    pub handler: &'static str,
 }
 
 impl Op {
@@ -93,6 +97,7 @@ impl Op {
             response: None,
             text: false,
             errors: vec![],
+            handler: "",
         }
     }
     pub fn get(id: &'static str, path: &'static str, access: Access) -> Self {
@@ -188,12 +193,13 @@ impl Op {
     }
 }
 
-/// What the route layer knows about the route it guards.
+/// What the route layer knows about the route it guards (also in the
+/// request's extensions, for extractors that name the operation).
 #[derive(Clone, Debug)]
-struct OpInfo {
-    id: &'static str,
-    path: &'static str,
-    access: Access,
+pub(crate) struct OpInfo {
+    pub(crate) id: &'static str,
+    pub(crate) path: &'static str,
+    pub(crate) access: Access,
 }
 
 /// Routes being registered.
@@ -216,11 +222,12 @@ fn method_filter(m: &Method) -> MethodFilter {
 
 impl Table {
     /// Registers `handler` for `op`. The only way a route comes to exist.
-    pub fn add<H, T>(&mut self, op: Op, handler: H)
+    pub fn add<H, T>(&mut self, mut op: Op, handler: H)
     where
         H: Handler<T, AppState>,
         T: 'static,
     {
+        op.handler = std::any::type_name::<H>();
         if let Some(state) = &self.state {
             let info = Arc::new(OpInfo {
                 id: op.id,
@@ -237,38 +244,28 @@ impl Table {
     }
 }
 
-/// The application router and the table it was built from.
-pub fn build(state: AppState) -> (Router, Vec<Op>) {
-    let mut t = Table {
-        state: Some(state.clone()),
-        router: Router::new(),
-        ops: Vec::new(),
-    };
-    crate::api::routes(&mut t);
-    let Table { router, ops, .. } = t;
-    let router = router
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state);
-    (router, ops)
+impl Table {
+    /// A table that builds a router for `state`, or (with `None`) only
+    /// collects the operations (for the OpenAPI document and the tests).
+    pub fn new(state: Option<AppState>) -> Self {
+        Self {
+            state,
+            router: Router::new(),
+            ops: Vec::new(),
+        }
+    }
+
+    /// The router and the operations registered.
+    pub fn into_parts(self) -> (Router<AppState>, Vec<Op>) {
+        (self.router, self.ops)
+    }
 }
 
-/// The table alone (for the spec and the access-matrix test).
-pub fn ops() -> Vec<Op> {
-    let mut t = Table {
-        state: None,
-        router: Router::new(),
-        ops: Vec::new(),
-    };
-    crate::api::routes(&mut t);
-    t.ops
-}
-
-async fn not_found(method: Method, uri: axum::http::Uri) -> ApiError {
+pub(crate) async fn not_found(method: Method, uri: axum::http::Uri) -> ApiError {
     ApiError::not_found(format!("no route {method} {}", uri.path()))
 }
 
-async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> ApiError {
+pub(crate) async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> ApiError {
     ApiError::new(
         Kind::MethodNotAllowed,
         format!("{method} is not supported on {}", uri.path()),
@@ -291,10 +288,18 @@ async fn guard(
     let started = Instant::now();
     let method = req.method().clone();
     let uri_path = req.uri().path().to_owned();
-    let (response, who) = match admit(&state, &op, &mut req).await {
-        Ok(who) => (next.run(req).await, who),
-        Err(e) => (e.into_response(), None),
-    };
+    let request_id = crate::problem::RequestId::new();
+    let (mut response, who) = crate::problem::REQUEST_ID
+        .scope(request_id.clone(), async {
+            match admit(&state, &op, &mut req).await {
+                Ok(who) => (next.run(req).await, who),
+                Err(e) => (e.into_response(), None),
+            }
+        })
+        .await;
+    if let Ok(v) = axum::http::HeaderValue::from_str(request_id.as_str()) {
+        response.headers_mut().insert("x-request-id", v);
+    }
     let took = started.elapsed();
     let status = response.status().as_u16();
     state
@@ -305,6 +310,7 @@ async fn guard(
         path = %uri_path,
         route = op.id,
         status,
+        request_id = request_id.as_str(),
         account = who.as_deref().unwrap_or("-"),
         ms = took.as_secs_f64() * 1000.0,
         "request"
@@ -322,53 +328,16 @@ async fn admit(
         return Ok(None);
     }
     let principal = auth::authenticate(state, req.headers()).await?;
-    if let Access::Needs(p) = op.access
-        && !principal.may(p)
-    {
-        let reason = format!(
-            "{} lacks the {p} permission (granted to {})",
-            principal.account.name,
-            p.roles()
-                .iter()
-                .map(|r| r.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        refuse(state, &principal, op.id, None, &reason).await;
-        return Err(ApiError::forbidden(reason));
+    if let Access::Needs(p) = op.access {
+        state.svc.authorize(&principal, p, op.id).await?;
     }
     if let Err(e) = auth::check_csrf(req.method(), req.headers(), &principal) {
-        refuse(state, &principal, op.id, None, &e.detail).await;
+        state.svc.refuse(&principal, op.id, None, &e.detail).await;
         return Err(e);
     }
-    let name = principal.account.name.to_string();
+    let name = principal.name().to_string();
     req.extensions_mut().insert(principal);
     Ok(Some(name))
-}
-
-/// Records a refused attempt in the ledger (best effort: the refusal
-/// stands even if recording fails, and the failure is logged).
-pub async fn refuse(
-    state: &AppState,
-    p: &Principal,
-    action: &str,
-    target: Option<String>,
-    reason: &str,
-) {
-    let r = state
-        .svc
-        .record_access(
-            &p.account.name,
-            Event::AccessRefused {
-                action: action.to_owned(),
-                target,
-                reason: reason.to_owned(),
-            },
-        )
-        .await;
-    if let Err(e) = r {
-        tracing::error!(error = %e, "cannot record a refused attempt");
-    }
 }
 
 /// The request body as bytes, at most the configured limit.
@@ -413,9 +382,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 Some(f) => format!("{f}: {inner}"),
                 None => format!("the body is not valid: {inner}"),
             };
-            Err(ApiError {
-                field,
-                ..ApiError::validation(detail)
+            let e = ApiError::validation(detail);
+            Err(match field {
+                Some(f) => e.field(f),
+                None => e,
             })
         }
     }

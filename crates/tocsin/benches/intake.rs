@@ -7,16 +7,23 @@
 //!   concurrent clients; the writer groups them into shared commits.
 //! * `durable_intake/sequential`: one report at a time (one commit, one
 //!   fsync each): the latency floor of a single client.
-//! * `fold/case_show`: loading and folding one case of 17 events (Kerman).
+//! * `fold/case_show`: loading and folding one case of 17 events (Kerman),
+//!   with the reader's access checked.
 
 use std::sync::Arc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use tocsin::app::{self, Paths};
-use tocsin::scenarios::{KERMAN_REPORT, actor, report};
+use tocsin::scenarios::{Cast, KERMAN_REPORT, PEOPLE, report};
 use tocsin_domain::LoadedPolicy;
-use tocsin_service::{ManualClock, Service, SystemClock};
+use tocsin_service::{Intake, ManualClock, Principal, Service, SystemClock};
 use tocsin_store::Store;
+
+/// A collector of the Kerman report's element, as the service sees it.
+fn collector(rt: &tokio::runtime::Runtime, svc: &Service) -> Principal {
+    let cast = rt.block_on(Cast::enrol(svc, PEOPLE, None)).unwrap();
+    cast.get("collector.ct").unwrap().clone()
+}
 
 fn deployment(rt: &tokio::runtime::Runtime) -> (tempfile::TempDir, Arc<Service>) {
     let dir = tempfile::tempdir().unwrap();
@@ -38,13 +45,13 @@ fn intake(c: &mut Criterion) {
         .build()
         .unwrap();
     let template = report(KERMAN_REPORT).unwrap();
-    let who = actor("collector.bench");
 
     let mut g = c.benchmark_group("durable_intake");
     g.sample_size(10);
     const N: usize = 2000;
     g.throughput(Throughput::Elements(N as u64));
     let (_dir, svc) = deployment(&rt);
+    let who = collector(&rt, &svc);
     g.bench_function("concurrent_64", |b| {
         b.to_async(&rt).iter(|| {
             let svc = svc.clone();
@@ -56,7 +63,7 @@ fn intake(c: &mut Criterion) {
                     let permit = sem.clone().acquire_owned().await.unwrap();
                     let (svc, r, who) = (svc.clone(), template.clone(), who.clone());
                     set.spawn(async move {
-                        svc.submit_report(&who, r, None, None).await.unwrap();
+                        svc.submit_report(&who, Intake::new(r)).await.unwrap();
                         drop(permit);
                     });
                 }
@@ -72,7 +79,7 @@ fn intake(c: &mut Criterion) {
             let (template, who) = (template.clone(), who.clone());
             async move {
                 for _ in 0..M {
-                    svc.submit_report(&who, template.clone(), None, None)
+                    svc.submit_report(&who, Intake::new(template.clone()))
                         .await
                         .unwrap();
                 }
@@ -89,11 +96,20 @@ fn intake(c: &mut Criterion) {
         "2023-12-26T00:00:00Z",
     )));
     let svc = Service::new(store, Arc::new(LoadedPolicy::builtin()), clock.clone());
+    let cast = rt.block_on(Cast::enrol(&svc, PEOPLE, None)).unwrap();
     let id = rt
-        .block_on(tocsin::scenarios::run_kerman(&svc, &clock, &mut |_| {}))
+        .block_on(tocsin::scenarios::run_kerman(
+            &svc,
+            &clock,
+            &cast,
+            &mut |_| {},
+        ))
         .unwrap()
         .case_id;
-    g.bench_function("case_show", |b| b.to_async(&rt).iter(|| svc.load(id)));
+    let auditor = cast.get("auditor.ng").unwrap().clone();
+    g.bench_function("case_show", |b| {
+        b.to_async(&rt).iter(|| svc.case(&auditor, id, "bench"))
+    });
     g.finish();
 }
 

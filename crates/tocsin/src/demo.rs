@@ -2,75 +2,21 @@
 //! through their whole lifecycle at their historical dates, demo accounts
 //! for the people in them, then the server.
 
-use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::{Result, anyhow, bail};
-use tocsin_domain::access::{AccountSpec, Password};
-use tocsin_domain::text::{ElementName, Label, Name};
-use tocsin_domain::{ActorName, LoadedPolicy, Role, Timestamp};
+use anyhow::{Result, bail};
+use tocsin_domain::LoadedPolicy;
 use tocsin_service::{ManualClock, Service, SystemClock};
 use tocsin_store::audit::{VerifyOptions, verify};
 
 use crate::app::{self, Db, Paths};
 use crate::render;
+use crate::scenarios::{self, Cast, PEOPLE};
 
 /// The password of every demo account (it is a demo).
 pub const DEMO_PASSWORD: &str = "tocsin-demo-password";
-
-/// Demo accounts: name, roles, elements.
-const ACCOUNTS: &[(&str, &[Role], &[&str])] = &[
-    ("admin", &[Role::Admin], &["Administration"]),
-    (
-        "analyst.kim",
-        &[Role::Analyst],
-        &[
-            "Counterterrorism Collection Element",
-            "Counterterrorism Center",
-        ],
-    ),
-    (
-        "analyst.ross",
-        &[Role::Analyst],
-        &["Moscow Station", "Counterterrorism Center"],
-    ),
-    (
-        "approver.lee",
-        &[Role::Approver],
-        &[
-            "Counterterrorism Collection Element",
-            "Counterterrorism Center",
-        ],
-    ),
-    (
-        "approver.hale",
-        &[Role::Approver],
-        &["Moscow Station", "Counterterrorism Center"],
-    ),
-    (
-        "collector.ct",
-        &[Role::Collector],
-        &["Counterterrorism Collection Element"],
-    ),
-    ("collector.moscow", &[Role::Collector], &["Moscow Station"]),
-    (
-        "officer.diaz",
-        &[Role::DeliveryOfficer],
-        &["Counterterrorism Collection Element"],
-    ),
-    (
-        "officer.moscow",
-        &[Role::DeliveryOfficer],
-        &["Moscow Station"],
-    ),
-    ("auditor.ng", &[Role::Auditor], &["Oversight"]),
-];
-
-fn label(s: &str) -> Result<Label> {
-    Label::new(s).map_err(|e| anyhow!("{s}: {e}"))
-}
 
 pub async fn run(
     given: &Paths,
@@ -102,7 +48,7 @@ pub async fn run(
         app::init_logging("text")?;
         println!(
             "demo accounts: {} (password '{DEMO_PASSWORD}'); then: tocsin --server http://{bind} login analyst.kim",
-            ACCOUNTS
+            PEOPLE
                 .iter()
                 .map(|(n, _, _)| *n)
                 .collect::<Vec<_>>()
@@ -141,64 +87,26 @@ pub async fn run(
     println!("(the clock is set to the historical dates; every step is recorded in the ledger)\n");
     let store = app::open_write(&paths).await?;
     let policy = Arc::new(policy);
-    let clock = Arc::new(ManualClock::new(Timestamp::UNIX_EPOCH));
+    // The people of the cases are accounts before the cases begin, so every
+    // step goes through the service as one of them.
+    let clock = Arc::new(ManualClock::new(scenarios::ts("2023-12-01T09:00:00Z")));
     let svc = Service::new(store.clone(), policy.clone(), clock.clone());
+    let cast = Cast::enrol(&svc, PEOPLE, Some(DEMO_PASSWORD)).await?;
     let mut say = |s: &str| println!("{s}");
-    let kerman = crate::scenarios::run_kerman(&svc, &clock, &mut say).await?;
+    let kerman = scenarios::run_kerman(&svc, &clock, &cast, &mut say).await?;
     println!();
     let mut quiet = |_: &str| {};
-    let crocus = crate::scenarios::run_crocus(&svc, &clock, &mut quiet).await?;
+    let crocus = scenarios::run_crocus(&svc, &clock, &cast, &mut quiet).await?;
     println!(
         "\n{}",
         render::case(&kerman.case, tocsin_service::Clock::now(&*clock))
     );
 
-    // Accounts for the people in the cases, at today's date.
     let live = Arc::new(Service::new(
         store.clone(),
         policy.clone(),
         Arc::new(SystemClock),
     ));
-    let pw = || Password::new(DEMO_PASSWORD).map_err(|e| anyhow!("{e}"));
-    let system = ActorName::system();
-    live.bootstrap_admin(
-        ActorName::new("admin")?,
-        Name::new("Demo administrator")?,
-        ElementName::new("Administration")?,
-        pw()?,
-    )
-    .await?;
-    let levels = live.clearance_levels().await?;
-    let top = levels
-        .levels()
-        .last()
-        .cloned()
-        .unwrap_or(label("TOP SECRET")?);
-    for (name, roles, elements) in ACCOUNTS.iter().skip(1) {
-        for e in *elements {
-            if live.element(e).await?.is_none() {
-                live.register_element(&system, ElementName::new(*e)?, None)
-                    .await?;
-            }
-        }
-        live.create_account(
-            &system,
-            ActorName::new(*name)?,
-            AccountSpec {
-                display_name: Name::new(*name)?,
-                elements: elements
-                    .iter()
-                    .map(|e| ElementName::new(*e))
-                    .collect::<Result<BTreeSet<_>, _>>()?,
-                roles: roles.iter().copied().collect(),
-                clearance: top.clone(),
-                // The Kerman report is in the HCS compartment.
-                compartments: BTreeSet::from([label("HCS")?]),
-            },
-            Some(pw()?),
-        )
-        .await?;
-    }
 
     let outcome = verify(
         store.clone(),
@@ -226,7 +134,7 @@ pub async fn run(
     println!("cases: Kerman {} and Crocus {}", kerman.case_id, crocus.id);
     println!(
         "demo accounts (password '{DEMO_PASSWORD}'): {}",
-        ACCOUNTS
+        PEOPLE
             .iter()
             .map(|(n, _, _)| *n)
             .collect::<Vec<_>>()

@@ -330,9 +330,9 @@ pub fn case(c: &Case, now: Timestamp) -> String {
             );
         }
     }
-    if !c.notifications.is_empty() {
+    if !c.notices.is_empty() {
         let _ = writeln!(s, "\nescalation notices");
-        for n in &c.notifications {
+        for n in &c.notices {
             let _ = writeln!(
                 s,
                 "  {} to {}: {} after {} attempt(s){}",

@@ -5,13 +5,17 @@
 use std::collections::BTreeSet;
 
 use anyhow::{Context, Result, anyhow};
+use std::collections::BTreeMap;
 use tocsin_domain::case::{Case, CaseState, Command};
 use tocsin_domain::delivery::*;
 use tocsin_domain::report::NonEmptyVec;
 use tocsin_domain::text::{Name, Note, Reason};
 use tocsin_domain::time::TimeZoneName;
-use tocsin_domain::{Actor, ActorName, CaseId, ThreatReport, Timestamp, WaiverId, parse_report};
-use tocsin_service::{ManualClock, Service, ServiceError};
+
+use tocsin_domain::access::{AccountSpec, Password};
+use tocsin_domain::text::{ElementName, Label};
+use tocsin_domain::{ActorName, CaseId, Role, ThreatReport, Timestamp, WaiverId, parse_report};
+use tocsin_service::{Executed, Intake, ManualClock, Principal, Service, ServiceError};
 
 pub const KERMAN_REPORT: &str = include_str!("../scenarios/kerman-report.json");
 pub const CROCUS_REPORT: &str = include_str!("../scenarios/crocus-report.json");
@@ -42,8 +46,149 @@ pub fn ts(s: &str) -> Timestamp {
     s.parse().unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
-pub fn actor(name: &str) -> Actor {
-    Actor::with_all_roles(ActorName::new(name).unwrap_or_else(|_| ActorName::system()))
+/// A person of the scenarios: account name, roles, elements.
+pub type Person<'a> = (&'a str, &'a [Role], &'a [&'a str]);
+
+/// The people of the Kerman and Crocus cases (and the demo's accounts).
+pub const PEOPLE: &[Person<'static>] = &[
+    ("admin", &[Role::Admin], &["Administration"]),
+    (
+        "analyst.kim",
+        &[Role::Analyst],
+        &[
+            "Counterterrorism Collection Element",
+            "Counterterrorism Center",
+        ],
+    ),
+    (
+        "analyst.ross",
+        &[Role::Analyst],
+        &["Moscow Station", "Counterterrorism Center"],
+    ),
+    (
+        "approver.lee",
+        &[Role::Approver],
+        &[
+            "Counterterrorism Collection Element",
+            "Counterterrorism Center",
+        ],
+    ),
+    (
+        "approver.hale",
+        &[Role::Approver],
+        &["Moscow Station", "Counterterrorism Center"],
+    ),
+    (
+        "collector.ct",
+        &[Role::Collector],
+        &["Counterterrorism Collection Element"],
+    ),
+    (
+        "collector.moscow",
+        &[Role::Collector],
+        &["Moscow Station", "Counterterrorism Center"],
+    ),
+    (
+        "officer.diaz",
+        &[Role::DeliveryOfficer],
+        &["Counterterrorism Collection Element"],
+    ),
+    (
+        "officer.moscow",
+        &[Role::DeliveryOfficer],
+        &["Moscow Station"],
+    ),
+    ("auditor.ng", &[Role::Auditor], &["Oversight"]),
+];
+
+/// People of a deployment as accounts, with their principals: how an
+/// in-process edge (the demo, the tests) acts through the service.
+pub struct Cast {
+    people: BTreeMap<String, Principal>,
+}
+
+impl Cast {
+    /// Makes `people` accounts of the deployment (done by the operator,
+    /// [`Service::operator`]), each cleared to the top level and the HCS
+    /// compartment, with `password` if given. Elements they need are
+    /// registered. Accounts that exist already are kept.
+    pub async fn enrol(
+        svc: &Service,
+        people: &[Person<'_>],
+        password: Option<&str>,
+    ) -> Result<Cast> {
+        let mut cast = Cast {
+            people: BTreeMap::new(),
+        };
+        cast.add(svc, people, password).await?;
+        Ok(cast)
+    }
+
+    /// Adds `people` (see [`Cast::enrol`]).
+    pub async fn add(
+        &mut self,
+        svc: &Service,
+        people: &[Person<'_>],
+        password: Option<&str>,
+    ) -> Result<()> {
+        let pw = |p: Option<&str>| -> Result<Option<Password>> {
+            p.map(|p| Password::new(p).map_err(|e| anyhow!("{e}")))
+                .transpose()
+        };
+        let operator = svc.operator().await?;
+        let levels = svc.clearance_levels().await?;
+        let top = levels
+            .levels()
+            .last()
+            .cloned()
+            .ok_or_else(|| anyhow!("no clearance levels"))?;
+        for (name, roles, elements) in people {
+            let n = ActorName::new(*name)?;
+            if svc.principal(&n).await.is_err() {
+                for e in *elements {
+                    if svc.element(e).await?.is_none() {
+                        svc.register_element(&operator, ElementName::new(*e)?, None)
+                            .await?;
+                    }
+                }
+                let spec = AccountSpec {
+                    display_name: Name::new(*name)?,
+                    elements: elements
+                        .iter()
+                        .map(|e| ElementName::new(*e))
+                        .collect::<Result<BTreeSet<_>, _>>()?,
+                    roles: roles.iter().copied().collect(),
+                    clearance: top.clone(),
+                    // The Kerman report is in the HCS compartment.
+                    compartments: BTreeSet::from([Label::new("HCS")?]),
+                };
+                svc.create_account(&operator, n.clone(), spec, pw(password)?)
+                    .await?;
+            }
+            self.people
+                .insert(name.to_string(), svc.principal(&n).await?);
+        }
+        Ok(())
+    }
+
+    /// The principal of `name`.
+    pub fn get(&self, name: &str) -> Result<&Principal> {
+        self.people
+            .get(name)
+            .ok_or_else(|| anyhow!("{name} is not in the cast"))
+    }
+}
+
+/// Runs `cmd` on case `id` as `who`: the service checks that `who` may
+/// see the case, then runs the command.
+pub async fn act(
+    svc: &Service,
+    who: &Principal,
+    id: CaseId,
+    cmd: Command,
+) -> Result<Executed, ServiceError> {
+    let case = svc.case(who, id, cmd.action().as_str()).await?;
+    svc.execute(who, &case, cmd).await
 }
 
 fn reason(s: &str) -> Reason {
@@ -114,20 +259,22 @@ pub struct KermanRun {
 pub async fn run_kerman(
     svc: &Service,
     clock: &ManualClock,
+    cast: &Cast,
     say: Narrator<'_>,
 ) -> Result<KermanRun> {
-    let collector = actor("collector.ct");
-    let analyst = actor("analyst.kim");
-    let approver = actor("approver.lee");
-    let officer = actor("officer.diaz");
+    let collector = cast.get("collector.ct")?;
+    let analyst = cast.get("analyst.kim")?;
+    let approver = cast.get("approver.lee")?;
+    let officer = cast.get("officer.diaz")?;
 
     clock.set(ts("2023-12-26T10:00:00Z"));
     let sub = svc
         .submit_report(
-            &collector,
-            report(KERMAN_REPORT)?,
-            None,
-            Some(analyst.name.clone()),
+            collector,
+            Intake {
+                owner: Some(analyst.name().clone()),
+                ..Intake::new(report(KERMAN_REPORT)?)
+            },
         )
         .await?;
     let id = sub.case_id;
@@ -136,9 +283,7 @@ pub async fn run_kerman(
     ));
 
     clock.set(ts("2023-12-26T14:00:00Z"));
-    let ex = svc
-        .execute(&analyst, id, Command::Determine { note: None })
-        .await?;
+    let ex = act(svc, analyst, id, Command::Determine { note: None }).await?;
     let det = ex
         .case
         .determination()
@@ -157,20 +302,20 @@ pub async fn run_kerman(
     }
 
     clock.set(ts("2023-12-26T14:30:00Z"));
-    let refusal = svc
-        .execute(
-            &analyst,
-            id,
-            Command::RequestWaiver {
-                waiver_id: WaiverId::from_uuid(uuid::Uuid::new_v4()),
-                ground: "RECIPIENT_IS_ADVERSARY".into(),
-                reason: reason("Iran is an adversary government."),
-                legal_review: None,
-            },
-        )
-        .await
-        .err()
-        .ok_or_else(|| anyhow!("a waiver on an unlisted ground was accepted"))?;
+    let refusal = act(
+        svc,
+        analyst,
+        id,
+        Command::RequestWaiver {
+            waiver_id: WaiverId::from_uuid(uuid::Uuid::new_v4()),
+            ground: "RECIPIENT_IS_ADVERSARY".into(),
+            reason: reason("Iran is an adversary government."),
+            legal_review: None,
+        },
+    )
+    .await
+    .err()
+    .ok_or_else(|| anyhow!("a waiver on an unlisted ground was accepted"))?;
     say(&format!(
         "2023-12-26  waiver refused and recorded: {refusal}"
     ));
@@ -192,9 +337,7 @@ pub async fn run_kerman(
             channel: Channel::DiplomaticNote,
         }),
     )?;
-    svc.execute(
-        &analyst,
-        id,
+    act(svc, analyst, id,
         Command::ChooseRoute {
             route: kerman_route()?,
             rationale: reason("The victims are civilians in Iran; Iran's security services protect them. The US and Iran have no diplomatic relations, so the warning goes through the protecting power, Switzerland."),
@@ -212,42 +355,42 @@ pub async fn run_kerman(
     clock.set(ts("2023-12-26T15:30:00Z"));
     let leaked =
         format!("SECRET//NOFORN Source CS-4471 (TD-314/00123-23) reports: {KERMAN_WARNING}");
-    let source_draft_refusal = svc
-        .execute(
-            &analyst,
-            id,
-            Command::DraftWarning {
-                text: WarningText::new(leaked)?,
-                withheld: BTreeSet::new(),
-                language: LanguageTag::english(),
-            },
-        )
-        .await
-        .err()
-        .ok_or_else(|| anyhow!("a draft naming the source was accepted"))?;
+    let source_draft_refusal = act(
+        svc,
+        analyst,
+        id,
+        Command::DraftWarning {
+            text: WarningText::new(leaked)?,
+            withheld: BTreeSet::new(),
+            language: LanguageTag::english(),
+        },
+    )
+    .await
+    .err()
+    .ok_or_else(|| anyhow!("a draft naming the source was accepted"))?;
     say(&format!(
         "2023-12-26  draft refused: {source_draft_refusal}"
     ));
 
-    let ex = svc
-        .execute(
-            &analyst,
-            id,
-            Command::DraftWarning {
-                text: WarningText::new(KERMAN_WARNING)?,
-                withheld: [
-                    WithheldCategory::SourceIdentity,
-                    WithheldCategory::CollectionMethod,
-                    WithheldCategory::PerpetratorDetails,
-                    WithheldCategory::ReportNumbers,
-                    WithheldCategory::ClassificationMarkings,
-                ]
-                .into_iter()
-                .collect(),
-                language: LanguageTag::english(),
-            },
-        )
-        .await?;
+    let ex = act(
+        svc,
+        analyst,
+        id,
+        Command::DraftWarning {
+            text: WarningText::new(KERMAN_WARNING)?,
+            withheld: [
+                WithheldCategory::SourceIdentity,
+                WithheldCategory::CollectionMethod,
+                WithheldCategory::PerpetratorDetails,
+                WithheldCategory::ReportNumbers,
+                WithheldCategory::ClassificationMarkings,
+            ]
+            .into_iter()
+            .collect(),
+            language: LanguageTag::english(),
+        },
+    )
+    .await?;
     let sha = ex
         .case
         .warnings
@@ -259,23 +402,24 @@ pub async fn run_kerman(
     ));
 
     clock.set(ts("2023-12-27T09:00:00Z"));
-    if let Err(e) = svc
-        .execute(
-            &analyst,
-            id,
-            Command::ApproveWarning {
-                version: 1,
-                sha256: Some(sha.clone()),
-            },
-        )
-        .await
+    if let Err(e) = act(
+        svc,
+        analyst,
+        id,
+        Command::ApproveWarning {
+            version: 1,
+            sha256: Some(sha.clone()),
+        },
+    )
+    .await
     {
         say(&format!(
             "2023-12-27  self-approval refused and recorded: {e}"
         ));
     }
-    svc.execute(
-        &approver,
+    act(
+        svc,
+        approver,
         id,
         Command::ApproveWarning {
             version: 1,
@@ -285,9 +429,7 @@ pub async fn run_kerman(
     .await?;
     say("2023-12-27  warning v1 approved by approver.lee (two-person rule)");
 
-    svc.execute(
-        &approver,
-        id,
+    act(svc, approver, id,
         Command::DecidePublicAdvisory {
             advisory: AdvisoryDecision::new(
                 AdvisoryChoice::NotIssued,
@@ -320,8 +462,7 @@ pub async fn run_kerman(
         None,
         1,
     )?;
-    svc.execute(&officer, id, Command::RecordDelivery { delivery: hop1 })
-        .await?;
+    act(svc, officer, id, Command::RecordDelivery { delivery: hop1 }).await?;
     clock.set(ts("2023-12-29T12:00:00Z"));
     let hop2 = Delivery::new(
         1,
@@ -341,9 +482,7 @@ pub async fn run_kerman(
         None,
         1,
     )?;
-    let ex = svc
-        .execute(&officer, id, Command::RecordDelivery { delivery: hop2 })
-        .await?;
+    let ex = act(svc, officer, id, Command::RecordDelivery { delivery: hop2 }).await?;
     say(&format!(
         "2023-12-29  both hops recorded; delivered 2023-12-29 10:30 Asia/Tehran; follow-up due {}",
         ex.case
@@ -353,8 +492,9 @@ pub async fn run_kerman(
     ));
 
     clock.set(ts("2024-01-02T12:00:00Z"));
-    svc.execute(
-        &officer,
+    act(
+        svc,
+        officer,
         id,
         Command::RecordResponse {
             response: Response {
@@ -371,10 +511,7 @@ pub async fn run_kerman(
     }
 
     clock.set(ts("2024-01-04T12:00:00Z"));
-    let ex = svc
-        .execute(
-            &analyst,
-            id,
+    let ex = act(svc, analyst, id,
             Command::RecordOutcome {
                 outcome: OutcomeRecord {
                     outcome: Outcome::AttackOccurred,
@@ -398,25 +535,36 @@ pub async fn run_kerman(
 
 /// Crocus City Hall, March 2024: liaison route, written delivery at 11:15
 /// Moscow time, public advisory, action then dismissal, lapse, outcome.
-pub async fn run_crocus(svc: &Service, clock: &ManualClock, say: Narrator<'_>) -> Result<Case> {
-    let station = actor("collector.moscow");
-    let analyst = actor("analyst.ross");
-    let approver = actor("approver.hale");
-    let officer = actor("officer.moscow");
+pub async fn run_crocus(
+    svc: &Service,
+    clock: &ManualClock,
+    cast: &Cast,
+    say: Narrator<'_>,
+) -> Result<Case> {
+    let station = cast.get("collector.moscow")?;
+    let analyst = cast.get("analyst.ross")?;
+    let approver = cast.get("approver.hale")?;
+    let officer = cast.get("officer.moscow")?;
 
     clock.set(ts("2024-03-05T11:00:00Z"));
     let sub = svc
-        .submit_report(&station, report(CROCUS_REPORT)?, None, None)
+        .submit_report(station, Intake::new(report(CROCUS_REPORT)?))
         .await?;
     let id = sub.case_id;
     say(&format!("2024-03-05  report received; case {id} opened"));
     clock.set(ts("2024-03-06T09:00:00Z"));
-    svc.submit_report(&station, report(CROCUS_SYNAGOGUE_REPORT)?, Some(id), None)
-        .await
-        .context("the synagogue report joins the case")?;
+    let join = svc.case(station, id, "submit_report").await?;
+    svc.submit_report(
+        station,
+        Intake {
+            join: Some(join),
+            ..Intake::new(report(CROCUS_SYNAGOGUE_REPORT)?)
+        },
+    )
+    .await
+    .context("the synagogue report joins the case")?;
     say("2024-03-06  related report on the synagogue plot joined the case");
-    svc.execute(&analyst, id, Command::Determine { note: None })
-        .await?;
+    act(svc, analyst, id, Command::Determine { note: None }).await?;
     let us = party("CIA Moscow Station", PartyKind::OwnElement, "US");
     let fsb = party(
         "Federal Security Service (FSB)",
@@ -431,32 +579,31 @@ pub async fn run_crocus(svc: &Service, clock: &ManualClock, say: Narrator<'_>) -
             channel: Channel::ServiceLiaison,
         }),
     )?;
-    svc.execute(
-        &analyst,
-        id,
+    act(svc, analyst, id,
         Command::ChooseRoute { route, rationale: reason("Direct relations: service-to-service liaison reaches the Russian security services fastest."), alternatives: vec![] },
     )
     .await?;
-    let ex = svc
-        .execute(
-            &analyst,
-            id,
-            Command::DraftWarning {
-                text: WarningText::new(CROCUS_WARNING)?,
-                withheld: [
-                    WithheldCategory::SourceIdentity,
-                    WithheldCategory::CollectionMethod,
-                ]
-                .into_iter()
-                .collect(),
-                language: LanguageTag::english(),
-            },
-        )
-        .await?;
+    let ex = act(
+        svc,
+        analyst,
+        id,
+        Command::DraftWarning {
+            text: WarningText::new(CROCUS_WARNING)?,
+            withheld: [
+                WithheldCategory::SourceIdentity,
+                WithheldCategory::CollectionMethod,
+            ]
+            .into_iter()
+            .collect(),
+            language: LanguageTag::english(),
+        },
+    )
+    .await?;
     let sha = ex.case.warnings[0].sha256.clone();
     clock.set(ts("2024-03-07T07:00:00Z"));
-    svc.execute(
-        &approver,
+    act(
+        svc,
+        approver,
         id,
         Command::ApproveWarning {
             version: 1,
@@ -483,13 +630,10 @@ pub async fn run_crocus(svc: &Service, clock: &ManualClock, say: Narrator<'_>) -
         None,
         1,
     )?;
-    svc.execute(&officer, id, Command::RecordDelivery { delivery: d })
-        .await?;
+    act(svc, officer, id, Command::RecordDelivery { delivery: d }).await?;
     say("2024-03-07  written warning delivered to the FSB at 11:15 Moscow time");
     clock.set(ts("2024-03-07T20:00:00Z"));
-    svc.execute(
-        &approver,
-        id,
+    act(svc, approver, id,
         Command::DecidePublicAdvisory {
             advisory: AdvisoryDecision::new(
                 AdvisoryChoice::Issued,
@@ -501,8 +645,9 @@ pub async fn run_crocus(svc: &Service, clock: &ManualClock, say: Narrator<'_>) -
         },
     )
     .await?;
-    svc.execute(
-        &officer,
+    act(
+        svc,
+        officer,
         id,
         Command::RecordResponse {
             response: Response {
@@ -522,8 +667,9 @@ pub async fn run_crocus(svc: &Service, clock: &ManualClock, say: Narrator<'_>) -
         say(&format!("2024-03-10  {}", e.summary()));
     }
     clock.set(ts("2024-03-19T12:00:00Z"));
-    svc.execute(
-        &officer,
+    act(
+        svc,
+        officer,
         id,
         Command::RecordResponse {
             response: Response {
@@ -537,21 +683,21 @@ pub async fn run_crocus(svc: &Service, clock: &ManualClock, say: Narrator<'_>) -
     )
     .await?;
     clock.set(ts("2024-03-23T08:00:00Z"));
-    let ex = svc
-        .execute(
-            &analyst,
-            id,
-            Command::RecordOutcome {
-                outcome: OutcomeRecord {
-                    outcome: Outcome::AttackOccurred,
-                    at: Some(ts("2024-03-22T20:00:00+03:00")),
-                    note: Some(note(
-                        "Gunmen attacked the concert at Crocus City Hall; about 145 killed.",
-                    )),
-                },
+    let ex = act(
+        svc,
+        analyst,
+        id,
+        Command::RecordOutcome {
+            outcome: OutcomeRecord {
+                outcome: Outcome::AttackOccurred,
+                at: Some(ts("2024-03-22T20:00:00+03:00")),
+                note: Some(note(
+                    "Gunmen attacked the concert at Crocus City Hall; about 145 killed.",
+                )),
             },
-        )
-        .await?;
+        },
+    )
+    .await?;
     say("2024-03-23  outcome recorded: attack occurred (22 March)");
     Ok(ex.case)
 }

@@ -9,7 +9,9 @@ use tocsin_store::{DocKind, Store, StreamId};
 use tocsin_store_sqlite::{InitParams, SqliteStore};
 
 use super::*;
-use crate::{ManualClock, Service};
+use crate::access::{Principal, Via};
+use crate::{ManualClock, Service, ServiceError};
+use tocsin_match::{Alias, AliasQuality};
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -52,8 +54,27 @@ impl Fixture {
     }
 }
 
-fn admin() -> ActorName {
-    ActorName::new("admin.a").expect("name")
+/// An operator who may also screen (the permission checks are the service's).
+fn admin() -> Principal {
+    use std::collections::BTreeSet;
+    use tocsin_domain::Role;
+    use tocsin_domain::access::{Account, AccountSpec};
+    use tocsin_domain::text::{Label, Name};
+    let roles = BTreeSet::from([Role::Admin, Role::Analyst]);
+    let account = Account {
+        name: ActorName::new("admin.a").expect("name"),
+        spec: AccountSpec {
+            display_name: Name::new("admin.a").expect("name"),
+            elements: BTreeSet::new(),
+            roles: roles.clone(),
+            clearance: Label::new("UNCLASSIFIED").expect("label"),
+            compartments: BTreeSet::new(),
+        },
+        disabled: false,
+        created_at: Timestamp::UNIX_EPOCH,
+        credential_epoch: 0,
+    };
+    Principal::new(account, roles, Via::Local)
 }
 
 fn file(name: &str, text: &str) -> Vec<ImportFile> {
@@ -80,7 +101,7 @@ fn rt() -> tokio::runtime::Runtime {
 }
 
 async fn registry_events(svc: &Service) -> Vec<Event> {
-    svc.store()
+    svc.store
         .read_stream(&StreamId::Registry)
         .await
         .expect("stream")
@@ -108,7 +129,7 @@ fn import_versions_and_screens() {
         assert!(a.replaced.is_none());
 
         let r = svc
-            .screen("DOE, Jane", &ScreenOptions::default())
+            .screen(&admin(), "DOE, Jane", &ScreenOptions::default())
             .await
             .expect("screen");
         assert_eq!(r.hits[0].entry_id, "p1");
@@ -132,7 +153,7 @@ fn import_versions_and_screens() {
         assert_ne!(b.info.registry.sha256, a.info.registry.sha256);
         assert_eq!(b.replaced.as_ref(), Some(&a.info.registry));
         let r = svc
-            .screen("Петров Виктор", &ScreenOptions::default())
+            .screen(&admin(), "Петров Виктор", &ScreenOptions::default())
             .await
             .expect("screen");
         assert_eq!(r.hits[0].entry_id, "p3", "{r:?}");
@@ -147,6 +168,7 @@ fn import_versions_and_screens() {
         // Unknown registry, bad limit, bad name.
         let e = svc
             .screen(
+                &admin(),
                 "x",
                 &ScreenOptions {
                     registries: Some(vec!["nope".into()]),
@@ -155,9 +177,16 @@ fn import_versions_and_screens() {
             )
             .await
             .unwrap_err();
-        assert!(matches!(e, ScreeningError::NoSuchRegistry(_)), "{e}");
+        assert!(
+            matches!(
+                e,
+                ServiceError::Screening(ScreeningError::NoSuchRegistry(_))
+            ),
+            "{e}"
+        );
         let e = svc
             .screen(
+                &admin(),
                 "x",
                 &ScreenOptions {
                     limit: 0,
@@ -176,7 +205,10 @@ fn import_versions_and_screens() {
             )
             .await
             .unwrap_err();
-        assert!(matches!(e, ScreeningError::Invalid(_)), "{e}");
+        assert!(
+            matches!(e, ServiceError::Screening(ScreeningError::Invalid(_))),
+            "{e}"
+        );
     });
 }
 
@@ -194,7 +226,7 @@ fn malformed_import_names_the_line_and_keeps_the_previous_version() {
         .await
         .expect("import");
         let before_doc = svc
-            .store()
+            .store
             .get_doc(DocKind::Registry, "protectees")
             .await
             .expect("doc")
@@ -263,7 +295,7 @@ fn malformed_import_names_the_line_and_keeps_the_previous_version() {
         assert!(e.to_string().contains("no entries"), "{e}");
 
         let after_doc = svc
-            .store()
+            .store
             .get_doc(DocKind::Registry, "protectees")
             .await
             .expect("doc")
@@ -272,7 +304,7 @@ fn malformed_import_names_the_line_and_keeps_the_previous_version() {
         assert_eq!(svc.registry_catalogue().await.expect("catalogue"), before_cat);
         assert_eq!(registry_events(&svc).await.len(), 1, "nothing recorded");
         let r = svc
-            .screen("Jane Doe", &ScreenOptions::default())
+            .screen(&admin(), "Jane Doe", &ScreenOptions::default())
             .await
             .expect("screen");
         assert_eq!(r.registries[0].version, 1);
@@ -296,11 +328,11 @@ fn another_process_import_rebuilds_the_index() {
         .await
         .expect("import");
         let r = two
-            .screen("Viktor Petrov", &ScreenOptions::default())
+            .screen(&admin(), "Viktor Petrov", &ScreenOptions::default())
             .await
             .expect("screen");
         assert!(r.hits.is_empty(), "{r:?}");
-        assert_eq!(two.indexes().memory()[0].0.version, 1);
+        assert_eq!(two.indexes.memory()[0].0.version, 1);
         one.import_registry(
             &admin(),
             RegistryKind::Directory,
@@ -310,11 +342,11 @@ fn another_process_import_rebuilds_the_index() {
         .await
         .expect("re-import");
         let r = two
-            .screen("Viktor Petrov", &ScreenOptions::default())
+            .screen(&admin(), "Viktor Petrov", &ScreenOptions::default())
             .await
             .expect("screen");
         assert_eq!(r.hits[0].entry_id, "p3");
-        let mem = two.indexes().memory();
+        let mem = two.indexes.memory();
         assert_eq!(mem.len(), 1, "only the newest version is kept");
         assert_eq!(mem[0].0.version, 2);
         assert!(mem[0].1 > 0);
@@ -335,7 +367,7 @@ fn a_damaged_registry_is_recorded_as_unavailable_on_intake() {
         .await
         .expect("import");
         // Damage the stored entries behind the service's back.
-        svc.store()
+        svc.store
             .write_docs(vec![DocWrite {
                 kind: DocKind::Registry,
                 key: "protectees".into(),
@@ -350,7 +382,8 @@ fn a_damaged_registry_is_recorded_as_unavailable_on_intake() {
         .expect("report");
         let evs = svc
             .screening_events(ReportId::from_uuid(uuid::Uuid::now_v7()), &report)
-            .await;
+            .await
+            .expect("screening events");
         let Event::ScreeningRecorded { screening } = &evs[0] else {
             panic!("{evs:?}")
         };

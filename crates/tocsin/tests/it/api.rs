@@ -95,7 +95,7 @@ fn expected_access() -> BTreeMap<&'static str, Access> {
 
 #[test]
 fn the_route_table_is_the_access_policy() {
-    let ops = tocsin_server::table::ops();
+    let ops = tocsin_server::router::ops();
     let expected = expected_access();
     let actual: BTreeMap<&str, Access> = ops.iter().map(|o| (o.id, o.access)).collect();
     assert_eq!(ops.len(), actual.len(), "two routes share an operation id");
@@ -219,7 +219,7 @@ fn admitted_status(op: &tocsin_server::Op) -> u16 {
 fn access_matrix_every_route_every_role_every_situation() {
     let d = Deployment::new();
     let w = world(&d);
-    let ops = tocsin_server::table::ops();
+    let ops = tocsin_server::router::ops();
     let before = d.ledger_size();
     let mut checked = 0;
     for op in &ops {
@@ -877,7 +877,7 @@ fn the_committed_openapi_document_is_the_generated_one() {
     let served = srv.call("GET", "/openapi.json", None, None).body;
     assert_eq!(served, tocsin_server::openapi::spec());
     // Every route is in it, with its permission.
-    for op in tocsin_server::table::ops() {
+    for op in tocsin_server::router::ops() {
         let m = op.method.as_str().to_ascii_lowercase();
         let entry = &served["paths"][op.path][&m];
         assert_eq!(entry["operationId"], op.id, "{} {}", op.method, op.path);

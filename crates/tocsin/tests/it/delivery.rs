@@ -920,8 +920,12 @@ fn overdue_case(d: &Deployment) {
     let (svc, _clock, _s) = d.service("2023-12-26T10:00:00Z");
     let _ = &_s;
     let r = tocsin::scenarios::report(tocsin::scenarios::KERMAN_REPORT).unwrap();
-    crate::support::block_on(svc.submit_report(&tocsin::scenarios::actor("col"), r, None, None))
-        .unwrap();
+    crate::support::block_on(async {
+        let col = crate::support::person(&svc, "col").await;
+        svc.submit_report(&col, tocsin_service::Intake::new(r))
+            .await
+    })
+    .unwrap();
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! public API on a real SQLite store.
 
 use tocsin::scenarios::*;
+use tocsin_domain::case::Case;
 use tocsin_domain::case::{CaseError, CaseState, Command};
 use tocsin_domain::delivery::*;
 use tocsin_domain::event::{Event, ReassessmentReason};
@@ -9,13 +10,14 @@ use tocsin_domain::policy::{RuleId, RuleOutcome, Verdict};
 use tocsin_domain::report::NonEmptyVec;
 use tocsin_domain::text::{Name, Reason};
 use tocsin_domain::time::TimeZoneName;
+use tocsin_domain::{CaseId, ThreatReport};
 use tocsin_domain::{LoadedPolicy, WaiverId};
 use tocsin_ledger::{NoteSigner, open_checkpoint};
-use tocsin_service::ServiceError;
+use tocsin_service::{Intake, Service, ServiceError};
 use tocsin_store::StreamId;
 use tocsin_store::audit::{VerifyOptions, verify};
 
-use crate::support::{Deployment, block_on};
+use crate::support::{Deployment, block_on, person};
 
 fn verifier(d: &Deployment) -> tocsin_ledger::NoteVerifier {
     let key = std::fs::read_to_string(d.key()).unwrap();
@@ -29,7 +31,8 @@ fn kerman_end_to_end() {
     let d = Deployment::new();
     block_on(async {
         let (svc, clock, store) = d.service("2023-12-26T00:00:00Z");
-        let run = run_kerman(&svc, &clock, &mut |_| {}).await.unwrap();
+        let cast = Cast::enrol(&svc, PEOPLE, None).await.unwrap();
+        let run = run_kerman(&svc, &clock, &cast, &mut |_| {}).await.unwrap();
         let c = &run.case;
         // 1. Intake: the facts as reported.
         let r = &c.reports[0].report;
@@ -132,7 +135,7 @@ fn kerman_end_to_end() {
         let cp = open_checkpoint(head.checkpoint.as_deref().unwrap(), &verifier(&d)).unwrap();
         assert_eq!((cp.size, cp.root), (head.size, head.root));
         // The folded case read back equals the one the run ended with.
-        assert_eq!(&svc.load(run.case_id).await.unwrap(), c);
+        assert_eq!(&load(&svc, run.case_id).await, c);
     });
 }
 
@@ -141,7 +144,8 @@ fn crocus_end_to_end() {
     let d = Deployment::new();
     block_on(async {
         let (svc, clock, store) = d.service("2024-03-05T00:00:00Z");
-        let c = run_crocus(&svc, &clock, &mut |_| {}).await.unwrap();
+        let cast = Cast::enrol(&svc, PEOPLE, None).await.unwrap();
+        let c = run_crocus(&svc, &clock, &cast, &mut |_| {}).await.unwrap();
         // Both reports in one case; two independent sources.
         assert_eq!(c.reports.len(), 2);
         assert_eq!(c.independent_sources(), 2);
@@ -184,7 +188,7 @@ fn crocus_end_to_end() {
             Outcome::AttackOccurred
         );
         // The exact delivered text and its hash are retrievable from the record.
-        let stored = svc.load(c.id).await.unwrap();
+        let stored = load(&svc, c.id).await;
         let delivered = stored
             .warnings
             .iter()
@@ -210,13 +214,39 @@ fn crocus_end_to_end() {
     });
 }
 
+/// The case as a person of the scenarios sees it.
+async fn load(svc: &Service, id: CaseId) -> Case {
+    let p = person(svc, "reader").await;
+    svc.case(&p, id, "test").await.unwrap().into_inner()
+}
+
+/// `report` joins case `id`, submitted by `who`; the case after it.
+async fn join(svc: &Service, who: &str, report: ThreatReport, id: CaseId) -> Case {
+    let p = person(svc, who).await;
+    let case = svc.case(&p, id, "submit_report").await.unwrap();
+    svc.submit_report(
+        &p,
+        Intake {
+            join: Some(case),
+            ..Intake::new(report)
+        },
+    )
+    .await
+    .unwrap();
+    load(svc, id).await
+}
+
 async fn determine(svc: &tocsin_service::Service, json: &str) -> tocsin_domain::case::Case {
     let sub = svc
-        .submit_report(&actor("collector.x"), report(json).unwrap(), None, None)
+        .submit_report(
+            &person(svc, "collector.x").await,
+            Intake::new(report(json).unwrap()),
+        )
         .await
         .unwrap();
-    svc.execute(
-        &actor("analyst.a"),
+    act(
+        svc,
+        &person(svc, "analyst.a").await,
         sub.case_id,
         Command::Determine { note: None },
     )
@@ -263,12 +293,9 @@ fn edge_2_not_credible_then_reopened_by_an_independent_report() {
         let mut copy = report(EDGE2_FORUM_POST).unwrap();
         copy.originating_element =
             tocsin_domain::text::ElementName::new("Another Element").unwrap();
-        let ex = svc
-            .submit_report(&actor("collector.y"), copy, Some(c.id), None)
-            .await
-            .unwrap();
-        assert_eq!(ex.case.state, CaseState::NoDuty);
-        assert_eq!(ex.case.independent_sources(), 1);
+        let case = join(&svc, "collector.y", copy, c.id).await;
+        assert_eq!(case.state, CaseState::NoDuty);
+        assert_eq!(case.independent_sources(), 1);
         // A second, independent report re-opens it.
         clock.set(ts("2024-05-03T09:00:00Z"));
         let mut second = report(EDGE2_FORUM_POST).unwrap();
@@ -276,13 +303,10 @@ fn edge_2_not_credible_then_reopened_by_an_independent_report() {
             "A police informant in Lyon reports that a named cell intends to attack the Fête des Lumières crowd with a vehicle.",
         )
         .unwrap();
-        let ex = svc
-            .submit_report(&actor("collector.y"), second, Some(c.id), None)
-            .await
-            .unwrap();
-        assert_eq!(ex.case.state, CaseState::AwaitingDetermination);
-        assert_eq!(ex.case.independent_sources(), 2);
-        assert!(ex.case.timeline.iter().any(|t| t.kind == "case_reopened"));
+        let case = join(&svc, "collector.y", second, c.id).await;
+        assert_eq!(case.state, CaseState::AwaitingDetermination);
+        assert_eq!(case.independent_sources(), 2);
+        assert!(case.timeline.iter().any(|t| t.kind == "case_reopened"));
     });
 }
 
@@ -308,8 +332,9 @@ fn edge_3_kidnapping_direct_to_the_victim_through_law_enforcement() {
             }),
         )
         .unwrap();
-        let analyst = actor("analyst.a");
-        svc.execute(
+        let analyst = person(&svc, "analyst.a").await;
+        act(
+            &svc,
             &analyst,
             c.id,
             Command::ChooseRoute {
@@ -321,21 +346,22 @@ fn edge_3_kidnapping_direct_to_the_victim_through_law_enforcement() {
         .await
         .unwrap();
         let text = "Agents of a foreign government plan to abduct you. Do not travel alone; the FBI will help you with protective measures.";
-        let ex = svc
-            .execute(
-                &analyst,
-                c.id,
-                Command::DraftWarning {
-                    text: WarningText::new(text).unwrap(),
-                    withheld: [WithheldCategory::SourceIdentity].into(),
-                    language: LanguageTag::english(),
-                },
-            )
-            .await
-            .unwrap();
+        let ex = act(
+            &svc,
+            &analyst,
+            c.id,
+            Command::DraftWarning {
+                text: WarningText::new(text).unwrap(),
+                withheld: [WithheldCategory::SourceIdentity].into(),
+                language: LanguageTag::english(),
+            },
+        )
+        .await
+        .unwrap();
         let sha = ex.case.warnings[0].sha256.clone();
-        svc.execute(
-            &actor("approver.b"),
+        act(
+            &svc,
+            &person(&svc, "approver.b").await,
             c.id,
             Command::ApproveWarning {
                 version: 1,
@@ -365,14 +391,14 @@ fn edge_3_kidnapping_direct_to_the_victim_through_law_enforcement() {
             1,
         )
         .unwrap();
-        let ex = svc
-            .execute(
-                &actor("officer.c"),
-                c.id,
-                Command::RecordDelivery { delivery },
-            )
-            .await
-            .unwrap();
+        let ex = act(
+            &svc,
+            &person(&svc, "officer.c").await,
+            c.id,
+            Command::RecordDelivery { delivery },
+        )
+        .await
+        .unwrap();
         assert_eq!(ex.case.state, CaseState::Delivered);
         assert_eq!(
             ex.case.deliveries[0].delivery.proof.as_ref().unwrap().kind,
@@ -389,8 +415,9 @@ fn edge_4_w3_waiver_approved_by_a_different_official() {
         let c = determine(&svc, EDGE4_COMMANDER).await;
         assert_eq!(c.state, CaseState::DutyToWarn);
         let waiver_id = WaiverId::from_uuid(uuid::Uuid::now_v7());
-        svc.execute(
-            &actor("analyst.a"),
+        act(
+            &svc,
+            &person(&svc, "analyst.a").await,
             c.id,
             Command::RequestWaiver {
                 waiver_id,
@@ -404,18 +431,18 @@ fn edge_4_w3_waiver_approved_by_a_different_official() {
         )
         .await
         .unwrap();
-        let ex = svc
-            .execute(
-                &actor("approver.senior"),
-                c.id,
-                Command::ApproveWaiver {
-                    waiver_id,
-                    reason: Reason::new("W3 applies: the victim directs terrorist operations.")
-                        .unwrap(),
-                },
-            )
-            .await
-            .unwrap();
+        let ex = act(
+            &svc,
+            &person(&svc, "approver.senior").await,
+            c.id,
+            Command::ApproveWaiver {
+                waiver_id,
+                reason: Reason::new("W3 applies: the victim directs terrorist operations.")
+                    .unwrap(),
+            },
+        )
+        .await
+        .unwrap();
         let c = ex.case;
         assert_eq!(c.state, CaseState::Waived);
         assert!(c.warnings.is_empty(), "no warning issued");
@@ -434,8 +461,9 @@ fn edge_5_requester_cannot_approve_own_waiver_and_the_attempt_is_recorded() {
         let (svc, _, store) = d.service("2024-06-01T09:00:00Z");
         let c = determine(&svc, EDGE4_COMMANDER).await;
         let waiver_id = WaiverId::from_uuid(uuid::Uuid::now_v7());
-        let analyst = actor("analyst.a");
-        svc.execute(
+        let analyst = person(&svc, "analyst.a").await;
+        act(
+            &svc,
             &analyst,
             c.id,
             Command::RequestWaiver {
@@ -447,23 +475,23 @@ fn edge_5_requester_cannot_approve_own_waiver_and_the_attempt_is_recorded() {
         )
         .await
         .unwrap();
-        let err = svc
-            .execute(
-                &analyst,
-                c.id,
-                Command::ApproveWaiver {
-                    waiver_id,
-                    reason: Reason::new("approving my own request").unwrap(),
-                },
-            )
-            .await
-            .unwrap_err();
+        let err = act(
+            &svc,
+            &analyst,
+            c.id,
+            Command::ApproveWaiver {
+                waiver_id,
+                reason: Reason::new("approving my own request").unwrap(),
+            },
+        )
+        .await
+        .unwrap_err();
         let msg = err.to_string();
         assert!(
             msg.contains("two-person rule") && msg.contains("requested this waiver"),
             "{msg}"
         );
-        let c = svc.load(c.id).await.unwrap();
+        let c = load(&svc, c.id).await;
         assert_eq!(c.state, CaseState::WaiverPending);
         assert_eq!(c.refusals.len(), 1);
         assert_eq!(c.refusals[0].by.as_str(), "analyst.a");
@@ -487,8 +515,9 @@ fn edge_6_w4_rejected_and_a_broader_warning_drafted() {
         let c = determine(&svc, EDGE6_SOURCE_EXPOSURE).await;
         assert_eq!(c.state, CaseState::DutyToWarn);
         let waiver_id = WaiverId::from_uuid(uuid::Uuid::now_v7());
-        svc.execute(
-            &actor("analyst.a"),
+        act(
+            &svc,
+            &person(&svc, "analyst.a").await,
             c.id,
             Command::RequestWaiver {
                 waiver_id,
@@ -500,58 +529,58 @@ fn edge_6_w4_rejected_and_a_broader_warning_drafted() {
         )
         .await
         .unwrap();
-        let ex = svc
-            .execute(
-                &actor("approver.b"),
-                c.id,
-                Command::RejectWaiver {
-                    waiver_id,
-                    reason: Reason::new("A broader warning protects the source and the victim.")
-                        .unwrap(),
-                },
-            )
-            .await
-            .unwrap();
+        let ex = act(
+            &svc,
+            &person(&svc, "approver.b").await,
+            c.id,
+            Command::RejectWaiver {
+                waiver_id,
+                reason: Reason::new("A broader warning protects the source and the victim.")
+                    .unwrap(),
+            },
+        )
+        .await
+        .unwrap();
         assert_eq!(
             ex.case.state,
             CaseState::DutyToWarn,
             "back on the warning path"
         );
         // A precise draft naming the source's code name is refused; a broader one is accepted.
-        let err = svc
-            .execute(
-                &actor("analyst.a"),
-                c.id,
-                Command::DraftWarning {
-                    text: WarningText::new(
-                        "KESTREL reports a shooting planned at your office next Tuesday.",
-                    )
-                    .unwrap(),
-                    withheld: Default::default(),
-                    language: LanguageTag::english(),
-                },
-            )
-            .await
-            .unwrap_err();
+        let err = act(
+            &svc,
+            &person(&svc, "analyst.a").await,
+            c.id,
+            Command::DraftWarning {
+                text: WarningText::new(
+                    "KESTREL reports a shooting planned at your office next Tuesday.",
+                )
+                .unwrap(),
+                withheld: Default::default(),
+                language: LanguageTag::english(),
+            },
+        )
+        .await
+        .unwrap_err();
         assert!(err.to_string().contains("KESTREL"), "{err}");
         let broad = "We have information indicating a threat to your life in Nairobi in the coming weeks. Vary your routine and contact the police.";
-        let ex = svc
-            .execute(
-                &actor("analyst.a"),
-                c.id,
-                Command::DraftWarning {
-                    text: WarningText::new(broad).unwrap(),
-                    withheld: [
-                        WithheldCategory::SourceIdentity,
-                        WithheldCategory::ExactTiming,
-                        WithheldCategory::ExactLocation,
-                    ]
-                    .into(),
-                    language: LanguageTag::english(),
-                },
-            )
-            .await
-            .unwrap();
+        let ex = act(
+            &svc,
+            &person(&svc, "analyst.a").await,
+            c.id,
+            Command::DraftWarning {
+                text: WarningText::new(broad).unwrap(),
+                withheld: [
+                    WithheldCategory::SourceIdentity,
+                    WithheldCategory::ExactTiming,
+                    WithheldCategory::ExactLocation,
+                ]
+                .into(),
+                language: LanguageTag::english(),
+            },
+        )
+        .await
+        .unwrap();
         assert_eq!(ex.case.state, CaseState::WarningDrafted);
         assert_eq!(
             ex.case.waivers[0].status,
@@ -568,8 +597,9 @@ fn racing_approvers_cannot_both_succeed() {
         let svc = std::sync::Arc::new(svc);
         let c = determine(&svc, EDGE4_COMMANDER).await;
         let waiver_id = WaiverId::from_uuid(uuid::Uuid::now_v7());
-        svc.execute(
-            &actor("analyst.a"),
+        act(
+            &svc,
+            &person(&svc, "analyst.a").await,
             c.id,
             Command::RequestWaiver {
                 waiver_id,
@@ -596,7 +626,7 @@ fn racing_approvers_cannot_both_succeed() {
                         reason: Reason::new("no").unwrap(),
                     }
                 };
-                svc.execute(&actor(&format!("approver.{i}")), id, cmd)
+                act(&svc, &person(&svc, &format!("approver.{i}")).await, id, cmd)
                     .await
                     .is_ok()
             });
@@ -606,7 +636,7 @@ fn racing_approvers_cannot_both_succeed() {
             ok += r.unwrap() as usize;
         }
         assert_eq!(ok, 1, "exactly one decision");
-        let c = svc.load(c.id).await.unwrap();
+        let c = load(&svc, c.id).await;
         assert_eq!(c.waivers.len(), 1);
         assert!(c.waivers[0].decided_by.is_some());
     });

@@ -492,9 +492,10 @@ fn a_malformed_import_keeps_the_previous_version_and_a_reimport_bumps_it() {
     );
     assert_eq!(r.body["hits"][0]["entry_id"], "p3", "{:?}", r.body);
     assert_eq!(r.body["registries"][0]["version"], 2);
+    let store = d.store();
     let stream = srv
         .rt
-        .block_on(srv.svc.store().read_stream(&StreamId::Registry))
+        .block_on(store.read_stream(&StreamId::Registry))
         .unwrap();
     let versions: Vec<u64> = stream
         .iter()

@@ -846,6 +846,36 @@ pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
         .block_on(f)
 }
 
+/// Every element the scenario reports come from.
+pub const SCENARIO_ELEMENTS: &[&str] = &[
+    "Counterterrorism Collection Element",
+    "Counterterrorism Center",
+    "Moscow Station",
+    "Cyber Threat Element",
+    "Open Source Element",
+    "FBI New York Field Office",
+    "Human Collection Element",
+    "Another Element",
+];
+
+/// The principal of `name`, an account (made if need be, by the operator)
+/// with the case roles (collector, analyst, approver, delivery officer) in
+/// every scenario element, cleared to the top level and HCS: a person who
+/// may do anything to a case, as the rules allow.
+pub async fn person(svc: &Service, name: &str) -> tocsin_service::Principal {
+    use tocsin_domain::Role;
+    let roles = [
+        Role::Collector,
+        Role::Analyst,
+        Role::Approver,
+        Role::DeliveryOfficer,
+    ];
+    let cast = tocsin::scenarios::Cast::enrol(svc, &[(name, &roles[..], SCENARIO_ELEMENTS)], None)
+        .await
+        .expect("enrol");
+    cast.get(name).expect("person").clone()
+}
+
 /// A real tocsin server (the production router and service) on port 0 of
 /// 127.0.0.1, on this deployment, with a clock the test controls.
 pub struct Server {
@@ -952,8 +982,8 @@ impl Server {
         use tocsin_domain::access::{AccountSpec, Password};
         use tocsin_domain::text::{ElementName, Label, Name};
         let svc = self.svc.clone();
-        let sys = tocsin_domain::ActorName::system();
         self.rt.block_on(async {
+            let sys = svc.operator().await.unwrap();
             for e in elements {
                 if svc.element(e).await.unwrap().is_none() {
                     svc.register_element(&sys, ElementName::new(*e).unwrap(), None)

@@ -9,17 +9,21 @@ use tocsin_store::{EventEnvelope, StreamId};
 
 use crate::p;
 use crate::support::{Deployment, Sql, stdout};
+use tocsin::scenarios::{Cast, PEOPLE, run_kerman};
 
-/// A deployment holding the Kerman case (17 events).
-fn demo() -> Deployment {
+/// A deployment holding the Kerman case: its people's accounts (the
+/// first `base` events), then the case's 17 events.
+fn demo() -> (Deployment, i64) {
     let d = Deployment::new();
-    let (svc, clock, _store) = d.service("2023-12-26T00:00:00Z");
-    crate::support::block_on(tocsin::scenarios::run_kerman(&svc, &clock, &mut |_| {}))
-        .expect("kerman");
+    let (svc, clock, _store) = d.service("2023-12-01T00:00:00Z");
+    let cast = crate::support::block_on(Cast::enrol(&svc, PEOPLE, None)).expect("cast");
+    let base = d.ledger_size();
+    crate::support::block_on(run_kerman(&svc, &clock, &cast, &mut |_| {})).expect("kerman");
     drop(svc);
+    assert_eq!(d.ledger_size(), base + 17);
     let ok = d.run(&["audit", "verify"]);
     assert!(ok.status.success(), "{}", stdout(&ok));
-    d
+    (d, base)
 }
 
 #[track_caller]
@@ -53,37 +57,41 @@ fn leaf_hashes(c: &Sql) -> Vec<Vec<u8>> {
 
 #[test]
 fn edited_field_is_detected() {
-    let d = demo();
+    let (d, base) = demo();
     let c = db(&d);
-    let mut l = leaf(&c, 5);
+    let pos = base + 5;
+    let mut l = leaf(&c, pos);
     let s = String::from_utf8_lossy(&l).into_owned();
     let i = s.find("analyst.kim").expect("actor in leaf");
     l[i] = b'X';
-    c.exec("UPDATE ledger SET leaf = ?1 WHERE position = 5", p![l]);
-    assert_fails_at(&d, 5, "is not the hash of the stored leaf");
+    c.exec(
+        "UPDATE ledger SET leaf = ?1 WHERE position = ?2",
+        p![l, pos],
+    );
+    assert_fails_at(&d, pos as u64, "is not the hash of the stored leaf");
 }
 
 #[test]
 fn deleted_event_is_detected() {
-    let d = demo();
+    let (d, base) = demo();
     let c = db(&d);
-    c.exec("DELETE FROM ledger WHERE position = 7", &[]);
+    c.exec("DELETE FROM ledger WHERE position = ?1", p![base + 7]);
     c.sync_head();
-    assert_fails_at(&d, 7, "missing");
+    assert_fails_at(&d, (base + 7) as u64, "missing");
 }
 
 #[test]
 fn deleted_last_event_is_detected() {
-    let d = demo();
+    let (d, base) = demo();
     let c = db(&d);
-    c.exec("DELETE FROM ledger WHERE position = 16", &[]);
+    c.exec("DELETE FROM ledger WHERE position = ?1", p![base + 16]);
     c.sync_head();
-    assert_fails_at(&d, 16, "deleted from the end");
+    assert_fails_at(&d, (base + 16) as u64, "deleted from the end");
 }
 
 #[test]
 fn swapped_events_are_detected() {
-    let d = demo();
+    let (d, base) = demo();
     let c = db(&d);
     let row = |pos: i64| -> (String, i64, Vec<u8>, Vec<u8>) {
         let r = c.row(
@@ -92,7 +100,8 @@ fn swapped_events_are_detected() {
         );
         (r[0].t(), r[1].i(), r[2].b(), r[3].b())
     };
-    let (a, b) = (row(4), row(9));
+    let (x, y) = (base + 4, base + 9);
+    let (a, b) = (row(x), row(y));
     // A free seq while the rows trade places (stream and seq are unique).
     let put = |pos: i64, r: &(String, i64, Vec<u8>, Vec<u8>)| {
         c.exec(
@@ -100,21 +109,22 @@ fn swapped_events_are_detected() {
             p![pos, &r.0, 1_000_000 + pos, &r.2, &r.3],
         );
     };
-    put(4, &b);
-    put(9, &a);
+    put(x, &b);
+    put(y, &a);
     // Restore seq to what each moved row says (a careful attacker keeps the index columns consistent).
-    c.exec("UPDATE ledger SET seq = ?2 WHERE position = ?1", p![4, b.1]);
-    c.exec("UPDATE ledger SET seq = ?2 WHERE position = ?1", p![9, a.1]);
-    assert_fails_at(&d, 4, "says it is position 9");
+    c.exec("UPDATE ledger SET seq = ?2 WHERE position = ?1", p![x, b.1]);
+    c.exec("UPDATE ledger SET seq = ?2 WHERE position = ?1", p![y, a.1]);
+    assert_fails_at(&d, x as u64, &format!("says it is position {y}"));
 }
 
 #[test]
 fn swapped_events_with_rewritten_headers_are_detected() {
     // The attacker also rewrites the positions inside the leaves and their hashes:
     // the sequence inside the stream breaks, or failing that the signed roots.
-    let d = demo();
+    let (d, base) = demo();
     let c = db(&d);
-    let (l4, l9) = (leaf(&c, 4), leaf(&c, 9));
+    let (x, y) = (base + 4, base + 9);
+    let (l4, l9) = (leaf(&c, x), leaf(&c, y));
     let rewrite = |pos: u64, l: &[u8]| -> i64 {
         let (h, body) = decode_header(l).unwrap();
         let stream: StreamId = h.stream.parse().unwrap();
@@ -125,14 +135,14 @@ fn swapped_events_with_rewritten_headers_are_detected() {
         );
         h.seq as i64
     };
-    let s4 = rewrite(4, &l9);
-    let s9 = rewrite(9, &l4);
-    c.exec("UPDATE ledger SET seq = ?2 WHERE position = ?1", p![4, s4]);
-    c.exec("UPDATE ledger SET seq = ?2 WHERE position = ?1", p![9, s9]);
+    let s4 = rewrite(x as u64, &l9);
+    let s9 = rewrite(y as u64, &l4);
+    c.exec("UPDATE ledger SET seq = ?2 WHERE position = ?1", p![x, s4]);
+    c.exec("UPDATE ledger SET seq = ?2 WHERE position = ?1", p![y, s9]);
     let out = d.run(&["audit", "verify"]);
     assert_eq!(out.status.code(), Some(3));
     assert!(
-        stdout(&out).starts_with("FAILED at position 4"),
+        stdout(&out).starts_with(&format!("FAILED at position {x}")),
         "{}",
         stdout(&out)
     );
@@ -140,12 +150,12 @@ fn swapped_events_with_rewritten_headers_are_detected() {
 
 #[test]
 fn changed_stored_hash_is_detected() {
-    let d = demo();
+    let (d, base) = demo();
     db(&d).exec(
-        "UPDATE ledger SET leaf_hash = ?1 WHERE position = 3",
-        p![vec![0u8; 32]],
+        "UPDATE ledger SET leaf_hash = ?1 WHERE position = ?2",
+        p![vec![0u8; 32], base + 3],
     );
-    assert_fails_at(&d, 3, "is not the hash of the stored leaf");
+    assert_fails_at(&d, (base + 3) as u64, "is not the hash of the stored leaf");
 }
 
 /// Appends a well-formed event at the end, with correct leaf hash and
@@ -194,7 +204,7 @@ fn forge_append(d: &Deployment, c: &Sql) -> u64 {
 
 #[test]
 fn appended_forged_event_is_detected() {
-    let d = demo();
+    let (d, _) = demo();
     let c = db(&d);
     let pos = forge_append(&d, &c);
     assert_fails_at(&d, pos, "not covered by any signed checkpoint");
@@ -202,7 +212,7 @@ fn appended_forged_event_is_detected() {
 
 #[test]
 fn appended_forged_event_with_a_forged_checkpoint_is_detected() {
-    let d = demo();
+    let (d, _) = demo();
     let c = db(&d);
     let pos = forge_append(&d, &c);
     // A checkpoint signed with some other key, under the right origin.
@@ -241,15 +251,16 @@ fn appended_forged_event_with_a_forged_checkpoint_is_detected() {
 fn consistent_rewrite_without_the_key_is_caught_by_the_signed_roots() {
     // Edit an event and rewrite its stored hash and every Merkle node to match:
     // only the signed checkpoints can tell, and they localise the change.
-    let d = demo();
+    let (d, base) = demo();
     let c = db(&d);
-    let mut l = leaf(&c, 6);
+    let pos = base + 6;
+    let mut l = leaf(&c, pos);
     let s = String::from_utf8_lossy(&l).into_owned();
     let i = s.find("analyst.kim").unwrap();
     l[i] = b'X';
     c.exec(
-        "UPDATE ledger SET leaf = ?1, leaf_hash = ?2 WHERE position = 6",
-        p![&l, leaf_hash(&l).as_bytes().as_slice()],
+        "UPDATE ledger SET leaf = ?1, leaf_hash = ?2 WHERE position = ?3",
+        p![&l, leaf_hash(&l).as_bytes().as_slice(), pos],
     );
     c.exec("DELETE FROM merkle_nodes", &[]);
     let mut f = Frontier::new();
@@ -267,7 +278,8 @@ fn consistent_rewrite_without_the_key_is_caught_by_the_signed_roots() {
     let s = stdout(&out);
     assert_eq!(out.status.code(), Some(3), "{s}");
     assert!(s.contains("do not match the signed checkpoint"), "{s}");
-    // The range named contains position 6 (with a checkpoint per commit it is exactly 6).
+    // The range named contains the edited position (with a checkpoint per
+    // commit it is exactly that one).
     let head = s
         .trim_start_matches("FAILED at ")
         .split(':')
@@ -284,37 +296,46 @@ fn consistent_rewrite_without_the_key_is_caught_by_the_signed_roots() {
             (p, p)
         }
     };
-    assert!(a <= 6 && 6 <= b, "{s}");
+    let pos = pos as u64;
+    assert!(a <= pos && pos <= b, "{s}");
 }
 
 #[test]
 fn verify_since_a_kept_checkpoint() {
-    let d = demo();
+    let (d, base) = demo();
     let out = d.run(&["audit", "checkpoint"]);
     let kept = d.file("kept.checkpoint", &stdout(&out));
     // The log grows...
     {
         let (svc, _clock, _store) = d.service("2024-05-01T09:00:00Z");
         let r = tocsin::scenarios::report(tocsin::scenarios::EDGE1_DATA_CENTRE).unwrap();
-        crate::support::block_on(svc.submit_report(
-            &tocsin::scenarios::actor("collector.a"),
-            r,
-            None,
-            None,
-        ))
+        crate::support::block_on(async {
+            let collector = [(
+                "collector.a",
+                &[tocsin_domain::Role::Collector][..],
+                &["Cyber Threat Element"][..],
+            )];
+            let cast = Cast::enrol(&svc, &collector, None).await?;
+            svc.submit_report(cast.get("collector.a")?, tocsin_service::Intake::new(r))
+                .await?;
+            anyhow::Ok(())
+        })
         .expect("submit");
     }
     let out = d.run(&["audit", "verify", "--since", kept.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stdout(&out));
     assert!(
-        stdout(&out).contains("extends your checkpoint of size 17"),
+        stdout(&out).contains(&format!("extends your checkpoint of size {}", base + 17)),
         "{}",
         stdout(&out)
     );
     // ...and a truncated log does not extend it, even when what is left is
     // internally consistent (cut at a checkpoint, nodes beyond removed).
     let c = db(&d);
-    let cut = c.i64("SELECT max(size) FROM checkpoints WHERE size <= 12", &[]);
+    let cut = c.i64(
+        "SELECT max(size) FROM checkpoints WHERE size <= ?1",
+        p![base + 12],
+    );
     c.exec("DELETE FROM ledger WHERE position >= ?1", p![cut]);
     c.exec("DELETE FROM checkpoints WHERE size > ?1", p![cut]);
     c.exec(

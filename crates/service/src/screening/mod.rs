@@ -27,25 +27,28 @@
 //! each registry is kept in memory; searches in flight keep the old one
 //! alive until they finish.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+use tocsin_domain::access::Permission;
 use tocsin_domain::event::Event;
-use tocsin_domain::report::{ActorKind, TargetKind, ThreatReport};
-use tocsin_domain::screening::{
-    RegistryRef, RegistryUnavailable, ScreenedSubject, Screening, ScreeningHit, SubjectRole,
-    WATCH_LIST_GROUND, WatchListFlag,
-};
-use tocsin_domain::{ActorName, ReportId, Timestamp};
-use tocsin_match::{
-    Alias, AliasQuality, Entry, Index, IndexOptions, NameSource, ParseError, Progress, Registry,
-    SearchOptions,
-};
+use tocsin_domain::screening::{RegistryRef, ScreeningHit};
+use tocsin_domain::{ActorName, Timestamp};
 pub use tocsin_match::{DEFAULT_THRESHOLD, EntryKind};
-use tocsin_store::{DocExpect, DocKind, DocWrite, EventEnvelope, NewEvents, StoreError, StreamId};
+use tocsin_match::{ParseError, Progress, Registry, SearchOptions};
+use tocsin_store::{DocExpect, DocKind, DocWrite, NewEvents, StoreError, StreamId};
 
-use crate::Service;
+use crate::access::Principal;
+use crate::{Service, ServiceError};
+
+mod index;
+mod intake;
+#[cfg(test)]
+mod tests;
+
+pub use index::{Indexes, Loaded};
+use index::{StoredRegistry, permille};
 
 /// Key of the catalogue document (cannot be a registry name: those start
 /// with a letter or digit).
@@ -275,221 +278,6 @@ pub struct Catalogue {
     pub registries: BTreeMap<String, RegistryInfo>,
 }
 
-/// One entry in the stored form: list index, id, kind, name, aliases,
-/// indices of the weak aliases, original-script names, country, programme.
-#[derive(Serialize, Deserialize)]
-struct CompactEntry(
-    u16,
-    String,
-    EntryKind,
-    String,
-    Vec<String>,
-    Vec<u32>,
-    Vec<String>,
-    Option<String>,
-    Option<String>,
-);
-
-/// The stored form of a registry (the body of document `NAME`).
-#[derive(Serialize, Deserialize)]
-pub struct StoredRegistry {
-    format: u32,
-    registry: RegistryRef,
-    lists: Vec<String>,
-    entries: Vec<CompactEntry>,
-}
-
-impl StoredRegistry {
-    fn encode(r: &RegistryRef, reg: &Registry) -> Result<Vec<u8>, ScreeningError> {
-        let mut lists: Vec<String> = Vec::new();
-        let mut entries = Vec::with_capacity(reg.entries.len());
-        for e in &reg.entries {
-            let li = match lists.iter().position(|l| *l == e.list) {
-                Some(i) => i,
-                None => {
-                    lists.push(e.list.clone());
-                    lists.len() - 1
-                }
-            };
-            let li = u16::try_from(li)
-                .map_err(|_| ScreeningError::Invalid("more than 65535 lists".into()))?;
-            entries.push(CompactEntry(
-                li,
-                e.id.clone(),
-                e.kind,
-                e.name.clone(),
-                e.aliases.iter().map(|a| a.name.clone()).collect(),
-                e.aliases
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, a)| a.quality == AliasQuality::Weak)
-                    .map(|(i, _)| i as u32)
-                    .collect(),
-                e.original_script.clone(),
-                e.country.clone(),
-                e.program.clone(),
-            ));
-        }
-        serde_json::to_vec(&StoredRegistry {
-            format: FORMAT,
-            registry: r.clone(),
-            lists,
-            entries,
-        })
-        .map_err(|e| ScreeningError::Invalid(format!("cannot encode the registry: {e}")))
-    }
-
-    /// Decodes a stored registry and checks its content hash.
-    fn decode(name: &str, body: &[u8]) -> Result<(RegistryRef, Registry), ScreeningError> {
-        let damaged = |reason: String| ScreeningError::Damaged {
-            name: name.to_owned(),
-            reason,
-        };
-        let s: StoredRegistry = serde_json::from_slice(body).map_err(|e| damaged(e.to_string()))?;
-        if s.format != FORMAT {
-            return Err(damaged(format!("unknown format {}", s.format)));
-        }
-        let mut reg = Registry::new(name);
-        reg.entries.reserve(s.entries.len());
-        for CompactEntry(li, id, kind, primary, aliases, weak, original, country, program) in
-            s.entries
-        {
-            let list = s
-                .lists
-                .get(li as usize)
-                .ok_or_else(|| damaged(format!("entry {id}: no list {li}")))?
-                .clone();
-            let aliases = aliases
-                .into_iter()
-                .enumerate()
-                .map(|(i, n)| Alias {
-                    name: n,
-                    quality: if weak.contains(&(i as u32)) {
-                        AliasQuality::Weak
-                    } else {
-                        AliasQuality::Strong
-                    },
-                })
-                .collect();
-            reg.entries.push(Entry {
-                id,
-                list,
-                kind,
-                name: primary,
-                aliases,
-                original_script: original,
-                country,
-                program,
-            });
-        }
-        let sha = reg.content_hash().to_string();
-        if sha != s.registry.sha256 {
-            return Err(damaged(format!(
-                "content hash {sha} differs from the recorded {}",
-                s.registry.sha256
-            )));
-        }
-        Ok((s.registry, reg))
-    }
-}
-
-/// Programme and country of one entry.
-type EntryExtra = (Option<Box<str>>, Option<Box<str>>);
-
-/// A registry loaded for screening: its version and index.
-pub struct Loaded {
-    pub registry: RegistryRef,
-    pub index: Index,
-    /// Programme and country per entry (the index keeps names only).
-    extra: Vec<EntryExtra>,
-}
-
-impl Loaded {
-    fn build(registry: RegistryRef, reg: Registry) -> Loaded {
-        let index = Index::build_with(reg.entries.iter(), &IndexOptions::default());
-        let extra = reg
-            .entries
-            .into_iter()
-            .map(|e| {
-                (
-                    e.program.map(String::into_boxed_str),
-                    e.country.map(String::into_boxed_str),
-                )
-            })
-            .collect();
-        Loaded {
-            registry,
-            index,
-            extra,
-        }
-    }
-
-    fn hit(&self, h: tocsin_match::Hit) -> ScreeningHit {
-        let (program, country) = self
-            .extra
-            .get(h.entry as usize)
-            .map(|(p, c)| {
-                (
-                    // OFAC joins programmes as `SDGT] [IRGC`.
-                    p.as_deref().map(|p| p.replace("] [", ", ")),
-                    c.as_deref().map(str::to_owned),
-                )
-            })
-            .unwrap_or_default();
-        ScreeningHit {
-            registry: self.registry.name.clone(),
-            entry_id: h.entry_id,
-            entry_kind: h.kind.to_string(),
-            listed_name: h.primary_name,
-            matched_name: h.matched_name,
-            name_source: match h.source {
-                NameSource::Primary => "primary",
-                NameSource::Alias => "alias",
-                NameSource::WeakAlias => "weak_alias",
-                NameSource::OriginalScript => "original_script",
-            }
-            .to_owned(),
-            score_permille: permille(h.score),
-            explanation: h.explanation.to_string(),
-            program,
-            country,
-        }
-    }
-}
-
-fn permille(score: f32) -> u16 {
-    (f64::from(score.clamp(0.0, 1.0)) * 1000.0).round() as u16
-}
-
-/// The in-memory indexes of one service (one per registry, newest version).
-#[derive(Default)]
-pub struct Indexes {
-    loaded: Mutex<HashMap<String, Arc<Loaded>>>,
-    /// One build at a time (an index build uses every core).
-    building: tokio::sync::Mutex<()>,
-}
-
-impl Indexes {
-    fn cached(&self, r: &RegistryRef) -> Option<Arc<Loaded>> {
-        let g = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
-        // A newer version than asked for (read by a racing call) will do.
-        g.get(&r.name)
-            .filter(|l| l.registry == *r || l.registry.version > r.version)
-            .cloned()
-    }
-
-    /// Heap bytes held by the loaded indexes (approximate), per registry.
-    pub fn memory(&self) -> Vec<(RegistryRef, usize)> {
-        let g = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
-        let mut v: Vec<_> = g
-            .values()
-            .map(|l| (l.registry.clone(), l.index.stats().heap_bytes))
-            .collect();
-        v.sort_by(|a, b| a.0.name.cmp(&b.0.name));
-        v
-    }
-}
-
 /// What an import did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Imported {
@@ -535,11 +323,6 @@ pub struct ScreenResult {
 }
 
 impl Service {
-    /// The screening indexes this service holds.
-    pub fn indexes(&self) -> &Indexes {
-        &self.indexes
-    }
-
     /// The catalogue of registries (empty when none was imported) and its
     /// document version.
     pub async fn registry_catalogue(&self) -> Result<(Catalogue, u64), ScreeningError> {
@@ -562,18 +345,21 @@ impl Service {
     /// `registry_imported` event in one append.
     pub async fn import_registry(
         &self,
-        actor: &ActorName,
+        p: &Principal,
         kind: RegistryKind,
         name: &str,
         files: Vec<ImportFile>,
-    ) -> Result<Imported, ScreeningError> {
+    ) -> Result<Imported, ServiceError> {
+        self.authorize(p, Permission::Operate, "import_registry")
+            .await?;
+        let actor = p.name();
         check_name(name)?;
         let owned_name = name.to_owned();
         let sources: Vec<String> = files.iter().map(|f| f.name.clone()).collect();
         let reg =
             tokio::task::spawn_blocking(move || parse_registry(kind, &owned_name, &files, |_| {}))
                 .await
-                .map_err(|e| ScreeningError::Invalid(format!("the import stopped: {e}")))??;
+                .map_err(|e| ServiceError::internal("the import stopped", e))??;
         let sha256 = reg.content_hash().to_string();
         let (entries, names) = (reg.len() as u64, reg.name_count() as u64);
         let reg = Arc::new(reg);
@@ -599,7 +385,7 @@ impl Service {
             let (r2, reg2) = (registry.clone(), reg.clone());
             let body = tokio::task::spawn_blocking(move || StoredRegistry::encode(&r2, &reg2))
                 .await
-                .map_err(|e| ScreeningError::Invalid(format!("the import stopped: {e}")))??;
+                .map_err(|e| ServiceError::internal("the import stopped", e))??;
             let docs = vec![
                 DocWrite {
                     kind: DocKind::Registry,
@@ -623,16 +409,16 @@ impl Service {
                 .append(NewEvents {
                     stream: StreamId::Registry,
                     expected_version: None,
-                    events: vec![EventEnvelope {
-                        recorded_at: now,
-                        actor: actor.clone(),
-                        event: Event::RegistryImported {
+                    events: crate::command::envelopes(
+                        actor,
+                        now,
+                        vec![Event::RegistryImported {
                             registry,
                             entries,
                             names,
                             sources: sources.clone(),
-                        },
-                    }],
+                        }],
+                    ),
                     summary: None,
                     docs,
                 })
@@ -649,54 +435,25 @@ impl Service {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(ScreeningError::Contention(name.to_owned()))
+        Err(ScreeningError::Contention(name.to_owned()).into())
     }
 
-    /// The loaded index of a registry at the version the catalogue names,
-    /// building it (from the stored document) if needed.
-    pub async fn registry_index(&self, info: &RegistryInfo) -> Result<Arc<Loaded>, ScreeningError> {
-        if let Some(l) = self.indexes.cached(&info.registry) {
-            return Ok(l);
-        }
-        let _one = self.indexes.building.lock().await;
-        if let Some(l) = self.indexes.cached(&info.registry) {
-            return Ok(l);
-        }
-        let name = info.registry.name.clone();
-        let doc = self
-            .store
-            .get_doc(DocKind::Registry, &name)
-            .await?
-            .ok_or_else(|| ScreeningError::Damaged {
-                name: name.clone(),
-                reason: "the catalogue names it but its entries are missing".into(),
-            })?;
-        let n2 = name.clone();
-        let loaded = tokio::task::spawn_blocking(move || {
-            let (r, reg) = StoredRegistry::decode(&n2, &doc.body)?;
-            Ok::<_, ScreeningError>(Loaded::build(r, reg))
-        })
-        .await
-        .map_err(|e| ScreeningError::Damaged {
-            name: name.clone(),
-            reason: format!("building the index stopped: {e}"),
-        })??;
-        // The document may be newer than the catalogue read a moment ago
-        // (an import in between): it is consistent in itself, so use it.
-        let loaded = Arc::new(loaded);
-        let mut g = self
-            .indexes
-            .loaded
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        let keep = match g.get(&name) {
-            Some(old) => old.registry.version <= loaded.registry.version,
-            None => true,
-        };
-        if keep {
-            g.insert(name, loaded.clone());
-        }
-        Ok(loaded)
+    /// Every registry with what its latest import recorded, and the heap
+    /// bytes of its screening index in this process (if it was used here).
+    pub async fn registries(&self) -> Result<Vec<(RegistryInfo, Option<u64>)>, ServiceError> {
+        let (cat, _) = self.registry_catalogue().await?;
+        let mem = self.indexes.memory();
+        Ok(cat
+            .registries
+            .into_values()
+            .map(|i| {
+                let bytes = mem
+                    .iter()
+                    .find(|(r, _)| *r == i.registry)
+                    .map(|(_, b)| *b as u64);
+                (i, bytes)
+            })
+            .collect())
     }
 
     /// Builds the index of a registry now (after an import, so that the
@@ -713,25 +470,26 @@ impl Service {
     /// the best hits over all of them, with scores and explanations.
     pub async fn screen(
         &self,
+        p: &Principal,
         name: &str,
         opts: &ScreenOptions,
-    ) -> Result<ScreenResult, ScreeningError> {
+    ) -> Result<ScreenResult, ServiceError> {
+        self.authorize(p, Permission::Screen, "screen_name").await?;
         let query = name.trim();
         if query.is_empty() || query.chars().count() > 500 {
-            return Err(ScreeningError::Invalid(
-                "name: give 1 to 500 characters".into(),
-            ));
+            return Err(ScreeningError::Invalid("name: give 1 to 500 characters".into()).into());
         }
         if !(1..=MAX_LIMIT).contains(&opts.limit) {
             return Err(ScreeningError::Invalid(format!(
                 "limit {}: give 1 to {MAX_LIMIT}",
                 opts.limit
-            )));
+            ))
+            .into());
         }
         if !(0.0..=1.0).contains(&opts.min_score) {
-            return Err(ScreeningError::Invalid(
-                "min_score: give a number from 0 to 1".into(),
-            ));
+            return Err(
+                ScreeningError::Invalid("min_score: give a number from 0 to 1".into()).into(),
+            );
         }
         let (cat, _) = self.registry_catalogue().await?;
         let chosen: Vec<&RegistryInfo> = match &opts.registries {
@@ -743,7 +501,7 @@ impl Service {
                         .get(n)
                         .ok_or_else(|| ScreeningError::NoSuchRegistry(n.clone()))
                 })
-                .collect::<Result<_, _>>()?,
+                .collect::<Result<_, ScreeningError>>()?,
         };
         let search = SearchOptions {
             limit: opts.limit,
@@ -764,7 +522,7 @@ impl Service {
             );
             registries.push(loaded.registry.clone());
         }
-        sort_hits(&mut hits);
+        intake::sort_hits(&mut hits);
         hits.truncate(opts.limit);
         Ok(ScreenResult {
             name: query.to_owned(),
@@ -772,150 +530,4 @@ impl Service {
             hits,
         })
     }
-
-    /// The events recording the screening of a report's names: nothing
-    /// when no registry is imported; otherwise a `screening_recorded` and a
-    /// `watch_list_flag_raised` for every watch-list match of a victim.
-    /// Never fails: a registry that cannot be used is recorded as
-    /// unavailable (so a missing hit is never mistaken for a clean result).
-    pub async fn screening_events(&self, report_id: ReportId, report: &ThreatReport) -> Vec<Event> {
-        let cat = match self.registry_catalogue().await {
-            Ok((c, _)) => c,
-            // The store is failing: the intake's own append will say so.
-            Err(ScreeningError::Store(_)) => return Vec::new(),
-            Err(e) => {
-                return vec![Event::ScreeningRecorded {
-                    screening: Box::new(Screening {
-                        report_id,
-                        registries: Vec::new(),
-                        threshold_permille: permille(DEFAULT_THRESHOLD),
-                        subjects: Vec::new(),
-                        unnamed_victims: 0,
-                        unavailable: vec![RegistryUnavailable {
-                            name: CATALOGUE_KEY.to_owned(),
-                            reason: e.to_string(),
-                        }],
-                    }),
-                }];
-            }
-        };
-        if cat.registries.is_empty() {
-            return Vec::new();
-        }
-        let mut loaded = Vec::new();
-        let mut unavailable = Vec::new();
-        for info in cat.registries.values() {
-            match self.registry_index(info).await {
-                Ok(l) => loaded.push(l),
-                Err(e) => unavailable.push(RegistryUnavailable {
-                    name: info.registry.name.clone(),
-                    reason: e.to_string(),
-                }),
-            }
-        }
-        let mut subjects = Vec::new();
-        let mut unnamed = 0u32;
-        let victim_kind = match report.target.kind {
-            TargetKind::Person => Some(EntryKind::Person),
-            TargetKind::Organisation => Some(EntryKind::Entity),
-            TargetKind::Group | TargetKind::Place | TargetKind::Gathering => None,
-        };
-        for (i, v) in report.target.victims.iter().enumerate() {
-            match &v.name {
-                Some(n) => subjects.push((SubjectRole::Victim, i as u32, n.as_str(), victim_kind)),
-                None => unnamed += 1,
-            }
-        }
-        if let Some(a) = &report.threat_actor {
-            let kind = match a.kind {
-                ActorKind::Individual => Some(EntryKind::Person),
-                ActorKind::State | ActorKind::TerroristGroup | ActorKind::CriminalGroup => {
-                    Some(EntryKind::Entity)
-                }
-                ActorKind::Unknown => None,
-            };
-            subjects.push((SubjectRole::ThreatActor, 0, a.name.as_str(), kind));
-        }
-        let mut screened = Vec::new();
-        let mut flags = Vec::new();
-        for (role, index, name, kind) in subjects {
-            let opts = SearchOptions {
-                limit: INTAKE_HITS,
-                min_score: DEFAULT_THRESHOLD,
-                kind,
-                ..SearchOptions::default()
-            };
-            let mut s = ScreenedSubject {
-                role,
-                index,
-                name: name.to_owned(),
-                resolved: Vec::new(),
-                listed: Vec::new(),
-            };
-            for l in &loaded {
-                let hits = l.index.search(name, &opts).into_iter().map(|h| l.hit(h));
-                if l.registry.is_watch_list() {
-                    for h in hits {
-                        if role == SubjectRole::Victim {
-                            flags.push(WatchListFlag {
-                                report_id,
-                                subject: name.to_owned(),
-                                victim_index: index,
-                                ground: WATCH_LIST_GROUND.to_owned(),
-                                registry: l.registry.clone(),
-                                hit: h.clone(),
-                            });
-                        }
-                        s.listed.push(h);
-                    }
-                } else {
-                    s.resolved.extend(hits);
-                }
-            }
-            sort_hits(&mut s.listed);
-            sort_hits(&mut s.resolved);
-            screened.push(s);
-        }
-        flags.sort_by(|a, b| {
-            (
-                a.victim_index,
-                std::cmp::Reverse(a.hit.score_permille),
-                &a.hit.entry_id,
-            )
-                .cmp(&(
-                    b.victim_index,
-                    std::cmp::Reverse(b.hit.score_permille),
-                    &b.hit.entry_id,
-                ))
-        });
-        let mut events = vec![Event::ScreeningRecorded {
-            screening: Box::new(Screening {
-                report_id,
-                registries: loaded.iter().map(|l| l.registry.clone()).collect(),
-                threshold_permille: permille(DEFAULT_THRESHOLD),
-                subjects: screened,
-                unnamed_victims: unnamed,
-                unavailable,
-            }),
-        }];
-        events.extend(
-            flags
-                .into_iter()
-                .map(|f| Event::WatchListFlagRaised { flag: Box::new(f) }),
-        );
-        events
-    }
 }
-
-/// Best first; ties by registry and entry id, so the order is stable.
-fn sort_hits(hits: &mut [ScreeningHit]) {
-    hits.sort_by(|a, b| {
-        b.score_permille
-            .cmp(&a.score_permille)
-            .then_with(|| a.registry.cmp(&b.registry))
-            .then_with(|| a.entry_id.cmp(&b.entry_id))
-    });
-}
-
-#[cfg(test)]
-mod tests;

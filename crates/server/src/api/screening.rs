@@ -22,12 +22,10 @@ use serde::{Deserialize, Serialize};
 use tocsin_domain::access::Permission;
 use tocsin_domain::screening::{RegistryRef, ScreeningHit};
 use tocsin_domain::{ActorName, Timestamp};
-use tocsin_service::screening::{
-    EntryKind, ImportFile, RegistryInfo, RegistryKind, ScreenOptions, ScreeningError,
-};
+use tocsin_service::screening::{EntryKind, ImportFile, RegistryInfo, RegistryKind, ScreenOptions};
 
+use super::common::{created, ok};
 use crate::AppState;
-use crate::api::json;
 use crate::problem::{ApiError, Kind};
 use crate::table::{Access, Caller, Op, RawBody, Table};
 
@@ -49,7 +47,7 @@ pub fn routes(t: &mut Table) {
         .body::<ScreenBody>()
         .returns::<ScreenView>(StatusCode::OK)
         .errors(&[Kind::NotFound]),
-        screen,
+        screen_name,
     );
     t.add(
         Op::get(
@@ -60,7 +58,7 @@ pub fn routes(t: &mut Table) {
         .tag("screening")
         .summary("The registries: current version, content hash, counts, source files")
         .returns::<RegistryList>(StatusCode::OK),
-        list,
+        list_registries,
     );
     t.add(
         Op::post(
@@ -74,12 +72,12 @@ pub fn routes(t: &mut Table) {
         .body::<ImportBody>()
         .returns::<ImportView>(StatusCode::CREATED)
         .errors(&[Kind::Conflict]),
-        import,
+        import_registry,
     );
 }
 
 /// A screening request.
-#[derive(Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScreenBody {
     /// The name, in any script.
@@ -100,7 +98,7 @@ pub struct ScreenBody {
 }
 
 /// The answer to a screening.
-#[derive(Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ScreenView {
     pub name: String,
     /// The registries searched, with the versions used.
@@ -110,7 +108,7 @@ pub struct ScreenView {
 }
 
 /// One file of an import.
-#[derive(Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ImportFileBody {
     /// The file's name (recorded; `alt.csv` marks the OFAC alias file).
@@ -120,7 +118,7 @@ pub struct ImportFileBody {
 }
 
 /// A registry import.
-#[derive(Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ImportBody {
     /// `ofac`, `un` or `directory`.
@@ -131,7 +129,7 @@ pub struct ImportBody {
 }
 
 /// A registry and what its latest import recorded.
-#[derive(Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct RegistryView {
     pub registry: RegistryRef,
     pub entries: u64,
@@ -145,13 +143,13 @@ pub struct RegistryView {
     pub index_bytes: Option<u64>,
 }
 
-#[derive(Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct RegistryList {
     pub items: Vec<RegistryView>,
 }
 
 /// What an import did.
-#[derive(Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ImportView {
     #[serde(flatten)]
     pub registry: RegistryView,
@@ -174,21 +172,9 @@ fn view(i: RegistryInfo, index_bytes: Option<u64>) -> RegistryView {
     }
 }
 
-fn problem(e: ScreeningError) -> ApiError {
-    match e {
-        ScreeningError::Invalid(_) | ScreeningError::Parse { .. } => {
-            ApiError::validation(e.to_string())
-        }
-        ScreeningError::NoSuchRegistry(_) => ApiError::not_found(e.to_string()),
-        ScreeningError::Contention(_) => ApiError::new(Kind::Conflict, e.to_string()),
-        ScreeningError::Damaged { .. } => ApiError::internal(e.to_string()),
-        ScreeningError::Store(s) => s.into(),
-    }
-}
-
-async fn screen(
+async fn screen_name(
     State(state): State<AppState>,
-    Caller(_): Caller,
+    Caller(p): Caller,
     body: RawBody,
 ) -> Result<Response, ApiError> {
     let body: ScreenBody = body.parse()?;
@@ -208,32 +194,26 @@ async fn screen(
         min_score: body.min_score.unwrap_or(defaults.min_score),
         kind,
     };
-    let r = state.svc.screen(&body.name, &opts).await.map_err(problem)?;
-    Ok(json(
-        StatusCode::OK,
-        &ScreenView {
-            name: r.name,
-            registries: r.registries,
-            hits: r.hits,
-        },
-    ))
+    let r = state.svc.screen(&p, &body.name, &opts).await?;
+    ok(&ScreenView {
+        name: r.name,
+        registries: r.registries,
+        hits: r.hits,
+    })
 }
 
-async fn list(State(state): State<AppState>, Caller(_): Caller) -> Result<Response, ApiError> {
-    let (cat, _) = state.svc.registry_catalogue().await.map_err(problem)?;
-    let mem = state.svc.indexes().memory();
-    let items = cat
-        .registries
-        .into_values()
-        .map(|i| {
-            let bytes = mem
-                .iter()
-                .find(|(r, _)| *r == i.registry)
-                .map(|(_, b)| *b as u64);
-            view(i, bytes)
-        })
+async fn list_registries(
+    State(state): State<AppState>,
+    Caller(_): Caller,
+) -> Result<Response, ApiError> {
+    let items = state
+        .svc
+        .registries()
+        .await?
+        .into_iter()
+        .map(|(i, bytes)| view(i, bytes))
         .collect();
-    Ok(json(StatusCode::OK, &RegistryList { items }))
+    ok(&RegistryList { items })
 }
 
 fn too_large(limit: usize) -> ApiError {
@@ -243,7 +223,7 @@ fn too_large(limit: usize) -> ApiError {
     )
 }
 
-async fn import(
+async fn import_registry(
     State(state): State<AppState>,
     Caller(p): Caller,
     req: Request,
@@ -271,9 +251,8 @@ async fn import(
         .collect();
     let imported = state
         .svc
-        .import_registry(&p.account.name, kind, &body.name, files)
-        .await
-        .map_err(problem)?;
+        .import_registry(&p, kind, &body.name, files)
+        .await?;
     // Build the new index now, so the next intake does not wait for it.
     let svc = state.svc.clone();
     let name = body.name.clone();
@@ -282,12 +261,9 @@ async fn import(
             tracing::warn!(registry = %name, error = %e, "cannot build the screening index");
         }
     });
-    Ok(json(
-        StatusCode::CREATED,
-        &ImportView {
-            registry: view(imported.info, None),
-            position: imported.position,
-            replaced: imported.replaced,
-        },
-    ))
+    created(&ImportView {
+        registry: view(imported.info, None),
+        position: imported.position,
+        replaced: imported.replaced,
+    })
 }

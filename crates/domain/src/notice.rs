@@ -1,5 +1,6 @@
-//! Where escalations are sent: notification targets (an HTTP webhook, or
-//! email addresses). A webhook's signing secret is never part of these
+//! Where escalation notices are sent: notice targets (an HTTP webhook, or
+//! email addresses). (Over HTTP and in the ledger they keep their first
+//! name, *notification target*: see ARCHITECTURE.md, Names.) A webhook's signing secret is never part of these
 //! values (nor of the ledger); the service keeps it apart.
 
 use std::fmt;
@@ -143,7 +144,8 @@ impl schemars::JsonSchema for EmailAddress {
 /// How a target is reached.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum NotifyChannel {
+#[schemars(rename = "NotifyChannel")]
+pub enum NoticeChannel {
     /// An HTTP POST of a JSON body, signed with HMAC-SHA256 in
     /// `X-Tocsin-Signature` when the target has a secret.
     Webhook { url: WebhookUrl },
@@ -154,9 +156,10 @@ pub enum NotifyChannel {
 /// A named place escalations are sent to.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct NotificationTarget {
+#[schemars(rename = "NotificationTarget")]
+pub struct NoticeTarget {
     pub name: Label,
-    pub channel: NotifyChannel,
+    pub channel: NoticeChannel,
     /// Whether a webhook signing secret is on file (never the secret itself).
     #[serde(default)]
     pub signed: bool,

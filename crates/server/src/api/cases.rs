@@ -1,0 +1,674 @@
+//! Cases: lists, one case, its events, the commands of the lifecycle, the
+//! sanitisation check and the warning versions.
+//!
+//! Every command route takes the case as a [`VisibleCase`] (the service
+//! checks the caller may see it, before the body is read) and answers a
+//! [`CommandResult`].
+
+use std::collections::BTreeSet;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use tocsin_domain::access::Permission;
+use tocsin_domain::case::{Case, CaseState, Command, WarningVersion};
+use tocsin_domain::delivery::{
+    AdvisoryDecision, Delivery, LanguageTag, OutcomeRecord, Response as RecipientResponse, Route,
+    RouteAlternative, WarningText, WithheldCategory,
+};
+use tocsin_domain::event::Assessment;
+use tocsin_domain::ids::CaseIdPrefix;
+use tocsin_domain::sanitise::Finding;
+use tocsin_domain::text::{ElementName, Note, Reason};
+use tocsin_domain::{ActorName, CaseId, Timestamp, WaiverId};
+use tocsin_service::{CaseListQuery, LoggedEvent};
+use tocsin_store::CaseSummary;
+
+use super::common::{
+    CommandResult, List, ReasonBody, TextBody, VisibleCase, case_id, ok, page_limit, run,
+};
+use super::needs;
+use crate::AppState;
+use crate::problem::{ApiError, Kind};
+use crate::table::{Caller, Op, PathParams, QueryParams, RawBody, Table};
+
+pub fn routes(t: &mut Table) {
+    t.add(
+        Op::get("list_cases", path!("/cases"), needs(Permission::ReadCase))
+            .tag("cases")
+            .summary("Cases the caller may see, newest first")
+            .query::<ListCasesQuery>()
+            .returns::<CasePage>(StatusCode::OK),
+        list_cases,
+    );
+    t.add(
+        Op::get(
+            "get_case",
+            path!("/cases/{case_id}"),
+            needs(Permission::ReadCase),
+        )
+        .tag("cases")
+        .summary("Everything about a case (the read is recorded in the ledger)")
+        .param("case_id", "The case id (a UUID)")
+        .returns::<Case>(StatusCode::OK),
+        get_case,
+    );
+    t.add(
+        Op::get("case_events", path!("/cases/{case_id}/events"), needs(Permission::ReadCase))
+            .tag("cases")
+            .summary("The case's events in order, with their ledger positions (fold them to rebuild the case)")
+            .param("case_id", "The case id (a UUID)")
+            .returns::<List<LoggedEvent>>(StatusCode::OK),
+        case_events,
+    );
+    t.add(
+        command::<Assessment>(
+            "assess",
+            path!("/cases/{case_id}/assessments"),
+            Permission::Analyse,
+            "Record an analyst's assessment of the case's facts",
+        ),
+        assess,
+    );
+    t.add(
+        command::<DetermineBody>(
+            "determine",
+            path!("/cases/{case_id}/determinations"),
+            Permission::Analyse,
+            "Apply the policy and record the determination with its rule trace",
+        ),
+        determine,
+    );
+    t.add(
+        command::<ReasonBody>(
+            "reassess",
+            path!("/cases/{case_id}/reassessments"),
+            Permission::Analyse,
+            "Start a re-assessment",
+        ),
+        reassess,
+    );
+    t.add(
+        command::<HandOffBody>(
+            "hand_off",
+            path!("/cases/{case_id}/handoffs"),
+            Permission::Analyse,
+            "Hand the case to another owner and lead element",
+        ),
+        hand_off,
+    );
+    t.add(
+        command::<WaiverRequestBody>(
+            "request_waiver",
+            path!("/cases/{case_id}/waivers"),
+            Permission::Analyse,
+            "Request a waiver of the duty on a ground of the policy",
+        ),
+        request_waiver,
+    );
+    t.add(
+        command_op::<ApproveWaiverBody>(
+            Op::post(
+                "approve_waiver",
+                path!("/cases/{case_id}/waivers/{waiver_id}/approval"),
+                needs(Permission::Approve),
+            )
+            .summary("Approve a waiver (never by its requester)")
+            .param("waiver_id", "The waiver id"),
+        ),
+        approve_waiver,
+    );
+    t.add(
+        command_op::<RejectWaiverBody>(
+            Op::post(
+                "reject_waiver",
+                path!("/cases/{case_id}/waivers/{waiver_id}/rejection"),
+                needs(Permission::Approve),
+            )
+            .summary("Reject a waiver (never by its requester)")
+            .param("waiver_id", "The waiver id"),
+        ),
+        reject_waiver,
+    );
+    t.add(
+        command::<RouteBody>(
+            "choose_route",
+            path!("/cases/{case_id}/route"),
+            Permission::Analyse,
+            "Record the chosen route, with the alternatives considered",
+        ),
+        choose_route,
+    );
+    t.add(
+        Op::post(
+            "check_warning",
+            path!("/cases/{case_id}/warning-checks"),
+            needs(Permission::Analyse),
+        )
+        .tag("cases")
+        .summary("What the sanitisation check finds in a text (writes nothing)")
+        .param("case_id", "The case id (a UUID)")
+        .body::<TextBody>()
+        .returns::<CheckView>(StatusCode::OK),
+        check_warning,
+    );
+    t.add(
+        command::<DraftBody>(
+            "draft_warning",
+            path!("/cases/{case_id}/warnings"),
+            Permission::Analyse,
+            "Record a new warning draft (refused with the offending spans if the check finds anything)",
+        ),
+        draft_warning,
+    );
+    t.add(
+        command_op::<ApproveWarningBody>(
+            Op::post(
+                "approve_warning",
+                path!("/cases/{case_id}/warnings/{version}/approval"),
+                needs(Permission::Approve),
+            )
+            .summary("Approve a warning draft (two-person): give the sha256 you read")
+            .param("version", "The warning version"),
+        ),
+        approve_warning,
+    );
+    t.add(
+        Op::get(
+            "get_warning",
+            path!("/cases/{case_id}/warnings/{version}"),
+            needs(Permission::ReadCase),
+        )
+        .tag("cases")
+        .summary("The exact text of a warning version and its hash")
+        .param("case_id", "The case id (a UUID)")
+        .param("version", "The warning version")
+        .returns::<WarningVersion>(StatusCode::OK),
+        get_warning,
+    );
+    t.add(
+        command::<Delivery>(
+            "record_delivery",
+            path!("/cases/{case_id}/deliveries"),
+            Permission::Deliver,
+            "Record one hop of delivery: sent, relayed, received or failed",
+        ),
+        record_delivery,
+    );
+    t.add(
+        command::<RecipientResponse>(
+            "record_response",
+            path!("/cases/{case_id}/responses"),
+            Permission::Deliver,
+            "Record a response of the recipient",
+        ),
+        record_response,
+    );
+    t.add(
+        command::<AdvisoryDecision>(
+            "decide_advisory",
+            path!("/cases/{case_id}/advisory"),
+            Permission::Approve,
+            "Record the public-advisory (\"no double standard\") decision",
+        ),
+        decide_advisory,
+    );
+    t.add(
+        command::<OutcomeRecord>(
+            "record_outcome",
+            path!("/cases/{case_id}/outcome"),
+            Permission::Deliver,
+            "Record what happened in the end",
+        ),
+        record_outcome,
+    );
+}
+
+/// The operation of a command on a case, whose only path parameter is the case.
+fn command<B: JsonSchema>(
+    id: &'static str,
+    path: &'static str,
+    permission: Permission,
+    summary: &'static str,
+) -> Op {
+    command_op::<B>(Op::post(id, path, needs(permission)).summary(summary))
+}
+
+/// The operation of a command on a case with body `B`: the case parameter
+/// first, the other path parameters after it.
+fn command_op<B: JsonSchema>(op: Op) -> Op {
+    let mut op = op
+        .tag("cases")
+        .param("case_id", "The case id (a UUID)")
+        .body::<B>()
+        .returns::<CommandResult>(StatusCode::OK)
+        .errors(&[Kind::IllegalTransition, Kind::Conflict, Kind::TwoPersonRule]);
+    op.path_params.rotate_right(1);
+    op
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListCasesQuery {
+    pub state: Option<CaseState>,
+    /// Only cases that are not closed.
+    pub open: Option<bool>,
+    /// Only cases flagged for re-assessment.
+    pub reassessment_due: Option<bool>,
+    /// Only cases with an overdue step.
+    pub overdue: Option<bool>,
+    /// Only cases whose id starts with this (at least 4 hexadecimal characters).
+    pub prefix: Option<String>,
+    #[schemars(range(min = 1, max = 1000))]
+    pub limit: Option<u32>,
+    pub after: Option<String>,
+}
+
+/// One row of the case list.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct CaseRow {
+    pub id: CaseId,
+    pub title: String,
+    pub state: CaseState,
+    pub owner: String,
+    pub lead_element: String,
+    pub opened_at: Timestamp,
+    pub updated_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reassessment_due: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_step: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_due: Option<Timestamp>,
+    pub escalations: u32,
+    pub reports: u32,
+    pub levels: Vec<String>,
+    pub compartments: Vec<String>,
+}
+
+impl From<CaseSummary> for CaseRow {
+    fn from(s: CaseSummary) -> Self {
+        Self {
+            id: s.id,
+            title: s.title,
+            state: s.state,
+            owner: s.owner,
+            lead_element: s.lead_element,
+            opened_at: s.opened_at,
+            updated_at: s.updated_at,
+            verdict: s.verdict,
+            reassessment_due: s.reassessment_due,
+            next_step: s.next_step,
+            next_due: s.next_due,
+            escalations: s.escalations,
+            reports: s.reports.len() as u32,
+            levels: s.levels,
+            compartments: s.compartments,
+        }
+    }
+}
+
+pub type CasePage = List<CaseRow>;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DetermineBody {
+    #[serde(default)]
+    pub note: Option<Note>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApproveWaiverBody {
+    pub reason: Reason,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RejectWaiverBody {
+    pub reason: Reason,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HandOffBody {
+    pub owner: ActorName,
+    pub lead_element: ElementName,
+    pub reason: Reason,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WaiverRequestBody {
+    /// A ground code of the policy (W1...W6, OTHER).
+    pub ground: String,
+    pub reason: Reason,
+    #[serde(default)]
+    pub legal_review: Option<Note>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RouteBody {
+    pub route: Route,
+    pub rationale: Reason,
+    #[serde(default)]
+    pub alternatives: Vec<RouteAlternative>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct CheckView {
+    /// What would reveal protected information, with byte spans; empty when the text can be drafted.
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DraftBody {
+    pub text: WarningText,
+    #[serde(default)]
+    pub withheld: BTreeSet<WithheldCategory>,
+    /// BCP 47 language tag (default `en`).
+    #[serde(default)]
+    pub language: Option<LanguageTag>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApproveWarningBody {
+    /// The SHA-256 of the text the approver read: refused if the draft differs.
+    #[serde(default)]
+    pub sha256: Option<String>,
+}
+
+/// A warning version from a path: one that does not parse answers as a
+/// missing version.
+pub(crate) fn version(case: &CaseId, v: &str) -> Result<u32, ApiError> {
+    v.parse()
+        .map_err(|_| ApiError::not_found(format!("case {case} has no warning version {v}")))
+}
+
+async fn list_cases(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    QueryParams(q): QueryParams<ListCasesQuery>,
+) -> Result<Response, ApiError> {
+    let limit = page_limit(q.limit)?;
+    if let Some(prefix) = &q.prefix {
+        let prefix =
+            CaseIdPrefix::new(prefix).map_err(|e| ApiError::bad_request(format!("prefix: {e}")))?;
+        let items = state.svc.find_cases(&p, &prefix).await?;
+        return ok(&List {
+            items: items.into_iter().map(CaseRow::from).collect::<Vec<_>>(),
+            next: None,
+        });
+    }
+    let after = match q.after {
+        Some(a) if a.parse::<u64>().is_ok() => Some(a),
+        Some(a) => {
+            return Err(ApiError::bad_request(format!(
+                "after '{a}' is not a cursor from a previous page"
+            )));
+        }
+        None => None,
+    };
+    let page = state
+        .svc
+        .list_cases(
+            &p,
+            CaseListQuery {
+                state: q.state,
+                open_only: q.open.unwrap_or(false),
+                reassessment_due: q.reassessment_due.unwrap_or(false),
+                overdue: q.overdue.unwrap_or(false),
+                after,
+                limit,
+            },
+        )
+        .await?;
+    ok(&List {
+        items: page
+            .items
+            .into_iter()
+            .map(CaseRow::from)
+            .collect::<Vec<_>>(),
+        next: page.next,
+    })
+}
+
+async fn get_case(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    PathParams(id): PathParams<String>,
+) -> Result<Response, ApiError> {
+    ok(&*state.svc.read_case(&p, case_id(&id)?).await?)
+}
+
+async fn case_events(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    PathParams(id): PathParams<String>,
+) -> Result<Response, ApiError> {
+    let items = state.svc.case_events(&p, case_id(&id)?).await?;
+    ok(&List { items, next: None })
+}
+
+async fn assess(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    VisibleCase(case): VisibleCase,
+    body: RawBody,
+) -> Result<Response, ApiError> {
+    let assessment: Assessment = body.parse()?;
+    run(&state, &p, &case, Command::Assess { assessment }).await
+}
+
+async fn determine(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    VisibleCase(case): VisibleCase,
+    body: RawBody,
+) -> Result<Response, ApiError> {
+    let b: DetermineBody = body.parse()?;
+    run(&state, &p, &case, Command::Determine { note: b.note }).await
+}
+
+async fn reassess(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    VisibleCase(case): VisibleCase,
+    body: RawBody,
+) -> Result<Response, ApiError> {
+    let b: ReasonBody = body.parse()?;
+    run(&state, &p, &case, Command::Reassess { reason: b.reason }).await
+}
+
+async fn hand_off(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    VisibleCase(case): VisibleCase,
+    body: RawBody,
+) -> Result<Response, ApiError> {
+    let b: HandOffBody = body.parse()?;
+    let cmd = Command::HandOff {
+        owner: b.owner,
+        lead_element: b.lead_element,
+        reason: b.reason,
+    };
+    run(&state, &p, &case, cmd).await
+}
+
+async fn request_waiver(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    VisibleCase(case): VisibleCase,
+    body: RawBody,
+) -> Result<Response, ApiError> {
+    let b: WaiverRequestBody = body.parse()?;
+    let cmd = Command::RequestWaiver {
+        waiver_id: WaiverId::from_uuid(uuid::Uuid::now_v7()),
+        ground: b.ground,
+        reason: b.reason,
+        legal_review: b.legal_review,
+    };
+    run(&state, &p, &case, cmd).await
+}
+
+/// The `{waiver_id}` of the path: one that does not parse answers as a
+/// missing waiver.
+fn waiver_id(w: &str) -> Result<WaiverId, ApiError> {
+    w.parse()
+        .map_err(|_| ApiError::not_found(format!("there is no waiver {w} on this case")))
+}
+
+async fn approve_waiver(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    VisibleCase(case): VisibleCase,
+    PathParams((_, w)): PathParams<(String, String)>,
+    body: RawBody,
+) -> Result<Response, ApiError> {
+    let b: ApproveWaiverBody = body.parse()?;
+    let waiver_id = waiver_id(&w)?;
+    let cmd = Command::ApproveWaiver {
+        waiver_id,
+        reason: b.reason,
+    };
+    run(&state, &p, &case, cmd).await
+}
+
+async fn reject_waiver(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    VisibleCase(case): VisibleCase,
+    PathParams((_, w)): PathParams<(String, String)>,
+    body: RawBody,
+) -> Result<Response, ApiError> {
+    let b: RejectWaiverBody = body.parse()?;
+    let waiver_id = waiver_id(&w)?;
+    let cmd = Command::RejectWaiver {
+        waiver_id,
+        reason: b.reason,
+    };
+    run(&state, &p, &case, cmd).await
+}
+
+async fn choose_route(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    VisibleCase(case): VisibleCase,
+    body: RawBody,
+) -> Result<Response, ApiError> {
+    let b: RouteBody = body.parse()?;
+    let cmd = Command::ChooseRoute {
+        route: b.route,
+        rationale: b.rationale,
+        alternatives: b.alternatives,
+    };
+    run(&state, &p, &case, cmd).await
+}
+
+async fn check_warning(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    VisibleCase(case): VisibleCase,
+    body: RawBody,
+) -> Result<Response, ApiError> {
+    let b: TextBody = body.parse()?;
+    ok(&CheckView {
+        findings: state.svc.check_warning(&p, &case, &b.text).await?,
+    })
+}
+
+async fn draft_warning(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    VisibleCase(case): VisibleCase,
+    body: RawBody,
+) -> Result<Response, ApiError> {
+    let b: DraftBody = body.parse()?;
+    let cmd = Command::DraftWarning {
+        text: b.text,
+        withheld: b.withheld,
+        language: b.language.unwrap_or_else(LanguageTag::english),
+    };
+    run(&state, &p, &case, cmd).await
+}
+
+async fn approve_warning(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    VisibleCase(case): VisibleCase,
+    PathParams((_, v)): PathParams<(String, String)>,
+    body: RawBody,
+) -> Result<Response, ApiError> {
+    let b: ApproveWarningBody = body.parse()?;
+    let v: u32 = v
+        .parse()
+        .map_err(|_| ApiError::not_found(format!("there is no warning version {v}")))?;
+    let cmd = Command::ApproveWarning {
+        version: v,
+        sha256: b.sha256,
+    };
+    run(&state, &p, &case, cmd).await
+}
+
+async fn get_warning(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    VisibleCase(case): VisibleCase,
+    PathParams((_, v)): PathParams<(String, String)>,
+) -> Result<Response, ApiError> {
+    let v = version(&case.id, &v)?;
+    ok(&state.svc.warning(&p, &case, v).await?)
+}
+
+async fn record_delivery(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    VisibleCase(case): VisibleCase,
+    body: RawBody,
+) -> Result<Response, ApiError> {
+    let delivery: Delivery = body.parse()?;
+    run(&state, &p, &case, Command::RecordDelivery { delivery }).await
+}
+
+async fn record_response(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    VisibleCase(case): VisibleCase,
+    body: RawBody,
+) -> Result<Response, ApiError> {
+    let response: RecipientResponse = body.parse()?;
+    run(&state, &p, &case, Command::RecordResponse { response }).await
+}
+
+async fn decide_advisory(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    VisibleCase(case): VisibleCase,
+    body: RawBody,
+) -> Result<Response, ApiError> {
+    let advisory: AdvisoryDecision = body.parse()?;
+    run(
+        &state,
+        &p,
+        &case,
+        Command::DecidePublicAdvisory { advisory },
+    )
+    .await
+}
+
+async fn record_outcome(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    VisibleCase(case): VisibleCase,
+    body: RawBody,
+) -> Result<Response, ApiError> {
+    let outcome: OutcomeRecord = body.parse()?;
+    run(&state, &p, &case, Command::RecordOutcome { outcome }).await
+}

@@ -1,0 +1,36 @@
+//! The HTTP API, one module per resource. Each module registers its routes
+//! next to its handlers; a handler's name is its operation id. Handlers
+//! parse, call the service, and map the answer: the service decides who
+//! may see or do what.
+
+pub mod admin;
+pub mod audit;
+pub mod cases;
+pub mod common;
+pub mod delivery;
+pub mod intake;
+pub mod ops;
+pub mod policy;
+pub mod screening;
+pub mod session;
+
+use crate::table::{Access, Table};
+use tocsin_domain::access::Permission;
+
+/// A route that needs `p`.
+pub(crate) fn needs(p: Permission) -> Access {
+    Access::Needs(p)
+}
+
+/// Every route of the API.
+pub fn routes(t: &mut Table) {
+    ops::routes(t);
+    session::routes(t);
+    intake::routes(t);
+    cases::routes(t);
+    policy::routes(t);
+    audit::routes(t);
+    admin::routes(t);
+    delivery::routes(t);
+    screening::routes(t);
+}

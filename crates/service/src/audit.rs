@@ -1,0 +1,143 @@
+//! What an auditor asks of the ledger over a face: the latest signed
+//! checkpoint, a full verification, inclusion and consistency proofs, and
+//! the access log. Each needs the `audit` permission. (Operator commands
+//! that open the database themselves verify with `tocsin_store::audit`
+//! directly.)
+
+use tocsin_domain::access::Permission;
+use tocsin_ledger::{Hash, NoteVerifier, ProofError};
+use tocsin_store::StreamId;
+use tocsin_store::audit::{Failure, InclusionProof, VerifyOptions, VerifyReport};
+
+use crate::access::Principal;
+use crate::cases::LoggedEvent;
+use crate::{Service, ServiceError};
+
+/// The ledger's head with its latest signed checkpoint.
+#[derive(Clone, Debug)]
+pub struct CheckpointInfo {
+    pub size: u64,
+    pub root: Hash,
+    /// The C2SP signed note (absent for an empty ledger).
+    pub checkpoint: Option<String>,
+    /// The verifier key (C2SP vkey) to check it with.
+    pub verifier_key: String,
+}
+
+/// Proof that the tree of `size2` leaves extends the tree of `size1`.
+#[derive(Clone, Debug)]
+pub struct ConsistencyProof {
+    pub size1: u64,
+    pub size2: u64,
+    pub root1: Hash,
+    pub root2: Hash,
+    pub proof: Vec<Hash>,
+}
+
+/// A page of the access log.
+#[derive(Clone, Debug)]
+pub struct AccessLogPage {
+    pub items: Vec<LoggedEvent>,
+    /// The sequence number to continue after.
+    pub next: Option<u64>,
+}
+
+impl Service {
+    /// The latest signed checkpoint of the ledger.
+    pub async fn checkpoint(&self, p: &Principal) -> Result<CheckpointInfo, ServiceError> {
+        self.authorize(p, Permission::Audit, "checkpoint").await?;
+        let head = self.store.ledger_head().await?;
+        Ok(CheckpointInfo {
+            size: head.size,
+            root: head.root,
+            checkpoint: head.checkpoint,
+            verifier_key: self.store.meta().verifier_key.clone(),
+        })
+    }
+
+    /// Verifies the whole ledger now: `Ok(Err(failure))` names the first
+    /// bad position.
+    pub async fn verify_ledger(
+        &self,
+        p: &Principal,
+    ) -> Result<Result<VerifyReport, Failure>, ServiceError> {
+        self.authorize(p, Permission::Audit, "verify").await?;
+        let verifier = NoteVerifier::parse(&self.store.meta().verifier_key)
+            .map_err(|e| ServiceError::internal("the recorded verifier key is damaged", e))?;
+        let opts = VerifyOptions {
+            verifier,
+            since: None,
+            deep: false,
+            progress: None,
+        };
+        Ok(tocsin_store::audit::verify(self.store.clone(), &opts).await?)
+    }
+
+    /// Proof that the event at `position` is in the tree of `size` leaves
+    /// (default: the current size).
+    pub async fn inclusion_proof(
+        &self,
+        p: &Principal,
+        position: u64,
+        size: Option<u64>,
+    ) -> Result<InclusionProof, ServiceError> {
+        self.authorize(p, Permission::Audit, "inclusion_proof")
+            .await?;
+        Ok(tocsin_store::audit::inclusion(&*self.store, position, size).await??)
+    }
+
+    /// Proof that the tree of `to` leaves (default: the current size)
+    /// extends the tree of `from`.
+    pub async fn consistency_proof(
+        &self,
+        p: &Principal,
+        from: u64,
+        to: Option<u64>,
+    ) -> Result<ConsistencyProof, ServiceError> {
+        self.authorize(p, Permission::Audit, "consistency_proof")
+            .await?;
+        let store = &*self.store;
+        let to = match to {
+            Some(t) => t,
+            None => store.ledger_head().await?.size,
+        };
+        let proof = tocsin_store::audit::consistency(store, from, to).await??;
+        let root1 = tocsin_store::audit::root_at_size(store, from).await??;
+        let root2 = tocsin_store::audit::root_at_size(store, to).await??;
+        Ok(ConsistencyProof {
+            size1: from,
+            size2: to,
+            root1,
+            root2,
+            proof,
+        })
+    }
+
+    /// Reads of restricted content, refusals and failed logins, after
+    /// sequence number `after`, at most `limit`.
+    pub async fn access_log(
+        &self,
+        p: &Principal,
+        after: u64,
+        limit: usize,
+    ) -> Result<AccessLogPage, ServiceError> {
+        self.authorize(p, Permission::Audit, "access_log").await?;
+        let events = self.store.read_stream(&StreamId::Access).await?;
+        let rest: Vec<_> = events.into_iter().filter(|e| e.seq > after).collect();
+        let next = (rest.len() > limit).then(|| rest[limit - 1].seq);
+        Ok(AccessLogPage {
+            items: rest
+                .into_iter()
+                .take(limit)
+                .map(LoggedEvent::from)
+                .collect(),
+            next,
+        })
+    }
+}
+
+impl From<ProofError> for ServiceError {
+    fn from(e: ProofError) -> Self {
+        ServiceError::Proof(e)
+    }
+}

@@ -1,0 +1,225 @@
+//! Reading cases: one case (the read recorded), its events, lists that
+//! leave out what the caller may not see, a warning version, the
+//! sanitisation check and the warning template.
+
+use tocsin_domain::access::Permission;
+use tocsin_domain::case::{Case, CaseState, WarningVersion};
+use tocsin_domain::event::Event;
+use tocsin_domain::ids::CaseIdPrefix;
+use tocsin_domain::sanitise::Finding;
+use tocsin_domain::template::{Draft, TemplateFacts, TemplateOptions};
+use tocsin_domain::text::Name;
+use tocsin_domain::{ActorName, CaseId, Timestamp};
+use tocsin_store::{CaseQuery, CaseSummary, Page, StoredEvent, StreamId};
+
+use crate::access::{Principal, Visible};
+use crate::{Service, ServiceError};
+
+/// An event of the ledger with its place.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+pub struct LoggedEvent {
+    pub position: u64,
+    pub seq: u64,
+    pub recorded_at: Timestamp,
+    pub actor: ActorName,
+    pub event: Event,
+}
+
+impl From<StoredEvent> for LoggedEvent {
+    fn from(e: StoredEvent) -> Self {
+        Self {
+            position: e.position,
+            seq: e.seq,
+            recorded_at: e.envelope.recorded_at,
+            actor: e.envelope.actor,
+            event: e.envelope.event,
+        }
+    }
+}
+
+/// Which cases to list.
+#[derive(Clone, Debug, Default)]
+pub struct CaseListQuery {
+    pub state: Option<CaseState>,
+    /// Only cases that are not closed.
+    pub open_only: bool,
+    /// Only cases flagged for re-assessment.
+    pub reassessment_due: bool,
+    /// Only cases with an overdue step.
+    pub overdue: bool,
+    /// The cursor of the previous page.
+    pub after: Option<String>,
+    /// At most this many (1 to 1000).
+    pub limit: u32,
+}
+
+/// How many cases stand where (every case, for the operator's metrics).
+#[derive(Clone, Debug, Default)]
+pub struct CaseCounts {
+    pub by_state: Vec<(CaseState, i64)>,
+    /// Open cases whose next step is past its deadline.
+    pub overdue: i64,
+    pub reassessment_due: i64,
+}
+
+impl Service {
+    /// Everything about a case; the read is recorded in the ledger.
+    pub async fn read_case(
+        &self,
+        p: &Principal,
+        id: CaseId,
+    ) -> Result<Visible<Case>, ServiceError> {
+        let case = self.case(p, id, "get_case").await?;
+        let mut parts = vec!["reports".to_owned()];
+        if !case.waivers.is_empty() {
+            parts.push("waiver_reasons".into());
+        }
+        if !case.warnings.is_empty() {
+            parts.push("warning_basis".into());
+        }
+        self.record_read(p, case.id, parts).await?;
+        Ok(case)
+    }
+
+    /// A case's events in order, with their ledger positions; the read is
+    /// recorded.
+    pub async fn case_events(
+        &self,
+        p: &Principal,
+        id: CaseId,
+    ) -> Result<Vec<LoggedEvent>, ServiceError> {
+        let case = self.case(p, id, "case_events").await?;
+        let events = self.store.read_stream(&StreamId::Case(case.id)).await?;
+        self.record_read(p, case.id, vec!["events".into()]).await?;
+        Ok(events.into_iter().map(LoggedEvent::from).collect())
+    }
+
+    /// A page of the cases `p` may see, newest first.
+    pub async fn list_cases(
+        &self,
+        p: &Principal,
+        q: CaseListQuery,
+    ) -> Result<Page<CaseSummary>, ServiceError> {
+        self.authorize(p, Permission::ReadCase, "list_cases")
+            .await?;
+        let query = CaseQuery {
+            access: Some(self.case_filter(p).await?),
+            state: q.state,
+            open_only: q.open_only,
+            reassessment_due: q.reassessment_due,
+            overdue_at: q.overdue.then(|| self.now()),
+            sweep_due_at: None,
+            after: q.after,
+            limit: q.limit,
+        };
+        Ok(self.store.list_cases(&query).await?)
+    }
+
+    /// The cases `p` may see whose id starts with `prefix` (at most 100).
+    pub async fn find_cases(
+        &self,
+        p: &Principal,
+        prefix: &CaseIdPrefix,
+    ) -> Result<Vec<CaseSummary>, ServiceError> {
+        self.authorize(p, Permission::ReadCase, "list_cases")
+            .await?;
+        let ids = self
+            .store
+            .case_ids_with_prefix(prefix.as_str(), 100)
+            .await?;
+        let levels = self.clearance_levels().await?;
+        let mut out = Vec::new();
+        for id in ids {
+            let case = self.load(id).await?;
+            if Service::sees(p, &case, &levels) {
+                out.push(CaseSummary::of(&case, &self.policy));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The exact text of a warning version and its hash.
+    pub async fn warning(
+        &self,
+        p: &Principal,
+        case: &Visible<Case>,
+        version: u32,
+    ) -> Result<WarningVersion, ServiceError> {
+        self.authorize(p, Permission::ReadCase, "get_warning")
+            .await?;
+        warning_version(case, version).cloned()
+    }
+
+    /// What the sanitisation check finds in `text` (writes nothing).
+    pub async fn check_warning(
+        &self,
+        p: &Principal,
+        case: &Visible<Case>,
+        text: &str,
+    ) -> Result<Vec<Finding>, ServiceError> {
+        self.authorize(p, Permission::Analyse, "check_warning")
+            .await?;
+        Ok(case.check_warning_text(text, &self.policy))
+    }
+
+    /// A draft of the warning from the template for the case's target
+    /// kind. It restates facts of the reports: the read is recorded.
+    pub async fn warning_template(
+        &self,
+        p: &Principal,
+        case: &Visible<Case>,
+        sender: Name,
+    ) -> Result<Draft, ServiceError> {
+        self.authorize(p, Permission::Analyse, "warning_template")
+            .await?;
+        let facts = TemplateFacts::from_case(case, &self.policy);
+        self.record_read(p, case.id, vec!["report_facts".into()])
+            .await?;
+        Ok(tocsin_domain::template::draft(
+            &facts,
+            &TemplateOptions { sender },
+        ))
+    }
+
+    /// How many cases stand in each state, overdue and flagged. Counts
+    /// every case whatever its marking: for the operator's metrics.
+    pub async fn case_counts(&self) -> Result<CaseCounts, ServiceError> {
+        let now = self.now();
+        let mut by_state: Vec<(CaseState, i64)> = CaseState::ALL.iter().map(|s| (*s, 0)).collect();
+        let mut counts = CaseCounts::default();
+        let mut q = CaseQuery {
+            limit: 1000,
+            ..Default::default()
+        };
+        loop {
+            let page = self.store.list_cases(&q).await?;
+            for c in &page.items {
+                if let Some((_, n)) = by_state.iter_mut().find(|(s, _)| *s == c.state) {
+                    *n += 1;
+                }
+                if c.next_due.is_some_and(|d| d < now) && c.state != CaseState::Closed {
+                    counts.overdue += 1;
+                }
+                if c.reassessment_due.is_some() {
+                    counts.reassessment_due += 1;
+                }
+            }
+            match page.next {
+                Some(n) => q.after = Some(n),
+                None => break,
+            }
+        }
+        counts.by_state = by_state;
+        Ok(counts)
+    }
+}
+
+/// Version `v` of the case's warning.
+pub(crate) fn warning_version(case: &Case, v: u32) -> Result<&WarningVersion, ServiceError> {
+    case.warnings
+        .iter()
+        .find(|w| w.version == v)
+        .ok_or_else(|| {
+            ServiceError::NotFound(format!("case {} has no warning version {v}", case.id))
+        })
+}

@@ -1,0 +1,327 @@
+//! Load → decide → append, with one retry loop.
+//!
+//! [`Service::on_case`] is the only place that writes to a case stream: it
+//! folds the case from its events, asks a decision of the current state,
+//! appends what the decision wants with the version it read, and on a
+//! conflict (someone appended first) goes round again with the new state.
+//! Commands ([`Service::execute`]), the clock's sweep and the outcomes of
+//! escalation notices all go through it.
+
+use tocsin_domain::access::ClearanceLevels;
+use tocsin_domain::case::{Action, Case, CaseError, Command, Ctx};
+use tocsin_domain::event::Event;
+use tocsin_domain::{Actor, ActorName, CaseId, LoadedPolicy, RecordedEvent, Timestamp};
+use tocsin_store::{
+    Appended, CaseSummary, DocWrite, EventEnvelope, NewEvents, StoreError, StreamId,
+};
+
+use crate::access::{Principal, Visible};
+use crate::{MAX_ATTEMPTS, Service, ServiceError};
+
+/// A command that went through.
+#[derive(Debug, Clone)]
+pub struct Executed {
+    /// The case after the command.
+    pub case: Case,
+    /// The events recorded.
+    pub events: Vec<Event>,
+    pub appended: Appended,
+}
+
+/// What a decision on a case's current state wants written.
+pub(crate) enum Decision {
+    /// Append these events, and these documents in the same transaction.
+    Append {
+        events: Vec<Event>,
+        docs: Vec<DocWrite>,
+    },
+    /// Record the refusal of `action` on the case, then fail with it.
+    Refuse { action: Action, error: CaseError },
+    /// Nothing to write.
+    Nothing,
+}
+
+impl Service {
+    /// Loads a case, folded from its events. Inside the service only: a
+    /// face gets a case through [`Service::case`].
+    pub(crate) async fn load(&self, id: CaseId) -> Result<Case, ServiceError> {
+        let events = self.store.read_stream(&StreamId::Case(id)).await?;
+        if events.is_empty() {
+            return Err(ServiceError::CaseNotFound(id.to_string()));
+        }
+        let recorded: Vec<_> = events.iter().map(|e| e.to_recorded()).collect();
+        Case::from_events(&recorded).map_err(|source| ServiceError::Corrupt { case: id, source })
+    }
+
+    /// Runs a command on a case the caller may see, as the caller. The
+    /// command is re-run on the new state if another got there first, and
+    /// the caller's access is checked again against that state.
+    pub async fn execute(
+        &self,
+        p: &Principal,
+        case: &Visible<Case>,
+        cmd: Command,
+    ) -> Result<Executed, ServiceError> {
+        self.command(p, case.id, cmd, Vec::new(), Vec::new()).await
+    }
+
+    /// [`Service::execute`] with documents written in the same transaction
+    /// and `extra` events (recorded facts, such as a screening) appended
+    /// after the command's own when it succeeds.
+    pub(crate) async fn command(
+        &self,
+        p: &Principal,
+        case_id: CaseId,
+        cmd: Command,
+        extra: Vec<Event>,
+        docs: Vec<DocWrite>,
+    ) -> Result<Executed, ServiceError> {
+        let action = cmd.action();
+        self.authorize(p, cmd.permission(), action_name(action))
+            .await?;
+        let levels: ClearanceLevels = self.clearance_levels().await?;
+        let actor = p.actor();
+        let mut unseen: Option<Case> = None;
+        let done = self
+            .on_case(case_id, &actor.name, |case, now| {
+                if !Service::sees(p, case, &levels) {
+                    unseen = Some(case.clone());
+                    return Ok(Decision::Nothing);
+                }
+                // The service checks the two-person rule itself before the
+                // domain does, so neither alone is a single point of failure.
+                let decided = two_person_guard(case, &cmd, &actor, &self.policy).and_then(|()| {
+                    case.handle(
+                        cmd.clone(),
+                        Ctx {
+                            actor: &actor,
+                            now,
+                            policy: &self.policy,
+                        },
+                    )
+                });
+                Ok(match decided {
+                    Ok(mut events) => {
+                        events.extend(extra.iter().cloned());
+                        Decision::Append {
+                            events,
+                            docs: docs.clone(),
+                        }
+                    }
+                    Err(error) if error.is_recordable() => Decision::Refuse { action, error },
+                    Err(e) => return Err(ServiceError::Refused(e)),
+                })
+            })
+            .await?;
+        if let Some(case) = unseen {
+            self.check_visible(p, &case, &levels, action_name(action))
+                .await?;
+        }
+        done.ok_or_else(|| ServiceError::Contention(format!("case {case_id}")))
+    }
+
+    /// The one load → decide → append loop of a case stream. `decide` sees
+    /// the folded case and the time; what it wants is appended by `by`
+    /// with the version read. On a conflict the loop reloads and decides
+    /// again. `Ok(None)` when the decision was to write nothing.
+    pub(crate) async fn on_case(
+        &self,
+        id: CaseId,
+        by: &ActorName,
+        mut decide: impl FnMut(&Case, Timestamp) -> Result<Decision, ServiceError>,
+    ) -> Result<Option<Executed>, ServiceError> {
+        for _ in 0..MAX_ATTEMPTS {
+            let case = self.load(id).await?;
+            let now = self.clock.now();
+            let (events, docs, refusal) = match decide(&case, now)? {
+                Decision::Nothing => return Ok(None),
+                Decision::Append { events, docs } => (events, docs, None),
+                Decision::Refuse { action, error } => (
+                    vec![Event::AttemptRefused {
+                        action,
+                        reason: error.to_string(),
+                    }],
+                    Vec::new(),
+                    Some(error),
+                ),
+            };
+            if events
+                .iter()
+                .any(|e| matches!(e, Event::DeterminationMade { .. }))
+            {
+                self.ensure_policy_adopted().await?;
+            }
+            match self.append_to(&case, by, now, events.clone(), docs).await {
+                Ok((case, appended)) => {
+                    return match refusal {
+                        Some(e) => Err(ServiceError::Refused(e)),
+                        None => Ok(Some(Executed {
+                            case,
+                            events,
+                            appended,
+                        })),
+                    };
+                }
+                Err(e) if e.is_conflict() => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(ServiceError::Contention(format!("case {id}")))
+    }
+
+    /// Appends `events` to `case` at the version it was folded at, with the
+    /// case's new summary for the query tables.
+    pub(crate) async fn append_to(
+        &self,
+        case: &Case,
+        by: &ActorName,
+        now: Timestamp,
+        events: Vec<Event>,
+        docs: Vec<DocWrite>,
+    ) -> Result<(Case, Appended), ServiceError> {
+        let envelopes = envelopes(by, now, events);
+        let after = fold_new(case.id, Some(case), &envelopes)?;
+        let appended = self
+            .store
+            .append(NewEvents {
+                stream: StreamId::Case(case.id),
+                expected_version: Some(case.version),
+                events: envelopes,
+                summary: Some(CaseSummary::of(&after, &self.policy)),
+                docs,
+            })
+            .await?;
+        Ok((after, appended))
+    }
+
+    /// Makes sure the text of the active policy is in the ledger.
+    pub async fn ensure_policy_adopted(&self) -> Result<(), ServiceError> {
+        let sha = self.policy.sha256.clone();
+        if self
+            .adopted
+            .lock()
+            .map(|s| s.contains(&sha))
+            .unwrap_or(false)
+        {
+            return Ok(());
+        }
+        for _ in 0..MAX_ATTEMPTS {
+            let events = self.store.read_stream(&StreamId::System).await?;
+            let present = events.iter().any(|e| {
+                matches!(&e.envelope.event, Event::PolicyAdopted { policy, .. } if policy.sha256 == sha)
+            });
+            if !present {
+                let adopted = Event::PolicyAdopted {
+                    policy: self.policy.reference(),
+                    origin: self.policy.origin.clone(),
+                    source: self.policy.source.clone(),
+                };
+                let r = self
+                    .store
+                    .append(NewEvents::new(
+                        StreamId::System,
+                        events.len() as u64,
+                        envelopes(&ActorName::system(), self.clock.now(), vec![adopted]),
+                    ))
+                    .await;
+                match r {
+                    Ok(_) => {}
+                    Err(StoreError::Conflict { .. }) => continue,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            if let Ok(mut s) = self.adopted.lock() {
+                s.insert(sha);
+            }
+            return Ok(());
+        }
+        Err(ServiceError::Contention("the system stream".into()))
+    }
+}
+
+/// The name a refused command is recorded under (the permission check's
+/// `action`).
+fn action_name(a: Action) -> &'static str {
+    a.as_str()
+}
+
+pub(crate) fn envelopes(by: &ActorName, now: Timestamp, events: Vec<Event>) -> Vec<EventEnvelope> {
+    events
+        .into_iter()
+        .map(|event| EventEnvelope {
+            recorded_at: now,
+            actor: by.clone(),
+            event,
+        })
+        .collect()
+}
+
+/// The two-person rule, checked by the service independently of the
+/// domain: the requester of a waiver never decides it; the drafter of a
+/// warning never approves it when the policy makes that two-person.
+fn two_person_guard(
+    case: &Case,
+    cmd: &Command,
+    actor: &Actor,
+    policy: &LoadedPolicy,
+) -> Result<(), CaseError> {
+    match cmd {
+        Command::ApproveWaiver { waiver_id, .. } | Command::RejectWaiver { waiver_id, .. } => {
+            if let Some(w) = case.waivers.iter().find(|w| w.id == *waiver_id)
+                && w.requested_by == actor.name
+            {
+                return Err(CaseError::TwoPersonRule {
+                    action: cmd.action(),
+                    who: actor.name.clone(),
+                    role: "requested this waiver",
+                    approver: policy.policy.waiver.approver_role,
+                });
+            }
+        }
+        Command::ApproveWarning { version, .. } => {
+            if policy.policy.approvals.warning.two_person
+                && let Some(w) = case.warnings.iter().find(|w| w.version == *version)
+                && w.drafted_by == actor.name
+            {
+                return Err(CaseError::TwoPersonRule {
+                    action: Action::ApproveWarning,
+                    who: actor.name.clone(),
+                    role: "drafted this warning",
+                    approver: policy.policy.approvals.warning.approver_role,
+                });
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Folds `new` onto `case` (or opens a case from `new`).
+pub(crate) fn fold_new(
+    id: CaseId,
+    case: Option<&Case>,
+    new: &[EventEnvelope],
+) -> Result<Case, ServiceError> {
+    let start = case.map(|c| c.version).unwrap_or(0);
+    let recorded: Vec<RecordedEvent> = new
+        .iter()
+        .enumerate()
+        .map(|(i, e)| RecordedEvent {
+            seq: start + i as u64 + 1,
+            recorded_at: e.recorded_at,
+            actor: e.actor.clone(),
+            event: e.event.clone(),
+        })
+        .collect();
+    let corrupt = |source| ServiceError::Corrupt { case: id, source };
+    match case {
+        None => Case::from_events(&recorded).map_err(corrupt),
+        Some(c) => {
+            let mut c = c.clone();
+            for e in &recorded {
+                c.apply(e).map_err(corrupt)?;
+            }
+            Ok(c)
+        }
+    }
+}

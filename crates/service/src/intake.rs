@@ -1,0 +1,236 @@
+//! Intake: a threat report opens a case or joins one.
+//!
+//! The checks every face gets: the submitter may submit reports; the
+//! report's originating element is one of the submitter's own; its
+//! classification is a level of this deployment; a case joined is one the
+//! submitter may see (a [`Visible<Case>`]); and with an idempotency key
+//! the same request is answered with its first result and writes nothing,
+//! also when two copies race (the key's record is written in the same
+//! transaction as the report, with compare-and-set).
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tocsin_domain::access::Permission;
+use tocsin_domain::case::{Case, Command, Ctx, OpenCase};
+use tocsin_domain::{ActorName, CaseId, ReportId, ThreatReport};
+use tocsin_store::{CaseSummary, DocExpect, DocKind, DocWrite, NewEvents, StoreError, StreamId};
+
+use crate::access::{Principal, Visible};
+use crate::command::{envelopes, fold_new};
+use crate::{Service, ServiceError, new_uuid};
+
+/// A report to take in.
+pub struct Intake {
+    pub report: ThreatReport,
+    /// Join this case instead of opening a new one.
+    pub join: Option<Visible<Case>>,
+    /// The accountable owner of a new case (default: the submitter).
+    pub owner: Option<ActorName>,
+    /// Makes a retried submission safe.
+    pub idempotency: Option<Idempotency>,
+}
+
+impl Intake {
+    /// A report that opens a new case, owned by its submitter.
+    pub fn new(report: ThreatReport) -> Self {
+        Self {
+            report,
+            join: None,
+            owner: None,
+            idempotency: None,
+        }
+    }
+}
+
+/// An idempotency key with the digest of the request it came with.
+#[derive(Clone, Debug)]
+pub struct Idempotency {
+    key: String,
+    request_sha256: String,
+}
+
+/// A key that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("Idempotency-Key: give 1 to 200 visible ASCII characters")]
+pub struct BadIdempotencyKey;
+
+impl Idempotency {
+    /// `key` as the client sent it, and the request's exact bytes.
+    pub fn new(key: &str, request: &[u8]) -> Result<Self, BadIdempotencyKey> {
+        if key.is_empty() || key.len() > 200 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(BadIdempotencyKey);
+        }
+        Ok(Self {
+            key: key.to_owned(),
+            request_sha256: hex::encode(Sha256::digest(request)),
+        })
+    }
+}
+
+/// A report that went in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Submitted {
+    pub report_id: ReportId,
+    pub case_id: CaseId,
+    /// The report opened a new case (rather than joining one).
+    pub new_case: bool,
+}
+
+/// What is kept under an idempotency key (the shape is stored: keep it).
+#[derive(Serialize, Deserialize)]
+struct IdempotencyRecord {
+    request_sha256: String,
+    result: Submitted,
+}
+
+impl Service {
+    /// Takes in a report: it opens a new case, or joins `intake.join`.
+    pub async fn submit_report(
+        &self,
+        p: &Principal,
+        intake: Intake,
+    ) -> Result<Submitted, ServiceError> {
+        self.authorize(p, Permission::SubmitReport, "submit_report")
+            .await?;
+        let Intake {
+            report,
+            join,
+            owner,
+            idempotency,
+        } = intake;
+        // Idempotency keys are per account.
+        let key = idempotency
+            .as_ref()
+            .map(|i| (format!("{}/{}", p.name(), i.key), i.request_sha256.clone()));
+        if let Some((k, sha)) = &key
+            && let Some(first) = self.replay(k, sha).await?
+        {
+            return Ok(first);
+        }
+        if !p
+            .account()
+            .spec
+            .elements
+            .contains(&report.originating_element)
+        {
+            return Err(ServiceError::invalid(
+                "originating_element",
+                format_args!(
+                    "{} does not belong to {}",
+                    p.name(),
+                    report.originating_element
+                ),
+            ));
+        }
+        if let Some(level) = &report.handling.classification {
+            self.clearance_levels()
+                .await?
+                .check(level)
+                .map_err(|e| ServiceError::invalid("handling.classification", e))?;
+        }
+        let report_id = ReportId::from_uuid(new_uuid());
+        let record = |case_id, new_case| match &key {
+            Some((k, sha)) => vec![DocWrite::put(
+                DocKind::Idempotency,
+                k.clone(),
+                DocExpect::Absent,
+                &IdempotencyRecord {
+                    request_sha256: sha.clone(),
+                    result: Submitted {
+                        report_id,
+                        case_id,
+                        new_case,
+                    },
+                },
+            )],
+            None => Vec::new(),
+        };
+        // Victims and threat actor against the registries, in the same append.
+        let screening = self.screening_events(report_id, &report).await?;
+        let r = match join {
+            Some(case) => self
+                .command(
+                    p,
+                    case.id,
+                    Command::AttachReport {
+                        report_id,
+                        report: Box::new(report),
+                    },
+                    screening,
+                    record(case.id, false),
+                )
+                .await
+                .map(|_| Submitted {
+                    report_id,
+                    case_id: case.id,
+                    new_case: false,
+                }),
+            None => {
+                let open = OpenCase {
+                    case_id: CaseId::from_uuid(new_uuid()),
+                    report_id,
+                    report,
+                    owner,
+                };
+                self.open_case(p, open, screening, record).await
+            }
+        };
+        match (r, &key) {
+            // The same key raced in first: answer with its result.
+            (Err(ServiceError::Store(StoreError::DocConflict { .. })), Some((k, sha))) => self
+                .replay(k, sha)
+                .await?
+                .ok_or_else(|| ServiceError::Contention(format!("idempotency key {k}"))),
+            (r, _) => r,
+        }
+    }
+
+    /// The first result under an idempotency key, if there is one.
+    async fn replay(&self, key: &str, sha: &str) -> Result<Option<Submitted>, ServiceError> {
+        let Some(doc) = self.store.get_doc(DocKind::Idempotency, key).await? else {
+            return Ok(None);
+        };
+        let rec: IdempotencyRecord = doc.parse()?;
+        if rec.request_sha256 != sha {
+            return Err(ServiceError::IdempotencyKeyReused);
+        }
+        Ok(Some(rec.result))
+    }
+
+    async fn open_case(
+        &self,
+        p: &Principal,
+        open: OpenCase,
+        screening: Vec<tocsin_domain::Event>,
+        record: impl Fn(CaseId, bool) -> Vec<DocWrite>,
+    ) -> Result<Submitted, ServiceError> {
+        let now = self.clock.now();
+        let actor = p.actor();
+        let (case_id, report_id) = (open.case_id, open.report_id);
+        let mut events = Case::open(
+            open,
+            Ctx {
+                actor: &actor,
+                now,
+                policy: &self.policy,
+            },
+        )?;
+        events.extend(screening);
+        let envelopes = envelopes(p.name(), now, events);
+        let case = fold_new(case_id, None, &envelopes)?;
+        self.store
+            .append(NewEvents {
+                stream: StreamId::Case(case_id),
+                expected_version: Some(0),
+                events: envelopes,
+                summary: Some(CaseSummary::of(&case, &self.policy)),
+                docs: record(case_id, true),
+            })
+            .await?;
+        Ok(Submitted {
+            report_id,
+            case_id,
+            new_case: true,
+        })
+    }
+}

@@ -1,0 +1,94 @@
+//! `tocsin admin rebuild`: the query tables and the derived documents,
+//! recomputed from the ledger (an operator command: it needs no principal,
+//! because it runs where the database and the key are).
+
+use std::collections::BTreeMap;
+
+use tocsin_domain::case::Case;
+use tocsin_store::{CaseSummary, Doc, DocKind, ProjectionDigest, StreamId};
+
+use crate::projection::{account_doc, account_doc_key, reference_doc};
+use crate::{Service, ServiceError};
+
+/// What a rebuild of the query tables found.
+#[derive(Debug, Clone)]
+pub struct RebuildReport {
+    pub cases: u64,
+    pub events: u64,
+    pub before: ProjectionDigest,
+    pub after: ProjectionDigest,
+}
+
+impl RebuildReport {
+    pub fn identical(&self) -> bool {
+        self.before == self.after
+    }
+}
+
+impl Service {
+    /// Rebuilds the query tables from the ledger and says whether they came
+    /// out identical to what was there.
+    pub async fn rebuild(&self) -> Result<RebuildReport, ServiceError> {
+        let before = self.store.projection_digest().await?;
+        let ids = self.store.case_ids().await?;
+        let mut summaries = Vec::with_capacity(ids.len());
+        let mut events = 0u64;
+        for id in &ids {
+            let stream = self.store.read_stream(&StreamId::Case(*id)).await?;
+            events += stream.len() as u64;
+            let recorded: Vec<_> = stream.iter().map(|e| e.to_recorded()).collect();
+            let case = Case::from_events(&recorded)
+                .map_err(|source| ServiceError::Corrupt { case: *id, source })?;
+            summaries.push(CaseSummary::of(&case, &self.policy));
+        }
+        let mut docs: BTreeMap<(DocKind, String), Doc> = BTreeMap::new();
+        let put = |docs: &mut BTreeMap<(DocKind, String), Doc>, kind, key: String, body| {
+            let version = docs
+                .get(&(kind, key.clone()))
+                .map(|d| d.version + 1)
+                .unwrap_or(1);
+            docs.insert(
+                (kind, key.clone()),
+                Doc {
+                    kind,
+                    key,
+                    version,
+                    body,
+                },
+            );
+        };
+        let accounts = self.store.read_stream(&StreamId::Accounts).await?;
+        events += accounts.len() as u64;
+        for e in &accounts {
+            let Some(target) = account_doc_key(&e.envelope.event) else {
+                continue;
+            };
+            if let Some((kind, key, body)) =
+                account_doc(&e.envelope.event, e.envelope.recorded_at, docs.get(&target))?
+            {
+                put(&mut docs, kind, key, body);
+            }
+        }
+        let reference = self.store.read_stream(&StreamId::Reference).await?;
+        events += reference.len() as u64;
+        for e in &reference {
+            match reference_doc(&e.envelope.event) {
+                Some((kind, key, Some(body))) => put(&mut docs, kind, key, body),
+                Some((kind, key, None)) => {
+                    docs.remove(&(kind, key));
+                }
+                None => {}
+            }
+        }
+        self.store
+            .replace_projections(summaries, docs.into_values().collect())
+            .await?;
+        let after = self.store.projection_digest().await?;
+        Ok(RebuildReport {
+            cases: ids.len() as u64,
+            events,
+            before,
+            after,
+        })
+    }
+}

@@ -1,0 +1,420 @@
+//! Passwords and login sessions.
+//!
+//! A password is kept only as an Argon2id PHC string in a document, never
+//! in the ledger (the ledger records `password_changed`). Hashing is CPU
+//! work of tens of milliseconds by design: it runs on blocking threads, at
+//! most two at a time, never on the async runtime. A login session is a
+//! document keyed by the SHA-256 of its secret, carrying the account's
+//! credential epoch: disabling the account or changing its password ends
+//! it. Failed logins are throttled per account and per address, and
+//! recorded on the access stream.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tocsin_domain::access::{Account, Password, Permission};
+use tocsin_domain::event::Event;
+use tocsin_domain::{ActorName, Timestamp};
+use tocsin_store::{DocExpect, DocKind, DocWrite};
+
+use crate::access::{Principal, Via};
+use crate::accounts::invalid;
+use crate::{Service, ServiceError};
+
+/// Why a login or a credential was refused. The messages never say whether
+/// an account exists.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("unknown account or wrong password")]
+    BadLogin,
+    #[error("too many failed logins; try again in {0} s")]
+    Throttled(u64),
+    #[error("the credential is missing, unknown, expired or revoked")]
+    BadCredential,
+}
+
+/// Lifetimes and limits of credentials.
+#[derive(Clone, Debug)]
+pub struct AuthConfig {
+    /// A session unused this long ends.
+    pub session_idle: Duration,
+    /// A session ends this long after login whatever happens.
+    pub session_absolute: Duration,
+    /// Failed logins allowed per account in `throttle_window` before it is locked for the rest of the window.
+    pub max_failures_per_account: u32,
+    /// Failed logins allowed per client address in `throttle_window`.
+    pub max_failures_per_address: u32,
+    pub throttle_window: Duration,
+    /// Argon2id memory in KiB, passes, lanes (OWASP minimum: 19 MiB, 2, 1).
+    pub argon2_m_kib: u32,
+    pub argon2_t: u32,
+    pub argon2_p: u32,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            session_idle: Duration::from_secs(30 * 60),
+            session_absolute: Duration::from_secs(12 * 3600),
+            max_failures_per_account: 5,
+            max_failures_per_address: 20,
+            throttle_window: Duration::from_secs(15 * 60),
+            argon2_m_kib: 19 * 1024,
+            argon2_t: 2,
+            argon2_p: 1,
+        }
+    }
+}
+
+/// A login session as stored (keyed by the SHA-256 of its secret).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SessionRecord {
+    pub account: ActorName,
+    pub created_at: Timestamp,
+    pub last_seen: Timestamp,
+    /// Must accompany every state change made with the session's cookie.
+    pub csrf_token: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// The account's credential epoch at login.
+    pub epoch: u64,
+}
+
+/// A new session: its secret goes in the cookie, once.
+pub struct NewSession {
+    pub secret: String,
+    pub record: SessionRecord,
+    pub account: Account,
+    /// When the session ends whatever happens.
+    pub expires_at: Timestamp,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct CredentialRecord {
+    phc: String,
+}
+
+/// The write that keeps an account's password hash.
+pub(crate) fn credential_write(name: &ActorName, phc: String) -> DocWrite {
+    DocWrite::put(
+        DocKind::Credential,
+        name.as_str(),
+        DocExpect::Any,
+        &CredentialRecord { phc },
+    )
+}
+
+/// Failed-login bookkeeping, in memory (per process).
+#[derive(Default)]
+pub(crate) struct Throttle {
+    failures: Mutex<HashMap<String, Vec<Timestamp>>>,
+}
+
+impl Throttle {
+    fn recent(&self, key: &str, now: Timestamp, window: Duration) -> (u32, Option<Timestamp>) {
+        let Ok(mut m) = self.failures.lock() else {
+            return (0, None);
+        };
+        let cutoff = now - window;
+        let v = m.entry(key.to_owned()).or_default();
+        v.retain(|t| *t > cutoff);
+        (v.len() as u32, v.first().copied())
+    }
+
+    fn fail(&self, key: &str, now: Timestamp) {
+        if let Ok(mut m) = self.failures.lock() {
+            m.entry(key.to_owned()).or_default().push(now);
+            // Bound memory under a flood of distinct names.
+            if m.len() > 100_000 {
+                m.clear();
+            }
+        }
+    }
+
+    fn clear(&self, key: &str) {
+        if let Ok(mut m) = self.failures.lock() {
+            m.remove(key);
+        }
+    }
+}
+
+/// `bytes` random bytes from the OS, URL-safe base64.
+pub(crate) fn random_b64(bytes: usize) -> Result<String, ServiceError> {
+    let mut b = vec![0u8; bytes];
+    getrandom::fill(&mut b)
+        .map_err(|e| ServiceError::internal("no randomness from the OS", e.to_string()))?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b))
+}
+
+/// Hex SHA-256.
+pub fn sha256_hex(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+/// Compares secrets' digests in constant time.
+pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+impl Service {
+    pub(crate) async fn hash_password(&self, password: Password) -> Result<String, ServiceError> {
+        let cfg = self.auth.clone();
+        let mut salt = [0u8; 16];
+        getrandom::fill(&mut salt)
+            .map_err(|e| ServiceError::internal("no randomness from the OS", e.to_string()))?;
+        let _permit = self
+            .hashing
+            .acquire()
+            .await
+            .map_err(|_| ServiceError::ShuttingDown)?;
+        tokio::task::spawn_blocking(move || {
+            use argon2::password_hash::{PasswordHasher, SaltString};
+            let params = argon2::Params::new(cfg.argon2_m_kib, cfg.argon2_t, cfg.argon2_p, None)
+                .map_err(|e| invalid(format!("Argon2 parameters: {e}")))?;
+            let hasher =
+                argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+            let salt = SaltString::encode_b64(&salt).map_err(|e| invalid(e.to_string()))?;
+            hasher
+                .hash_password(password.expose().as_bytes(), &salt)
+                .map(|h| h.to_string())
+                .map_err(|e| invalid(format!("cannot hash the password: {e}")))
+        })
+        .await
+        .map_err(|e| ServiceError::internal("the password hashing task stopped", e))?
+    }
+
+    async fn verify_password(&self, phc: String, password: String) -> bool {
+        let Ok(_permit) = self.hashing.acquire().await else {
+            return false;
+        };
+        tokio::task::spawn_blocking(move || {
+            use argon2::password_hash::{PasswordHash, PasswordVerifier};
+            match PasswordHash::new(&phc) {
+                Ok(h) => argon2::Argon2::default()
+                    .verify_password(password.as_bytes(), &h)
+                    .is_ok(),
+                Err(_) => false,
+            }
+        })
+        .await
+        .unwrap_or(false)
+    }
+
+    async fn credential(&self, name: &ActorName) -> Result<Option<String>, ServiceError> {
+        match self
+            .store
+            .get_doc(DocKind::Credential, name.as_str())
+            .await?
+        {
+            Some(d) => Ok(Some(d.parse::<CredentialRecord>()?.phc)),
+            None => Ok(None),
+        }
+    }
+
+    async fn store_password(
+        &self,
+        by: &ActorName,
+        name: &ActorName,
+        password: Password,
+    ) -> Result<(), ServiceError> {
+        let phc = self.hash_password(password).await?;
+        self.account_events(
+            by,
+            vec![Event::PasswordChanged { name: name.clone() }],
+            vec![credential_write(name, phc)],
+        )
+        .await
+    }
+
+    /// Sets an account's password, as an admin; every earlier session and
+    /// token of the account ends.
+    pub async fn set_password(
+        &self,
+        p: &Principal,
+        name: ActorName,
+        password: Password,
+    ) -> Result<(), ServiceError> {
+        self.authorize(p, Permission::ManageAccounts, "set_password")
+            .await?;
+        self.existing(&name).await?;
+        self.store_password(p.name(), &name, password).await
+    }
+
+    /// Changes one's own password, proving the old one.
+    pub async fn change_own_password(
+        &self,
+        p: &Principal,
+        old: String,
+        new: Password,
+    ) -> Result<(), ServiceError> {
+        let Some(phc) = self.credential(p.name()).await? else {
+            return Err(AuthError::BadLogin.into());
+        };
+        if !self.verify_password(phc, old).await {
+            return Err(AuthError::BadLogin.into());
+        }
+        self.store_password(p.name(), p.name(), new).await
+    }
+
+    /// Logs in with a password. Failures are counted per account and per
+    /// address and recorded in the ledger; the error never says whether the
+    /// account exists.
+    pub async fn login(
+        &self,
+        name: &str,
+        password: String,
+        address: Option<String>,
+    ) -> Result<NewSession, ServiceError> {
+        let cfg = self.auth.clone();
+        let now = self.now();
+        let akey = format!("account:{}", name.to_ascii_lowercase());
+        let ipkey = address.as_ref().map(|a| format!("address:{a}"));
+        for (key, max) in [
+            (Some(akey.clone()), cfg.max_failures_per_account),
+            (ipkey.clone(), cfg.max_failures_per_address),
+        ] {
+            let Some(key) = key else { continue };
+            let (n, first) = self.throttle.recent(&key, now, cfg.throttle_window);
+            if n >= max {
+                let until = first.map(|f| f + cfg.throttle_window).unwrap_or(now);
+                let secs = until.duration_since(now).as_secs().max(1) as u64;
+                return Err(AuthError::Throttled(secs).into());
+            }
+        }
+        let account = match ActorName::new(name) {
+            Ok(n) => self.account(n.as_str()).await?,
+            Err(_) => None,
+        };
+        let phc = match &account {
+            Some(a) => self.credential(&a.name).await?,
+            None => None,
+        };
+        // Without an account or a password, verify against a dummy hash
+        // anyway, so the answer takes as long either way.
+        let known = phc.is_some();
+        let phc = match phc {
+            Some(p) => p,
+            None => self.dummy_phc().await?,
+        };
+        let ok = self.verify_password(phc, password).await && known;
+        let account = match account {
+            Some(a) if ok && !a.disabled => a,
+            _ => {
+                self.throttle.fail(&akey, now);
+                if let Some(k) = &ipkey {
+                    self.throttle.fail(k, now);
+                }
+                let shown: String = name.chars().take(64).collect();
+                self.record_access(
+                    &ActorName::system(),
+                    Event::LoginFailed {
+                        account: shown,
+                        address,
+                    },
+                )
+                .await?;
+                return Err(AuthError::BadLogin.into());
+            }
+        };
+        self.throttle.clear(&akey);
+        let secret = random_b64(32)?;
+        let record = SessionRecord {
+            account: account.name.clone(),
+            created_at: now,
+            last_seen: now,
+            csrf_token: random_b64(24)?,
+            address,
+            epoch: account.credential_epoch,
+        };
+        self.store
+            .write_docs(vec![DocWrite::put(
+                DocKind::Session,
+                sha256_hex(&secret),
+                DocExpect::Absent,
+                &record,
+            )])
+            .await?;
+        Ok(NewSession {
+            secret,
+            expires_at: now + cfg.session_absolute,
+            record,
+            account,
+        })
+    }
+
+    async fn dummy_phc(&self) -> Result<String, ServiceError> {
+        if let Some(p) = self.dummy.get() {
+            return Ok(p.clone());
+        }
+        let p = self
+            .hash_password(Password::new(random_b64(24)?).map_err(|e| invalid(e.to_string()))?)
+            .await?;
+        Ok(self.dummy.get_or_init(|| p).clone())
+    }
+
+    /// Ends a session.
+    pub async fn logout(&self, session_secret: &str) -> Result<(), ServiceError> {
+        self.store
+            .write_docs(vec![DocWrite::delete(
+                DocKind::Session,
+                sha256_hex(session_secret),
+                DocExpect::Any,
+            )])
+            .await?;
+        Ok(())
+    }
+
+    /// Who holds this session secret, if the session is still good. Touches
+    /// the session (at most once a minute) to keep it alive.
+    pub async fn authenticate_session(&self, secret: &str) -> Result<Principal, ServiceError> {
+        let bad = || ServiceError::Auth(AuthError::BadCredential);
+        let key = sha256_hex(secret);
+        let Some(doc) = self.store.get_doc(DocKind::Session, &key).await? else {
+            return Err(bad());
+        };
+        let mut s: SessionRecord = doc.parse()?;
+        let cfg = &self.auth;
+        let now = self.now();
+        let expired =
+            now >= s.created_at + cfg.session_absolute || now >= s.last_seen + cfg.session_idle;
+        let account = match self.account(s.account.as_str()).await? {
+            Some(a) if !expired && !a.disabled && s.epoch == a.credential_epoch => a,
+            _ => {
+                let _ = self
+                    .store
+                    .write_docs(vec![DocWrite::delete(
+                        DocKind::Session,
+                        key,
+                        DocExpect::Any,
+                    )])
+                    .await;
+                return Err(bad());
+            }
+        };
+        if now.duration_since(s.last_seen) > jiff::SignedDuration::from_secs(60) {
+            s.last_seen = now;
+            // A lost race only means another request touched it first.
+            let _ = self
+                .store
+                .write_docs(vec![DocWrite::put(
+                    DocKind::Session,
+                    key.clone(),
+                    DocExpect::Version(doc.version),
+                    &s,
+                )])
+                .await;
+        }
+        Ok(Principal::new(
+            account.clone(),
+            account.spec.roles,
+            Via::Session {
+                key,
+                csrf_token: s.csrf_token,
+            },
+        ))
+    }
+}
