@@ -10,6 +10,7 @@ mod cli;
 mod concurrency;
 mod crash;
 mod delivery;
+mod door;
 mod migrate;
 mod rebuild;
 mod scenarios;
