@@ -261,12 +261,7 @@ impl std::ops::Deref for LoadedPolicy {
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
+    hex::encode(bytes)
 }
 
 fn line_of(source: &str, offset: usize) -> usize {

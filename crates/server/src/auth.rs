@@ -92,11 +92,8 @@ pub fn check_csrf(method: &Method, headers: &HeaderMap, p: &Principal) -> Result
     if let Via::Session { csrf_token, .. } = p.via() {
         let sent = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
         let ok = sent.is_some_and(|s| {
-            s.len() == csrf_token.len()
-                && s.bytes()
-                    .zip(csrf_token.bytes())
-                    .fold(0u8, |a, (x, y)| a | (x ^ y))
-                    == 0
+            use subtle::ConstantTimeEq;
+            bool::from(s.as_bytes().ct_eq(csrf_token.as_bytes()))
         });
         if !ok {
             return Err(ApiError::new(

@@ -157,7 +157,8 @@ pub fn sha256_hex(s: &str) -> String {
 
 /// Compares secrets' digests in constant time.
 pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    use subtle::ConstantTimeEq;
+    a.ct_eq(b).into()
 }
 
 impl Service {
