@@ -11,7 +11,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use tocsin_domain::access::{
-    Account, AccountSpec, ClearanceLevels, ElementInfo, Password, Permission, UnknownLevel,
+    Account, AccountSpec, ClearanceLevels, ElementInfo, Password, Permission,
 };
 use tocsin_domain::event::Event;
 use tocsin_domain::text::{ElementName, Name, Note, Reason};
@@ -24,32 +24,8 @@ use crate::projection::{LEVELS_KEY, account_doc, account_doc_key};
 use crate::sessions::credential_write;
 use crate::{Service, ServiceError};
 
-/// Why an account operation failed.
-#[derive(Debug, thiserror::Error)]
-pub enum AccountError {
-    #[error("there is no account '{0}'")]
-    NoSuchAccount(String),
-    #[error("the account '{0}' already exists")]
-    AccountExists(String),
-    #[error("the element '{0}' is not registered (register it first)")]
-    NoSuchElement(String),
-    #[error("the element '{0}' is already registered")]
-    ElementExists(String),
-    #[error(transparent)]
-    UnknownLevel(#[from] UnknownLevel),
-    #[error("there is no token {0}")]
-    NoSuchToken(String),
-    #[error("a token may only carry roles its account holds; {0} does not hold {1}")]
-    RoleNotHeld(String, Role),
-    #[error("the first admin exists already; admins add further accounts")]
-    AlreadyBootstrapped,
-    #[error("{0}")]
-    Invalid(String),
-}
-
-pub(crate) fn invalid(msg: impl Into<String>) -> ServiceError {
-    ServiceError::Account(AccountError::Invalid(msg.into()))
-}
+pub use crate::error::AccountError;
+use crate::error::invalid;
 
 impl Service {
     /// Appends accounts-stream events with the documents they derive, each

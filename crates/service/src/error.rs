@@ -7,9 +7,10 @@ use tocsin_domain::CaseId;
 use tocsin_domain::case::{CaseError, FoldError};
 use tocsin_store::StoreError;
 
-use crate::accounts::AccountError;
+use tocsin_domain::Role;
+use tocsin_domain::access::UnknownLevel;
+
 use crate::screening::ScreeningError;
-use crate::sessions::AuthError;
 
 /// Why a service call failed.
 #[derive(Debug, thiserror::Error)]
@@ -94,4 +95,44 @@ impl ServiceError {
     pub(crate) fn is_conflict(&self) -> bool {
         matches!(self, ServiceError::Store(StoreError::Conflict { .. }))
     }
+}
+
+/// Why an account operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("there is no account '{0}'")]
+    NoSuchAccount(String),
+    #[error("the account '{0}' already exists")]
+    AccountExists(String),
+    #[error("the element '{0}' is not registered (register it first)")]
+    NoSuchElement(String),
+    #[error("the element '{0}' is already registered")]
+    ElementExists(String),
+    #[error(transparent)]
+    UnknownLevel(#[from] UnknownLevel),
+    #[error("there is no token {0}")]
+    NoSuchToken(String),
+    #[error("a token may only carry roles its account holds; {0} does not hold {1}")]
+    RoleNotHeld(String, Role),
+    #[error("the first admin exists already; admins add further accounts")]
+    AlreadyBootstrapped,
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// An account operation the service refuses, with why.
+pub(crate) fn invalid(msg: impl Into<String>) -> ServiceError {
+    ServiceError::Account(AccountError::Invalid(msg.into()))
+}
+
+/// Why a login or a credential was refused. The messages never say whether
+/// an account exists.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("unknown account or wrong password")]
+    BadLogin,
+    #[error("too many failed logins; try again in {0} s")]
+    Throttled(u64),
+    #[error("the credential is missing, unknown, expired or revoked")]
+    BadCredential,
 }

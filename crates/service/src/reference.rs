@@ -21,8 +21,8 @@ use tocsin_domain::{ActorName, CaseId};
 use tocsin_store::{DocExpect, DocKind, DocWrite, NewEvents, StreamId};
 
 use crate::access::{Principal, Visible};
-use crate::accounts::invalid;
 use crate::command::{Executed, envelopes};
+use crate::error::invalid;
 use crate::projection::{DIRECTORY_KEY, RELATIONS_KEY, TARGET_PREFIX, reference_doc};
 use crate::{Service, ServiceError};
 

@@ -22,20 +22,10 @@ use tocsin_domain::{ActorName, Timestamp};
 use tocsin_store::{DocExpect, DocKind, DocWrite};
 
 use crate::access::{Principal, Via};
-use crate::accounts::invalid;
+use crate::error::invalid;
 use crate::{Service, ServiceError};
 
-/// Why a login or a credential was refused. The messages never say whether
-/// an account exists.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum AuthError {
-    #[error("unknown account or wrong password")]
-    BadLogin,
-    #[error("too many failed logins; try again in {0} s")]
-    Throttled(u64),
-    #[error("the credential is missing, unknown, expired or revoked")]
-    BadCredential,
-}
+pub use crate::error::AuthError;
 
 /// Lifetimes and limits of credentials.
 #[derive(Clone, Debug)]

@@ -13,7 +13,7 @@ use tocsin_domain::{ActorName, Role, TokenId};
 use tocsin_store::DocKind;
 
 use crate::access::{Principal, Via};
-use crate::accounts::{AccountError, invalid};
+use crate::error::{AccountError, invalid};
 use crate::sessions::{AuthError, ct_eq, random_b64, sha256_hex};
 use crate::{Service, ServiceError};
 
