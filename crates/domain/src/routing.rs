@@ -32,7 +32,7 @@
 
 use std::collections::BTreeSet;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::case::Case;
 use crate::delivery::{Channel, Hop, Party, PartyKind, Route, RouteAlternative, RouteError};
@@ -182,7 +182,17 @@ impl RoutingFacts {
 
 /// What kind of option a candidate is.
 #[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Approach {
@@ -214,7 +224,7 @@ impl Approach {
 }
 
 /// A proposed route with its rank, score and the reason for it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Candidate {
     /// 1 = best.
     pub rank: u32,
@@ -230,7 +240,17 @@ pub struct Candidate {
 
 /// Why a route was considered and not proposed.
 #[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum ExclusionCause {
@@ -257,7 +277,7 @@ impl ExclusionCause {
 }
 
 /// A route considered and not proposed, with why.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Excluded {
     pub route: Route,
     pub cause: ExclusionCause,
@@ -265,7 +285,7 @@ pub struct Excluded {
 }
 
 /// The planner's answer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RoutePlan {
     /// Best first; ranks are 1, 2, 3... and scores never increase.
     pub candidates: Vec<Candidate>,

@@ -12,7 +12,7 @@
 
 use std::collections::BTreeSet;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::case::Case;
 use crate::delivery::{WarningText, Withheld, WithheldCategory};
@@ -87,7 +87,7 @@ pub struct TemplateOptions {
 }
 
 /// A drafted warning and the categories it withholds.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Draft {
     pub target_kind: TargetKind,
     pub text: WarningText,

@@ -2,16 +2,24 @@
 //! the server as an account, so the access policy and the two-person rules
 //! hold on every path.
 //!
+//! Answers are read into the types the server writes
+//! (`tocsin_server::api::*`, the domain's and the service's), and request
+//! bodies are the server's request types: [`Client::get`], [`Client::post`],
+//! [`Client::put`] and [`Client::delete`] serialise and deserialise them.
+//! A problem answer becomes a [`Problem`] error.
+//!
 //! Credentials: `--token` / `TOCSIN_TOKEN`, else the token `tocsin login`
 //! saved in the user's configuration directory (owner-only permissions).
 
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow, bail};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use tocsin_domain::sanitise::Finding;
 
 /// What `tocsin login` keeps.
 #[derive(Serialize, Deserialize, Clone, Debug)]
@@ -85,36 +93,93 @@ pub fn forget() -> Result<bool> {
     }
 }
 
-/// An error the server answered with (a problem details document).
-#[derive(Debug)]
+/// An error the server answered with: an RFC 9457 problem details
+/// document. (Its fields are those of `tocsin_server::problem::Problem`,
+/// which the server only serialises.)
+#[derive(Debug, Deserialize)]
 pub struct Problem {
-    pub status: StatusCode,
+    /// The HTTP status.
+    #[serde(default)]
+    pub status: u16,
+    #[serde(rename = "type", default)]
     pub type_: String,
+    #[serde(default)]
     pub title: String,
+    #[serde(default)]
     pub detail: String,
-    pub body: Value,
+    /// The JSON path of the offending field, for validation problems.
+    #[serde(default)]
+    pub field: Option<String>,
+    /// What is allowed next, for illegal transitions.
+    #[serde(default)]
+    pub allowed: Vec<String>,
+    /// The findings of the sanitisation check, for a refused draft.
+    #[serde(default)]
+    pub findings: Vec<Finding>,
 }
 
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.title, self.detail)?;
-        if let Some(Value::Array(a)) = self.body.get("allowed")
-            && a.is_empty()
-        {
-            write!(f, " (nothing is allowed next)")?;
-        }
-        Ok(())
+        write!(f, "{}: {}", self.title, self.detail)
     }
 }
 
 impl std::error::Error for Problem {}
 
 impl Problem {
+    /// The problem in an error answer of `status`: the problem details
+    /// document, or (from something that is not tocsin) the status and
+    /// the text of the body.
+    fn of(status: StatusCode, body: &[u8]) -> Self {
+        match serde_json::from_slice::<Problem>(body) {
+            Ok(p) if !p.title.is_empty() => p,
+            parsed => Problem {
+                status: status.as_u16(),
+                type_: parsed.map(|p| p.type_).unwrap_or_default(),
+                title: status.to_string(),
+                detail: if serde_json::from_slice::<IgnoredAny>(body).is_ok() {
+                    String::new()
+                } else {
+                    String::from_utf8_lossy(body).into_owned()
+                },
+                field: None,
+                allowed: Vec::new(),
+                findings: Vec::new(),
+            },
+        }
+    }
+
     /// The stable kind (the last part of `type`).
     pub fn kind(&self) -> &str {
         self.type_.rsplit('/').next().unwrap_or("")
     }
 }
+
+/// A successful answer: its headers and body.
+pub struct Answer {
+    pub headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    /// The body read as `T` (an empty body reads as JSON `null`, so as `()`).
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
+        let body: &[u8] = if self.body.is_empty() {
+            b"null"
+        } else {
+            &self.body
+        };
+        serde_json::from_slice(body).map_err(|e| anyhow!("unexpected answer from the server: {e}"))
+    }
+
+    /// The body as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// No request body (for [`Client::send`]).
+pub const NO_BODY: Option<&()> = None;
 
 /// A connection to a tocsin server.
 #[derive(Clone)]
@@ -146,22 +211,15 @@ impl Client {
         &self.base
     }
 
-    pub fn with_token(&self, token: String) -> Self {
-        Self {
-            token: Some(token),
-            ..self.clone()
-        }
-    }
-
-    /// Sends a request and returns the status, headers and JSON body
-    /// (`Value::Null` for an empty one). Problem answers become errors.
-    pub async fn send(
+    /// Sends a request with `body` as JSON and extra `headers`. A problem
+    /// answer becomes a [`Problem`] error.
+    pub async fn send<B: Serialize + ?Sized>(
         &self,
         method: Method,
         path: &str,
-        body: Option<&Value>,
+        body: Option<&B>,
         headers: &[(&str, &str)],
-    ) -> Result<(StatusCode, reqwest::header::HeaderMap, Value)> {
+    ) -> Result<Answer> {
         let url = format!("{}{path}", self.base);
         let mut req = self.http.request(method.clone(), &url);
         if let Some(t) = &self.token {
@@ -185,34 +243,11 @@ impl Client {
         })?;
         let status = resp.status();
         let headers = resp.headers().clone();
-        let bytes = resp.bytes().await?;
-        let value: Value = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
-        };
+        let body = resp.bytes().await?.to_vec();
         if status.is_success() {
-            return Ok((status, headers, value));
+            return Ok(Answer { headers, body });
         }
-        let get = |k: &str| {
-            value
-                .get(k)
-                .and_then(|v| v.as_str())
-                .unwrap_or_default()
-                .to_owned()
-        };
-        let mut p = Problem {
-            status,
-            type_: get("type"),
-            title: get("title"),
-            detail: get("detail"),
-            body: value.clone(),
-        };
-        if p.title.is_empty() {
-            p.title = status.to_string();
-            p.detail = value.as_str().unwrap_or_default().to_owned();
-        }
+        let mut p = Problem::of(status, &body);
         if status == StatusCode::UNAUTHORIZED && self.token.is_none() {
             p.detail
                 .push_str(" (log in with `tocsin login`, or set TOCSIN_TOKEN)");
@@ -220,42 +255,60 @@ impl Client {
         Err(p.into())
     }
 
-    pub async fn call<T: DeserializeOwned>(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<&Value>,
-    ) -> Result<T> {
-        let (_, _, v) = self.send(method, path, body, &[]).await?;
-        serde_json::from_value(v).map_err(|e| anyhow!("unexpected answer from the server: {e}"))
-    }
-
+    /// `GET path`, read as `T`.
     pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
-        self.call(Method::GET, path, None).await
+        self.send(Method::GET, path, NO_BODY, &[]).await?.json()
     }
 
-    pub async fn post<T: DeserializeOwned>(&self, path: &str, body: &Value) -> Result<T> {
-        self.call(Method::POST, path, Some(body)).await
+    /// `GET path`, a text answer (a letter, a CAP alert).
+    pub async fn get_text(&self, path: &str) -> Result<String> {
+        Ok(self.send(Method::GET, path, NO_BODY, &[]).await?.text())
     }
 
-    pub async fn put<T: DeserializeOwned>(&self, path: &str, body: &Value) -> Result<T> {
-        self.call(Method::PUT, path, Some(body)).await
+    /// `POST path` with `body`, read as `T`.
+    pub async fn post<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T> {
+        self.send(Method::POST, path, Some(body), &[]).await?.json()
     }
 
+    /// `PUT path` with `body`, read as `T` (`()` for no content).
+    pub async fn put<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T> {
+        self.send(Method::PUT, path, Some(body), &[]).await?.json()
+    }
+
+    /// `DELETE path`, read as `T` (`()` for no content).
     pub async fn delete<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
-        self.call(Method::DELETE, path, None).await
+        self.send(Method::DELETE, path, NO_BODY, &[]).await?.json()
     }
 }
 
-/// Percent-encodes a query value.
-pub fn q(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+/// What a path segment may hold unencoded: RFC 3986's unreserved characters.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// Percent-encodes one path segment (an account name, a target name...).
+pub fn segment(s: &str) -> String {
+    utf8_percent_encode(s, SEGMENT).to_string()
+}
+
+/// `path` with `query` (one of the server's query types) as its query
+/// string; fields that are `None` are left out.
+pub fn with_query<Q: Serialize>(path: &str, query: &Q) -> Result<String> {
+    let q = serde_urlencoded::to_string(query)
+        .map_err(|e| anyhow!("cannot encode the query of {path}: {e}"))?;
+    Ok(if q.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{q}")
+    })
 }

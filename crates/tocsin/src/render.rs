@@ -1,29 +1,23 @@
-//! Human-readable output.
+//! Human-readable text of what the domain and the API hold: a case, a
+//! table of cases, the findings of the sanitisation check, a route plan.
+//! (`demo` prints a case with it too.)
 
 use std::fmt::Write;
 
-use tocsin_domain::CaseState;
 use tocsin_domain::Timestamp;
 use tocsin_domain::case::Case;
 use tocsin_domain::policy::RuleOutcome;
+use tocsin_domain::routing::RoutePlan;
 use tocsin_domain::sanitise::Finding;
+use tocsin_server::api::cases::CaseRow;
 
-/// One row of a case table (the API's case list rows have these fields).
-#[derive(Clone, Debug, serde::Deserialize)]
-pub struct Row {
-    pub id: tocsin_domain::CaseId,
-    pub title: String,
-    pub state: CaseState,
-    #[serde(default)]
-    pub next_step: Option<String>,
-    #[serde(default)]
-    pub next_due: Option<Timestamp>,
-    #[serde(default)]
-    pub reassessment_due: Option<String>,
+/// Names, comma-separated.
+pub fn join<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
+    names.into_iter().collect::<Vec<_>>().join(", ")
 }
 
 /// A table of cases.
-pub fn case_list(items: &[Row], now: Timestamp) -> String {
+pub fn case_list(items: &[CaseRow], now: Timestamp) -> String {
     let mut s = String::new();
     if items.is_empty() {
         s.push_str("no cases\n");
@@ -371,34 +365,24 @@ pub fn case(c: &Case, now: Timestamp) -> String {
     s
 }
 
-/// A route plan from the API: candidates ranked, then the exclusions.
-pub fn route_plan(plan: &serde_json::Value) -> String {
+/// A route plan: candidates ranked, then the exclusions and notes.
+pub fn route_plan(plan: &RoutePlan) -> String {
     let mut s = String::new();
-    let describe = |r: &serde_json::Value| -> String {
-        serde_json::from_value::<tocsin_domain::delivery::Route>(r.clone())
-            .map(|r| r.describe())
-            .unwrap_or_default()
-    };
-    for c in plan["candidates"].as_array().into_iter().flatten() {
+    for c in &plan.candidates {
         let _ = writeln!(
             s,
             "{}. {}  [{}]\n   why: {}",
-            c["rank"],
-            describe(&c["route"]),
-            c["approach"].as_str().unwrap_or(""),
-            c["reason"].as_str().unwrap_or("")
+            c.rank,
+            c.route.describe(),
+            c.approach.as_str(),
+            c.reason
         );
     }
-    for e in plan["excluded"].as_array().into_iter().flatten() {
-        let _ = writeln!(
-            s,
-            "excluded: {}\n   why: {}",
-            describe(&e["route"]),
-            e["reason"].as_str().unwrap_or("")
-        );
+    for e in &plan.excluded {
+        let _ = writeln!(s, "excluded: {}\n   why: {}", e.route.describe(), e.reason);
     }
-    for n in plan["notes"].as_array().into_iter().flatten() {
-        let _ = writeln!(s, "note: {}", n.as_str().unwrap_or(""));
+    for n in &plan.notes {
+        let _ = writeln!(s, "note: {n}");
     }
     s.trim_end().to_owned()
 }

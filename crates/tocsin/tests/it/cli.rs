@@ -529,3 +529,139 @@ fn demo_runs_and_verifies() {
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
     assert!(stdout(&out).starts_with("OK: "), "{}", stdout(&out));
 }
+
+#[test]
+fn accounts_and_notices_by_their_names_and_their_old_hidden_ones() {
+    let d = Deployment::new();
+    let srv = d.serve("2023-12-26T10:00:00Z");
+    let el = "Counterterrorism Collection Element";
+    let admin = srv.account("admin.a", &[Role::Admin], &[el], "SECRET", &[]);
+    let run = |args: &[&str]| {
+        let out = srv.cli(&d, &admin).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        stdout(&out)
+    };
+    // `account`, and `user` as its hidden alias.
+    let s = run(&[
+        "account",
+        "add",
+        "analyst.kim",
+        "--role",
+        "analyst",
+        "--element",
+        el,
+        "--clearance",
+        "TOP SECRET",
+        "--compartment",
+        "HCS",
+        "--no-password",
+    ]);
+    assert!(s.starts_with("analyst.kim (analyst.kim)"), "{s}");
+    let a: serde_json::Value =
+        serde_json::from_str(&run(&["--json", "user", "show", "analyst.kim"])).unwrap();
+    assert_eq!(a["clearance"], "TOP SECRET");
+    assert_eq!(a["roles"], serde_json::json!(["analyst"]));
+    let s = run(&["user", "list"]);
+    assert!(s.contains("analyst.kim") && s.contains("admin.a"), "{s}");
+    // A flag value is read as the server reads it, naming the flag.
+    let out = srv
+        .cli(&d, &admin)
+        .args(["account", "add", "x.y", "--role", "wizard", "--no-password"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("--role wizard: unknown variant `wizard`"),
+        "{}",
+        stderr(&out)
+    );
+    // `notice target set|list|remove` and `notice list`...
+    let s = run(&[
+        "notice",
+        "target",
+        "set",
+        "duty-desk",
+        "--email",
+        "duty@example.org",
+    ]);
+    assert_eq!(s.trim(), "notice target duty-desk set");
+    let s = run(&["notice", "target", "list"]);
+    assert!(s.contains("duty-desk  {\"kind\":\"email\""), "{s}");
+    let page: serde_json::Value =
+        serde_json::from_str(&run(&["--json", "notice", "list", "--status", "failed"])).unwrap();
+    assert_eq!(page["items"], serde_json::json!([]));
+    // ... and the old `notify set|targets|remove|list`, hidden.
+    run(&[
+        "notify",
+        "set",
+        "hook",
+        "--webhook",
+        "http://127.0.0.1:9/hook",
+    ]);
+    let targets: serde_json::Value =
+        serde_json::from_str(&run(&["--json", "notify", "targets"])).unwrap();
+    assert_eq!(targets["items"].as_array().unwrap().len(), 2, "{targets}");
+    assert_eq!(
+        run(&["notify", "remove", "hook"]).trim(),
+        "notice target hook removed"
+    );
+    run(&["notice", "target", "remove", "duty-desk"]);
+    assert_eq!(run(&["notify", "list"]).trim(), "no notices waiting");
+    assert_eq!(
+        srv.call("GET", "/api/v1/notification-targets", Some(&admin), None)
+            .body["items"],
+        serde_json::json!([])
+    );
+    // None of the old words is shown in the help.
+    let help = run(&["--help"]);
+    assert!(
+        !help.contains("notify") && !help.contains("user "),
+        "{help}"
+    );
+}
+
+#[test]
+fn handoff_names_the_lead_element_and_keeps_element_as_a_hidden_alias() {
+    let d = Deployment::new();
+    let srv = d.serve("2023-12-26T10:00:00Z");
+    let el = "Counterterrorism Collection Element";
+    let collector = srv.account("collector.a", &[Role::Collector], &[el], "SECRET", &["HCS"]);
+    let kim = srv.account(
+        "analyst.kim",
+        &[Role::Analyst],
+        &[el, "Counterterrorism Center"],
+        "TOP SECRET",
+        &["HCS"],
+    );
+    let f = d.file("kerman.json", KERMAN_REPORT);
+    let out = srv
+        .cli(&d, &collector)
+        .args(["--json", "report", "submit", f.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let ack: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    let case = ack["case"].as_str().unwrap().to_owned();
+    for (flag, element) in [
+        ("--lead-element", "Counterterrorism Center"),
+        ("--element", el),
+    ] {
+        let out = srv
+            .cli(&d, &kim)
+            .args([
+                "case",
+                "handoff",
+                &case,
+                "--owner",
+                "analyst.kim",
+                flag,
+                element,
+                "--reason",
+                "the centre leads",
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{flag}: {}", stderr(&out));
+        assert!(stdout(&out).contains("case_handed_off"), "{}", stdout(&out));
+    }
+}

@@ -1,0 +1,461 @@
+//! What an admin manages, as `tocsin account|element|token|clearance`:
+//! accounts (the first admin straight into the database, the rest through
+//! the API), elements, API tokens and the clearance levels.
+
+use std::process::ExitCode;
+
+use anyhow::{Result, anyhow, bail};
+use clap::{Args, Subcommand};
+use serde::Serialize;
+use tocsin_domain::access::{Account, AccountSpec, ClearanceLevels, ElementInfo, TokenInfo};
+use tocsin_domain::text::{ElementName, Label, Name};
+use tocsin_domain::{ActorName, Role};
+use tocsin_server::api::admin::{ElementBody, NewAccountBody, PasswordBody, TokenBody};
+use tocsin_server::api::common::{List, ReasonBody};
+use tocsin_server::api::session::NewTokenView;
+
+use super::context::Ctx;
+use super::input::{parse_flag, parse_flags, parse_opt, read_password};
+use crate::client::segment;
+use crate::render::join;
+
+#[derive(Args, Clone)]
+pub struct AccountArgs {
+    /// How the person is shown (default: the account name).
+    #[arg(long)]
+    display_name: Option<String>,
+    /// Elements the person belongs to (repeat or comma-separate).
+    #[arg(long = "element", value_delimiter = ',')]
+    elements: Vec<String>,
+    /// Roles: collector, analyst, approver, delivery_officer, auditor, admin.
+    #[arg(long = "role", value_delimiter = ',')]
+    roles: Vec<String>,
+    /// The clearance level (default: the lowest).
+    #[arg(long)]
+    clearance: Option<String>,
+    /// Compartments held (repeat or comma-separate).
+    #[arg(long = "compartment", value_delimiter = ',')]
+    compartments: Vec<String>,
+}
+
+#[derive(Subcommand)]
+pub enum AccountCmd {
+    /// Add an account. With --admin, create the first admin directly in the database.
+    Add {
+        name: String,
+        /// The first admin of a new deployment (needs --db; refused once any account exists).
+        #[arg(long)]
+        admin: bool,
+        #[command(flatten)]
+        account: AccountArgs,
+        /// Read the password from standard input (otherwise prompted, or generated and shown).
+        #[arg(long)]
+        password_stdin: bool,
+        /// No password: the account uses tokens only.
+        #[arg(long, conflicts_with = "password_stdin")]
+        no_password: bool,
+    },
+    /// List accounts.
+    List,
+    /// Show an account.
+    Show { name: String },
+    /// Replace an account's roles, clearance, compartments and elements.
+    Change {
+        name: String,
+        #[command(flatten)]
+        account: AccountArgs,
+    },
+    /// Disable an account: its sessions and tokens stop working at once.
+    Disable {
+        name: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Enable a disabled account.
+    Enable {
+        name: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Set an account's password.
+    Password {
+        name: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ElementCmd {
+    /// Register an element.
+    Add {
+        name: String,
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// List elements.
+    List,
+}
+
+#[derive(Subcommand)]
+pub enum TokenCmd {
+    /// Issue a token for an account (the secret is printed once).
+    Issue {
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        label: String,
+        #[arg(long = "role", value_delimiter = ',', required = true)]
+        roles: Vec<String>,
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+    },
+    /// List tokens.
+    List,
+    /// Revoke a token.
+    Revoke { token_id: String },
+}
+
+#[derive(Subcommand)]
+pub enum ClearanceCmd {
+    /// Print the levels, lowest first.
+    Show,
+    /// Set the levels, lowest first (comma-separated).
+    Set {
+        #[arg(value_delimiter = ',', required = true)]
+        levels: Vec<String>,
+    },
+}
+
+/// A new account, or a password set, with the password when it was generated.
+#[derive(Serialize)]
+struct WithPassword<A> {
+    account: A,
+    generated_password: Option<String>,
+}
+
+fn account_name(name: &str) -> Result<ActorName> {
+    ActorName::new(name).map_err(|e| anyhow!("{name}: {e}"))
+}
+
+fn display_name(given: Option<&str>, name: &str) -> Result<Name> {
+    Name::new(given.unwrap_or(name)).map_err(|e| anyhow!("--display-name: {e}"))
+}
+
+/// The spec of a new account: the flags, with the display name defaulting
+/// to the account name and the clearance to `lowest`.
+fn new_spec(name: &str, a: &AccountArgs, lowest: Option<&Label>) -> Result<AccountSpec> {
+    let clearance = match (&a.clearance, lowest) {
+        (Some(c), _) => parse_flag("clearance", c)?,
+        (None, Some(l)) => l.clone(),
+        (None, None) => bail!("give --clearance LEVEL"),
+    };
+    Ok(AccountSpec {
+        display_name: display_name(a.display_name.as_deref(), name)?,
+        elements: parse_flags("element", &a.elements)?,
+        roles: parse_flags("role", &a.roles)?,
+        clearance,
+        compartments: parse_flags("compartment", &a.compartments)?,
+    })
+}
+
+/// `current` with what the flags give replaced.
+fn changed_spec(current: AccountSpec, a: &AccountArgs) -> Result<AccountSpec> {
+    Ok(AccountSpec {
+        display_name: match &a.display_name {
+            Some(d) => display_name(Some(d), d)?,
+            None => current.display_name,
+        },
+        elements: if a.elements.is_empty() {
+            current.elements
+        } else {
+            parse_flags("element", &a.elements)?
+        },
+        roles: if a.roles.is_empty() {
+            current.roles
+        } else {
+            parse_flags("role", &a.roles)?
+        },
+        clearance: match &a.clearance {
+            Some(c) => parse_flag("clearance", c)?,
+            None => current.clearance,
+        },
+        compartments: if a.compartments.is_empty() {
+            current.compartments
+        } else {
+            parse_flags("compartment", &a.compartments)?
+        },
+    })
+}
+
+fn account_text(a: &Account) -> String {
+    format!(
+        "{} ({}){}\n  roles        {}\n  elements     {}\n  clearance    {}\n  compartments {}",
+        a.name.as_str(),
+        a.spec.display_name.as_str(),
+        if a.disabled { " DISABLED" } else { "" },
+        join(a.spec.roles.iter().map(|r| r.as_str())),
+        join(a.spec.elements.iter().map(|e| e.as_str())),
+        a.spec.clearance.as_str(),
+        join(a.spec.compartments.iter().map(|c| c.as_str()))
+    )
+}
+
+fn accounts_text(page: &List<Account>) -> String {
+    let mut s = String::new();
+    for a in &page.items {
+        s.push_str(&format!(
+            "{:<24} {:<14} {:<40} {}{}\n",
+            a.name.as_str(),
+            a.spec.clearance.as_str(),
+            join(a.spec.roles.iter().map(|r| r.as_str())),
+            join(a.spec.elements.iter().map(|e| e.as_str())),
+            if a.disabled { "  DISABLED" } else { "" }
+        ));
+    }
+    s.trim_end().to_owned()
+}
+
+fn account_path(name: &str) -> String {
+    format!("/api/v1/accounts/{}", segment(name))
+}
+
+pub async fn account(ctx: &Ctx, cmd: AccountCmd) -> Result<ExitCode> {
+    match cmd {
+        AccountCmd::Add {
+            name,
+            admin: true,
+            account,
+            password_stdin,
+            no_password,
+        } => {
+            if no_password {
+                bail!("the first admin needs a password, to log in");
+            }
+            let svc = ctx.write_service().await?;
+            let n = account_name(&name)?;
+            let display = display_name(account.display_name.as_deref(), &name)?;
+            let element = ElementName::new(
+                account
+                    .elements
+                    .first()
+                    .map(String::as_str)
+                    .unwrap_or("Administration"),
+            )
+            .map_err(|e| anyhow!("--element: {e}"))?;
+            let (pw, generated) = read_password(password_stdin, "password for the admin: ", true)?;
+            let pw =
+                tocsin_domain::access::Password::new(pw).map_err(|e| anyhow!("password: {e}"))?;
+            let shown = generated.then(|| pw.expose().to_owned());
+            let a = svc.bootstrap_admin(n, display, element, pw).await?;
+            let view = WithPassword {
+                account: a,
+                generated_password: shown,
+            };
+            ctx.emit(&view, |v| {
+                let a = &v.account;
+                let mut s = format!(
+                    "created the first admin {} in element {}; log in with `tocsin login {}` once `tocsin serve` runs",
+                    a.name,
+                    join(a.spec.elements.iter().map(|e| e.as_str())),
+                    a.name
+                );
+                if let Some(p) = &v.generated_password {
+                    s.push_str(&format!("\ngenerated password (shown once): {p}"));
+                }
+                s
+            })?;
+        }
+        AccountCmd::Add {
+            name,
+            admin: false,
+            account,
+            password_stdin,
+            no_password,
+        } => {
+            let c = ctx.client()?;
+            let levels: ClearanceLevels = c.get("/api/v1/clearance-levels").await?;
+            let spec = new_spec(&name, &account, levels.levels().first())?;
+            let mut generated = None;
+            let password = if no_password {
+                None
+            } else {
+                let (pw, g) =
+                    read_password(password_stdin, &format!("password for {name}: "), true)?;
+                if g {
+                    generated = Some(pw.clone());
+                }
+                Some(pw)
+            };
+            let body = NewAccountBody {
+                name: account_name(&name)?,
+                spec,
+                password,
+            };
+            let a: Account = c.post("/api/v1/accounts", &body).await?;
+            ctx.emit(&a, account_text)?;
+            if let Some(p) = generated
+                && !ctx.json
+            {
+                println!("generated password (shown once): {p}");
+            }
+        }
+        AccountCmd::List => {
+            let page: List<Account> = ctx.client()?.get("/api/v1/accounts?limit=1000").await?;
+            ctx.emit(&page, accounts_text)?;
+        }
+        AccountCmd::Show { name } => {
+            let a: Account = ctx.client()?.get(&account_path(&name)).await?;
+            ctx.emit(&a, account_text)?;
+        }
+        AccountCmd::Change { name, account } => {
+            let c = ctx.client()?;
+            let current: Account = c.get(&account_path(&name)).await?;
+            let spec = changed_spec(current.spec, &account)?;
+            let a: Account = c.put(&account_path(&name), &spec).await?;
+            ctx.emit(&a, account_text)?;
+        }
+        AccountCmd::Disable { name, reason } => {
+            let body = ReasonBody {
+                reason: parse_flag("reason", &reason)?,
+            };
+            let path = format!("{}/disable", account_path(&name));
+            let a: Account = ctx.client()?.post(&path, &body).await?;
+            ctx.emit(&a, account_text)?;
+        }
+        AccountCmd::Enable { name, reason } => {
+            let body = ReasonBody {
+                reason: parse_flag("reason", &reason)?,
+            };
+            let path = format!("{}/enable", account_path(&name));
+            let a: Account = ctx.client()?.post(&path, &body).await?;
+            ctx.emit(&a, account_text)?;
+        }
+        AccountCmd::Password {
+            name,
+            password_stdin,
+        } => {
+            let (pw, generated) =
+                read_password(password_stdin, &format!("new password for {name}: "), true)?;
+            let body = PasswordBody {
+                password: pw.clone(),
+            };
+            let path = format!("{}/password", account_path(&name));
+            let () = ctx.client()?.put(&path, &body).await?;
+            let view = WithPassword {
+                account: name,
+                generated_password: generated.then_some(pw),
+            };
+            ctx.emit(&view, |v| {
+                let mut s = format!("password of {} set; its sessions are ended", v.account);
+                if let Some(p) = &v.generated_password {
+                    s.push_str(&format!("\ngenerated password (shown once): {p}"));
+                }
+                s
+            })?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn element(ctx: &Ctx, cmd: ElementCmd) -> Result<ExitCode> {
+    let c = ctx.client()?;
+    match cmd {
+        ElementCmd::Add { name, description } => {
+            let body = ElementBody {
+                name: ElementName::new(name.as_str()).map_err(|e| anyhow!("{name}: {e}"))?,
+                description: parse_opt("description", description.as_deref())?,
+            };
+            let e: ElementInfo = c.post("/api/v1/elements", &body).await?;
+            ctx.emit(&e, |e| format!("registered element {}", e.name.as_str()))?;
+        }
+        ElementCmd::List => {
+            let page: List<ElementInfo> = c.get("/api/v1/elements?limit=1000").await?;
+            ctx.emit(&page, |p| {
+                p.items
+                    .iter()
+                    .map(|e| e.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn token(ctx: &Ctx, cmd: TokenCmd) -> Result<ExitCode> {
+    let c = ctx.client()?;
+    match cmd {
+        TokenCmd::Issue {
+            account,
+            label,
+            roles,
+            days,
+        } => {
+            let body = TokenBody {
+                account: parse_flag("account", &account)?,
+                label: parse_flag("label", &label)?,
+                roles: parse_flags::<Role>("role", &roles)?,
+                valid_for_days: Some(days),
+            };
+            let t: NewTokenView = c.post("/api/v1/tokens", &body).await?;
+            ctx.emit(&t, |t| {
+                format!(
+                    "token {} for {} ({}), expires {}\nsecret (shown once): {}",
+                    t.token.token_id,
+                    t.token.account,
+                    join(t.token.roles.iter().map(|r| r.as_str())),
+                    t.token.expires_at,
+                    t.secret
+                )
+            })?;
+        }
+        TokenCmd::List => {
+            let page: List<TokenInfo> = c.get("/api/v1/tokens").await?;
+            ctx.emit(&page, |p| {
+                let mut s = String::new();
+                for t in &p.items {
+                    s.push_str(&format!(
+                        "{}  {:<20} {:<30} expires {}{}\n",
+                        t.token_id,
+                        t.account.as_str(),
+                        t.label.as_str(),
+                        t.expires_at,
+                        if t.revoked { "  REVOKED" } else { "" }
+                    ));
+                }
+                s.trim_end().to_owned()
+            })?;
+        }
+        TokenCmd::Revoke { token_id } => {
+            let t: TokenInfo = c
+                .delete(&format!("/api/v1/tokens/{}", segment(&token_id)))
+                .await?;
+            ctx.emit(&t, |t| format!("token {} revoked", t.token_id))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn clearance(ctx: &Ctx, cmd: ClearanceCmd) -> Result<ExitCode> {
+    let c = ctx.client()?;
+    let levels: ClearanceLevels = match cmd {
+        ClearanceCmd::Show => c.get("/api/v1/clearance-levels").await?,
+        ClearanceCmd::Set { levels } => {
+            let labels = levels
+                .iter()
+                .map(|l| Label::new(l.as_str()).map_err(|e| anyhow!("{l}: {e}")))
+                .collect::<Result<Vec<_>>>()?;
+            let body = ClearanceLevels::new(labels).map_err(|e| anyhow!("{e}"))?;
+            c.put("/api/v1/clearance-levels", &body).await?
+        }
+    };
+    ctx.emit(&levels, |l| {
+        l.levels()
+            .iter()
+            .map(|l| l.as_str())
+            .collect::<Vec<_>>()
+            .join(" < ")
+    })?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,337 @@
+//! The ledger, as `tocsin audit`: full verification (exit 3 at the first
+//! bad position), the latest signed checkpoint and inclusion and
+//! consistency proofs, read from the database itself; and the access log,
+//! read through the server as an auditor.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::Subcommand;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+use tocsin_ledger::{Checkpoint, NoteVerifier, open_checkpoint};
+use tocsin_server::api::audit::{ConsistencyView, InclusionView};
+use tocsin_server::api::common::{List, PageQuery};
+use tocsin_service::LoggedEvent;
+use tocsin_store::audit::{VerifyOptions, consistency, inclusion, root_at_size, verify};
+
+use super::context::{Ctx, EXIT_VERIFY_FAILED};
+use crate::app;
+use crate::client::with_query;
+
+#[derive(Subcommand)]
+pub enum AuditCmd {
+    /// Verify the whole ledger in the database (exit 0 when intact, 3 with the first bad position otherwise).
+    Verify {
+        /// A checkpoint you kept: prove the log extends it.
+        #[arg(long)]
+        since: Option<PathBuf>,
+        /// The verifier key to check signatures with (default: from the signing key, else the database's record).
+        #[arg(long)]
+        vkey: Option<String>,
+        /// Also parse every event.
+        #[arg(long)]
+        deep: bool,
+        /// Also check the database itself (SQLite quick_check; on PostgreSQL the ledger head, tree levels and tables against each other).
+        #[arg(long)]
+        physical: bool,
+    },
+    /// Print the latest signed checkpoint (keep it to check the log later).
+    Checkpoint,
+    /// Inclusion proof for the event at a position.
+    Prove {
+        #[arg(long)]
+        position: u64,
+        #[arg(long)]
+        size: Option<u64>,
+    },
+    /// Consistency proof between two sizes of the log.
+    Consistency {
+        #[arg(long)]
+        from: u64,
+        #[arg(long)]
+        to: Option<u64>,
+    },
+    /// The access log from the server: reads of restricted content and refusals.
+    Access {
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[arg(long)]
+        after: Option<String>,
+    },
+}
+
+/// A ledger that verified.
+#[derive(Serialize)]
+struct Verified {
+    ok: bool,
+    size: u64,
+    root: String,
+    streams: u64,
+    checkpoints: u64,
+    since: Option<Since>,
+}
+
+/// The kept checkpoint a verified ledger extends.
+#[derive(Serialize)]
+struct Since {
+    size: u64,
+    proof_len: usize,
+}
+
+/// A ledger that did not verify: the first bad position.
+#[derive(Serialize)]
+struct Failed {
+    ok: bool,
+    position: u64,
+    last: Option<u64>,
+    problem: String,
+}
+
+/// The latest signed checkpoint.
+#[derive(Serialize)]
+struct CheckpointNote {
+    size: u64,
+    root: String,
+    checkpoint: String,
+}
+
+pub async fn audit(ctx: &Ctx, cmd: AuditCmd) -> Result<ExitCode> {
+    if let AuditCmd::Access { limit, after } = cmd {
+        return access(ctx, limit, after).await;
+    }
+    let store = app::open_read(&ctx.paths).await?;
+    match cmd {
+        AuditCmd::Access { .. } => bail!("the access log is read through the server"),
+        AuditCmd::Verify {
+            since,
+            vkey,
+            deep,
+            physical,
+        } => {
+            let (verifier, from) = match vkey {
+                Some(k) => {
+                    let text = if Path::new(&k).exists() {
+                        std::fs::read_to_string(&k)?
+                    } else {
+                        k.clone()
+                    };
+                    (
+                        NoteVerifier::parse(text.trim()).map_err(|e| anyhow!("--vkey: {e}"))?,
+                        "the given verifier key",
+                    )
+                }
+                None => match ctx.paths.key().and_then(app::read_key) {
+                    Ok(signer) => (signer.verifier(), "the signing key"),
+                    Err(_) => {
+                        eprintln!(
+                            "note: no --vkey and no signing key: checking signatures against the key recorded in the database itself"
+                        );
+                        (
+                            NoteVerifier::parse(&store.meta().verifier_key)?,
+                            "the database's own record",
+                        )
+                    }
+                },
+            };
+            if verifier.to_string() != store.meta().verifier_key {
+                eprintln!(
+                    "warning: the verifier key ({from}) differs from the one recorded at init ({})",
+                    store.meta().verifier_key
+                );
+            }
+            let since_cp: Option<Checkpoint> = match since {
+                Some(p) => {
+                    let note = std::fs::read_to_string(&p)
+                        .with_context(|| format!("cannot read {}", p.display()))?;
+                    Some(open_checkpoint(&note, &verifier).map_err(|e| {
+                        anyhow!(
+                            "{}: not a checkpoint signed by {verifier}: {e}",
+                            p.display()
+                        )
+                    })?)
+                }
+                None => None,
+            };
+            let integrity = if physical {
+                store.integrity_check().await?
+            } else {
+                Vec::new()
+            };
+            if !integrity.is_empty() {
+                println!(
+                    "FAILED: the database file is damaged: {}",
+                    integrity.join("; ")
+                );
+                return Ok(ExitCode::from(EXIT_VERIFY_FAILED));
+            }
+            // On standard error, and only when it is a terminal.
+            let bar = if ctx.json {
+                ProgressBar::hidden()
+            } else {
+                ProgressBar::new(0)
+            };
+            bar.set_style(ProgressStyle::with_template("verifying {pos}/{len}")?);
+            let progress = |done: u64, total: u64| {
+                bar.set_length(total);
+                bar.set_position(done);
+            };
+            let opts = VerifyOptions {
+                verifier,
+                since: since_cp,
+                deep,
+                progress: if bar.is_hidden() {
+                    None
+                } else {
+                    Some(&progress)
+                },
+            };
+            let outcome = verify(store.clone(), &opts).await?;
+            bar.finish();
+            match outcome {
+                Ok(r) => {
+                    let view = Verified {
+                        ok: true,
+                        size: r.size,
+                        root: r.root.to_base64(),
+                        streams: r.streams,
+                        checkpoints: r.checkpoints,
+                        since: r.since.map(|(size, proof_len)| Since { size, proof_len }),
+                    };
+                    ctx.emit(&view, |v| {
+                        let mut s = format!(
+                            "OK: {} events in {} streams; {} Merkle nodes and {} checkpoints match; signed by {}\nroot {}",
+                            v.size, v.streams, r.nodes, v.checkpoints, opts.verifier, v.root
+                        );
+                        if let Some(Since { size, proof_len }) = &v.since {
+                            s.push_str(&format!("\nthe log extends your checkpoint of size {size} (consistency proof of {proof_len} hashes verified)"));
+                        }
+                        s
+                    })?;
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(f) => {
+                    let view = Failed {
+                        ok: false,
+                        position: f.position,
+                        last: f.last,
+                        problem: f.problem.clone(),
+                    };
+                    ctx.emit(&view, |_| format!("FAILED at {f}"))?;
+                    Ok(ExitCode::from(EXIT_VERIFY_FAILED))
+                }
+            }
+        }
+        AuditCmd::Checkpoint => {
+            let head = store.ledger_head().await?;
+            let note = head
+                .checkpoint
+                .ok_or_else(|| anyhow!("the ledger is empty: there is no checkpoint yet"))?;
+            if ctx.json {
+                let view = CheckpointNote {
+                    size: head.size,
+                    root: head.root.to_base64(),
+                    checkpoint: note,
+                };
+                println!("{}", serde_json::to_string(&view)?);
+            } else {
+                print!("{note}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCmd::Prove { position, size } => {
+            let p = inclusion(&*store, position, size)
+                .await?
+                .map_err(|e| anyhow!("{e}"))?;
+            tocsin_ledger::verify_inclusion(&p.leaf_hash, p.position, p.size, &p.proof, &p.root)?;
+            let view = InclusionView {
+                position: p.position,
+                size: p.size,
+                leaf_hash: p.leaf_hash.to_base64(),
+                root: p.root.to_base64(),
+                proof: p.proof.iter().map(|h| h.to_base64()).collect(),
+            };
+            ctx.emit(&view, |v| {
+                let mut s = format!(
+                    "event {} is in the log of size {}\nleaf hash {}\nroot {}\nproof ({} hashes):",
+                    v.position,
+                    v.size,
+                    v.leaf_hash,
+                    v.root,
+                    v.proof.len()
+                );
+                for h in &v.proof {
+                    s.push_str(&format!("\n  {h}"));
+                }
+                s
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCmd::Consistency { from, to } => {
+            let to = match to {
+                Some(t) => t,
+                None => store.ledger_head().await?.size,
+            };
+            let proof = consistency(&*store, from, to)
+                .await?
+                .map_err(|e| anyhow!("{e}"))?;
+            let r1 = root_at_size(&*store, from)
+                .await?
+                .map_err(|e| anyhow!("{e}"))?;
+            let r2 = root_at_size(&*store, to)
+                .await?
+                .map_err(|e| anyhow!("{e}"))?;
+            tocsin_ledger::verify_consistency(from, to, &r1, &r2, &proof)?;
+            let view = ConsistencyView {
+                size1: from,
+                size2: to,
+                root1: r1.to_base64(),
+                root2: r2.to_base64(),
+                proof: proof.iter().map(|h| h.to_base64()).collect(),
+            };
+            ctx.emit(&view, |v| {
+                let mut s = format!(
+                    "size {from} (root {}) is a prefix of size {to} (root {})\nproof ({} hashes):",
+                    v.root1,
+                    v.root2,
+                    v.proof.len()
+                );
+                for h in &v.proof {
+                    s.push_str(&format!("\n  {h}"));
+                }
+                s
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// The access log, through the server.
+async fn access(ctx: &Ctx, limit: u32, after: Option<String>) -> Result<ExitCode> {
+    let query = PageQuery {
+        limit: Some(limit),
+        after,
+    };
+    let page: List<LoggedEvent> = ctx
+        .client()?
+        .get(&with_query("/api/v1/audit/access", &query)?)
+        .await?;
+    ctx.emit(&page, |p| {
+        let mut s = String::new();
+        for e in &p.items {
+            s.push_str(&format!(
+                "#{:<6} {}  {:<16} {}\n",
+                e.position,
+                e.recorded_at,
+                e.actor.as_str(),
+                e.event.summary()
+            ));
+        }
+        if let Some(n) = &p.next {
+            s.push_str(&format!("more: --after {n}\n"));
+        }
+        s.trim_end().to_owned()
+    })?;
+    Ok(ExitCode::SUCCESS)
+}

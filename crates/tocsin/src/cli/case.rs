@@ -1,0 +1,431 @@
+//! Cases, as `tocsin case|waiver`: list, show, assess, determine,
+//! re-assess, hand off, sweep, and the waivers of the duty. Also how every
+//! command names a case (an id or a unique prefix), folds it from its
+//! events, and runs a command on it and says what it did.
+
+use std::process::ExitCode;
+
+use anyhow::{Result, anyhow, bail};
+use clap::{Args, Subcommand};
+use reqwest::Method;
+use serde::Serialize;
+use tocsin_domain::case::Case;
+use tocsin_domain::event::Assessment;
+use tocsin_domain::grading::{AdmiraltyGrade, Grading, Specificity};
+use tocsin_domain::report::HarmTypes;
+use tocsin_domain::time::ThreatWindow;
+use tocsin_domain::{CaseId, CaseState, RecordedEvent, Timestamp, WaiverId};
+use tocsin_server::api::cases::{
+    ApproveWaiverBody, CasePage, DetermineBody, HandOffBody, ListCasesQuery, RejectWaiverBody,
+    WaiverRequestBody,
+};
+use tocsin_server::api::common::{CommandResult, List, ReasonBody};
+use tocsin_server::api::ops::SweepView;
+use tocsin_server::api::session::MeView;
+use tocsin_service::LoggedEvent;
+
+use super::context::Ctx;
+use super::input::{parse_flag, parse_flags, parse_opt, parse_time};
+use crate::client::{Client, NO_BODY, with_query};
+use crate::render::{self, join};
+
+/// The case a command is about.
+#[derive(Args)]
+pub struct CaseArg {
+    /// The case id (or a unique prefix of at least 4 characters).
+    pub case: String,
+}
+
+#[derive(Subcommand)]
+pub enum CaseCmd {
+    /// List cases, newest first.
+    List {
+        #[arg(long)]
+        state: Option<String>,
+        /// Only cases that are not closed.
+        #[arg(long)]
+        open: bool,
+        /// Only cases flagged for re-assessment.
+        #[arg(long)]
+        reassessment_due: bool,
+        /// Only cases with an overdue step.
+        #[arg(long)]
+        overdue: bool,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// Continue from the cursor printed with the previous page.
+        #[arg(long)]
+        after: Option<String>,
+    },
+    /// Everything about a case: facts, determination with rule trace, waivers, route, warning, deliveries, responses, timeline.
+    Show(CaseArg),
+    /// Record an analyst's assessment of the case's facts.
+    Assess {
+        #[command(flatten)]
+        case: CaseArg,
+        /// Admiralty grade, e.g. B2.
+        #[arg(long)]
+        grade: Option<String>,
+        #[arg(long)]
+        who: Option<String>,
+        #[arg(long = "where")]
+        where_: Option<String>,
+        #[arg(long)]
+        when: Option<String>,
+        #[arg(long)]
+        how: Option<String>,
+        /// Harm types, comma-separated (intentional_killing, serious_bodily_injury, kidnapping, ...).
+        #[arg(long, value_delimiter = ',')]
+        harm: Vec<String>,
+        #[arg(long, requires = "window_end", requires = "time_zone")]
+        window_start: Option<String>,
+        #[arg(long, requires = "window_start", requires = "time_zone")]
+        window_end: Option<String>,
+        #[arg(long)]
+        time_zone: Option<String>,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Apply the policy and record the determination with its rule trace.
+    Determine {
+        #[command(flatten)]
+        case: CaseArg,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Start a re-assessment (after a lapse, a new report, a waiver review).
+    Reassess {
+        #[command(flatten)]
+        case: CaseArg,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Hand the case to another owner and lead element.
+    Handoff {
+        #[command(flatten)]
+        case: CaseArg,
+        #[arg(long)]
+        owner: String,
+        /// The new lead element.
+        #[arg(long, alias = "element")]
+        lead_element: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Apply the clock: escalate overdue steps, flag lapsed windows and due waiver reviews.
+    Sweep,
+}
+
+#[derive(Subcommand)]
+pub enum WaiverCmd {
+    /// Request a waiver on a ground of the policy.
+    Request {
+        #[command(flatten)]
+        case: CaseArg,
+        #[arg(long)]
+        ground: String,
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        legal_review: Option<String>,
+    },
+    /// Approve a waiver (never by its requester).
+    Approve {
+        #[command(flatten)]
+        case: CaseArg,
+        waiver: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Reject a waiver (never by its requester).
+    Reject {
+        #[command(flatten)]
+        case: CaseArg,
+        waiver: String,
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+/// A case id from an id or a unique prefix of the cases the caller may see.
+pub async fn resolve(c: &Client, id_or_prefix: &str) -> Result<CaseId> {
+    let s = id_or_prefix.trim();
+    if let Ok(id) = s.parse::<CaseId>() {
+        return Ok(id);
+    }
+    if s.len() < 4 {
+        bail!("'{s}': give a case id or at least 4 characters of one");
+    }
+    let query = ListCasesQuery {
+        prefix: Some(s.to_owned()),
+        ..Default::default()
+    };
+    let page: CasePage = c.get(&with_query("/api/v1/cases", &query)?).await?;
+    match page.items.as_slice() {
+        [one] => Ok(one.id),
+        [] => bail!("there is no case {s}"),
+        more => bail!("'{s}' matches {} cases; give more of the id", more.len()),
+    }
+}
+
+/// The case, folded here from its events (the same pure fold the server uses).
+pub async fn fetch_case(c: &Client, id: CaseId) -> Result<Case> {
+    let page: List<LoggedEvent> = c.get(&format!("/api/v1/cases/{id}/events")).await?;
+    let recorded: Vec<RecordedEvent> = page
+        .items
+        .into_iter()
+        .map(|e| RecordedEvent {
+            seq: e.seq,
+            recorded_at: e.recorded_at,
+            actor: e.actor,
+            event: e.event,
+        })
+        .collect();
+    Case::from_events(&recorded).map_err(|e| anyhow!("case {id} does not fold: {e}"))
+}
+
+/// Runs a command on the case named `case`: `body` to `what` under the case.
+pub async fn command<B: Serialize>(
+    ctx: &Ctx,
+    case: &str,
+    what: &str,
+    body: &B,
+) -> Result<ExitCode> {
+    let c = ctx.client()?;
+    let id = resolve(&c, case).await?;
+    command_on(ctx, &c, id, what, body).await
+}
+
+/// Runs a command on the case `id` and says what it did.
+pub async fn command_on<B: Serialize>(
+    ctx: &Ctx,
+    c: &Client,
+    id: CaseId,
+    what: &str,
+    body: &B,
+) -> Result<ExitCode> {
+    let r: CommandResult = c.post(&format!("/api/v1/cases/{id}/{what}"), body).await?;
+    ctx.emit(&r, |r| {
+        let mut s = format!(
+            "recorded {} on case {}; it is now {} (ledger positions {}..{}, size {})",
+            join(r.events.iter().map(String::as_str)),
+            id,
+            r.state.as_str(),
+            r.first_position,
+            r.first_position + r.count.max(1) - 1,
+            r.tree_size
+        );
+        if let Some(w) = r.waiver_id {
+            s.push_str(&format!("\nwaiver {w}"));
+        }
+        if let Some(v) = r.warning_version {
+            s.push_str(&format!("\nwarning version {v}"));
+        }
+        s
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn case(ctx: &Ctx, cmd: CaseCmd) -> Result<ExitCode> {
+    match cmd {
+        CaseCmd::List {
+            state,
+            open,
+            reassessment_due,
+            overdue,
+            limit,
+            after,
+        } => {
+            let state = match state {
+                Some(s) => Some(CaseState::parse(&s).ok_or_else(|| {
+                    anyhow!(
+                        "--state {s}: not a state; states are {}",
+                        CaseState::ALL.map(|s| s.as_str()).join(", ")
+                    )
+                })?),
+                None => None,
+            };
+            let query = ListCasesQuery {
+                state,
+                open: open.then_some(true),
+                reassessment_due: reassessment_due.then_some(true),
+                overdue: overdue.then_some(true),
+                prefix: None,
+                limit: Some(limit),
+                after,
+            };
+            let page: CasePage = ctx
+                .client()?
+                .get(&with_query("/api/v1/cases", &query)?)
+                .await?;
+            ctx.emit(&page, |page| {
+                let mut s = render::case_list(&page.items, Timestamp::now());
+                if let Some(n) = &page.next {
+                    s.push_str(&format!("more: --after {n}\n"));
+                }
+                s.trim_end_matches('\n').to_owned()
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        CaseCmd::Show(c) => {
+            let cl = ctx.client()?;
+            let id = resolve(&cl, &c.case).await?;
+            let case = fetch_case(&cl, id).await?;
+            if ctx.json {
+                println!("{}", serde_json::to_string_pretty(&case)?);
+            } else {
+                print!(
+                    "{}",
+                    render::case(&case, ctx.now.unwrap_or_else(Timestamp::now))
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        CaseCmd::Assess {
+            case,
+            grade,
+            who,
+            where_,
+            when,
+            how,
+            harm,
+            window_start,
+            window_end,
+            time_zone,
+            reason,
+        } => {
+            let c = ctx.client()?;
+            let me: MeView = c.get("/api/v1/me").await?;
+            let grading = match grade {
+                Some(g) => Some(Grading {
+                    grade: AdmiraltyGrade::parse(&g).map_err(|e| anyhow!("--grade: {e}"))?,
+                    assessor: me.account.name,
+                    reason: parse_flag("reason", &reason)?,
+                }),
+                None => None,
+            };
+            let specificity = match (&who, &where_, &when, &how) {
+                (None, None, None, None) => None,
+                (Some(who), Some(where_), Some(when), Some(how)) => Some(Specificity {
+                    who: parse_flag("who", who)?,
+                    where_: parse_flag("where", where_)?,
+                    when: parse_flag("when", when)?,
+                    how: parse_flag("how", how)?,
+                }),
+                _ => bail!(
+                    "give all four of --who, --where, --when and --how (present, partial or absent)"
+                ),
+            };
+            let harm_types = if harm.is_empty() {
+                None
+            } else {
+                let set = parse_flags("harm", &harm)?;
+                Some(HarmTypes::new(set).map_err(|e| anyhow!("--harm: {e}"))?)
+            };
+            let window = match (window_start, window_end, time_zone) {
+                (Some(a), Some(b), Some(z)) => Some(
+                    ThreatWindow::new(
+                        parse_time("--window-start", &a)?,
+                        parse_time("--window-end", &b)?,
+                        parse_flag("time-zone", &z)?,
+                    )
+                    .map_err(|e| anyhow!("--window-end: {e}"))?,
+                ),
+                _ => None,
+            };
+            let body = Assessment {
+                grading,
+                specificity,
+                harm_types,
+                window,
+                reason: parse_flag("reason", &reason)?,
+            };
+            let id = resolve(&c, &case.case).await?;
+            command_on(ctx, &c, id, "assessments", &body).await
+        }
+        CaseCmd::Determine { case, note } => {
+            let body = DetermineBody {
+                note: parse_opt("note", note.as_deref())?,
+            };
+            command(ctx, &case.case, "determinations", &body).await
+        }
+        CaseCmd::Reassess { case, reason } => {
+            let body = ReasonBody {
+                reason: parse_flag("reason", &reason)?,
+            };
+            command(ctx, &case.case, "reassessments", &body).await
+        }
+        CaseCmd::Handoff {
+            case,
+            owner,
+            lead_element,
+            reason,
+        } => {
+            let body = HandOffBody {
+                owner: parse_flag("owner", &owner)?,
+                lead_element: parse_flag("lead-element", &lead_element)?,
+                reason: parse_flag("reason", &reason)?,
+            };
+            command(ctx, &case.case, "handoffs", &body).await
+        }
+        CaseCmd::Sweep => {
+            let r: SweepView = ctx
+                .client()?
+                .send(Method::POST, "/api/v1/sweep", NO_BODY, &[])
+                .await?
+                .json()?;
+            ctx.emit(&r, |r| {
+                let mut s = format!(
+                    "checked {} open case(s); {} event(s) raised\n",
+                    r.cases_checked,
+                    r.events.len()
+                );
+                for e in &r.events {
+                    s.push_str(&format!("  {}  {}\n", e.case_id, e.event.summary()));
+                }
+                s.trim_end().to_owned()
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+pub async fn waiver(ctx: &Ctx, cmd: WaiverCmd) -> Result<ExitCode> {
+    match cmd {
+        WaiverCmd::Request {
+            case,
+            ground,
+            reason,
+            legal_review,
+        } => {
+            let body = WaiverRequestBody {
+                ground,
+                reason: parse_flag("reason", &reason)?,
+                legal_review: parse_opt("legal-review", legal_review.as_deref())?,
+            };
+            command(ctx, &case.case, "waivers", &body).await
+        }
+        WaiverCmd::Approve {
+            case,
+            waiver,
+            reason,
+        } => {
+            let w: WaiverId = waiver.parse()?;
+            let body = ApproveWaiverBody {
+                reason: parse_flag("reason", &reason)?,
+            };
+            command(ctx, &case.case, &format!("waivers/{w}/approval"), &body).await
+        }
+        WaiverCmd::Reject {
+            case,
+            waiver,
+            reason,
+        } => {
+            let w: WaiverId = waiver.parse()?;
+            let body = RejectWaiverBody {
+                reason: parse_flag("reason", &reason)?,
+            };
+            command(ctx, &case.case, &format!("waivers/{w}/rejection"), &body).await
+        }
+    }
+}

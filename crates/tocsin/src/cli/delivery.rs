@@ -1,0 +1,288 @@
+//! Getting the warning there and what came of it, as `tocsin route|
+//! delivery|response|advisory|outcome`: the route plan and the chosen
+//! route, each hop's delivery, the recipient's responses, the
+//! public-advisory decision and the outcome.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, anyhow};
+use clap::Subcommand;
+use tocsin_domain::delivery::{
+    AdvisoryDecision, Delivery, Hop, OutcomeRecord, Party, Proof, Response, Route, RouteAlternative,
+};
+use tocsin_domain::report::NonEmptyVec;
+use tocsin_domain::routing::RoutePlan;
+use tocsin_domain::text::Reason;
+use tocsin_server::api::cases::RouteBody;
+use tocsin_server::api::delivery::ChoiceBody;
+
+use super::case::{CaseArg, command, command_on, fetch_case, resolve};
+use super::context::Ctx;
+use super::input::{from_json_with_path, parse_flag, parse_opt, parse_time, read_input};
+use crate::render;
+
+#[derive(Subcommand)]
+pub enum RouteCmd {
+    /// Ranked route candidates for the case, with their reasons, and what is excluded and why.
+    Plan(CaseArg),
+    /// Record the chosen route: a candidate of the plan (--candidate N), or a
+    /// JSON file {"recipient", "hops", "rationale", "alternatives"}.
+    Choose {
+        #[command(flatten)]
+        case: CaseArg,
+        #[arg(required_unless_present = "candidate", conflicts_with = "candidate")]
+        file: Option<PathBuf>,
+        /// The rank of a candidate in `tocsin route plan`.
+        #[arg(long)]
+        candidate: Option<u32>,
+        /// Why (default: the candidate's reason).
+        #[arg(long)]
+        rationale: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum DeliveryCmd {
+    /// Record one hop: sent, relayed, received or failed.
+    Record {
+        #[command(flatten)]
+        case: CaseArg,
+        #[arg(long)]
+        hop: u32,
+        #[arg(long)]
+        status: String,
+        #[arg(long)]
+        sender: String,
+        #[arg(long)]
+        receiver: String,
+        #[arg(long)]
+        channel: String,
+        #[arg(long)]
+        medium: String,
+        /// When (RFC 3339 with offset).
+        #[arg(long)]
+        at: String,
+        /// The recipient's IANA time zone.
+        #[arg(long)]
+        time_zone: String,
+        #[arg(long, default_value = "en")]
+        language: String,
+        #[arg(long, requires = "proof")]
+        proof_kind: Option<String>,
+        #[arg(long, requires = "proof_kind")]
+        proof: Option<String>,
+        #[arg(long)]
+        failure: Option<String>,
+        #[arg(long, default_value_t = 1)]
+        attempt: u32,
+        /// The warning version (default: the approved one).
+        #[arg(long)]
+        version: Option<u32>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ResponseCmd {
+    /// Record a response: no_response, acknowledged, requested_more_information, disputed, dismissed, action_reported, action_observed.
+    Record {
+        #[command(flatten)]
+        case: CaseArg,
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        at: String,
+        #[arg(long)]
+        note: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum AdvisoryCmd {
+    /// Record the decision: issued or not_issued.
+    Decide {
+        #[command(flatten)]
+        case: CaseArg,
+        #[arg(long)]
+        decision: String,
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        issued_at: Option<String>,
+        #[arg(long)]
+        text: Option<String>,
+        #[arg(long)]
+        issuer: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum OutcomeCmd {
+    /// Record the outcome: prevented, attack_occurred, no_event, unknown.
+    Record {
+        #[command(flatten)]
+        case: CaseArg,
+        #[arg(long)]
+        outcome: String,
+        #[arg(long)]
+        at: Option<String>,
+        #[arg(long)]
+        note: Option<String>,
+    },
+}
+
+/// A route file for `tocsin route choose CASE FILE`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RouteFile {
+    recipient: Party,
+    hops: NonEmptyVec<Hop>,
+    rationale: Reason,
+    #[serde(default)]
+    alternatives: Vec<RouteAlternative>,
+}
+
+pub async fn route(ctx: &Ctx, cmd: RouteCmd) -> Result<ExitCode> {
+    match cmd {
+        RouteCmd::Plan(case) => {
+            let c = ctx.client()?;
+            let id = resolve(&c, &case.case).await?;
+            let plan: RoutePlan = c.get(&format!("/api/v1/cases/{id}/route-plan")).await?;
+            ctx.emit(&plan, render::route_plan)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        RouteCmd::Choose {
+            case,
+            file: None,
+            candidate: Some(n),
+            rationale,
+        } => {
+            let body = ChoiceBody {
+                candidate: n,
+                rationale: parse_opt("rationale", rationale.as_deref())?,
+            };
+            command(ctx, &case.case, "route-choice", &body).await
+        }
+        RouteCmd::Choose { case, file, .. } => {
+            let file = file.ok_or_else(|| anyhow!("give a route file or --candidate N"))?;
+            let raw = read_input(&file)?;
+            let rf: RouteFile =
+                from_json_with_path(&raw).with_context(|| format!("{}", file.display()))?;
+            let route =
+                Route::new(rf.recipient, rf.hops).with_context(|| format!("{}", file.display()))?;
+            let body = RouteBody {
+                route,
+                rationale: rf.rationale,
+                alternatives: rf.alternatives,
+            };
+            command(ctx, &case.case, "route", &body).await
+        }
+    }
+}
+
+pub async fn delivery(ctx: &Ctx, cmd: DeliveryCmd) -> Result<ExitCode> {
+    let DeliveryCmd::Record {
+        case,
+        hop,
+        status,
+        sender,
+        receiver,
+        channel,
+        medium,
+        at,
+        time_zone,
+        language,
+        proof_kind,
+        proof,
+        failure,
+        attempt,
+        version,
+    } = cmd;
+    let c = ctx.client()?;
+    let id = resolve(&c, &case.case).await?;
+    let version = match version {
+        Some(v) => v,
+        None => fetch_case(&c, id)
+            .await?
+            .approved_warning()
+            .map(|w| w.version)
+            .ok_or_else(|| anyhow!("no warning is approved on this case yet"))?,
+    };
+    let proof = match (proof_kind, proof) {
+        (Some(k), Some(r)) => Some(Proof {
+            kind: parse_flag("proof-kind", &k)?,
+            reference: parse_flag("proof", &r)?,
+        }),
+        _ => None,
+    };
+    let body = Delivery::new(
+        version,
+        hop,
+        parse_flag("status", &status)?,
+        parse_flag("sender", &sender)?,
+        parse_flag("receiver", &receiver)?,
+        parse_flag("channel", &channel)?,
+        parse_flag("medium", &medium)?,
+        parse_time("--at", &at)?,
+        parse_flag("time-zone", &time_zone)?,
+        parse_flag("language", &language)?,
+        proof,
+        parse_opt("failure", failure.as_deref())?,
+        attempt,
+    )
+    .map_err(|e| anyhow!("{e}"))?;
+    command_on(ctx, &c, id, "deliveries", &body).await
+}
+
+pub async fn response(ctx: &Ctx, cmd: ResponseCmd) -> Result<ExitCode> {
+    let ResponseCmd::Record {
+        case,
+        kind,
+        at,
+        note,
+    } = cmd;
+    let body = Response {
+        kind: parse_flag("kind", &kind)?,
+        at: parse_time("--at", &at)?,
+        note: parse_opt("note", note.as_deref())?,
+    };
+    command(ctx, &case.case, "responses", &body).await
+}
+
+pub async fn advisory(ctx: &Ctx, cmd: AdvisoryCmd) -> Result<ExitCode> {
+    let AdvisoryCmd::Decide {
+        case,
+        decision,
+        reason,
+        issued_at,
+        text,
+        issuer,
+    } = cmd;
+    let issued_at = issued_at
+        .map(|s| parse_time("--issued-at", &s))
+        .transpose()?;
+    let body = AdvisoryDecision::new(
+        parse_flag("decision", &decision)?,
+        parse_flag("reason", &reason)?,
+        issued_at,
+        parse_opt("text", text.as_deref())?,
+        parse_opt("issuer", issuer.as_deref())?,
+    )
+    .map_err(|e| anyhow!("{e}"))?;
+    command(ctx, &case.case, "advisory", &body).await
+}
+
+pub async fn outcome(ctx: &Ctx, cmd: OutcomeCmd) -> Result<ExitCode> {
+    let OutcomeCmd::Record {
+        case,
+        outcome,
+        at,
+        note,
+    } = cmd;
+    let body = OutcomeRecord {
+        outcome: parse_flag("outcome", &outcome)?,
+        at: at.map(|s| parse_time("--at", &s)).transpose()?,
+        note: parse_opt("note", note.as_deref())?,
+    };
+    command(ctx, &case.case, "outcome", &body).await
+}

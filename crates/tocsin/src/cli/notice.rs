@@ -1,0 +1,166 @@
+//! Escalation notices, as `tocsin notice`: the targets they are sent to
+//! (`notice target set|list|remove`) and the notices not yet delivered
+//! (`notice list`). `notify` and its words `set`, `targets` and `remove`
+//! still work, hidden.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Args, Subcommand};
+use serde::Serialize;
+use tocsin_domain::notice::{NoticeChannel, NoticeTarget};
+use tocsin_server::api::common::List;
+use tocsin_server::api::delivery::{NoticeQuery, TargetBody};
+use tocsin_service::{Notice, NoticeStatus};
+
+use super::context::Ctx;
+use super::input::{parse_flag, read_line};
+use crate::client::{Client, segment, with_query};
+
+#[derive(Subcommand)]
+pub enum NoticeCmd {
+    /// Where escalation notices are sent: webhooks and email addresses.
+    #[command(subcommand)]
+    Target(TargetCmd),
+    /// Escalation notices not yet delivered (pending, sending, failed).
+    List {
+        /// Only notices in this state: pending, sending or failed.
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// `notice target set` (the old `notify set`).
+    #[command(hide = true)]
+    Set(TargetArgs),
+    /// `notice target list` (the old `notify targets`).
+    #[command(hide = true)]
+    Targets,
+    /// `notice target remove` (the old `notify remove`).
+    #[command(hide = true)]
+    Remove { name: String },
+}
+
+#[derive(Subcommand)]
+pub enum TargetCmd {
+    /// Add or change a target: --webhook URL (with --secret-stdin for an HMAC secret) or --email ADDRESSES.
+    Set(TargetArgs),
+    /// List targets.
+    List,
+    /// Remove a target.
+    Remove { name: String },
+}
+
+#[derive(Args)]
+pub struct TargetArgs {
+    name: String,
+    #[arg(long, conflicts_with = "email", required_unless_present = "email")]
+    webhook: Option<String>,
+    #[arg(long, value_delimiter = ',')]
+    email: Vec<String>,
+    /// Read the webhook's signing secret from standard input.
+    #[arg(long, requires = "webhook")]
+    secret_stdin: bool,
+}
+
+#[derive(Serialize)]
+struct Removed {
+    removed: String,
+}
+
+pub async fn notice(ctx: &Ctx, cmd: NoticeCmd) -> Result<ExitCode> {
+    let c = ctx.client()?;
+    match cmd {
+        NoticeCmd::Target(TargetCmd::Set(args)) | NoticeCmd::Set(args) => {
+            set_target(ctx, &c, args).await?
+        }
+        NoticeCmd::Target(TargetCmd::List) | NoticeCmd::Targets => {
+            let page: List<NoticeTarget> = c.get("/api/v1/notification-targets").await?;
+            ctx.emit(&page, |p| {
+                p.items
+                    .iter()
+                    .map(|t| {
+                        let channel = serde_json::to_string(&t.channel).unwrap_or_default();
+                        format!("{}  {channel}", t.name.as_str())
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })?;
+        }
+        NoticeCmd::Target(TargetCmd::Remove { name }) | NoticeCmd::Remove { name } => {
+            let () = c
+                .delete(&format!("/api/v1/notification-targets/{}", segment(&name)))
+                .await?;
+            ctx.emit(&Removed { removed: name }, |r| {
+                format!("notice target {} removed", r.removed)
+            })?;
+        }
+        NoticeCmd::List { status } => {
+            let query = NoticeQuery {
+                status,
+                limit: None,
+                after: None,
+            };
+            let page: List<Notice> = c.get(&with_query("/api/v1/notifications", &query)?).await?;
+            ctx.emit(&page, |p| {
+                let mut s = String::new();
+                for n in &p.items {
+                    s.push_str(&format!(
+                        "{}  {:<8} attempts {}  next {}  {}\n",
+                        n.id,
+                        status_name(&n.status),
+                        n.attempts,
+                        n.next_attempt_at,
+                        n.last_error.as_deref().unwrap_or("")
+                    ));
+                }
+                if s.is_empty() {
+                    "no notices waiting".into()
+                } else {
+                    s.trim_end().to_owned()
+                }
+            })?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn set_target(ctx: &Ctx, c: &Client, args: TargetArgs) -> Result<()> {
+    let channel = match &args.webhook {
+        Some(url) => NoticeChannel::Webhook {
+            url: parse_flag("webhook", url)?,
+        },
+        None => NoticeChannel::Email {
+            to: args
+                .email
+                .iter()
+                .map(|e| parse_flag("email", e))
+                .collect::<Result<_>>()?,
+        },
+    };
+    let secret = if args.secret_stdin {
+        Some(read_line()?)
+    } else {
+        None
+    };
+    let t: NoticeTarget = c
+        .put(
+            &format!("/api/v1/notification-targets/{}", segment(&args.name)),
+            &TargetBody { channel, secret },
+        )
+        .await?;
+    ctx.emit(&t, |t| {
+        format!(
+            "notice target {} set{}",
+            args.name,
+            if t.signed { " (signed)" } else { "" }
+        )
+    })
+}
+
+/// A notice's status by its wire name.
+fn status_name(s: &NoticeStatus) -> &'static str {
+    match s {
+        NoticeStatus::Pending => "pending",
+        NoticeStatus::Sending => "sending",
+        NoticeStatus::Failed => "failed",
+    }
+}

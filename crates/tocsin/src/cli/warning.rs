@@ -1,0 +1,224 @@
+//! Warning texts, as `tocsin warning`: the sanitisation check, drafts,
+//! approval, the exact text of a version, a draft from the template, and
+//! the approved warning as a letter or a CAP alert.
+
+use std::process::ExitCode;
+
+use anyhow::{Result, anyhow};
+use clap::Subcommand;
+use tocsin_domain::delivery::WarningText;
+use tocsin_domain::template::Draft;
+use tocsin_server::api::cases::{ApproveWarningBody, CheckView, DraftBody};
+use tocsin_server::api::common::{CommandResult, TextBody};
+use tocsin_server::api::delivery::{CapQuery, TemplateQuery};
+
+use super::case::{CaseArg, command, fetch_case, resolve};
+use super::context::Ctx;
+use super::input::{TextArgs, parse_flag, parse_flags};
+use crate::client::{self, with_query};
+use crate::render::{self, join};
+
+#[derive(Subcommand)]
+pub enum WarningCmd {
+    /// Show what the sanitisation check finds in a text (writes nothing).
+    Check {
+        #[command(flatten)]
+        case: CaseArg,
+        #[command(flatten)]
+        text: TextArgs,
+    },
+    /// Record a new draft (refused if the check finds anything).
+    Draft {
+        #[command(flatten)]
+        case: CaseArg,
+        #[command(flatten)]
+        text: TextArgs,
+        /// Categories withheld, comma-separated (source_identity, collection_method, exact_timing, ...).
+        #[arg(long, value_delimiter = ',')]
+        withheld: Vec<String>,
+        #[arg(long, default_value = "en")]
+        language: String,
+    },
+    /// Approve a draft (two-person): give the sha256 you read to be sure it did not change.
+    Approve {
+        #[command(flatten)]
+        case: CaseArg,
+        #[arg(long)]
+        version: u32,
+        #[arg(long)]
+        sha256: Option<String>,
+    },
+    /// Print the exact text of a warning version and its hash.
+    Show {
+        #[command(flatten)]
+        case: CaseArg,
+        #[arg(long)]
+        version: Option<u32>,
+    },
+    /// A draft from the template for the case's target kind.
+    Template {
+        #[command(flatten)]
+        case: CaseArg,
+        /// Who speaks in the text ("The United States").
+        #[arg(long)]
+        sender: Option<String>,
+    },
+    /// The approved warning as a printable letter or an OASIS CAP 1.2 alert.
+    Export {
+        #[command(flatten)]
+        case: CaseArg,
+        #[arg(long)]
+        version: u32,
+        /// letter or cap.
+        #[arg(long, default_value = "letter")]
+        format: String,
+        /// For cap: private (the default) or restricted.
+        #[arg(long)]
+        scope: Option<String>,
+    },
+}
+
+pub async fn warning(ctx: &Ctx, cmd: WarningCmd) -> Result<ExitCode> {
+    match cmd {
+        WarningCmd::Check { case, text } => {
+            let text = text.read()?;
+            let c = ctx.client()?;
+            let id = resolve(&c, &case.case).await?;
+            let body = TextBody { text: text.clone() };
+            let r: CheckView = c
+                .post(&format!("/api/v1/cases/{id}/warning-checks"), &body)
+                .await?;
+            ctx.emit(&r, |r| {
+                if r.findings.is_empty() {
+                    "no findings: the text can be drafted".to_owned()
+                } else {
+                    render::findings(&text, &r.findings)
+                }
+            })?;
+            Ok(if r.findings.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        WarningCmd::Draft {
+            case,
+            text,
+            withheld,
+            language,
+        } => {
+            let text = text.read()?;
+            let body = DraftBody {
+                text: WarningText::new(text.as_str()).map_err(|e| anyhow!("the text: {e}"))?,
+                withheld: parse_flags("withheld", &withheld)?,
+                language: Some(parse_flag("language", &language)?),
+            };
+            let c = ctx.client()?;
+            let id = resolve(&c, &case.case).await?;
+            let drafted: Result<CommandResult> =
+                c.post(&format!("/api/v1/cases/{id}/warnings"), &body).await;
+            match drafted {
+                Ok(r) => {
+                    ctx.emit(&r, |r| {
+                        format!(
+                            "warning version {} drafted on case {id}; it is now {}",
+                            r.warning_version.map(|v| v.to_string()).unwrap_or_default(),
+                            r.state.as_str()
+                        )
+                    })?;
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    if let Some(p) = e.downcast_ref::<client::Problem>()
+                        && p.kind() == "sanitisation-findings"
+                        && !ctx.json
+                    {
+                        eprintln!("{}", render::findings(&text, &p.findings));
+                    }
+                    Err(e)
+                }
+            }
+        }
+        WarningCmd::Approve {
+            case,
+            version,
+            sha256,
+        } => {
+            let body = ApproveWarningBody { sha256 };
+            command(
+                ctx,
+                &case.case,
+                &format!("warnings/{version}/approval"),
+                &body,
+            )
+            .await
+        }
+        WarningCmd::Template { case, sender } => {
+            let c = ctx.client()?;
+            let id = resolve(&c, &case.case).await?;
+            let path = with_query(
+                &format!("/api/v1/cases/{id}/warning-template"),
+                &TemplateQuery { sender },
+            )?;
+            let d: Draft = c.get(&path).await?;
+            ctx.emit(&d, |d| {
+                format!(
+                    "{}\n--- withheld: {}",
+                    d.text.as_str(),
+                    join(d.withheld.iter().map(|w| w.as_str()))
+                )
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        WarningCmd::Export {
+            case,
+            version,
+            format,
+            scope,
+        } => {
+            let c = ctx.client()?;
+            let id = resolve(&c, &case.case).await?;
+            let warning = format!("/api/v1/cases/{id}/warnings/{version}");
+            let path = match format.as_str() {
+                "letter" => format!("{warning}/letter"),
+                "cap" => with_query(
+                    &format!("{warning}/cap"),
+                    &CapQuery {
+                        scope,
+                        restriction: None,
+                    },
+                )?,
+                other => anyhow::bail!("--format {other}: give letter or cap"),
+            };
+            print!("{}", c.get_text(&path).await?);
+            Ok(ExitCode::SUCCESS)
+        }
+        WarningCmd::Show { case, version } => {
+            let c = ctx.client()?;
+            let id = resolve(&c, &case.case).await?;
+            let cs = fetch_case(&c, id).await?;
+            let w = match version {
+                Some(v) => cs.warnings.iter().find(|w| w.version == v),
+                None => cs.warnings.last(),
+            }
+            .ok_or_else(|| anyhow!("case {id} has no such warning version"))?;
+            ctx.emit(w, |w| {
+                format!(
+                    "warning v{} ({}), sha256 {}\ndrafted by {} at {}; {}\nwithheld: {}\n---\n{}\n---",
+                    w.version,
+                    w.language,
+                    w.sha256,
+                    w.drafted_by,
+                    w.drafted_at,
+                    match (&w.approved_by, w.approved_at) {
+                        (Some(by), Some(at)) => format!("approved by {by} at {at}"),
+                        _ => "not approved".into(),
+                    },
+                    join(w.withheld.iter().map(|x| x.as_str())),
+                    w.text
+                )
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
