@@ -46,11 +46,17 @@ pub enum NoticeStatus {
 
 impl NoticeStatus {
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "pending" => Some(Self::Pending),
-            "sending" => Some(Self::Sending),
-            "failed" => Some(Self::Failed),
-            _ => None,
+        [Self::Pending, Self::Sending, Self::Failed]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+
+    /// Its name on the wire.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Sending => "sending",
+            Self::Failed => "failed",
         }
     }
 }

@@ -2,12 +2,11 @@
 //! deployment to another database, any backend to any backend) and
 //! `tocsin backup` (an online copy of an SQLite file).
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Mutex;
 
 use anyhow::{Context, Result, anyhow, bail};
+use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use tocsin_ledger::NoteSigner;
 use tocsin_store::audit::{VerifyOptions, verify};
@@ -19,55 +18,23 @@ use crate::app::{self, Db, Identity, Paths};
 /// Exit code for a copy that does not verify.
 const EXIT_VERIFY_FAILED: u8 = 3;
 
-/// A one-line progress display on standard error, only on a terminal.
-struct Progress {
-    on: bool,
-    last: Mutex<String>,
-}
-
-impl Progress {
-    fn new(json: bool) -> Self {
-        Self {
-            on: !json && std::io::stderr().is_terminal(),
-            last: Mutex::new(String::new()),
-        }
-    }
-
-    fn show(&self, line: String) {
-        if !self.on {
-            return;
-        }
-        if let Ok(mut last) = self.last.lock()
-            && *last != line
-        {
-            eprint!("\r{line}\x1b[K");
-            *last = line;
-        }
-    }
-
-    fn done(&self) {
-        if self.on
-            && let Ok(mut last) = self.last.lock()
-            && !last.is_empty()
-        {
-            eprintln!();
-            last.clear();
-        }
-    }
-}
-
-fn describe(p: CopyProgress) -> String {
-    if p.total > 0 {
-        format!(
-            "copying {}: {}/{} ({}%)",
-            p.stage,
-            p.done,
-            p.total,
-            p.done * 100 / p.total
-        )
+/// A progress line on standard error (indicatif draws it only on a
+/// terminal), none with `--json`.
+fn progress_bar(json: bool) -> Result<ProgressBar> {
+    let bar = if json {
+        ProgressBar::hidden()
     } else {
-        format!("copying {}: {}", p.stage, p.done)
-    }
+        ProgressBar::new(0)
+    };
+    bar.set_style(ProgressStyle::with_template("{msg}: {pos}/{len}")?);
+    Ok(bar)
+}
+
+/// Shows where a copy stands.
+fn show_copy(bar: &ProgressBar, p: CopyProgress) {
+    bar.set_message(format!("copying {}", p.stage));
+    bar.set_length(p.total.max(p.done));
+    bar.set_position(p.done);
 }
 
 /// `tocsin migrate --from A --to B`: copies the deployment in A into B (a
@@ -111,10 +78,10 @@ pub async fn migrate(
     )
     .await
     .with_context(|| format!("cannot initialise the target {to}"))?;
-    let progress = Progress::new(json);
-    let show = |p: CopyProgress| progress.show(describe(p));
+    let bar = progress_bar(json)?;
+    let show = |p: CopyProgress| show_copy(&bar, p);
     let copied = copy(&*source, &*target, Some(&show)).await;
-    progress.done();
+    bar.finish_and_clear();
     let report = copied.map_err(|e| {
         anyhow!(
             "{e}\nthe target {to} is incomplete: {}",
@@ -126,8 +93,11 @@ pub async fn migrate(
         )
     })?;
     let verified = if check {
+        let bar = progress_bar(json)?;
+        bar.set_message("verifying the copy");
         let show = |done: u64, total: u64| {
-            progress.show(format!("verifying the copy: {done}/{total}"));
+            bar.set_length(total);
+            bar.set_position(done);
         };
         let opts = VerifyOptions {
             verifier: signer.verifier(),
@@ -136,7 +106,7 @@ pub async fn migrate(
             progress: Some(&show),
         };
         let outcome = verify(target.clone(), &opts).await?;
-        progress.done();
+        bar.finish_and_clear();
         match outcome {
             Ok(r) => Some(r),
             Err(f) => {

@@ -11,7 +11,7 @@ use serde::Serialize;
 use tocsin_domain::notice::{NoticeChannel, NoticeTarget};
 use tocsin_server::api::common::List;
 use tocsin_server::api::delivery::{NoticeQuery, TargetBody};
-use tocsin_service::{Notice, NoticeStatus};
+use tocsin_service::Notice;
 
 use super::context::Ctx;
 use super::input::{parse_flag, read_line};
@@ -106,7 +106,7 @@ pub async fn notice(ctx: &Ctx, cmd: NoticeCmd) -> Result<ExitCode> {
                     s.push_str(&format!(
                         "{}  {:<8} attempts {}  next {}  {}\n",
                         n.id,
-                        status_name(&n.status),
+                        n.status.as_str(),
                         n.attempts,
                         n.next_attempt_at,
                         n.last_error.as_deref().unwrap_or("")
@@ -154,13 +154,4 @@ async fn set_target(ctx: &Ctx, c: &Client, args: TargetArgs) -> Result<()> {
             if t.signed { " (signed)" } else { "" }
         )
     })
-}
-
-/// A notice's status by its wire name.
-fn status_name(s: &NoticeStatus) -> &'static str {
-    match s {
-        NoticeStatus::Pending => "pending",
-        NoticeStatus::Sending => "sending",
-        NoticeStatus::Failed => "failed",
-    }
 }
