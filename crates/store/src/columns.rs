@@ -45,6 +45,13 @@ pub const SUMMARY_COLUMNS: &str = "id, title, state, owner, lead_element, opened
 pub const REPORT_COLUMNS: &str =
     "id, case_id, ord, originating_element, received_at, grade, independent";
 
+/// The `SET` list of an upsert into `reports`: a report listed again, in
+/// its case or another, is where it was listed last.
+pub const REPORT_UPDATES: &str = "case_id = excluded.case_id, ord = excluded.ord, \
+     originating_element = excluded.originating_element, \
+     received_at = excluded.received_at, grade = excluded.grade, \
+     independent = excluded.independent";
+
 /// A summary encoded for the `cases` table (what needs no encoding is
 /// borrowed).
 #[derive(Clone, Debug, PartialEq, Eq)]
