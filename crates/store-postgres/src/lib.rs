@@ -172,13 +172,7 @@ impl PostgresStore {
             .connect_lazy_with(co);
         let (jobs, writer) = match signer {
             Some(signer) => {
-                let given = signer.verifier().to_string();
-                if given != meta.verifier_key {
-                    return Err(StoreError::WrongKey {
-                        expected: meta.verifier_key,
-                        given,
-                    });
-                }
+                meta.check_key(&signer)?;
                 let max_group = opts.max_group.max(1);
                 let (tx, rx) = mpsc::channel::<Job>(4 * max_group);
                 let w = Writer {

@@ -20,7 +20,9 @@ use sqlx::postgres::PgConnection;
 use tocsin_ledger::NoteSigner;
 use tocsin_store::audit::{VerifyOptions, verify};
 use tocsin_store::testkit::{
-    Fixture, HeldWriters, batch, case, commits, init_params, report, signer, summary, verified,
+    Fixture, HeldWriters, batch, case, commits, init_params, report, signer,
+    stored_account_and_session, summary, the_account_reads_back, verified,
+    write_an_account_and_a_session,
 };
 use tocsin_store::{CaseQuery, DocExpect, DocKind, DocWrite, Store, StoreError, StreamId};
 use tocsin_store_postgres::{PgOptions, PostgresStore};
@@ -256,9 +258,9 @@ async fn two_stores_on_one_database_take_turns_and_stay_consistent() {
     assert_eq!(commits(&a).await, 20);
 }
 
-async fn kinds(c: &mut PgConnection) -> Vec<(String, String)> {
+async fn kinds(db: &TestDb) -> Vec<(String, String)> {
     sqlx::query_as("SELECT kind, key FROM docs ORDER BY kind, key")
-        .fetch_all(c)
+        .fetch_all(&mut db.conn().await)
         .await
         .unwrap()
 }
@@ -269,48 +271,21 @@ async fn kinds(c: &mut PgConnection) -> Vec<(String, String)> {
 async fn accounts_of_an_older_database_read_back_under_their_name() {
     let db = TestDb::new().await;
     let s = create(&db).await;
-    let kim = DocWrite::put(DocKind::User, "kim", DocExpect::Absent, &"kim");
-    s.write_docs(vec![kim.clone()]).await.unwrap();
-    s.write_docs(vec![DocWrite {
-        expect: DocExpect::Version(1),
-        ..kim
-    }])
-    .await
-    .unwrap();
-    s.write_docs(vec![DocWrite::put(
-        DocKind::Session,
-        "user",
-        DocExpect::Absent,
-        &1,
-    )])
-    .await
-    .unwrap();
+    write_an_account_and_a_session(&s).await;
     s.close().await;
-    let mut c = db.conn().await;
-    let pair = |k: &str, v: &str| (k.to_owned(), v.to_owned());
-    assert_eq!(
-        kinds(&mut c).await,
-        [pair("account", "kim"), pair("session", "user")]
-    );
+    assert_eq!(kinds(&db).await, stored_account_and_session());
     // Back to how version 2 wrote it.
     sqlx::raw_sql(
         "UPDATE docs SET kind = 'user' WHERE kind = 'account';
          DELETE FROM schema_migrations WHERE version = 3;",
     )
-    .execute(&mut c)
+    .execute(&mut db.conn().await)
     .await
     .unwrap();
     let s = PostgresStore::open(&db.url, Some(signer())).await.unwrap();
     assert_eq!(s.meta().schema_version, 3);
-    let doc = s.get_doc(DocKind::User, "kim").await.unwrap().unwrap();
-    assert_eq!(
-        (doc.version, doc.parse::<String>().unwrap().as_str()),
-        (2, "kim")
-    );
-    assert_eq!(
-        kinds(&mut c).await,
-        [pair("account", "kim"), pair("session", "user")]
-    );
+    the_account_reads_back(&s).await;
+    assert_eq!(kinds(&db).await, stored_account_and_session());
 }
 
 #[tokio::test]

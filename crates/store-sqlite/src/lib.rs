@@ -129,13 +129,7 @@ impl SqliteStore {
         let meta = schema::read_meta(&conn)?;
         let (jobs, writer) = match signer {
             Some(signer) => {
-                let given = signer.verifier().to_string();
-                if given != meta.verifier_key {
-                    return Err(StoreError::WrongKey {
-                        expected: meta.verifier_key,
-                        given,
-                    });
-                }
+                meta.check_key(&signer)?;
                 let (tx, rx) = sync_channel::<Job>(4 * MAX_GROUP);
                 let origin = meta.origin.clone();
                 let handle = std::thread::Builder::new()

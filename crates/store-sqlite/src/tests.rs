@@ -9,9 +9,10 @@ use async_trait::async_trait;
 use rusqlite::Connection;
 use tocsin_ledger::NoteSigner;
 use tocsin_store::testkit::{
-    Fixture, HeldWriters, MAIN, batch, case, init_params, signer, verified,
+    Fixture, HeldWriters, MAIN, batch, case, init_params, signer, stored_account_and_session,
+    the_account_reads_back, verified, write_an_account_and_a_session,
 };
-use tocsin_store::{DocExpect, DocKind, DocWrite, Store, StoreError};
+use tocsin_store::{DocKind, Store, StoreError};
 
 use super::*;
 
@@ -118,24 +119,10 @@ async fn accounts_of_an_older_database_read_back_under_their_name() {
     let path = f.path(MAIN);
     {
         let s = f.create(MAIN).await;
-        let kim = DocWrite::put(DocKind::User, "kim", DocExpect::Absent, &"kim");
-        s.write_docs(vec![kim.clone()]).await.unwrap();
-        s.write_docs(vec![DocWrite {
-            expect: DocExpect::Version(1),
-            ..kim
-        }])
-        .await
-        .unwrap();
-        s.write_docs(vec![DocWrite::put(
-            DocKind::Session,
-            "user",
-            DocExpect::Absent,
-            &1,
-        )])
-        .await
-        .unwrap();
+        write_an_account_and_a_session(&s).await;
     }
-    let kinds = |c: &Connection| -> Vec<(String, String)> {
+    let kinds = |path: &std::path::Path| -> Vec<(String, String)> {
+        let c = Connection::open(path).unwrap();
         let mut stmt = c
             .prepare("SELECT kind, key FROM docs ORDER BY kind, key")
             .unwrap();
@@ -144,27 +131,18 @@ async fn accounts_of_an_older_database_read_back_under_their_name() {
             .collect::<Result<_, _>>()
             .unwrap()
     };
-    let pair = |k: &str, v: &str| (k.to_owned(), v.to_owned());
-    {
-        // Back to how version 3 wrote it.
-        let c = Connection::open(&path).unwrap();
-        assert_eq!(kinds(&c), [pair("account", "kim"), pair("session", "user")]);
-        c.execute_batch(
+    assert_eq!(kinds(&path), stored_account_and_session());
+    // Back to how version 3 wrote it.
+    Connection::open(&path)
+        .unwrap()
+        .execute_batch(
             "UPDATE docs SET kind = 'user' WHERE kind = 'account'; PRAGMA user_version = 3;",
         )
         .unwrap();
-    }
     let s = SqliteStore::open(&path, Some(signer())).unwrap();
     assert_eq!(s.meta().schema_version, 4);
-    let kim = s.get_doc(DocKind::User, "kim").await.unwrap().unwrap();
-    assert_eq!(
-        (kim.version, kim.parse::<String>().unwrap().as_str()),
-        (2, "kim")
-    );
-    assert_eq!(
-        kinds(&Connection::open(&path).unwrap()),
-        [pair("account", "kim"), pair("session", "user")]
-    );
+    let kim = the_account_reads_back(&s).await;
+    assert_eq!(kinds(&path), stored_account_and_session());
     // What `tocsin migrate` writes from it lands under the new name.
     let target = f.create("copy").await;
     tocsin_store::copy(&s, &target, None).await.unwrap();
@@ -172,10 +150,7 @@ async fn accounts_of_an_older_database_read_back_under_their_name() {
         target.get_doc(DocKind::User, "kim").await.unwrap(),
         Some(kim)
     );
-    assert_eq!(
-        kinds(&Connection::open(target.path()).unwrap()),
-        [pair("account", "kim"), pair("session", "user")]
-    );
+    assert_eq!(kinds(target.path()), stored_account_and_session());
 }
 
 #[tokio::test]

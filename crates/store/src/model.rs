@@ -198,10 +198,12 @@ impl DocKind {
         }
     }
 
-    /// The kind stored under `s`. `user`, the name of accounts before
-    /// schema migration "account" (SQLite 4, PostgreSQL 3), is still read
-    /// as [`DocKind::User`]: a row written by an older tocsin process still
-    /// running against a migrated PostgreSQL database reads back right.
+    /// The kind stored under `s`. `user`, the name accounts were stored
+    /// under before the schema migrations that renamed them (SQLite 4,
+    /// PostgreSQL 3), still parses as [`DocKind::User`]. Nothing in tocsin
+    /// reads a kind's name from outside a migrated database today (copies
+    /// carry `DocKind`s, not names), so this only keeps an old name from
+    /// being mistaken for an unknown kind.
     pub fn parse(s: &str) -> Option<DocKind> {
         match s {
             "user" => Some(DocKind::User),
@@ -462,6 +464,21 @@ pub struct StoreMeta {
     pub created_at: String,
     /// Schema version of the database.
     pub schema_version: i64,
+}
+
+impl StoreMeta {
+    /// Whether `signer` is the deployment's key (the one its verifier key
+    /// names); a store opened for writing must be given it.
+    pub fn check_key(&self, signer: &tocsin_ledger::NoteSigner) -> Result<(), crate::StoreError> {
+        let given = signer.verifier().to_string();
+        if given != self.verifier_key {
+            return Err(crate::StoreError::WrongKey {
+                expected: self.verifier_key.clone(),
+                given,
+            });
+        }
+        Ok(())
+    }
 }
 
 /// One report in a case summary.

@@ -159,3 +159,42 @@ pub async fn documents_compare_and_set_and_go_with_their_append<F: Fixture>() {
     // No write at all is no error.
     assert_eq!(write(vec![]).await.unwrap(), Vec::<u64>::new());
 }
+
+// ---------------------------------------------------------------------------
+// For backends' migration tests (the stored kind name is only visible in
+// SQL).
+
+/// Writes an account twice (so at version 2) and a session whose key is
+/// `user`, the documents a migration test takes back to an older schema.
+pub async fn write_an_account_and_a_session(store: &dyn Store) {
+    let kim = DocWrite::put(DocKind::User, "kim", DocExpect::Absent, &"kim");
+    store.write_docs(vec![kim.clone()]).await.unwrap();
+    let again = DocWrite {
+        expect: DocExpect::Version(1),
+        ..kim
+    };
+    let session = DocWrite::put(DocKind::Session, "user", DocExpect::Absent, &1);
+    store.write_docs(vec![again, session]).await.unwrap();
+}
+
+/// The (kind, key) rows of what [`write_an_account_and_a_session`]
+/// wrote, in (kind, key) order, as the current schema stores them.
+pub fn stored_account_and_session() -> Vec<(String, String)> {
+    vec![
+        ("account".to_owned(), "kim".to_owned()),
+        ("session".to_owned(), "user".to_owned()),
+    ]
+}
+
+/// Checks that the account [`write_an_account_and_a_session`] wrote reads
+/// back as it was written; returns it.
+pub async fn the_account_reads_back(store: &dyn Store) -> Doc {
+    let kim = store.get_doc(DocKind::User, "kim").await.unwrap().unwrap();
+    assert_eq!(
+        (kim.version, kim.parse::<String>().unwrap().as_str()),
+        (2, "kim")
+    );
+    let listed = store.list_docs(DocKind::User, None, 10).await.unwrap();
+    assert_eq!(listed, vec![kim.clone()]);
+    kim
+}
