@@ -17,8 +17,8 @@
 //!
 //! **Stream versions are checked under that lock**: after taking it, the
 //! writer reads `max(seq)` of every stream its group appends to (one
-//! query), then checks and advances those versions in memory through the
-//! group. No other writer can append meanwhile, so of two approvers racing
+//! query); the planner then checks and advances those versions in memory
+//! through the group. No other writer can append meanwhile, so of two approvers racing
 //! through two processes with the same expected version exactly one
 //! succeeds; the other gets [`StoreError::Conflict`] and nothing of it is
 //! written. The `UNIQUE (stream, seq)` and position keys are a second net.

@@ -33,6 +33,8 @@ pub async fn documents_compare_and_set_and_go_with_their_append<F: Fixture>() {
         write(vec![put(DocExpect::Version(1), "2")]).await.unwrap(),
         vec![2]
     );
+    let d = store.get_doc(DocKind::User, "kim").await.unwrap().unwrap();
+    assert_eq!((d.version, d.body.as_slice()), (2, b"2".as_slice()));
     assert_eq!(
         write(vec![put(DocExpect::Any, "2")]).await.unwrap(),
         vec![3]
