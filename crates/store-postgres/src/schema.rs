@@ -12,6 +12,16 @@
 //! byte order, as in SQLite, whatever the database's locale, so cursors and
 //! listings behave the same on both backends.
 
+use std::collections::HashMap;
+
+use sqlx::Connection;
+use sqlx::postgres::PgConnection;
+use tocsin_ledger::NoteSigner;
+use tocsin_store::{InitParams, StoreError, StoreMeta};
+
+use crate::common::{col, corrupt, db};
+use crate::connect::Target;
+
 /// The key of the transaction-scoped advisory lock taken while inspecting
 /// and migrating the schema ("TCSNMIGR"). Advisory locks are per database.
 pub const MIGRATION_LOCK: i64 = 0x5443_534E_4D49_4752;
@@ -126,9 +136,159 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE cases ADD COLUMN sweep_at_us bigint;
     CREATE INDEX cases_by_sweep ON cases (sweep_at_us);
     "#,
+    // 3: accounts are documents of kind 'account' (they were 'user').
+    r#"
+    UPDATE docs SET kind = 'account' WHERE kind = 'user';
+    "#,
 ];
 
 /// The schema version this build writes.
 pub fn latest() -> i64 {
     MIGRATIONS.len() as i64
+}
+
+/// What a database holds, as far as tocsin is concerned.
+enum Found {
+    Empty,
+    Tocsin(i64),
+    Foreign(String),
+}
+
+async fn inspect(conn: &mut PgConnection, t: &Target) -> Result<Found, StoreError> {
+    let row = sqlx::query(
+        "SELECT (SELECT count(*) FROM pg_catalog.pg_class c
+                   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                  WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')),
+                to_regclass(quote_ident(current_schema()) || '.schema_migrations') IS NOT NULL,
+                to_regclass(quote_ident(current_schema()) || '.meta') IS NOT NULL,
+                current_schema()",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db)?;
+    let relations: i64 = col(&row, 0)?;
+    let has_migrations: Option<bool> = col(&row, 1)?;
+    let has_meta: Option<bool> = col(&row, 2)?;
+    let schema: Option<String> = col(&row, 3)?;
+    let Some(schema) = schema else {
+        return Err(StoreError::NotTocsin(format!(
+            "{t} has no schema to work in (the search_path names no existing schema)"
+        )));
+    };
+    if relations == 0 {
+        return Ok(Found::Empty);
+    }
+    if has_migrations != Some(true) || has_meta != Some(true) {
+        return Ok(Found::Foreign(format!(
+            "{t} is not a tocsin database: schema '{schema}' holds {relations} tables or other relations, but not tocsin's"
+        )));
+    }
+    let app: Option<String> =
+        sqlx::query_scalar("SELECT value FROM meta WHERE key = 'application'")
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db)?;
+    if app.as_deref() != Some(APPLICATION) {
+        return Ok(Found::Foreign(format!(
+            "{t} is not a tocsin database: its meta table does not say application = '{}'",
+            APPLICATION
+        )));
+    }
+    let version: i64 =
+        sqlx::query_scalar("SELECT COALESCE(max(version), 0)::int8 FROM schema_migrations")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db)?;
+    Ok(Found::Tocsin(version))
+}
+
+/// Checks the database is ours (or empty, for `init`) and migrates it, in
+/// one transaction under the migration lock.
+pub async fn prepare(
+    conn: &mut PgConnection,
+    t: &Target,
+    init: Option<(&InitParams, &NoteSigner)>,
+) -> Result<(), StoreError> {
+    let mut tx = conn.begin().await.map_err(db)?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(MIGRATION_LOCK)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+    let version = match (inspect(&mut tx, t).await?, init) {
+        (Found::Empty, Some(_)) => 0,
+        (Found::Empty, None) => {
+            return Err(StoreError::NotTocsin(format!(
+                "{t} is empty: run `tocsin init` first"
+            )));
+        }
+        (Found::Tocsin(_) | Found::Foreign(_), Some(_)) => {
+            return Err(StoreError::NotTocsin(format!(
+                "{t} is not empty; refusing to initialise over it"
+            )));
+        }
+        (Found::Foreign(why), None) => return Err(StoreError::NotTocsin(why)),
+        (Found::Tocsin(v), None) => v,
+    };
+    if version > latest() {
+        return Err(StoreError::TooNew {
+            found: version,
+            supported: latest(),
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        sqlx::Executor::execute(&mut *tx, sqlx::raw_sql(sql))
+            .await
+            .map_err(|e| StoreError::backend(format!("schema migration {} failed", i + 1), e))?;
+        sqlx::query("INSERT INTO schema_migrations (version) VALUES ($1)")
+            .bind(i as i32 + 1)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+    }
+    if let Some((p, signer)) = init {
+        for (k, v) in [
+            ("application", APPLICATION.to_owned()),
+            ("deployment_id", p.deployment_id.clone()),
+            ("origin", p.origin.clone()),
+            ("created_at", p.created_at.clone()),
+            ("verifier_key", signer.verifier().to_string()),
+        ] {
+            sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2)")
+                .bind(k)
+                .bind(v)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
+    }
+    tx.commit().await.map_err(db)
+}
+
+pub async fn read_meta(conn: &mut PgConnection) -> Result<StoreMeta, StoreError> {
+    let rows = sqlx::query("SELECT key, value FROM meta")
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db)?;
+    let mut map = HashMap::new();
+    for r in &rows {
+        map.insert(col::<String>(r, 0)?, col::<String>(r, 1)?);
+    }
+    let get = |k: &str| {
+        map.get(k)
+            .cloned()
+            .ok_or_else(|| corrupt(format!("meta.{k} is missing")))
+    };
+    let version: i64 =
+        sqlx::query_scalar("SELECT COALESCE(max(version), 0)::int8 FROM schema_migrations")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db)?;
+    Ok(StoreMeta {
+        deployment_id: get("deployment_id")?,
+        origin: get("origin")?,
+        verifier_key: get("verifier_key")?,
+        created_at: get("created_at")?,
+        schema_version: version,
+    })
 }

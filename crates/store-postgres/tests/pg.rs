@@ -1,27 +1,31 @@
-//! Tests of the PostgreSQL store against a live server.
+//! Tests of the PostgreSQL store against a live server: the contract
+//! every store keeps (`tocsin_store::testkit`), then what is PostgreSQL's
+//! own (schema marks, connection errors, several stores on one database,
+//! the same content as SQLite, copies between the two).
 //!
 //! The server is `TOCSIN_TEST_PG` (a URL without a database name; default
 //! `postgres://postgres@127.0.0.1:5432`). Every test creates its own
-//! database, `tocsin_test_<pid>_<n>_<nanos>`, and drops it afterwards, also
-//! when the test fails (the guard's `Drop`).
+//! databases, `tocsin_test_<pid>_<n>_<nanos>`, and drops them afterwards,
+//! also when the test fails (the guard's `Drop`).
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::error::Error;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use async_trait::async_trait;
 use sqlx::Connection;
 use sqlx::postgres::PgConnection;
-use tocsin_domain::case::CaseState;
-use tocsin_domain::event::{Event, ReassessmentReason};
-use tocsin_domain::{ActorName, CaseId, ReportId};
 use tocsin_ledger::NoteSigner;
 use tocsin_store::audit::{VerifyOptions, verify};
-use tocsin_store::{
-    AccessFilter, CaseQuery, CaseSummary, Doc, DocExpect, DocKind, DocWrite, EventEnvelope,
-    NewEvents, ReportSummary, Store, StoreError, StreamId,
+use tocsin_store::testkit::{
+    Fixture, HeldWriters, batch, case, commits, init_params, report, signer,
+    stored_account_and_session, summary, the_account_reads_back, verified,
+    write_an_account_and_a_session,
 };
-use tocsin_store_postgres::{InitParams, PgOptions, PostgresStore};
+use tocsin_store::{CaseQuery, DocExpect, DocKind, DocWrite, Store, StoreError, StreamId};
+use tocsin_store_postgres::{PgOptions, PostgresStore};
 
 // ---------------------------------------------------------------------------
 // A database per test.
@@ -100,61 +104,10 @@ impl Drop for TestDb {
     }
 }
 
-// ---------------------------------------------------------------------------
-// Helpers (the same as the SQLite store's tests).
-
-fn signer() -> NoteSigner {
-    NoteSigner::from_seed("tocsin-test", [3u8; 32]).unwrap()
-}
-
-fn init() -> InitParams {
-    InitParams {
-        deployment_id: "d".into(),
-        origin: "tocsin.test/unit".into(),
-        created_at: "2024-01-01T00:00:00Z".into(),
-    }
-}
-
 async fn create(db: &TestDb) -> PostgresStore {
-    PostgresStore::create(&db.url, signer(), init())
+    PostgresStore::create(&db.url, signer(), init_params())
         .await
         .unwrap()
-}
-
-fn event(n: u64) -> EventEnvelope {
-    EventEnvelope {
-        recorded_at: "2024-01-01T00:00:00Z".parse().unwrap(),
-        actor: ActorName::new("a").unwrap(),
-        event: Event::ReassessmentFlagged {
-            reason: ReassessmentReason::NewInformation,
-            detail: format!("event {n}"),
-        },
-    }
-}
-
-fn batch(stream: StreamId, expected: u64, n: usize) -> NewEvents {
-    NewEvents::new(stream, expected, (0..n).map(|i| event(i as u64)).collect())
-}
-
-fn uuid_from(n: u128) -> tocsin_domain::ids::Uuid {
-    tocsin_domain::ids::Uuid::from_u128(n)
-}
-
-fn case(n: u128) -> StreamId {
-    StreamId::Case(CaseId::from_uuid(uuid_from(n)))
-}
-
-async fn verified(store: Arc<dyn Store>) -> u64 {
-    let opts = VerifyOptions {
-        verifier: signer().verifier(),
-        since: None,
-        deep: true,
-        progress: None,
-    };
-    match verify(store, &opts).await.unwrap() {
-        Ok(r) => r.size,
-        Err(f) => panic!("{f}"),
-    }
 }
 
 async fn count(db: &TestDb, table: &str) -> i64 {
@@ -165,34 +118,74 @@ async fn count(db: &TestDb, table: &str) -> i64 {
         .unwrap()
 }
 
-fn summary(stream: StreamId, levels: &[&str], comps: &[&str], els: &[&str]) -> CaseSummary {
-    let t: tocsin_domain::Timestamp = "2024-01-01T00:00:00Z".parse().unwrap();
-    let v = |x: &[&str]| x.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    CaseSummary {
-        id: stream.case().unwrap(),
-        title: "t".into(),
-        state: CaseState::AwaitingDetermination,
-        owner: "o".into(),
-        lead_element: "e".into(),
-        opened_at: t,
-        updated_at: t,
-        version: 1,
-        verdict: None,
-        reassessment_due: None,
-        next_step: None,
-        next_due: None,
-        escalations: 0,
-        reports: vec![],
-        levels: v(levels),
-        compartments: v(comps),
-        elements: v(els),
-        existence_restricted: false,
-        sweep_at: None,
+// ---------------------------------------------------------------------------
+// The contract.
+
+/// Stores are databases on the test server, made as a test asks for them.
+#[derive(Default)]
+struct Databases {
+    made: Mutex<HashMap<String, Arc<TestDb>>>,
+}
+
+impl Databases {
+    fn db(&self, name: &str) -> Arc<TestDb> {
+        self.made.lock().unwrap()[name].clone()
     }
 }
 
+#[async_trait]
+impl Fixture for Databases {
+    type Store = PostgresStore;
+
+    async fn new() -> Self {
+        Databases::default()
+    }
+
+    async fn create(&self, name: &str) -> PostgresStore {
+        let db = Arc::new(TestDb::new().await);
+        self.made.lock().unwrap().insert(name.into(), db.clone());
+        create(&db).await
+    }
+
+    async fn open(
+        &self,
+        name: &str,
+        signer: Option<NoteSigner>,
+    ) -> Result<PostgresStore, StoreError> {
+        PostgresStore::open(&self.db(name).url, signer).await
+    }
+
+    async fn close(&self, store: PostgresStore) {
+        store.close().await;
+    }
+
+    async fn hold_writers(&self, name: &str) -> Box<dyn HeldWriters> {
+        // Another process's writer, in the middle of its transaction.
+        let mut c = self.db(name).conn().await;
+        sqlx::query("BEGIN").execute(&mut c).await.unwrap();
+        sqlx::query("SELECT size FROM ledger_head FOR UPDATE")
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+        Box::new(Held(c))
+    }
+}
+
+struct Held(PgConnection);
+
+#[async_trait]
+impl HeldWriters for Held {
+    async fn release(self: Box<Self>) {
+        let mut c = self.0;
+        sqlx::query("ROLLBACK").execute(&mut c).await.unwrap();
+        let _ = c.close().await;
+    }
+}
+
+tocsin_store::contract_tests!(crate::Databases);
+
 // ---------------------------------------------------------------------------
-// The SQLite store's tests, ported.
+// Schema, closing, integrity.
 
 #[tokio::test]
 async fn schema_is_marked_and_versioned() {
@@ -202,6 +195,7 @@ async fn schema_is_marked_and_versioned() {
         s.meta().schema_version,
         tocsin_store_postgres::schema_version()
     );
+    assert_eq!(s.meta().schema_version, 3);
     assert_eq!(s.meta().origin, "tocsin.test/unit");
     assert_eq!(s.meta().verifier_key, signer().verifier().to_string());
     let mut c = db.conn().await;
@@ -230,54 +224,20 @@ async fn schema_is_marked_and_versioned() {
 }
 
 #[tokio::test]
-async fn a_stale_version_is_a_conflict_and_writes_nothing() {
+async fn a_closed_store_refuses_to_write() {
     let db = TestDb::new().await;
     let s = create(&db).await;
-    s.append(batch(case(1), 0, 2)).await.unwrap();
-    let e = s.append(batch(case(1), 0, 1)).await.unwrap_err();
-    assert!(
-        matches!(
-            e,
-            StoreError::Conflict {
-                expected: 0,
-                actual: 2,
-                ..
-            }
-        ),
-        "{e}"
-    );
-    assert_eq!(s.ledger_head().await.unwrap().size, 2);
-    let a = s.append(batch(case(1), 2, 1)).await.unwrap();
-    assert_eq!((a.first_position, a.version, a.tree_size), (2, 3, 3));
-    assert_eq!(a.root, s.ledger_head().await.unwrap().root);
-    assert_eq!(verified(Arc::new(s.clone())).await, 3);
-    assert_eq!(s.read_stream(&case(1)).await.unwrap().len(), 3);
-    assert!(s.integrity_check().await.unwrap().is_empty());
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_appends_share_commits_and_conflicts_spoil_nothing() {
-    let db = TestDb::new().await;
-    let s = create(&db).await;
-    let mut set = tokio::task::JoinSet::new();
-    for i in 0..200u128 {
-        let s = s.clone();
-        // Every fifth append claims a wrong version and must fail alone.
-        let expected = if i % 5 == 0 { 7 } else { 0 };
-        set.spawn(async move { (expected, s.append(batch(case(i), expected, 3)).await) });
-    }
-    let (mut ok, mut conflicts) = (0, 0);
-    while let Some(r) = set.join_next().await {
-        match r.unwrap() {
-            (0, Ok(_)) => ok += 1,
-            (7, Err(StoreError::Conflict { .. })) => conflicts += 1,
-            (e, r) => panic!("expected {e}: {r:?}"),
-        }
-    }
-    assert_eq!((ok, conflicts), (160, 40));
-    assert_eq!(verified(Arc::new(s.clone())).await, 480);
-    let commits = count(&db, "checkpoints").await;
-    assert!(commits < 160, "{commits} commits for 160 appends");
+    s.append(batch(case(1), 0, 5)).await.unwrap();
+    s.close().await;
+    assert!(matches!(
+        s.append(batch(case(1), 5, 1)).await,
+        Err(StoreError::Closed)
+    ));
+    assert!(matches!(
+        s.write_docs(vec![DocWrite::delete(DocKind::User, "x", DocExpect::Any)])
+            .await,
+        Err(StoreError::Closed)
+    ));
 }
 
 #[tokio::test]
@@ -292,614 +252,40 @@ async fn two_stores_on_one_database_take_turns_and_stay_consistent() {
             .await
             .unwrap();
     }
-    assert_eq!(verified(Arc::new(a.clone())).await, 39);
-    assert_eq!(verified(Arc::new(b.clone())).await, 39);
+    assert_eq!(verified(&a).await, 39);
+    assert_eq!(verified(&b).await, 39);
     assert_eq!(count(&db, "checkpoints").await, 20);
+    assert_eq!(commits(&a).await, 20);
 }
 
+async fn kinds(db: &TestDb) -> Vec<(String, String)> {
+    sqlx::query_as("SELECT kind, key FROM docs ORDER BY kind, key")
+        .fetch_all(&mut db.conn().await)
+        .await
+        .unwrap()
+}
+
+/// A database of schema version 2 kept accounts as documents of kind
+/// `user`: opening it renames them.
 #[tokio::test]
-async fn reopening_continues_the_same_tree() {
+async fn accounts_of_an_older_database_read_back_under_their_name() {
     let db = TestDb::new().await;
-    {
-        let s = create(&db).await;
-        s.append(batch(case(1), 0, 5)).await.unwrap();
-        s.close().await;
-        assert!(matches!(
-            s.append(batch(case(1), 5, 1)).await,
-            Err(StoreError::Closed)
-        ));
-    }
+    let s = create(&db).await;
+    write_an_account_and_a_session(&s).await;
+    s.close().await;
+    assert_eq!(kinds(&db).await, stored_account_and_session());
+    // Back to how version 2 wrote it.
+    sqlx::raw_sql(
+        "UPDATE docs SET kind = 'user' WHERE kind = 'account';
+         DELETE FROM schema_migrations WHERE version = 3;",
+    )
+    .execute(&mut db.conn().await)
+    .await
+    .unwrap();
     let s = PostgresStore::open(&db.url, Some(signer())).await.unwrap();
-    s.append(batch(case(1), 5, 6)).await.unwrap();
-    assert_eq!(verified(Arc::new(s.clone())).await, 11);
-    // Read-only stores refuse to write.
-    let ro = PostgresStore::open(&db.url, None).await.unwrap();
-    assert!(matches!(
-        ro.append(batch(case(2), 0, 1)).await,
-        Err(StoreError::ReadOnly)
-    ));
-    assert!(matches!(
-        ro.write_docs(vec![DocWrite::delete(DocKind::User, "x", DocExpect::Any)])
-            .await,
-        Err(StoreError::ReadOnly)
-    ));
-    assert_eq!(ro.ledger_head().await.unwrap().size, 11);
-    // Another key is refused.
-    let other = NoteSigner::from_seed("tocsin-test", [4u8; 32]).unwrap();
-    assert!(matches!(
-        PostgresStore::open(&db.url, Some(other)).await,
-        Err(StoreError::WrongKey { .. })
-    ));
-}
-
-#[tokio::test]
-async fn documents_compare_and_set_and_go_with_their_append() {
-    let db = TestDb::new().await;
-    let store = create(&db).await;
-    let put = |expect, body: &str| DocWrite {
-        kind: DocKind::User,
-        key: "kim".into(),
-        expect,
-        body: Some(body.as_bytes().to_vec()),
-    };
-    assert_eq!(
-        store
-            .write_docs(vec![put(DocExpect::Absent, "1")])
-            .await
-            .unwrap(),
-        vec![1]
-    );
-    assert!(matches!(
-        store.write_docs(vec![put(DocExpect::Absent, "x")]).await,
-        Err(StoreError::DocConflict { .. })
-    ));
-    assert!(matches!(
-        store
-            .write_docs(vec![put(DocExpect::Version(7), "x")])
-            .await,
-        Err(StoreError::DocConflict { .. })
-    ));
-    assert_eq!(
-        store
-            .write_docs(vec![put(DocExpect::Version(1), "2")])
-            .await
-            .unwrap(),
-        vec![2]
-    );
-    assert_eq!(
-        store
-            .write_docs(vec![put(DocExpect::Any, "2")])
-            .await
-            .unwrap(),
-        vec![3]
-    );
-    assert_eq!(
-        store
-            .write_docs(vec![put(DocExpect::Version(3), "2")])
-            .await
-            .unwrap(),
-        vec![4]
-    );
-    let d = store.get_doc(DocKind::User, "kim").await.unwrap().unwrap();
-    assert_eq!((d.version, d.body.as_slice()), (4, b"2".as_slice()));
-    // All or nothing: a failing second write undoes the first.
-    let other = DocWrite {
-        kind: DocKind::Session,
-        key: "s".into(),
-        expect: DocExpect::Any,
-        body: Some(b"s".to_vec()),
-    };
-    assert!(
-        store
-            .write_docs(vec![other.clone(), put(DocExpect::Absent, "3")])
-            .await
-            .is_err()
-    );
-    assert!(
-        store
-            .get_doc(DocKind::Session, "s")
-            .await
-            .unwrap()
-            .is_none()
-    );
-    // A document conflict fails the append it rides with, and nothing of it is written.
-    let mut b = batch(StreamId::Accounts, 0, 1);
-    b.docs = vec![put(DocExpect::Absent, "4")];
-    assert!(matches!(
-        store.append(b).await,
-        Err(StoreError::DocConflict { .. })
-    ));
-    assert_eq!(store.ledger_head().await.unwrap().size, 0);
-    let mut b = batch(StreamId::Accounts, 0, 1);
-    b.docs = vec![put(DocExpect::Version(4), "5"), other];
-    store.append(b).await.unwrap();
-    assert_eq!(store.ledger_head().await.unwrap().size, 1);
-    assert_eq!(
-        store
-            .get_doc(DocKind::User, "kim")
-            .await
-            .unwrap()
-            .unwrap()
-            .body,
-        b"5"
-    );
-    // Listing is in key (byte) order, after a cursor.
-    for k in ["b", "a", "c", "B"] {
-        store
-            .write_docs(vec![DocWrite {
-                kind: DocKind::Token,
-                key: k.into(),
-                expect: DocExpect::Any,
-                body: Some(vec![]),
-            }])
-            .await
-            .unwrap();
-    }
-    let keys = |v: Vec<Doc>| v.into_iter().map(|d| d.key).collect::<Vec<_>>();
-    assert_eq!(
-        keys(store.list_docs(DocKind::Token, None, 10).await.unwrap()),
-        ["B", "a", "b", "c"]
-    );
-    assert_eq!(
-        keys(
-            store
-                .list_docs(DocKind::Token, Some("a".into()), 1)
-                .await
-                .unwrap()
-        ),
-        ["b"]
-    );
-    // Deletes, with and without expectations.
-    store
-        .write_docs(vec![DocWrite::delete(DocKind::Token, "b", DocExpect::Any)])
-        .await
-        .unwrap();
-    assert!(store.get_doc(DocKind::Token, "b").await.unwrap().is_none());
-    assert_eq!(
-        store
-            .write_docs(vec![DocWrite::delete(
-                DocKind::Token,
-                "b",
-                DocExpect::Absent
-            )])
-            .await
-            .unwrap(),
-        vec![0]
-    );
-    assert!(matches!(
-        store
-            .write_docs(vec![DocWrite::delete(
-                DocKind::Token,
-                "a",
-                DocExpect::Version(2)
-            )])
-            .await,
-        Err(StoreError::DocConflict { .. })
-    ));
-    assert!(matches!(
-        store
-            .write_docs(vec![DocWrite::delete(
-                DocKind::Token,
-                "a",
-                DocExpect::Absent
-            )])
-            .await,
-        Err(StoreError::DocConflict { .. })
-    ));
-    store
-        .write_docs(vec![DocWrite::delete(
-            DocKind::Token,
-            "a",
-            DocExpect::Version(1),
-        )])
-        .await
-        .unwrap();
-    assert!(store.get_doc(DocKind::Token, "a").await.unwrap().is_none());
-}
-
-#[tokio::test]
-async fn unversioned_appends_go_at_the_end() {
-    let db = TestDb::new().await;
-    let store = create(&db).await;
-    let mut handles = Vec::new();
-    for _ in 0..20 {
-        let s = store.clone();
-        handles.push(tokio::spawn(async move {
-            let mut b = batch(StreamId::Access, 0, 1);
-            b.expected_version = None;
-            s.append(b).await.unwrap()
-        }));
-    }
-    let mut versions = Vec::new();
-    for h in handles {
-        versions.push(h.await.unwrap().version);
-    }
-    versions.sort();
-    assert_eq!(versions, (1..=20).collect::<Vec<_>>());
-    assert_eq!(verified(Arc::new(store.clone())).await, 20);
-}
-
-#[tokio::test]
-async fn the_access_filter_admits_exactly_what_a_reader_may_see() {
-    let db = TestDb::new().await;
-    let store = create(&db).await;
-    let cases: [(&[&str], &[&str], &[&str]); 4] = [
-        (&[], &[], &["ct"]),
-        (&["secret"], &[], &["ct"]),
-        (&["secret"], &["HCS"], &["ct", "fbi"]),
-        (&[], &[], &["fbi"]),
-    ];
-    for (i, (l, c, e)) in cases.iter().enumerate() {
-        let s = case(i as u128 + 1);
-        let mut b = batch(s, 0, 1);
-        b.summary = Some(summary(s, l, c, e));
-        store.append(b).await.unwrap();
-    }
-    let v = |x: &[&str]| x.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    let seen = |f: AccessFilter| {
-        let store = store.clone();
-        async move {
-            let q = CaseQuery {
-                access: Some(f.clone()),
-                ..Default::default()
-            };
-            let page = store.list_cases(&q).await.unwrap();
-            let all = store.list_cases(&CaseQuery::default()).await.unwrap();
-            // The database filter and the in-memory test agree.
-            let expected: Vec<_> = all
-                .items
-                .iter()
-                .filter(|s| f.admits(s))
-                .map(|s| s.id)
-                .collect();
-            let got: Vec<_> = page.items.iter().map(|s| s.id).collect();
-            assert_eq!(got, expected);
-            got.len()
-        }
-    };
-    let f = |l: &[&str], c: &[&str], e: Option<&[&str]>| AccessFilter {
-        levels: v(l),
-        compartments: v(c),
-        elements: e.map(v),
-    };
-    assert_eq!(seen(f(&[], &[], Some(&["ct"]))).await, 1);
-    assert_eq!(seen(f(&["secret"], &[], Some(&["ct"]))).await, 2);
-    assert_eq!(seen(f(&["secret"], &["HCS"], Some(&["ct"]))).await, 3);
-    assert_eq!(seen(f(&["secret"], &["HCS"], None)).await, 4);
-    assert_eq!(seen(f(&[], &[], Some(&["fbi"]))).await, 1);
-    assert_eq!(seen(f(&[], &[], Some(&["nobody"]))).await, 0);
-}
-
-// ---------------------------------------------------------------------------
-// Queries, projections, integrity.
-
-fn report(n: u128, at: &str) -> ReportSummary {
-    ReportSummary {
-        id: ReportId::from_uuid(uuid_from(1000 + n)),
-        originating_element: format!("el{n}"),
-        received_at: at.parse().unwrap(),
-        grade: "B2".into(),
-        independent: n.is_multiple_of(2),
-    }
-}
-
-#[tokio::test]
-async fn case_lists_page_filter_and_carry_their_reports() {
-    let db = TestDb::new().await;
-    let store = create(&db).await;
-    for i in 1..=7u128 {
-        let s = case(i);
-        let mut b = batch(s, 0, 1);
-        let mut sm = summary(s, &[], &[], &["ct"]);
-        sm.reports = vec![
-            report(i * 10, "2024-01-02T00:00:00.123456789Z"),
-            report(i * 10 + 1, "2024-01-03T00:00:00Z"),
-        ];
-        if i % 2 == 0 {
-            sm.state = CaseState::Closed;
-        }
-        if i == 3 {
-            sm.reassessment_due = Some("window_lapsed".into());
-            sm.next_step = Some("determine".into());
-            sm.next_due = Some("2024-02-01T00:00:00Z".parse().unwrap());
-        }
-        b.summary = Some(sm);
-        store.append(b).await.unwrap();
-    }
-    // A later summary replaces the row and its reports.
-    let mut b = batch(case(5), 1, 1);
-    let mut sm = summary(case(5), &[], &[], &["ct"]);
-    sm.version = 2;
-    sm.reports = vec![report(99, "2024-01-04T00:00:00Z")];
-    b.summary = Some(sm.clone());
-    store.append(b).await.unwrap();
-
-    let page = store
-        .list_cases(&CaseQuery {
-            limit: 3,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let ids = |p: &[CaseSummary]| p.iter().map(|s| s.id).collect::<Vec<_>>();
-    let case_id = |i: u128| case(i).case().unwrap();
-    assert_eq!(ids(&page.items), [case_id(7), case_id(6), case_id(5)]);
-    assert_eq!(page.items[2], sm);
-    assert_eq!(page.items[0].reports.len(), 2);
-    assert_eq!(
-        page.items[0].reports[0].received_at.to_string(),
-        "2024-01-02T00:00:00.123456789Z"
-    );
-    let page2 = store
-        .list_cases(&CaseQuery {
-            limit: 3,
-            after: page.next.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    assert_eq!(ids(&page2.items), [case_id(4), case_id(3), case_id(2)]);
-    let page3 = store
-        .list_cases(&CaseQuery {
-            limit: 3,
-            after: page2.next.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    assert_eq!((ids(&page3.items), page3.next), (vec![case_id(1)], None));
-    let open = store
-        .list_cases(&CaseQuery {
-            open_only: true,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    assert_eq!(open.items.len(), 4);
-    let closed = store
-        .list_cases(&CaseQuery {
-            state: Some(CaseState::Closed),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    assert_eq!(closed.items.len(), 3);
-    let due = store
-        .list_cases(&CaseQuery {
-            reassessment_due: true,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    assert_eq!(ids(&due.items), [case_id(3)]);
-    let overdue = |at: &str| {
-        let store = store.clone();
-        let at = at.parse().unwrap();
-        async move {
-            store
-                .list_cases(&CaseQuery {
-                    overdue_at: Some(at),
-                    ..Default::default()
-                })
-                .await
-                .unwrap()
-                .items
-                .len()
-        }
-    };
-    assert_eq!(overdue("2024-02-01T00:00:00Z").await, 0);
-    assert_eq!(overdue("2024-02-01T00:00:01Z").await, 1);
-
-    assert_eq!(
-        store.case_ids().await.unwrap(),
-        (1..=7).map(case_id).collect::<Vec<_>>()
-    );
-    let prefix = case_id(3).to_string();
-    let found = store
-        .case_ids_with_prefix(&prefix[..prefix.len() - 1].to_uppercase(), 10)
-        .await
-        .unwrap();
-    assert!(found.contains(&case_id(3)), "{found:?}");
-    assert_eq!(
-        store.case_ids_with_prefix("%", 10).await.unwrap().len(),
-        7,
-        "a wildcard in the prefix is dropped"
-    );
-    assert!(store.integrity_check().await.unwrap().is_empty());
-}
-
-#[tokio::test]
-async fn appends_committed_together_leave_the_last_summary_of_each_case() {
-    let db = TestDb::new().await;
-    let store = create(&db).await;
-    let sm = |i: u128, version: u64, reports: &[u128]| {
-        let mut s = summary(case(i), &[], &[], &["ct"]);
-        s.version = version;
-        s.reports = reports
-            .iter()
-            .map(|r| report(*r, "2024-01-02T00:00:00Z"))
-            .collect();
-        s
-    };
-    let with = |i: u128, version: u64, reports: &[u128]| {
-        let mut b = batch(case(i), version, 1);
-        b.summary = Some(sm(i, version + 1, reports));
-        b
-    };
-    // Queued together, so one group: case 1 opened and
-    // updated twice, report 3 listed by case 1 and then moved to case 2.
-    let (a, b, c, d) = tokio::join!(
-        store.append(with(1, 0, &[1, 3])),
-        store.append(with(1, 1, &[1, 2, 3])),
-        store.append(with(2, 0, &[3])),
-        store.append(with(1, 2, &[1, 2])),
-    );
-    for r in [a, b, c, d] {
-        r.unwrap();
-    }
-    // (On this single-threaded runtime all four are queued before the
-    // writer runs.)
-    assert_eq!(count(&db, "checkpoints").await, 1, "one group");
-    let all = store.list_cases(&CaseQuery::default()).await.unwrap().items;
-    assert_eq!(all, vec![sm(2, 1, &[3]), sm(1, 3, &[1, 2])]);
-    assert!(store.integrity_check().await.unwrap().is_empty());
-    assert_eq!(verified(Arc::new(store.clone())).await, 4);
-}
-
-#[tokio::test]
-async fn in_one_group_a_failed_job_undoes_only_itself() {
-    let db = TestDb::new().await;
-    let store = create(&db).await;
-    let doc = |key: &str, expect| DocWrite::put(DocKind::User, key, expect, &key);
-    store
-        .write_docs(vec![doc("taken", DocExpect::Absent)])
-        .await
-        .unwrap();
-    let with_doc = |stream, version, d: DocWrite| {
-        let mut b = batch(stream, version, 1);
-        b.docs = vec![d];
-        b
-    };
-    let mut opened = batch(case(1), 0, 2);
-    opened.summary = Some(summary(case(1), &[], &[], &[]));
-    let mut next = batch(case(1), 2, 1);
-    let mut sm = summary(case(1), &["secret"], &[], &[]);
-    sm.version = 3;
-    next.summary = Some(sm.clone());
-    let (a, b, c, d, e, f) = tokio::join!(
-        // Plain (buffered), then a document conflict (its savepoint is
-        // rolled back), then plain again on the same case, then a
-        // document that holds, then a stale version, then a document
-        // write that fails.
-        store.append(opened),
-        store.append(with_doc(
-            StreamId::Accounts,
-            0,
-            doc("taken", DocExpect::Absent)
-        )),
-        store.append(next),
-        store.append(with_doc(
-            StreamId::Accounts,
-            0,
-            doc("free", DocExpect::Absent)
-        )),
-        store.append(batch(case(1), 1, 1)),
-        store.write_docs(vec![doc("taken", DocExpect::Version(9))]),
-    );
-    assert_eq!(a.unwrap().first_position, 0);
-    assert!(matches!(b, Err(StoreError::DocConflict { .. })), "{b:?}");
-    assert_eq!(c.unwrap().first_position, 2);
-    assert_eq!(d.unwrap().first_position, 3);
-    assert!(
-        matches!(
-            e,
-            Err(StoreError::Conflict {
-                expected: 1,
-                actual: 3,
-                ..
-            })
-        ),
-        "{e:?}"
-    );
-    assert!(matches!(f, Err(StoreError::DocConflict { .. })), "{f:?}");
-    assert_eq!(count(&db, "checkpoints").await, 1, "one group");
-    assert_eq!(verified(Arc::new(store.clone())).await, 4);
-    assert_eq!(
-        store.list_cases(&CaseQuery::default()).await.unwrap().items,
-        vec![sm]
-    );
-    assert!(
-        store
-            .get_doc(DocKind::User, "free")
-            .await
-            .unwrap()
-            .is_some()
-    );
-    assert_eq!(
-        store
-            .get_doc(DocKind::User, "taken")
-            .await
-            .unwrap()
-            .unwrap()
-            .version,
-        1
-    );
-    assert!(store.integrity_check().await.unwrap().is_empty());
-}
-
-#[tokio::test]
-async fn replacing_projections_rebuilds_cases_and_derived_documents() {
-    let db = TestDb::new().await;
-    let store = create(&db).await;
-    for i in 1..=3u128 {
-        let mut b = batch(case(i), 0, 1);
-        b.summary = Some(summary(case(i), &[], &[], &[]));
-        store.append(b).await.unwrap();
-    }
-    store
-        .write_docs(vec![
-            DocWrite::put(DocKind::User, "old", DocExpect::Any, &"old"),
-            DocWrite::put(DocKind::Session, "s", DocExpect::Any, &"session"),
-        ])
-        .await
-        .unwrap();
-    let before = store.projection_digest().await.unwrap();
-    assert_eq!((before.cases, before.docs), (3, 1));
-    let doc = |kind, key: &str| Doc {
-        kind,
-        key: key.into(),
-        version: 1,
-        body: key.as_bytes().to_vec(),
-    };
-    let mut sm = summary(case(2), &["secret"], &[], &["ct"]);
-    sm.reports = vec![report(1, "2024-01-02T00:00:00Z")];
-    store
-        .replace_projections(
-            vec![sm.clone()],
-            vec![doc(DocKind::User, "new"), doc(DocKind::Element, "ct")],
-        )
-        .await
-        .unwrap();
-    let all = store.list_cases(&CaseQuery::default()).await.unwrap();
-    assert_eq!(all.items, vec![sm.clone()]);
-    assert!(store.get_doc(DocKind::User, "old").await.unwrap().is_none());
-    assert!(store.get_doc(DocKind::User, "new").await.unwrap().is_some());
-    // Documents that are not derived survive a rebuild.
-    assert!(
-        store
-            .get_doc(DocKind::Session, "s")
-            .await
-            .unwrap()
-            .is_some()
-    );
-    let after = store.projection_digest().await.unwrap();
-    assert_eq!((after.cases, after.reports, after.docs), (1, 1, 2));
-    assert_eq!(
-        after,
-        tocsin_store::ProjectionDigest::of(
-            &[sm.clone()],
-            &[doc(DocKind::User, "new"), doc(DocKind::Element, "ct")]
-        )
-    );
-    // A document given twice fails the rebuild, which changes nothing.
-    assert!(matches!(
-        store
-            .replace_projections(
-                vec![],
-                vec![doc(DocKind::User, "a"), doc(DocKind::User, "a")]
-            )
-            .await,
-        Err(StoreError::DocConflict { .. })
-    ));
-    assert_eq!(store.projection_digest().await.unwrap(), after);
-    // A summary for a case the ledger does not have is refused.
-    assert!(matches!(
-        store
-            .replace_projections(vec![summary(case(42), &[], &[], &[])], vec![])
-            .await,
-        Err(StoreError::Corrupt(_))
-    ));
-    assert_eq!(store.projection_digest().await.unwrap(), after);
+    assert_eq!(s.meta().schema_version, 3);
+    the_account_reads_back(&s).await;
+    assert_eq!(kinds(&db).await, stored_account_and_session());
 }
 
 #[tokio::test]
@@ -959,7 +345,7 @@ async fn opening_refuses_what_is_not_a_tocsin_database() {
         matches!(&e, StoreError::NotTocsin(m) if m.contains("not a tocsin database")),
         "{e}"
     );
-    let e = PostgresStore::create(&db.url, signer(), init())
+    let e = PostgresStore::create(&db.url, signer(), init_params())
         .await
         .err()
         .unwrap();
@@ -973,7 +359,7 @@ async fn opening_refuses_what_is_not_a_tocsin_database() {
         .unwrap();
     // Initialised once, not twice.
     create(&db).await;
-    let e = PostgresStore::create(&db.url, signer(), init())
+    let e = PostgresStore::create(&db.url, signer(), init_params())
         .await
         .err()
         .unwrap();
@@ -985,6 +371,17 @@ async fn opening_refuses_what_is_not_a_tocsin_database() {
         .unwrap();
     let e = PostgresStore::open(&db.url, None).await.err().unwrap();
     assert!(matches!(e, StoreError::TooNew { found: 99, .. }), "{e}");
+}
+
+/// What a chain printer shows of an error: it and every cause.
+fn chain(e: &StoreError) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        out = format!("{out}: {c}");
+        cause = c.source();
+    }
+    out
 }
 
 #[tokio::test]
@@ -999,27 +396,40 @@ async fn connection_failures_say_what_is_wrong() {
         .await
         .err()
         .unwrap();
+    let m = e.to_string();
     assert!(
-        matches!(&e, StoreError::Backend(m) if m.contains("does not exist") && m.contains("createdb")),
+        matches!(e, StoreError::Backend { .. })
+            && m.contains("does not exist")
+            && m.contains("createdb"),
         "{e}"
     );
+    // The server's own words are the cause, kept, not repeated.
+    let cause = e.source().expect("the cause is kept");
+    assert!(cause.downcast_ref::<sqlx::Error>().is_some(), "{cause}");
+    assert!(!m.contains(&cause.to_string()), "{m}");
     // Nobody listening (port 1 on loopback).
     let e = PostgresStore::open_with("postgres://postgres@127.0.0.1:1/x", None, quick.clone())
         .await
         .err()
         .unwrap();
+    let m = e.to_string();
     assert!(
-        matches!(&e, StoreError::Backend(m) if m.contains("cannot reach") && m.contains("127.0.0.1:1")),
+        matches!(e, StoreError::Backend { .. })
+            && m.contains("cannot reach")
+            && m.contains("127.0.0.1:1"),
         "{e}"
     );
-    // A URL that is not one, without echoing it (it may hold a password).
+    assert!(e.source().is_some(), "{e}");
+    // A URL that is not one, without echoing it (it may hold a password),
+    // anywhere in the chain.
     let e = PostgresStore::open_with("postgres://u:sekrit@[bad", None, quick.clone())
         .await
         .err()
         .unwrap();
     assert!(
-        matches!(&e, StoreError::Backend(m) if !m.contains("sekrit")),
-        "{e}"
+        matches!(e, StoreError::Backend { .. }) && !chain(&e).contains("sekrit"),
+        "{}",
+        chain(&e)
     );
     // A role that does not exist (trust authentication still checks the role).
     let url = server().replacen("postgres://postgres@", "postgres://no_such_role@", 1);
@@ -1029,7 +439,7 @@ async fn connection_failures_say_what_is_wrong() {
             .err()
             .unwrap();
         assert!(
-            matches!(&e, StoreError::Backend(m) if m.contains("no_such_role")),
+            matches!(e, StoreError::Backend { .. }) && e.to_string().contains("no_such_role"),
             "{e}"
         );
     }
@@ -1041,7 +451,7 @@ async fn processes_starting_together_initialise_once_and_open_together() {
     let mut set = tokio::task::JoinSet::new();
     for _ in 0..4 {
         let url = db.url.clone();
-        set.spawn(async move { PostgresStore::create(&url, signer(), init()).await });
+        set.spawn(async move { PostgresStore::create(&url, signer(), init_params()).await });
     }
     let (mut ok, mut refused) = (0, 0);
     while let Some(r) = set.join_next().await {
@@ -1183,8 +593,8 @@ async fn two_instances_with_many_tasks_keep_one_dense_ledger() {
         acks.len(),
         count(&db, "checkpoints").await
     );
-    assert_eq!(verified(Arc::new(a.clone())).await, head.size);
-    assert_eq!(verified(Arc::new(b.clone())).await, head.size);
+    assert_eq!(verified(&a).await, head.size);
+    assert_eq!(verified(&b).await, head.size);
     assert!(a.integrity_check().await.unwrap().is_empty());
 }
 
@@ -1226,7 +636,7 @@ async fn racing_approvals_on_two_instances_exactly_one_wins() {
         assert_eq!((won, lost), (1, 3), "round {round}");
     }
     assert_eq!(a.read_stream(&stream).await.unwrap().len(), 31);
-    assert_eq!(verified(Arc::new(b.clone())).await, 31);
+    assert_eq!(verified(&b).await, 31);
 }
 
 // ---------------------------------------------------------------------------
@@ -1237,16 +647,9 @@ async fn the_same_content_gives_the_same_digest_and_tree_as_sqlite() {
     let db = TestDb::new().await;
     let pg = create(&db).await;
     let dir = tempfile::tempdir().unwrap();
-    let lite = tocsin_store_sqlite::SqliteStore::create(
-        &dir.path().join("t.db"),
-        signer(),
-        tocsin_store_sqlite::InitParams {
-            deployment_id: "d".into(),
-            origin: "tocsin.test/unit".into(),
-            created_at: "2024-01-01T00:00:00Z".into(),
-        },
-    )
-    .unwrap();
+    let lite =
+        tocsin_store_sqlite::SqliteStore::create(&dir.path().join("t.db"), signer(), init_params())
+            .unwrap();
     let stores: [&dyn Store; 2] = [&pg, &lite];
     for s in stores {
         for i in 1..=5u128 {
@@ -1324,16 +727,8 @@ async fn the_same_content_gives_the_same_digest_and_tree_as_sqlite() {
 async fn copy_to_postgres_and_back_keeps_everything() {
     let dir = tempfile::tempdir().unwrap();
     let lite = |name: &str| {
-        tocsin_store_sqlite::SqliteStore::create(
-            &dir.path().join(name),
-            signer(),
-            tocsin_store_sqlite::InitParams {
-                deployment_id: "d".into(),
-                origin: "tocsin.test/unit".into(),
-                created_at: "2024-01-01T00:00:00Z".into(),
-            },
-        )
-        .unwrap()
+        tocsin_store_sqlite::SqliteStore::create(&dir.path().join(name), signer(), init_params())
+            .unwrap()
     };
     let source = lite("a.db");
     for round in 0..5u64 {
@@ -1374,10 +769,10 @@ async fn copy_to_postgres_and_back_keeps_everything() {
     }
     assert!(heads[0] == heads[1] && heads[1] == heads[2]);
     assert_eq!(count(&db, "ledger_head WHERE size = 4250").await, 1);
-    assert_eq!(verified(Arc::new(pg.clone())).await, 4250);
+    assert_eq!(verified(&pg).await, 4250);
     // The copy on PostgreSQL takes appends where the source left off.
     pg.append(batch(case(0), 85, 1)).await.unwrap();
-    assert_eq!(verified(Arc::new(pg.clone())).await, 4251);
+    assert_eq!(verified(&pg).await, 4251);
     // Importing rows that do not continue the ledger, or documents that
     // exist, is refused and writes nothing.
     let page = source.read_leaves(10, 5).await.unwrap();
@@ -1395,7 +790,7 @@ async fn copy_to_postgres_and_back_keeps_everything() {
         .unwrap();
     let r = pg.import_raw(tocsin_store::RawRows::Docs(docs)).await;
     assert!(matches!(r, Err(StoreError::DocConflict { .. })), "{r:?}");
-    assert_eq!(verified(Arc::new(pg.clone())).await, 4251);
+    assert_eq!(verified(&pg).await, 4251);
 }
 
 // ---------------------------------------------------------------------------
@@ -1452,7 +847,7 @@ async fn throughput() {
             n as f64 / secs,
             n as f64 / commits.max(1) as f64
         );
-        assert_eq!(verified(Arc::new(stores[0].clone())).await, n);
+        assert_eq!(verified(&stores[0]).await, n);
         for s in &stores {
             s.close().await;
         }

@@ -1,8 +1,17 @@
-//! The SQLite schema and its migrations.
+//! The SQLite schema, its migrations, and opening a file as a tocsin
+//! database.
 //!
 //! `PRAGMA application_id` marks a file as tocsin's; `PRAGMA user_version`
 //! is the schema version. Migrations run in order, each in its own
-//! transaction, when a store opens. A file from a newer tocsin is refused.
+//! transaction, when a store opens ([`prepare`]). A file from a newer
+//! tocsin is refused; so is any file that is not ours.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use tocsin_store::{InitParams, StoreError, StoreMeta};
+
+use crate::common::{not_tocsin_or_backend, sql};
 
 /// "TCSN" — marks the file as a tocsin database.
 pub const APPLICATION_ID: i32 = 0x5443_534E;
@@ -98,9 +107,144 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE cases ADD COLUMN sweep_at_us INTEGER;
     CREATE INDEX cases_by_sweep ON cases (sweep_at_us);
     "#,
+    // 4: accounts are documents of kind 'account' (they were 'user').
+    r#"
+    UPDATE docs SET kind = 'account' WHERE kind = 'user';
+    "#,
 ];
 
 /// The schema version this build writes.
 pub fn latest() -> i64 {
     MIGRATIONS.len() as i64
+}
+
+/// The durability SQLite was asked for and did not give.
+#[derive(Debug, thiserror::Error)]
+enum NotDurable {
+    #[error("the journal mode is {0}, not WAL")]
+    Journal(String),
+    #[error("synchronous is {0}, not FULL (2)")]
+    Synchronous(i64),
+}
+
+fn pragma_i64(conn: &Connection, path: &Path, name: &str) -> Result<i64, StoreError> {
+    conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
+        .map_err(|e| not_tocsin_or_backend(path, e))
+}
+
+/// Checks the file is ours (or empty, with `init`), runs migrations, and
+/// sets the pragmas (WAL, `synchronous=FULL`, foreign keys).
+pub fn prepare(
+    conn: &mut Connection,
+    path: &Path,
+    init: Option<&InitParams>,
+) -> Result<(), StoreError> {
+    let app = pragma_i64(conn, path, "application_id")? as i32;
+    let version = pragma_i64(conn, path, "user_version")?;
+    let tables: i64 = conn
+        .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+        .map_err(|e| not_tocsin_or_backend(path, e))?;
+    let empty = app == 0 && version == 0 && tables == 0;
+    if empty {
+        if init.is_none() {
+            return Err(StoreError::NotTocsin(format!(
+                "{} is an empty database: run `tocsin init` first",
+                path.display()
+            )));
+        }
+    } else {
+        if init.is_some() {
+            return Err(StoreError::NotTocsin(format!(
+                "{} already exists and is not empty; refusing to initialise over it",
+                path.display()
+            )));
+        }
+        if app != APPLICATION_ID {
+            return Err(StoreError::NotTocsin(format!(
+                "{} is an SQLite database of another application (application_id {app:#x}), not a tocsin database",
+                path.display()
+            )));
+        }
+    }
+    if version > latest() {
+        return Err(StoreError::TooNew {
+            found: version,
+            supported: latest(),
+        });
+    }
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+        .map_err(sql)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::backend(
+            format!("cannot make {} durable", path.display()),
+            NotDurable::Journal(mode),
+        ));
+    }
+    conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
+        .map_err(sql)?;
+    // Durability is not negotiable: check that the setting took.
+    let sync: i64 = conn
+        .query_row("PRAGMA synchronous", [], |r| r.get(0))
+        .map_err(sql)?;
+    if sync != 2 {
+        return Err(StoreError::backend(
+            format!("cannot make {} durable", path.display()),
+            NotDurable::Synchronous(sync),
+        ));
+    }
+    for (i, migration) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sql)?;
+        // Another process may have migrated while we waited for the lock.
+        let now: i64 = tx
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(sql)?;
+        if now > i as i64 {
+            continue;
+        }
+        tx.execute_batch(migration)
+            .map_err(|e| StoreError::backend(format!("schema migration {} failed", i + 1), e))?;
+        tx.execute_batch(&format!(
+            "PRAGMA user_version = {}; PRAGMA application_id = {};",
+            i + 1,
+            APPLICATION_ID
+        ))
+        .map_err(sql)?;
+        if let (0, Some(p)) = (i, init) {
+            for (k, v) in [
+                ("deployment_id", p.deployment_id.as_str()),
+                ("origin", p.origin.as_str()),
+                ("created_at", p.created_at.as_str()),
+            ] {
+                tx.execute(
+                    "INSERT INTO meta (key, value) VALUES (?1, ?2)",
+                    params![k, v],
+                )
+                .map_err(sql)?;
+            }
+        }
+        tx.commit().map_err(sql)?;
+    }
+    Ok(())
+}
+
+/// The deployment's identity, as `tocsin init` recorded it.
+pub fn read_meta(conn: &Connection) -> Result<StoreMeta, StoreError> {
+    let get = |k: &str| -> Result<String, StoreError> {
+        conn.query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| r.get(0))
+            .optional()
+            .map_err(sql)?
+            .ok_or_else(|| StoreError::Corrupt(format!("meta.{k} is missing")))
+    };
+    Ok(StoreMeta {
+        deployment_id: get("deployment_id")?,
+        origin: get("origin")?,
+        verifier_key: get("verifier_key")?,
+        created_at: get("created_at")?,
+        schema_version: conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(sql)?,
+    })
 }

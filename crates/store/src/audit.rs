@@ -188,7 +188,7 @@ pub async fn verify(
                 (page, hashes)
             })
             .await
-            .map_err(|e| StoreError::Backend(format!("hashing task failed: {e}")));
+            .map_err(|e| StoreError::backend("the task hashing the leaves failed", e));
             if tx.send(hashed).await.is_err() || done {
                 break;
             }

@@ -54,13 +54,36 @@ pub fn encode_body(env: &EventEnvelope) -> Vec<u8> {
 pub fn encode(position: u64, stream: &StreamId, seq: u64, body: &[u8]) -> Vec<u8> {
     let sid = stream.to_string();
     let mut out = Vec::with_capacity(HEADER_FIXED + sid.len() + body.len());
+    put_header(&mut out, position, &sid, seq);
+    out.extend_from_slice(body);
+    out
+}
+
+/// A whole leaf of one event, built in one buffer: the same bytes as
+/// `encode(position, stream, seq, &encode_body(env))` for the stream whose
+/// text form is `stream`, without the intermediate body and stream id.
+pub fn encode_event(position: u64, stream: &str, seq: u64, env: &EventEnvelope) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HEADER_FIXED + stream.len() + BODY_GUESS);
+    put_header(&mut out, position, stream, seq);
+    let header = out.len();
+    // As in `encode_body`: our own types always serialise; were one not
+    // to, the body would be empty there too.
+    if serde_json::to_writer(&mut out, env).is_err() {
+        out.truncate(header);
+    }
+    out
+}
+
+/// A first guess at the size of an event's JSON, so that most leaves are
+/// built without growing their buffer.
+const BODY_GUESS: usize = 256;
+
+fn put_header(out: &mut Vec<u8>, position: u64, stream: &str, seq: u64) {
     out.push(LEAF_VERSION);
     out.extend_from_slice(&position.to_be_bytes());
     out.extend_from_slice(&seq.to_be_bytes());
-    out.extend_from_slice(&(sid.len() as u16).to_be_bytes());
-    out.extend_from_slice(sid.as_bytes());
-    out.extend_from_slice(body);
-    out
+    out.extend_from_slice(&(stream.len() as u16).to_be_bytes());
+    out.extend_from_slice(stream.as_bytes());
 }
 
 /// The header of a leaf, borrowed from the leaf bytes (no allocation).
@@ -150,6 +173,11 @@ mod tests {
             encode(42, &stream, 7, &encode_body(&back)),
             leaf,
             "deterministic"
+        );
+        assert_eq!(
+            encode_event(42, &stream.to_string(), 7, &env),
+            leaf,
+            "one buffer, the same bytes"
         );
         let mut bad = leaf.clone();
         bad[0] = 9;

@@ -4,64 +4,42 @@
 //! a database: append events to a stream atomically with the ledger and the
 //! query tables, read streams back, query cases, and read the ledger for
 //! proofs and verification. Each database has its own crate implementing it
-//! (`tocsin-store-sqlite` now; PostgreSQL later); nothing in this trait is
-//! specific to one database.
+//! (`tocsin-store-sqlite`, `tocsin-store-postgres`); nothing in this trait
+//! is specific to one database.
 //!
-//! Backend-independent pieces live here too, so every backend shares them:
+//! Everything that does not depend on the database lives here, so every
+//! backend shares it and keeps only its SQL, locking and batching:
+//! * [`append`]: the ledger append, planned (versions, positions, leaves,
+//!   Merkle nodes, the signed checkpoint) by a pure function;
+//! * [`group`]: group commit bookkeeping (jobs, outcomes, answers);
+//! * [`columns`]: how a case summary sits in the query tables' columns;
 //! * [`leaf`]: the versioned, deterministic encoding of one event as a
 //!   ledger leaf;
-//! * [`model`]: stream ids, stored events, case summaries (the query tables);
+//! * [`model`]: stream ids, stored events, case summaries (the query
+//!   tables), documents;
 //! * [`audit`]: full verification of a ledger through the trait, and proofs;
 //! * [`copy()`]: a whole deployment from one store into another (any two
-//!   backends), byte for byte.
+//!   backends), byte for byte;
+//! * `testkit` (cargo feature `testkit`): the contract every backend's
+//!   tests run.
 
+pub mod append;
 pub mod audit;
+pub mod columns;
 mod copy;
+mod error;
+pub mod group;
 pub mod leaf;
 pub mod model;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 use async_trait::async_trait;
 use tocsin_ledger::{Hash, NodeId};
 
 pub use copy::{CopyError, CopyProgress, CopyReport, CopyStage, copy};
+pub use error::{BoxError, StoreError};
 pub use model::*;
-
-/// Errors from a store.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// Another command appended to the stream first; reload and retry.
-    #[error(
-        "stream {stream} is at version {actual}, not {expected}: someone else changed it first"
-    )]
-    Conflict {
-        stream: String,
-        expected: u64,
-        actual: u64,
-    },
-    #[error("no database at {0}: run `tocsin init` first")]
-    Missing(String),
-    #[error("{0}")]
-    NotTocsin(String),
-    #[error(
-        "the database schema is version {found}, newer than this tocsin understands ({supported}); upgrade tocsin"
-    )]
-    TooNew { found: i64, supported: i64 },
-    #[error("this store was opened without the signing key, so it cannot append")]
-    ReadOnly,
-    #[error(
-        "the signing key does not belong to this database (database key {expected}, given key {given})"
-    )]
-    WrongKey { expected: String, given: String },
-    /// A document write found something other than it expected.
-    #[error("{kind} '{key}' was changed by someone else (or already exists); reload and retry")]
-    DocConflict { kind: DocKind, key: String },
-    #[error("stored data is damaged: {0}")]
-    Corrupt(String),
-    #[error("database error: {0}")]
-    Backend(String),
-    #[error("the store is shut down")]
-    Closed,
-}
 
 /// A store of events, the ledger they form, and the query tables derived
 /// from them.

@@ -16,7 +16,7 @@ pub enum StreamId {
     Case(CaseId),
     /// Deployment-wide events (policy adoption).
     System,
-    /// Elements, users, roles, tokens: every change an admin makes.
+    /// Elements, accounts, roles, tokens: every change an admin makes.
     Accounts,
     /// Reads of restricted content and refused attempts outside a case.
     Access,
@@ -119,8 +119,8 @@ pub struct NewEvents {
     pub events: Vec<EventEnvelope>,
     /// The query-table row for the case after these events (case streams only).
     pub summary: Option<CaseSummary>,
-    /// Documents written in the same transaction (derived records such as a
-    /// user after a `user_added` event, an idempotency record, a queued
+    /// Documents written in the same transaction (derived records such as an
+    /// account after a `user_added` event, an idempotency record, a queued
     /// notification). A failed expectation fails the whole append.
     pub docs: Vec<DocWrite>,
 }
@@ -147,7 +147,9 @@ impl NewEvents {
 pub enum DocKind {
     /// An element (organisation). Derived from the accounts stream.
     Element,
-    /// A user account. Derived from the accounts stream.
+    /// An account (stored under the name `account`; the variant keeps its
+    /// old name until the code that uses it is renamed). Derived from the
+    /// accounts stream.
     User,
     /// An API token's metadata, keyed by the hash of its secret. Derived.
     Token,
@@ -184,7 +186,7 @@ impl DocKind {
     pub fn as_str(self) -> &'static str {
         match self {
             DocKind::Element => "element",
-            DocKind::User => "user",
+            DocKind::User => "account",
             DocKind::Token => "token",
             DocKind::Credential => "credential",
             DocKind::Session => "session",
@@ -196,8 +198,17 @@ impl DocKind {
         }
     }
 
+    /// The kind stored under `s`. `user`, the name accounts were stored
+    /// under before the schema migrations that renamed them (SQLite 4,
+    /// PostgreSQL 3), still parses as [`DocKind::User`]. Nothing in tocsin
+    /// reads a kind's name from outside a migrated database today (copies
+    /// carry `DocKind`s, not names), so this only keeps an old name from
+    /// being mistaken for an unknown kind.
     pub fn parse(s: &str) -> Option<DocKind> {
-        DocKind::ALL.into_iter().find(|k| k.as_str() == s)
+        match s {
+            "user" => Some(DocKind::User),
+            _ => DocKind::ALL.into_iter().find(|k| k.as_str() == s),
+        }
     }
 
     /// Folded from ledger events, so `admin rebuild` recomputes it.
@@ -247,6 +258,19 @@ pub enum DocExpect {
     Absent,
     /// The document at exactly this version (compare and set).
     Version(u64),
+}
+
+impl DocExpect {
+    /// Whether a document now at `current` (`None`: absent) meets this
+    /// expectation.
+    pub fn admits(self, current: Option<u64>) -> bool {
+        match (self, current) {
+            (DocExpect::Any, _) => true,
+            (DocExpect::Absent, c) => c.is_none(),
+            (DocExpect::Version(v), Some(c)) => c == v,
+            (DocExpect::Version(_), None) => false,
+        }
+    }
 }
 
 /// One write to a document.
@@ -418,6 +442,15 @@ pub enum RawRows {
     Docs(Vec<Doc>),
 }
 
+/// What `tocsin init` records about a new deployment (every backend's
+/// `create` takes it).
+#[derive(Clone, Debug)]
+pub struct InitParams {
+    pub deployment_id: String,
+    pub origin: String,
+    pub created_at: String,
+}
+
 /// Identity of a deployment.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoreMeta {
@@ -431,6 +464,21 @@ pub struct StoreMeta {
     pub created_at: String,
     /// Schema version of the database.
     pub schema_version: i64,
+}
+
+impl StoreMeta {
+    /// Whether `signer` is the deployment's key (the one its verifier key
+    /// names); a store opened for writing must be given it.
+    pub fn check_key(&self, signer: &tocsin_ledger::NoteSigner) -> Result<(), crate::StoreError> {
+        let given = signer.verifier().to_string();
+        if given != self.verifier_key {
+            return Err(crate::StoreError::WrongKey {
+                expected: self.verifier_key.clone(),
+                given,
+            });
+        }
+        Ok(())
+    }
 }
 
 /// One report in a case summary.
@@ -620,5 +668,59 @@ impl ProjectionDigest {
             docs: derived.len() as u64,
             sha256: digest.iter().map(|b| format!("{b:02x}")).collect(),
         }
+    }
+
+    /// The digest of tables that also hold `orphans` reports of no case
+    /// (which a summary cannot carry): counted, and marked in the hash so
+    /// that tables with orphans never compare equal to tables without.
+    pub fn with_orphan_reports(mut self, orphans: u64) -> ProjectionDigest {
+        self.reports += orphans;
+        if orphans > 0 {
+            self.sha256 = format!("{}+{orphans}-orphan-reports", self.sha256);
+        }
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn document_kinds_are_stored_under_their_names() {
+        for k in DocKind::ALL {
+            assert_eq!(DocKind::parse(k.as_str()), Some(k));
+        }
+        assert_eq!(DocKind::User.as_str(), "account");
+        assert_eq!(DocKind::User.to_string(), "account");
+        // The name before schema migration "account" still reads.
+        assert_eq!(DocKind::parse("user"), Some(DocKind::User));
+        assert_eq!(DocKind::parse("users"), None);
+    }
+
+    #[test]
+    fn an_expectation_admits_what_it_says() {
+        use DocExpect::*;
+        let table = [
+            (Any, None, true),
+            (Any, Some(3), true),
+            (Absent, None, true),
+            (Absent, Some(1), false),
+            (Version(2), Some(2), true),
+            (Version(2), Some(3), false),
+            (Version(2), None, false),
+        ];
+        for (e, current, ok) in table {
+            assert_eq!(e.admits(current), ok, "{e:?} at {current:?}");
+        }
+    }
+
+    #[test]
+    fn orphan_reports_are_counted_and_never_compare_equal() {
+        let clean = ProjectionDigest::of(&[], &[]);
+        assert_eq!(clean.clone().with_orphan_reports(0), clean);
+        let orphans = clean.clone().with_orphan_reports(2);
+        assert_eq!(orphans.reports, 2);
+        assert_eq!(orphans.sha256, format!("{}+2-orphan-reports", clean.sha256));
     }
 }

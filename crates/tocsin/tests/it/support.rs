@@ -333,7 +333,7 @@ impl Pinned {
         self.rt
             .spawn(f(self.inner.clone()))
             .await
-            .map_err(|e| tocsin_store::StoreError::Backend(format!("store task: {e}")))?
+            .map_err(|e| tocsin_store::StoreError::backend("the store task failed", e))?
     }
 }
 

@@ -1,0 +1,384 @@
+//! The writer thread: it owns the write connection and commits what
+//! callers queue, a group at a time.
+//!
+//! It waits for a job, takes the database's write lock (`BEGIN
+//! IMMEDIATE`; another process may hold it), then takes everything else
+//! queued by then into the group. It reads the ledger size (and reloads
+//! its Merkle frontier if another process appended since its last commit)
+//! and the version of every stream the group appends to, and runs each job
+//! under a savepoint: appends are planned by [`Planner`] and written as
+//! planned, with their summary and documents. A refused job rolls back its
+//! savepoint and is forgotten by the planner; the others go on. One
+//! checkpoint is signed for the group's final size, one commit
+//! (`synchronous=FULL`) covers the group, and only then is each caller
+//! answered ([`Group::answer`]).
+
+use std::sync::OnceLock;
+use std::sync::mpsc::Receiver;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use tocsin_ledger::{Frontier, Hash, NodeId, NoteSigner};
+use tocsin_store::append::{Planner, frontier_from_nodes};
+use tocsin_store::columns::{
+    CASE_COLUMNS, CASE_UPDATES, CaseRow, REPORT_COLUMNS, REPORT_UPDATES, ReportRow, i64_of,
+};
+use tocsin_store::group::{Group, Job, Running};
+use tocsin_store::{
+    Appended, CaseSummary, Doc, DocKind, DocWrite, NewEvents, StoreError, StreamId,
+};
+
+use crate::common::{is_constraint, sql};
+use crate::read::{ledger_size, read_nodes};
+
+/// The most commands committed together.
+pub const MAX_GROUP: usize = 1024;
+
+pub struct Writer {
+    conn: Connection,
+    signer: NoteSigner,
+    origin: String,
+    /// The right edge of the tree after this writer's last commit.
+    frontier: Option<Frontier>,
+}
+
+impl Writer {
+    pub fn new(conn: Connection, signer: NoteSigner, origin: String) -> Self {
+        Self {
+            conn,
+            signer,
+            origin,
+            frontier: None,
+        }
+    }
+
+    /// Commits groups until every sender is gone.
+    pub fn run(mut self, rx: Receiver<Job>) {
+        while let Ok(first) = rx.recv() {
+            let mut group = Group::new();
+            group.push(first);
+            let outcome = self.commit_group(&mut group, &rx);
+            group.answer(outcome);
+        }
+    }
+
+    /// One transaction for the whole group: the size and root of its
+    /// checkpoint, or Err if nothing committed.
+    fn commit_group(
+        &mut self,
+        group: &mut Group,
+        rx: &Receiver<Job>,
+    ) -> Result<Option<(u64, Hash)>, StoreError> {
+        let r = self.try_commit_group(group, rx);
+        if r.is_err() {
+            // Nothing was committed: forget the frontier; it is reloaded
+            // from the database at the next group.
+            self.frontier = None;
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        r
+    }
+
+    fn try_commit_group(
+        &mut self,
+        group: &mut Group,
+        rx: &Receiver<Job>,
+    ) -> Result<Option<(u64, Hash)>, StoreError> {
+        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(sql)?;
+        // What was queued while we waited for the lock joins the group.
+        while group.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        let size = ledger_size(&self.conn)?;
+        let frontier = match self.frontier.take() {
+            Some(f) if f.size() == size => f,
+            _ => load_frontier(&self.conn, size)?,
+        };
+        let versions = stream_versions(&self.conn, group.streams())?;
+        let mut planner = Planner::new(frontier, versions);
+        for job in group.jobs_mut() {
+            let mark = planner.mark();
+            self.conn.execute_batch("SAVEPOINT job").map_err(sql)?;
+            let conn = &self.conn;
+            let done = match job {
+                Running::Append(batch, slot) => slot.record(append(conn, &mut planner, batch)),
+                Running::ReplaceProjections(cases, docs, slot) => {
+                    slot.record(replace_projections(conn, cases, docs))
+                }
+                Running::WriteDocs(writes, slot) => slot.record(write_docs(conn, writes)),
+            };
+            if done {
+                self.conn.execute_batch("RELEASE job").map_err(sql)?;
+            } else {
+                self.conn
+                    .execute_batch("ROLLBACK TO job; RELEASE job")
+                    .map_err(sql)?;
+                planner.restore(mark);
+            }
+        }
+        let sealed = planner.seal(&self.origin, &self.signer)?;
+        if let Some(s) = &sealed {
+            self.conn
+                .execute(
+                    "INSERT INTO checkpoints (size, note) VALUES (?1, ?2)",
+                    params![i64_of(s.size), s.note],
+                )
+                .map_err(sql)?;
+        }
+        self.conn.execute_batch("COMMIT").map_err(sql)?;
+        self.frontier = Some(planner.into_frontier());
+        Ok(sealed.map(|s| (s.size, s.root)))
+    }
+}
+
+fn load_frontier(conn: &Connection, size: u64) -> Result<Frontier, StoreError> {
+    let ids = Frontier::node_ids(size);
+    let found = read_nodes(conn, &ids)?;
+    frontier_from_nodes(size, &ids, found)
+}
+
+/// The current version of each of `streams`, read under the write lock.
+fn stream_versions(
+    conn: &Connection,
+    streams: Vec<StreamId>,
+) -> Result<Vec<(StreamId, u64)>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM ledger WHERE stream = ?1")
+        .map_err(sql)?;
+    streams
+        .into_iter()
+        .map(|s| {
+            let v = stmt
+                .query_row([s.to_string()], |r| r.get::<_, i64>(0))
+                .map_err(sql)?;
+            Ok((s, v as u64))
+        })
+        .collect()
+}
+
+/// Writes ledger rows (a planned append's, or imported ones).
+pub fn insert_leaves<'a>(
+    conn: &Connection,
+    rows: impl IntoIterator<Item = (u64, &'a str, u64, &'a [u8], &'a [u8])>,
+) -> Result<(), StoreError> {
+    let mut ins = conn
+        .prepare_cached(
+            "INSERT INTO ledger (position, stream, seq, leaf, leaf_hash) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .map_err(sql)?;
+    for (position, stream, seq, leaf, hash) in rows {
+        ins.execute(params![i64_of(position), stream, i64_of(seq), leaf, hash])
+            .map_err(sql)?;
+    }
+    Ok(())
+}
+
+/// Writes Merkle nodes of level >= 1.
+pub fn insert_nodes(conn: &Connection, nodes: &[(NodeId, Hash)]) -> Result<(), StoreError> {
+    let mut ins = conn
+        .prepare_cached("INSERT INTO merkle_nodes (level, idx, hash) VALUES (?1, ?2, ?3)")
+        .map_err(sql)?;
+    for (id, h) in nodes {
+        ins.execute(params![
+            i64::from(id.level),
+            i64_of(id.index),
+            h.as_bytes().as_slice()
+        ])
+        .map_err(sql)?;
+    }
+    Ok(())
+}
+
+/// Appends one batch as the planner plans it, with its summary and
+/// documents, inside the group's transaction.
+fn append(
+    conn: &Connection,
+    planner: &mut Planner,
+    batch: &NewEvents,
+) -> Result<Appended, StoreError> {
+    let plan = planner.plan(batch)?;
+    insert_leaves(
+        conn,
+        plan.leaves.iter().map(|l| {
+            (
+                l.position,
+                plan.stream_text.as_str(),
+                l.seq,
+                l.leaf.as_slice(),
+                l.hash.as_bytes().as_slice(),
+            )
+        }),
+    )?;
+    insert_nodes(conn, &plan.nodes)?;
+    if let Some(s) = &batch.summary {
+        upsert_case(conn, s)?;
+    }
+    write_docs(conn, &batch.docs)?;
+    Ok(plan.appended)
+}
+
+/// Writes a case's row of the query tables and its reports.
+pub fn upsert_case(conn: &Connection, s: &CaseSummary) -> Result<(), StoreError> {
+    static UPSERT: OnceLock<String> = OnceLock::new();
+    static REPORT: OnceLock<String> = OnceLock::new();
+    let upsert = UPSERT.get_or_init(|| {
+        format!(
+            "INSERT INTO cases ({CASE_COLUMNS})
+             VALUES (?1, (SELECT position FROM ledger WHERE stream = 'case/' || ?1 AND seq = 1),
+                     ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
+             ON CONFLICT (id) DO UPDATE SET {CASE_UPDATES}"
+        )
+    });
+    let c = CaseRow::of(s);
+    conn.prepare_cached(upsert)
+        .map_err(sql)?
+        .execute(params![
+            c.id,
+            c.title,
+            c.state,
+            c.owner,
+            c.lead_element,
+            c.opened_at,
+            c.updated_at,
+            c.version,
+            c.verdict,
+            c.reassessment_due,
+            c.next_step,
+            c.next_due,
+            c.next_due_us,
+            c.escalations,
+            c.levels,
+            c.compartments,
+            c.elements,
+            c.existence_restricted,
+            c.sweep_at_us,
+        ])
+        .map_err(|e| {
+            if is_constraint(&e) {
+                StoreError::Corrupt(format!(
+                    "case {} has no case_opened event in the ledger",
+                    c.id
+                ))
+            } else {
+                sql(e)
+            }
+        })?;
+    conn.prepare_cached("DELETE FROM reports WHERE case_id = ?1")
+        .map_err(sql)?
+        .execute([&c.id])
+        .map_err(sql)?;
+    let report = REPORT.get_or_init(|| {
+        format!(
+            "INSERT INTO reports ({REPORT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (id) DO UPDATE SET {REPORT_UPDATES}"
+        )
+    });
+    let mut ins = conn.prepare_cached(report).map_err(sql)?;
+    for r in ReportRow::all(s) {
+        ins.execute(params![
+            r.id,
+            c.id,
+            r.ord,
+            r.originating_element,
+            r.received_at,
+            r.grade,
+            r.independent
+        ])
+        .map_err(sql)?;
+    }
+    Ok(())
+}
+
+/// Writes documents, each at the version given with it; a document that
+/// exists is a [`StoreError::DocConflict`].
+pub fn insert_docs<'a>(
+    conn: &Connection,
+    docs: impl IntoIterator<Item = (&'a Doc, u64)>,
+) -> Result<(), StoreError> {
+    let mut ins = conn
+        .prepare_cached("INSERT INTO docs (kind, key, version, body) VALUES (?1, ?2, ?3, ?4)")
+        .map_err(sql)?;
+    for (d, version) in docs {
+        ins.execute(params![d.kind.as_str(), d.key, i64_of(version), d.body])
+            .map_err(|e| {
+                if is_constraint(&e) {
+                    StoreError::DocConflict {
+                        kind: d.kind,
+                        key: d.key.clone(),
+                    }
+                } else {
+                    sql(e)
+                }
+            })?;
+    }
+    Ok(())
+}
+
+fn replace_projections(
+    conn: &Connection,
+    cases: &[CaseSummary],
+    docs: &[Doc],
+) -> Result<(), StoreError> {
+    conn.execute_batch("DELETE FROM reports; DELETE FROM cases;")
+        .map_err(sql)?;
+    for s in cases {
+        upsert_case(conn, s)?;
+    }
+    let mut del = conn
+        .prepare_cached("DELETE FROM docs WHERE kind = ?1")
+        .map_err(sql)?;
+    for kind in DocKind::ALL.into_iter().filter(|k| k.derived()) {
+        del.execute([kind.as_str()]).map_err(sql)?;
+    }
+    // A rebuilt document is written once: at version 1 unless it says more.
+    insert_docs(
+        conn,
+        docs.iter()
+            .filter(|d| d.kind.derived())
+            .map(|d| (d, d.version.max(1))),
+    )
+}
+
+/// Applies document writes inside the caller's transaction; the first
+/// failed expectation stops with [`StoreError::DocConflict`] (the caller's
+/// savepoint undoes the rest).
+fn write_docs(conn: &Connection, writes: &[DocWrite]) -> Result<Vec<u64>, StoreError> {
+    let mut out = Vec::with_capacity(writes.len());
+    for w in writes {
+        let current: Option<i64> = conn
+            .prepare_cached("SELECT version FROM docs WHERE kind = ?1 AND key = ?2")
+            .map_err(sql)?
+            .query_row(params![w.kind.as_str(), w.key], |r| r.get(0))
+            .optional()
+            .map_err(sql)?;
+        if !w.expect.admits(current.map(|v| v as u64)) {
+            return Err(StoreError::DocConflict {
+                kind: w.kind,
+                key: w.key.clone(),
+            });
+        }
+        match &w.body {
+            Some(body) => {
+                let version = current.unwrap_or(0) + 1;
+                conn.prepare_cached(
+                    "INSERT INTO docs (kind, key, version, body) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (kind, key) DO UPDATE SET version = excluded.version, body = excluded.body",
+                )
+                .map_err(sql)?
+                .execute(params![w.kind.as_str(), w.key, version, body])
+                .map_err(sql)?;
+                out.push(version as u64);
+            }
+            None => {
+                conn.prepare_cached("DELETE FROM docs WHERE kind = ?1 AND key = ?2")
+                    .map_err(sql)?
+                    .execute(params![w.kind.as_str(), w.key])
+                    .map_err(sql)?;
+                out.push(0);
+            }
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,259 @@
+//! The ledger append, planned in one place.
+//!
+//! Appending a batch decides everything the ledger will hold: whether the
+//! stream is at the version its caller read, the sequence number and
+//! ledger position of each event, the leaf bytes and their hashes, the
+//! Merkle nodes the new leaves complete, and, once a whole group of
+//! appends is planned, the signed checkpoint of the new size. [`Planner`]
+//! decides all of it from what a backend read under its write lock (the
+//! ledger's [`Frontier`], and the current version of each stream its group
+//! appends to) and returns exactly the rows to write, or the conflict.
+//!
+//! It does no IO and reads no clock, so the same events give the same
+//! bytes on every backend; a backend only writes what it is given, with
+//! its own SQL, locking and batching.
+//!
+//! A writer runs a group of jobs in one transaction, each job under a
+//! savepoint: a [`Mark`] taken before a job, given back to
+//! [`Planner::restore`] when the job's savepoint is rolled back, makes the
+//! planner forget what it planned for that job.
+
+use std::collections::HashMap;
+
+use tocsin_domain::CaseId;
+use tocsin_ledger::{Checkpoint, Frontier, Hash, NodeId, NoteSigner, leaf_hash};
+
+use crate::leaf::encode_event;
+use crate::{Appended, LeafPage, NewEvents, StoreError, StreamId};
+
+/// Plans the appends of one group, in order, from the state of the ledger
+/// the writer read under its lock.
+#[derive(Clone, Debug)]
+pub struct Planner {
+    frontier: Frontier,
+    versions: HashMap<StreamId, u64>,
+    /// The stream and its version before, of every plan still standing,
+    /// oldest first: what [`Planner::restore`] undoes.
+    undo: Vec<(StreamId, u64)>,
+}
+
+/// Where a planner was before a job (see [`Planner::mark`]).
+#[derive(Clone, Debug)]
+pub struct Mark {
+    frontier: Frontier,
+    undo: usize,
+}
+
+/// One ledger row to write.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewLeaf {
+    pub position: u64,
+    /// The event's sequence number within its stream (1-based).
+    pub seq: u64,
+    /// The leaf ([`crate::leaf`] format).
+    pub leaf: Vec<u8>,
+    /// The leaf's Merkle hash (level 0 of the tree).
+    pub hash: Hash,
+}
+
+/// What one append writes to the ledger, and what its caller is answered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppendPlan {
+    pub stream: StreamId,
+    /// The stream id as the ledger's `stream` column holds it.
+    pub stream_text: String,
+    /// One row per event, at dense positions.
+    pub leaves: Vec<NewLeaf>,
+    /// The Merkle nodes of level >= 1 these leaves complete, in order.
+    pub nodes: Vec<(NodeId, Hash)>,
+    /// The answer; its `tree_size` and `root` are the group's, filled in
+    /// when the group commits (see [`crate::group::Group::answer`]).
+    pub appended: Appended,
+}
+
+impl AppendPlan {
+    /// The case this append opens (its first event is the case stream's
+    /// first), with that event's position.
+    pub fn opens_case(&self) -> Option<(CaseId, u64)> {
+        match (self.stream.case(), self.leaves.first()) {
+            (Some(id), Some(first)) if first.seq == 1 => Some((id, first.position)),
+            _ => None,
+        }
+    }
+}
+
+/// The checkpoint of a group's tree, signed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sealed {
+    pub size: u64,
+    pub root: Hash,
+    /// The signed note (C2SP checkpoint) to store for `size`.
+    pub note: String,
+}
+
+/// A stream the writer did not read the version of before planning an
+/// append to it: a bug in the writer, never a conflict.
+#[derive(Debug, thiserror::Error)]
+#[error("the writer did not read the version of stream {0} before planning an append to it")]
+pub struct UnreadVersion(String);
+
+impl Planner {
+    /// A planner for a ledger whose right edge is `frontier` and whose
+    /// streams are at `versions` (every stream the group appends to; a
+    /// stream with no events is at 0).
+    pub fn new(frontier: Frontier, versions: impl IntoIterator<Item = (StreamId, u64)>) -> Self {
+        Self {
+            frontier,
+            versions: versions.into_iter().collect(),
+            undo: Vec::new(),
+        }
+    }
+
+    /// The ledger size after everything planned.
+    pub fn size(&self) -> u64 {
+        self.frontier.size()
+    }
+
+    /// The right edge of the tree after everything planned (what a writer
+    /// keeps for its next group once this one committed).
+    pub fn into_frontier(self) -> Frontier {
+        self.frontier
+    }
+
+    /// Plans `batch` after everything planned so far: the version check,
+    /// then a leaf per event with its place, and the nodes they complete.
+    /// A conflict (or an empty batch) changes nothing.
+    pub fn plan(&mut self, batch: &NewEvents) -> Result<AppendPlan, StoreError> {
+        if batch.events.is_empty() {
+            return Err(StoreError::NothingToAppend);
+        }
+        let stream_text = batch.stream.to_string();
+        let Some(&current) = self.versions.get(&batch.stream) else {
+            return Err(StoreError::backend(
+                "cannot plan the append",
+                UnreadVersion(stream_text),
+            ));
+        };
+        let expected = batch.expected_version.unwrap_or(current);
+        if current != expected {
+            return Err(StoreError::Conflict {
+                stream: stream_text,
+                expected,
+                actual: current,
+            });
+        }
+        let first_position = self.frontier.size();
+        let count = batch.events.len();
+        let mut leaves = Vec::with_capacity(count);
+        let mut nodes = Vec::with_capacity(count);
+        for (env, seq) in batch.events.iter().zip(expected + 1..) {
+            let position = self.frontier.size();
+            let leaf = encode_event(position, &stream_text, seq, env);
+            let hash = leaf_hash(&leaf);
+            self.frontier.push(hash, &mut nodes);
+            leaves.push(NewLeaf {
+                position,
+                seq,
+                leaf,
+                hash,
+            });
+        }
+        let version = expected + count as u64;
+        self.undo.push((batch.stream, current));
+        self.versions.insert(batch.stream, version);
+        Ok(AppendPlan {
+            stream: batch.stream,
+            stream_text,
+            leaves,
+            nodes,
+            appended: Appended {
+                first_position,
+                count: count as u64,
+                version,
+                tree_size: 0,
+                root: Hash::default(),
+            },
+        })
+    }
+
+    /// Where the planner is now, to [`Planner::restore`] if the next job
+    /// is undone.
+    pub fn mark(&self) -> Mark {
+        Mark {
+            frontier: self.frontier.clone(),
+            undo: self.undo.len(),
+        }
+    }
+
+    /// Forgets every plan made since `mark`.
+    pub fn restore(&mut self, mark: Mark) {
+        while self.undo.len() > mark.undo {
+            if let Some((stream, before)) = self.undo.pop() {
+                self.versions.insert(stream, before);
+            }
+        }
+        self.frontier = mark.frontier;
+    }
+
+    /// The checkpoint of the tree after every plan still standing, signed
+    /// for `origin`; `None` when nothing is appended (a group of document
+    /// writes signs nothing).
+    pub fn seal(&self, origin: &str, signer: &NoteSigner) -> Result<Option<Sealed>, StoreError> {
+        if self.undo.is_empty() {
+            return Ok(None);
+        }
+        let cp = Checkpoint {
+            origin: origin.to_owned(),
+            size: self.frontier.size(),
+            root: self.frontier.root(),
+        };
+        let note = signer
+            .try_sign_checkpoint(&cp)
+            .map_err(|e| StoreError::backend("cannot sign the checkpoint", e))?;
+        Ok(Some(Sealed {
+            size: cp.size,
+            root: cp.root,
+            note,
+        }))
+    }
+}
+
+/// The frontier of a ledger of `size` leaves, from the stored hashes
+/// `found` of [`Frontier::node_ids`]`(size)` (in that order). A missing
+/// node is damage.
+pub fn frontier_from_nodes(
+    size: u64,
+    ids: &[NodeId],
+    found: Vec<Option<Hash>>,
+) -> Result<Frontier, StoreError> {
+    let mut hashes = Vec::with_capacity(ids.len());
+    for (id, h) in ids.iter().zip(found) {
+        hashes.push(h.ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "Merkle node (level {}, index {}) is missing",
+                id.level, id.index
+            ))
+        })?);
+    }
+    Frontier::from_nodes(size, &hashes).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// Checks that imported ledger rows continue a ledger of `size` leaves
+/// densely, as [`crate::Store::import_raw`] requires; otherwise a
+/// [`StoreError::Conflict`] on the stream `ledger`.
+pub fn check_continues(size: u64, leaves: &LeafPage) -> Result<(), StoreError> {
+    for (row, at) in leaves.iter().zip(size..) {
+        if row.position != at {
+            return Err(StoreError::Conflict {
+                stream: "ledger".into(),
+                expected: row.position,
+                actual: at,
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[path = "append_tests.rs"]
+mod tests;

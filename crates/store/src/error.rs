@@ -1,0 +1,96 @@
+//! [`StoreError`]: what can go wrong in a store, the same for every backend.
+//!
+//! A failure of the database itself is [`StoreError::Backend`]: a sentence
+//! saying what the store was doing, and the database's own error as its
+//! `source`, so whoever logs it can print the whole cause chain. Its
+//! `Display` is the sentence alone (the chain printer adds the source).
+//! Damaged data is [`StoreError::Corrupt`], a message about the data.
+
+use std::borrow::Cow;
+use std::error::Error;
+
+use crate::model::DocKind;
+
+/// The underlying error of a [`StoreError::Backend`].
+pub type BoxError = Box<dyn Error + Send + Sync + 'static>;
+
+/// Errors from a store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Another command appended to the stream first; reload and retry.
+    #[error(
+        "stream {stream} is at version {actual}, not {expected}: someone else changed it first"
+    )]
+    Conflict {
+        stream: String,
+        expected: u64,
+        actual: u64,
+    },
+    #[error("no database at {0}: run `tocsin init` first")]
+    Missing(String),
+    #[error("{0}")]
+    NotTocsin(String),
+    #[error(
+        "the database schema is version {found}, newer than this tocsin understands ({supported}); upgrade tocsin"
+    )]
+    TooNew { found: i64, supported: i64 },
+    #[error("this store was opened without the signing key, so it cannot append")]
+    ReadOnly,
+    #[error(
+        "the signing key does not belong to this database (database key {expected}, given key {given})"
+    )]
+    WrongKey { expected: String, given: String },
+    /// A document write found something other than it expected.
+    #[error("{kind} '{key}' was changed by someone else (or already exists); reload and retry")]
+    DocConflict { kind: DocKind, key: String },
+    /// An append with no events.
+    #[error("nothing to append: the batch has no events")]
+    NothingToAppend,
+    /// A case-list cursor that no page of this store handed out.
+    #[error("invalid cursor '{0}'")]
+    BadCursor(String),
+    /// Stored data is damaged; the message says what and where.
+    #[error("stored data is damaged: {0}")]
+    Corrupt(String),
+    /// The database (or the machinery around it) failed while the store
+    /// was doing what `context` says; `source` is the failure itself.
+    #[error("{context}")]
+    Backend {
+        context: Cow<'static, str>,
+        #[source]
+        source: BoxError,
+    },
+    #[error("the store is shut down")]
+    Closed,
+}
+
+impl StoreError {
+    /// A [`StoreError::Backend`]: `source` failed while doing `context`.
+    ///
+    /// `source` must be an error (not a message): what it says is printed
+    /// by whoever walks the cause chain, after `context`.
+    pub fn backend(
+        context: impl Into<Cow<'static, str>>,
+        source: impl Error + Send + Sync + 'static,
+    ) -> StoreError {
+        StoreError::Backend {
+            context: context.into(),
+            source: Box::new(source),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_backend_error_keeps_its_source_and_does_not_repeat_it() {
+        let io = std::io::Error::other("disk on fire");
+        let e = StoreError::backend("cannot write the ledger", io);
+        assert_eq!(e.to_string(), "cannot write the ledger");
+        let source = e.source().expect("the source is kept");
+        assert_eq!(source.to_string(), "disk on fire");
+        assert!(source.downcast_ref::<std::io::Error>().is_some());
+    }
+}

@@ -1,0 +1,257 @@
+//! The contract of the query tables: the access filter, paging and
+//! filtering case lists with their reports, and rebuilding projections.
+
+use super::*;
+use crate::{
+    AccessFilter, CaseQuery, Doc, DocExpect, DocKind, DocWrite, ProjectionDigest, StoreError,
+};
+
+pub async fn the_access_filter_admits_exactly_what_a_reader_may_see<F: Fixture>() {
+    let f = F::new().await;
+    let store = f.create(MAIN).await;
+    let cases: [(&[&str], &[&str], &[&str]); 4] = [
+        (&[], &[], &["ct"]),
+        (&["secret"], &[], &["ct"]),
+        (&["secret"], &["HCS"], &["ct", "fbi"]),
+        (&[], &[], &["fbi"]),
+    ];
+    for (i, (l, c, e)) in cases.iter().enumerate() {
+        let s = case(i as u128 + 1);
+        let mut b = batch(s, 0, 1);
+        b.summary = Some(summary(s, l, c, e));
+        store.append(b).await.unwrap();
+    }
+    let seen = |f: AccessFilter| {
+        let store = store.clone();
+        async move {
+            let q = CaseQuery {
+                access: Some(f.clone()),
+                ..Default::default()
+            };
+            let page = store.list_cases(&q).await.unwrap();
+            let all = store.list_cases(&CaseQuery::default()).await.unwrap();
+            // The database filter and the in-memory test agree.
+            let expected: Vec<_> = all
+                .items
+                .iter()
+                .filter(|s| f.admits(s))
+                .map(|s| s.id)
+                .collect();
+            let got: Vec<_> = page.items.iter().map(|s| s.id).collect();
+            assert_eq!(got, expected);
+            got.len()
+        }
+    };
+    let f = |l: &[&str], c: &[&str], e: Option<&[&str]>| AccessFilter {
+        levels: strings(l),
+        compartments: strings(c),
+        elements: e.map(strings),
+    };
+    assert_eq!(seen(f(&[], &[], Some(&["ct"]))).await, 1);
+    assert_eq!(seen(f(&["secret"], &[], Some(&["ct"]))).await, 2);
+    assert_eq!(seen(f(&["secret"], &["HCS"], Some(&["ct"]))).await, 3);
+    assert_eq!(seen(f(&["secret"], &["HCS"], None)).await, 4);
+    assert_eq!(seen(f(&[], &[], Some(&["fbi"]))).await, 1);
+    assert_eq!(seen(f(&[], &[], Some(&["nobody"]))).await, 0);
+}
+
+pub async fn case_lists_page_filter_and_carry_their_reports<F: Fixture>() {
+    let f = F::new().await;
+    let store = f.create(MAIN).await;
+    for i in 1..=7u128 {
+        let s = case(i);
+        let mut b = batch(s, 0, 1);
+        let mut sm = summary(s, &[], &[], &["ct"]);
+        sm.reports = vec![
+            report(i * 10, "2024-01-02T00:00:00.123456789Z"),
+            report(i * 10 + 1, "2024-01-03T00:00:00Z"),
+        ];
+        if i % 2 == 0 {
+            sm.state = tocsin_domain::case::CaseState::Closed;
+        }
+        if i == 3 {
+            sm.reassessment_due = Some("window_lapsed".into());
+            sm.next_step = Some("determine".into());
+            sm.next_due = Some("2024-02-01T00:00:00Z".parse().unwrap());
+            sm.sweep_at = Some("2024-01-20T00:00:00Z".parse().unwrap());
+        }
+        b.summary = Some(sm);
+        store.append(b).await.unwrap();
+    }
+    // A later summary replaces the row and its reports.
+    let mut b = batch(case(5), 1, 1);
+    let mut sm = summary(case(5), &[], &[], &["ct"]);
+    sm.version = 2;
+    sm.reports = vec![report(99, "2024-01-04T00:00:00Z")];
+    b.summary = Some(sm.clone());
+    store.append(b).await.unwrap();
+
+    let list = |q: CaseQuery| {
+        let store = store.clone();
+        async move { store.list_cases(&q).await.unwrap() }
+    };
+    let page = list(CaseQuery {
+        limit: 3,
+        ..Default::default()
+    })
+    .await;
+    let ids = |p: &[CaseSummary]| p.iter().map(|s| s.id).collect::<Vec<_>>();
+    let case_id = |i: u128| case(i).case().unwrap();
+    assert_eq!(ids(&page.items), [case_id(7), case_id(6), case_id(5)]);
+    assert_eq!(page.items[2], sm);
+    assert_eq!(page.items[0].reports.len(), 2);
+    assert_eq!(
+        page.items[0].reports[0].received_at.to_string(),
+        "2024-01-02T00:00:00.123456789Z"
+    );
+    let page2 = list(CaseQuery {
+        limit: 3,
+        after: page.next.clone(),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(ids(&page2.items), [case_id(4), case_id(3), case_id(2)]);
+    let page3 = list(CaseQuery {
+        limit: 3,
+        after: page2.next.clone(),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!((ids(&page3.items), page3.next), (vec![case_id(1)], None));
+    let bad = store
+        .list_cases(&CaseQuery {
+            after: Some("page two".into()),
+            ..Default::default()
+        })
+        .await;
+    assert!(matches!(bad, Err(StoreError::BadCursor(_))), "{bad:?}");
+    let open = list(CaseQuery {
+        open_only: true,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(open.items.len(), 4);
+    let closed = list(CaseQuery {
+        state: Some(tocsin_domain::case::CaseState::Closed),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(closed.items.len(), 3);
+    let due = list(CaseQuery {
+        reassessment_due: true,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(ids(&due.items), [case_id(3)]);
+    let at = |t: &str| Some(t.parse().unwrap());
+    let overdue = |t: &str| {
+        list(CaseQuery {
+            overdue_at: at(t),
+            ..Default::default()
+        })
+    };
+    assert_eq!(overdue("2024-02-01T00:00:00Z").await.items.len(), 0);
+    assert_eq!(overdue("2024-02-01T00:00:01Z").await.items.len(), 1);
+    let sweep = |t: &str| {
+        list(CaseQuery {
+            sweep_due_at: at(t),
+            ..Default::default()
+        })
+    };
+    assert!(sweep("2024-01-19T23:59:59Z").await.items.is_empty());
+    assert_eq!(
+        ids(&sweep("2024-01-20T00:00:00Z").await.items),
+        [case_id(3)]
+    );
+
+    assert_eq!(
+        store.case_ids().await.unwrap(),
+        (1..=7).map(case_id).collect::<Vec<_>>()
+    );
+    let prefix = case_id(3).to_string();
+    let found = store
+        .case_ids_with_prefix(&prefix[..prefix.len() - 1].to_uppercase(), 10)
+        .await
+        .unwrap();
+    assert!(found.contains(&case_id(3)), "{found:?}");
+    assert_eq!(
+        store.case_ids_with_prefix("%", 10).await.unwrap().len(),
+        7,
+        "a wildcard in the prefix is dropped"
+    );
+    assert!(store.integrity_check().await.unwrap().is_empty());
+}
+
+pub async fn replacing_projections_rebuilds_cases_and_derived_documents<F: Fixture>() {
+    let f = F::new().await;
+    let store = f.create(MAIN).await;
+    for i in 1..=3u128 {
+        let mut b = batch(case(i), 0, 1);
+        b.summary = Some(summary(case(i), &[], &[], &[]));
+        store.append(b).await.unwrap();
+    }
+    store
+        .write_docs(vec![
+            DocWrite::put(DocKind::User, "old", DocExpect::Any, &"old"),
+            DocWrite::put(DocKind::Session, "s", DocExpect::Any, &"session"),
+        ])
+        .await
+        .unwrap();
+    let before = store.projection_digest().await.unwrap();
+    assert_eq!((before.cases, before.docs), (3, 1));
+    let doc = |kind, key: &str| Doc {
+        kind,
+        key: key.into(),
+        version: 1,
+        body: key.as_bytes().to_vec(),
+    };
+    let mut sm = summary(case(2), &["secret"], &[], &["ct"]);
+    sm.reports = vec![report(1, "2024-01-02T00:00:00Z")];
+    store
+        .replace_projections(
+            vec![sm.clone()],
+            vec![doc(DocKind::User, "new"), doc(DocKind::Element, "ct")],
+        )
+        .await
+        .unwrap();
+    let all = store.list_cases(&CaseQuery::default()).await.unwrap();
+    assert_eq!(all.items, vec![sm.clone()]);
+    assert!(store.get_doc(DocKind::User, "old").await.unwrap().is_none());
+    assert!(store.get_doc(DocKind::User, "new").await.unwrap().is_some());
+    // Documents that are not derived survive a rebuild.
+    assert!(
+        store
+            .get_doc(DocKind::Session, "s")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let after = store.projection_digest().await.unwrap();
+    assert_eq!((after.cases, after.reports, after.docs), (1, 1, 2));
+    assert_eq!(
+        after,
+        ProjectionDigest::of(
+            &[sm.clone()],
+            &[doc(DocKind::User, "new"), doc(DocKind::Element, "ct")]
+        )
+    );
+    // A document given twice fails the rebuild, which changes nothing.
+    assert!(matches!(
+        store
+            .replace_projections(
+                vec![],
+                vec![doc(DocKind::User, "a"), doc(DocKind::User, "a")]
+            )
+            .await,
+        Err(StoreError::DocConflict { .. })
+    ));
+    assert_eq!(store.projection_digest().await.unwrap(), after);
+    // A summary for a case the ledger does not have is refused.
+    assert!(matches!(
+        store
+            .replace_projections(vec![summary(case(42), &[], &[], &[])], vec![])
+            .await,
+        Err(StoreError::Corrupt(_))
+    ));
+    assert_eq!(store.projection_digest().await.unwrap(), after);
+}
