@@ -130,7 +130,7 @@ impl Service {
             .await?;
         let mut after = None;
         loop {
-            let page = self.store.list_docs(DocKind::User, after, 500).await?;
+            let page = self.store.list_docs(DocKind::Account, after, 500).await?;
             for d in &page {
                 let a: Account = d.parse()?;
                 levels.check(&a.spec.clearance).map_err(|e| {
@@ -208,7 +208,7 @@ impl Service {
 
     /// An account as it stands (inside the service: logins, principals).
     pub(crate) async fn account(&self, name: &str) -> Result<Option<Account>, ServiceError> {
-        match self.store.get_doc(DocKind::User, name).await? {
+        match self.store.get_doc(DocKind::Account, name).await? {
             Some(d) => Ok(Some(d.parse()?)),
             None => Ok(None),
         }
@@ -243,7 +243,7 @@ impl Service {
         limit: u32,
     ) -> Result<Vec<Account>, ServiceError> {
         self.store
-            .list_docs(DocKind::User, after, limit)
+            .list_docs(DocKind::Account, after, limit)
             .await?
             .iter()
             .map(|d| d.parse().map_err(ServiceError::from))

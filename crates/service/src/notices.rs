@@ -61,7 +61,7 @@ impl NoticeStatus {
     }
 }
 
-/// An escalation notice to one target (a document of kind notification).
+/// An escalation notice to one target (kept as a document of kind notice).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Notice {
     /// Stable id: receivers deduplicate on it.
@@ -130,7 +130,7 @@ impl Service {
             for t in targets {
                 let id = format!("{case_id}/{seq}/{}", t.name);
                 out.push(DocWrite::put(
-                    DocKind::Notification,
+                    DocKind::Notice,
                     id.clone(),
                     DocExpect::Absent,
                     &Notice {
@@ -157,10 +157,7 @@ impl Service {
         let mut out = Vec::new();
         let mut after = None;
         loop {
-            let page = self
-                .store
-                .list_docs(DocKind::Notification, after, 500)
-                .await?;
+            let page = self.store.list_docs(DocKind::Notice, after, 500).await?;
             for d in &page {
                 let n: Notice = d.parse()?;
                 out.push((d.clone(), n));
@@ -212,7 +209,7 @@ impl Service {
         match self
             .store
             .write_docs(vec![DocWrite::put(
-                DocKind::Notification,
+                DocKind::Notice,
                 doc.key.clone(),
                 DocExpect::Version(doc.version),
                 &n,
@@ -254,7 +251,7 @@ impl Service {
             Err(_) => None,
         };
         let doc = match &result {
-            Ok(()) => DocWrite::delete(DocKind::Notification, key, DocExpect::Version(version)),
+            Ok(()) => DocWrite::delete(DocKind::Notice, key, DocExpect::Version(version)),
             Err(e) => {
                 n.last_error = Some(e.chars().take(500).collect());
                 n.lease_until = None;
@@ -264,7 +261,7 @@ impl Service {
                     n.status = NoticeStatus::Pending;
                     n.next_attempt_at = wall_now() + retry.wait_after(n.attempts);
                 }
-                DocWrite::put(DocKind::Notification, key, DocExpect::Version(version), &n)
+                DocWrite::put(DocKind::Notice, key, DocExpect::Version(version), &n)
             }
         };
         let Some(event) = event else {

@@ -65,7 +65,7 @@ pub(crate) fn account_doc(
             }),
         )),
         Event::AccountCreated { name, spec } => Some((
-            DocKind::User,
+            DocKind::Account,
             name.to_string(),
             json(&Account {
                 name: name.clone(),
@@ -78,23 +78,23 @@ pub(crate) fn account_doc(
         Event::AccountChanged { name, spec } => {
             let mut a = account(name)?;
             a.spec = spec.clone();
-            Some((DocKind::User, name.to_string(), json(&a)))
+            Some((DocKind::Account, name.to_string(), json(&a)))
         }
         Event::AccountDisabled { name, .. } => {
             let mut a = account(name)?;
             a.disabled = true;
             a.credential_epoch += 1;
-            Some((DocKind::User, name.to_string(), json(&a)))
+            Some((DocKind::Account, name.to_string(), json(&a)))
         }
         Event::AccountEnabled { name } => {
             let mut a = account(name)?;
             a.disabled = false;
-            Some((DocKind::User, name.to_string(), json(&a)))
+            Some((DocKind::Account, name.to_string(), json(&a)))
         }
         Event::PasswordChanged { name } => {
             let mut a = account(name)?;
             a.credential_epoch += 1;
-            Some((DocKind::User, name.to_string(), json(&a)))
+            Some((DocKind::Account, name.to_string(), json(&a)))
         }
         Event::TokenIssued { token } => {
             Some((DocKind::Token, token.token_id.to_string(), json(token)))
@@ -126,7 +126,7 @@ pub(crate) fn account_doc_key(event: &Event) -> Option<(DocKind, String)> {
         | Event::AccountChanged { name, .. }
         | Event::AccountDisabled { name, .. }
         | Event::AccountEnabled { name }
-        | Event::PasswordChanged { name } => Some((DocKind::User, name.to_string())),
+        | Event::PasswordChanged { name } => Some((DocKind::Account, name.to_string())),
         Event::TokenIssued { token } => Some((DocKind::Token, token.token_id.to_string())),
         Event::TokenRevoked { token_id, .. } => Some((DocKind::Token, token_id.to_string())),
         Event::ClearanceLevelsSet { .. } => Some((DocKind::Setting, LEVELS_KEY.to_owned())),

@@ -136,9 +136,12 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE cases ADD COLUMN sweep_at_us bigint;
     CREATE INDEX cases_by_sweep ON cases (sweep_at_us);
     "#,
-    // 3: accounts are documents of kind 'account' (they were 'user').
+    // 3: one name per concept: accounts are documents of kind 'account'
+    // (they were 'user'), escalation notices of kind 'notice' (they were
+    // 'notification').
     r#"
     UPDATE docs SET kind = 'account' WHERE kind = 'user';
+    UPDATE docs SET kind = 'notice' WHERE kind = 'notification';
     "#,
 ];
 

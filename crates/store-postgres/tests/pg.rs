@@ -21,8 +21,8 @@ use tocsin_ledger::NoteSigner;
 use tocsin_store::audit::{VerifyOptions, verify};
 use tocsin_store::testkit::{
     Fixture, HeldWriters, batch, case, commits, init_params, report, signer,
-    stored_account_and_session, summary, the_account_reads_back, verified,
-    write_an_account_and_a_session,
+    stored_account_notice_and_session, summary, the_account_and_notice_read_back, verified,
+    write_an_account_a_notice_and_a_session,
 };
 use tocsin_store::{CaseQuery, DocExpect, DocKind, DocWrite, Store, StoreError, StreamId};
 use tocsin_store_postgres::{PgOptions, PostgresStore};
@@ -234,8 +234,12 @@ async fn a_closed_store_refuses_to_write() {
         Err(StoreError::Closed)
     ));
     assert!(matches!(
-        s.write_docs(vec![DocWrite::delete(DocKind::User, "x", DocExpect::Any)])
-            .await,
+        s.write_docs(vec![DocWrite::delete(
+            DocKind::Account,
+            "x",
+            DocExpect::Any
+        )])
+        .await,
         Err(StoreError::Closed)
     ));
 }
@@ -271,12 +275,13 @@ async fn kinds(db: &TestDb) -> Vec<(String, String)> {
 async fn accounts_of_an_older_database_read_back_under_their_name() {
     let db = TestDb::new().await;
     let s = create(&db).await;
-    write_an_account_and_a_session(&s).await;
+    write_an_account_a_notice_and_a_session(&s).await;
     s.close().await;
-    assert_eq!(kinds(&db).await, stored_account_and_session());
+    assert_eq!(kinds(&db).await, stored_account_notice_and_session());
     // Back to how version 2 wrote it.
     sqlx::raw_sql(
         "UPDATE docs SET kind = 'user' WHERE kind = 'account';
+         UPDATE docs SET kind = 'notification' WHERE kind = 'notice';
          DELETE FROM schema_migrations WHERE version = 3;",
     )
     .execute(&mut db.conn().await)
@@ -284,8 +289,8 @@ async fn accounts_of_an_older_database_read_back_under_their_name() {
     .unwrap();
     let s = PostgresStore::open(&db.url, Some(signer())).await.unwrap();
     assert_eq!(s.meta().schema_version, 3);
-    the_account_reads_back(&s).await;
-    assert_eq!(kinds(&db).await, stored_account_and_session());
+    the_account_and_notice_read_back(&s).await;
+    assert_eq!(kinds(&db).await, stored_account_notice_and_session());
 }
 
 #[tokio::test]
@@ -669,7 +674,7 @@ async fn the_same_content_gives_the_same_digest_and_tree_as_sqlite() {
             sm.next_step = Some("determine".into());
             b.summary = Some(sm);
             b.docs = vec![
-                DocWrite::put(DocKind::User, format!("user{i}"), DocExpect::Absent, &i),
+                DocWrite::put(DocKind::Account, format!("user{i}"), DocExpect::Absent, &i),
                 DocWrite::put(DocKind::Session, format!("s{i}"), DocExpect::Any, &i),
             ];
             s.append(b).await.unwrap();

@@ -9,8 +9,9 @@ use async_trait::async_trait;
 use rusqlite::Connection;
 use tocsin_ledger::NoteSigner;
 use tocsin_store::testkit::{
-    Fixture, HeldWriters, MAIN, batch, case, init_params, signer, stored_account_and_session,
-    the_account_reads_back, verified, write_an_account_and_a_session,
+    Fixture, HeldWriters, MAIN, batch, case, init_params, signer,
+    stored_account_notice_and_session, the_account_and_notice_read_back, verified,
+    write_an_account_a_notice_and_a_session,
 };
 use tocsin_store::{DocKind, Store, StoreError};
 
@@ -119,7 +120,7 @@ async fn accounts_of_an_older_database_read_back_under_their_name() {
     let path = f.path(MAIN);
     {
         let s = f.create(MAIN).await;
-        write_an_account_and_a_session(&s).await;
+        write_an_account_a_notice_and_a_session(&s).await;
     }
     let kinds = |path: &std::path::Path| -> Vec<(String, String)> {
         let c = Connection::open(path).unwrap();
@@ -131,26 +132,28 @@ async fn accounts_of_an_older_database_read_back_under_their_name() {
             .collect::<Result<_, _>>()
             .unwrap()
     };
-    assert_eq!(kinds(&path), stored_account_and_session());
+    assert_eq!(kinds(&path), stored_account_notice_and_session());
     // Back to how version 3 wrote it.
     Connection::open(&path)
         .unwrap()
         .execute_batch(
-            "UPDATE docs SET kind = 'user' WHERE kind = 'account'; PRAGMA user_version = 3;",
+            "UPDATE docs SET kind = 'user' WHERE kind = 'account';
+             UPDATE docs SET kind = 'notification' WHERE kind = 'notice';
+             PRAGMA user_version = 3;",
         )
         .unwrap();
     let s = SqliteStore::open(&path, Some(signer())).unwrap();
     assert_eq!(s.meta().schema_version, 4);
-    let kim = the_account_reads_back(&s).await;
-    assert_eq!(kinds(&path), stored_account_and_session());
+    let kim = the_account_and_notice_read_back(&s).await;
+    assert_eq!(kinds(&path), stored_account_notice_and_session());
     // What `tocsin migrate` writes from it lands under the new name.
     let target = f.create("copy").await;
     tocsin_store::copy(&s, &target, None).await.unwrap();
     assert_eq!(
-        target.get_doc(DocKind::User, "kim").await.unwrap(),
+        target.get_doc(DocKind::Account, "kim").await.unwrap(),
         Some(kim)
     );
-    assert_eq!(kinds(target.path()), stored_account_and_session());
+    assert_eq!(kinds(target.path()), stored_account_notice_and_session());
 }
 
 #[tokio::test]

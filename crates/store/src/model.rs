@@ -120,8 +120,8 @@ pub struct NewEvents {
     /// The query-table row for the case after these events (case streams only).
     pub summary: Option<CaseSummary>,
     /// Documents written in the same transaction (derived records such as an
-    /// account after a `user_added` event, an idempotency record, a queued
-    /// notification). A failed expectation fails the whole append.
+    /// account after an `account_created` event, an idempotency record, a queued
+    /// notice). A failed expectation fails the whole append.
     pub docs: Vec<DocWrite>,
 }
 
@@ -147,10 +147,8 @@ impl NewEvents {
 pub enum DocKind {
     /// An element (organisation). Derived from the accounts stream.
     Element,
-    /// An account (stored under the name `account`; the variant keeps its
-    /// old name until the code that uses it is renamed). Derived from the
-    /// accounts stream.
-    User,
+    /// An account. Derived from the accounts stream.
+    Account,
     /// An API token's metadata, keyed by the hash of its secret. Derived.
     Token,
     /// A password hash. Never in the ledger.
@@ -161,8 +159,8 @@ pub enum DocKind {
     Idempotency,
     /// Reference data (state relations, recipients). Derived from the reference stream.
     Reference,
-    /// A notification of an escalation, with its delivery attempts.
-    Notification,
+    /// An escalation notice to one target, with its delivery attempts.
+    Notice,
     /// An imported registry (watch list or directory) with its entries.
     Registry,
     /// Deployment settings changed at run time (clearance levels). Derived.
@@ -172,13 +170,13 @@ pub enum DocKind {
 impl DocKind {
     pub const ALL: [DocKind; 10] = [
         DocKind::Element,
-        DocKind::User,
+        DocKind::Account,
         DocKind::Token,
         DocKind::Credential,
         DocKind::Session,
         DocKind::Idempotency,
         DocKind::Reference,
-        DocKind::Notification,
+        DocKind::Notice,
         DocKind::Registry,
         DocKind::Setting,
     ];
@@ -186,13 +184,13 @@ impl DocKind {
     pub fn as_str(self) -> &'static str {
         match self {
             DocKind::Element => "element",
-            DocKind::User => "account",
+            DocKind::Account => "account",
             DocKind::Token => "token",
             DocKind::Credential => "credential",
             DocKind::Session => "session",
             DocKind::Idempotency => "idempotency",
             DocKind::Reference => "reference",
-            DocKind::Notification => "notification",
+            DocKind::Notice => "notice",
             DocKind::Registry => "registry",
             DocKind::Setting => "setting",
         }
@@ -200,13 +198,13 @@ impl DocKind {
 
     /// The kind stored under `s`. `user`, the name accounts were stored
     /// under before the schema migrations that renamed them (SQLite 4,
-    /// PostgreSQL 3), still parses as [`DocKind::User`]. Nothing in tocsin
+    /// PostgreSQL 3), still parses as [`DocKind::Account`]. Nothing in tocsin
     /// reads a kind's name from outside a migrated database today (copies
     /// carry `DocKind`s, not names), so this only keeps an old name from
     /// being mistaken for an unknown kind.
     pub fn parse(s: &str) -> Option<DocKind> {
         match s {
-            "user" => Some(DocKind::User),
+            "user" => Some(DocKind::Account),
             _ => DocKind::ALL.into_iter().find(|k| k.as_str() == s),
         }
     }
@@ -216,7 +214,7 @@ impl DocKind {
         matches!(
             self,
             DocKind::Element
-                | DocKind::User
+                | DocKind::Account
                 | DocKind::Token
                 | DocKind::Reference
                 | DocKind::Setting
@@ -691,10 +689,10 @@ mod tests {
         for k in DocKind::ALL {
             assert_eq!(DocKind::parse(k.as_str()), Some(k));
         }
-        assert_eq!(DocKind::User.as_str(), "account");
-        assert_eq!(DocKind::User.to_string(), "account");
+        assert_eq!(DocKind::Account.as_str(), "account");
+        assert_eq!(DocKind::Account.to_string(), "account");
         // The name before schema migration "account" still reads.
-        assert_eq!(DocKind::parse("user"), Some(DocKind::User));
+        assert_eq!(DocKind::parse("user"), Some(DocKind::Account));
         assert_eq!(DocKind::parse("users"), None);
     }
 

@@ -192,7 +192,7 @@ pub async fn replacing_projections_rebuilds_cases_and_derived_documents<F: Fixtu
     }
     store
         .write_docs(vec![
-            DocWrite::put(DocKind::User, "old", DocExpect::Any, &"old"),
+            DocWrite::put(DocKind::Account, "old", DocExpect::Any, &"old"),
             DocWrite::put(DocKind::Session, "s", DocExpect::Any, &"session"),
         ])
         .await
@@ -210,14 +210,26 @@ pub async fn replacing_projections_rebuilds_cases_and_derived_documents<F: Fixtu
     store
         .replace_projections(
             vec![sm.clone()],
-            vec![doc(DocKind::User, "new"), doc(DocKind::Element, "ct")],
+            vec![doc(DocKind::Account, "new"), doc(DocKind::Element, "ct")],
         )
         .await
         .unwrap();
     let all = store.list_cases(&CaseQuery::default()).await.unwrap();
     assert_eq!(all.items, vec![sm.clone()]);
-    assert!(store.get_doc(DocKind::User, "old").await.unwrap().is_none());
-    assert!(store.get_doc(DocKind::User, "new").await.unwrap().is_some());
+    assert!(
+        store
+            .get_doc(DocKind::Account, "old")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .get_doc(DocKind::Account, "new")
+            .await
+            .unwrap()
+            .is_some()
+    );
     // Documents that are not derived survive a rebuild.
     assert!(
         store
@@ -232,7 +244,7 @@ pub async fn replacing_projections_rebuilds_cases_and_derived_documents<F: Fixtu
         after,
         ProjectionDigest::of(
             &[sm.clone()],
-            &[doc(DocKind::User, "new"), doc(DocKind::Element, "ct")]
+            &[doc(DocKind::Account, "new"), doc(DocKind::Element, "ct")]
         )
     );
     // A document given twice fails the rebuild, which changes nothing.
@@ -240,7 +252,7 @@ pub async fn replacing_projections_rebuilds_cases_and_derived_documents<F: Fixtu
         store
             .replace_projections(
                 vec![],
-                vec![doc(DocKind::User, "a"), doc(DocKind::User, "a")]
+                vec![doc(DocKind::Account, "a"), doc(DocKind::Account, "a")]
             )
             .await,
         Err(StoreError::DocConflict { .. })

@@ -28,7 +28,7 @@ pub async fn copy_moves_a_whole_deployment_in_chunks_and_needs_an_empty_target<F
         a.write_docs(vec![w]).await.unwrap();
     }
     a.write_docs(vec![DocWrite::put(
-        DocKind::User,
+        DocKind::Account,
         "kim",
         DocExpect::Absent,
         &"kim",
@@ -58,8 +58,8 @@ pub async fn copy_moves_a_whole_deployment_in_chunks_and_needs_an_empty_target<F
         3
     );
     assert_eq!(
-        b.get_doc(DocKind::User, "kim").await.unwrap(),
-        a.get_doc(DocKind::User, "kim").await.unwrap()
+        b.get_doc(DocKind::Account, "kim").await.unwrap(),
+        a.get_doc(DocKind::Account, "kim").await.unwrap()
     );
     assert_eq!(verified(&b).await, 4515);
     let ledger: Vec<_> = seen

@@ -8,7 +8,7 @@ pub async fn documents_compare_and_set_and_go_with_their_append<F: Fixture>() {
     let f = F::new().await;
     let store = f.create(MAIN).await;
     let put = |expect, body: &str| DocWrite {
-        kind: DocKind::User,
+        kind: DocKind::Account,
         key: "kim".into(),
         expect,
         body: Some(body.as_bytes().to_vec()),
@@ -33,7 +33,11 @@ pub async fn documents_compare_and_set_and_go_with_their_append<F: Fixture>() {
         write(vec![put(DocExpect::Version(1), "2")]).await.unwrap(),
         vec![2]
     );
-    let d = store.get_doc(DocKind::User, "kim").await.unwrap().unwrap();
+    let d = store
+        .get_doc(DocKind::Account, "kim")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((d.version, d.body.as_slice()), (2, b"2".as_slice()));
     assert_eq!(
         write(vec![put(DocExpect::Any, "2")]).await.unwrap(),
@@ -43,7 +47,11 @@ pub async fn documents_compare_and_set_and_go_with_their_append<F: Fixture>() {
         write(vec![put(DocExpect::Version(3), "2")]).await.unwrap(),
         vec![4]
     );
-    let d = store.get_doc(DocKind::User, "kim").await.unwrap().unwrap();
+    let d = store
+        .get_doc(DocKind::Account, "kim")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((d.version, d.body.as_slice()), (4, b"2".as_slice()));
     // All or nothing: a failing second write undoes the first.
     let other = DocWrite {
@@ -78,7 +86,7 @@ pub async fn documents_compare_and_set_and_go_with_their_append<F: Fixture>() {
     assert_eq!(store.ledger_head().await.unwrap().size, 1);
     assert_eq!(
         store
-            .get_doc(DocKind::User, "kim")
+            .get_doc(DocKind::Account, "kim")
             .await
             .unwrap()
             .unwrap()
@@ -168,35 +176,46 @@ pub async fn documents_compare_and_set_and_go_with_their_append<F: Fixture>() {
 
 /// Writes an account twice (so at version 2) and a session whose key is
 /// `user`, the documents a migration test takes back to an older schema.
-pub async fn write_an_account_and_a_session(store: &dyn Store) {
-    let kim = DocWrite::put(DocKind::User, "kim", DocExpect::Absent, &"kim");
+pub async fn write_an_account_a_notice_and_a_session(store: &dyn Store) {
+    let kim = DocWrite::put(DocKind::Account, "kim", DocExpect::Absent, &"kim");
     store.write_docs(vec![kim.clone()]).await.unwrap();
     let again = DocWrite {
         expect: DocExpect::Version(1),
         ..kim
     };
     let session = DocWrite::put(DocKind::Session, "user", DocExpect::Absent, &1);
-    store.write_docs(vec![again, session]).await.unwrap();
+    let notice = DocWrite::put(DocKind::Notice, "n1", DocExpect::Absent, &"n1");
+    store
+        .write_docs(vec![again, session, notice])
+        .await
+        .unwrap();
 }
 
-/// The (kind, key) rows of what [`write_an_account_and_a_session`]
+/// The (kind, key) rows of what [`write_an_account_a_notice_and_a_session`]
 /// wrote, in (kind, key) order, as the current schema stores them.
-pub fn stored_account_and_session() -> Vec<(String, String)> {
+pub fn stored_account_notice_and_session() -> Vec<(String, String)> {
     vec![
         ("account".to_owned(), "kim".to_owned()),
+        ("notice".to_owned(), "n1".to_owned()),
         ("session".to_owned(), "user".to_owned()),
     ]
 }
 
-/// Checks that the account [`write_an_account_and_a_session`] wrote reads
+/// Checks that the account [`write_an_account_a_notice_and_a_session`] wrote reads
 /// back as it was written; returns it.
-pub async fn the_account_reads_back(store: &dyn Store) -> Doc {
-    let kim = store.get_doc(DocKind::User, "kim").await.unwrap().unwrap();
+pub async fn the_account_and_notice_read_back(store: &dyn Store) -> Doc {
+    let kim = store
+        .get_doc(DocKind::Account, "kim")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         (kim.version, kim.parse::<String>().unwrap().as_str()),
         (2, "kim")
     );
-    let listed = store.list_docs(DocKind::User, None, 10).await.unwrap();
+    let listed = store.list_docs(DocKind::Account, None, 10).await.unwrap();
     assert_eq!(listed, vec![kim.clone()]);
+    let notice = store.get_doc(DocKind::Notice, "n1").await.unwrap().unwrap();
+    assert_eq!(notice.parse::<String>().unwrap(), "n1");
     kim
 }

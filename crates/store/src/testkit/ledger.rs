@@ -72,8 +72,12 @@ pub async fn reopening_continues_the_same_tree<F: Fixture>() {
         Err(StoreError::ReadOnly)
     ));
     assert!(matches!(
-        ro.write_docs(vec![DocWrite::delete(DocKind::User, "x", DocExpect::Any)])
-            .await,
+        ro.write_docs(vec![DocWrite::delete(
+            DocKind::Account,
+            "x",
+            DocExpect::Any
+        )])
+        .await,
         Err(StoreError::ReadOnly)
     ));
     assert_eq!(ro.ledger_head().await.unwrap().size, 11);
@@ -234,7 +238,7 @@ pub async fn appends_committed_together_leave_the_last_summary_of_each_case<F: F
 pub async fn in_one_group_a_failed_job_undoes_only_itself<F: Fixture>() {
     let f = F::new().await;
     let store = f.create(MAIN).await;
-    let doc = |key: &str, expect| DocWrite::put(DocKind::User, key, expect, &key);
+    let doc = |key: &str, expect| DocWrite::put(DocKind::Account, key, expect, &key);
     store
         .write_docs(vec![doc("taken", DocExpect::Absent)])
         .await
@@ -302,14 +306,14 @@ pub async fn in_one_group_a_failed_job_undoes_only_itself<F: Fixture>() {
     );
     assert!(
         store
-            .get_doc(DocKind::User, "free")
+            .get_doc(DocKind::Account, "free")
             .await
             .unwrap()
             .is_some()
     );
     assert_eq!(
         store
-            .get_doc(DocKind::User, "taken")
+            .get_doc(DocKind::Account, "taken")
             .await
             .unwrap()
             .unwrap()

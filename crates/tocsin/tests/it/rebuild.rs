@@ -66,7 +66,7 @@ fn rebuild_reproduces_the_tables_and_repairs_tampered_ones() {
     drop(srv);
     // Damage a derived document (an account): found and repaired too.
     let n = d.sql().exec(
-        "UPDATE docs SET body = ?1 WHERE kind = 'user' AND key = 'analyst.kim'",
+        "UPDATE docs SET body = ?1 WHERE kind = 'account' AND key = 'analyst.kim'",
         crate::p![b"{}".as_slice()],
     );
     assert_eq!(n, 1);
