@@ -417,3 +417,174 @@ fn stored_form_round_trips_with_its_hash() {
     let (r2, reg2) = StoredRegistry::decode("p", &body).expect("decode");
     assert_eq!((r2, reg2), (r, reg));
 }
+
+/// A store whose catalogue of registries cannot be read (every other call
+/// goes through): a store failing at the moment intake screens.
+struct CatalogueUnreadable(Arc<dyn Store>);
+
+#[async_trait::async_trait]
+impl Store for CatalogueUnreadable {
+    fn meta(&self) -> &tocsin_store::StoreMeta {
+        self.0.meta()
+    }
+    async fn append(
+        &self,
+        b: tocsin_store::NewEvents,
+    ) -> Result<tocsin_store::Appended, tocsin_store::StoreError> {
+        self.0.append(b).await
+    }
+    async fn read_stream(
+        &self,
+        s: &StreamId,
+    ) -> Result<Vec<tocsin_store::StoredEvent>, tocsin_store::StoreError> {
+        self.0.read_stream(s).await
+    }
+    async fn list_cases(
+        &self,
+        q: &tocsin_store::CaseQuery,
+    ) -> Result<tocsin_store::Page<tocsin_store::CaseSummary>, tocsin_store::StoreError> {
+        self.0.list_cases(q).await
+    }
+    async fn case_ids_with_prefix(
+        &self,
+        p: &str,
+        l: u32,
+    ) -> Result<Vec<tocsin_domain::CaseId>, tocsin_store::StoreError> {
+        self.0.case_ids_with_prefix(p, l).await
+    }
+    async fn case_ids(&self) -> Result<Vec<tocsin_domain::CaseId>, tocsin_store::StoreError> {
+        self.0.case_ids().await
+    }
+    async fn ledger_head(&self) -> Result<tocsin_store::LedgerHead, tocsin_store::StoreError> {
+        self.0.ledger_head().await
+    }
+    async fn read_leaves(
+        &self,
+        f: u64,
+        l: u32,
+    ) -> Result<tocsin_store::LeafPage, tocsin_store::StoreError> {
+        self.0.read_leaves(f, l).await
+    }
+    async fn read_nodes(
+        &self,
+        ids: &[tocsin_ledger::NodeId],
+    ) -> Result<Vec<Option<tocsin_ledger::Hash>>, tocsin_store::StoreError> {
+        self.0.read_nodes(ids).await
+    }
+    async fn read_level(
+        &self,
+        level: u8,
+        from: u64,
+        limit: u32,
+    ) -> Result<Vec<(u64, tocsin_ledger::Hash)>, tocsin_store::StoreError> {
+        self.0.read_level(level, from, limit).await
+    }
+    async fn read_checkpoints(
+        &self,
+        from: u64,
+        limit: u32,
+    ) -> Result<Vec<tocsin_store::StoredCheckpoint>, tocsin_store::StoreError> {
+        self.0.read_checkpoints(from, limit).await
+    }
+    async fn replace_projections(
+        &self,
+        c: Vec<tocsin_store::CaseSummary>,
+        d: Vec<tocsin_store::Doc>,
+    ) -> Result<(), tocsin_store::StoreError> {
+        self.0.replace_projections(c, d).await
+    }
+    async fn projection_digest(
+        &self,
+    ) -> Result<tocsin_store::ProjectionDigest, tocsin_store::StoreError> {
+        self.0.projection_digest().await
+    }
+    async fn get_doc(
+        &self,
+        kind: DocKind,
+        key: &str,
+    ) -> Result<Option<tocsin_store::Doc>, tocsin_store::StoreError> {
+        if kind == DocKind::Registry && key == CATALOGUE_KEY {
+            return Err(tocsin_store::StoreError::backend(
+                "cannot read the registry catalogue",
+                std::io::Error::other("the disk went away"),
+            ));
+        }
+        self.0.get_doc(kind, key).await
+    }
+    async fn list_docs(
+        &self,
+        kind: DocKind,
+        after: Option<String>,
+        limit: u32,
+    ) -> Result<Vec<tocsin_store::Doc>, tocsin_store::StoreError> {
+        self.0.list_docs(kind, after, limit).await
+    }
+    async fn write_docs(&self, w: Vec<DocWrite>) -> Result<Vec<u64>, tocsin_store::StoreError> {
+        self.0.write_docs(w).await
+    }
+    async fn integrity_check(&self) -> Result<Vec<String>, tocsin_store::StoreError> {
+        self.0.integrity_check().await
+    }
+    async fn import_raw(&self, r: tocsin_store::RawRows) -> Result<(), tocsin_store::StoreError> {
+        self.0.import_raw(r).await
+    }
+}
+
+/// A screening that could not run is never recorded as "nothing
+/// screened": when the catalogue of registries cannot be read, the intake
+/// fails with the store's error and writes nothing.
+#[test]
+fn an_unreadable_catalogue_fails_the_intake_instead_of_recording_nothing() {
+    use std::collections::BTreeSet;
+    use tocsin_domain::Role;
+    use tocsin_domain::access::{Account, AccountSpec};
+    use tocsin_domain::text::{ElementName, Label, Name};
+    let f = Fixture::new();
+    let store = SqliteStore::open(&f.path, Some(f.signer.clone())).expect("open");
+    let svc = Service::new(
+        Arc::new(CatalogueUnreadable(Arc::new(store))) as Arc<dyn Store>,
+        Arc::new(LoadedPolicy::builtin()),
+        Arc::new(ManualClock::new(
+            "2021-06-01T14:00:00Z".parse::<Timestamp>().expect("time"),
+        )),
+    );
+    let roles = BTreeSet::from([Role::Collector]);
+    let collector = Principal::new(
+        Account {
+            name: ActorName::new("collector.ny").expect("name"),
+            spec: AccountSpec {
+                display_name: Name::new("collector.ny").expect("name"),
+                elements: BTreeSet::from([
+                    ElementName::new("FBI New York Field Office").expect("element")
+                ]),
+                roles: roles.clone(),
+                clearance: Label::new("TOP SECRET").expect("label"),
+                compartments: BTreeSet::new(),
+            },
+            disabled: false,
+            created_at: Timestamp::UNIX_EPOCH,
+            credential_epoch: 0,
+        },
+        roles,
+        Via::Local,
+    );
+    let report = tocsin_domain::parse_report(include_str!(
+        "../../../tocsin/scenarios/edge3-kidnapping.json"
+    ))
+    .expect("report");
+    rt().block_on(async {
+        let before = svc.store.ledger_head().await.expect("head").size;
+        let e = svc
+            .submit_report(&collector, crate::Intake::new(report))
+            .await
+            .expect_err("the intake went through unscreened");
+        assert!(
+            matches!(
+                &e,
+                ServiceError::Store(tocsin_store::StoreError::Backend { .. })
+            ),
+            "{e:?}"
+        );
+        assert_eq!(svc.store.ledger_head().await.expect("head").size, before);
+    });
+}
