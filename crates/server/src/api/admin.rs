@@ -13,6 +13,7 @@ use tocsin_domain::access::{
 };
 use tocsin_domain::text::{ElementName, Name, Note};
 use tocsin_domain::{ActorName, Role};
+use tocsin_service::Principal;
 
 use super::common::{List, PageQuery, ReasonBody, created, ok, page_of, paginate};
 use super::needs;
@@ -297,9 +298,7 @@ async fn disable_account(
     PathParams(name): PathParams<String>,
     body: RawBody,
 ) -> Result<Response, ApiError> {
-    let a = state.svc.get_account(&p, &name).await?;
-    let b: ReasonBody = body.parse()?;
-    ok(&state.svc.set_disabled(&p, a.name, true, b.reason).await?)
+    set_disabled(&state, &p, &name, body, true).await
 }
 
 async fn enable_account(
@@ -308,9 +307,22 @@ async fn enable_account(
     PathParams(name): PathParams<String>,
     body: RawBody,
 ) -> Result<Response, ApiError> {
-    let a = state.svc.get_account(&p, &name).await?;
+    set_disabled(&state, &p, &name, body, false).await
+}
+
+async fn set_disabled(
+    state: &AppState,
+    p: &Principal,
+    name: &str,
+    body: RawBody,
+    disabled: bool,
+) -> Result<Response, ApiError> {
+    let a = state.svc.get_account(p, name).await?;
     let b: ReasonBody = body.parse()?;
-    ok(&state.svc.set_disabled(&p, a.name, false, b.reason).await?)
+    ok(&state
+        .svc
+        .set_disabled(p, a.name, disabled, b.reason)
+        .await?)
 }
 
 async fn set_password(

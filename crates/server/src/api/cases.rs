@@ -1,9 +1,9 @@
 //! Cases: lists, one case, its events, the commands of the lifecycle, the
 //! sanitisation check and the warning versions.
 //!
-//! Every command route takes the case as a [`VisibleCase`] (the service
-//! checks the caller may see it, before the body is read) and answers a
-//! [`CommandResult`].
+//! Every command route takes a [`CaseCommand`]: the case, which the service
+//! found the caller may see before the body is read, and the body; it
+//! answers a [`CommandResult`].
 
 use std::collections::BTreeSet;
 
@@ -27,7 +27,8 @@ use tocsin_service::{CaseListQuery, LoggedEvent};
 use tocsin_store::CaseSummary;
 
 use super::common::{
-    CommandResult, List, ReasonBody, TextBody, VisibleCase, case_id, ok, page_limit, run,
+    CaseCommand, CommandResult, List, PathParamList, ReasonBody, TextBody, VisibleCase, case_id,
+    ok, page_limit,
 };
 use super::needs;
 use crate::AppState;
@@ -457,119 +458,80 @@ async fn case_events(
     ok(&List { items, next: None })
 }
 
-async fn assess(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    VisibleCase(case): VisibleCase,
-    body: RawBody,
-) -> Result<Response, ApiError> {
-    let assessment: Assessment = body.parse()?;
-    run(&state, &p, &case, Command::Assess { assessment }).await
+async fn assess(c: CaseCommand<Assessment>) -> Result<Response, ApiError> {
+    c.run(|assessment, _| Ok(Command::Assess { assessment }))
+        .await
 }
 
-async fn determine(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    VisibleCase(case): VisibleCase,
-    body: RawBody,
-) -> Result<Response, ApiError> {
-    let b: DetermineBody = body.parse()?;
-    run(&state, &p, &case, Command::Determine { note: b.note }).await
+async fn determine(c: CaseCommand<DetermineBody>) -> Result<Response, ApiError> {
+    c.run(|b, _| Ok(Command::Determine { note: b.note })).await
 }
 
-async fn reassess(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    VisibleCase(case): VisibleCase,
-    body: RawBody,
-) -> Result<Response, ApiError> {
-    let b: ReasonBody = body.parse()?;
-    run(&state, &p, &case, Command::Reassess { reason: b.reason }).await
+async fn reassess(c: CaseCommand<ReasonBody>) -> Result<Response, ApiError> {
+    c.run(|b, _| Ok(Command::Reassess { reason: b.reason }))
+        .await
 }
 
-async fn hand_off(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    VisibleCase(case): VisibleCase,
-    body: RawBody,
-) -> Result<Response, ApiError> {
-    let b: HandOffBody = body.parse()?;
-    let cmd = Command::HandOff {
-        owner: b.owner,
-        lead_element: b.lead_element,
-        reason: b.reason,
-    };
-    run(&state, &p, &case, cmd).await
+async fn hand_off(c: CaseCommand<HandOffBody>) -> Result<Response, ApiError> {
+    c.run(|b, _| {
+        Ok(Command::HandOff {
+            owner: b.owner,
+            lead_element: b.lead_element,
+            reason: b.reason,
+        })
+    })
+    .await
 }
 
-async fn request_waiver(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    VisibleCase(case): VisibleCase,
-    body: RawBody,
-) -> Result<Response, ApiError> {
-    let b: WaiverRequestBody = body.parse()?;
-    let cmd = Command::RequestWaiver {
-        waiver_id: WaiverId::from_uuid(uuid::Uuid::now_v7()),
-        ground: b.ground,
-        reason: b.reason,
-        legal_review: b.legal_review,
-    };
-    run(&state, &p, &case, cmd).await
+async fn request_waiver(c: CaseCommand<WaiverRequestBody>) -> Result<Response, ApiError> {
+    c.run(|b, _| {
+        Ok(Command::RequestWaiver {
+            waiver_id: WaiverId::from_uuid(uuid::Uuid::now_v7()),
+            ground: b.ground,
+            reason: b.reason,
+            legal_review: b.legal_review,
+        })
+    })
+    .await
 }
 
 /// The `{waiver_id}` of the path: one that does not parse answers as a
 /// missing waiver.
-fn waiver_id(w: &str) -> Result<WaiverId, ApiError> {
+fn waiver_id(params: &PathParamList) -> Result<WaiverId, ApiError> {
+    let w = params.get("waiver_id");
     w.parse()
         .map_err(|_| ApiError::not_found(format!("there is no waiver {w} on this case")))
 }
 
-async fn approve_waiver(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    VisibleCase(case): VisibleCase,
-    PathParams((_, w)): PathParams<(String, String)>,
-    body: RawBody,
-) -> Result<Response, ApiError> {
-    let b: ApproveWaiverBody = body.parse()?;
-    let waiver_id = waiver_id(&w)?;
-    let cmd = Command::ApproveWaiver {
-        waiver_id,
-        reason: b.reason,
-    };
-    run(&state, &p, &case, cmd).await
+async fn approve_waiver(c: CaseCommand<ApproveWaiverBody>) -> Result<Response, ApiError> {
+    c.run(|b, params| {
+        Ok(Command::ApproveWaiver {
+            waiver_id: waiver_id(params)?,
+            reason: b.reason,
+        })
+    })
+    .await
 }
 
-async fn reject_waiver(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    VisibleCase(case): VisibleCase,
-    PathParams((_, w)): PathParams<(String, String)>,
-    body: RawBody,
-) -> Result<Response, ApiError> {
-    let b: RejectWaiverBody = body.parse()?;
-    let waiver_id = waiver_id(&w)?;
-    let cmd = Command::RejectWaiver {
-        waiver_id,
-        reason: b.reason,
-    };
-    run(&state, &p, &case, cmd).await
+async fn reject_waiver(c: CaseCommand<RejectWaiverBody>) -> Result<Response, ApiError> {
+    c.run(|b, params| {
+        Ok(Command::RejectWaiver {
+            waiver_id: waiver_id(params)?,
+            reason: b.reason,
+        })
+    })
+    .await
 }
 
-async fn choose_route(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    VisibleCase(case): VisibleCase,
-    body: RawBody,
-) -> Result<Response, ApiError> {
-    let b: RouteBody = body.parse()?;
-    let cmd = Command::ChooseRoute {
-        route: b.route,
-        rationale: b.rationale,
-        alternatives: b.alternatives,
-    };
-    run(&state, &p, &case, cmd).await
+async fn choose_route(c: CaseCommand<RouteBody>) -> Result<Response, ApiError> {
+    c.run(|b, _| {
+        Ok(Command::ChooseRoute {
+            route: b.route,
+            rationale: b.rationale,
+            alternatives: b.alternatives,
+        })
+    })
+    .await
 }
 
 async fn check_warning(
@@ -584,37 +546,29 @@ async fn check_warning(
     })
 }
 
-async fn draft_warning(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    VisibleCase(case): VisibleCase,
-    body: RawBody,
-) -> Result<Response, ApiError> {
-    let b: DraftBody = body.parse()?;
-    let cmd = Command::DraftWarning {
-        text: b.text,
-        withheld: b.withheld,
-        language: b.language.unwrap_or_else(LanguageTag::english),
-    };
-    run(&state, &p, &case, cmd).await
+async fn draft_warning(c: CaseCommand<DraftBody>) -> Result<Response, ApiError> {
+    c.run(|b, _| {
+        Ok(Command::DraftWarning {
+            text: b.text,
+            withheld: b.withheld,
+            language: b.language.unwrap_or_else(LanguageTag::english),
+        })
+    })
+    .await
 }
 
-async fn approve_warning(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    VisibleCase(case): VisibleCase,
-    PathParams((_, v)): PathParams<(String, String)>,
-    body: RawBody,
-) -> Result<Response, ApiError> {
-    let b: ApproveWarningBody = body.parse()?;
-    let v: u32 = v
-        .parse()
-        .map_err(|_| ApiError::not_found(format!("there is no warning version {v}")))?;
-    let cmd = Command::ApproveWarning {
-        version: v,
-        sha256: b.sha256,
-    };
-    run(&state, &p, &case, cmd).await
+async fn approve_warning(c: CaseCommand<ApproveWarningBody>) -> Result<Response, ApiError> {
+    c.run(|b, params| {
+        let v = params.get("version");
+        let version = v
+            .parse()
+            .map_err(|_| ApiError::not_found(format!("there is no warning version {v}")))?;
+        Ok(Command::ApproveWarning {
+            version,
+            sha256: b.sha256,
+        })
+    })
+    .await
 }
 
 async fn get_warning(
@@ -627,48 +581,22 @@ async fn get_warning(
     ok(&state.svc.warning(&p, &case, v).await?)
 }
 
-async fn record_delivery(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    VisibleCase(case): VisibleCase,
-    body: RawBody,
-) -> Result<Response, ApiError> {
-    let delivery: Delivery = body.parse()?;
-    run(&state, &p, &case, Command::RecordDelivery { delivery }).await
+async fn record_delivery(c: CaseCommand<Delivery>) -> Result<Response, ApiError> {
+    c.run(|delivery, _| Ok(Command::RecordDelivery { delivery }))
+        .await
 }
 
-async fn record_response(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    VisibleCase(case): VisibleCase,
-    body: RawBody,
-) -> Result<Response, ApiError> {
-    let response: RecipientResponse = body.parse()?;
-    run(&state, &p, &case, Command::RecordResponse { response }).await
+async fn record_response(c: CaseCommand<RecipientResponse>) -> Result<Response, ApiError> {
+    c.run(|response, _| Ok(Command::RecordResponse { response }))
+        .await
 }
 
-async fn decide_advisory(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    VisibleCase(case): VisibleCase,
-    body: RawBody,
-) -> Result<Response, ApiError> {
-    let advisory: AdvisoryDecision = body.parse()?;
-    run(
-        &state,
-        &p,
-        &case,
-        Command::DecidePublicAdvisory { advisory },
-    )
-    .await
+async fn decide_advisory(c: CaseCommand<AdvisoryDecision>) -> Result<Response, ApiError> {
+    c.run(|advisory, _| Ok(Command::DecidePublicAdvisory { advisory }))
+        .await
 }
 
-async fn record_outcome(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    VisibleCase(case): VisibleCase,
-    body: RawBody,
-) -> Result<Response, ApiError> {
-    let outcome: OutcomeRecord = body.parse()?;
-    run(&state, &p, &case, Command::RecordOutcome { outcome }).await
+async fn record_outcome(c: CaseCommand<OutcomeRecord>) -> Result<Response, ApiError> {
+    c.run(|outcome, _| Ok(Command::RecordOutcome { outcome }))
+        .await
 }

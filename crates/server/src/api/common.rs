@@ -2,11 +2,12 @@
 //! the answer to a case command, the case a route is about, and JSON
 //! answers. A leaf: it imports no route module.
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tocsin_domain::case::{Case, CaseState, Command};
 use tocsin_domain::event::Event;
@@ -16,7 +17,7 @@ use tocsin_service::{Executed, Principal, Visible};
 
 use crate::AppState;
 use crate::problem::ApiError;
-use crate::table::{Caller, OpInfo};
+use crate::table::{Caller, OpInfo, RawBody, parse_json};
 
 /// A list with a cursor for the next page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -197,6 +198,64 @@ impl FromRequestParts<AppState> for VisibleCase {
             .unwrap_or("");
         let id = case_id(raw)?;
         Ok(VisibleCase(state.svc.case(&p, id, action).await?))
+    }
+}
+
+/// A command on the route's case: the caller, the case (which the service
+/// found the caller may see, before the body was read), the other path
+/// parameters and the parsed body `B`.
+pub struct CaseCommand<B> {
+    state: AppState,
+    caller: Principal,
+    case: Visible<Case>,
+    params: Vec<(String, String)>,
+    body: B,
+}
+
+impl<B: DeserializeOwned + Send> FromRequest<AppState> for CaseCommand<B> {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let (mut parts, body) = req.into_parts();
+        let Caller(caller) = Caller::from_request_parts(&mut parts, state).await?;
+        let VisibleCase(case) = VisibleCase::from_request_parts(&mut parts, state).await?;
+        let axum::extract::Path(params) =
+            axum::extract::Path::<Vec<(String, String)>>::from_request_parts(&mut parts, state)
+                .await
+                .map_err(|e| ApiError::not_found(format!("no such resource: {e}")))?;
+        let RawBody(bytes) = RawBody::from_request(Request::from_parts(parts, body), state).await?;
+        Ok(Self {
+            state: state.clone(),
+            caller,
+            case,
+            params,
+            body: parse_json(&bytes)?,
+        })
+    }
+}
+
+impl<B> CaseCommand<B> {
+    /// Runs the command `make` builds from the body and the path
+    /// parameters, and answers what it did.
+    pub async fn run(
+        self,
+        make: impl FnOnce(B, &PathParamList) -> Result<Command, ApiError>,
+    ) -> Result<Response, ApiError> {
+        let cmd = make(self.body, &PathParamList(self.params))?;
+        run(&self.state, &self.caller, &self.case, cmd).await
+    }
+}
+
+/// The path parameters of a route.
+pub struct PathParamList(Vec<(String, String)>);
+
+impl PathParamList {
+    /// The value of `{name}` ("" when the route has none).
+    pub fn get(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
     }
 }
 
