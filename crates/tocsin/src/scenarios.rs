@@ -52,9 +52,11 @@ pub type Person<'a> = (&'a str, &'a [Role], &'a [&'a str]);
 /// The people of the Kerman and Crocus cases (and the demo's accounts).
 pub const PEOPLE: &[Person<'static>] = &[
     ("admin", &[Role::Admin], &["Administration"]),
+    // A senior analyst who may also approve, but never her own drafts: the
+    // Kerman run shows the two-person rule refusing her.
     (
         "analyst.kim",
-        &[Role::Analyst],
+        &[Role::Analyst, Role::Approver],
         &[
             "Counterterrorism Collection Element",
             "Counterterrorism Center",
