@@ -224,15 +224,16 @@ impl Service {
             .await
     }
 
-    /// The case, if `p` may see it (which needs the `read_case`
-    /// permission, see [`visibility`]). `action` names what was attempted,
-    /// for the refusal record.
+    /// The case, if `p` may read cases and see this one. `action` names
+    /// what was attempted, for the refusal record. (Without the `read_case`
+    /// permission the answer is the same whether the case exists or not.)
     pub async fn case(
         &self,
         p: &Principal,
         id: CaseId,
         action: &str,
     ) -> Result<Visible<Case>, ServiceError> {
+        self.authorize(p, Permission::ReadCase, action).await?;
         let case = self.load(id).await?;
         let levels = self.clearance_levels().await?;
         self.check_visible(p, &case, &levels, action).await?;

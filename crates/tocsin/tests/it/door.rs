@@ -193,6 +193,30 @@ fn a_direct_caller_without_the_permission_is_refused_and_recorded() {
         err.to_string().contains("lacks the analyse permission"),
         "{err}"
     );
+    // An admin manages accounts, and never reads a case.
+    let col = principal(&srv, "col");
+    let admin_err = srv.rt.block_on(async {
+        let admin = svc.operator().await.unwrap();
+        let id = svc
+            .list_cases(
+                &col,
+                CaseListQuery {
+                    limit: 1,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap()
+            .items[0]
+            .id;
+        svc.case(&admin, id, "get_case").await.unwrap_err()
+    });
+    assert!(
+        admin_err
+            .to_string()
+            .contains("lacks the read_case permission"),
+        "{admin_err}"
+    );
     let recorded = refusals(&d, &srv, "col");
     assert!(
         recorded
