@@ -25,7 +25,7 @@ use crate::event::{
     Assessment, DerivationBasis, Event, Independence, ReassessmentReason, RecordedEvent,
 };
 use crate::grading::Specificity;
-use crate::ids::{CaseId, ReportId, WaiverId};
+use crate::ids::{CaseId, CaseNumber, ReportId, WaiverId};
 use crate::policy::{
     CaseFacts, Deadlines, Determination, LoadedPolicy, RuleId, RuleOutcome, Verdict,
 };
@@ -521,6 +521,11 @@ pub struct TimelineEntry {
 #[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Case {
     pub id: CaseId,
+    /// Its short reference number. Not folded from the events (the store
+    /// derives it from the ledger's order): set by whoever read the case
+    /// with its summary, absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<CaseNumber>,
     pub title: Title,
     pub owner: ActorName,
     pub lead_element: ElementName,
@@ -680,6 +685,7 @@ impl Case {
         }
         Ok(Case {
             id: *case_id,
+            number: None,
             title: title.clone(),
             owner: owner.clone(),
             lead_element: lead_element.clone(),

@@ -41,7 +41,7 @@ mod case_tests;
 pub use actor::{Actor, Role};
 pub use case::{Action, Case, CaseError, CaseState, Command, Ctx, FoldError, OpenCase, Step};
 pub use event::{Event, RecordedEvent};
-pub use ids::{CaseId, ReportId, TokenId, WaiverId};
+pub use ids::{CaseId, CaseNumber, CaseRef, ReportId, TokenId, WaiverId};
 pub use policy::{LoadedPolicy, Policy, PolicyError, PolicyRef, Verdict};
 pub use report::{IntakeError, ThreatReport, parse_report};
 pub use text::{ActorName, TextError};

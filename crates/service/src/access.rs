@@ -22,7 +22,7 @@ use tocsin_domain::access::{
 use tocsin_domain::case::Case;
 use tocsin_domain::event::Event;
 use tocsin_domain::text::Name;
-use tocsin_domain::{Actor, ActorName, CaseId, Role, Timestamp, TokenId};
+use tocsin_domain::{Actor, ActorName, CaseId, CaseNumber, CaseRef, Role, Timestamp, TokenId};
 use tocsin_store::{AccessFilter, EventEnvelope, NewEvents, StreamId};
 
 use crate::{Service, ServiceError};
@@ -94,6 +94,14 @@ pub struct Visible<T>(T);
 impl<T> Visible<T> {
     pub fn into_inner(self) -> T {
         self.0
+    }
+}
+
+impl Visible<Case> {
+    /// The case with its number (read from its summary).
+    pub(crate) fn numbered(mut self, number: Option<CaseNumber>) -> Self {
+        self.0.number = number;
+        self
     }
 }
 
@@ -227,16 +235,32 @@ impl Service {
     /// The case, if `p` may read cases and see this one. `action` names
     /// what was attempted, for the refusal record. (Without the `read_case`
     /// permission the answer is the same whether the case exists or not.)
+    /// A case is named by its id or its number; a number no case has
+    /// answers as a missing id does.
     pub async fn case(
         &self,
         p: &Principal,
-        id: CaseId,
+        reference: impl Into<CaseRef>,
         action: &str,
     ) -> Result<Visible<Case>, ServiceError> {
+        let reference = reference.into();
         self.authorize(p, Permission::ReadCase, action).await?;
-        let case = self.load(id).await?;
+        let missing = || ServiceError::CaseNotFound(reference.to_string());
+        let (id, number) = match reference {
+            CaseRef::Id(id) => (id, None),
+            CaseRef::Number(n) => (
+                self.store.case_by_number(n).await?.ok_or_else(missing)?,
+                Some(n),
+            ),
+        };
+        let mut case = match self.load(id).await {
+            Err(ServiceError::CaseNotFound(_)) => return Err(missing()),
+            other => other?,
+        };
         let levels = self.clearance_levels().await?;
-        self.check_visible(p, &case, &levels, action).await?;
+        self.check_visible_as(p, &case, &levels, action, &reference)
+            .await?;
+        case.number = number;
         Ok(Visible(case))
     }
 
@@ -248,17 +272,31 @@ impl Service {
         levels: &ClearanceLevels,
         action: &str,
     ) -> Result<(), ServiceError> {
+        self.check_visible_as(p, case, levels, action, &CaseRef::Id(case.id))
+            .await
+    }
+
+    /// [`Service::check_visible`], answering in terms of the reference the
+    /// caller gave (a hidden case must answer exactly as a missing one,
+    /// and never name its id).
+    async fn check_visible_as(
+        &self,
+        p: &Principal,
+        case: &Case,
+        levels: &ClearanceLevels,
+        action: &str,
+        reference: &CaseRef,
+    ) -> Result<(), ServiceError> {
         match visibility(&p.account, &p.roles, levels, &case.marking()) {
             Visibility::Visible => Ok(()),
             v => {
                 self.refuse(p, action, Some(format!("case/{}", case.id)), NO_ACCESS)
                     .await;
                 if v == Visibility::Hidden {
-                    Err(ServiceError::CaseNotFound(case.id.to_string()))
+                    Err(ServiceError::CaseNotFound(reference.to_string()))
                 } else {
                     Err(ServiceError::Forbidden(format!(
-                        "you may not see case {}: {NO_ACCESS}",
-                        case.id
+                        "you may not see case {reference}: {NO_ACCESS}"
                     )))
                 }
             }

@@ -9,7 +9,7 @@ use tocsin_domain::ids::CaseIdPrefix;
 use tocsin_domain::sanitise::Finding;
 use tocsin_domain::template::{Draft, TemplateFacts, TemplateOptions};
 use tocsin_domain::text::Name;
-use tocsin_domain::{ActorName, CaseId, Timestamp};
+use tocsin_domain::{ActorName, CaseNumber, CaseRef, Timestamp};
 use tocsin_store::{CaseQuery, CaseSummary, Page, StoredEvent, StreamId};
 
 use crate::access::{Principal, Visible};
@@ -67,9 +67,17 @@ impl Service {
     pub async fn read_case(
         &self,
         p: &Principal,
-        id: CaseId,
+        reference: impl Into<CaseRef>,
     ) -> Result<Visible<Case>, ServiceError> {
-        let case = self.case(p, id, "get_case").await?;
+        let mut case = self.case(p, reference, "get_case").await?;
+        if case.number.is_none() {
+            let number = self
+                .store
+                .case_summary(case.id)
+                .await?
+                .and_then(|s| s.number);
+            case = case.numbered(number);
+        }
         let mut parts = vec!["reports".to_owned()];
         if !case.waivers.is_empty() {
             parts.push("waiver_reasons".into());
@@ -86,9 +94,9 @@ impl Service {
     pub async fn case_events(
         &self,
         p: &Principal,
-        id: CaseId,
+        reference: impl Into<CaseRef>,
     ) -> Result<Vec<LoggedEvent>, ServiceError> {
-        let case = self.case(p, id, "case_events").await?;
+        let case = self.case(p, reference, "case_events").await?;
         let events = self.store.read_stream(&StreamId::Case(case.id)).await?;
         self.record_read(p, case.id, vec!["events".into()]).await?;
         Ok(events.into_iter().map(LoggedEvent::from).collect())
@@ -132,10 +140,34 @@ impl Service {
         for id in ids {
             let case = self.load(id).await?;
             if Service::sees(p, &case, &levels) {
-                out.push(CaseSummary::of(&case, &self.policy));
+                let mut s = CaseSummary::of(&case, &self.policy);
+                s.number = self.store.case_summary(id).await?.and_then(|s| s.number);
+                out.push(s);
             }
         }
         Ok(out)
+    }
+
+    /// The case numbered `number`, if `p` may see it (nothing is recorded:
+    /// this is a search, as a list is).
+    pub async fn find_case_by_number(
+        &self,
+        p: &Principal,
+        number: CaseNumber,
+    ) -> Result<Vec<CaseSummary>, ServiceError> {
+        self.authorize(p, Permission::ReadCase, "list_cases")
+            .await?;
+        let Some(id) = self.store.case_by_number(number).await? else {
+            return Ok(Vec::new());
+        };
+        let case = self.load(id).await?;
+        let levels = self.clearance_levels().await?;
+        if !Service::sees(p, &case, &levels) {
+            return Ok(Vec::new());
+        }
+        let mut s = CaseSummary::of(&case, &self.policy);
+        s.number = Some(number);
+        Ok(vec![s])
     }
 
     /// The exact text of a warning version and its hash.

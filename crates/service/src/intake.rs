@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tocsin_domain::access::Permission;
 use tocsin_domain::case::{Case, Command, Ctx, OpenCase};
-use tocsin_domain::{ActorName, CaseId, ReportId, ThreatReport};
+use tocsin_domain::{ActorName, CaseId, CaseNumber, ReportId, ThreatReport};
 use tocsin_store::{CaseSummary, DocExpect, DocKind, DocWrite, NewEvents, StoreError, StreamId};
 
 use crate::access::{Principal, Visible};
@@ -72,6 +72,9 @@ impl Idempotency {
 pub struct Submitted {
     pub report_id: ReportId,
     pub case_id: CaseId,
+    /// The new case's number (absent when the report joined a case).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<CaseNumber>,
     /// The report opened a new case (rather than joining one).
     pub new_case: bool,
 }
@@ -139,6 +142,7 @@ impl Service {
                     result: Submitted {
                         report_id,
                         case_id,
+                        number: None,
                         new_case,
                     },
                 },
@@ -163,6 +167,7 @@ impl Service {
                 .map(|_| Submitted {
                     report_id,
                     case_id: case.id,
+                    number: None,
                     new_case: false,
                 }),
             None => {
@@ -190,9 +195,18 @@ impl Service {
         let Some(doc) = self.store.get_doc(DocKind::Idempotency, key).await? else {
             return Ok(None);
         };
-        let rec: IdempotencyRecord = doc.parse()?;
+        let mut rec: IdempotencyRecord = doc.parse()?;
         if rec.request_sha256 != sha {
             return Err(ServiceError::IdempotencyKeyReused);
+        }
+        // The record is written before the store numbers the case: the
+        // number is the case's own.
+        if rec.result.new_case && rec.result.number.is_none() {
+            rec.result.number = self
+                .store
+                .case_summary(rec.result.case_id)
+                .await?
+                .and_then(|s| s.number);
         }
         Ok(Some(rec.result))
     }
@@ -218,7 +232,8 @@ impl Service {
         events.extend(screening);
         let envelopes = envelopes(p.name(), now, events);
         let case = fold_new(case_id, None, &envelopes)?;
-        self.store
+        let appended = self
+            .store
             .append(NewEvents {
                 stream: StreamId::Case(case_id),
                 expected_version: Some(0),
@@ -230,6 +245,7 @@ impl Service {
         Ok(Submitted {
             report_id,
             case_id,
+            number: appended.case_number,
             new_case: true,
         })
     }

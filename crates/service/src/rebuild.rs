@@ -2,8 +2,9 @@
 //! recomputed from the ledger (an operator command: it needs no principal,
 //! because it runs where the database and the key are).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
+use tocsin_domain::CaseNumber;
 use tocsin_domain::case::Case;
 use tocsin_store::{CaseSummary, Doc, DocKind, ProjectionDigest, StreamId};
 
@@ -33,13 +34,24 @@ impl Service {
         let ids = self.store.case_ids().await?;
         let mut summaries = Vec::with_capacity(ids.len());
         let mut events = 0u64;
+        // Case numbers: the rank of each case among those opened the same
+        // year, in ledger order (what the store gave them when appending).
+        let mut last: HashMap<u16, u32> = HashMap::new();
         for id in &ids {
             let stream = self.store.read_stream(&StreamId::Case(*id)).await?;
             events += stream.len() as u64;
             let recorded: Vec<_> = stream.iter().map(|e| e.to_recorded()).collect();
             let case = Case::from_events(&recorded)
                 .map_err(|source| ServiceError::Corrupt { case: *id, source })?;
-            summaries.push(CaseSummary::of(&case, &self.policy));
+            let mut summary = CaseSummary::of(&case, &self.policy);
+            let year = CaseNumber::year_of(case.opened_at);
+            let seq = last.entry(year).or_insert(0);
+            *seq += 1;
+            summary.number =
+                Some(CaseNumber::new(year, *seq).map_err(|e| {
+                    ServiceError::internal("cannot number a case in the rebuild", e)
+                })?);
+            summaries.push(summary);
         }
         let mut docs: BTreeMap<(DocKind, String), Doc> = BTreeMap::new();
         let put = |docs: &mut BTreeMap<(DocKind, String), Doc>, kind, key: String, body| {

@@ -17,7 +17,7 @@ use tocsin_domain::notice::NoticeTarget;
 use tocsin_domain::reference::{Directory, Relations};
 use tocsin_domain::routing::{RoutePlan, RoutingFacts, plan};
 use tocsin_domain::text::{Label, Name, Reason};
-use tocsin_domain::{ActorName, CaseId};
+use tocsin_domain::{ActorName, CaseRef};
 use tocsin_store::{DocExpect, DocKind, DocWrite, NewEvents, StreamId};
 
 use crate::access::{Principal, Visible};
@@ -109,9 +109,13 @@ impl Service {
     }
 
     /// Ranked route candidates for a case, with why, and what was excluded.
-    pub async fn route_plan(&self, p: &Principal, id: CaseId) -> Result<RoutePlan, ServiceError> {
+    pub async fn route_plan(
+        &self,
+        p: &Principal,
+        reference: impl Into<CaseRef>,
+    ) -> Result<RoutePlan, ServiceError> {
         self.authorize(p, Permission::Analyse, "route_plan").await?;
-        let case = self.case(p, id, "route_plan").await?;
+        let case = self.case(p, reference, "route_plan").await?;
         self.plan_for(&case).await
     }
 

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use sqlx::postgres::PgConnection;
-use tocsin_domain::CaseId;
+use tocsin_domain::{CaseId, CaseNumber};
 use tocsin_ledger::{Hash, NodeId};
 use tocsin_store::append::AppendPlan;
 use tocsin_store::columns::{
@@ -83,14 +83,20 @@ impl Buffer {
         }
     }
 
-    /// A case's summary; a later summary of the same case supersedes an
-    /// earlier one.
-    pub fn push_case(&mut self, s: &CaseSummary) {
+    /// A case's summary, numbered `number` when the append opened it; a
+    /// later summary of the same case supersedes an earlier one (and keeps
+    /// the number the earlier one was given).
+    pub fn push_case(&mut self, s: &CaseSummary, number: Option<CaseNumber>) {
+        let mut s = s.clone();
+        s.number = number.or(s.number);
         match self.case_index.get(&s.id) {
-            Some(&i) => self.cases[i] = s.clone(),
+            Some(&i) => {
+                s.number = s.number.or(self.cases[i].number);
+                self.cases[i] = s;
+            }
             None => {
                 self.case_index.insert(s.id, self.cases.len());
-                self.cases.push(s.clone());
+                self.cases.push(s);
             }
         }
     }
@@ -118,13 +124,14 @@ fn flush_cases() -> String {
                    ARRAY(SELECT x FROM json_array_elements_text(u.levels::json) WITH ORDINALITY AS j(x, o) ORDER BY o),
                    ARRAY(SELECT x FROM json_array_elements_text(u.compartments::json) WITH ORDINALITY AS j(x, o) ORDER BY o),
                    ARRAY(SELECT x FROM json_array_elements_text(u.elements::json) WITH ORDINALITY AS j(x, o) ORDER BY o),
-                   u.restricted, u.sweep_at_us
+                   u.restricted, u.sweep_at_us, u.number_year, u.number_seq
               FROM unnest($9::text[], $10::int8[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[],
                           $16::text[], $17::int8[], $18::text[], $19::text[], $20::text[], $21::text[], $22::int8[],
-                          $23::int8[], $24::text[], $25::text[], $26::text[], $27::bool[], $35::int8[])
+                          $23::int8[], $24::text[], $25::text[], $26::text[], $27::bool[], $35::int8[],
+                          $36::int8[], $37::int8[])
                    AS u(id, hint, title, state, owner, lead, opened_at, updated_at, version,
                         verdict, reassessment_due, next_step, next_due, next_due_us, escalations,
-                        levels, compartments, elements, restricted, sweep_at_us)
+                        levels, compartments, elements, restricted, sweep_at_us, number_year, number_seq)
             ON CONFLICT (id) DO UPDATE SET {CASE_UPDATES}
         ),
         d AS (DELETE FROM reports WHERE case_id = ANY($9::text[]) AND NOT (id = ANY($28::text[])))
@@ -213,6 +220,8 @@ struct CaseColumns {
     elements: Vec<String>,
     restricted: Vec<bool>,
     sweep_at_us: Vec<Option<i64>>,
+    number_year: Vec<Option<i64>>,
+    number_seq: Vec<Option<i64>>,
     r_id: Vec<String>,
     r_case: Vec<String>,
     r_ord: Vec<i64>,
@@ -280,10 +289,12 @@ impl CaseColumns {
         self.elements.push(c.elements);
         self.restricted.push(c.existence_restricted);
         self.sweep_at_us.push(c.sweep_at_us);
+        self.number_year.push(c.number_year);
+        self.number_seq.push(c.number_seq);
         self.id.push(c.id);
     }
 
-    /// Binds $9..=$35 of the flush statement.
+    /// Binds $9..=$37 of the flush statement.
     fn bind(self, q: PgQuery<'_>) -> PgQuery<'_> {
         q.bind(self.id)
             .bind(self.hint)
@@ -312,5 +323,7 @@ impl CaseColumns {
             .bind(self.r_grade)
             .bind(self.r_ind)
             .bind(self.sweep_at_us)
+            .bind(self.number_year)
+            .bind(self.number_seq)
     }
 }

@@ -59,7 +59,7 @@ pub async fn import(pool: &PgPool, rows: RawRows) -> Result<(), StoreError> {
         RawRows::Cases(cases) => {
             let mut buf = Buffer::default();
             for s in &cases {
-                buf.push_case(s);
+                buf.push_case(s, None);
             }
             flush(&mut tx, &mut buf).await?;
         }

@@ -89,7 +89,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use sqlx::Connection;
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use tocsin_domain::CaseId;
+use tocsin_domain::{CaseId, CaseNumber};
 use tocsin_ledger::{Hash, NodeId, NoteSigner};
 use tocsin_store::group::{Job, Reply};
 use tocsin_store::{
@@ -282,6 +282,14 @@ impl Store for PostgresStore {
         limit: u32,
     ) -> Result<Vec<CaseId>, StoreError> {
         read::case_ids_with_prefix(&self.inner.pool, prefix, limit).await
+    }
+
+    async fn case_summary(&self, id: CaseId) -> Result<Option<CaseSummary>, StoreError> {
+        read::case_summary(&self.inner.pool, id).await
+    }
+
+    async fn case_by_number(&self, n: CaseNumber) -> Result<Option<CaseId>, StoreError> {
+        read::case_by_number(&self.inner.pool, n).await
     }
 
     async fn case_ids(&self) -> Result<Vec<CaseId>, StoreError> {

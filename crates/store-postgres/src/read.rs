@@ -4,9 +4,10 @@
 //! so they see a single commit.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use sqlx::postgres::{PgConnection, PgPool, PgRow};
-use tocsin_domain::CaseId;
+use tocsin_domain::{CaseId, CaseNumber};
 use tocsin_ledger::{Hash, NodeId};
 use tocsin_store::columns::{
     self, ReportRow, SUMMARY_COLUMNS, SummaryRow, derived_kinds, i64_of, micros, parse,
@@ -86,6 +87,8 @@ fn summary_row(r: &PgRow) -> Result<SummaryRow, StoreError> {
         elements: col(r, 16)?,
         existence_restricted: col(r, 17)?,
         sweep_at_us: col(r, 18)?,
+        number_year: col(r, 19)?,
+        number_seq: col(r, 20)?,
     })
 }
 
@@ -217,6 +220,28 @@ pub async fn list_cases(pool: &PgPool, q: &CaseQuery) -> Result<Page<CaseSummary
     attach_reports(&mut tx, &mut items).await?;
     tx.commit().await.map_err(db)?;
     Ok(Page { items, next })
+}
+
+pub async fn case_summary(pool: &PgPool, id: CaseId) -> Result<Option<CaseSummary>, StoreError> {
+    static SQL: OnceLock<String> = OnceLock::new();
+    let one = SQL.get_or_init(|| format!("SELECT {SUMMARY_COLUMNS} FROM cases WHERE id = $1"));
+    let row = sqlx::query(one)
+        .bind(id.to_string())
+        .fetch_optional(pool)
+        .await
+        .map_err(db)?;
+    row.map(|r| summary_row(&r)?.decode()).transpose()
+}
+
+pub async fn case_by_number(pool: &PgPool, n: CaseNumber) -> Result<Option<CaseId>, StoreError> {
+    let id: Option<String> =
+        sqlx::query_scalar("SELECT id FROM cases WHERE number_year = $1 AND number_seq = $2")
+            .bind(i64::from(n.year()))
+            .bind(i64::from(n.seq()))
+            .fetch_optional(pool)
+            .await
+            .map_err(db)?;
+    id.map(|i| parse("case id", &i)).transpose()
 }
 
 pub async fn case_ids_with_prefix(

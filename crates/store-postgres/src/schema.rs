@@ -143,6 +143,18 @@ pub const MIGRATIONS: &[&str] = &[
     UPDATE docs SET kind = 'account' WHERE kind = 'user';
     UPDATE docs SET kind = 'notice' WHERE kind = 'notification';
     "#,
+    // 4: case numbers (year opened, UTC, and rank that year in ledger
+    // order), given to the cases already there in that order.
+    r#"
+    ALTER TABLE cases ADD COLUMN number_year bigint;
+    ALTER TABLE cases ADD COLUMN number_seq bigint;
+    UPDATE cases SET number_year = CAST(substr(opened_at, 1, 4) AS bigint);
+    UPDATE cases SET number_seq = r.rn
+      FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY number_year ORDER BY opened_position) AS rn
+            FROM cases) AS r
+     WHERE cases.id = r.id;
+    CREATE UNIQUE INDEX cases_by_number ON cases (number_year, number_seq);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -79,7 +79,8 @@ impl Writer {
             _ => load_frontier(&mut tx, size).await?,
         };
         let versions = stream_versions(&mut tx, group.streams()).await?;
-        let mut planner = Planner::new(frontier, versions);
+        let numbers = last_case_numbers(&mut tx, group.opening_years()).await?;
+        let mut planner = Planner::new(frontier, versions, numbers);
         let mut savepoint = false;
         let mut buf = Buffer::default();
         for job in group.jobs_mut() {
@@ -187,6 +188,35 @@ async fn stream_versions(
         .collect())
 }
 
+/// The last case number of each of `years`, read under the write lock
+/// (0 for a year with none yet).
+async fn last_case_numbers(
+    conn: &mut PgConnection,
+    years: Vec<u16>,
+) -> Result<Vec<(u16, u32)>, StoreError> {
+    if years.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list: Vec<i64> = years.iter().map(|y| i64::from(*y)).collect();
+    let last: Vec<i64> = sqlx::query_scalar(
+        "SELECT COALESCE((SELECT max(number_seq) FROM cases WHERE number_year = u.year), 0)::int8
+           FROM unnest($1::int8[]) WITH ORDINALITY AS u(year, ord) ORDER BY u.ord",
+    )
+    .bind(list)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    years
+        .into_iter()
+        .zip(last)
+        .map(|(y, n)| {
+            u32::try_from(n)
+                .map(|n| (y, n))
+                .map_err(|_| StoreError::Corrupt(format!("case number {y}-{n}")))
+        })
+        .collect()
+}
+
 /// Appends one batch as the planner plans it, inside the group's
 /// transaction. Its rows go into `buf`; an isolated append (see
 /// [`needs_savepoint`]) writes them, and its documents, at once.
@@ -199,9 +229,10 @@ async fn append(
 ) -> Result<Appended, StoreError> {
     let plan = planner.plan(batch)?;
     let appended = plan.appended.clone();
+    let number = plan.number;
     buf.push_plan(plan);
     if let Some(s) = &batch.summary {
-        buf.push_case(s);
+        buf.push_case(s, number);
     }
     if isolated {
         flush(conn, buf).await?;
@@ -221,7 +252,7 @@ async fn replace_projections(
         .map_err(db)?;
     let mut buf = Buffer::default();
     for s in cases {
-        buf.push_case(s);
+        buf.push_case(s, None);
     }
     flush(conn, &mut buf).await?;
     sqlx::query("DELETE FROM docs WHERE kind = ANY($1::text[])")

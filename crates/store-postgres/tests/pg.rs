@@ -20,9 +20,9 @@ use sqlx::postgres::PgConnection;
 use tocsin_ledger::NoteSigner;
 use tocsin_store::audit::{VerifyOptions, verify};
 use tocsin_store::testkit::{
-    Fixture, HeldWriters, batch, case, commits, init_params, report, signer,
-    stored_account_notice_and_session, summary, the_account_and_notice_read_back, verified,
-    write_an_account_a_notice_and_a_session,
+    Fixture, HeldWriters, batch, case, commits, init_params, open_cases_in_two_years, report,
+    signer, stored_account_notice_and_session, summary, the_account_and_notice_read_back,
+    the_cases_read_back_numbered, verified, write_an_account_a_notice_and_a_session,
 };
 use tocsin_store::{CaseQuery, DocExpect, DocKind, DocWrite, Store, StoreError, StreamId};
 use tocsin_store_postgres::{PgOptions, PostgresStore};
@@ -195,7 +195,7 @@ async fn schema_is_marked_and_versioned() {
         s.meta().schema_version,
         tocsin_store_postgres::schema_version()
     );
-    assert_eq!(s.meta().schema_version, 3);
+    assert_eq!(s.meta().schema_version, 4);
     assert_eq!(s.meta().origin, "tocsin.test/unit");
     assert_eq!(s.meta().verifier_key, signer().verifier().to_string());
     let mut c = db.conn().await;
@@ -270,26 +270,31 @@ async fn kinds(db: &TestDb) -> Vec<(String, String)> {
 }
 
 /// A database of schema version 2 kept accounts as documents of kind
-/// `user`: opening it renames them.
+/// `user` and had no case numbers: opening it renames them and numbers its
+/// cases (by year, in ledger order).
 #[tokio::test]
 async fn accounts_of_an_older_database_read_back_under_their_name() {
     let db = TestDb::new().await;
     let s = create(&db).await;
     write_an_account_a_notice_and_a_session(&s).await;
+    let numbered = open_cases_in_two_years(&s).await;
     s.close().await;
     assert_eq!(kinds(&db).await, stored_account_notice_and_session());
     // Back to how version 2 wrote it.
     sqlx::raw_sql(
         "UPDATE docs SET kind = 'user' WHERE kind = 'account';
          UPDATE docs SET kind = 'notification' WHERE kind = 'notice';
-         DELETE FROM schema_migrations WHERE version = 3;",
+         DROP INDEX cases_by_number;
+         ALTER TABLE cases DROP COLUMN number_year, DROP COLUMN number_seq;
+         DELETE FROM schema_migrations WHERE version >= 3;",
     )
     .execute(&mut db.conn().await)
     .await
     .unwrap();
     let s = PostgresStore::open(&db.url, Some(signer())).await.unwrap();
-    assert_eq!(s.meta().schema_version, 3);
+    assert_eq!(s.meta().schema_version, 4);
     the_account_and_notice_read_back(&s).await;
+    the_cases_read_back_numbered(&s, &numbered).await;
     assert_eq!(kinds(&db).await, stored_account_notice_and_session());
 }
 

@@ -53,7 +53,7 @@ pub fn import(path: &Path, rows: RawRows) -> Result<(), StoreError> {
         }
         RawRows::Cases(cases) => {
             for s in &cases {
-                upsert_case(&tx, s)?;
+                upsert_case(&tx, s, None)?;
             }
         }
         RawRows::Docs(docs) => insert_docs(&tx, docs.iter().map(|d| (d, d.version)))?,

@@ -36,7 +36,7 @@ use std::thread::JoinHandle;
 
 use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags};
-use tocsin_domain::CaseId;
+use tocsin_domain::{CaseId, CaseNumber};
 use tocsin_ledger::{Hash, NodeId, NoteSigner};
 use tocsin_store::group::{Job, Reply};
 use tocsin_store::{
@@ -250,6 +250,14 @@ impl Store for SqliteStore {
         let prefix = prefix.to_owned();
         self.read(move |conn| read::case_ids_with_prefix(conn, &prefix, limit))
             .await
+    }
+
+    async fn case_summary(&self, id: CaseId) -> Result<Option<CaseSummary>, StoreError> {
+        self.read(move |conn| read::case_summary(conn, id)).await
+    }
+
+    async fn case_by_number(&self, n: CaseNumber) -> Result<Option<CaseId>, StoreError> {
+        self.read(move |conn| read::case_by_number(conn, n)).await
     }
 
     async fn case_ids(&self) -> Result<Vec<CaseId>, StoreError> {

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use rusqlite::{Connection, OptionalExtension, params};
-use tocsin_domain::CaseId;
+use tocsin_domain::{CaseId, CaseNumber};
 use tocsin_ledger::{Hash, NodeId};
 use tocsin_store::columns::{self, ReportRow, SUMMARY_COLUMNS, SummaryRow, micros, parse};
 use tocsin_store::{
@@ -106,6 +106,8 @@ fn summary_row(r: &rusqlite::Row<'_>) -> Result<SummaryRow, StoreError> {
         elements: parse_list("elements", &text(16)?)?,
         existence_restricted: int(17)? != 0,
         sweep_at_us: r.get(18).map_err(sql)?,
+        number_year: r.get(19).map_err(sql)?,
+        number_seq: r.get(20).map_err(sql)?,
     })
 }
 
@@ -203,6 +205,29 @@ pub fn list_cases(conn: &Connection, q: &CaseQuery) -> Result<Page<CaseSummary>,
         .collect::<Result<Vec<_>, _>>()?;
     attach_reports(conn, &mut items)?;
     Ok(Page { items, next })
+}
+
+pub fn case_summary(conn: &Connection, id: CaseId) -> Result<Option<CaseSummary>, StoreError> {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let one = SQL.get_or_init(|| format!("SELECT {SUMMARY_COLUMNS} FROM cases WHERE id = ?1"));
+    let mut stmt = conn.prepare_cached(one).map_err(sql)?;
+    summary_rows(&mut stmt, [id.to_string()])?
+        .into_iter()
+        .next()
+        .map(SummaryRow::decode)
+        .transpose()
+}
+
+pub fn case_by_number(conn: &Connection, n: CaseNumber) -> Result<Option<CaseId>, StoreError> {
+    let id: Option<String> = conn
+        .prepare_cached("SELECT id FROM cases WHERE number_year = ?1 AND number_seq = ?2")
+        .map_err(sql)?
+        .query_row(params![i64::from(n.year()), i64::from(n.seq())], |r| {
+            r.get(0)
+        })
+        .optional()
+        .map_err(sql)?;
+    id.map(|i| parse("case id", &i)).transpose()
 }
 
 pub fn case_ids_with_prefix(

@@ -9,9 +9,9 @@ use async_trait::async_trait;
 use rusqlite::Connection;
 use tocsin_ledger::NoteSigner;
 use tocsin_store::testkit::{
-    Fixture, HeldWriters, MAIN, batch, case, init_params, signer,
-    stored_account_notice_and_session, the_account_and_notice_read_back, verified,
-    write_an_account_a_notice_and_a_session,
+    Fixture, HeldWriters, MAIN, batch, case, init_params, open_cases_in_two_years, signer,
+    stored_account_notice_and_session, the_account_and_notice_read_back,
+    the_cases_read_back_numbered, verified, write_an_account_a_notice_and_a_session,
 };
 use tocsin_store::{DocKind, Store, StoreError};
 
@@ -82,7 +82,7 @@ async fn schema_is_marked_and_versioned() {
     let f = Files::new().await;
     let s = f.create(MAIN).await;
     assert_eq!(s.meta().schema_version, schema::latest());
-    assert_eq!(s.meta().schema_version, 4);
+    assert_eq!(s.meta().schema_version, 5);
     let c = Connection::open(s.path()).unwrap();
     let app: i32 = c
         .query_row("PRAGMA application_id", [], |r| r.get(0))
@@ -112,16 +112,17 @@ async fn two_writers_on_one_file_stay_consistent() {
 }
 
 /// A database of schema version 3 kept accounts as documents of kind
-/// `user`: opening it renames them, and a copy of it holds them as
-/// `account`.
+/// `user` and had no case numbers: opening it renames them and numbers
+/// its cases (by year, in ledger order), and a copy of it holds both.
 #[tokio::test]
 async fn accounts_of_an_older_database_read_back_under_their_name() {
     let f = Files::new().await;
     let path = f.path(MAIN);
-    {
+    let numbered = {
         let s = f.create(MAIN).await;
         write_an_account_a_notice_and_a_session(&s).await;
-    }
+        open_cases_in_two_years(&s).await
+    };
     let kinds = |path: &std::path::Path| -> Vec<(String, String)> {
         let c = Connection::open(path).unwrap();
         let mut stmt = c
@@ -139,12 +140,16 @@ async fn accounts_of_an_older_database_read_back_under_their_name() {
         .execute_batch(
             "UPDATE docs SET kind = 'user' WHERE kind = 'account';
              UPDATE docs SET kind = 'notification' WHERE kind = 'notice';
+             DROP INDEX cases_by_number;
+             ALTER TABLE cases DROP COLUMN number_year;
+             ALTER TABLE cases DROP COLUMN number_seq;
              PRAGMA user_version = 3;",
         )
         .unwrap();
     let s = SqliteStore::open(&path, Some(signer())).unwrap();
-    assert_eq!(s.meta().schema_version, 4);
+    assert_eq!(s.meta().schema_version, 5);
     let kim = the_account_and_notice_read_back(&s).await;
+    the_cases_read_back_numbered(&s, &numbered).await;
     assert_eq!(kinds(&path), stored_account_notice_and_session());
     // What `tocsin migrate` writes from it lands under the new name.
     let target = f.create("copy").await;
@@ -154,6 +159,7 @@ async fn accounts_of_an_older_database_read_back_under_their_name() {
         Some(kim)
     );
     assert_eq!(kinds(target.path()), stored_account_notice_and_session());
+    the_cases_read_back_numbered(&target, &numbered).await;
 }
 
 #[tokio::test]

@@ -17,6 +17,7 @@ use std::sync::OnceLock;
 use std::sync::mpsc::Receiver;
 
 use rusqlite::{Connection, OptionalExtension, params};
+use tocsin_domain::CaseNumber;
 use tocsin_ledger::{Frontier, Hash, NodeId, NoteSigner};
 use tocsin_store::append::{Planner, frontier_from_nodes};
 use tocsin_store::columns::{
@@ -97,7 +98,8 @@ impl Writer {
             _ => load_frontier(&self.conn, size)?,
         };
         let versions = stream_versions(&self.conn, group.streams())?;
-        let mut planner = Planner::new(frontier, versions);
+        let numbers = last_case_numbers(&self.conn, group.opening_years())?;
+        let mut planner = Planner::new(frontier, versions, numbers);
         for job in group.jobs_mut() {
             let mark = planner.mark();
             self.conn.execute_batch("SAVEPOINT job").map_err(sql)?;
@@ -158,6 +160,25 @@ fn stream_versions(
         .collect()
 }
 
+/// The last case number of each of `years`, read under the write lock
+/// (0 for a year with none yet).
+fn last_case_numbers(conn: &Connection, years: Vec<u16>) -> Result<Vec<(u16, u32)>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached("SELECT COALESCE(MAX(number_seq), 0) FROM cases WHERE number_year = ?1")
+        .map_err(sql)?;
+    years
+        .into_iter()
+        .map(|y| {
+            let last = stmt
+                .query_row([i64::from(y)], |r| r.get::<_, i64>(0))
+                .map_err(sql)?;
+            let last = u32::try_from(last)
+                .map_err(|_| StoreError::Corrupt(format!("case number {y}-{last}")))?;
+            Ok((y, last))
+        })
+        .collect()
+}
+
 /// Writes ledger rows (a planned append's, or imported ones).
 pub fn insert_leaves<'a>(
     conn: &Connection,
@@ -213,25 +234,31 @@ fn append(
     )?;
     insert_nodes(conn, &plan.nodes)?;
     if let Some(s) = &batch.summary {
-        upsert_case(conn, s)?;
+        upsert_case(conn, s, plan.number)?;
     }
     write_docs(conn, &batch.docs)?;
     Ok(plan.appended)
 }
 
-/// Writes a case's row of the query tables and its reports.
-pub fn upsert_case(conn: &Connection, s: &CaseSummary) -> Result<(), StoreError> {
+/// Writes a case's row of the query tables and its reports (numbered
+/// `number` when it is new; an existing row keeps its number).
+pub fn upsert_case(
+    conn: &Connection,
+    s: &CaseSummary,
+    number: Option<CaseNumber>,
+) -> Result<(), StoreError> {
     static UPSERT: OnceLock<String> = OnceLock::new();
     static REPORT: OnceLock<String> = OnceLock::new();
     let upsert = UPSERT.get_or_init(|| {
         format!(
             "INSERT INTO cases ({CASE_COLUMNS})
              VALUES (?1, (SELECT position FROM ledger WHERE stream = 'case/' || ?1 AND seq = 1),
-                     ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
+                     ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
+                     ?20, ?21)
              ON CONFLICT (id) DO UPDATE SET {CASE_UPDATES}"
         )
     });
-    let c = CaseRow::of(s);
+    let c = CaseRow::numbered(s, number);
     conn.prepare_cached(upsert)
         .map_err(sql)?
         .execute(params![
@@ -254,6 +281,8 @@ pub fn upsert_case(conn: &Connection, s: &CaseSummary) -> Result<(), StoreError>
             c.elements,
             c.existence_restricted,
             c.sweep_at_us,
+            c.number_year,
+            c.number_seq,
         ])
         .map_err(|e| {
             if is_constraint(&e) {
@@ -324,7 +353,7 @@ fn replace_projections(
     conn.execute_batch("DELETE FROM reports; DELETE FROM cases;")
         .map_err(sql)?;
     for s in cases {
-        upsert_case(conn, s)?;
+        upsert_case(conn, s, None)?;
     }
     let mut del = conn
         .prepare_cached("DELETE FROM docs WHERE kind = ?1")

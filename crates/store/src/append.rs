@@ -13,6 +13,11 @@
 //! bytes on every backend; a backend only writes what it is given, with
 //! its own SQL, locking and batching.
 //!
+//! It also numbers each case it opens ([`CaseNumber`]: the year of the
+//! case's opening and its rank that year in ledger order), from the last
+//! number of each year the writer read under the same lock, so numbers are
+//! dense, unique and what a rebuild from the ledger gives.
+//!
 //! A writer runs a group of jobs in one transaction, each job under a
 //! savepoint: a [`Mark`] taken before a job, given back to
 //! [`Planner::restore`] when the job's savepoint is rolled back, makes the
@@ -20,7 +25,7 @@
 
 use std::collections::HashMap;
 
-use tocsin_domain::CaseId;
+use tocsin_domain::{CaseId, CaseNumber};
 use tocsin_ledger::{Checkpoint, Frontier, Hash, NodeId, NoteSigner, leaf_hash};
 
 use crate::leaf::encode_event;
@@ -32,9 +37,20 @@ use crate::{Appended, LeafPage, NewEvents, StoreError, StreamId};
 pub struct Planner {
     frontier: Frontier,
     versions: HashMap<StreamId, u64>,
-    /// The stream and its version before, of every plan still standing,
-    /// oldest first: what [`Planner::restore`] undoes.
-    undo: Vec<(StreamId, u64)>,
+    /// The last case number given in each year.
+    numbers: HashMap<u16, u32>,
+    /// What every plan still standing changed, oldest first: what
+    /// [`Planner::restore`] undoes.
+    undo: Vec<Undo>,
+}
+
+/// What one plan changed: the stream's version before, and the last case
+/// number of a year before, when it numbered a case.
+#[derive(Clone, Debug)]
+struct Undo {
+    stream: StreamId,
+    version: u64,
+    number: Option<(u16, u32)>,
 }
 
 /// Where a planner was before a job (see [`Planner::mark`]).
@@ -66,6 +82,8 @@ pub struct AppendPlan {
     pub leaves: Vec<NewLeaf>,
     /// The Merkle nodes of level >= 1 these leaves complete, in order.
     pub nodes: Vec<(NodeId, Hash)>,
+    /// The number of the case this append opens (write it with the summary).
+    pub number: Option<CaseNumber>,
     /// The answer; its `tree_size` and `root` are the group's, filled in
     /// when the group commits (see [`crate::group::Group::answer`]).
     pub appended: Appended,
@@ -94,17 +112,23 @@ pub struct Sealed {
 /// A stream the writer did not read the version of before planning an
 /// append to it: a bug in the writer, never a conflict.
 #[derive(Debug, thiserror::Error)]
-#[error("the writer did not read the version of stream {0} before planning an append to it")]
+#[error("the writer did not read {0} before planning an append")]
 pub struct UnreadVersion(String);
 
 impl Planner {
-    /// A planner for a ledger whose right edge is `frontier` and whose
+    /// A planner for a ledger whose right edge is `frontier`, whose
     /// streams are at `versions` (every stream the group appends to; a
-    /// stream with no events is at 0).
-    pub fn new(frontier: Frontier, versions: impl IntoIterator<Item = (StreamId, u64)>) -> Self {
+    /// stream with no events is at 0), and whose last case numbers are
+    /// `numbers` (for every year the group opens cases in; 0 for none yet).
+    pub fn new(
+        frontier: Frontier,
+        versions: impl IntoIterator<Item = (StreamId, u64)>,
+        numbers: impl IntoIterator<Item = (u16, u32)>,
+    ) -> Self {
         Self {
             frontier,
             versions: versions.into_iter().collect(),
+            numbers: numbers.into_iter().collect(),
             undo: Vec::new(),
         }
     }
@@ -128,11 +152,10 @@ impl Planner {
             return Err(StoreError::NothingToAppend);
         }
         let stream_text = batch.stream.to_string();
+        let unread =
+            |what: String| StoreError::backend("cannot plan the append", UnreadVersion(what));
         let Some(&current) = self.versions.get(&batch.stream) else {
-            return Err(StoreError::backend(
-                "cannot plan the append",
-                UnreadVersion(stream_text),
-            ));
+            return Err(unread(format!("the version of stream {stream_text}")));
         };
         let expected = batch.expected_version.unwrap_or(current);
         if current != expected {
@@ -142,6 +165,24 @@ impl Planner {
                 actual: current,
             });
         }
+        let number = match batch.opens_case_in() {
+            Some(year) => {
+                let Some(&last) = self.numbers.get(&year) else {
+                    return Err(unread(format!("the last case number of {year}")));
+                };
+                let n = last
+                    .checked_add(1)
+                    .and_then(|seq| CaseNumber::new(year, seq).ok());
+                Some((
+                    year,
+                    last,
+                    n.ok_or_else(|| {
+                        StoreError::Corrupt(format!("no case number after {year}-{last}"))
+                    })?,
+                ))
+            }
+            None => None,
+        };
         let first_position = self.frontier.size();
         let count = batch.events.len();
         let mut leaves = Vec::with_capacity(count);
@@ -159,19 +200,29 @@ impl Planner {
             });
         }
         let version = expected + count as u64;
-        self.undo.push((batch.stream, current));
+        self.undo.push(Undo {
+            stream: batch.stream,
+            version: current,
+            number: number.map(|(year, last, _)| (year, last)),
+        });
         self.versions.insert(batch.stream, version);
+        if let Some((year, _, n)) = number {
+            self.numbers.insert(year, n.seq());
+        }
+        let number = number.map(|(_, _, n)| n);
         Ok(AppendPlan {
             stream: batch.stream,
             stream_text,
             leaves,
             nodes,
+            number,
             appended: Appended {
                 first_position,
                 count: count as u64,
                 version,
                 tree_size: 0,
                 root: Hash::default(),
+                case_number: number,
             },
         })
     }
@@ -188,8 +239,11 @@ impl Planner {
     /// Forgets every plan made since `mark`.
     pub fn restore(&mut self, mark: Mark) {
         while self.undo.len() > mark.undo {
-            if let Some((stream, before)) = self.undo.pop() {
-                self.versions.insert(stream, before);
+            if let Some(u) = self.undo.pop() {
+                self.versions.insert(u.stream, u.version);
+                if let Some((year, last)) = u.number {
+                    self.numbers.insert(year, last);
+                }
             }
         }
         self.frontier = mark.frontier;

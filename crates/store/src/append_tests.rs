@@ -38,7 +38,7 @@ fn signer() -> NoteSigner {
 
 #[test]
 fn a_plan_numbers_its_events_and_encodes_them_as_leaves() {
-    let mut p = Planner::new(Frontier::new(), [(case(1), 0), (StreamId::System, 4)]);
+    let mut p = Planner::new(Frontier::new(), [(case(1), 0), (StreamId::System, 4)], []);
     let a = p.plan(&batch(case(1), Some(0), 3)).unwrap();
     let b = p.plan(&batch(StreamId::System, None, 2)).unwrap();
     let mut tree = MemoryTree::new();
@@ -93,7 +93,7 @@ fn a_plan_numbers_its_events_and_encodes_them_as_leaves() {
 
 #[test]
 fn a_stale_version_is_a_conflict_and_plans_nothing() {
-    let mut p = Planner::new(Frontier::new(), [(case(1), 2)]);
+    let mut p = Planner::new(Frontier::new(), [(case(1), 2)], []);
     let e = p.plan(&batch(case(1), Some(0), 1)).unwrap_err();
     assert!(
         matches!(&e, StoreError::Conflict { stream, expected: 0, actual: 2 } if *stream == case(1).to_string()),
@@ -113,7 +113,7 @@ fn a_stale_version_is_a_conflict_and_plans_nothing() {
 
 #[test]
 fn an_empty_batch_or_an_unread_stream_is_refused() {
-    let mut p = Planner::new(Frontier::new(), [(case(1), 0)]);
+    let mut p = Planner::new(Frontier::new(), [(case(1), 0)], []);
     assert!(matches!(
         p.plan(&batch(case(1), Some(0), 0)),
         Err(StoreError::NothingToAppend)
@@ -129,7 +129,7 @@ fn an_empty_batch_or_an_unread_stream_is_refused() {
 
 #[test]
 fn restoring_a_mark_forgets_the_plans_after_it() {
-    let mut p = Planner::new(Frontier::new(), [(case(1), 0), (case(2), 0)]);
+    let mut p = Planner::new(Frontier::new(), [(case(1), 0), (case(2), 0)], []);
     p.plan(&batch(case(1), Some(0), 2)).unwrap();
     let root = p.clone().into_frontier().root();
     let mark = p.mark();
@@ -149,7 +149,7 @@ fn restoring_a_mark_forgets_the_plans_after_it() {
         2
     );
     // Undoing the only plan of a group leaves nothing to sign.
-    let mut q = Planner::new(Frontier::new(), [(case(1), 0)]);
+    let mut q = Planner::new(Frontier::new(), [(case(1), 0)], []);
     let mark = q.mark();
     q.plan(&batch(case(1), Some(0), 1)).unwrap();
     q.restore(mark);
@@ -160,7 +160,7 @@ fn restoring_a_mark_forgets_the_plans_after_it() {
 fn the_seal_is_the_signed_checkpoint_of_the_planned_tree() {
     // A ledger that already holds 13 leaves.
     let before: MemoryTree = (0..13u8).map(|i| leaf_hash(&[i])).collect();
-    let mut p = Planner::new(before.frontier_at(13).unwrap(), [(StreamId::Access, 9)]);
+    let mut p = Planner::new(before.frontier_at(13).unwrap(), [(StreamId::Access, 9)], []);
     let plan = p.plan(&batch(StreamId::Access, None, 4)).unwrap();
     assert_eq!((plan.leaves[0].position, plan.leaves[0].seq), (13, 10));
     let mut tree = before.clone();
@@ -185,6 +185,7 @@ fn a_fixed_history_gives_the_same_bytes_as_always() {
     let mut p = Planner::new(
         Frontier::new(),
         [(case(1), 0), (StreamId::System, 0), (StreamId::Accounts, 0)],
+        [],
     );
     let mut h = Sha256::new();
     for b in [
@@ -305,6 +306,7 @@ proptest! {
         let mut p = Planner::new(
             tree.frontier_at(tree.size()).unwrap(),
             streams.iter().copied().zip(versions),
+            [],
         );
         let mut nodes: Vec<(NodeId, Hash)> = Vec::new();
         let mut appended = false;

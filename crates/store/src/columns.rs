@@ -13,8 +13,8 @@
 use std::fmt;
 use std::str::FromStr;
 
-use tocsin_domain::Timestamp;
 use tocsin_domain::case::CaseState;
+use tocsin_domain::{CaseNumber, Timestamp};
 use tocsin_ledger::Hash;
 
 use crate::{CaseQuery, CaseSummary, DocKind, ReportSummary, StoreError};
@@ -23,10 +23,11 @@ use crate::{CaseQuery, CaseSummary, DocKind, ReportSummary, StoreError};
 /// [`CaseRow`]'s fields with the opening position second.
 pub const CASE_COLUMNS: &str = "id, opened_position, title, state, owner, lead_element, opened_at, updated_at, version, \
      verdict, reassessment_due, next_step, next_due, next_due_us, escalations, \
-     levels, compartments, elements, existence_restricted, sweep_at_us";
+     levels, compartments, elements, existence_restricted, sweep_at_us, number_year, number_seq";
 
-/// The `SET` list of an upsert into `cases`: every column but the id and
-/// the opening position, from the row that conflicted.
+/// The `SET` list of an upsert into `cases`: every column but the id, the
+/// opening position and the number (fixed when the case was opened), from
+/// the row that conflicted.
 pub const CASE_UPDATES: &str = "title = excluded.title, state = excluded.state, owner = excluded.owner, \
      lead_element = excluded.lead_element, opened_at = excluded.opened_at, \
      updated_at = excluded.updated_at, version = excluded.version, verdict = excluded.verdict, \
@@ -38,7 +39,7 @@ pub const CASE_UPDATES: &str = "title = excluded.title, state = excluded.state, 
 
 /// The columns of `cases` a summary is read from, in the order of
 /// [`SummaryRow`]'s fields.
-pub const SUMMARY_COLUMNS: &str = "id, title, state, owner, lead_element, opened_at, updated_at, verdict, reassessment_due, next_step, next_due, version, escalations, opened_position, levels, compartments, elements, existence_restricted, sweep_at_us";
+pub const SUMMARY_COLUMNS: &str = "id, title, state, owner, lead_element, opened_at, updated_at, verdict, reassessment_due, next_step, next_due, version, escalations, opened_position, levels, compartments, elements, existence_restricted, sweep_at_us, number_year, number_seq";
 
 /// The columns of `reports` a report is written to, in the order of
 /// [`ReportRow`]'s fields with the case id second.
@@ -76,9 +77,24 @@ pub struct CaseRow<'a> {
     pub elements: String,
     pub existence_restricted: bool,
     pub sweep_at_us: Option<i64>,
+    /// The case number's year and rank (absent only for a summary written
+    /// without one: a later append, which keeps the stored number).
+    pub number_year: Option<i64>,
+    pub number_seq: Option<i64>,
 }
 
 impl<'a> CaseRow<'a> {
+    /// The row of `s`, numbered `number` if the summary carries none (the
+    /// number the planner gave a case it opens).
+    pub fn numbered(s: &'a CaseSummary, number: Option<CaseNumber>) -> Self {
+        let mut row = Self::of(s);
+        if let Some(n) = number.or(s.number) {
+            row.number_year = Some(i64::from(n.year()));
+            row.number_seq = Some(i64::from(n.seq()));
+        }
+        row
+    }
+
     pub fn of(s: &'a CaseSummary) -> Self {
         Self {
             id: s.id.to_string(),
@@ -100,6 +116,8 @@ impl<'a> CaseRow<'a> {
             elements: json_list(&s.elements),
             existence_restricted: s.existence_restricted,
             sweep_at_us: s.sweep_at.map(micros),
+            number_year: s.number.map(|n| i64::from(n.year())),
+            number_seq: s.number.map(|n| i64::from(n.seq())),
         }
     }
 }
@@ -170,6 +188,8 @@ pub struct SummaryRow {
     pub elements: Vec<String>,
     pub existence_restricted: bool,
     pub sweep_at_us: Option<i64>,
+    pub number_year: Option<i64>,
+    pub number_seq: Option<i64>,
 }
 
 impl SummaryRow {
@@ -187,8 +207,21 @@ impl SummaryRow {
                 })
             })
             .transpose()?;
+        let number = match (self.number_year, self.number_seq) {
+            (Some(y), Some(n)) => Some(
+                u16::try_from(y)
+                    .ok()
+                    .zip(u32::try_from(n).ok())
+                    .and_then(|(y, n)| CaseNumber::new(y, n).ok())
+                    .ok_or_else(|| {
+                        StoreError::Corrupt(format!("case {id}: number {y}-{n} is invalid"))
+                    })?,
+            ),
+            _ => None,
+        };
         Ok(CaseSummary {
             id: parse("case id", id)?,
+            number,
             title: self.title,
             state,
             owner: self.owner,
@@ -277,6 +310,7 @@ mod tests {
         let t: Timestamp = "2024-01-02T03:04:05.678901234Z".parse().unwrap();
         CaseSummary {
             id: CaseId::from_uuid(tocsin_domain::ids::Uuid::from_u128(5)),
+            number: Some(CaseNumber::new(2024, 12).unwrap()),
             title: "case «5»".into(),
             state: CaseState::AwaitingDetermination,
             owner: "o".into(),
@@ -333,7 +367,10 @@ mod tests {
             elements: list(&row.elements),
             existence_restricted: row.existence_restricted,
             sweep_at_us: row.sweep_at_us,
+            number_year: row.number_year,
+            number_seq: row.number_seq,
         };
+        assert_eq!((row.number_year, row.number_seq), (Some(2024), Some(12)));
         let mut back = read.decode().unwrap();
         for r in ReportRow::all(&s) {
             assert_eq!(r.ord, 0);
@@ -375,9 +412,20 @@ mod tests {
             elements: vec![],
             existence_restricted: false,
             sweep_at_us: None,
+            number_year: None,
+            number_seq: None,
         };
         let e = bad.clone().decode().unwrap_err();
         assert!(e.to_string().contains("unknown state pondering"), "{e}");
+        let e = SummaryRow {
+            state: "closed".into(),
+            number_year: Some(2024),
+            number_seq: Some(0),
+            ..bad.clone()
+        }
+        .decode()
+        .unwrap_err();
+        assert!(e.to_string().contains("number 2024-0 is invalid"), "{e}");
         let e = SummaryRow {
             state: "closed".into(),
             opened_at: "yesterday".into(),

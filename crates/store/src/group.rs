@@ -128,6 +128,22 @@ impl Group {
         out
     }
 
+    /// The years (UTC) of the cases the group's appends open, sorted, each
+    /// once: the case numbers a writer reads for its planner.
+    pub fn opening_years(&self) -> Vec<u16> {
+        let mut out: Vec<u16> = self
+            .jobs
+            .iter()
+            .filter_map(|j| match j {
+                Running::Append(b, _) => b.opens_case_in(),
+                _ => None,
+            })
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
     /// The jobs, in the order they were queued, to run.
     pub fn jobs_mut(&mut self) -> std::slice::IterMut<'_, Running> {
         self.jobs.iter_mut()
@@ -180,6 +196,7 @@ mod tests {
             version: 1,
             tree_size: 0,
             root: Hash::default(),
+            case_number: None,
         }
     }
 

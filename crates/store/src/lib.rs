@@ -71,6 +71,18 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<tocsin_domain::CaseId>, StoreError>;
 
+    /// One case's row of the query tables (without its reports).
+    async fn case_summary(
+        &self,
+        id: tocsin_domain::CaseId,
+    ) -> Result<Option<CaseSummary>, StoreError>;
+
+    /// The case numbered `number`, if there is one.
+    async fn case_by_number(
+        &self,
+        number: tocsin_domain::CaseNumber,
+    ) -> Result<Option<tocsin_domain::CaseId>, StoreError>;
+
     /// Ids of all case streams, in the order they were opened.
     async fn case_ids(&self) -> Result<Vec<tocsin_domain::CaseId>, StoreError>;
 

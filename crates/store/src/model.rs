@@ -126,6 +126,18 @@ pub struct NewEvents {
 }
 
 impl NewEvents {
+    /// The year (UTC) of the case this batch opens, if it opens one: the
+    /// first events of a case stream, with the case's summary. The store
+    /// numbers the case in that year ([`tocsin_domain::CaseNumber`]).
+    pub fn opens_case_in(&self) -> Option<u16> {
+        match (&self.stream, self.expected_version, &self.summary) {
+            (StreamId::Case(_), Some(0), Some(s)) => {
+                Some(tocsin_domain::CaseNumber::year_of(s.opened_at))
+            }
+            _ => None,
+        }
+    }
+
     /// Events for `stream` at `version`, nothing else.
     pub fn new(stream: StreamId, expected_version: u64, events: Vec<EventEnvelope>) -> Self {
         Self {
@@ -319,6 +331,8 @@ pub struct Appended {
     /// Ledger size and root after the commit (covered by a signed checkpoint).
     pub tree_size: u64,
     pub root: Hash,
+    /// The number the case got, when the append opened a case.
+    pub case_number: Option<tocsin_domain::CaseNumber>,
 }
 
 /// The head of the ledger.
@@ -493,6 +507,9 @@ pub struct ReportSummary {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaseSummary {
     pub id: CaseId,
+    /// Its number: assigned by the store when the case's first events are
+    /// appended (`None` in the summary the service hands in).
+    pub number: Option<tocsin_domain::CaseNumber>,
     pub title: String,
     pub state: CaseState,
     pub owner: String,
@@ -527,6 +544,7 @@ impl CaseSummary {
         let marking = case.marking();
         let strings = |v: &mut dyn Iterator<Item = &str>| v.map(str::to_owned).collect();
         CaseSummary {
+            number: case.number,
             levels: strings(&mut marking.levels.iter().map(|l| l.as_str())),
             compartments: strings(&mut marking.compartments.iter().map(|l| l.as_str())),
             elements: strings(&mut marking.elements.iter().map(|l| l.as_str())),

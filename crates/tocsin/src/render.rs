@@ -23,7 +23,11 @@ pub fn case_list(items: &[CaseRow], now: Timestamp) -> String {
         s.push_str("no cases\n");
         return s;
     }
-    let _ = writeln!(s, "{:<36}  {:<22}  {:<19}  TITLE", "CASE", "STATE", "NEXT");
+    let _ = writeln!(
+        s,
+        "{:<10}  {:<36}  {:<22}  {:<19}  TITLE",
+        "NUMBER", "CASE", "STATE", "NEXT"
+    );
     for c in items {
         let next = match (&c.next_step, c.next_due) {
             (Some(step), Some(due)) if due < now => format!("{step} OVERDUE"),
@@ -38,9 +42,11 @@ pub fn case_list(items: &[CaseRow], now: Timestamp) -> String {
         } else {
             ""
         };
+        let number = c.number.map(|n| n.to_string()).unwrap_or_default();
         let _ = writeln!(
             s,
-            "{:<36}  {:<22}  {:<19}  {}{}",
+            "{:<10}  {:<36}  {:<22}  {:<19}  {}{}",
+            number,
             c.id,
             c.state.as_str(),
             next,
@@ -83,7 +89,14 @@ pub fn findings(text: &str, findings: &[Finding]) -> String {
 /// Everything about a case.
 pub fn case(c: &Case, now: Timestamp) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "case {}  \"{}\"", c.id, c.title);
+    match c.number {
+        Some(n) => {
+            let _ = writeln!(s, "case {n}  {}  \"{}\"", c.id, c.title);
+        }
+        None => {
+            let _ = writeln!(s, "case {}  \"{}\"", c.id, c.title);
+        }
+    }
     let _ = writeln!(s, "  state          {}", c.state);
     let _ = writeln!(
         s,

@@ -22,18 +22,21 @@ use tocsin_domain::event::Assessment;
 use tocsin_domain::ids::CaseIdPrefix;
 use tocsin_domain::sanitise::Finding;
 use tocsin_domain::text::{ElementName, Note, Reason};
-use tocsin_domain::{ActorName, CaseId, Timestamp, WaiverId};
+use tocsin_domain::{ActorName, CaseId, CaseNumber, Timestamp, WaiverId};
 use tocsin_service::{CaseListQuery, LoggedEvent};
 use tocsin_store::CaseSummary;
 
 use super::common::{
-    CaseCommand, CommandResult, List, PathParamList, ReasonBody, TextBody, VisibleCase, case_id,
+    CaseCommand, CommandResult, List, PathParamList, ReasonBody, TextBody, VisibleCase, case_ref,
     ok, page_limit,
 };
 use super::needs;
 use crate::AppState;
 use crate::problem::{ApiError, Kind};
 use crate::table::{Caller, Op, PathParams, QueryParams, RawBody, Table};
+
+/// The description of a `{case_id}` path parameter.
+pub(crate) const CASE_PARAM: &str = "The case: its id (a UUID) or its number (2026-0007)";
 
 pub fn routes(t: &mut Table) {
     t.add(
@@ -52,7 +55,7 @@ pub fn routes(t: &mut Table) {
         )
         .tag("cases")
         .summary("Everything about a case (the read is recorded in the ledger)")
-        .param("case_id", "The case id (a UUID)")
+        .param("case_id", CASE_PARAM)
         .returns::<Case>(StatusCode::OK),
         get_case,
     );
@@ -60,7 +63,7 @@ pub fn routes(t: &mut Table) {
         Op::get("case_events", path!("/cases/{case_id}/events"), needs(Permission::ReadCase))
             .tag("cases")
             .summary("The case's events in order, with their ledger positions (fold them to rebuild the case)")
-            .param("case_id", "The case id (a UUID)")
+            .param("case_id", CASE_PARAM)
             .returns::<List<LoggedEvent>>(StatusCode::OK),
         case_events,
     );
@@ -150,7 +153,7 @@ pub fn routes(t: &mut Table) {
         )
         .tag("cases")
         .summary("What the sanitisation check finds in a text (writes nothing)")
-        .param("case_id", "The case id (a UUID)")
+        .param("case_id", CASE_PARAM)
         .body::<TextBody>()
         .returns::<CheckView>(StatusCode::OK),
         check_warning,
@@ -184,7 +187,7 @@ pub fn routes(t: &mut Table) {
         )
         .tag("cases")
         .summary("The exact text of a warning version and its hash")
-        .param("case_id", "The case id (a UUID)")
+        .param("case_id", CASE_PARAM)
         .param("version", "The warning version")
         .returns::<WarningVersion>(StatusCode::OK),
         get_warning,
@@ -242,7 +245,7 @@ fn command<B: JsonSchema>(
 fn command_op<B: JsonSchema>(op: Op) -> Op {
     let mut op = op
         .tag("cases")
-        .param("case_id", "The case id (a UUID)")
+        .param("case_id", CASE_PARAM)
         .body::<B>()
         .returns::<CommandResult>(StatusCode::OK)
         .errors(&[Kind::IllegalTransition, Kind::Conflict, Kind::TwoPersonRule]);
@@ -260,7 +263,8 @@ pub struct ListCasesQuery {
     pub reassessment_due: Option<bool>,
     /// Only cases with an overdue step.
     pub overdue: Option<bool>,
-    /// Only cases whose id starts with this (at least 4 hexadecimal characters).
+    /// Only cases whose id starts with this (at least 4 hexadecimal
+    /// characters), or the case with this number (2026-0007).
     pub prefix: Option<String>,
     #[schemars(range(min = 1, max = 1000))]
     pub limit: Option<u32>,
@@ -271,6 +275,9 @@ pub struct ListCasesQuery {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct CaseRow {
     pub id: CaseId,
+    /// Its short reference number (2026-0007).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<CaseNumber>,
     pub title: String,
     pub state: CaseState,
     pub owner: String,
@@ -295,6 +302,7 @@ impl From<CaseSummary> for CaseRow {
     fn from(s: CaseSummary) -> Self {
         Self {
             id: s.id,
+            number: s.number,
             title: s.title,
             state: s.state,
             owner: s.owner,
@@ -400,9 +408,14 @@ async fn list_cases(
 ) -> Result<Response, ApiError> {
     let limit = page_limit(q.limit)?;
     if let Some(prefix) = &q.prefix {
-        let prefix =
-            CaseIdPrefix::new(prefix).map_err(|e| ApiError::bad_request(format!("prefix: {e}")))?;
-        let items = state.svc.find_cases(&p, &prefix).await?;
+        let items = match prefix.parse::<CaseNumber>() {
+            Ok(number) => state.svc.find_case_by_number(&p, number).await?,
+            Err(_) => {
+                let prefix = CaseIdPrefix::new(prefix)
+                    .map_err(|e| ApiError::bad_request(format!("prefix: {e}")))?;
+                state.svc.find_cases(&p, &prefix).await?
+            }
+        };
         return ok(&List {
             items: items.into_iter().map(CaseRow::from).collect::<Vec<_>>(),
             next: None,
@@ -446,7 +459,7 @@ async fn get_case(
     Caller(p): Caller,
     PathParams(id): PathParams<String>,
 ) -> Result<Response, ApiError> {
-    ok(&*state.svc.read_case(&p, case_id(&id)?).await?)
+    ok(&*state.svc.read_case(&p, case_ref(&id)?).await?)
 }
 
 async fn case_events(
@@ -454,7 +467,7 @@ async fn case_events(
     Caller(p): Caller,
     PathParams(id): PathParams<String>,
 ) -> Result<Response, ApiError> {
-    let items = state.svc.case_events(&p, case_id(&id)?).await?;
+    let items = state.svc.case_events(&p, case_ref(&id)?).await?;
     ok(&List { items, next: None })
 }
 

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use tocsin_domain::case::{Case, CaseState, Command};
 use tocsin_domain::event::Event;
 use tocsin_domain::text::Reason;
-use tocsin_domain::{CaseId, WaiverId};
+use tocsin_domain::{CaseId, CaseRef, WaiverId};
 use tocsin_service::{Executed, Principal, Visible};
 
 use crate::AppState;
@@ -167,9 +167,9 @@ pub fn answer(state: &AppState, before: &Case, ex: Executed) -> Result<Response,
     })
 }
 
-/// A case id from a path or a query: one that does not parse answers as a
-/// case that does not exist.
-pub fn case_id(s: &str) -> Result<CaseId, ApiError> {
+/// A case from a path or a query, by its id or its number: one that does
+/// not parse answers as a case that does not exist.
+pub fn case_ref(s: &str) -> Result<CaseRef, ApiError> {
     s.parse()
         .map_err(|_| ApiError::not_found(format!("there is no case {s}")))
 }
@@ -196,8 +196,8 @@ impl FromRequestParts<AppState> for VisibleCase {
             .find(|(k, _)| k == "case_id")
             .map(|(_, v)| v.as_str())
             .unwrap_or("");
-        let id = case_id(raw)?;
-        Ok(VisibleCase(state.svc.case(&p, id, action).await?))
+        let reference = case_ref(raw)?;
+        Ok(VisibleCase(state.svc.case(&p, reference, action).await?))
     }
 }
 

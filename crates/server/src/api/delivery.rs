@@ -17,9 +17,9 @@ use tocsin_domain::text::{Label, Name, Note, Reason};
 use tocsin_service::exports::CapScope;
 use tocsin_service::{Notice, NoticeStatus};
 
-use super::cases::version;
+use super::cases::{CASE_PARAM, version};
 use super::common::{
-    CommandResult, List, PageQuery, VisibleCase, answer, case_id, ok, paginate, text,
+    CommandResult, List, PageQuery, VisibleCase, answer, case_ref, ok, paginate, text,
 };
 use super::needs;
 use crate::AppState;
@@ -73,7 +73,7 @@ pub fn routes(t: &mut Table) {
         Op::get("route_plan", path!("/cases/{case_id}/route-plan"), needs(Permission::Analyse))
             .tag("delivery")
             .summary("Ranked route candidates for the case, each with its reason, and the routes excluded with why")
-            .param("case_id", "The case id (a UUID)")
+            .param("case_id", CASE_PARAM)
             .returns::<RoutePlan>(StatusCode::OK),
         route_plan,
     );
@@ -87,7 +87,7 @@ pub fn routes(t: &mut Table) {
         .summary(
             "Choose a candidate of the route plan; the others are recorded as the alternatives",
         )
-        .param("case_id", "The case id (a UUID)")
+        .param("case_id", CASE_PARAM)
         .body::<ChoiceBody>()
         .returns::<CommandResult>(StatusCode::OK)
         .errors(&[Kind::IllegalTransition, Kind::Conflict]),
@@ -101,7 +101,7 @@ pub fn routes(t: &mut Table) {
         )
         .tag("delivery")
         .summary("A draft of the warning from the template for the case's target kind")
-        .param("case_id", "The case id (a UUID)")
+        .param("case_id", CASE_PARAM)
         .query::<TemplateQuery>()
         .returns::<Draft>(StatusCode::OK),
         warning_template,
@@ -114,7 +114,7 @@ pub fn routes(t: &mut Table) {
         )
         .tag("delivery")
         .summary("The approved warning as a printable letter (text/plain)")
-        .param("case_id", "The case id (a UUID)")
+        .param("case_id", CASE_PARAM)
         .param("version", "The warning version")
         .returns_text()
         .errors(&[Kind::IllegalTransition]),
@@ -128,7 +128,7 @@ pub fn routes(t: &mut Table) {
         )
         .tag("delivery")
         .summary("The approved warning as an OASIS CAP 1.2 alert (application/xml)")
-        .param("case_id", "The case id (a UUID)")
+        .param("case_id", CASE_PARAM)
         .param("version", "The warning version")
         .query::<CapQuery>()
         .returns_text()
@@ -258,7 +258,7 @@ async fn route_plan(
     Caller(p): Caller,
     PathParams(id): PathParams<String>,
 ) -> Result<Response, ApiError> {
-    ok(&state.svc.route_plan(&p, case_id(&id)?).await?)
+    ok(&state.svc.route_plan(&p, case_ref(&id)?).await?)
 }
 
 async fn choose_candidate(

@@ -7,10 +7,10 @@ use axum::response::Response;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tocsin_domain::access::Permission;
-use tocsin_domain::{ActorName, CaseId, ReportId, ThreatReport};
+use tocsin_domain::{ActorName, CaseId, CaseNumber, ReportId, ThreatReport};
 use tocsin_service::{Idempotency, Intake, Submitted};
 
-use super::common::{case_id, created, ok};
+use super::common::{case_ref, created, ok};
 use super::needs;
 use crate::AppState;
 use crate::problem::{ApiError, Kind};
@@ -45,7 +45,7 @@ pub fn routes(t: &mut Table) {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubmitQuery {
-    /// Join this case (its id) instead of opening a new one.
+    /// Join this case (its id or its number) instead of opening a new one.
     pub case: Option<String>,
     /// The accountable owner of a new case (default: the submitter).
     pub owner: Option<String>,
@@ -55,6 +55,9 @@ pub struct SubmitQuery {
 pub struct SubmittedView {
     pub report_id: ReportId,
     pub case_id: CaseId,
+    /// The new case's number (absent when the report joined a case).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<CaseNumber>,
     /// The report opened a new case (rather than joining one).
     pub new_case: bool,
 }
@@ -64,6 +67,7 @@ impl From<Submitted> for SubmittedView {
         Self {
             report_id: s.report_id,
             case_id: s.case_id,
+            number: s.number,
             new_case: s.new_case,
         }
     }
@@ -92,7 +96,7 @@ async fn submit_report(
         None => None,
     };
     let join = match &q.case {
-        Some(c) => Some(state.svc.case(&p, case_id(c)?, "submit_report").await?),
+        Some(c) => Some(state.svc.case(&p, case_ref(c)?, "submit_report").await?),
         None => None,
     };
     let owner = match &q.owner {

@@ -455,6 +455,18 @@ impl Store for CatalogueUnreadable {
     async fn case_ids(&self) -> Result<Vec<tocsin_domain::CaseId>, tocsin_store::StoreError> {
         self.0.case_ids().await
     }
+    async fn case_summary(
+        &self,
+        id: tocsin_domain::CaseId,
+    ) -> Result<Option<tocsin_store::CaseSummary>, tocsin_store::StoreError> {
+        self.0.case_summary(id).await
+    }
+    async fn case_by_number(
+        &self,
+        n: tocsin_domain::CaseNumber,
+    ) -> Result<Option<tocsin_domain::CaseId>, tocsin_store::StoreError> {
+        self.0.case_by_number(n).await
+    }
     async fn ledger_head(&self) -> Result<tocsin_store::LedgerHead, tocsin_store::StoreError> {
         self.0.ledger_head().await
     }

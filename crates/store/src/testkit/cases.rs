@@ -1,6 +1,8 @@
 //! The contract of the query tables: the access filter, paging and
-//! filtering case lists with their reports, and rebuilding projections.
+//! filtering case lists with their reports, numbering cases, and
+//! rebuilding projections.
 
+use super::ledger::in_one_group;
 use super::*;
 use crate::{
     AccessFilter, CaseQuery, Doc, DocExpect, DocKind, DocWrite, ProjectionDigest, StoreError,
@@ -98,7 +100,8 @@ pub async fn case_lists_page_filter_and_carry_their_reports<F: Fixture>() {
     let ids = |p: &[CaseSummary]| p.iter().map(|s| s.id).collect::<Vec<_>>();
     let case_id = |i: u128| case(i).case().unwrap();
     assert_eq!(ids(&page.items), [case_id(7), case_id(6), case_id(5)]);
-    assert_eq!(page.items[2], sm);
+    // The later summary keeps the number the case was given when opened.
+    assert_eq!(page.items[2], numbered(sm.clone(), 2024, 5));
     assert_eq!(page.items[0].reports.len(), 2);
     assert_eq!(
         page.items[0].reports[0].received_at.to_string(),
@@ -266,4 +269,75 @@ pub async fn replacing_projections_rebuilds_cases_and_derived_documents<F: Fixtu
         Err(StoreError::Corrupt(_))
     ));
     assert_eq!(store.projection_digest().await.unwrap(), after);
+}
+
+pub async fn cases_are_numbered_by_year_in_ledger_order<F: Fixture>() {
+    let f = F::new().await;
+    let store = f.create(MAIN).await;
+    let opening = |i: u128, at: &str| {
+        let mut b = batch(case(i), 0, 1);
+        let mut s = summary(case(i), &[], &[], &[]);
+        s.opened_at = at.parse().unwrap();
+        b.summary = Some(s);
+        b
+    };
+    let n = |y: u16, s: u32| tocsin_domain::CaseNumber::new(y, s).unwrap();
+    let id = |i: u128| case(i).case().unwrap();
+    // In one group: a 2023 case, a 2024 case, the first one again (a stale
+    // version), a 2023 case whose document fails (its savepoint is rolled
+    // back), and another 2023 case. Refused openings use no number.
+    let taken = DocWrite::put(DocKind::Account, "taken", DocExpect::Absent, &1);
+    store.write_docs(vec![taken.clone()]).await.unwrap();
+    let mut failing = opening(4, "2023-06-01T00:00:00Z");
+    failing.docs = vec![taken];
+    let (a, b, c, d, e) = in_one_group(&f, async {
+        tokio::join!(
+            store.append(opening(1, "2023-12-31T23:59:59Z")),
+            store.append(opening(2, "2024-01-01T00:00:00Z")),
+            store.append(opening(1, "2023-12-31T23:59:59Z")),
+            store.append(failing),
+            store.append(opening(5, "2023-03-01T00:00:00+05:00")),
+        )
+    })
+    .await;
+    assert_eq!(a.unwrap().case_number, Some(n(2023, 1)));
+    assert_eq!(b.unwrap().case_number, Some(n(2024, 1)));
+    assert!(matches!(c, Err(StoreError::Conflict { .. })), "{c:?}");
+    assert!(matches!(d, Err(StoreError::DocConflict { .. })), "{d:?}");
+    assert_eq!(e.unwrap().case_number, Some(n(2023, 2)));
+    assert_eq!(commits(&store).await, 1, "one group");
+    // Numbering goes on from what is stored, in a later group.
+    let later = store
+        .append(opening(6, "2024-05-01T00:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(later.case_number, Some(n(2024, 2)));
+    // A later append to a case neither numbers it again nor loses it.
+    let mut again = batch(case(1), 1, 1);
+    again.summary = Some(summary(case(1), &[], &[], &[]));
+    assert_eq!(store.append(again).await.unwrap().case_number, None);
+    for (i, num) in [
+        (1, n(2023, 1)),
+        (2, n(2024, 1)),
+        (5, n(2023, 2)),
+        (6, n(2024, 2)),
+    ] {
+        assert_eq!(store.case_by_number(num).await.unwrap(), Some(id(i)));
+        let s = store.case_summary(id(i)).await.unwrap().unwrap();
+        assert_eq!(s.number, Some(num), "case {i}");
+    }
+    assert_eq!(store.case_by_number(n(2023, 3)).await.unwrap(), None);
+    assert_eq!(store.case_summary(id(4)).await.unwrap(), None);
+    // A rebuild writes the numbers it is given.
+    let mut all = store.list_cases(&CaseQuery::default()).await.unwrap().items;
+    all.reverse();
+    store
+        .replace_projections(all.clone(), vec![])
+        .await
+        .unwrap();
+    assert_eq!(store.case_by_number(n(2024, 2)).await.unwrap(), Some(id(6)));
+    assert_eq!(
+        store.case_summary(id(5)).await.unwrap().unwrap().number,
+        Some(n(2023, 2))
+    );
 }

@@ -219,3 +219,37 @@ pub async fn the_account_and_notice_read_back(store: &dyn Store) -> Doc {
     assert_eq!(notice.parse::<String>().unwrap(), "n1");
     kim
 }
+
+/// Opens cases in 2024, 2023 and 2024 (by their summaries' opening times),
+/// in that ledger order; their ids with the numbers they must carry.
+pub async fn open_cases_in_two_years(
+    store: &dyn Store,
+) -> Vec<(tocsin_domain::CaseId, tocsin_domain::CaseNumber)> {
+    let mut out = Vec::new();
+    for (i, at, year, seq) in [
+        (71u128, "2024-02-01T00:00:00Z", 2024, 1),
+        (72, "2023-11-01T00:00:00Z", 2023, 1),
+        (73, "2024-03-01T00:00:00Z", 2024, 2),
+    ] {
+        let mut b = batch(case(i), 0, 1);
+        let mut s = summary(case(i), &[], &[], &[]);
+        s.opened_at = at.parse().unwrap();
+        b.summary = Some(s);
+        let n = tocsin_domain::CaseNumber::new(year, seq).unwrap();
+        assert_eq!(store.append(b).await.unwrap().case_number, Some(n));
+        out.push((case(i).case().unwrap(), n));
+    }
+    out
+}
+
+/// Checks that each case of `numbered` carries its number.
+pub async fn the_cases_read_back_numbered(
+    store: &dyn Store,
+    numbered: &[(tocsin_domain::CaseId, tocsin_domain::CaseNumber)],
+) {
+    for (id, n) in numbered {
+        assert_eq!(store.case_by_number(*n).await.unwrap(), Some(*id), "{n}");
+        let s = store.case_summary(*id).await.unwrap().unwrap();
+        assert_eq!(s.number, Some(*n));
+    }
+}

@@ -85,6 +85,7 @@ macro_rules! contract_tests {
                 documents_compare_and_set_and_go_with_their_append,
                 the_access_filter_admits_exactly_what_a_reader_may_see,
                 case_lists_page_filter_and_carry_their_reports,
+                cases_are_numbered_by_year_in_ledger_order,
                 replacing_projections_rebuilds_cases_and_derived_documents
             );
             $crate::contract_tests!(@threads $fixture;
@@ -155,6 +156,7 @@ pub fn summary(stream: StreamId, levels: &[&str], comps: &[&str], els: &[&str]) 
     let t: tocsin_domain::Timestamp = "2024-01-01T00:00:00Z".parse().unwrap();
     CaseSummary {
         id: stream.case().unwrap(),
+        number: None,
         title: "t".into(),
         state: CaseState::AwaitingDetermination,
         owner: "o".into(),
@@ -174,6 +176,12 @@ pub fn summary(stream: StreamId, levels: &[&str], comps: &[&str], els: &[&str]) 
         existence_restricted: false,
         sweep_at: None,
     }
+}
+
+/// `s` with the number `year`-`seq`, as the store reads it back.
+pub fn numbered(mut s: CaseSummary, year: u16, seq: u32) -> CaseSummary {
+    s.number = Some(tocsin_domain::CaseNumber::new(year, seq).unwrap());
+    s
 }
 
 /// Report `n` of a summary, received at `at`.

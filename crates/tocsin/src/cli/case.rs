@@ -16,8 +16,8 @@ use tocsin_domain::report::HarmTypes;
 use tocsin_domain::time::ThreatWindow;
 use tocsin_domain::{CaseId, CaseState, RecordedEvent, Timestamp, WaiverId};
 use tocsin_server::api::cases::{
-    ApproveWaiverBody, CasePage, DetermineBody, HandOffBody, ListCasesQuery, RejectWaiverBody,
-    WaiverRequestBody,
+    ApproveWaiverBody, CasePage, CaseRow, DetermineBody, HandOffBody, ListCasesQuery,
+    RejectWaiverBody, WaiverRequestBody,
 };
 use tocsin_server::api::common::{CommandResult, List, ReasonBody};
 use tocsin_server::api::ops::SweepView;
@@ -147,25 +147,45 @@ pub enum WaiverCmd {
     },
 }
 
-/// A case id from an id or a unique prefix of the cases the caller may see.
-pub async fn resolve(c: &Client, id_or_prefix: &str) -> Result<CaseId> {
-    let s = id_or_prefix.trim();
+/// A case id from an id, a case number (2026-0007) or a unique prefix of
+/// the id, among the cases the caller may see. An ambiguous prefix is
+/// refused with the cases it matches.
+pub async fn resolve(c: &Client, reference: &str) -> Result<CaseId> {
+    let s = reference.trim();
     if let Ok(id) = s.parse::<CaseId>() {
         return Ok(id);
     }
-    if s.len() < 4 {
-        bail!("'{s}': give a case id or at least 4 characters of one");
+    let rows = find(c, s).await?;
+    match rows.as_slice() {
+        [one] => Ok(one.id),
+        [] => bail!("there is no case {s}"),
+        more => {
+            let list: Vec<String> = more
+                .iter()
+                .take(20)
+                .map(|r| {
+                    let n = r.number.map(|n| n.to_string()).unwrap_or_default();
+                    format!("  {n:<10}  {}  {}", r.id, r.title)
+                })
+                .collect();
+            bail!(
+                "'{s}' matches {} cases; give its number or more of its id:\n{}",
+                more.len(),
+                list.join("\n")
+            )
+        }
     }
+}
+
+/// The cases the caller may see that `s` names: by number, or by the start
+/// of their id (the server tells what is wrong with `s`).
+async fn find(c: &Client, s: &str) -> Result<Vec<CaseRow>> {
     let query = ListCasesQuery {
         prefix: Some(s.to_owned()),
         ..Default::default()
     };
     let page: CasePage = c.get(&with_query("/api/v1/cases", &query)?).await?;
-    match page.items.as_slice() {
-        [one] => Ok(one.id),
-        [] => bail!("there is no case {s}"),
-        more => bail!("'{s}' matches {} cases; give more of the id", more.len()),
-    }
+    Ok(page.items)
 }
 
 /// The case, folded here from its events (the same pure fold the server uses).
@@ -181,7 +201,15 @@ pub async fn fetch_case(c: &Client, id: CaseId) -> Result<Case> {
             event: e.event,
         })
         .collect();
-    Case::from_events(&recorded).map_err(|e| anyhow!("case {id} does not fold: {e}"))
+    let mut case =
+        Case::from_events(&recorded).map_err(|e| anyhow!("case {id} does not fold: {e}"))?;
+    // The number is the store's, not the events': from the case's row.
+    case.number = find(c, &id.to_string())
+        .await?
+        .into_iter()
+        .find(|r| r.id == id)
+        .and_then(|r| r.number);
+    Ok(case)
 }
 
 /// Runs a command on the case named `case`: `body` to `what` under the case.

@@ -333,6 +333,54 @@ fn restricted_existence_looks_exactly_like_a_missing_case() {
     // The reader with access sees both.
     let list = w.srv.call("GET", "/api/v1/cases", Some(&w.full), None);
     assert_eq!(list.body["items"].as_array().unwrap().len(), 2);
+    // By number too: a restricted case's number answers as a number no
+    // case has, and a list searched by number does not show it.
+    let number = |id: &str| -> String {
+        let row = w.srv.call(
+            "GET",
+            &format!("/api/v1/cases?prefix={id}"),
+            Some(&w.full),
+            None,
+        );
+        row.body["items"][0]["number"].as_str().unwrap().to_owned()
+    };
+    let hidden_number = number(&w.hidden);
+    let year = &hidden_number[..4];
+    let unused = format!("{year}-9999");
+    let a = w.srv.call(
+        "GET",
+        &format!("/api/v1/cases/{hidden_number}"),
+        Some(&w.other),
+        None,
+    );
+    let b = w.srv.call(
+        "GET",
+        &format!("/api/v1/cases/{unused}"),
+        Some(&w.other),
+        None,
+    );
+    assert_eq!((a.status, b.status), (404, 404));
+    assert_eq!(
+        a.body.to_string().replace(&hidden_number, "N"),
+        b.body.to_string().replace(&unused, "N")
+    );
+    let by_number = w.srv.call(
+        "GET",
+        &format!("/api/v1/cases?prefix={hidden_number}"),
+        Some(&w.other),
+        None,
+    );
+    assert_eq!(by_number.body["items"].as_array().unwrap().len(), 0);
+    // The reader with access reads it by number.
+    let a = w.srv.call(
+        "GET",
+        &format!("/api/v1/cases/{hidden_number}"),
+        Some(&w.full),
+        None,
+    );
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    assert_eq!(a.body["id"], w.hidden.as_str());
+    assert_eq!(a.body["number"], hidden_number.as_str());
     // A visible but forbidden case is 403 (its existence is not secret).
     let a = w.srv.call(
         "GET",
@@ -892,4 +940,124 @@ fn contains_sql(d: &Deployment, template: &str) -> String {
         crate::support::Backend::Postgres => "position(?1 in leaf) > 0",
     };
     template.replace("{}", test)
+}
+
+#[test]
+fn cases_are_numbered_by_the_year_they_open_in() {
+    let d = Deployment::new();
+    let srv = d.serve("2023-12-30T10:00:00Z");
+    let t = srv.account(
+        "num",
+        &[Role::Collector, Role::Analyst],
+        &[EL],
+        "TOP SECRET",
+        &["HCS"],
+    );
+    let report: Value = serde_json::from_str(tocsin::scenarios::KERMAN_REPORT).unwrap();
+    let submit = |srv: &Server| {
+        let a = srv.call("POST", "/api/v1/reports", Some(&t), Some(report.clone()));
+        assert_eq!(a.status, 201, "{:?}", a.body);
+        a.body
+    };
+    let first = submit(&srv);
+    let second = submit(&srv);
+    srv.set_now("2024-01-02T09:00:00Z");
+    let third = submit(&srv);
+    assert_eq!(first["number"], "2023-0001");
+    assert_eq!(second["number"], "2023-0002");
+    assert_eq!(third["number"], "2024-0001");
+    // Every case route takes the number as well as the id.
+    let a = srv.call("GET", "/api/v1/cases/2023-0002", Some(&t), None);
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    assert_eq!(a.body["id"], second["case_id"]);
+    assert_eq!(a.body["number"], "2023-0002");
+    let a = srv.call(
+        "POST",
+        "/api/v1/cases/2024-0001/determinations",
+        Some(&t),
+        Some(json!({})),
+    );
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    assert_eq!(a.body["case_id"], third["case_id"]);
+    // Lists show numbers; a number finds its case.
+    let list = srv.call("GET", "/api/v1/cases", Some(&t), None);
+    let numbers: Vec<&str> = list.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["number"].as_str().unwrap())
+        .collect();
+    assert_eq!(numbers, ["2024-0001", "2023-0002", "2023-0001"]);
+    let found = srv.call("GET", "/api/v1/cases?prefix=2023-0001", Some(&t), None);
+    assert_eq!(found.body["items"][0]["id"], first["case_id"]);
+    // A report joins a case named by its number.
+    let a = srv.call(
+        "POST",
+        "/api/v1/reports?case=2023-0001",
+        Some(&t),
+        Some(report.clone()),
+    );
+    assert_eq!(a.status, 201, "{:?}", a.body);
+    assert_eq!(a.body["case_id"], first["case_id"]);
+    assert_eq!(a.body["new_case"], false);
+    // The CLI takes numbers, and lists the cases an ambiguous prefix matches.
+    let show = srv
+        .cli(&d, &t)
+        .args(["case", "show", "2023-0002"])
+        .output()
+        .unwrap();
+    assert!(show.status.success(), "{}", crate::support::stderr(&show));
+    let out = crate::support::stdout(&show);
+    assert!(
+        out.starts_with(&format!(
+            "case 2023-0002  {}",
+            second["case_id"].as_str().unwrap()
+        )),
+        "{out}"
+    );
+    let common = common_prefix(&[
+        first["case_id"].as_str().unwrap(),
+        second["case_id"].as_str().unwrap(),
+        third["case_id"].as_str().unwrap(),
+    ]);
+    assert!(
+        common.len() >= 4,
+        "ids minted together share a prefix: {common}"
+    );
+    let show = srv
+        .cli(&d, &t)
+        .args(["case", "show", &common])
+        .output()
+        .unwrap();
+    assert!(!show.status.success());
+    let err = crate::support::stderr(&show);
+    assert!(err.contains("matches 3 cases"), "{err}");
+    for n in ["2023-0001", "2023-0002", "2024-0001"] {
+        assert!(err.contains(n), "{err}");
+    }
+    // A rebuild gives every case the number it has.
+    let before = srv.call("GET", "/api/v1/cases", Some(&t), None).body;
+    drop(srv);
+    let out = d.run(&["admin", "rebuild"]);
+    assert!(out.status.success(), "{}", crate::support::stdout(&out));
+    assert!(
+        crate::support::stdout(&out).contains("identical"),
+        "{}",
+        crate::support::stdout(&out)
+    );
+    let srv = d.serve("2024-01-02T10:00:00Z");
+    let after = srv.call("GET", "/api/v1/cases", Some(&t), None).body;
+    assert_eq!(before["items"], after["items"]);
+}
+
+/// The longest common start of `ids`.
+fn common_prefix(ids: &[&str]) -> String {
+    let first = ids[0];
+    let n = (0..first.len())
+        .take_while(|&i| {
+            ids.iter()
+                .all(|s| s.as_bytes().get(i) == first.as_bytes().get(i))
+        })
+        .count();
+    first[..n].to_owned()
 }

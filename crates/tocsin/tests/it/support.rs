@@ -376,6 +376,20 @@ impl Store for Pinned {
     async fn case_ids(&self) -> Result<Vec<tocsin_domain::CaseId>, tocsin_store::StoreError> {
         self.run(|s| async move { s.case_ids().await }).await
     }
+    async fn case_summary(
+        &self,
+        id: tocsin_domain::CaseId,
+    ) -> Result<Option<tocsin_store::CaseSummary>, tocsin_store::StoreError> {
+        self.run(move |s| async move { s.case_summary(id).await })
+            .await
+    }
+    async fn case_by_number(
+        &self,
+        n: tocsin_domain::CaseNumber,
+    ) -> Result<Option<tocsin_domain::CaseId>, tocsin_store::StoreError> {
+        self.run(move |s| async move { s.case_by_number(n).await })
+            .await
+    }
     async fn ledger_head(&self) -> Result<tocsin_store::LedgerHead, tocsin_store::StoreError> {
         self.run(|s| async move { s.ledger_head().await }).await
     }
