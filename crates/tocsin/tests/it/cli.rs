@@ -665,3 +665,47 @@ fn handoff_names_the_lead_element_and_keeps_element_as_a_hidden_alias() {
         assert!(stdout(&out).contains("case_handed_off"), "{}", stdout(&out));
     }
 }
+
+/// `scripts/load-test` stops every server it started (it once left them
+/// running, sweeping the cases each run opened, under the next run).
+#[test]
+fn the_load_test_leaves_no_process_behind() {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    // The script makes its deployment under TMPDIR: every process it
+    // started carries that place in its environment.
+    let tmp = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(repo.join("scripts/load-test"))
+        .args(["--duration", "1", "--floor", "1", "--connections", "4"])
+        .env("TOCSIN_BIN", env!("CARGO_BIN_EXE_tocsin"))
+        .env("TMPDIR", tmp.path())
+        .output()
+        .expect("scripts/load-test runs (it needs wrk: apt-get install wrk)");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("== OK"),
+        "the run's ledger verifies: {stdout}"
+    );
+    let mark = format!("TOCSIN_DB={}", tmp.path().display());
+    let mut left = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
+            continue;
+        };
+        let zombie = std::fs::read_to_string(entry.path().join("stat"))
+            .unwrap_or_default()
+            .contains(") Z ");
+        if !zombie
+            && environ
+                .split(|b| *b == 0)
+                .any(|v| v.starts_with(mark.as_bytes()))
+        {
+            left.push(entry.file_name().to_string_lossy().into_owned());
+        }
+    }
+    assert!(left.is_empty(), "processes left running: {left:?}");
+}
