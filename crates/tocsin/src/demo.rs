@@ -12,6 +12,7 @@ use tocsin_service::{ManualClock, Service, SystemClock};
 use tocsin_store::audit::{VerifyOptions, verify};
 
 use crate::app::{self, Db, Paths};
+use crate::out;
 use crate::render;
 use crate::scenarios::{self, Cast, PEOPLE};
 
@@ -36,24 +37,24 @@ pub async fn run(
         Db::Postgres(_) => key.exists(),
     };
     if loaded && !force {
-        println!(
+        out::line(format!(
             "the demo is already loaded in {} (pass --force to load it afresh)",
             paths.db
-        );
+        ))?;
         if no_serve {
             return Ok(ExitCode::SUCCESS);
         }
         let store = app::open_write(&paths).await?;
         let live = Arc::new(Service::new(store, Arc::new(policy), Arc::new(SystemClock)));
         app::init_logging("text")?;
-        println!(
+        out::line(format!(
             "demo accounts: {} (password '{DEMO_PASSWORD}'); then: tocsin --server http://{bind} login analyst.kim",
             PEOPLE
                 .iter()
                 .map(|(n, _, _)| *n)
                 .collect::<Vec<_>>()
                 .join(", ")
-        );
+        ))?;
         app::serve(live, tocsin_server::ServerConfig::default(), bind).await?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -80,11 +81,13 @@ pub async fn run(
         }
     }
     let init = app::init(&paths, Some("tocsin.demo/kerman".into())).await?;
-    println!(
+    out::line(format!(
         "tocsin demo: the Kerman case of January 2024 and the Crocus City Hall case of March 2024, in {}",
         paths.db
-    );
-    println!("(the clock is set to the historical dates; every step is recorded in the ledger)\n");
+    ))?;
+    out::line(
+        "(the clock is set to the historical dates; every step is recorded in the ledger)\n",
+    )?;
     let store = app::open_write(&paths).await?;
     let policy = Arc::new(policy);
     // The people of the cases are accounts before the cases begin, so every
@@ -92,15 +95,19 @@ pub async fn run(
     let clock = Arc::new(ManualClock::new(scenarios::ts("2023-12-01T09:00:00Z")));
     let svc = Service::new(store.clone(), policy.clone(), clock.clone());
     let cast = Cast::enrol(&svc, PEOPLE, Some(DEMO_PASSWORD)).await?;
-    let mut say = |s: &str| println!("{s}");
+    // A narrative line that cannot be written is dropped; the next
+    // `out::line` stops the demo on a closed pipe.
+    let mut say = |s: &str| {
+        let _ = out::line(s);
+    };
     let kerman = scenarios::run_kerman(&svc, &clock, &cast, &mut say).await?;
-    println!();
+    out::line("")?;
     let mut quiet = |_: &str| {};
     let crocus = scenarios::run_crocus(&svc, &clock, &cast, &mut quiet).await?;
-    println!(
+    out::line(format!(
         "\n{}",
         render::case(&kerman.case, tocsin_service::Clock::now(&*clock))
-    );
+    ))?;
 
     let live = Arc::new(Service::new(
         store.clone(),
@@ -119,41 +126,46 @@ pub async fn run(
     )
     .await?;
     match outcome {
-        Ok(r) => println!(
+        Ok(r) => out::line(format!(
             "audit verify: OK, {} events, root {}",
             r.size,
             r.root.to_base64()
-        ),
+        ))?,
         Err(f) => bail!("the demo ledger does not verify: {f}"),
     }
     let head = store.ledger_head().await?;
-    println!(
+    out::line(format!(
         "\nlatest signed checkpoint:\n{}",
         head.checkpoint.unwrap_or_default()
-    );
-    println!("cases: Kerman {} and Crocus {}", kerman.case_id, crocus.id);
-    println!(
+    ))?;
+    out::line(format!(
+        "cases: Kerman {} and Crocus {}",
+        kerman.case_id, crocus.id
+    ))?;
+    out::line(format!(
         "demo accounts (password '{DEMO_PASSWORD}'): {}",
         PEOPLE
             .iter()
             .map(|(n, _, _)| *n)
             .collect::<Vec<_>>()
             .join(", ")
-    );
+    ))?;
     if no_serve {
         let key = match &paths.db {
             Db::Postgres(_) => format!(" --key {}", init.key.display()),
             Db::Sqlite(_) => String::new(),
         };
-        println!(
+        out::line(format!(
             "serve it: tocsin --db {}{key} serve; then tocsin login analyst.kim",
             paths.db
-        );
+        ))?;
         return Ok(ExitCode::SUCCESS);
     }
     drop(svc);
     app::init_logging("text")?;
-    println!("then, in another terminal: tocsin --server http://{bind} login analyst.kim\n");
+    out::line(format!(
+        "then, in another terminal: tocsin --server http://{bind} login analyst.kim\n"
+    ))?;
     app::serve(live, tocsin_server::ServerConfig::default(), bind).await?;
     Ok(ExitCode::SUCCESS)
 }

@@ -12,5 +12,6 @@ pub mod cli;
 pub mod client;
 pub mod demo;
 pub mod ops;
+pub mod out;
 pub mod render;
 pub mod scenarios;

@@ -14,6 +14,7 @@ use tocsin_store::{CopyProgress, copy};
 use tocsin_store_sqlite::SqliteStore;
 
 use crate::app::{self, Db, Identity, Paths};
+use crate::out;
 
 /// Exit code for a copy that does not verify.
 const EXIT_VERIFY_FAILED: u8 = 3;
@@ -110,7 +111,7 @@ pub async fn migrate(
         match outcome {
             Ok(r) => Some(r),
             Err(f) => {
-                println!("FAILED: the copy does not verify, at {f}");
+                out::line(format!("FAILED: the copy does not verify, at {f}"))?;
                 return Ok(ExitCode::from(EXIT_VERIFY_FAILED));
             }
         }
@@ -138,7 +139,7 @@ pub async fn migrate(
         ),
     };
     if json {
-        println!(
+        out::line(format!(
             "{}",
             json!({
                 "from": from.to_string(), "to": to.to_string(),
@@ -148,9 +149,9 @@ pub async fn migrate(
                 "projection_sha256": report.projection.sha256,
                 "verified": verified.is_some(),
             })
-        );
+        ))?;
     } else {
-        println!(
+        out::line(format!(
             "copied {from} to {to}\n  ledger       {} events, {} Merkle nodes, {} checkpoints; root {}\n  query tables {} cases, {} reports (digest {})\n  documents    {}\n  {}{key_hint}",
             report.size,
             report.nodes,
@@ -165,7 +166,7 @@ pub async fn migrate(
             } else {
                 "same root and size as the source (not verified: run tocsin audit verify on it)"
             }
-        );
+        ))?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -201,19 +202,19 @@ pub async fn backup(db: &Db, dest: &Path, json: bool) -> Result<ExitCode> {
         );
     }
     if json {
-        println!(
+        out::line(format!(
             "{}",
             json!({"backup": dest, "size": head.size, "root": head.root.to_base64(), "checkpoint": head.checkpoint})
-        );
+        ))?;
     } else {
-        println!(
+        out::line(format!(
             "backed up {} to {}: {} events, root {}\nrestore: stop the server, put the file in place (with its signing key), then `tocsin audit verify --since` a checkpoint you kept\nthe backup's latest checkpoint:\n{}",
             path.display(),
             dest.display(),
             head.size,
             head.root.to_base64(),
             head.checkpoint.unwrap_or_default().trim_end()
-        );
+        ))?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -17,6 +17,7 @@ use tocsin_server::api::session::NewTokenView;
 use super::context::Ctx;
 use super::input::{parse_flag, parse_flags, parse_opt, read_password};
 use crate::client::segment;
+use crate::out;
 use crate::render::join;
 
 #[derive(Args, Clone)]
@@ -297,7 +298,7 @@ pub async fn account(ctx: &Ctx, cmd: AccountCmd) -> Result<ExitCode> {
             if let Some(p) = generated
                 && !ctx.json
             {
-                println!("generated password (shown once): {p}");
+                out::line(format!("generated password (shown once): {p}"))?;
             }
         }
         AccountCmd::List => {

@@ -19,6 +19,7 @@ use tocsin_store::audit::{VerifyOptions, consistency, inclusion, root_at_size, v
 use super::context::{Ctx, EXIT_VERIFY_FAILED};
 use crate::app;
 use crate::client::with_query;
+use crate::out;
 
 #[derive(Subcommand)]
 pub enum AuditCmd {
@@ -160,10 +161,10 @@ pub async fn audit(ctx: &Ctx, cmd: AuditCmd) -> Result<ExitCode> {
                 Vec::new()
             };
             if !integrity.is_empty() {
-                println!(
+                out::line(format!(
                     "FAILED: the database file is damaged: {}",
                     integrity.join("; ")
-                );
+                ))?;
                 return Ok(ExitCode::from(EXIT_VERIFY_FAILED));
             }
             // On standard error, and only when it is a terminal.
@@ -234,9 +235,9 @@ pub async fn audit(ctx: &Ctx, cmd: AuditCmd) -> Result<ExitCode> {
                     root: head.root.to_base64(),
                     checkpoint: note,
                 };
-                println!("{}", serde_json::to_string(&view)?);
+                out::line(serde_json::to_string(&view)?)?;
             } else {
-                print!("{note}");
+                out::text(note)?;
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -27,6 +27,7 @@ use tocsin_service::LoggedEvent;
 use super::context::Ctx;
 use super::input::{parse_flag, parse_flags, parse_opt, parse_time};
 use crate::client::{Client, NO_BODY, with_query};
+use crate::out;
 use crate::render::{self, join};
 
 /// The case a command is about.
@@ -300,12 +301,9 @@ pub async fn case(ctx: &Ctx, cmd: CaseCmd) -> Result<ExitCode> {
             let id = resolve(&cl, &c.case).await?;
             let case = fetch_case(&cl, id).await?;
             if ctx.json {
-                println!("{}", serde_json::to_string_pretty(&case)?);
+                out::line(serde_json::to_string_pretty(&case)?)?;
             } else {
-                print!(
-                    "{}",
-                    render::case(&case, ctx.now.unwrap_or_else(Timestamp::now))
-                );
+                out::text(render::case(&case, ctx.now.unwrap_or_else(Timestamp::now)))?;
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -12,6 +12,7 @@ use tocsin_service::Service;
 
 use crate::app::{self, Paths};
 use crate::client::{self, Client};
+use crate::out;
 
 /// The server client commands talk to when neither `--server` nor a
 /// saved login names one.
@@ -51,9 +52,9 @@ impl Ctx {
         human: impl FnOnce(&T) -> String,
     ) -> Result<()> {
         if self.json {
-            println!("{}", serde_json::to_string(value)?);
+            out::line(serde_json::to_string(value)?)?;
         } else {
-            println!("{}", human(value));
+            out::line(human(value))?;
         }
         Ok(())
     }

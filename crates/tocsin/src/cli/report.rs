@@ -3,12 +3,11 @@
 //! they go with bounded concurrency, each with an idempotency key so a
 //! retry never duplicates it), and the intake schema.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::{Result, anyhow, bail};
+use anyhow::{Result, bail};
 use clap::Subcommand;
 use reqwest::Method;
 use serde::Serialize;
@@ -20,6 +19,7 @@ use super::case::resolve;
 use super::context::Ctx;
 use super::input::read_input;
 use crate::client::{self, Client, with_query};
+use crate::out;
 
 #[derive(Subcommand)]
 pub enum ReportCmd {
@@ -56,10 +56,9 @@ struct Accepted<'a> {
 pub async fn report(ctx: &Ctx, cmd: ReportCmd) -> Result<ExitCode> {
     match cmd {
         ReportCmd::Schema => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&tocsin_domain::intake_schema())?
-            );
+            out::line(serde_json::to_string_pretty(
+                &tocsin_domain::intake_schema(),
+            )?)?;
             Ok(ExitCode::SUCCESS)
         }
         ReportCmd::Submit {
@@ -145,13 +144,13 @@ async fn submit(
             (label, res)
         });
         while let Some(done) = tasks.try_join_next() {
-            if print_ack(ctx.json, done?).is_err() {
+            if !print_ack(ctx.json, done?)? {
                 failed += 1;
             }
         }
     }
     while let Some(done) = tasks.join_next().await {
-        if print_ack(ctx.json, done?).is_err() {
+        if !print_ack(ctx.json, done?)? {
             failed += 1;
         }
     }
@@ -189,8 +188,9 @@ async fn submit_one(c: &Client, path: &str, label: &str, text: &str) -> Result<S
     bail!("gave up after retries")
 }
 
-fn print_ack(json: bool, (label, res): (String, Result<SubmittedView>)) -> Result<()> {
-    let mut out = std::io::stdout().lock();
+/// Prints the answer for one report; whether it was accepted. An error is
+/// standard output failing (a closed pipe stops the submission there).
+fn print_ack(json: bool, (label, res): (String, Result<SubmittedView>)) -> Result<bool> {
     match res {
         Ok(v) => {
             if json {
@@ -200,22 +200,20 @@ fn print_ack(json: bool, (label, res): (String, Result<SubmittedView>)) -> Resul
                     case: v.case_id,
                     new_case: v.new_case,
                 };
-                writeln!(out, "{}", serde_json::to_string(&line)?)?;
+                out::line(serde_json::to_string(&line)?)?;
             } else {
-                writeln!(
-                    out,
+                out::line(format!(
                     "accepted {label}: report {} {} case {}",
                     v.report_id,
                     if v.new_case { "opened" } else { "joined" },
                     v.case_id
-                )?;
+                ))?;
             }
-            out.flush()?;
-            Ok(())
+            Ok(true)
         }
         Err(e) => {
             eprintln!("not accepted {label}: {e:#}");
-            Err(anyhow!("not accepted"))
+            Ok(false)
         }
     }
 }

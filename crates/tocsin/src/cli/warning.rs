@@ -16,6 +16,7 @@ use super::case::{CaseArg, command, fetch_case, resolve};
 use super::context::Ctx;
 use super::input::{TextArgs, parse_flag, parse_flags};
 use crate::client::{self, with_query};
+use crate::out;
 use crate::render::{self, join};
 
 #[derive(Subcommand)]
@@ -190,7 +191,7 @@ pub async fn warning(ctx: &Ctx, cmd: WarningCmd) -> Result<ExitCode> {
                 )?,
                 other => anyhow::bail!("--format {other}: give letter or cap"),
             };
-            print!("{}", c.get_text(&path).await?);
+            out::text(c.get_text(&path).await?)?;
             Ok(ExitCode::SUCCESS)
         }
         WarningCmd::Show { case, version } => {

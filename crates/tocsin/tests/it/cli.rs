@@ -487,6 +487,43 @@ fn policy_show_and_invalid_policy_files() {
     );
 }
 
+/// `tocsin policy show | head -1`: the reader goes away after the first
+/// line, the rest cannot be written, and tocsin exits 0 with no panic.
+#[test]
+fn a_closed_pipe_ends_a_command_quietly() {
+    use std::io::BufRead;
+    use std::process::Stdio;
+    let d = Deployment::empty();
+    // Longer than a pipe holds, so most of it is written after the reader
+    // has gone.
+    let long = format!(
+        "{}\n{}",
+        tocsin_domain::policy::DEFAULT_POLICY_TOML,
+        "# a comment to make the policy longer than a pipe holds\n".repeat(5000)
+    );
+    let p = d.file("long.toml", &long);
+    let mut child = d
+        .tocsin()
+        .args(["--policy", p.to_str().unwrap(), "policy", "show"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    // The reader is dropped: the pipe is closed.
+    let out = child.wait_with_output().unwrap();
+    assert!(first.starts_with("# active policy: icd-191"), "{first}");
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("Broken pipe"),
+        "{err}"
+    );
+}
+
 #[test]
 fn committed_intake_schema_matches_the_types() {
     let committed = std::fs::read_to_string(concat!(
