@@ -14,6 +14,7 @@ use tocsin_server::api::admin::{ElementBody, NewAccountBody, PasswordBody, Token
 use tocsin_server::api::common::{List, ReasonBody};
 use tocsin_server::api::session::NewTokenView;
 
+use super::args::Store;
 use super::context::Ctx;
 use super::input::{parse_flag, parse_flags, parse_opt, read_password};
 use crate::client::segment;
@@ -44,9 +45,11 @@ pub enum AccountCmd {
     /// Add an account. With --admin, create the first admin directly in the database.
     Add {
         name: String,
-        /// The first admin of a new deployment (needs --db; refused once any account exists).
+        /// The first admin of a new deployment, created in the database itself (--db, --key) rather than through the server; refused once any account exists.
         #[arg(long)]
         admin: bool,
+        #[command(flatten)]
+        store: Store,
         #[command(flatten)]
         account: AccountArgs,
         /// Read the password from standard input (otherwise prompted, or generated and shown).
@@ -226,6 +229,7 @@ pub async fn account(ctx: &Ctx, cmd: AccountCmd) -> Result<ExitCode> {
         AccountCmd::Add {
             name,
             admin: true,
+            store,
             account,
             password_stdin,
             no_password,
@@ -233,6 +237,7 @@ pub async fn account(ctx: &Ctx, cmd: AccountCmd) -> Result<ExitCode> {
             if no_password {
                 bail!("the first admin needs a password, to log in");
             }
+            let ctx = &ctx.clone().on_store(&store);
             let svc = ctx.write_service().await?;
             let n = account_name(&name)?;
             let display = display_name(account.display_name.as_deref(), &name)?;
@@ -270,6 +275,7 @@ pub async fn account(ctx: &Ctx, cmd: AccountCmd) -> Result<ExitCode> {
         AccountCmd::Add {
             name,
             admin: false,
+            store: _,
             account,
             password_stdin,
             no_password,

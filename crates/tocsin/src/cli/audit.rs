@@ -16,6 +16,7 @@ use tocsin_server::api::common::{List, PageQuery};
 use tocsin_service::LoggedEvent;
 use tocsin_store::audit::{VerifyOptions, consistency, inclusion, root_at_size, verify};
 
+use super::args::{Conn, DbOnly, Store};
 use super::context::{Ctx, EXIT_VERIFY_FAILED};
 use crate::app;
 use crate::client::with_query;
@@ -25,6 +26,8 @@ use crate::out;
 pub enum AuditCmd {
     /// Verify the whole ledger in the database (exit 0 when intact, 3 with the first bad position otherwise).
     Verify {
+        #[command(flatten)]
+        store: Store,
         /// A checkpoint you kept: prove the log extends it.
         #[arg(long)]
         since: Option<PathBuf>,
@@ -39,9 +42,11 @@ pub enum AuditCmd {
         physical: bool,
     },
     /// Print the latest signed checkpoint (keep it to check the log later).
-    Checkpoint,
+    Checkpoint(DbOnly),
     /// Inclusion proof for the event at a position.
     Prove {
+        #[command(flatten)]
+        db: DbOnly,
         #[arg(long)]
         position: u64,
         #[arg(long)]
@@ -49,6 +54,8 @@ pub enum AuditCmd {
     },
     /// Consistency proof between two sizes of the log.
     Consistency {
+        #[command(flatten)]
+        db: DbOnly,
         #[arg(long)]
         from: u64,
         #[arg(long)]
@@ -56,6 +63,8 @@ pub enum AuditCmd {
     },
     /// The access log from the server: reads of restricted content and refusals.
     Access {
+        #[command(flatten)]
+        conn: Conn,
         #[arg(long, default_value_t = 50)]
         limit: u32,
         #[arg(long)]
@@ -98,14 +107,21 @@ struct CheckpointNote {
     checkpoint: String,
 }
 
-pub async fn audit(ctx: &Ctx, cmd: AuditCmd) -> Result<ExitCode> {
-    if let AuditCmd::Access { limit, after } = cmd {
-        return access(ctx, limit, after).await;
-    }
-    let store = app::open_read(&ctx.paths).await?;
+pub async fn audit(ctx: Ctx, cmd: AuditCmd) -> Result<ExitCode> {
+    let ctx = match &cmd {
+        AuditCmd::Access { conn, limit, after } => {
+            return access(&ctx.on_server(conn), *limit, after.clone()).await;
+        }
+        AuditCmd::Verify { store, .. } => ctx.on_store(store),
+        AuditCmd::Checkpoint(db)
+        | AuditCmd::Prove { db, .. }
+        | AuditCmd::Consistency { db, .. } => ctx.on_db(db),
+    };
+    let store = app::open_read(ctx.paths()?).await?;
     match cmd {
         AuditCmd::Access { .. } => bail!("the access log is read through the server"),
         AuditCmd::Verify {
+            store: _,
             since,
             vkey,
             deep,
@@ -123,7 +139,7 @@ pub async fn audit(ctx: &Ctx, cmd: AuditCmd) -> Result<ExitCode> {
                         "the given verifier key",
                     )
                 }
-                None => match ctx.paths.key().and_then(app::read_key) {
+                None => match ctx.paths()?.key().and_then(app::read_key) {
                     Ok(signer) => (signer.verifier(), "the signing key"),
                     Err(_) => {
                         eprintln!(
@@ -224,7 +240,7 @@ pub async fn audit(ctx: &Ctx, cmd: AuditCmd) -> Result<ExitCode> {
                 }
             }
         }
-        AuditCmd::Checkpoint => {
+        AuditCmd::Checkpoint(_) => {
             let head = store.ledger_head().await?;
             let note = head
                 .checkpoint
@@ -241,7 +257,11 @@ pub async fn audit(ctx: &Ctx, cmd: AuditCmd) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        AuditCmd::Prove { position, size } => {
+        AuditCmd::Prove {
+            db: _,
+            position,
+            size,
+        } => {
             let p = inclusion(&*store, position, size)
                 .await?
                 .map_err(|e| anyhow!("{e}"))?;
@@ -269,7 +289,7 @@ pub async fn audit(ctx: &Ctx, cmd: AuditCmd) -> Result<ExitCode> {
             })?;
             Ok(ExitCode::SUCCESS)
         }
-        AuditCmd::Consistency { from, to } => {
+        AuditCmd::Consistency { db: _, from, to } => {
             let to = match to {
                 Some(t) => t,
                 None => store.ledger_head().await?.size,

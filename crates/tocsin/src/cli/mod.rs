@@ -14,17 +14,18 @@
 //! [`context`] and [`input`] are leaves the others share, and no command
 //! module imports this one.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 mod accounts;
+mod args;
 mod audit;
 mod case;
 mod context;
 mod delivery;
+mod help;
 mod input;
 mod notice;
 mod operator;
@@ -34,6 +35,7 @@ mod screening;
 mod session;
 mod warning;
 
+use args::{Client, Conn, Connected, Output, Printing};
 use context::Ctx;
 
 const ABOUT: &str = "tocsin: a system of record for the duty to warn.
@@ -48,31 +50,6 @@ Start with `tocsin demo` (a server with the Kerman and Crocus cases), or
 #[derive(Parser)]
 #[command(name = "tocsin", version, about = "A system of record for the duty to warn", long_about = ABOUT)]
 struct Cli {
-    /// The database (operator commands): an SQLite file, or a PostgreSQL URL
-    /// (postgres://user@host:port/database).
-    #[arg(
-        long,
-        env = "TOCSIN_DB",
-        default_value = "tocsin.db",
-        global = true,
-        hide_env_values = true
-    )]
-    db: PathBuf,
-    /// The signing key file (default for an SQLite file: its path with `.key` appended; required for PostgreSQL).
-    #[arg(long, env = "TOCSIN_KEY", global = true)]
-    key: Option<PathBuf>,
-    /// A policy file to use instead of the built-in ICD 191 policy.
-    #[arg(long, env = "TOCSIN_POLICY", global = true)]
-    policy: Option<PathBuf>,
-    /// The tocsin server (default: the one `tocsin login` used, else http://127.0.0.1:8080).
-    #[arg(long, env = "TOCSIN_SERVER", global = true)]
-    server: Option<String>,
-    /// An API token (default: the one `tocsin login` saved).
-    #[arg(long, env = "TOCSIN_TOKEN", global = true, hide_env_values = true)]
-    token: Option<String>,
-    /// Print JSON instead of text.
-    #[arg(long, global = true)]
-    json: bool,
     /// Use this fixed time as "now" (RFC 3339). For exercises, replays and tests.
     #[arg(long, env = "TOCSIN_NOW", global = true, hide = true)]
     now: Option<String>,
@@ -83,91 +60,86 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Create a new database and its signing key.
-    Init {
-        /// The checkpoint origin line (default: tocsin.local/<deployment id>).
-        #[arg(long)]
-        origin: Option<String>,
-    },
+    Init(operator::InitArgs),
     /// Run the HTTP API server.
     Serve(operator::ServeArgs),
     /// Log in to a server and keep an API token for the other commands.
     Login(session::LoginArgs),
     /// Forget the saved token (and revoke it on the server).
-    Logout,
+    Logout(Output),
     /// Who the server says you are.
-    Whoami,
+    Whoami {
+        #[command(flatten)]
+        conn: Conn,
+        #[command(flatten)]
+        output: Output,
+    },
     /// Accounts (the first admin directly in the database; the rest through the API).
-    #[command(subcommand, alias = "user")]
-    Account(accounts::AccountCmd),
+    #[command(alias = "user")]
+    Account(Client<accounts::AccountCmd>),
     /// Elements (organisations).
-    #[command(subcommand)]
-    Element(accounts::ElementCmd),
+    Element(Client<accounts::ElementCmd>),
     /// API tokens for machines.
-    #[command(subcommand)]
-    Token(accounts::TokenCmd),
+    Token(Client<accounts::TokenCmd>),
     /// The deployment's clearance levels.
-    #[command(subcommand)]
-    Clearance(accounts::ClearanceCmd),
-    /// Threat reports: submit, and the intake schema.
+    Clearance(Client<accounts::ClearanceCmd>),
+    /// Threat reports: submit, the intake schema, a worked example.
     #[command(subcommand)]
     Report(report::ReportCmd),
     /// Cases: list, show, assess, determine, re-assess, hand off, sweep.
-    #[command(subcommand)]
-    Case(case::CaseCmd),
+    Case(Client<case::CaseCmd>),
     /// Waivers of the duty (two-person).
-    #[command(subcommand)]
-    Waiver(case::WaiverCmd),
+    Waiver(Client<case::WaiverCmd>),
     /// The route a warning takes.
-    #[command(subcommand)]
-    Route(delivery::RouteCmd),
+    Route(Client<delivery::RouteCmd>),
     /// Reference data: relations between states, the recipients directory.
-    #[command(subcommand)]
-    Reference(reference::ReferenceCmd),
+    Reference(Client<reference::ReferenceCmd>),
     /// Escalation notices: where they are sent (targets), and those not yet delivered.
-    #[command(subcommand, alias = "notify")]
-    Notice(notice::NoticeCmd),
+    #[command(alias = "notify")]
+    Notice(Client<notice::NoticeCmd>),
     /// Warning texts: check, draft, approve, show.
-    #[command(subcommand)]
-    Warning(warning::WarningCmd),
+    Warning(Connected<warning::WarningCmd>),
     /// Delivery of the warning, per hop.
-    #[command(subcommand)]
-    Delivery(delivery::DeliveryCmd),
+    Delivery(Client<delivery::DeliveryCmd>),
     /// The recipient's responses.
-    #[command(subcommand)]
-    Response(delivery::ResponseCmd),
+    Response(Client<delivery::ResponseCmd>),
     /// The public-advisory ("no double standard") decision.
-    #[command(subcommand)]
-    Advisory(delivery::AdvisoryCmd),
+    Advisory(Client<delivery::AdvisoryCmd>),
     /// What happened in the end.
-    #[command(subcommand)]
-    Outcome(delivery::OutcomeCmd),
+    Outcome(Client<delivery::OutcomeCmd>),
     /// The tamper-evident ledger: verify, checkpoints, proofs, the access log.
-    #[command(subcommand)]
-    Audit(audit::AuditCmd),
+    Audit(Printing<audit::AuditCmd>),
     /// The policy the duty is decided under.
-    #[command(subcommand)]
-    Policy(operator::PolicyCmd),
+    Policy(Printing<operator::PolicyCmd>),
     /// Operator tasks.
     #[command(subcommand)]
     Admin(operator::AdminCmd),
     /// Screen a name against the registries (watch lists and directories), in any script.
     Screen(screening::ScreenArgs),
     /// Registries (watch lists, directories): import a new version, list them.
-    #[command(subcommand)]
-    Registry(screening::RegistryCmd),
+    Registry(Client<screening::RegistryCmd>),
     /// Copy a whole deployment into a new database (another backend, too), then verify the copy.
     Migrate(operator::MigrateArgs),
     /// Back up the SQLite database to a new file (online: safe while the server runs).
-    Backup {
-        /// The backup file to create.
-        dest: PathBuf,
-    },
+    Backup(operator::BackupArgs),
     /// A demonstration deployment: the Kerman and Crocus cases with demo accounts, then the server.
     Demo(operator::DemoArgs),
 }
 
+/// The command tree, as clap parses it and as the help shows it.
+fn command() -> clap::Command {
+    help::env_when_set(Cli::command(), &|name: &std::ffi::OsStr| {
+        std::env::var_os(name)
+    })
+}
+
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = command();
+    let matches = cli.get_matches_from(args::hoist(std::env::args_os().collect(), &command()));
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -195,43 +167,38 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         .as_deref()
         .map(|s| input::parse_time("--now", s))
         .transpose()?;
-    let ctx = Ctx {
-        paths: crate::app::Paths::new(cli.db, cli.key.clone()),
-        policy_path: cli.policy,
-        server: cli.server,
-        token: cli.token,
-        json: cli.json,
-        now,
-    };
+    let ctx = Ctx::new(now);
+    // A group of client commands: its server and output options.
+    let client = |conn: &Conn, output: &Output| ctx.clone().on_server(conn).printing(output);
     match cli.command {
-        Cmd::Init { origin } => operator::init(&ctx, origin).await,
-        Cmd::Serve(args) => operator::serve(&ctx, args).await,
-        Cmd::Login(args) => session::login(&ctx, args).await,
-        Cmd::Logout => session::logout(&ctx).await,
-        Cmd::Whoami => session::whoami(&ctx).await,
-        Cmd::Account(cmd) => accounts::account(&ctx, cmd).await,
-        Cmd::Element(cmd) => accounts::element(&ctx, cmd).await,
-        Cmd::Token(cmd) => accounts::token(&ctx, cmd).await,
-        Cmd::Clearance(cmd) => accounts::clearance(&ctx, cmd).await,
-        Cmd::Report(cmd) => report::report(&ctx, cmd).await,
-        Cmd::Case(cmd) => case::case(&ctx, cmd).await,
-        Cmd::Waiver(cmd) => case::waiver(&ctx, cmd).await,
-        Cmd::Route(cmd) => delivery::route(&ctx, cmd).await,
-        Cmd::Reference(cmd) => reference::reference(&ctx, cmd).await,
-        Cmd::Notice(cmd) => notice::notice(&ctx, cmd).await,
-        Cmd::Warning(cmd) => warning::warning(&ctx, cmd).await,
-        Cmd::Delivery(cmd) => delivery::delivery(&ctx, cmd).await,
-        Cmd::Response(cmd) => delivery::response(&ctx, cmd).await,
-        Cmd::Advisory(cmd) => delivery::advisory(&ctx, cmd).await,
-        Cmd::Outcome(cmd) => delivery::outcome(&ctx, cmd).await,
-        Cmd::Audit(cmd) => audit::audit(&ctx, cmd).await,
-        Cmd::Policy(cmd) => operator::policy(&ctx, cmd),
-        Cmd::Admin(cmd) => operator::admin(&ctx, cmd).await,
-        Cmd::Screen(args) => screening::screen(&ctx, args).await,
-        Cmd::Registry(cmd) => screening::registry(&ctx, cmd).await,
-        Cmd::Migrate(args) => operator::migrate(&ctx, args, cli.key).await,
-        Cmd::Backup { dest } => crate::ops::backup(&ctx.paths.db, &dest, ctx.json).await,
-        Cmd::Demo(args) => operator::demo(&ctx, args).await,
+        Cmd::Init(args) => operator::init(ctx, args).await,
+        Cmd::Serve(args) => operator::serve(ctx, args).await,
+        Cmd::Login(args) => session::login(ctx, args).await,
+        Cmd::Logout(output) => session::logout(&ctx.printing(&output)).await,
+        Cmd::Whoami { conn, output } => session::whoami(&client(&conn, &output)).await,
+        Cmd::Account(g) => accounts::account(&client(&g.conn, &g.output), g.cmd).await,
+        Cmd::Element(g) => accounts::element(&client(&g.conn, &g.output), g.cmd).await,
+        Cmd::Token(g) => accounts::token(&client(&g.conn, &g.output), g.cmd).await,
+        Cmd::Clearance(g) => accounts::clearance(&client(&g.conn, &g.output), g.cmd).await,
+        Cmd::Report(cmd) => report::report(ctx, cmd).await,
+        Cmd::Case(g) => case::case(&client(&g.conn, &g.output), g.cmd).await,
+        Cmd::Waiver(g) => case::waiver(&client(&g.conn, &g.output), g.cmd).await,
+        Cmd::Route(g) => delivery::route(&client(&g.conn, &g.output), g.cmd).await,
+        Cmd::Reference(g) => reference::reference(&client(&g.conn, &g.output), g.cmd).await,
+        Cmd::Notice(g) => notice::notice(&client(&g.conn, &g.output), g.cmd).await,
+        Cmd::Warning(g) => warning::warning(ctx.clone().on_server(&g.conn), g.cmd).await,
+        Cmd::Delivery(g) => delivery::delivery(&client(&g.conn, &g.output), g.cmd).await,
+        Cmd::Response(g) => delivery::response(&client(&g.conn, &g.output), g.cmd).await,
+        Cmd::Advisory(g) => delivery::advisory(&client(&g.conn, &g.output), g.cmd).await,
+        Cmd::Outcome(g) => delivery::outcome(&client(&g.conn, &g.output), g.cmd).await,
+        Cmd::Audit(g) => audit::audit(ctx.clone().printing(&g.output), g.cmd).await,
+        Cmd::Policy(g) => operator::policy(ctx.clone().printing(&g.output), g.cmd),
+        Cmd::Admin(cmd) => operator::admin(ctx, cmd).await,
+        Cmd::Screen(args) => screening::screen(ctx, args).await,
+        Cmd::Registry(g) => screening::registry(&client(&g.conn, &g.output), g.cmd).await,
+        Cmd::Migrate(args) => operator::migrate(ctx, args).await,
+        Cmd::Backup(args) => operator::backup(ctx, args).await,
+        Cmd::Demo(args) => operator::demo(ctx, args).await,
     }
 }
 

@@ -12,11 +12,27 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 use tocsin_server::api::policy::{PolicyCheckView, PolicyView};
 
+use super::args::{DbOnly, Output, PolicyArg, Store};
 use super::context::{Ctx, EXIT_VERIFY_FAILED};
 use crate::app;
 
 #[derive(Args)]
+pub struct InitArgs {
+    #[command(flatten)]
+    store: Store,
+    #[command(flatten)]
+    output: Output,
+    /// The checkpoint origin line [default: tocsin.local/<deployment id>].
+    #[arg(long)]
+    origin: Option<String>,
+}
+
+#[derive(Args)]
 pub struct ServeArgs {
+    #[command(flatten)]
+    store: Store,
+    #[command(flatten)]
+    policy: PolicyArg,
     /// Where to listen.
     #[arg(long, env = "TOCSIN_BIND", default_value = "127.0.0.1:8080")]
     bind: String,
@@ -54,6 +70,11 @@ pub struct ServeArgs {
 
 #[derive(Args)]
 pub struct MigrateArgs {
+    /// The deployment's signing key file [default for an SQLite source: its path with .key appended; required for PostgreSQL].
+    #[arg(long, env = "TOCSIN_KEY", value_name = "FILE")]
+    key: Option<PathBuf>,
+    #[command(flatten)]
+    output: Output,
     /// The database to copy: an SQLite path (or sqlite://PATH) or a
     /// postgres:// URL. Stop the servers writing to it first.
     #[arg(long)]
@@ -70,7 +91,36 @@ pub struct MigrateArgs {
 }
 
 #[derive(Args)]
+pub struct BackupArgs {
+    #[command(flatten)]
+    db: DbOnly,
+    #[command(flatten)]
+    output: Output,
+    /// The backup file to create.
+    dest: PathBuf,
+}
+
+#[derive(Args)]
 pub struct DemoArgs {
+    /// The demo's database: an SQLite file (replaced with --force), or an empty PostgreSQL database.
+    #[arg(
+        long,
+        env = "TOCSIN_DB",
+        default_value = "tocsin-demo.db",
+        value_name = "FILE|URL",
+        help_heading = "Database"
+    )]
+    db: PathBuf,
+    /// The demo's signing key file [default for an SQLite file: its path with .key appended; required for PostgreSQL].
+    #[arg(
+        long,
+        env = "TOCSIN_KEY",
+        value_name = "FILE",
+        help_heading = "Database"
+    )]
+    key: Option<PathBuf>,
+    #[command(flatten)]
+    policy: PolicyArg,
     /// Replace the demo database if it exists.
     #[arg(long)]
     force: bool,
@@ -84,15 +134,25 @@ pub struct DemoArgs {
 #[derive(Subcommand)]
 pub enum PolicyCmd {
     /// Print the active policy (its exact text, with id, version and hash).
-    Show,
+    Show(PolicyArg),
     /// Check a policy file without using it.
-    Check { file: PathBuf },
+    Check {
+        /// The policy file (TOML) to check.
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
 pub enum AdminCmd {
     /// Rebuild the query tables from the ledger and compare with what was there.
-    Rebuild,
+    Rebuild {
+        #[command(flatten)]
+        store: Store,
+        #[command(flatten)]
+        policy: PolicyArg,
+        #[command(flatten)]
+        output: Output,
+    },
 }
 
 /// What `tocsin init` made.
@@ -105,10 +165,12 @@ struct InitView {
     verifier_key: String,
 }
 
-pub async fn init(ctx: &Ctx, origin: Option<String>) -> Result<ExitCode> {
-    let init = app::init(&ctx.paths, origin).await?;
+pub async fn init(ctx: Ctx, args: InitArgs) -> Result<ExitCode> {
+    let ctx = ctx.on_store(&args.store).printing(&args.output);
+    let paths = ctx.paths()?;
+    let init = app::init(paths, args.origin).await?;
     let view = InitView {
-        db: ctx.paths.db.to_string(),
+        db: paths.db.to_string(),
         deployment_id: init.deployment_id,
         origin: init.origin,
         key: init.key,
@@ -127,7 +189,8 @@ pub async fn init(ctx: &Ctx, origin: Option<String>) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn serve(ctx: &Ctx, args: ServeArgs) -> Result<ExitCode> {
+pub async fn serve(ctx: Ctx, args: ServeArgs) -> Result<ExitCode> {
+    let ctx = ctx.on_store(&args.store).under(&args.policy);
     app::init_logging(&args.log_format)?;
     let svc = Arc::new(ctx.write_service().await?);
     let smtp = match &args.smtp {
@@ -166,9 +229,10 @@ pub async fn serve(ctx: &Ctx, args: ServeArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn policy(ctx: &Ctx, cmd: PolicyCmd) -> Result<ExitCode> {
+pub fn policy(ctx: Ctx, cmd: PolicyCmd) -> Result<ExitCode> {
     match cmd {
-        PolicyCmd::Show => {
+        PolicyCmd::Show(policy) => {
+            let ctx = ctx.under(&policy);
             let p = ctx.policy()?;
             let view = PolicyView {
                 id: p.policy.policy.id.clone(),
@@ -220,9 +284,14 @@ struct RebuildView {
     identical: bool,
 }
 
-pub async fn admin(ctx: &Ctx, cmd: AdminCmd) -> Result<ExitCode> {
+pub async fn admin(ctx: Ctx, cmd: AdminCmd) -> Result<ExitCode> {
     match cmd {
-        AdminCmd::Rebuild => {
+        AdminCmd::Rebuild {
+            store,
+            policy,
+            output,
+        } => {
+            let ctx = ctx.on_store(&store).under(&policy).printing(&output);
             let svc = ctx.write_service().await?;
             let r = svc.rebuild().await?;
             let view = RebuildView {
@@ -261,20 +330,26 @@ pub async fn admin(ctx: &Ctx, cmd: AdminCmd) -> Result<ExitCode> {
     }
 }
 
-pub async fn migrate(ctx: &Ctx, args: MigrateArgs, key: Option<PathBuf>) -> Result<ExitCode> {
+pub async fn migrate(_: Ctx, args: MigrateArgs) -> Result<ExitCode> {
     crate::ops::migrate(
         &app::Db::parse(args.from),
         &app::Db::parse(args.to),
-        key,
+        args.key,
         !args.no_verify,
-        ctx.json,
+        args.output.json,
     )
     .await
 }
 
-pub async fn demo(ctx: &Ctx, args: DemoArgs) -> Result<ExitCode> {
+pub async fn backup(ctx: Ctx, args: BackupArgs) -> Result<ExitCode> {
+    let ctx = ctx.on_db(&args.db).printing(&args.output);
+    crate::ops::backup(&ctx.paths()?.db, &args.dest, ctx.json).await
+}
+
+pub async fn demo(ctx: Ctx, args: DemoArgs) -> Result<ExitCode> {
+    let ctx = ctx.under(&args.policy);
     crate::demo::run(
-        &ctx.paths,
+        &app::Paths::new(args.db, args.key),
         ctx.policy()?,
         args.force,
         args.no_serve,

@@ -15,6 +15,7 @@ use sha2::Digest;
 use tocsin_domain::{CaseId, ReportId, parse_report};
 use tocsin_server::api::intake::{SubmitQuery, SubmittedView};
 
+use super::args::{Conn, Output};
 use super::case::resolve;
 use super::context::Ctx;
 use super::input::read_input;
@@ -25,6 +26,10 @@ use crate::out;
 pub enum ReportCmd {
     /// Submit reports (JSON files in the intake format; `-` reads standard input).
     Submit {
+        #[command(flatten)]
+        conn: Conn,
+        #[command(flatten)]
+        output: Output,
         #[arg(required = true)]
         files: Vec<PathBuf>,
         /// Join this case instead of opening a new one.
@@ -53,7 +58,7 @@ struct Accepted<'a> {
     new_case: bool,
 }
 
-pub async fn report(ctx: &Ctx, cmd: ReportCmd) -> Result<ExitCode> {
+pub async fn report(ctx: Ctx, cmd: ReportCmd) -> Result<ExitCode> {
     match cmd {
         ReportCmd::Schema => {
             out::line(serde_json::to_string_pretty(
@@ -62,12 +67,17 @@ pub async fn report(ctx: &Ctx, cmd: ReportCmd) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         ReportCmd::Submit {
+            conn,
+            output,
             files,
             case,
             owner,
             jsonl,
             concurrency,
-        } => submit(ctx, files, case, owner, jsonl, concurrency).await,
+        } => {
+            let ctx = ctx.on_server(&conn).printing(&output);
+            submit(&ctx, files, case, owner, jsonl, concurrency).await
+        }
     }
 }
 

@@ -18,10 +18,15 @@ use tocsin_server::api::screening::{
 };
 use tocsin_service::screening::{self, RegistryKind};
 
+use super::args::{Conn, Output};
 use super::context::Ctx;
 
 #[derive(Args)]
 pub struct ScreenArgs {
+    #[command(flatten)]
+    conn: Conn,
+    #[command(flatten)]
+    output: Output,
     name: String,
     /// Only these registries (repeat or comma-separate; default: all).
     #[arg(long = "registry", value_delimiter = ',')]
@@ -171,14 +176,17 @@ fn registries_text(r: &RegistryList) -> String {
     s.trim_end().to_owned()
 }
 
-pub async fn screen(ctx: &Ctx, args: ScreenArgs) -> Result<ExitCode> {
+pub async fn screen(ctx: Ctx, args: ScreenArgs) -> Result<ExitCode> {
     let ScreenArgs {
+        conn,
+        output,
         name,
         registries,
         limit,
         min_score,
         kind,
     } = args;
+    let ctx = ctx.on_server(&conn).printing(&output);
     let body = ScreenBody {
         name,
         registries: (!registries.is_empty()).then_some(registries),

@@ -12,6 +12,7 @@ use tocsin_domain::access::TokenInfo;
 use tocsin_domain::text::Name;
 use tocsin_server::api::session::{LoginBody, MeView, NewTokenView, OwnTokenBody, SessionView};
 
+use super::args::{Output, ServerArg};
 use super::context::Ctx;
 use super::input::read_password;
 use crate::client::{self, Client, NO_BODY, segment};
@@ -19,6 +20,10 @@ use crate::render::join;
 
 #[derive(Args)]
 pub struct LoginArgs {
+    #[command(flatten)]
+    server: ServerArg,
+    #[command(flatten)]
+    output: Output,
     /// The account name.
     name: String,
     /// Read the password from standard input instead of prompting.
@@ -38,12 +43,15 @@ struct LoginView<'a> {
     saved: PathBuf,
 }
 
-pub async fn login(ctx: &Ctx, args: LoginArgs) -> Result<ExitCode> {
+pub async fn login(ctx: Ctx, args: LoginArgs) -> Result<ExitCode> {
     let LoginArgs {
+        server,
+        output,
         name,
         password_stdin,
         days,
     } = args;
+    let ctx = ctx.to_server(&server).printing(&output);
     let c = Client::new(&ctx.login_server(), None)?;
     let (password, _) = read_password(password_stdin, "password: ", false)?;
     let login = LoginBody {

@@ -12,6 +12,7 @@ use tocsin_server::api::cases::{ApproveWarningBody, CheckView, DraftBody};
 use tocsin_server::api::common::{CommandResult, TextBody};
 use tocsin_server::api::delivery::{CapQuery, TemplateQuery};
 
+use super::args::Output;
 use super::case::{CaseArg, command, fetch_case, resolve};
 use super::context::Ctx;
 use super::input::{TextArgs, parse_flag, parse_flags};
@@ -26,12 +27,16 @@ pub enum WarningCmd {
         #[command(flatten)]
         case: CaseArg,
         #[command(flatten)]
+        output: Output,
+        #[command(flatten)]
         text: TextArgs,
     },
     /// Record a new draft (refused if the check finds anything).
     Draft {
         #[command(flatten)]
         case: CaseArg,
+        #[command(flatten)]
+        output: Output,
         #[command(flatten)]
         text: TextArgs,
         /// Categories withheld, comma-separated (source_identity, collection_method, exact_timing, ...).
@@ -44,6 +49,8 @@ pub enum WarningCmd {
     Approve {
         #[command(flatten)]
         case: CaseArg,
+        #[command(flatten)]
+        output: Output,
         #[arg(long)]
         version: u32,
         #[arg(long)]
@@ -53,6 +60,8 @@ pub enum WarningCmd {
     Show {
         #[command(flatten)]
         case: CaseArg,
+        #[command(flatten)]
+        output: Output,
         #[arg(long)]
         version: Option<u32>,
     },
@@ -60,6 +69,8 @@ pub enum WarningCmd {
     Template {
         #[command(flatten)]
         case: CaseArg,
+        #[command(flatten)]
+        output: Output,
         /// Who speaks in the text ("The United States").
         #[arg(long)]
         sender: Option<String>,
@@ -79,9 +90,17 @@ pub enum WarningCmd {
     },
 }
 
-pub async fn warning(ctx: &Ctx, cmd: WarningCmd) -> Result<ExitCode> {
+pub async fn warning(ctx: Ctx, cmd: WarningCmd) -> Result<ExitCode> {
+    let ctx = &match &cmd {
+        WarningCmd::Check { output, .. }
+        | WarningCmd::Draft { output, .. }
+        | WarningCmd::Approve { output, .. }
+        | WarningCmd::Show { output, .. }
+        | WarningCmd::Template { output, .. } => ctx.printing(output),
+        WarningCmd::Export { .. } => ctx,
+    };
     match cmd {
-        WarningCmd::Check { case, text } => {
+        WarningCmd::Check { case, text, .. } => {
             let text = text.read()?;
             let c = ctx.client()?;
             let id = resolve(&c, &case.case).await?;
@@ -107,6 +126,7 @@ pub async fn warning(ctx: &Ctx, cmd: WarningCmd) -> Result<ExitCode> {
             text,
             withheld,
             language,
+            ..
         } => {
             let text = text.read()?;
             let body = DraftBody {
@@ -144,6 +164,7 @@ pub async fn warning(ctx: &Ctx, cmd: WarningCmd) -> Result<ExitCode> {
             case,
             version,
             sha256,
+            ..
         } => {
             let body = ApproveWarningBody { sha256 };
             command(
@@ -154,7 +175,7 @@ pub async fn warning(ctx: &Ctx, cmd: WarningCmd) -> Result<ExitCode> {
             )
             .await
         }
-        WarningCmd::Template { case, sender } => {
+        WarningCmd::Template { case, sender, .. } => {
             let c = ctx.client()?;
             let id = resolve(&c, &case.case).await?;
             let path = with_query(
@@ -194,7 +215,7 @@ pub async fn warning(ctx: &Ctx, cmd: WarningCmd) -> Result<ExitCode> {
             out::text(c.get_text(&path).await?)?;
             Ok(ExitCode::SUCCESS)
         }
-        WarningCmd::Show { case, version } => {
+        WarningCmd::Show { case, version, .. } => {
             let c = ctx.client()?;
             let id = resolve(&c, &case.case).await?;
             let cs = fetch_case(&c, id).await?;
