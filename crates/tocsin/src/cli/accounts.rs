@@ -16,27 +16,31 @@ use tocsin_server::api::session::NewTokenView;
 
 use super::args::Store;
 use super::context::Ctx;
-use super::input::{parse_flag, parse_flags, parse_opt, read_password};
+use super::input::{parse_flag, parse_flags, parse_opt, read_password, wire};
 use crate::client::segment;
 use crate::out;
 use crate::render::join;
 
 #[derive(Args, Clone)]
 pub struct AccountArgs {
-    /// How the person is shown (default: the account name).
-    #[arg(long)]
+    /// How the person is shown [default: the account name].
+    #[arg(long, value_name = "NAME")]
     display_name: Option<String>,
     /// Elements the person belongs to (repeat or comma-separate).
-    #[arg(long = "element", value_delimiter = ',')]
+    #[arg(long = "element", value_delimiter = ',', value_name = "ELEMENT")]
     elements: Vec<String>,
-    /// Roles: collector, analyst, approver, delivery_officer, auditor, admin.
-    #[arg(long = "role", value_delimiter = ',')]
-    roles: Vec<String>,
-    /// The clearance level (default: the lowest).
-    #[arg(long)]
+    /// Roles (repeat or comma-separate); `tocsin help roles` says what each may do.
+    #[arg(long = "role", value_delimiter = ',', value_name = "ROLE", value_parser = wire::<Role>())]
+    roles: Vec<Role>,
+    /// The clearance level, one of `tocsin clearance show` [default: the lowest].
+    #[arg(long, value_name = "LEVEL")]
     clearance: Option<String>,
     /// Compartments held (repeat or comma-separate).
-    #[arg(long = "compartment", value_delimiter = ',')]
+    #[arg(
+        long = "compartment",
+        value_delimiter = ',',
+        value_name = "COMPARTMENT"
+    )]
     compartments: Vec<String>,
 }
 
@@ -44,6 +48,7 @@ pub struct AccountArgs {
 pub enum AccountCmd {
     /// Add an account. With --admin, create the first admin directly in the database.
     Add {
+        /// The account name, e.g. analyst.kim (what `tocsin login` takes).
         name: String,
         /// The first admin of a new deployment, created in the database itself (--db, --key) rather than through the server; refused once any account exists.
         #[arg(long)]
@@ -62,28 +67,38 @@ pub enum AccountCmd {
     /// List accounts.
     List,
     /// Show an account.
-    Show { name: String },
+    Show {
+        /// The account name.
+        name: String,
+    },
     /// Replace an account's roles, clearance, compartments and elements.
     Change {
+        /// The account name.
         name: String,
         #[command(flatten)]
         account: AccountArgs,
     },
     /// Disable an account: its sessions and tokens stop working at once.
     Disable {
+        /// The account name.
         name: String,
+        /// Why (recorded on the accounts stream).
         #[arg(long)]
         reason: String,
     },
     /// Enable a disabled account.
     Enable {
+        /// The account name.
         name: String,
+        /// Why (recorded on the accounts stream).
         #[arg(long)]
         reason: String,
     },
     /// Set an account's password.
     Password {
+        /// The account name.
         name: String,
+        /// Read the new password from standard input (otherwise prompted, or generated and shown).
         #[arg(long)]
         password_stdin: bool,
     },
@@ -93,7 +108,9 @@ pub enum AccountCmd {
 pub enum ElementCmd {
     /// Register an element.
     Add {
+        /// The element's name, e.g. "Counterterrorism Center".
         name: String,
+        /// What the element is.
         #[arg(long)]
         description: Option<String>,
     },
@@ -105,19 +122,32 @@ pub enum ElementCmd {
 pub enum TokenCmd {
     /// Issue a token for an account (the secret is printed once).
     Issue {
-        #[arg(long)]
+        /// The account the token acts as.
+        #[arg(long, value_name = "NAME")]
         account: String,
+        /// What the token is for (shown by `tocsin token list`).
         #[arg(long)]
         label: String,
-        #[arg(long = "role", value_delimiter = ',', required = true)]
-        roles: Vec<String>,
+        /// The roles the token may use, among the account's (repeat or comma-separate).
+        #[arg(
+            long = "role",
+            value_delimiter = ',',
+            required = true,
+            value_name = "ROLE",
+            value_parser = wire::<Role>()
+        )]
+        roles: Vec<Role>,
+        /// Days until the token expires.
         #[arg(long, default_value_t = 30)]
         days: u32,
     },
     /// List tokens.
     List,
     /// Revoke a token.
-    Revoke { token_id: String },
+    Revoke {
+        /// The token's id (from `tocsin token list`).
+        token_id: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -126,7 +156,8 @@ pub enum ClearanceCmd {
     Show,
     /// Set the levels, lowest first (comma-separated).
     Set {
-        #[arg(value_delimiter = ',', required = true)]
+        /// The levels, lowest first, comma-separated, e.g. "UNCLASSIFIED,SECRET,TOP SECRET".
+        #[arg(value_delimiter = ',', required = true, value_name = "LEVELS")]
         levels: Vec<String>,
     },
 }
@@ -157,7 +188,7 @@ fn new_spec(name: &str, a: &AccountArgs, lowest: Option<&Label>) -> Result<Accou
     Ok(AccountSpec {
         display_name: display_name(a.display_name.as_deref(), name)?,
         elements: parse_flags("element", &a.elements)?,
-        roles: parse_flags("role", &a.roles)?,
+        roles: a.roles.iter().copied().collect(),
         clearance,
         compartments: parse_flags("compartment", &a.compartments)?,
     })
@@ -178,7 +209,7 @@ fn changed_spec(current: AccountSpec, a: &AccountArgs) -> Result<AccountSpec> {
         roles: if a.roles.is_empty() {
             current.roles
         } else {
-            parse_flags("role", &a.roles)?
+            a.roles.iter().copied().collect()
         },
         clearance: match &a.clearance {
             Some(c) => parse_flag("clearance", c)?,
@@ -402,7 +433,7 @@ pub async fn token(ctx: &Ctx, cmd: TokenCmd) -> Result<ExitCode> {
             let body = TokenBody {
                 account: parse_flag("account", &account)?,
                 label: parse_flag("label", &label)?,
-                roles: parse_flags::<Role>("role", &roles)?,
+                roles: roles.into_iter().collect(),
                 valid_for_days: Some(days),
             };
             let t: NewTokenView = c.post("/api/v1/tokens", &body).await?;

@@ -103,7 +103,7 @@ pub struct PolicyArg {
 #[derive(Args, Clone, Debug, Default)]
 pub struct Output {
     /// Print JSON instead of text.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, display_order = 900)]
     pub json: bool,
 }
 

@@ -28,11 +28,11 @@ pub enum AuditCmd {
     Verify {
         #[command(flatten)]
         store: Store,
-        /// A checkpoint you kept: prove the log extends it.
-        #[arg(long)]
+        /// A checkpoint you kept (a file from `tocsin audit checkpoint`): prove the log extends it.
+        #[arg(long, value_name = "FILE")]
         since: Option<PathBuf>,
-        /// The verifier key to check signatures with (default: from the signing key, else the database's record).
-        #[arg(long)]
+        /// The verifier key to check signatures with, or a file holding it [default: from the signing key, else the database's record].
+        #[arg(long, value_name = "KEY|FILE")]
         vkey: Option<String>,
         /// Also parse every event.
         #[arg(long)]
@@ -47,8 +47,10 @@ pub enum AuditCmd {
     Prove {
         #[command(flatten)]
         db: DbOnly,
+        /// The event's position in the ledger (from 0).
         #[arg(long)]
         position: u64,
+        /// The size of the log to prove it in [default: the current size].
         #[arg(long)]
         size: Option<u64>,
     },
@@ -56,17 +58,21 @@ pub enum AuditCmd {
     Consistency {
         #[command(flatten)]
         db: DbOnly,
-        #[arg(long)]
+        /// The smaller size (a checkpoint you kept).
+        #[arg(long, value_name = "SIZE")]
         from: u64,
-        #[arg(long)]
+        /// The larger size [default: the current size].
+        #[arg(long, value_name = "SIZE")]
         to: Option<u64>,
     },
     /// The access log from the server: reads of restricted content and refusals.
     Access {
         #[command(flatten)]
         conn: Conn,
+        /// Most events on a page.
         #[arg(long, default_value_t = 50)]
         limit: u32,
+        /// Continue from the cursor printed with the previous page.
         #[arg(long)]
         after: Option<String>,
     },

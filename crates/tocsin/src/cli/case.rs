@@ -11,8 +11,8 @@ use reqwest::Method;
 use serde::Serialize;
 use tocsin_domain::case::Case;
 use tocsin_domain::event::Assessment;
-use tocsin_domain::grading::{AdmiraltyGrade, Grading, Specificity};
-use tocsin_domain::report::HarmTypes;
+use tocsin_domain::grading::{AdmiraltyGrade, Detail, Grading, Specificity};
+use tocsin_domain::report::{HarmType, HarmTypes};
 use tocsin_domain::time::ThreatWindow;
 use tocsin_domain::{CaseId, CaseState, RecordedEvent, Timestamp, WaiverId};
 use tocsin_server::api::cases::{
@@ -25,7 +25,7 @@ use tocsin_server::api::session::MeView;
 use tocsin_service::LoggedEvent;
 
 use super::context::Ctx;
-use super::input::{parse_flag, parse_flags, parse_opt, parse_time};
+use super::input::{parse_flag, parse_opt, parse_time, wire};
 use crate::client::{Client, NO_BODY, with_query};
 use crate::out;
 use crate::render::{self, join};
@@ -33,7 +33,7 @@ use crate::render::{self, join};
 /// The case a command is about.
 #[derive(Args)]
 pub struct CaseArg {
-    /// The case id (or a unique prefix of at least 4 characters).
+    /// The case: its number (2026-0007), its id, or a unique prefix of its id (at least 4 characters).
     pub case: String,
 }
 
@@ -41,8 +41,9 @@ pub struct CaseArg {
 pub enum CaseCmd {
     /// List cases, newest first.
     List {
-        #[arg(long)]
-        state: Option<String>,
+        /// Only cases in this state.
+        #[arg(long, value_parser = wire::<CaseState>())]
+        state: Option<CaseState>,
         /// Only cases that are not closed.
         #[arg(long)]
         open: bool,
@@ -52,6 +53,7 @@ pub enum CaseCmd {
         /// Only cases with an overdue step.
         #[arg(long)]
         overdue: bool,
+        /// Most cases on a page.
         #[arg(long, default_value_t = 50)]
         limit: u32,
         /// Continue from the cursor printed with the previous page.
@@ -64,26 +66,44 @@ pub enum CaseCmd {
     Assess {
         #[command(flatten)]
         case: CaseArg,
-        /// Admiralty grade, e.g. B2.
+        /// Admiralty grade: source reliability A-F and information credibility 1-6, e.g. B2.
         #[arg(long)]
         grade: Option<String>,
-        #[arg(long)]
-        who: Option<String>,
-        #[arg(long = "where")]
-        where_: Option<String>,
-        #[arg(long)]
-        when: Option<String>,
-        #[arg(long)]
-        how: Option<String>,
-        /// Harm types, comma-separated (intentional_killing, serious_bodily_injury, kidnapping, ...).
-        #[arg(long, value_delimiter = ',')]
-        harm: Vec<String>,
-        #[arg(long, requires = "window_end", requires = "time_zone")]
+        /// Specificity: is the intended victim identifiable? (Give all four of --who, --where, --when and --how, or none.)
+        #[arg(long, value_parser = wire::<Detail>())]
+        who: Option<Detail>,
+        /// Specificity: is the place known?
+        #[arg(long = "where", value_parser = wire::<Detail>())]
+        where_: Option<Detail>,
+        /// Specificity: is the time known?
+        #[arg(long, value_parser = wire::<Detail>())]
+        when: Option<Detail>,
+        /// Specificity: is the method or the perpetrator known?
+        #[arg(long, value_parser = wire::<Detail>())]
+        how: Option<Detail>,
+        /// Harm types (repeat or comma-separate).
+        #[arg(long, value_delimiter = ',', value_parser = wire::<HarmType>())]
+        harm: Vec<HarmType>,
+        /// When the threat window opens (RFC 3339 with offset); with --window-end and --time-zone.
+        #[arg(
+            long,
+            requires = "window_end",
+            requires = "time_zone",
+            value_name = "TIME"
+        )]
         window_start: Option<String>,
-        #[arg(long, requires = "window_start", requires = "time_zone")]
+        /// When the threat window closes (RFC 3339 with offset).
+        #[arg(
+            long,
+            requires = "window_start",
+            requires = "time_zone",
+            value_name = "TIME"
+        )]
         window_end: Option<String>,
-        #[arg(long)]
+        /// The IANA time zone of the place, e.g. Asia/Tehran.
+        #[arg(long, value_name = "ZONE")]
         time_zone: Option<String>,
+        /// Why (recorded with the assessment, and as the grading's reason).
         #[arg(long)]
         reason: String,
     },
@@ -91,6 +111,7 @@ pub enum CaseCmd {
     Determine {
         #[command(flatten)]
         case: CaseArg,
+        /// A note recorded with the determination.
         #[arg(long)]
         note: Option<String>,
     },
@@ -98,6 +119,7 @@ pub enum CaseCmd {
     Reassess {
         #[command(flatten)]
         case: CaseArg,
+        /// Why the case is re-assessed.
         #[arg(long)]
         reason: String,
     },
@@ -105,11 +127,13 @@ pub enum CaseCmd {
     Handoff {
         #[command(flatten)]
         case: CaseArg,
-        #[arg(long)]
+        /// The new accountable owner (an account name).
+        #[arg(long, value_name = "NAME")]
         owner: String,
         /// The new lead element.
-        #[arg(long, alias = "element")]
+        #[arg(long, alias = "element", value_name = "ELEMENT")]
         lead_element: String,
+        /// Why the case changes hands.
         #[arg(long)]
         reason: String,
     },
@@ -123,18 +147,22 @@ pub enum WaiverCmd {
     Request {
         #[command(flatten)]
         case: CaseArg,
-        #[arg(long)]
+        #[arg(long, value_name = "CODE", help = ground_help())]
         ground: String,
+        /// Why the duty should be waived.
         #[arg(long)]
         reason: String,
-        #[arg(long)]
+        /// The legal review the request rests on (a reference or a summary).
+        #[arg(long, value_name = "TEXT")]
         legal_review: Option<String>,
     },
     /// Approve a waiver (never by its requester).
     Approve {
         #[command(flatten)]
         case: CaseArg,
+        /// The waiver's id (printed by `tocsin waiver request`, shown by `tocsin case show`).
         waiver: String,
+        /// Why.
         #[arg(long)]
         reason: String,
     },
@@ -142,10 +170,29 @@ pub enum WaiverCmd {
     Reject {
         #[command(flatten)]
         case: CaseArg,
+        /// The waiver's id (printed by `tocsin waiver request`, shown by `tocsin case show`).
         waiver: String,
+        /// Why.
         #[arg(long)]
         reason: String,
     },
+}
+
+/// The help of `--ground`: the codes of the built-in policy as examples
+/// (the server's policy decides which it accepts).
+fn ground_help() -> String {
+    let policy = tocsin_domain::LoadedPolicy::builtin();
+    let codes: Vec<&str> = policy
+        .policy
+        .waiver
+        .grounds
+        .iter()
+        .map(|g| g.code.as_str())
+        .collect();
+    format!(
+        "A waiver ground of the server's policy, by its code (the built-in policy's: {})",
+        codes.join(", ")
+    )
 }
 
 /// A case id from an id, a case number (2026-0007) or a unique prefix of
@@ -265,15 +312,6 @@ pub async fn case(ctx: &Ctx, cmd: CaseCmd) -> Result<ExitCode> {
             limit,
             after,
         } => {
-            let state = match state {
-                Some(s) => Some(CaseState::parse(&s).ok_or_else(|| {
-                    anyhow!(
-                        "--state {s}: not a state; states are {}",
-                        CaseState::ALL.map(|s| s.as_str()).join(", ")
-                    )
-                })?),
-                None => None,
-            };
             let query = ListCasesQuery {
                 state,
                 open: open.then_some(true),
@@ -330,13 +368,13 @@ pub async fn case(ctx: &Ctx, cmd: CaseCmd) -> Result<ExitCode> {
                 }),
                 None => None,
             };
-            let specificity = match (&who, &where_, &when, &how) {
+            let specificity = match (who, where_, when, how) {
                 (None, None, None, None) => None,
                 (Some(who), Some(where_), Some(when), Some(how)) => Some(Specificity {
-                    who: parse_flag("who", who)?,
-                    where_: parse_flag("where", where_)?,
-                    when: parse_flag("when", when)?,
-                    how: parse_flag("how", how)?,
+                    who,
+                    where_,
+                    when,
+                    how,
                 }),
                 _ => bail!(
                     "give all four of --who, --where, --when and --how (present, partial or absent)"
@@ -345,8 +383,7 @@ pub async fn case(ctx: &Ctx, cmd: CaseCmd) -> Result<ExitCode> {
             let harm_types = if harm.is_empty() {
                 None
             } else {
-                let set = parse_flags("harm", &harm)?;
-                Some(HarmTypes::new(set).map_err(|e| anyhow!("--harm: {e}"))?)
+                Some(HarmTypes::new(harm).map_err(|e| anyhow!("--harm: {e}"))?)
             };
             let window = match (window_start, window_end, time_zone) {
                 (Some(a), Some(b), Some(z)) => Some(

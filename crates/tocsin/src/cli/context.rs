@@ -57,7 +57,7 @@ impl Ctx {
     }
 
     /// With `--server` as given (and no token: `tocsin login`).
-    pub fn to_server(mut self, s: &ServerArg) -> Self {
+    pub fn for_login(mut self, s: &ServerArg) -> Self {
         self.server = s.server.clone();
         self
     }

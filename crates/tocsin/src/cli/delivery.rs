@@ -9,7 +9,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, anyhow};
 use clap::Subcommand;
 use tocsin_domain::delivery::{
-    AdvisoryDecision, Delivery, Hop, OutcomeRecord, Party, Proof, Response, Route, RouteAlternative,
+    AdvisoryChoice, AdvisoryDecision, Channel, Delivery, DeliveryStatus, Hop, Medium, Outcome,
+    OutcomeRecord, Party, Proof, ProofKind, Response, ResponseKind, Route, RouteAlternative,
 };
 use tocsin_domain::report::NonEmptyVec;
 use tocsin_domain::routing::RoutePlan;
@@ -19,7 +20,7 @@ use tocsin_server::api::delivery::ChoiceBody;
 
 use super::case::{CaseArg, command, command_on, fetch_case, resolve};
 use super::context::Ctx;
-use super::input::{from_json_with_path, parse_flag, parse_opt, parse_time, read_input};
+use super::input::{from_json_with_path, parse_flag, parse_opt, parse_time, read_input, wire};
 use crate::render;
 
 #[derive(Subcommand)]
@@ -31,13 +32,14 @@ pub enum RouteCmd {
     Choose {
         #[command(flatten)]
         case: CaseArg,
+        /// A route file (`-` for standard input), instead of --candidate.
         #[arg(required_unless_present = "candidate", conflicts_with = "candidate")]
         file: Option<PathBuf>,
         /// The rank of a candidate in `tocsin route plan`.
         #[arg(long)]
         candidate: Option<u32>,
-        /// Why (default: the candidate's reason).
-        #[arg(long)]
+        /// Why [default: the candidate's reason].
+        #[arg(long, value_name = "TEXT")]
         rationale: Option<String>,
     },
 }
@@ -48,35 +50,46 @@ pub enum DeliveryCmd {
     Record {
         #[command(flatten)]
         case: CaseArg,
+        /// The hop of the route (1 for the first).
         #[arg(long)]
         hop: u32,
-        #[arg(long)]
-        status: String,
-        #[arg(long)]
+        /// What happened on this hop.
+        #[arg(long, value_parser = wire::<DeliveryStatus>())]
+        status: DeliveryStatus,
+        /// Who passed the warning on (a person or an office).
+        #[arg(long, value_name = "NAME")]
         sender: String,
-        #[arg(long)]
+        /// Who received it.
+        #[arg(long, value_name = "NAME")]
         receiver: String,
-        #[arg(long)]
-        channel: String,
-        #[arg(long)]
-        medium: String,
+        /// The channel of this hop.
+        #[arg(long, value_parser = wire::<Channel>())]
+        channel: Channel,
+        /// How it was conveyed.
+        #[arg(long, value_parser = wire::<Medium>())]
+        medium: Medium,
         /// When (RFC 3339 with offset).
-        #[arg(long)]
+        #[arg(long, value_name = "TIME")]
         at: String,
-        /// The recipient's IANA time zone.
-        #[arg(long)]
+        /// The recipient's IANA time zone, e.g. Asia/Tehran.
+        #[arg(long, value_name = "ZONE")]
         time_zone: String,
-        #[arg(long, default_value = "en")]
+        /// The language the warning was given in (a BCP 47 tag: en, fa, ru, en-GB).
+        #[arg(long, default_value = "en", value_name = "TAG")]
         language: String,
-        #[arg(long, requires = "proof")]
-        proof_kind: Option<String>,
-        #[arg(long, requires = "proof_kind")]
+        /// The kind of proof that the hop arrived; with --proof.
+        #[arg(long, requires = "proof", value_parser = wire::<ProofKind>())]
+        proof_kind: Option<ProofKind>,
+        /// Where the proof is kept, or what it says; with --proof-kind.
+        #[arg(long, requires = "proof_kind", value_name = "TEXT")]
         proof: Option<String>,
-        #[arg(long)]
+        /// What went wrong, for a failed hop.
+        #[arg(long, value_name = "TEXT")]
         failure: Option<String>,
+        /// Which attempt at this hop (1 for the first).
         #[arg(long, default_value_t = 1)]
         attempt: u32,
-        /// The warning version (default: the approved one).
+        /// The warning version [default: the approved one].
         #[arg(long)]
         version: Option<u32>,
     },
@@ -84,49 +97,60 @@ pub enum DeliveryCmd {
 
 #[derive(Subcommand)]
 pub enum ResponseCmd {
-    /// Record a response: no_response, acknowledged, requested_more_information, disputed, dismissed, action_reported, action_observed.
+    /// Record the recipient's response to the warning.
     Record {
         #[command(flatten)]
         case: CaseArg,
-        #[arg(long)]
-        kind: String,
-        #[arg(long)]
+        /// What the recipient did.
+        #[arg(long, value_parser = wire::<ResponseKind>())]
+        kind: ResponseKind,
+        /// When the response was given or observed (RFC 3339 with offset).
+        #[arg(long, value_name = "TIME")]
         at: String,
-        #[arg(long)]
+        /// A note recorded with the response.
+        #[arg(long, value_name = "TEXT")]
         note: Option<String>,
     },
 }
 
 #[derive(Subcommand)]
 pub enum AdvisoryCmd {
-    /// Record the decision: issued or not_issued.
+    /// Record the decision whether the public is told too.
     Decide {
         #[command(flatten)]
         case: CaseArg,
-        #[arg(long)]
-        decision: String,
+        /// The decision.
+        #[arg(long, value_parser = wire::<AdvisoryChoice>())]
+        decision: AdvisoryChoice,
+        /// Why.
         #[arg(long)]
         reason: String,
-        #[arg(long)]
+        /// When the advisory was published, if it was (RFC 3339 with offset).
+        #[arg(long, value_name = "TIME")]
         issued_at: Option<String>,
+        /// The text of the advisory as published.
         #[arg(long)]
         text: Option<String>,
-        #[arg(long)]
+        /// Who published it (an embassy, a press office).
+        #[arg(long, value_name = "NAME")]
         issuer: Option<String>,
     },
 }
 
 #[derive(Subcommand)]
 pub enum OutcomeCmd {
-    /// Record the outcome: prevented, attack_occurred, no_event, unknown.
+    /// Record the outcome of the case.
     Record {
         #[command(flatten)]
         case: CaseArg,
-        #[arg(long)]
-        outcome: String,
-        #[arg(long)]
+        /// What happened.
+        #[arg(long, value_parser = wire::<Outcome>())]
+        outcome: Outcome,
+        /// When it happened, if it did (RFC 3339 with offset).
+        #[arg(long, value_name = "TIME")]
         at: Option<String>,
-        #[arg(long)]
+        /// A note recorded with the outcome.
+        #[arg(long, value_name = "TEXT")]
         note: Option<String>,
     },
 }
@@ -209,8 +233,8 @@ pub async fn delivery(ctx: &Ctx, cmd: DeliveryCmd) -> Result<ExitCode> {
             .ok_or_else(|| anyhow!("no warning is approved on this case yet"))?,
     };
     let proof = match (proof_kind, proof) {
-        (Some(k), Some(r)) => Some(Proof {
-            kind: parse_flag("proof-kind", &k)?,
+        (Some(kind), Some(r)) => Some(Proof {
+            kind,
             reference: parse_flag("proof", &r)?,
         }),
         _ => None,
@@ -218,11 +242,11 @@ pub async fn delivery(ctx: &Ctx, cmd: DeliveryCmd) -> Result<ExitCode> {
     let body = Delivery::new(
         version,
         hop,
-        parse_flag("status", &status)?,
+        status,
         parse_flag("sender", &sender)?,
         parse_flag("receiver", &receiver)?,
-        parse_flag("channel", &channel)?,
-        parse_flag("medium", &medium)?,
+        channel,
+        medium,
         parse_time("--at", &at)?,
         parse_flag("time-zone", &time_zone)?,
         parse_flag("language", &language)?,
@@ -242,7 +266,7 @@ pub async fn response(ctx: &Ctx, cmd: ResponseCmd) -> Result<ExitCode> {
         note,
     } = cmd;
     let body = Response {
-        kind: parse_flag("kind", &kind)?,
+        kind,
         at: parse_time("--at", &at)?,
         note: parse_opt("note", note.as_deref())?,
     };
@@ -262,7 +286,7 @@ pub async fn advisory(ctx: &Ctx, cmd: AdvisoryCmd) -> Result<ExitCode> {
         .map(|s| parse_time("--issued-at", &s))
         .transpose()?;
     let body = AdvisoryDecision::new(
-        parse_flag("decision", &decision)?,
+        decision,
         parse_flag("reason", &reason)?,
         issued_at,
         parse_opt("text", text.as_deref())?,
@@ -280,7 +304,7 @@ pub async fn outcome(ctx: &Ctx, cmd: OutcomeCmd) -> Result<ExitCode> {
         note,
     } = cmd;
     let body = OutcomeRecord {
-        outcome: parse_flag("outcome", &outcome)?,
+        outcome,
         at: at.map(|s| parse_time("--at", &s)).transpose()?,
         note: parse_opt("note", note.as_deref())?,
     };

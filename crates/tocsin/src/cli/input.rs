@@ -1,18 +1,96 @@
 //! Reading what a person gives the command line: times, flag values read
-//! as the server's types (by their wire names), texts from a flag, a file
-//! or standard input, JSON files (errors name the field), passwords and
+//! as the server's types (by their wire names; an enumeration's values
+//! listed in the help, see [`wire`]), texts from a flag, a file or
+//! standard input, JSON files (errors name the field), passwords and
 //! secrets. A leaf: it imports no other command module.
 
 use std::collections::BTreeSet;
+use std::ffi::OsStr;
 use std::io::{IsTerminal, Read};
+use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 use base64::Engine as _;
 use clap::Args;
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use serde::de::value::{Error as ValueError, StrDeserializer};
-use serde::de::{DeserializeOwned, IntoDeserializer};
+use serde::de::{DeserializeOwned, IntoDeserializer, Visitor};
 use tocsin_domain::Timestamp;
+
+/// The wire names of an enumeration's values, as its `Deserialize` lists
+/// them (`Role`: collector, analyst, ...); empty for a type that is not an
+/// enumeration.
+pub fn wire_names<T: DeserializeOwned>() -> &'static [&'static str] {
+    /// A deserializer that only notes the variants it is asked for.
+    struct Probe<'a>(&'a mut &'static [&'static str]);
+    impl<'de> serde::Deserializer<'de> for Probe<'_> {
+        type Error = ValueError;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, ValueError> {
+            Err(serde::de::Error::custom("not an enumeration"))
+        }
+        fn deserialize_enum<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            variants: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, ValueError> {
+            *self.0 = variants;
+            Err(serde::de::Error::custom("only looking"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+            bytes byte_buf option unit unit_struct newtype_struct seq tuple
+            tuple_struct map struct identifier ignored_any
+        }
+    }
+    let mut names: &'static [&'static str] = &[];
+    let _ = T::deserialize(Probe(&mut names));
+    names
+}
+
+/// A clap value parser for an enumeration of the server's types: its
+/// values are listed in the help and checked by clap (a usage error naming
+/// them), then read as the server reads them.
+pub fn wire<T>() -> Wire<T> {
+    Wire(PhantomData)
+}
+
+/// See [`wire`].
+pub struct Wire<T>(PhantomData<fn() -> T>);
+
+impl<T> Clone for Wire<T> {
+    fn clone(&self) -> Self {
+        Wire(PhantomData)
+    }
+}
+
+impl<T: DeserializeOwned + Clone + Send + Sync + 'static> TypedValueParser for Wire<T> {
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<T, clap::Error> {
+        let name = PossibleValuesParser::new(wire_names::<T>()).parse_ref(cmd, arg, value)?;
+        let de: StrDeserializer<'_, ValueError> = name.as_str().into_deserializer();
+        T::deserialize(de).map_err(|e| {
+            clap::Error::raw(
+                clap::error::ErrorKind::InvalidValue,
+                format!("{name}: {e}\n"),
+            )
+            .with_cmd(cmd)
+        })
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(
+            wire_names::<T>().iter().map(|n| PossibleValue::new(*n)),
+        ))
+    }
+}
 
 /// A time given on the command line (`what` names the flag).
 pub fn parse_time(what: &str, s: &str) -> Result<Timestamp> {

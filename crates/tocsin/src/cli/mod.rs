@@ -31,6 +31,7 @@ mod notice;
 mod operator;
 mod reference;
 mod report;
+mod roles;
 mod screening;
 mod session;
 mod warning;
@@ -47,8 +48,21 @@ answered; every step lands in a tamper-evident, verifiable ledger.
 Start with `tocsin demo` (a server with the Kerman and Crocus cases), or
 `tocsin init`, `tocsin account add --admin NAME`, `tocsin serve`, `tocsin login`.";
 
+const AFTER_HELP: &str = "Each command lists its own options: `tocsin help case list`. Options may
+also come before the command (`tocsin --json case list`).
+Topics: `tocsin help roles` (who may run what), `tocsin help environment`
+(the TOCSIN_* variables).";
+
 #[derive(Parser)]
-#[command(name = "tocsin", version, about = "A system of record for the duty to warn", long_about = ABOUT)]
+#[command(
+    name = "tocsin",
+    version,
+    about = "A system of record for the duty to warn",
+    long_about = ABOUT,
+    after_help = AFTER_HELP,
+    disable_help_subcommand = true,
+    help_expected = true
+)]
 struct Cli {
     /// Use this fixed time as "now" (RFC 3339). For exercises, replays and tests.
     #[arg(long, env = "TOCSIN_NOW", global = true, hide = true)]
@@ -124,6 +138,8 @@ enum Cmd {
     Backup(operator::BackupArgs),
     /// A demonstration deployment: the Kerman and Crocus cases with demo accounts, then the server.
     Demo(operator::DemoArgs),
+    /// Help on a command, or a topic: roles (who may run what), environment (the variables tocsin reads).
+    Help(help::HelpArgs),
 }
 
 /// The command tree, as clap parses it and as the help shows it.
@@ -199,6 +215,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Migrate(args) => operator::migrate(ctx, args).await,
         Cmd::Backup(args) => operator::backup(ctx, args).await,
         Cmd::Demo(args) => operator::demo(ctx, args).await,
+        Cmd::Help(args) => help::help(command(), args),
     }
 }
 

@@ -6,15 +6,16 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
+use clap::builder::PossibleValuesParser;
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use tocsin_domain::notice::{NoticeChannel, NoticeTarget};
 use tocsin_server::api::common::List;
 use tocsin_server::api::delivery::{NoticeQuery, TargetBody};
-use tocsin_service::Notice;
+use tocsin_service::{Notice, NoticeStatus};
 
 use super::context::Ctx;
-use super::input::{parse_flag, read_line};
+use super::input::{parse_flag, read_line, wire_names};
 use crate::client::{Client, segment, with_query};
 
 #[derive(Subcommand)]
@@ -24,8 +25,8 @@ pub enum NoticeCmd {
     Target(TargetCmd),
     /// Escalation notices not yet delivered (pending, sending, failed).
     List {
-        /// Only notices in this state: pending, sending or failed.
-        #[arg(long)]
+        /// Only notices in this state.
+        #[arg(long, value_parser = PossibleValuesParser::new(wire_names::<NoticeStatus>()))]
         status: Option<String>,
     },
     /// `notice target set` (the old `notify set`).
@@ -36,7 +37,10 @@ pub enum NoticeCmd {
     Targets,
     /// `notice target remove` (the old `notify remove`).
     #[command(hide = true)]
-    Remove { name: String },
+    Remove {
+        /// The target's name.
+        name: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -46,17 +50,28 @@ pub enum TargetCmd {
     /// List targets.
     List,
     /// Remove a target.
-    Remove { name: String },
+    Remove {
+        /// The target's name.
+        name: String,
+    },
 }
 
 #[derive(Args)]
 pub struct TargetArgs {
+    /// The target's name, e.g. duty-desk.
     name: String,
-    #[arg(long, conflicts_with = "email", required_unless_present = "email")]
+    /// A webhook URL: each notice is POSTed to it as JSON.
+    #[arg(
+        long,
+        conflicts_with = "email",
+        required_unless_present = "email",
+        value_name = "URL"
+    )]
     webhook: Option<String>,
-    #[arg(long, value_delimiter = ',')]
+    /// Email addresses to send each notice to (repeat or comma-separate; needs `tocsin serve --smtp`).
+    #[arg(long, value_delimiter = ',', value_name = "ADDRESS")]
     email: Vec<String>,
-    /// Read the webhook's signing secret from standard input.
+    /// Read the webhook's signing secret (at least 16 characters) from standard input; notices are then signed with HMAC-SHA256.
     #[arg(long, requires = "webhook")]
     secret_stdin: bool,
 }

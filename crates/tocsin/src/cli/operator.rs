@@ -33,26 +33,31 @@ pub struct ServeArgs {
     store: Store,
     #[command(flatten)]
     policy: PolicyArg,
-    /// Where to listen.
-    #[arg(long, env = "TOCSIN_BIND", default_value = "127.0.0.1:8080")]
+    /// Where to listen, HOST:PORT.
+    #[arg(
+        long,
+        env = "TOCSIN_BIND",
+        default_value = "127.0.0.1:8080",
+        value_name = "ADDR"
+    )]
     bind: String,
-    /// Log lines as `text` or `json`.
-    #[arg(long, default_value = "text")]
+    /// How log lines are written on standard error.
+    #[arg(long, default_value = "text", value_parser = ["text", "json"])]
     log_format: String,
     /// Session cookies without `Secure` and the `__Host-` prefix (plain HTTP beyond localhost only).
     #[arg(long)]
     insecure_cookies: bool,
     /// Largest request body, in bytes.
-    #[arg(long, default_value_t = 2 * 1024 * 1024)]
+    #[arg(long, default_value_t = 2 * 1024 * 1024, value_name = "BYTES")]
     body_limit: usize,
     /// Seconds between applications of the clock (escalations, re-assessment flags).
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
     sweep_interval: u64,
     /// Seconds between looks for escalation notices to send.
     #[arg(long, default_value_t = 2, hide = true)]
     jobs_tick: u64,
     /// Seconds to wait after a failed notice before retrying (doubled each time).
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
     retry_base: u64,
     /// Attempts before a notice is given up (and recorded as failed on its case).
     #[arg(long, default_value_t = 8)]
@@ -61,10 +66,15 @@ pub struct ServeArgs {
     #[arg(long)]
     no_jobs: bool,
     /// An SMTP relay for email notice targets, HOST:PORT (plain SMTP).
-    #[arg(long, env = "TOCSIN_SMTP")]
+    #[arg(long, env = "TOCSIN_SMTP", value_name = "HOST:PORT")]
     smtp: Option<String>,
     /// The sender address of notice emails.
-    #[arg(long, env = "TOCSIN_SMTP_FROM", default_value = "tocsin@localhost")]
+    #[arg(
+        long,
+        env = "TOCSIN_SMTP_FROM",
+        default_value = "tocsin@localhost",
+        value_name = "ADDRESS"
+    )]
     smtp_from: String,
 }
 
@@ -77,13 +87,13 @@ pub struct MigrateArgs {
     output: Output,
     /// The database to copy: an SQLite path (or sqlite://PATH) or a
     /// postgres:// URL. Stop the servers writing to it first.
-    #[arg(long)]
+    #[arg(long, value_name = "FILE|URL")]
     from: PathBuf,
     /// The new database: an SQLite path that does not exist yet, or an
     /// existing, empty PostgreSQL database (postgres://...). The signing
     /// key (--key; for an SQLite source, by default the one beside it)
     /// stays the deployment's key.
-    #[arg(long)]
+    #[arg(long, value_name = "FILE|URL")]
     to: PathBuf,
     /// Do not run a full `audit verify` on the copy afterwards.
     #[arg(long)]
@@ -127,7 +137,8 @@ pub struct DemoArgs {
     /// Load and print the demo, then stop instead of serving it.
     #[arg(long)]
     no_serve: bool,
-    #[arg(long, default_value = "127.0.0.1:8080")]
+    /// Where the demo server listens, HOST:PORT.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
     bind: String,
 }
 

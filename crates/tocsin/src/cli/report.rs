@@ -30,13 +30,14 @@ pub enum ReportCmd {
         conn: Conn,
         #[command(flatten)]
         output: Output,
-        #[arg(required = true)]
+        /// Report files in the intake format (`tocsin report schema`); `-` reads standard input.
+        #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
         /// Join this case instead of opening a new one.
         #[arg(long)]
         case: Option<String>,
-        /// The accountable owner of a new case (default: the submitter).
-        #[arg(long)]
+        /// The accountable owner of a new case (an account name) [default: the submitter].
+        #[arg(long, value_name = "NAME")]
         owner: Option<String>,
         /// Each file holds one report per line (JSON lines).
         #[arg(long)]

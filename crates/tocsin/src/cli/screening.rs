@@ -11,15 +11,17 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, anyhow};
+use clap::builder::PossibleValuesParser;
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use tocsin_server::api::screening::{
     ImportBody, ImportFileBody, ImportView, RegistryList, ScreenBody, ScreenView,
 };
-use tocsin_service::screening::{self, RegistryKind};
+use tocsin_service::screening::{self, EntryKind, RegistryKind};
 
 use super::args::{Conn, Output};
 use super::context::Ctx;
+use super::input::wire_names;
 
 #[derive(Args)]
 pub struct ScreenArgs {
@@ -27,18 +29,19 @@ pub struct ScreenArgs {
     conn: Conn,
     #[command(flatten)]
     output: Output,
+    /// The name to screen, in any script, e.g. "Умаров Доку".
     name: String,
-    /// Only these registries (repeat or comma-separate; default: all).
-    #[arg(long = "registry", value_delimiter = ',')]
+    /// Only these registries, by name (repeat or comma-separate) [default: all].
+    #[arg(long = "registry", value_delimiter = ',', value_name = "NAME")]
     registries: Vec<String>,
     /// Most hits shown (1 to 100).
     #[arg(long, default_value_t = 10)]
     limit: usize,
-    /// Drop hits scoring below this (default 0.75, the calibrated threshold).
-    #[arg(long)]
+    /// Drop hits scoring below this, from 0 to 1 [default: 0.75, the calibrated threshold].
+    #[arg(long, value_name = "SCORE")]
     min_score: Option<f32>,
-    /// Only entries of this kind: person, entity, vessel, aircraft.
-    #[arg(long)]
+    /// Only entries of this kind.
+    #[arg(long, value_parser = PossibleValuesParser::new(wire_names::<EntryKind>()))]
     kind: Option<String>,
 }
 
@@ -47,13 +50,14 @@ pub enum RegistryCmd {
     /// Import a watch list or directory as a new version of registry NAME
     /// (replaces the current version atomically; a malformed file changes nothing).
     Import {
-        /// ofac (sdn.csv [alt.csv]), un (consolidated XML) or directory (CSV id,name,aliases,kind,country, or JSON lines).
-        #[arg(long)]
+        /// The format: ofac (sdn.csv [alt.csv]), un (consolidated XML) or directory (CSV id,name,aliases,kind,country, or JSON lines).
+        #[arg(long, value_parser = PossibleValuesParser::new(wire_names::<RegistryKind>()))]
         kind: String,
         /// The registry's name (a-z, 0-9, '.', '_', '-').
         #[arg(long)]
         name: String,
-        #[arg(required = true)]
+        /// The files of the list, in the format of --kind.
+        #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
     /// The registries with their current version, hash and counts.

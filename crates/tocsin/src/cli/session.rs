@@ -24,7 +24,7 @@ pub struct LoginArgs {
     server: ServerArg,
     #[command(flatten)]
     output: Output,
-    /// The account name.
+    /// The account name, e.g. analyst.kim.
     name: String,
     /// Read the password from standard input instead of prompting.
     #[arg(long)]
@@ -51,7 +51,7 @@ pub async fn login(ctx: Ctx, args: LoginArgs) -> Result<ExitCode> {
         password_stdin,
         days,
     } = args;
-    let ctx = ctx.to_server(&server).printing(&output);
+    let ctx = ctx.for_login(&server).printing(&output);
     let c = Client::new(&ctx.login_server(), None)?;
     let (password, _) = read_password(password_stdin, "password: ", false)?;
     let login = LoginBody {

@@ -5,8 +5,8 @@
 use std::process::ExitCode;
 
 use anyhow::{Result, anyhow};
-use clap::Subcommand;
-use tocsin_domain::delivery::WarningText;
+use clap::{Subcommand, ValueEnum};
+use tocsin_domain::delivery::{WarningText, WithheldCategory};
 use tocsin_domain::template::Draft;
 use tocsin_server::api::cases::{ApproveWarningBody, CheckView, DraftBody};
 use tocsin_server::api::common::{CommandResult, TextBody};
@@ -15,7 +15,7 @@ use tocsin_server::api::delivery::{CapQuery, TemplateQuery};
 use super::args::Output;
 use super::case::{CaseArg, command, fetch_case, resolve};
 use super::context::Ctx;
-use super::input::{TextArgs, parse_flag, parse_flags};
+use super::input::{TextArgs, parse_flag, wire};
 use crate::client::{self, with_query};
 use crate::out;
 use crate::render::{self, join};
@@ -39,10 +39,16 @@ pub enum WarningCmd {
         output: Output,
         #[command(flatten)]
         text: TextArgs,
-        /// Categories withheld, comma-separated (source_identity, collection_method, exact_timing, ...).
-        #[arg(long, value_delimiter = ',')]
-        withheld: Vec<String>,
-        #[arg(long, default_value = "en")]
+        /// What the text leaves out on purpose (repeat or comma-separate).
+        #[arg(
+            long,
+            value_delimiter = ',',
+            value_name = "CATEGORY",
+            value_parser = wire::<WithheldCategory>()
+        )]
+        withheld: Vec<WithheldCategory>,
+        /// The language of the text (a BCP 47 tag: en, fa, ru, en-GB).
+        #[arg(long, default_value = "en", value_name = "TAG")]
         language: String,
     },
     /// Approve a draft (two-person): give the sha256 you read to be sure it did not change.
@@ -51,9 +57,11 @@ pub enum WarningCmd {
         case: CaseArg,
         #[command(flatten)]
         output: Output,
+        /// The warning version to approve.
         #[arg(long)]
         version: u32,
-        #[arg(long)]
+        /// The sha256 of the text you read (printed by `warning draft` and `warning show`): refused if the draft differs.
+        #[arg(long, value_name = "HEX")]
         sha256: Option<String>,
     },
     /// Print the exact text of a warning version and its hash.
@@ -62,6 +70,7 @@ pub enum WarningCmd {
         case: CaseArg,
         #[command(flatten)]
         output: Output,
+        /// The warning version [default: the latest].
         #[arg(long)]
         version: Option<u32>,
     },
@@ -71,23 +80,33 @@ pub enum WarningCmd {
         case: CaseArg,
         #[command(flatten)]
         output: Output,
-        /// Who speaks in the text ("The United States").
-        #[arg(long)]
+        /// Who speaks in the text, e.g. "The United States".
+        #[arg(long, value_name = "NAME")]
         sender: Option<String>,
     },
     /// The approved warning as a printable letter or an OASIS CAP 1.2 alert.
     Export {
         #[command(flatten)]
         case: CaseArg,
+        /// The approved warning version.
         #[arg(long)]
         version: u32,
-        /// letter or cap.
-        #[arg(long, default_value = "letter")]
-        format: String,
-        /// For cap: private (the default) or restricted.
-        #[arg(long)]
+        /// The form of the export.
+        #[arg(long, value_enum, default_value_t = ExportFormat::Letter)]
+        format: ExportFormat,
+        /// For cap: addressed to the route's recipient (private), or restricted [default: private].
+        #[arg(long, value_parser = ["private", "restricted"])]
         scope: Option<String>,
     },
+}
+
+/// The forms `warning export` writes.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ExportFormat {
+    /// A printable letter (text).
+    Letter,
+    /// An OASIS CAP 1.2 alert (XML).
+    Cap,
 }
 
 pub async fn warning(ctx: Ctx, cmd: WarningCmd) -> Result<ExitCode> {
@@ -131,7 +150,7 @@ pub async fn warning(ctx: Ctx, cmd: WarningCmd) -> Result<ExitCode> {
             let text = text.read()?;
             let body = DraftBody {
                 text: WarningText::new(text.as_str()).map_err(|e| anyhow!("the text: {e}"))?,
-                withheld: parse_flags("withheld", &withheld)?,
+                withheld: withheld.into_iter().collect(),
                 language: Some(parse_flag("language", &language)?),
             };
             let c = ctx.client()?;
@@ -201,16 +220,15 @@ pub async fn warning(ctx: Ctx, cmd: WarningCmd) -> Result<ExitCode> {
             let c = ctx.client()?;
             let id = resolve(&c, &case.case).await?;
             let warning = format!("/api/v1/cases/{id}/warnings/{version}");
-            let path = match format.as_str() {
-                "letter" => format!("{warning}/letter"),
-                "cap" => with_query(
+            let path = match format {
+                ExportFormat::Letter => format!("{warning}/letter"),
+                ExportFormat::Cap => with_query(
                     &format!("{warning}/cap"),
                     &CapQuery {
                         scope,
                         restriction: None,
                     },
                 )?,
-                other => anyhow::bail!("--format {other}: give letter or cap"),
             };
             out::text(c.get_text(&path).await?)?;
             Ok(ExitCode::SUCCESS)

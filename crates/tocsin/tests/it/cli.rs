@@ -524,6 +524,140 @@ fn a_closed_pipe_ends_a_command_quietly() {
     );
 }
 
+/// Each help page lists the options of its command only; a variable shows
+/// only when it is set, and a secret's value never.
+#[test]
+fn help_pages_list_their_own_options_and_set_variables_only() {
+    let d = Deployment::new();
+    let help = |env: &[(&str, &str)], line: &str| {
+        let mut c = d.tocsin();
+        c.env_remove("TOCSIN_DB").env_remove("TOCSIN_KEY");
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        let args: Vec<&str> = line.split(' ').collect();
+        let out = c.args(&args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        // One line, so that wrapping does not matter.
+        stdout(&out)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    for page in ["serve", "init", "audit verify", "admin rebuild", "backup"] {
+        let h = help(&[], &format!("{page} --help"));
+        assert!(h.contains("--db <FILE|URL>"), "{page}: {h}");
+        assert!(
+            !h.contains("--server") && !h.contains("--token"),
+            "{page}: {h}"
+        );
+    }
+    for page in [
+        "case list",
+        "warning draft",
+        "report submit",
+        "screen",
+        "audit access",
+    ] {
+        let h = help(&[], &format!("{page} --help"));
+        assert!(
+            h.contains("--server <URL>") && h.contains("--token <TOKEN>"),
+            "{page}: {h}"
+        );
+        for operator in ["--db", "--key", "--policy"] {
+            assert!(!h.contains(operator), "{page} lists {operator}: {h}");
+        }
+        assert!(
+            !h.contains("TOCSIN_"),
+            "{page}: a variable shown unset: {h}"
+        );
+    }
+    let h = help(&[], "warning export --help");
+    assert!(!h.contains("--json"), "{h}");
+    assert!(
+        h.contains("- letter: A printable letter (text) - cap: An OASIS CAP 1.2 alert"),
+        "{h}"
+    );
+    // Set, the variable shows with its value; a token's value never.
+    let h = help(
+        &[
+            ("TOCSIN_SERVER", "http://10.0.0.1:8080"),
+            ("TOCSIN_TOKEN", "tsn_s3cret"),
+        ],
+        "case list --help",
+    );
+    assert!(
+        h.contains("[env: TOCSIN_SERVER=http://10.0.0.1:8080]"),
+        "{h}"
+    );
+    assert!(
+        h.contains("[env: TOCSIN_TOKEN]") && !h.contains("s3cret"),
+        "{h}"
+    );
+    // Nor a database URL's with a password.
+    let h = help(
+        &[("TOCSIN_DB", "postgres://tocsin:s3cret@db.example/tocsin")],
+        "audit verify --help",
+    );
+    assert!(
+        h.contains("[env: TOCSIN_DB]") && !h.contains("s3cret"),
+        "{h}"
+    );
+    let h = help(&[("TOCSIN_DB", "/srv/tocsin.db")], "audit verify --help");
+    assert!(h.contains("[env: TOCSIN_DB=/srv/tocsin.db]"), "{h}");
+    // The options may still come before the command, as scripts write them.
+    let db = d.db_arg();
+    let out = d
+        .tocsin()
+        .env_remove("TOCSIN_DB")
+        .env_remove("TOCSIN_KEY")
+        .arg("--db")
+        .arg(&db)
+        .arg("--key")
+        .arg(d.key())
+        .args(["--json", "audit", "verify"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).starts_with("{\"ok\":true"), "{}", stdout(&out));
+    // An option the command does not use is refused, not ignored.
+    let out = d.run(&["--db", "other.db", "case", "list"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("unexpected argument '--db'"),
+        "{}",
+        stderr(&out)
+    );
+    // The help topics.
+    let roles = help(&[], "help roles");
+    for want in [
+        "case sweep admin",
+        "token issue admin",
+        "screen collector, analyst, approver",
+        "account add --admin",
+    ] {
+        assert!(roles.contains(want), "missing {want:?}: {roles}");
+    }
+    let env = help(&[], "help environment");
+    for want in [
+        "TOCSIN_DB",
+        "TOCSIN_KEY",
+        "TOCSIN_TOKEN",
+        "TOCSIN_PASSWORD",
+        "TOCSIN_CONFIG_DIR",
+    ] {
+        assert!(env.contains(want), "missing {want}: {env}");
+    }
+    assert!(help(&[], "help case list").contains("Usage: tocsin case list"));
+    let out = d.run(&["help", "nope"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("topics: roles, environment"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 #[test]
 fn committed_intake_schema_matches_the_types() {
     let committed = std::fs::read_to_string(concat!(
@@ -600,18 +734,38 @@ fn accounts_and_notices_by_their_names_and_their_old_hidden_ones() {
     assert_eq!(a["roles"], serde_json::json!(["analyst"]));
     let s = run(&["user", "list"]);
     assert!(s.contains("analyst.kim") && s.contains("admin.a"), "{s}");
-    // A flag value is read as the server reads it, naming the flag.
+    // A value that is not a role is a usage error that lists the roles.
     let out = srv
         .cli(&d, &admin)
         .args(["account", "add", "x.y", "--role", "wizard", "--no-password"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
     assert!(
-        stderr(&out).contains("--role wizard: unknown variant `wizard`"),
-        "{}",
-        stderr(&out)
+        err.contains("invalid value 'wizard' for '--role <ROLE>'")
+            && err.contains(
+                "[possible values: collector, analyst, approver, delivery_officer, auditor, admin]"
+            ),
+        "{err}"
     );
+    // A value that is a role is read as the server reads it, naming the flag.
+    let out = srv
+        .cli(&d, &admin)
+        .args([
+            "account",
+            "add",
+            "x.y",
+            "--role",
+            "analyst",
+            "--clearance",
+            "COSMIC",
+            "--no-password",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("COSMIC"), "{}", stderr(&out));
     // `notice target set|list|remove` and `notice list`...
     let s = run(&[
         "notice",
