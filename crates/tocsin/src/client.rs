@@ -187,10 +187,26 @@ pub struct Client {
     base: String,
     token: Option<String>,
     http: reqwest::Client,
+    /// Whether a refusal for want of a credential says how to get one.
+    login_hint: bool,
 }
 
 impl Client {
+    /// A client for `tocsin login`: a refused password says so and no
+    /// more (logging in is what it was doing).
+    pub fn for_login(server: &str) -> Result<Self> {
+        Ok(Self {
+            login_hint: false,
+            ..Self::new(server, None)?
+        })
+    }
+
     pub fn new(server: &str, token: Option<String>) -> Result<Self> {
+        if token.as_deref().is_some_and(|t| t.trim().is_empty()) {
+            bail!(
+                "the token is empty: --token or TOCSIN_TOKEN is set to nothing (give a token, or unset TOCSIN_TOKEN to use the one `tocsin login` saved)"
+            );
+        }
         let base = server.trim_end_matches('/').to_owned();
         if !base.starts_with("http://") && !base.starts_with("https://") {
             bail!("--server {server}: give a URL such as http://127.0.0.1:8080");
@@ -204,7 +220,12 @@ impl Client {
             .user_agent(concat!("tocsin-cli/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(std::time::Duration::from_secs(10))
             .build()?;
-        Ok(Self { base, token, http })
+        Ok(Self {
+            base,
+            token,
+            http,
+            login_hint: true,
+        })
     }
 
     pub fn base(&self) -> &str {
@@ -248,7 +269,7 @@ impl Client {
             return Ok(Answer { headers, body });
         }
         let mut p = Problem::of(status, &body);
-        if status == StatusCode::UNAUTHORIZED && self.token.is_none() {
+        if status == StatusCode::UNAUTHORIZED && self.token.is_none() && self.login_hint {
             p.detail
                 .push_str(" (log in with `tocsin login`, or set TOCSIN_TOKEN)");
         }

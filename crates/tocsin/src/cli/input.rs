@@ -198,3 +198,28 @@ pub fn read_password(from_stdin: bool, prompt: &str, may_generate: bool) -> Resu
     }
     bail!("no password: use --password-stdin, TOCSIN_PASSWORD or a terminal")
 }
+
+#[cfg(test)]
+mod tests {
+    use tocsin_domain::Role;
+    use tocsin_domain::delivery::Channel;
+
+    use super::*;
+
+    #[test]
+    fn an_enumeration_lists_its_wire_names_and_parses_them() {
+        let roles: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+        assert_eq!(wire_names::<Role>(), roles.as_slice());
+        assert!(wire_names::<Channel>().contains(&"protecting_power"));
+        // Not an enumeration: nothing to list.
+        assert!(wire_names::<String>().is_empty());
+        let cmd = clap::Command::new("t");
+        let parse = |s: &str| wire::<Role>().parse_ref(&cmd, None, OsStr::new(s));
+        assert_eq!(parse("delivery_officer").unwrap(), Role::DeliveryOfficer);
+        let err = parse("wizard").unwrap_err().to_string();
+        assert!(
+            err.contains("wizard") && err.contains("delivery_officer"),
+            "{err}"
+        );
+    }
+}

@@ -52,7 +52,7 @@ pub async fn login(ctx: Ctx, args: LoginArgs) -> Result<ExitCode> {
         days,
     } = args;
     let ctx = ctx.for_login(&server).printing(&output);
-    let c = Client::new(&ctx.login_server(), None)?;
+    let c = Client::for_login(&ctx.login_server())?;
     let (password, _) = read_password(password_stdin, "password: ", false)?;
     let login = LoginBody {
         name: name.clone(),

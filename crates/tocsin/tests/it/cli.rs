@@ -658,6 +658,77 @@ fn help_pages_list_their_own_options_and_set_variables_only() {
     );
 }
 
+/// Each error the issue found misleading says what is actually wrong.
+#[test]
+fn errors_say_what_is_actually_wrong() {
+    let d = Deployment::new();
+    let srv = d.serve("2023-12-26T10:00:00Z");
+    let kim = srv.account(
+        "analyst.kim",
+        &[Role::Analyst],
+        &["Counterterrorism Collection Element"],
+        "TOP SECRET",
+        &["HCS"],
+    );
+    // Four characters that are not hexadecimal: not "give at least 4".
+    // (The server says so since case numbers; the CLI passes it on.)
+    let out = srv
+        .cli(&d, &kim)
+        .args(["case", "show", "zzzz"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("'zzzz' is neither a case number")
+            && err.contains("hexadecimal")
+            && !err.contains("at least 4"),
+        "{err}"
+    );
+    // An empty token, from the environment or the flag.
+    for empty in [
+        srv.cli(&d, &kim)
+            .env("TOCSIN_TOKEN", "")
+            .args(["case", "list"])
+            .output(),
+        srv.cli(&d, &kim)
+            .args(["case", "list", "--token", ""])
+            .output(),
+    ] {
+        let out = empty.unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let err = stderr(&out);
+        assert!(err.contains("the token is empty"), "{err}");
+        assert!(
+            !err.contains("Unauthorized") && !err.contains("Bearer"),
+            "{err}"
+        );
+    }
+    // A wrong password: no advice to log in, which is what failed.
+    let mut login = d
+        .tocsin()
+        .env("TOCSIN_SERVER", &srv.url)
+        .args(["login", "analyst.kim", "--password-stdin"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = login.stdin.take().unwrap();
+        writeln!(stdin, "not-the-password").unwrap();
+    }
+    let out = login.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("wrong password"), "{err}");
+    assert!(
+        !err.contains("tocsin login") && !err.contains("TOCSIN_TOKEN"),
+        "{err}"
+    );
+}
+
 #[test]
 fn committed_intake_schema_matches_the_types() {
     let committed = std::fs::read_to_string(concat!(
