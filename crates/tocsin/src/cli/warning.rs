@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Result, anyhow};
 use clap::{Subcommand, ValueEnum};
+use serde::Serialize;
 use tocsin_domain::delivery::{WarningText, WithheldCategory};
 use tocsin_domain::template::Draft;
 use tocsin_server::api::cases::{ApproveWarningBody, CheckView, DraftBody};
@@ -100,6 +101,15 @@ pub enum WarningCmd {
     },
 }
 
+/// What `warning draft` recorded: the command's result and the hash of
+/// the text, which the approver gives back.
+#[derive(Serialize)]
+struct Drafted {
+    #[serde(flatten)]
+    result: CommandResult,
+    sha256: String,
+}
+
 /// The forms `warning export` writes.
 #[derive(Clone, Copy, ValueEnum)]
 pub enum ExportFormat {
@@ -148,8 +158,13 @@ pub async fn warning(ctx: Ctx, cmd: WarningCmd) -> Result<ExitCode> {
             ..
         } => {
             let text = text.read()?;
+            let text_checked =
+                WarningText::new(text.as_str()).map_err(|e| anyhow!("the text: {e}"))?;
+            // The hash the case records for this draft: the same function
+            // of the same text.
+            let sha256 = text_checked.sha256();
             let body = DraftBody {
-                text: WarningText::new(text.as_str()).map_err(|e| anyhow!("the text: {e}"))?,
+                text: text_checked,
                 withheld: withheld.into_iter().collect(),
                 language: Some(parse_flag("language", &language)?),
             };
@@ -158,12 +173,19 @@ pub async fn warning(ctx: Ctx, cmd: WarningCmd) -> Result<ExitCode> {
             let drafted: Result<CommandResult> =
                 c.post(&format!("/api/v1/cases/{id}/warnings"), &body).await;
             match drafted {
-                Ok(r) => {
-                    ctx.emit(&r, |r| {
+                Ok(result) => {
+                    let view = Drafted { result, sha256 };
+                    ctx.emit(&view, |v| {
+                        let version = v
+                            .result
+                            .warning_version
+                            .map(|v| v.to_string())
+                            .unwrap_or_default();
                         format!(
-                            "warning version {} drafted on case {id}; it is now {}",
-                            r.warning_version.map(|v| v.to_string()).unwrap_or_default(),
-                            r.state.as_str()
+                            "warning version {version} drafted on case {id}; it is now {}\nsha256 {} (an approver gives it: tocsin warning approve {id} --version {version} --sha256 {})",
+                            v.result.state.as_str(),
+                            v.sha256,
+                            v.sha256
                         )
                     })?;
                     Ok(ExitCode::SUCCESS)
