@@ -11,6 +11,7 @@ pub mod app;
 pub mod cli;
 pub mod client;
 pub mod demo;
+pub mod example;
 pub mod ops;
 pub mod out;
 pub mod render;

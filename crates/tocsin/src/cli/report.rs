@@ -9,10 +9,11 @@ use std::sync::Arc;
 
 use anyhow::{Result, bail};
 use clap::Subcommand;
+use clap::builder::PossibleValuesParser;
 use reqwest::Method;
 use serde::Serialize;
 use sha2::Digest;
-use tocsin_domain::{CaseId, ReportId, parse_report};
+use tocsin_domain::{CaseId, ReportId, Timestamp, parse_report};
 use tocsin_server::api::intake::{SubmitQuery, SubmittedView};
 
 use super::args::{Conn, Output};
@@ -20,7 +21,7 @@ use super::case::resolve;
 use super::context::Ctx;
 use super::input::read_input;
 use crate::client::{self, Client, with_query};
-use crate::out;
+use crate::{example, out};
 
 #[derive(Subcommand)]
 pub enum ReportCmd {
@@ -48,6 +49,12 @@ pub enum ReportCmd {
     },
     /// Print the JSON Schema of the intake format.
     Schema,
+    /// Print a shipped scenario's report with its dates moved to now, to submit: received now, its threat window as many days ahead as in the scenario (Kerman's opens in about a week).
+    Example {
+        /// The scenario.
+        #[arg(value_parser = PossibleValuesParser::new(example::names()))]
+        name: String,
+    },
 }
 
 /// One line of `--json` output per report accepted.
@@ -65,6 +72,15 @@ pub async fn report(ctx: Ctx, cmd: ReportCmd) -> Result<ExitCode> {
             out::line(serde_json::to_string_pretty(
                 &tocsin_domain::intake_schema(),
             )?)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        ReportCmd::Example { name } => {
+            // To the second: an intake document a person could have written.
+            let now = ctx.now.unwrap_or_else(|| {
+                Timestamp::from_second(Timestamp::now().as_second())
+                    .unwrap_or_else(|_| Timestamp::now())
+            });
+            out::line(example::to_json(&example::report(&name, now)?)?)?;
             Ok(ExitCode::SUCCESS)
         }
         ReportCmd::Submit {

@@ -729,6 +729,112 @@ fn errors_say_what_is_actually_wrong() {
     );
 }
 
+/// `tocsin report example kerman > kerman.json`, submitted today, reaches
+/// a duty to warn; the draft's printed sha256 is the one its approver
+/// gives back.
+#[test]
+fn the_living_example_reaches_a_duty_to_warn_today() {
+    let d = Deployment::new();
+    let now = tocsin_domain::Timestamp::from_second(tocsin_domain::Timestamp::now().as_second())
+        .unwrap()
+        .to_string();
+    let srv = d.serve(&now);
+    let el = "Counterterrorism Collection Element";
+    let collector = srv.account("collector.a", &[Role::Collector], &[el], "SECRET", &["HCS"]);
+    let kim = srv.account(
+        "analyst.kim",
+        &[Role::Analyst],
+        &[el],
+        "TOP SECRET",
+        &["HCS"],
+    );
+    let lee = srv.account(
+        "approver.lee",
+        &[Role::Approver],
+        &[el],
+        "TOP SECRET",
+        &["HCS"],
+    );
+    // A local command: no server, no database.
+    let out = d
+        .tocsin()
+        .env_remove("TOCSIN_DB")
+        .env_remove("TOCSIN_KEY")
+        .args(["report", "example", "kerman"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let example = stdout(&out);
+    let report: serde_json::Value = serde_json::from_str(&example).unwrap();
+    assert_eq!(report["window"]["time_zone"], "Asia/Tehran");
+    let f = d.file("kerman.json", &example);
+    let run = |token: &str, args: &[&str]| {
+        let out = srv.cli(&d, token).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        stdout(&out)
+    };
+    let ack: serde_json::Value = serde_json::from_str(
+        run(
+            &collector,
+            &["--json", "report", "submit", f.to_str().unwrap()],
+        )
+        .trim(),
+    )
+    .unwrap();
+    let case = ack["case"].as_str().unwrap().to_owned();
+    let determined = run(&kim, &["case", "determine", &case]);
+    assert!(
+        determined.contains("it is now duty_to_warn"),
+        "{determined}"
+    );
+    let shown = run(&kim, &["case", "show", &case]);
+    assert!(shown.contains("[pass] impending"), "{shown}");
+    // The draft prints the hash it recorded; the approver gives it back.
+    let drafted = run(
+        &kim,
+        &[
+            "warning",
+            "draft",
+            &case,
+            "--text",
+            tocsin::scenarios::KERMAN_WARNING,
+        ],
+    );
+    let sha256 = drafted
+        .lines()
+        .find_map(|l| l.strip_prefix("sha256 "))
+        .and_then(|l| l.split(' ').next())
+        .unwrap_or_else(|| panic!("no sha256 in: {drafted}"))
+        .to_owned();
+    let recorded: serde_json::Value = serde_json::from_str(&run(
+        &kim,
+        &["--json", "warning", "show", &case, "--version", "1"],
+    ))
+    .unwrap();
+    assert_eq!(recorded["sha256"], sha256.as_str());
+    let approved = run(
+        &lee,
+        &[
+            "warning",
+            "approve",
+            &case,
+            "--version",
+            "1",
+            "--sha256",
+            &sha256,
+        ],
+    );
+    assert!(approved.contains("warning_approved"), "{approved}");
+    // Every shipped scenario by name; another name is refused, listing them.
+    let out = d.run(&["report", "example", "nowhere"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("kerman, crocus, crocus-synagogue"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 #[test]
 fn committed_intake_schema_matches_the_types() {
     let committed = std::fs::read_to_string(concat!(
