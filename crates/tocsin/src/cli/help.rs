@@ -1,9 +1,9 @@
 //! The help beyond clap's defaults: `tocsin help [COMMAND | TOPIC]` with
 //! the topics `roles` ([`super::roles`]) and `environment`; an
 //! environment variable shown in a help page only when it is set (never
-//! with a secret's value); and the kinds of command (client, operator,
-//! local), told apart by the options they declare, which the tests use to
-//! check that no help page lists an option its command ignores.
+//! with a secret's value). Its tests walk the command tree: every
+//! argument has a description, and no help page lists an option its
+//! command ignores.
 
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
@@ -13,6 +13,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Args, Command};
 
+use super::tree::{leaves, wrap};
 use crate::app::redact_url;
 use crate::out;
 
@@ -120,26 +121,6 @@ its variable; a help page shows a variable only when it is set.",
     s
 }
 
-/// `text` in lines of at most 80 columns, each starting with `indent`.
-pub fn wrap(text: &str, indent: &str) -> String {
-    let mut s = String::new();
-    let mut line = String::from(indent);
-    for word in text.split(' ') {
-        if line.len() > indent.len() && line.len() + 1 + word.len() > 80 {
-            s.push_str(line.trim_end());
-            s.push('\n');
-            line = String::from(indent);
-        }
-        if line.len() > indent.len() {
-            line.push(' ');
-        }
-        line.push_str(word);
-    }
-    s.push_str(line.trim_end());
-    s.push('\n');
-    s
-}
-
 /// `commands` with every group all of whose commands are listed named
 /// once (`case` for `case list`, `case show`, ...).
 fn group(cli: &Command, commands: &[String]) -> Vec<String> {
@@ -161,70 +142,6 @@ fn group(cli: &Command, commands: &[String]) -> Vec<String> {
             out.push(name);
         }
     }
-    out
-}
-
-/// Where a command acts, as its options say.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    /// It talks to the server (`--server`).
-    Client,
-    /// It opens the database (`--db` or `--key`).
-    Operator,
-    /// Neither.
-    Local,
-}
-
-/// Options only client commands have.
-pub const CLIENT_OPTIONS: &[&str] = &["server", "token"];
-/// The option that makes the one command of both kinds (`account add`)
-/// an operator command.
-pub const OPERATOR_FLAG: &str = "--admin";
-
-impl Kind {
-    /// The kinds of the command `c` (of a built tree): one, or, for
-    /// [`MIXED`], client and operator.
-    pub fn of(c: &Command) -> Vec<Kind> {
-        let has = |names: &[&str]| {
-            c.get_arguments()
-                .any(|a| a.get_long().is_some_and(|l| names.contains(&l)))
-        };
-        let mut kinds = Vec::new();
-        if has(CLIENT_OPTIONS) {
-            kinds.push(Kind::Client);
-        }
-        if has(&["db", "key"]) {
-            kinds.push(Kind::Operator);
-        }
-        if kinds.is_empty() {
-            kinds.push(Kind::Local);
-        }
-        kinds
-    }
-}
-
-/// The commands of a built tree that run something (not groups, not
-/// hidden, not clap's `help`), by their path (`case list`).
-pub fn leaves(cli: &Command) -> Vec<(String, &Command)> {
-    fn walk<'a>(c: &'a Command, path: &str, out: &mut Vec<(String, &'a Command)>) {
-        for sub in c.get_subcommands() {
-            if sub.is_hide_set() || sub.get_name() == "help" {
-                continue;
-            }
-            let p = if path.is_empty() {
-                sub.get_name().to_owned()
-            } else {
-                format!("{path} {}", sub.get_name())
-            };
-            if sub.has_subcommands() {
-                walk(sub, &p, out);
-            } else {
-                out.push((p, sub));
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(cli, "", &mut out);
     out
 }
 
@@ -262,6 +179,7 @@ pub fn env_when_set(mut cmd: Command, env: &impl Fn(&OsStr) -> Option<OsString>)
 
 #[cfg(test)]
 mod tests {
+    use super::super::tree::{CLIENT_OPTIONS, Kind, OPERATOR_FLAG};
     use super::*;
 
     /// Options only operator commands have (`--policy` also local ones).

@@ -1,18 +1,22 @@
-//! The command line: the global options, the tree of commands, and which
-//! module runs each group.
+//! The command line: the tree of commands, and which module runs each
+//! group.
 //!
-//! Two kinds of command. **Operator commands** open the database directly:
-//! `init`, `serve`, `account add --admin` (the first admin), `audit verify`,
-//! `audit checkpoint|prove|consistency`, `admin rebuild`, `migrate`,
-//! `backup`, `demo`, and the local `policy` and `report schema`.
+//! Three kinds of command, told apart by the options they declare
+//! ([`args`]). **Operator commands** open the database directly (`--db`,
+//! `--key`): `init`, `serve`, `account add --admin` (the first admin),
+//! `audit verify|checkpoint|prove|consistency`, `admin rebuild`,
+//! `migrate`, `backup`, `demo`. **Local commands** need neither database
+//! nor server: `policy show|check`, `report schema|example`, `help`.
 //! **Everything else** acts through the HTTP API as an account
 //! (`--server`, a token from `tocsin login` or `TOCSIN_TOKEN`), so the same
 //! access policy and two-person rules hold on every path; those commands
-//! read every answer into the types the server writes.
+//! read every answer into the types the server writes. A help page lists
+//! only its command's options; the tests in [`help`] walk the tree to keep
+//! it so.
 //!
 //! Each group's clap enum lives with its handlers in a module of its own;
-//! [`context`] and [`input`] are leaves the others share, and no command
-//! module imports this one.
+//! [`args`], [`context`], [`input`] and [`tree`] are leaves the others share, and no
+//! command module imports this one.
 
 use std::process::ExitCode;
 
@@ -34,6 +38,7 @@ mod report;
 mod roles;
 mod screening;
 mod session;
+mod tree;
 mod warning;
 
 use args::{Client, Conn, Connected, Output, Printing};

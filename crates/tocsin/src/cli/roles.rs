@@ -13,7 +13,7 @@ use tocsin_domain::Role;
 use tocsin_domain::access::Permission;
 use tocsin_server::{Access, Op};
 
-use super::help::{Kind, leaves, wrap};
+use super::tree::{Kind, OPERATOR_FLAG, leaves, wrap};
 
 /// The API operations (by operation id) each client command calls, beside
 /// finding the case it names. A command with an option after its name
@@ -182,7 +182,7 @@ whoever drafts a warning cannot approve it.",
             // `logout` has no --server: it uses the saved login's.
             .filter(|(path, _)| k != Kind::Local || !CALLS.iter().any(|(c, _)| c == path))
             .map(|(path, c)| match Kind::of(c).as_slice() {
-                [_, _] => format!("{path} {}", super::help::OPERATOR_FLAG),
+                [_, _] => format!("{path} {OPERATOR_FLAG}"),
                 _ => path,
             })
             .collect::<Vec<_>>()
