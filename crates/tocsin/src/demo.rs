@@ -138,10 +138,15 @@ pub async fn run(
         "\nlatest signed checkpoint:\n{}",
         head.checkpoint.unwrap_or_default()
     ))?;
-    out::line(format!(
-        "cases: Kerman {} and Crocus {}",
-        kerman.case_id, crocus.id
-    ))?;
+    let mut shown = Vec::new();
+    for (name, id) in [("Kerman", kerman.case_id), ("Crocus", crocus.id)] {
+        let number = store.case_summary(id).await?.and_then(|c| c.number);
+        shown.push(match number {
+            Some(n) => format!("{name} {n} ({id})"),
+            None => format!("{name} {id}"),
+        });
+    }
+    out::line(format!("cases: {}", shown.join(" and ")))?;
     out::line(format!(
         "demo accounts (password '{DEMO_PASSWORD}'): {}",
         PEOPLE

@@ -140,6 +140,9 @@ pub enum TokenCmd {
         /// Days until the token expires.
         #[arg(long, default_value_t = 30)]
         days: u32,
+        /// Print only the secret, for scripts (`TOKEN=$(tocsin token issue ... -q)`).
+        #[arg(short, long)]
+        quiet: bool,
     },
     /// List tokens.
     List,
@@ -429,6 +432,7 @@ pub async fn token(ctx: &Ctx, cmd: TokenCmd) -> Result<ExitCode> {
             label,
             roles,
             days,
+            quiet,
         } => {
             let body = TokenBody {
                 account: parse_flag("account", &account)?,
@@ -437,6 +441,10 @@ pub async fn token(ctx: &Ctx, cmd: TokenCmd) -> Result<ExitCode> {
                 valid_for_days: Some(days),
             };
             let t: NewTokenView = c.post("/api/v1/tokens", &body).await?;
+            if quiet {
+                crate::out::line(&t.secret)?;
+                return Ok(ExitCode::SUCCESS);
+            }
             ctx.emit(&t, |t| {
                 format!(
                     "token {} for {} ({}), expires {}\nsecret (shown once): {}",

@@ -269,14 +269,24 @@ pub async fn command<B: Serialize>(
 ) -> Result<ExitCode> {
     let c = ctx.client()?;
     let id = resolve(&c, case).await?;
-    command_on(ctx, &c, id, what, body).await
+    command_on(ctx, &c, (id, case), what, body).await
 }
 
-/// Runs a command on the case `id` and says what it did.
+/// How a command's output names the case: by the number the user gave,
+/// else by its id.
+pub fn shown(id: CaseId, reference: &str) -> String {
+    match reference.trim().parse::<tocsin_domain::CaseNumber>() {
+        Ok(n) => n.to_string(),
+        Err(_) => id.to_string(),
+    }
+}
+
+/// Runs a command on the case `id` (which the user called `reference`) and
+/// says what it did.
 pub async fn command_on<B: Serialize>(
     ctx: &Ctx,
     c: &Client,
-    id: CaseId,
+    (id, reference): (CaseId, &str),
     what: &str,
     body: &B,
 ) -> Result<ExitCode> {
@@ -285,7 +295,7 @@ pub async fn command_on<B: Serialize>(
         let mut s = format!(
             "recorded {} on case {}; it is now {} (ledger positions {}..{}, size {})",
             join(r.events.iter().map(String::as_str)),
-            id,
+            shown(id, reference),
             r.state.as_str(),
             r.first_position,
             r.first_position + r.count.max(1) - 1,
@@ -404,7 +414,7 @@ pub async fn case(ctx: &Ctx, cmd: CaseCmd) -> Result<ExitCode> {
                 reason: parse_flag("reason", &reason)?,
             };
             let id = resolve(&c, &case.case).await?;
-            command_on(ctx, &c, id, "assessments", &body).await
+            command_on(ctx, &c, (id, &case.case), "assessments", &body).await
         }
         CaseCmd::Determine { case, note } => {
             let body = DetermineBody {

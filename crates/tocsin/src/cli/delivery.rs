@@ -255,7 +255,7 @@ pub async fn delivery(ctx: &Ctx, cmd: DeliveryCmd) -> Result<ExitCode> {
         attempt,
     )
     .map_err(|e| anyhow!("{e}"))?;
-    command_on(ctx, &c, id, "deliveries", &body).await
+    command_on(ctx, &c, (id, &case.case), "deliveries", &body).await
 }
 
 pub async fn response(ctx: &Ctx, cmd: ResponseCmd) -> Result<ExitCode> {

@@ -138,7 +138,12 @@ pub struct DemoArgs {
     #[arg(long)]
     no_serve: bool,
     /// Where the demo server listens, HOST:PORT.
-    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    #[arg(
+        long,
+        env = "TOCSIN_BIND",
+        default_value = "127.0.0.1:8080",
+        value_name = "ADDR"
+    )]
     bind: String,
 }
 

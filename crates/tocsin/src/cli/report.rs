@@ -13,7 +13,7 @@ use clap::builder::PossibleValuesParser;
 use reqwest::Method;
 use serde::Serialize;
 use sha2::Digest;
-use tocsin_domain::{CaseId, ReportId, Timestamp, parse_report};
+use tocsin_domain::{CaseId, CaseNumber, ReportId, Timestamp, parse_report};
 use tocsin_server::api::intake::{SubmitQuery, SubmittedView};
 
 use super::args::{Conn, Output};
@@ -46,6 +46,9 @@ pub enum ReportCmd {
         /// Reports in flight at once.
         #[arg(long, default_value_t = 16)]
         concurrency: usize,
+        /// Print only each report's case: its number (its id when joining), for scripts (`CASE=$(tocsin report submit -q FILE)`).
+        #[arg(long, short, conflicts_with = "json")]
+        quiet: bool,
     },
     /// Print the JSON Schema of the intake format.
     Schema,
@@ -63,6 +66,8 @@ struct Accepted<'a> {
     accepted: &'a str,
     report: ReportId,
     case: CaseId,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    number: Option<CaseNumber>,
     new_case: bool,
 }
 
@@ -91,9 +96,17 @@ pub async fn report(ctx: Ctx, cmd: ReportCmd) -> Result<ExitCode> {
             owner,
             jsonl,
             concurrency,
+            quiet,
         } => {
             let ctx = ctx.on_server(&conn).printing(&output);
-            submit(&ctx, files, case, owner, jsonl, concurrency).await
+            let ack = if ctx.json {
+                Ack::Json
+            } else if quiet {
+                Ack::Case
+            } else {
+                Ack::Text
+            };
+            submit(&ctx, files, case, owner, jsonl, concurrency, ack).await
         }
     }
 }
@@ -128,6 +141,7 @@ async fn submit(
     owner: Option<String>,
     jsonl: bool,
     concurrency: usize,
+    ack: Ack,
 ) -> Result<ExitCode> {
     // Check every document before sending anything: one bad document
     // and nothing is submitted.
@@ -171,13 +185,13 @@ async fn submit(
             (label, res)
         });
         while let Some(done) = tasks.try_join_next() {
-            if !print_ack(ctx.json, done?)? {
+            if !print_ack(ack, done?)? {
                 failed += 1;
             }
         }
     }
     while let Some(done) = tasks.join_next().await {
-        if !print_ack(ctx.json, done?)? {
+        if !print_ack(ack, done?)? {
             failed += 1;
         }
     }
@@ -215,26 +229,42 @@ async fn submit_one(c: &Client, path: &str, label: &str, text: &str) -> Result<S
     bail!("gave up after retries")
 }
 
+/// How each accepted report is told.
+#[derive(Clone, Copy)]
+enum Ack {
+    Text,
+    Json,
+    /// Only its case (for scripts).
+    Case,
+}
+
 /// Prints the answer for one report; whether it was accepted. An error is
 /// standard output failing (a closed pipe stops the submission there).
-fn print_ack(json: bool, (label, res): (String, Result<SubmittedView>)) -> Result<bool> {
+fn print_ack(ack: Ack, (label, res): (String, Result<SubmittedView>)) -> Result<bool> {
     match res {
         Ok(v) => {
-            if json {
-                let line = Accepted {
-                    accepted: &label,
-                    report: v.report_id,
-                    case: v.case_id,
-                    new_case: v.new_case,
-                };
-                out::line(serde_json::to_string(&line)?)?;
-            } else {
-                out::line(format!(
-                    "accepted {label}: report {} {} case {}",
+            match ack {
+                Ack::Json => {
+                    let line = Accepted {
+                        accepted: &label,
+                        report: v.report_id,
+                        case: v.case_id,
+                        number: v.number,
+                        new_case: v.new_case,
+                    };
+                    out::line(serde_json::to_string(&line)?)?;
+                }
+                Ack::Case => out::line(match v.number {
+                    Some(n) => n.to_string(),
+                    None => v.case_id.to_string(),
+                })?,
+                Ack::Text => out::line(format!(
+                    "accepted {label}: report {} {} case {}{}",
                     v.report_id,
                     if v.new_case { "opened" } else { "joined" },
+                    v.number.map(|n| format!("{n} ")).unwrap_or_default(),
                     v.case_id
-                ))?;
+                ))?,
             }
             Ok(true)
         }

@@ -175,6 +175,7 @@ pub async fn warning(ctx: Ctx, cmd: WarningCmd) -> Result<ExitCode> {
             match drafted {
                 Ok(result) => {
                     let view = Drafted { result, sha256 };
+                    let id = super::case::shown(id, &case.case);
                     ctx.emit(&view, |v| {
                         let version = v
                             .result
