@@ -12,6 +12,7 @@ mod crash;
 mod delivery;
 mod door;
 mod migrate;
+mod readme;
 mod rebuild;
 mod scenarios;
 mod screening;
