@@ -36,7 +36,7 @@ pub enum RouteCmd {
         #[arg(required_unless_present = "candidate", conflicts_with = "candidate")]
         file: Option<PathBuf>,
         /// The rank of a candidate in `tocsin route plan`.
-        #[arg(long = "rank")]
+        #[arg(long)]
         candidate: Option<u32>,
         /// Why [default: the candidate's reason].
         #[arg(long, value_name = "TEXT")]
