@@ -721,6 +721,12 @@ impl Index {
         cands.clear();
         self.vocab.lookup_text(t.text, cands);
         let exact_found = !cands.is_empty();
+        // Other romanisations of the same name (`ri` → `lee`, `yi`).
+        if t.text.len() <= 6 {
+            for other in crate::lexicon::romanised_variants(t.text) {
+                self.vocab.lookup_text(other, cands);
+            }
+        }
         if matches!(t.kind, TokenKind::Name | TokenKind::Initial) && t.skel.len() >= 2 {
             // Huge groups (very short keys) are only worth it for abjad
             // spellings, which have little else to go on.
@@ -806,8 +812,26 @@ impl Index {
 
     /// Search with a textual query.
     #[must_use]
+    /// A query in hangul or Chinese characters is searched in each of its
+    /// readings ([`crate::cjk::readings`]); an entry keeps its best hit.
     pub fn search(&self, query: &str, opts: &SearchOptions) -> Vec<Hit> {
-        self.search_normalised(&normalise(query), opts)
+        let readings = crate::cjk::readings(query);
+        if readings.len() == 1 {
+            return self.search_normalised(&readings[0], opts);
+        }
+        let mut hits: Vec<Hit> = Vec::new();
+        for r in &readings {
+            for h in self.search_normalised(r, opts) {
+                match hits.iter_mut().find(|x| x.entry == h.entry) {
+                    Some(x) if x.score >= h.score => {}
+                    Some(x) => *x = h,
+                    None => hits.push(h),
+                }
+            }
+        }
+        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.entry.cmp(&b.entry)));
+        hits.truncate(opts.limit);
+        hits
     }
 
     /// Search with an already normalised query.

@@ -80,6 +80,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod cjk;
 pub mod index;
 mod lexicon;
 pub mod normalise;

@@ -262,10 +262,28 @@ impl<'a> From<&'a Token> for Tok<'a> {
     }
 }
 
-/// Score two names given as text (normalises both). Never panics.
+/// Score two names given as text. Never panics. A name in hangul or
+/// Chinese characters is read every plausible way ([`crate::cjk::readings`]:
+/// Mandarin, Korean in three romanisations) and the best pair of readings
+/// counts; the explanation shows the readings that were compared.
 #[must_use]
 pub fn score(query: &str, candidate: &str) -> Score {
-    score_normalised(&crate::normalise(query), &crate::normalise(candidate))
+    let qs = crate::cjk::readings(query);
+    let cs = crate::cjk::readings(candidate);
+    if qs.len() == 1 && cs.len() == 1 {
+        return score_normalised(&qs[0], &cs[0]);
+    }
+    let cfg = ScoreConfig::default();
+    let mut best = (f32::MIN, 0, 0);
+    for (i, q) in qs.iter().enumerate() {
+        for (j, c) in cs.iter().enumerate() {
+            let v = score_value_with(q, c, &cfg);
+            if v > best.0 {
+                best = (v, i, j);
+            }
+        }
+    }
+    score_normalised(&qs[best.1], &cs[best.2])
 }
 
 /// Score two already normalised names, with explanation.
@@ -413,6 +431,9 @@ fn name_sim(a: Tok<'_>, b: Tok<'_>, cfg: &ScoreConfig) -> (f32, MatchKind) {
             char_similarity(a.original, b.original),
             MatchKind::SameScript,
         );
+    }
+    if crate::lexicon::same_romanised_name(a.text, b.text) {
+        return (0.95, MatchKind::Transliteration);
     }
     let abjad = a.script.is_abjad() || b.script.is_abjad();
     let (la, lb) = (a.text.len(), b.text.len());
