@@ -22,18 +22,24 @@
 //!   A surname character with several readings (`金` 김/금) takes the one
 //!   libhangul glosses as a surname (`성`).
 //!
-//! Japanese readings of kanji are not produced: a name-aware reading needs
-//! a morphological dictionary (see bench/names/README.md for why none is
-//! embedded yet). Kana is read by `any_ascii` in [`crate::normalise()`].
+//! * **Kanji**, when the whole name is Han characters: the Japanese
+//!   readings of a surname + given name split ([`crate::japanese`], from
+//!   IPADIC's name entries), in Hepburn with the usual spellings of long
+//!   vowels (`Sato`/`Satou`/`Satoh`).
+//! * **Kana**: Hepburn ([`crate::kana`]) with long vowels dropped and
+//!   written, and, for foreign names in katakana, without the vowels
+//!   katakana adds (`ドナルド・トランプ` → `donald tramp`), with `r` and `l`.
 //!
-//! Pure: the hanja table is a static in the `okpyeon` crate; the reverse
-//! map (hanja → readings) is built once on first use.
+//! Pure: the hanja table is a static in the `okpyeon` crate and the
+//! Japanese name table is compiled in; the reverse hanja map and the name
+//! map are built once on first use.
 
 use std::sync::LazyLock;
 
 use rustc_hash::FxHashMap;
 
-use crate::normalise::{NormalisedName, Token, normalise};
+use crate::kana::{self, Long};
+use crate::normalise::{NormalisedName, Token, TokenKind, normalise};
 use crate::phonetic::skeleton_into;
 use crate::translit::Script;
 
@@ -307,7 +313,83 @@ fn romanise_hangul(word: &str, system: System, is_surname: bool) -> Option<Strin
 fn has_cjk(name: &NormalisedName) -> bool {
     name.tokens
         .iter()
-        .any(|t| matches!(t.script, Script::Hangul | Script::Han))
+        .any(|t| matches!(t.script, Script::Hangul | Script::Han | Script::Kana))
+}
+
+fn new_token(text: String, original: &str, script: Script) -> Token {
+    let mut skeleton = String::new();
+    skeleton_into(&text, &mut skeleton);
+    Token {
+        text,
+        skeleton,
+        kind: TokenKind::Name,
+        script,
+        original: original.to_string(),
+    }
+}
+
+/// Japanese readings of a name written in kanji alone
+/// ([`crate::japanese::readings`]), as surname + given name.
+fn japanese_readings(base: &NormalisedName, out: &mut Vec<NormalisedName>) {
+    if base.tokens.is_empty() || base.tokens.iter().any(|t| t.script != Script::Han) {
+        return;
+    }
+    let kanji: String = base.tokens.iter().map(|t| t.original.as_str()).collect();
+    for r in crate::japanese::readings(&kanji) {
+        let n = NormalisedName {
+            original: base.original.clone(),
+            tokens: vec![
+                new_token(r.surname.1, &r.surname.0, Script::Han),
+                new_token(r.given.1, &r.given.0, Script::Han),
+            ],
+        };
+        if !out.iter().any(|o| o.tokens == n.tokens) {
+            out.push(n);
+        }
+    }
+}
+
+/// One way of reading a kana word.
+type Reader = dyn Fn(&str) -> Option<String>;
+
+/// Readings of a name written in kana: Hepburn with long vowels dropped
+/// and written, and, for a foreign name in katakana, without the vowels
+/// katakana adds ([`crate::kana::foreign`]), with `r` and with `l`.
+fn kana_readings(base: &NormalisedName, out: &mut Vec<NormalisedName>) {
+    if !base.tokens.iter().any(|t| t.script == Script::Kana)
+        || base
+            .tokens
+            .iter()
+            .any(|t| !matches!(t.script, Script::Kana | Script::Latin))
+    {
+        return;
+    }
+    let ways: [&Reader; 4] = [
+        &|w| kana::romanise(w, Long::Dropped),
+        &|w| kana::romanise(w, Long::Kana),
+        &|w| kana::foreign(w, false),
+        &|w| kana::foreign(w, true),
+    ];
+    for way in ways {
+        let mut tokens = Vec::with_capacity(base.tokens.len());
+        for t in &base.tokens {
+            if t.script != Script::Kana {
+                tokens.push(t.clone());
+                continue;
+            }
+            match way(&t.original) {
+                Some(text) => tokens.push(retext(t, text)),
+                None => tokens.push(t.clone()),
+            }
+        }
+        let n = NormalisedName {
+            original: base.original.clone(),
+            tokens,
+        };
+        if !out.iter().any(|o| o.tokens == n.tokens) {
+            out.push(n);
+        }
+    }
 }
 
 fn retext(t: &Token, text: String) -> Token {
@@ -331,6 +413,10 @@ pub fn readings(name: &str) -> Vec<NormalisedName> {
         return vec![base];
     }
     let mut out = vec![base.clone()];
+    kana_readings(&base, &mut out);
+    if out.len() > 1 {
+        return out;
+    }
     // The surname is the first token when it is one CJK syllable.
     let surname_at_0 = base.tokens.first().is_some_and(|t| {
         matches!(t.script, Script::Hangul | Script::Han) && t.original.chars().count() == 1
@@ -376,6 +462,7 @@ pub fn readings(name: &str) -> Vec<NormalisedName> {
     {
         out.remove(0);
     }
+    japanese_readings(&base, &mut out);
     out
 }
 

@@ -82,6 +82,8 @@
 
 pub mod cjk;
 pub mod index;
+pub mod japanese;
+pub mod kana;
 mod lexicon;
 pub mod normalise;
 pub mod phonetic;
