@@ -72,6 +72,10 @@ def main():
     ap.add_argument("--tocsin", required=True)
     ap.add_argument("--tocsin-time", default="")
     ap.add_argument("--baseline", default="")
+    ap.add_argument("--tocsin-threshold", type=float, default=DEFAULT_THRESHOLD,
+                    help="tocsin's DEFAULT_THRESHOLD in the scored build")
+    ap.add_argument("--baseline-threshold", type=float, default=DEFAULT_THRESHOLD,
+                    help="DEFAULT_THRESHOLD in the baseline build")
     ap.add_argument("--json", required=True)
     ap.add_argument("--md", required=True)
     a = ap.parse_args()
@@ -108,8 +112,10 @@ def main():
     for name, sc in systems.items():
         tr_s, tr_l = sub(train, sc), sub(train, labels)
         ho_s, ho_l = sub(held, sc), sub(held, labels)
-        if name.startswith("tocsin"):
-            thr = DEFAULT_THRESHOLD
+        if name == "tocsin":
+            thr = a.tocsin_threshold
+        elif name.startswith("tocsin"):
+            thr = a.baseline_threshold
         else:
             thr = best_threshold(tr_s, tr_l)
         p, r, f = prf(ho_s, ho_l, thr)
