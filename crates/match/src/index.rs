@@ -402,6 +402,19 @@ pub struct Index {
 
 const BATCH: usize = 1 << 15;
 
+/// The forms of a registry name that are indexed: its normalised form, or
+/// for a name in hangul, Chinese characters or kana each of its readings
+/// ([`crate::cjk::readings`]), so that a romanised query finds an entry
+/// listed only in its own script. Each reading is one more name of the
+/// entry, with the same text and source.
+fn name_forms(text: &str) -> Vec<NormalisedName> {
+    if text.chars().any(|c| Script::of(c).is_syllabic()) {
+        crate::cjk::readings(text)
+    } else {
+        vec![normalise(text)]
+    }
+}
+
 impl Index {
     /// Build an index over the entries of the given registries (their
     /// order defines [`Hit::entry`]).
@@ -455,8 +468,9 @@ impl Index {
             });
             ix.entry_list.push(list);
             ix.entry_kind.push(e.kind);
-            ix.entry_primary
-                .push(ix.name_entry.len() as u32 + batch.len() as u32);
+            // Set when the primary name is added (a CJK name adds one name
+            // per reading, so positions are known only then).
+            ix.entry_primary.push(u32::MAX);
             batch.push((eid, NameSource::Primary, e.name.clone()));
             for a in &e.aliases {
                 if a.quality == AliasQuality::Weak && !opts.include_weak_aliases {
@@ -489,15 +503,15 @@ impl Index {
         if batch.is_empty() {
             return;
         }
-        let normed: Vec<NormalisedName> = if threads <= 1 || batch.len() < 1024 {
-            batch.iter().map(|(_, _, n)| normalise(n)).collect()
+        let normed: Vec<Vec<NormalisedName>> = if threads <= 1 || batch.len() < 1024 {
+            batch.iter().map(|(_, _, n)| name_forms(n)).collect()
         } else {
             let chunk = batch.len().div_ceil(threads);
             std::thread::scope(|s| {
                 let handles: Vec<_> = batch
                     .chunks(chunk)
                     .map(|c| {
-                        s.spawn(move || c.iter().map(|(_, _, n)| normalise(n)).collect::<Vec<_>>())
+                        s.spawn(move || c.iter().map(|(_, _, n)| name_forms(n)).collect::<Vec<_>>())
                     })
                     .collect();
                 handles
@@ -506,15 +520,23 @@ impl Index {
                     .collect()
             })
         };
-        for ((eid, src, text), nn) in batch.iter().zip(normed) {
-            self.name_text.push(text);
-            for t in nn.tokens.iter().take(MAX_TOKENS) {
-                let v = self.vocab.intern(t);
-                self.name_toks.push(v);
+        for ((eid, src, text), forms) in batch.iter().zip(normed) {
+            if *src == NameSource::Primary
+                && let Some(p) = self.entry_primary.get_mut(*eid as usize)
+                && *p == u32::MAX
+            {
+                *p = self.name_entry.len() as u32;
             }
-            self.name_tok_start.push(self.name_toks.len() as u32);
-            self.name_entry.push(*eid);
-            self.name_source.push(*src);
+            for nn in forms {
+                self.name_text.push(text);
+                for t in nn.tokens.iter().take(MAX_TOKENS) {
+                    let v = self.vocab.intern(t);
+                    self.name_toks.push(v);
+                }
+                self.name_tok_start.push(self.name_toks.len() as u32);
+                self.name_entry.push(*eid);
+                self.name_source.push(*src);
+            }
         }
     }
 
@@ -721,6 +743,12 @@ impl Index {
         cands.clear();
         self.vocab.lookup_text(t.text, cands);
         let exact_found = !cands.is_empty();
+        // Other romanisations of the same name (`ri` → `lee`, `yi`).
+        if t.text.len() <= 6 {
+            for other in crate::lexicon::romanised_variants(t.text) {
+                self.vocab.lookup_text(other, cands);
+            }
+        }
         if matches!(t.kind, TokenKind::Name | TokenKind::Initial) && t.skel.len() >= 2 {
             // Huge groups (very short keys) are only worth it for abjad
             // spellings, which have little else to go on.
@@ -806,8 +834,26 @@ impl Index {
 
     /// Search with a textual query.
     #[must_use]
+    /// A query in hangul or Chinese characters is searched in each of its
+    /// readings ([`crate::cjk::readings`]); an entry keeps its best hit.
     pub fn search(&self, query: &str, opts: &SearchOptions) -> Vec<Hit> {
-        self.search_normalised(&normalise(query), opts)
+        let readings = crate::cjk::readings(query);
+        if readings.len() == 1 {
+            return self.search_normalised(&readings[0], opts);
+        }
+        let mut hits: Vec<Hit> = Vec::new();
+        for r in &readings {
+            for h in self.search_normalised(r, opts) {
+                match hits.iter_mut().find(|x| x.entry == h.entry) {
+                    Some(x) if x.score >= h.score => {}
+                    Some(x) => *x = h,
+                    None => hits.push(h),
+                }
+            }
+        }
+        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.entry.cmp(&b.entry)));
+        hits.truncate(opts.limit);
+        hits
     }
 
     /// Search with an already normalised query.
@@ -1059,6 +1105,34 @@ mod tests {
             country: None,
             program: None,
         }
+    }
+
+    #[test]
+    fn entries_listed_in_cjk_scripts_are_found_by_their_romanisations() {
+        let entries = vec![
+            entry("j1", EntryKind::Person, "山田太郎", &[], &[]),
+            entry("k1", EntryKind::Person, "Someone Else", &[], &["김정은"]),
+            entry("j2", EntryKind::Person, "佐藤栄作", &[], &[]),
+            entry("c1", EntryKind::Person, "习近平", &[], &[]),
+        ];
+        let ix = Index::build_with(&entries, &IndexOptions::default());
+        for (q, want) in [
+            ("Taro Yamada", "j1"),
+            ("Kim Jong Un", "k1"),
+            ("Eisaku Sato", "j2"),
+            ("Xi Jinping", "c1"),
+        ] {
+            let hits = ix.search(q, &SearchOptions::default());
+            assert_eq!(
+                hits.first().map(|h| h.entry_id.as_str()),
+                Some(want),
+                "{q}: {hits:?}"
+            );
+            assert!(hits[0].score >= crate::DEFAULT_THRESHOLD, "{q}: {hits:?}");
+        }
+        // The primary name of an entry is still its first name.
+        let hits = ix.search("Taro Yamada", &SearchOptions::default());
+        assert_eq!(hits[0].primary_name, "山田太郎");
     }
 
     fn registry() -> Registry {

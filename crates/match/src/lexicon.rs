@@ -94,3 +94,99 @@ static NICKNAME_SET: LazyLock<FxHashSet<(&'static str, &'static str)>> = LazyLoc
 pub(crate) fn is_nickname(a: &str, b: &str) -> bool {
     a.len().min(b.len()) <= 8 && NICKNAME_SET.contains(&(a, b))
 }
+
+/// Spellings of one name in different romanisations, each group one name:
+/// Korean surnames (Revised, McCune–Reischauer, North Korean and popular
+/// spellings) and the Wade–Giles forms of common Chinese surnames. Two
+/// tokens of one group are the same name written another way.
+const ROMANISED_GROUPS: &[&[&str]] = &[
+    &["lee", "yi", "ri", "rhee", "li", "i", "rhie", "ree"],
+    &["kim", "gim"],
+    &["park", "pak", "bak", "bahk", "pack", "paik"],
+    &["choi", "choe", "chey", "choy", "chwe"],
+    &["jung", "jeong", "chung", "chong", "jong", "cheong"],
+    &["kang", "gang"],
+    &["cho", "jo", "joe", "zo"],
+    &["yoon", "yun", "youn"],
+    &["jang", "chang"],
+    &["lim", "im", "rim", "yim"],
+    &["oh", "o"],
+    &["seo", "suh", "so", "sir"],
+    &["shin", "sin", "shinn"],
+    &["kwon", "gwon"],
+    &["ahn", "an"],
+    &["ryu", "yoo", "yu", "rhyu", "lyu", "ryoo", "you"],
+    &["jeon", "chun", "chon", "jun", "jon", "cheon"],
+    &["ko", "go", "koh"],
+    &["moon", "mun"],
+    &["son", "sohn"],
+    &["bae", "pae"],
+    &["baek", "paek", "baik", "back"],
+    &["heo", "huh", "ho", "hur"],
+    &["roh", "noh", "no", "ro"],
+    &["shim", "sim"],
+    &["kwak", "gwak"],
+    &["sung", "seong", "song"],
+    &["joo", "ju", "chu", "choo"],
+    &["woo", "u"],
+    &["koo", "ku", "gu"],
+    &["um", "eom", "om"],
+    &["hyun", "hyeon", "hyon"],
+    &["byun", "byeon", "pyon", "pyun"],
+    &["yeom", "yum", "yom"],
+    &["yeo", "yo", "yuh"],
+    &["seok", "suk", "sok"],
+    &["seol", "sol", "sul"],
+    &["gil", "kil"],
+    &["yeon", "yon"],
+    &["myung", "myeong", "myong"],
+    &["ki", "gi"],
+    &["keum", "kum", "geum"],
+    &["yook", "yuk"],
+    &["kook", "guk", "kuk"],
+    &["tae", "thae"],
+    &["na", "ra"],
+    // Chinese: pinyin and Wade–Giles.
+    &["zhang", "chang", "cheung"],
+    &["zhou", "chou", "chow"],
+    &["jiang", "chiang"],
+    &["zhao", "chao", "chiu"],
+    &["xu", "hsu"],
+    &["zhu", "chu"],
+    &["cai", "tsai", "choi"],
+    &["deng", "teng"],
+    &["guo", "kuo"],
+    &["he", "ho"],
+    &["xie", "hsieh"],
+    &["zheng", "cheng"],
+    &["qian", "chien"],
+    &["xi", "hsi"],
+];
+
+static ROMANISED: LazyLock<FxHashSet<(&'static str, &'static str)>> = LazyLock::new(|| {
+    let mut s = FxHashSet::default();
+    for g in ROMANISED_GROUPS {
+        for &a in *g {
+            for &b in *g {
+                if a != b {
+                    s.insert((a, b));
+                }
+            }
+        }
+    }
+    s
+});
+
+/// The other spellings of a token's name in other romanisations.
+pub(crate) fn romanised_variants(a: &str) -> impl Iterator<Item = &'static str> + '_ {
+    ROMANISED_GROUPS
+        .iter()
+        .filter(move |g| g.contains(&a))
+        .flat_map(|g| g.iter().copied())
+        .filter(move |&b| b != a)
+}
+
+/// Whether two tokens are one name in two romanisations (`lee`/`ri`).
+pub(crate) fn same_romanised_name(a: &str, b: &str) -> bool {
+    a.len().max(b.len()) <= 6 && ROMANISED.contains(&(a, b))
+}

@@ -1124,6 +1124,46 @@ fn classify(pieces: &[Piece]) -> Vec<Token> {
             }
         }
     }
+    // A title word that ends a person's name after a name part is a
+    // surname (`Daniel King`, `Anna Bishop`), not an honorific; titles
+    // written after a name (`Jr`, `Pasha`, `Khan`) are the exceptions.
+    if out.len() >= 2
+        && out[out.len() - 1].kind == TokenKind::Title
+        && out[out.len() - 2].kind == TokenKind::Name
+        && matches!(
+            out[out.len() - 1].text.as_str(),
+            "king"
+                | "bishop"
+                | "judge"
+                | "major"
+                | "prince"
+                | "duke"
+                | "earl"
+                | "baron"
+                | "knight"
+                | "marshal"
+                | "sheriff"
+                | "abbot"
+                | "dean"
+                | "pope"
+                | "priest"
+                | "chief"
+                | "general"
+                | "lord"
+                | "captain"
+                | "sergeant"
+                | "colonel"
+                | "mayor"
+                | "queen"
+                | "count"
+                | "squire"
+                | "monk"
+                | "saint"
+        )
+    {
+        let k = out.len() - 1;
+        out[k].kind = TokenKind::Name;
+    }
     let mut skel = String::new();
     out.into_iter()
         .map(|p| {

@@ -235,9 +235,13 @@ pub struct Score {
     pub explanation: Explanation,
 }
 
-/// The single decision threshold calibrated on the labelled name pairs:
-/// a score at or above it is a match.
-pub const DEFAULT_THRESHOLD: f32 = 0.75;
+/// The single decision threshold: a score at or above it is a match.
+/// Chosen for a stated false-alert rate, not by eye: the lowest threshold,
+/// rounded up to two decimals, whose false-alert rate on the train split of
+/// the evaluation set (bench/names) is at most
+/// [`crate::calibration::FALSE_ALERT_BUDGET`] (0.2 %), as printed by
+/// `bench/names/calibrate.py`. It was 0.75, fitted on the shared pairs.
+pub const DEFAULT_THRESHOLD: f32 = 0.72;
 
 /// Borrowed view of a token (from a [`NormalisedName`] or from the index
 /// vocabulary).
@@ -262,10 +266,28 @@ impl<'a> From<&'a Token> for Tok<'a> {
     }
 }
 
-/// Score two names given as text (normalises both). Never panics.
+/// Score two names given as text. Never panics. A name in hangul or
+/// Chinese characters is read every plausible way ([`crate::cjk::readings`]:
+/// Mandarin, Korean in three romanisations) and the best pair of readings
+/// counts; the explanation shows the readings that were compared.
 #[must_use]
 pub fn score(query: &str, candidate: &str) -> Score {
-    score_normalised(&crate::normalise(query), &crate::normalise(candidate))
+    let qs = crate::cjk::readings(query);
+    let cs = crate::cjk::readings(candidate);
+    if qs.len() == 1 && cs.len() == 1 {
+        return score_normalised(&qs[0], &cs[0]);
+    }
+    let cfg = ScoreConfig::default();
+    let mut best = (f32::MIN, 0, 0);
+    for (i, q) in qs.iter().enumerate() {
+        for (j, c) in cs.iter().enumerate() {
+            let v = score_value_with(q, c, &cfg);
+            if v > best.0 {
+                best = (v, i, j);
+            }
+        }
+    }
+    score_normalised(&qs[best.1], &cs[best.2])
 }
 
 /// Score two already normalised names, with explanation.
@@ -414,6 +436,9 @@ fn name_sim(a: Tok<'_>, b: Tok<'_>, cfg: &ScoreConfig) -> (f32, MatchKind) {
             MatchKind::SameScript,
         );
     }
+    if crate::lexicon::same_romanised_name(a.text, b.text) {
+        return (0.95, MatchKind::Transliteration);
+    }
     let abjad = a.script.is_abjad() || b.script.is_abjad();
     let (la, lb) = (a.text.len(), b.text.len());
     // Cheap exit: very different lengths and different skeletons cannot
@@ -443,6 +468,24 @@ fn name_sim(a: Tok<'_>, b: Tok<'_>, cfg: &ScoreConfig) -> (f32, MatchKind) {
     } else {
         0.0
     };
+    // Two Latin spellings that only sound alike, spelt far apart and with
+    // other vowels, are usually two different given names (`Carol`/`Karl`,
+    // `Bashar`/`Bushra`, `Ramos`/`Ramzi`), not one name transliterated
+    // twice: the consonants alone keep less of the part's weight.
+    let vowels = |t: &str| {
+        t.bytes()
+            .filter(|c| b"aeiou".contains(c))
+            .collect::<Vec<u8>>()
+    };
+    let phon = if a.script == Script::Latin
+        && b.script == Script::Latin
+        && lev < 0.7
+        && vowels(a.text) != vowels(b.text)
+    {
+        phon.min(SOUND_ALIKE_LATIN)
+    } else {
+        phon
+    };
     if lev >= phon {
         (lev, MatchKind::Typo)
     } else if cross_script(&a, &b) {
@@ -451,6 +494,12 @@ fn name_sim(a: Tok<'_>, b: Tok<'_>, cfg: &ScoreConfig) -> (f32, MatchKind) {
         (phon, MatchKind::Phonetic)
     }
 }
+
+/// Most similarity credited to two Latin spellings that share only their
+/// consonant sounds (equal skeletons, edit similarity below 0.7, other
+/// vowels): `Qasem`/`Ghasem` keep the full phonetic credit (same vowels),
+/// `Bashar`/`Bushra` do not.
+const SOUND_ALIKE_LATIN: f32 = 0.6;
 
 /// Similarity credited to equal skeletons of `k` classes.
 fn skeleton_credit(k: usize, cfg: &ScoreConfig) -> f32 {
@@ -1101,6 +1150,25 @@ mod tests {
             f1 >= 0.80,
             "F1 {f1:.3} < 0.80 (precision {p:.3}, recall {r:.3})"
         );
+    }
+
+    #[test]
+    fn issue_15_failure_classes() {
+        // An extra surname that is also a title word counts.
+        assert!(s("Daniel King", "DANIEL") < DEFAULT_THRESHOLD);
+        // Given names that only sound alike are different people.
+        assert!(s("Carol Smith", "Karl Smith") < DEFAULT_THRESHOLD);
+        assert!(s("Ramos Hernandez", "Ramzi Hernandez") < DEFAULT_THRESHOLD);
+        // A transliteration with the same vowels keeps its credit.
+        assert!(s("Qasem Soleimani", "Ghasem Soleimani") >= DEFAULT_THRESHOLD);
+        // Korean surnames in other romanisations are one name.
+        assert!(s("Lee Jae-myung", "Ri Jae Myong") >= DEFAULT_THRESHOLD);
+        assert!(s("Park Geun-hye", "Pak Geun Hye") >= DEFAULT_THRESHOLD);
+        // Hanja and hangul against their usual romanisation.
+        assert!(s("金正恩", "Kim Jong Un") >= DEFAULT_THRESHOLD);
+        assert!(s("최룡해", "Choe Ryong Hae") >= DEFAULT_THRESHOLD);
+        // Siblings with one family name are not matched.
+        assert!(s("김정은", "Kim Yo Jong") < DEFAULT_THRESHOLD);
     }
 
     #[test]
