@@ -98,36 +98,67 @@ pub(crate) fn credential_write(name: &ActorName, phc: String) -> DocWrite {
     )
 }
 
-/// Failed-login bookkeeping, in memory (per process).
+/// Failed-login bookkeeping, in memory (per process). An attempt is
+/// counted *before* its password is checked, in the same critical section
+/// as the check of the limit, so parallel attempts cannot all pass the
+/// check; a successful attempt takes its count back.
 #[derive(Default)]
 pub(crate) struct Throttle {
     failures: Mutex<HashMap<String, Vec<Timestamp>>>,
 }
 
+/// An attempt admitted by [`Throttle::admit`], already counted under `keys`.
+pub(crate) struct Admitted {
+    keys: Vec<String>,
+    at: Timestamp,
+}
+
 impl Throttle {
-    fn recent(&self, key: &str, now: Timestamp, window: Duration) -> (u32, Option<Timestamp>) {
+    /// Admits one attempt under every `(key, limit)` and counts it, or
+    /// answers when the first limit reached frees up.
+    fn admit(
+        &self,
+        limits: &[(String, u32)],
+        now: Timestamp,
+        window: Duration,
+    ) -> Result<Admitted, Timestamp> {
         let Ok(mut m) = self.failures.lock() else {
-            return (0, None);
+            return Err(now + window);
         };
         let cutoff = now - window;
-        let v = m.entry(key.to_owned()).or_default();
-        v.retain(|t| *t > cutoff);
-        (v.len() as u32, v.first().copied())
-    }
-
-    fn fail(&self, key: &str, now: Timestamp) {
-        if let Ok(mut m) = self.failures.lock() {
-            m.entry(key.to_owned()).or_default().push(now);
-            // Bound memory under a flood of distinct names.
-            if m.len() > 100_000 {
-                m.clear();
+        for (key, max) in limits {
+            if let Some(v) = m.get_mut(key) {
+                v.retain(|t| *t > cutoff);
+                if v.len() as u32 >= *max {
+                    return Err(v.first().map(|f| *f + window).unwrap_or(now));
+                }
             }
         }
+        // Bound memory under a flood of distinct names.
+        if m.len() > 100_000 {
+            m.retain(|_, v| v.iter().any(|t| *t > cutoff));
+        }
+        for (key, _) in limits {
+            m.entry(key.clone()).or_default().push(now);
+        }
+        Ok(Admitted {
+            keys: limits.iter().map(|(k, _)| k.clone()).collect(),
+            at: now,
+        })
     }
 
-    fn clear(&self, key: &str) {
+    /// The attempt succeeded: its count is taken back, and the account's
+    /// earlier failures are forgotten.
+    fn succeeded(&self, a: Admitted, account_key: &str) {
         if let Ok(mut m) = self.failures.lock() {
-            m.remove(key);
+            m.remove(account_key);
+            for key in &a.keys {
+                if let Some(v) = m.get_mut(key)
+                    && let Some(i) = v.iter().position(|t| *t == a.at)
+                {
+                    v.remove(i);
+                }
+            }
         }
     }
 }
@@ -263,19 +294,19 @@ impl Service {
         let cfg = self.auth.clone();
         let now = self.now();
         let akey = format!("account:{}", name.to_ascii_lowercase());
-        let ipkey = address.as_ref().map(|a| format!("address:{a}"));
-        for (key, max) in [
-            (Some(akey.clone()), cfg.max_failures_per_account),
-            (ipkey.clone(), cfg.max_failures_per_address),
-        ] {
-            let Some(key) = key else { continue };
-            let (n, first) = self.throttle.recent(&key, now, cfg.throttle_window);
-            if n >= max {
-                let until = first.map(|f| f + cfg.throttle_window).unwrap_or(now);
+        let mut limits = vec![(akey.clone(), cfg.max_failures_per_account)];
+        if let Some(a) = &address {
+            limits.push((format!("address:{a}"), cfg.max_failures_per_address));
+        }
+        // Counted now, before the password is checked: parallel attempts
+        // cannot all pass the limit.
+        let admitted = match self.throttle.admit(&limits, now, cfg.throttle_window) {
+            Ok(a) => a,
+            Err(until) => {
                 let secs = until.duration_since(now).as_secs().max(1) as u64;
                 return Err(AuthError::Throttled(secs).into());
             }
-        }
+        };
         let account = match ActorName::new(name) {
             Ok(n) => self.account(n.as_str()).await?,
             Err(_) => None,
@@ -295,10 +326,6 @@ impl Service {
         let account = match account {
             Some(a) if ok && !a.disabled => a,
             _ => {
-                self.throttle.fail(&akey, now);
-                if let Some(k) = &ipkey {
-                    self.throttle.fail(k, now);
-                }
                 let shown: String = name.chars().take(64).collect();
                 self.record_access(
                     &ActorName::system(),
@@ -311,7 +338,7 @@ impl Service {
                 return Err(AuthError::BadLogin.into());
             }
         };
-        self.throttle.clear(&akey);
+        self.throttle.succeeded(admitted, &akey);
         let secret = random_b64(32)?;
         let record = SessionRecord {
             account: account.name.clone(),
