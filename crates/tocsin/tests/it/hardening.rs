@@ -8,6 +8,22 @@ use crate::support::{Deployment, Server};
 
 const EL: &str = "Counterterrorism Collection Element";
 
+fn kerman() -> Value {
+    serde_json::from_str(tocsin::scenarios::KERMAN_REPORT).unwrap()
+}
+
+#[track_caller]
+fn ok(srv: &Server, tok: &str, method: &str, path: &str, body: Option<Value>) -> Value {
+    let a = srv.call(method, path, Some(tok), body);
+    assert!(
+        (200..300).contains(&a.status),
+        "{method} {path}: {} {:?}",
+        a.status,
+        a.body
+    );
+    a.body
+}
+
 /// Sends `n` logins at once; returns their statuses.
 fn concurrent_logins(srv: &Server, attempts: Vec<(String, String)>) -> Vec<u16> {
     let url = srv.url.clone();
@@ -64,5 +80,28 @@ fn parallel_logins_check_at_most_the_limit() {
     assert!(
         checked <= 20,
         "{checked} of 61 concurrent logins from one address were checked"
+    );
+}
+
+#[test]
+fn metrics_need_a_credential() {
+    let d = Deployment::new();
+    let srv = d.serve("2023-12-26T10:00:00Z");
+    let col = srv.account("col", &[Role::Collector], &[EL], "TOP SECRET", &["HCS"]);
+    let admin = srv.account("adm", &[Role::Admin], &["Administration"], "SECRET", &[]);
+    assert_eq!(srv.call("GET", "/metrics", None, None).status, 401);
+    assert_eq!(srv.call("GET", "/metrics", Some(&col), None).status, 403);
+    let mut restricted = kerman();
+    restricted["handling"]["existence_restricted"] = json!(true);
+    ok(&srv, &col, "POST", "/api/v1/reports", Some(restricted));
+    let m = srv.call("GET", "/metrics", Some(&admin), None);
+    assert_eq!(m.status, 200);
+    assert!(
+        m.body
+            .as_str()
+            .unwrap()
+            .contains("tocsin_cases{state=\"awaiting_determination\"} 1"),
+        "{:?}",
+        m.body
     );
 }
