@@ -1,6 +1,10 @@
 //! Regression tests for the holes a hostile tester found (issue 11, "Trust
 //! nobody"): each test failed on the code before its fix.
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
 use serde_json::{Value, json};
 use tocsin_domain::Role;
 
@@ -104,4 +108,109 @@ fn metrics_need_a_credential() {
         "{:?}",
         m.body
     );
+}
+
+fn quick_timeouts() -> tocsin_server::ServerConfig {
+    tocsin_server::ServerConfig {
+        jobs: None,
+        header_timeout: Duration::from_millis(500),
+        body_timeout: Duration::from_millis(500),
+        max_connections: 8,
+        ..Default::default()
+    }
+}
+
+fn connect(srv: &Server) -> TcpStream {
+    let s = TcpStream::connect(srv.url.trim_start_matches("http://")).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s
+}
+
+/// Reads until the server closes the connection (or 5 s pass): what it
+/// sent, and how long it took.
+fn read_to_close(mut s: TcpStream) -> (String, Duration, bool) {
+    let t = Instant::now();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    let closed = loop {
+        match s.read(&mut buf) {
+            Ok(0) => break true,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                break false;
+            }
+            Err(_) => break true,
+        }
+    };
+    (
+        String::from_utf8_lossy(&out).into_owned(),
+        t.elapsed(),
+        closed,
+    )
+}
+
+#[test]
+fn idle_and_half_sent_requests_are_cut_off() {
+    let d = Deployment::new();
+    let srv = d.serve_with("2023-12-26T10:00:00Z", quick_timeouts());
+    // Headers never finished.
+    let mut half = connect(&srv);
+    half.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    // A connection that never says anything.
+    let idle = connect(&srv);
+    // A body that never arrives in full.
+    let mut body = connect(&srv);
+    body.write_all(
+        b"POST /api/v1/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"name\":",
+    )
+    .unwrap();
+    for (what, s) in [
+        ("half-sent headers", half),
+        ("idle", idle),
+        ("half-sent body", body),
+    ] {
+        let (_, took, closed) = read_to_close(s);
+        assert!(
+            closed,
+            "a connection with {what} was still open after {took:?}"
+        );
+        assert!(
+            took < Duration::from_secs(4),
+            "{what}: closed after {took:?}"
+        );
+    }
+}
+
+#[test]
+fn connections_beyond_the_limit_are_refused() {
+    let d = Deployment::new();
+    let srv = d.serve_with(
+        "2023-12-26T10:00:00Z",
+        tocsin_server::ServerConfig {
+            header_timeout: Duration::from_secs(30),
+            ..quick_timeouts()
+        },
+    );
+    // Fill every slot with a connection that sends nothing.
+    let held: Vec<TcpStream> = (0..8).map(|_| connect(&srv)).collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let mut s = connect(&srv);
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let (answer, took, _) = read_to_close(s);
+    assert!(
+        answer.starts_with("HTTP/1.1 503"),
+        "the connection over the limit got {answer:?} after {took:?}"
+    );
+    assert!(answer.contains("application/problem+json"), "{answer}");
+    drop(held);
+    // Once they are gone the server answers again.
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(srv.call("GET", "/healthz", None, None).status, 200);
 }
