@@ -101,7 +101,7 @@ pub(crate) fn credential_write(name: &ActorName, phc: String) -> DocWrite {
 /// Failed-login bookkeeping, in memory (per process). An attempt is
 /// counted *before* its password is checked, in the same critical section
 /// as the check of the limit, so parallel attempts cannot all pass the
-/// check; a successful attempt takes its count back.
+/// check; a successful attempt takes its own count back (and only it).
 #[derive(Default)]
 pub(crate) struct Throttle {
     failures: Mutex<HashMap<String, Vec<Timestamp>>>,
@@ -147,11 +147,11 @@ impl Throttle {
         })
     }
 
-    /// The attempt succeeded: its count is taken back, and the account's
-    /// earlier failures are forgotten.
-    fn succeeded(&self, a: Admitted, account_key: &str) {
+    /// The attempt succeeded: its own count is taken back. The account's
+    /// other failures stand until the window passes: forgetting them would
+    /// let attempts made in parallel with a success start counting afresh.
+    fn succeeded(&self, a: Admitted) {
         if let Ok(mut m) = self.failures.lock() {
-            m.remove(account_key);
             for key in &a.keys {
                 if let Some(v) = m.get_mut(key)
                     && let Some(i) = v.iter().position(|t| *t == a.at)
@@ -294,7 +294,7 @@ impl Service {
         let cfg = self.auth.clone();
         let now = self.now();
         let akey = format!("account:{}", name.to_ascii_lowercase());
-        let mut limits = vec![(akey.clone(), cfg.max_failures_per_account)];
+        let mut limits = vec![(akey, cfg.max_failures_per_account)];
         if let Some(a) = &address {
             limits.push((format!("address:{a}"), cfg.max_failures_per_address));
         }
@@ -338,7 +338,7 @@ impl Service {
                 return Err(AuthError::BadLogin.into());
             }
         };
-        self.throttle.succeeded(admitted, &akey);
+        self.throttle.succeeded(admitted);
         let secret = random_b64(32)?;
         let record = SessionRecord {
             account: account.name.clone(),
