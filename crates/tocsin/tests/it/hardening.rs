@@ -218,3 +218,87 @@ fn connections_beyond_the_limit_are_refused() {
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(srv.call("GET", "/healthz", None, None).status, 200);
 }
+
+#[test]
+fn report_markings_are_limited_to_what_the_submitter_holds() {
+    let d = Deployment::new();
+    let srv = d.serve("2023-12-26T10:00:00Z");
+    let low = srv.account(
+        "col.low",
+        &[Role::Collector],
+        &[EL],
+        "CONFIDENTIAL",
+        &["HCS"],
+    );
+    let mut r = kerman();
+    r["handling"]["classification"] = json!("TOP SECRET");
+    let a = srv.call("POST", "/api/v1/reports", Some(&low), Some(r));
+    assert_eq!(a.status, 422, "{:?}", a.body);
+    assert_eq!(a.body["field"], "handling.classification", "{:?}", a.body);
+    let col = srv.account("col", &[Role::Collector], &[EL], "TOP SECRET", &["HCS"]);
+    let mut r = kerman();
+    r["handling"]["compartments"] = json!(["HCS", "MADE-UP"]);
+    let a = srv.call("POST", "/api/v1/reports", Some(&col), Some(r));
+    assert_eq!(a.status, 422, "{:?}", a.body);
+    assert_eq!(a.body["field"], "handling.compartments", "{:?}", a.body);
+}
+
+#[test]
+fn a_join_that_would_hide_the_case_from_its_owner_is_refused() {
+    let d = Deployment::new();
+    let srv = d.serve("2023-12-26T10:00:00Z");
+    let col = srv.account("col", &[Role::Collector], &[EL], "TOP SECRET", &["HCS"]);
+    // A collector who holds a compartment the case's owner does not.
+    let odd = srv.account(
+        "col.odd",
+        &[Role::Collector],
+        &[EL],
+        "TOP SECRET",
+        &["HCS", "GAMMA"],
+    );
+    let case = ok(&srv, &col, "POST", "/api/v1/reports", Some(kerman()))["case_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut r = kerman();
+    r["title"] = json!("More on the same threat");
+    r["handling"]["compartments"] = json!(["HCS", "GAMMA"]);
+    r["handling"]["existence_restricted"] = json!(true);
+    let a = srv.call(
+        "POST",
+        &format!("/api/v1/reports?case={case}"),
+        Some(&odd),
+        Some(r),
+    );
+    assert_eq!(a.status, 422, "{:?}", a.body);
+    // The owner still sees the case.
+    ok(&srv, &col, "GET", &format!("/api/v1/cases/{case}"), None);
+}
+
+#[test]
+fn an_idempotent_replay_is_keyed_on_the_whole_request() {
+    let d = Deployment::new();
+    let srv = d.serve("2023-12-26T10:00:00Z");
+    let t = srv.account("col", &[Role::Collector], &[EL], "TOP SECRET", &["HCS"]);
+    let other = ok(&srv, &t, "POST", "/api/v1/reports", Some(kerman()))["case_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let send = |path: &str| {
+        srv.call_with(
+            "POST",
+            path,
+            Some(&t),
+            Some(kerman()),
+            &[("idempotency-key", "k-1")],
+        )
+    };
+    let first = send("/api/v1/reports");
+    assert_eq!(first.status, 201, "{:?}", first.body);
+    let joined = send(&format!("/api/v1/reports?case={other}"));
+    assert_eq!(joined.status, 422, "{:?}", joined.body);
+    assert_eq!(
+        joined.body["type"],
+        "https://tocsin.dev/problems/idempotency-key-reused"
+    );
+}
