@@ -6,6 +6,7 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use sha2::Digest;
 use tocsin_domain::Role;
 
 use crate::support::{Deployment, Server};
@@ -276,6 +277,22 @@ fn a_join_that_would_hide_the_case_from_its_owner_is_refused() {
 }
 
 #[test]
+fn query_cursors_beyond_the_range_are_bad_requests() {
+    let d = Deployment::new();
+    let srv = d.serve("2023-12-26T10:00:00Z");
+    let t = srv.account("kim", &[Role::Analyst], &[EL], "TOP SECRET", &["HCS"]);
+    for after in ["9223372036854775808", "18446744073709551615"] {
+        let a = srv.call(
+            "GET",
+            &format!("/api/v1/cases?after={after}"),
+            Some(&t),
+            None,
+        );
+        assert_eq!(a.status, 400, "after={after}: {:?}", a.body);
+    }
+}
+
+#[test]
 fn an_idempotent_replay_is_keyed_on_the_whole_request() {
     let d = Deployment::new();
     let srv = d.serve("2023-12-26T10:00:00Z");
@@ -300,5 +317,84 @@ fn an_idempotent_replay_is_keyed_on_the_whole_request() {
     assert_eq!(
         joined.body["type"],
         "https://tocsin.dev/problems/idempotency-key-reused"
+    );
+}
+
+/// A case with duty to warn and a warning drafted; returns the case id
+/// and the tokens of the analyst and the approver.
+fn drafted(srv: &Server) -> (String, String, String) {
+    let col = srv.account("col", &[Role::Collector], &[EL], "TOP SECRET", &["HCS"]);
+    let kim = srv.account("kim", &[Role::Analyst], &[EL], "TOP SECRET", &["HCS"]);
+    let lee = srv.account("lee", &[Role::Approver], &[EL], "TOP SECRET", &["HCS"]);
+    let case = ok(srv, &col, "POST", "/api/v1/reports", Some(kerman()))["case_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    srv.set_now("2023-12-26T14:00:00Z");
+    let r = ok(
+        srv,
+        &kim,
+        "POST",
+        &format!("/api/v1/cases/{case}/determinations"),
+        Some(json!({})),
+    );
+    assert_eq!(r["state"], "duty_to_warn");
+    ok(
+        srv,
+        &kim,
+        "POST",
+        &format!("/api/v1/cases/{case}/warnings"),
+        Some(json!({"text": tocsin::scenarios::KERMAN_WARNING, "withheld": ["source_identity"]})),
+    );
+    (case, kim, lee)
+}
+
+#[test]
+fn warning_approval_needs_the_hash_of_the_text_read() {
+    let d = Deployment::new();
+    let srv = d.serve("2023-12-26T10:00:00Z");
+    let (case, _kim, lee) = drafted(&srv);
+    let path = format!("/api/v1/cases/{case}/warnings/1/approval");
+    let a = srv.call("POST", &path, Some(&lee), Some(json!({})));
+    assert_eq!(a.status, 422, "approved without a hash: {:?}", a.body);
+    let sha = hex::encode(sha2::Sha256::digest(
+        tocsin::scenarios::KERMAN_WARNING.as_bytes(),
+    ));
+    ok(&srv, &lee, "POST", &path, Some(json!({"sha256": sha})));
+}
+
+#[test]
+fn a_hand_off_goes_only_to_an_existing_owner_and_element() {
+    let d = Deployment::new();
+    let srv = d.serve("2023-12-26T10:00:00Z");
+    let col = srv.account("col", &[Role::Collector], &[EL], "TOP SECRET", &["HCS"]);
+    let kim = srv.account("kim", &[Role::Analyst], &[EL], "TOP SECRET", &["HCS"]);
+    let case = ok(&srv, &col, "POST", "/api/v1/reports", Some(kerman()))["case_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/api/v1/cases/{case}/handoffs");
+    let a = srv.call(
+        "POST",
+        &path,
+        Some(&kim),
+        Some(json!({"owner": "nobody.here", "lead_element": EL, "reason": "Shift change."})),
+    );
+    assert_eq!(a.status, 422, "{:?}", a.body);
+    assert_eq!(a.body["field"], "owner", "{:?}", a.body);
+    let a = srv.call(
+        "POST",
+        &path,
+        Some(&kim),
+        Some(json!({"owner": "kim", "lead_element": "No Such Element", "reason": "Shift change."})),
+    );
+    assert_eq!(a.status, 422, "{:?}", a.body);
+    assert_eq!(a.body["field"], "lead_element", "{:?}", a.body);
+    ok(
+        &srv,
+        &kim,
+        "POST",
+        &path,
+        Some(json!({"owner": "kim", "lead_element": EL, "reason": "Shift change."})),
     );
 }
