@@ -398,3 +398,84 @@ fn a_hand_off_goes_only_to_an_existing_owner_and_element() {
         Some(json!({"owner": "kim", "lead_element": EL, "reason": "Shift change."})),
     );
 }
+
+#[test]
+fn a_missing_case_is_refused_with_the_same_work_as_a_hidden_one() {
+    let d = Deployment::new();
+    let srv = d.serve("2023-12-26T10:00:00Z");
+    let col = srv.account("col", &[Role::Collector], &[EL], "TOP SECRET", &["HCS"]);
+    let outsider = srv.account("kim", &[Role::Analyst], &[EL], "SECRET", &[]);
+    let mut r = kerman();
+    r["handling"]["existence_restricted"] = json!(true);
+    let hidden = ok(&srv, &col, "POST", "/api/v1/reports", Some(r))["case_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let missing = "0190b6b4-0000-7000-8000-000000000000";
+    let mut grew = Vec::new();
+    let mut answers = Vec::new();
+    for id in [&hidden[..], missing] {
+        let before = d.ledger_size();
+        let a = srv.call("GET", &format!("/api/v1/cases/{id}"), Some(&outsider), None);
+        grew.push(d.ledger_size() - before);
+        answers.push((a.status, a.body["type"].clone()));
+    }
+    assert_eq!(answers[0].0, 404);
+    assert_eq!(answers[0], answers[1]);
+    assert_eq!(
+        grew[0], grew[1],
+        "a hidden case and a missing one wrote {grew:?} events"
+    );
+}
+
+#[test]
+fn the_access_log_leaves_out_cases_the_reader_cannot_see() {
+    let d = Deployment::new();
+    let srv = d.serve("2023-12-26T10:00:00Z");
+    let col = srv.account("col", &[Role::Collector], &[EL], "TOP SECRET", &["HCS"]);
+    let kim = srv.account("kim", &[Role::Analyst], &[EL], "TOP SECRET", &["HCS"]);
+    let outsider = srv.account("out", &[Role::Analyst], &[EL], "SECRET", &[]);
+    let high = srv.account(
+        "aud.high",
+        &[Role::Auditor],
+        &["Oversight"],
+        "TOP SECRET",
+        &["HCS"],
+    );
+    let low = srv.account("aud.low", &[Role::Auditor], &["Oversight"], "SECRET", &[]);
+    // Something in the log about no case.
+    let a = srv.call(
+        "POST",
+        "/api/v1/session",
+        None,
+        Some(json!({"name": "kim", "password": "not the password"})),
+    );
+    assert_eq!(a.status, 401);
+    let mut r = kerman();
+    r["handling"]["existence_restricted"] = json!(true);
+    let case = ok(&srv, &col, "POST", "/api/v1/reports", Some(r))["case_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ok(&srv, &kim, "GET", &format!("/api/v1/cases/{case}"), None);
+    let a = srv.call(
+        "GET",
+        &format!("/api/v1/cases/{case}"),
+        Some(&outsider),
+        None,
+    );
+    assert_eq!(a.status, 404);
+    let log = |t: &str| ok(&srv, t, "GET", "/api/v1/audit/access?limit=1000", None);
+    let seen = log(&high).to_string();
+    assert!(
+        seen.contains(&case),
+        "the cleared auditor misses the case: {seen}"
+    );
+    let shown = log(&low);
+    assert!(
+        !shown.to_string().contains(&case),
+        "an auditor who gets 404 for the case sees it in the access log: {shown}"
+    );
+    // The rest of the log is still there.
+    assert!(shown.to_string().contains("login_failed"), "{shown}");
+}
