@@ -293,6 +293,29 @@ fn query_cursors_beyond_the_range_are_bad_requests() {
 }
 
 #[test]
+fn directory_names_that_cannot_be_exported_are_refused() {
+    let d = Deployment::new();
+    let srv = d.serve("2023-12-26T10:00:00Z");
+    let admin = srv.account("adm", &[Role::Admin], &["Administration"], "SECRET", &[]);
+    let dir = ok(&srv, &admin, "GET", "/api/v1/reference/directory", None);
+    for bad in [
+        "The \"Special\" Section",
+        "Embassy security \u{202E}eciffo",
+        "Venue\u{2066} security",
+    ] {
+        let mut changed = dir.clone();
+        changed["recipient"][0]["name"] = json!(bad);
+        let a = srv.call(
+            "PUT",
+            "/api/v1/reference/directory",
+            Some(&admin),
+            Some(changed),
+        );
+        assert_eq!(a.status, 422, "{bad:?} was accepted: {:?}", a.body);
+    }
+}
+
+#[test]
 fn an_idempotent_replay_is_keyed_on_the_whole_request() {
     let d = Deployment::new();
     let srv = d.serve("2023-12-26T10:00:00Z");
