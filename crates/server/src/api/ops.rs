@@ -27,7 +27,7 @@ pub fn routes(t: &mut Table) {
     t.add(
         Op::get("ready", "/readyz", Access::Public)
             .tag("service")
-            .summary("Readiness: the store answers")
+            .summary("Readiness: the store answers and can write")
             .returns::<Health>(StatusCode::OK),
         ready,
     );
@@ -84,10 +84,10 @@ async fn ready(State(state): State<AppState>) -> Result<Response, ApiError> {
             status: "ready".into(),
         }),
         Err(e) => {
-            tracing::warn!(error = %e, "not ready: the store does not answer");
+            tracing::warn!(error = %e, "not ready: the store does not answer or cannot write");
             Err(ApiError::new(
                 Kind::Unavailable,
-                "the store does not answer",
+                "the store does not answer or cannot write",
             ))
         }
     }

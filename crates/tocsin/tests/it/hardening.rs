@@ -502,3 +502,48 @@ fn the_access_log_leaves_out_cases_the_reader_cannot_see() {
     // The rest of the log is still there.
     assert!(shown.to_string().contains("login_failed"), "{shown}");
 }
+
+#[test]
+fn readiness_reflects_whether_the_store_can_write() {
+    let d = Deployment::new();
+    let srv = d.serve("2023-12-26T10:00:00Z");
+    assert_eq!(srv.call("GET", "/readyz", None, None).status, 200);
+    let t = srv.account("col", &[Role::Collector], &[EL], "TOP SECRET", &["HCS"]);
+    // The database refuses every write from now on.
+    let sql = d.sql();
+    if sql.is_pg() {
+        sql.batch(
+            "CREATE FUNCTION no_writes() RETURNS trigger LANGUAGE plpgsql AS $$ \
+             BEGIN RAISE EXCEPTION 'simulated: no space left on device'; END $$; \
+             CREATE TRIGGER no_docs BEFORE INSERT OR UPDATE OR DELETE ON docs \
+             FOR EACH ROW EXECUTE FUNCTION no_writes(); \
+             CREATE TRIGGER no_leaves BEFORE INSERT ON ledger \
+             FOR EACH ROW EXECUTE FUNCTION no_writes();",
+        );
+    } else {
+        for (name, table, on) in [
+            ("no_docs_i", "docs", "INSERT"),
+            ("no_docs_u", "docs", "UPDATE"),
+            ("no_docs_d", "docs", "DELETE"),
+            ("no_leaves", "ledger", "INSERT"),
+        ] {
+            sql.batch(&format!(
+                "CREATE TRIGGER {name} BEFORE {on} ON {table} \
+                 BEGIN SELECT RAISE(ABORT, 'simulated: no space left on device'); END;"
+            ));
+        }
+    }
+    // A success proves readiness for a second.
+    std::thread::sleep(Duration::from_millis(1100));
+    let a = srv.call("GET", "/readyz", None, None);
+    assert_eq!(
+        a.status, 503,
+        "ready while the store cannot write: {:?}",
+        a.body
+    );
+    assert_eq!(a.body["type"], "https://tocsin.dev/problems/unavailable");
+    // A write fails without database text in the answer.
+    let a = srv.call("POST", "/api/v1/reports", Some(&t), Some(kerman()));
+    assert!(a.status >= 500, "{:?}", a.body);
+    assert!(!a.body.to_string().contains("simulated"), "{:?}", a.body);
+}
