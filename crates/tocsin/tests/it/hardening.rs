@@ -547,3 +547,44 @@ fn readiness_reflects_whether_the_store_can_write() {
     assert!(a.status >= 500, "{:?}", a.body);
     assert!(!a.body.to_string().contains("simulated"), "{:?}", a.body);
 }
+
+#[test]
+fn an_admin_cannot_change_its_own_privileges() {
+    let d = Deployment::new();
+    let srv = d.serve("2023-12-26T10:00:00Z");
+    let a = srv.account("adm.a", &[Role::Admin], &["Administration"], "SECRET", &[]);
+    let b = srv.account("adm.b", &[Role::Admin], &["Administration"], "SECRET", &[]);
+    let me = ok(&srv, &a, "GET", "/api/v1/accounts/adm.a", None);
+    let spec = |roles: Value, clearance: &str, compartments: Value| {
+        json!({
+            "display_name": me["display_name"],
+            "elements": me["elements"],
+            "roles": roles,
+            "clearance": clearance,
+            "compartments": compartments,
+        })
+    };
+    for (what, body) in [
+        (
+            "roles",
+            spec(json!(["admin", "analyst", "approver"]), "SECRET", json!([])),
+        ),
+        ("clearance", spec(json!(["admin"]), "TOP SECRET", json!([]))),
+        (
+            "compartments",
+            spec(json!(["admin"]), "SECRET", json!(["HCS"])),
+        ),
+    ] {
+        let r = srv.call("PUT", "/api/v1/accounts/adm.a", Some(&a), Some(body));
+        assert_eq!(
+            r.status, 403,
+            "an admin changed its own {what}: {:?}",
+            r.body
+        );
+    }
+    // A second admin may, and it is in the ledger as done by that admin.
+    let before = d.ledger_size();
+    let body = spec(json!(["admin", "auditor"]), "SECRET", json!([]));
+    ok(&srv, &b, "PUT", "/api/v1/accounts/adm.a", Some(body));
+    assert_eq!(d.ledger_size(), before + 1);
+}
