@@ -175,10 +175,23 @@ fn idle_and_half_sent_requests_are_cut_off() {
         b"POST /api/v1/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"name\":",
     )
     .unwrap();
+    // A half-sent body on a route that refuses before reading it.
+    let mut refused = connect(&srv);
+    refused
+        .write_all(
+            b"POST /api/v1/reports HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+        )
+        .unwrap();
+    // A keep-alive connection, idle after its first request.
+    let mut kept = connect(&srv);
+    kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
     for (what, s) in [
         ("half-sent headers", half),
         ("idle", idle),
         ("half-sent body", body),
+        ("half-sent body refused", refused),
+        ("idle keep-alive", kept),
     ] {
         let (_, took, closed) = read_to_close(s);
         assert!(
