@@ -49,6 +49,7 @@ pub struct Principal {
     account: Account,
     roles: BTreeSet<Role>,
     via: Via,
+    minted_by: Option<ActorName>,
 }
 
 impl Principal {
@@ -57,7 +58,21 @@ impl Principal {
             account,
             roles,
             via,
+            minted_by: None,
         }
+    }
+
+    /// The principal, whose credential another account made (an admin
+    /// issued the token, or set the password the session logged in with).
+    pub(crate) fn minted_by(mut self, by: Option<ActorName>) -> Self {
+        self.minted_by = by;
+        self
+    }
+
+    /// Who made this credential, when another account did: such a
+    /// credential never takes a step of a two-person rule.
+    pub fn credential_minted_by(&self) -> Option<&ActorName> {
+        self.minted_by.as_ref()
     }
 
     pub fn account(&self) -> &Account {

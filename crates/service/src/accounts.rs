@@ -330,7 +330,7 @@ impl Service {
         if let Some(p) = password {
             let phc = self.hash_password(p).await?;
             events.push(Event::PasswordChanged { name: name.clone() });
-            extra.push(credential_write(&name, phc));
+            extra.push(credential_write(by, &name, phc));
         }
         self.account_events(by, events, extra).await?;
         self.existing(&name).await

@@ -72,6 +72,11 @@ pub struct SessionRecord {
     pub address: Option<String>,
     /// The account's credential epoch at login.
     pub epoch: u64,
+    /// Who set the password the session logged in with, when another
+    /// account did (an admin): the session never takes a step of a
+    /// two-person rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_set_by: Option<ActorName>,
 }
 
 /// A new session: its secret goes in the cookie, once.
@@ -86,15 +91,21 @@ pub struct NewSession {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct CredentialRecord {
     phc: String,
+    /// Who set it, when another account did (see [`crate::tokens::minted_by`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    set_by: Option<ActorName>,
 }
 
-/// The write that keeps an account's password hash.
-pub(crate) fn credential_write(name: &ActorName, phc: String) -> DocWrite {
+/// The write that keeps an account's password hash, set by `by`.
+pub(crate) fn credential_write(by: &ActorName, name: &ActorName, phc: String) -> DocWrite {
     DocWrite::put(
         DocKind::Credential,
         name.as_str(),
         DocExpect::Any,
-        &CredentialRecord { phc },
+        &CredentialRecord {
+            phc,
+            set_by: crate::tokens::minted_by(by, name),
+        },
     )
 }
 
@@ -226,13 +237,13 @@ impl Service {
         .unwrap_or(false)
     }
 
-    async fn credential(&self, name: &ActorName) -> Result<Option<String>, ServiceError> {
+    async fn credential(&self, name: &ActorName) -> Result<Option<CredentialRecord>, ServiceError> {
         match self
             .store
             .get_doc(DocKind::Credential, name.as_str())
             .await?
         {
-            Some(d) => Ok(Some(d.parse::<CredentialRecord>()?.phc)),
+            Some(d) => Ok(Some(d.parse::<CredentialRecord>()?)),
             None => Ok(None),
         }
     }
@@ -247,7 +258,7 @@ impl Service {
         self.account_events(
             by,
             vec![Event::PasswordChanged { name: name.clone() }],
-            vec![credential_write(name, phc)],
+            vec![credential_write(by, name, phc)],
         )
         .await
     }
@@ -273,10 +284,10 @@ impl Service {
         old: String,
         new: Password,
     ) -> Result<(), ServiceError> {
-        let Some(phc) = self.credential(p.name()).await? else {
+        let Some(cred) = self.credential(p.name()).await? else {
             return Err(AuthError::BadLogin.into());
         };
-        if !self.verify_password(phc, old).await {
+        if !self.verify_password(cred.phc, old).await {
             return Err(AuthError::BadLogin.into());
         }
         self.store_password(p.name(), p.name(), new).await
@@ -311,16 +322,16 @@ impl Service {
             Ok(n) => self.account(n.as_str()).await?,
             Err(_) => None,
         };
-        let phc = match &account {
+        let cred = match &account {
             Some(a) => self.credential(&a.name).await?,
             None => None,
         };
         // Without an account or a password, verify against a dummy hash
         // anyway, so the answer takes as long either way.
-        let known = phc.is_some();
-        let phc = match phc {
-            Some(p) => p,
-            None => self.dummy_phc().await?,
+        let known = cred.is_some();
+        let (phc, password_set_by) = match cred {
+            Some(c) => (c.phc, c.set_by),
+            None => (self.dummy_phc().await?, None),
         };
         let ok = self.verify_password(phc, password).await && known;
         let account = match account {
@@ -347,6 +358,7 @@ impl Service {
             csrf_token: random_b64(24)?,
             address,
             epoch: account.credential_epoch,
+            password_set_by,
         };
         self.store
             .write_docs(vec![DocWrite::put(
@@ -433,6 +445,7 @@ impl Service {
                 key,
                 csrf_token: s.csrf_token,
             },
-        ))
+        )
+        .minted_by(s.password_set_by))
     }
 }

@@ -601,3 +601,119 @@ fn an_admin_cannot_change_its_own_privileges() {
     ok(&srv, &b, "PUT", "/api/v1/accounts/adm.a", Some(body));
     assert_eq!(d.ledger_size(), before + 1);
 }
+
+/// Logs in with a password; the cookie and CSRF token of the session.
+fn login(srv: &Server, name: &str, password: &str) -> (String, String) {
+    let a = srv.call(
+        "POST",
+        "/api/v1/session",
+        None,
+        Some(json!({"name": name, "password": password})),
+    );
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    let cookie = a.headers["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let csrf = a.body["csrf_token"].as_str().unwrap().to_owned();
+    (cookie, csrf)
+}
+
+#[test]
+fn an_admin_cannot_take_a_step_of_a_two_person_rule_through_a_credential_it_minted() {
+    let d = Deployment::new();
+    let srv = d.serve("2023-12-26T10:00:00Z");
+    let admin = srv.account("adm", &[Role::Admin], &["Administration"], "SECRET", &[]);
+    let col = srv.account("col", &[Role::Collector], &[EL], "TOP SECRET", &["HCS"]);
+    let kim = srv.account("kim", &[Role::Analyst], &[EL], "TOP SECRET", &["HCS"]);
+    srv.account("lee", &[Role::Approver], &[EL], "TOP SECRET", &["HCS"]);
+    let case = ok(&srv, &col, "POST", "/api/v1/reports", Some(kerman()))["case_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let c = |p: &str| format!("/api/v1/cases/{case}{p}");
+    srv.set_now("2023-12-26T14:00:00Z");
+    ok(&srv, &kim, "POST", &c("/determinations"), Some(json!({})));
+    let mint = |account: &str, role: &str| {
+        ok(
+            &srv,
+            &admin,
+            "POST",
+            "/api/v1/tokens",
+            Some(json!({"account": account, "label": "minted", "roles": [role]})),
+        )["secret"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let waiver = json!({"ground": "W4", "reason": "Warning would expose the source."});
+    // The first half, with a token the admin issued for the analyst.
+    let kim_minted = mint("kim", "analyst");
+    let a = srv.call(
+        "POST",
+        &c("/waivers"),
+        Some(&kim_minted),
+        Some(waiver.clone()),
+    );
+    assert_eq!(
+        a.status, 403,
+        "a minted token requested a waiver: {:?}",
+        a.body
+    );
+    // Reading is not a step of the rule: the minted token still reads.
+    ok(&srv, &kim_minted, "GET", &c(""), None);
+    let w = ok(&srv, &kim, "POST", &c("/waivers"), Some(waiver));
+    let waiver_id = w["waiver_id"].as_str().unwrap().to_owned();
+    let approval = c(&format!("/waivers/{waiver_id}/approval"));
+    let body = json!({"reason": "Sources first."});
+    // The second half, with a token the admin issued for the approver.
+    let lee_minted = mint("lee", "approver");
+    let a = srv.call("POST", &approval, Some(&lee_minted), Some(body.clone()));
+    assert_eq!(
+        a.status, 403,
+        "a minted token approved a waiver: {:?}",
+        a.body
+    );
+    // Or with a password the admin set for the approver.
+    let a = srv.call(
+        "PUT",
+        "/api/v1/accounts/lee/password",
+        Some(&admin),
+        Some(json!({"password": "set by the admin for lee"})),
+    );
+    assert_eq!(a.status, 204, "{:?}", a.body);
+    let (cookie, csrf) = login(&srv, "lee", "set by the admin for lee");
+    let a = srv.call_with(
+        "POST",
+        &approval,
+        None,
+        Some(body.clone()),
+        &[("cookie", &cookie), ("x-csrf-token", &csrf)],
+    );
+    assert_eq!(
+        a.status, 403,
+        "a session from an admin's password approved: {:?}",
+        a.body
+    );
+    // Once the approver sets a password of their own, the session may.
+    let a = srv.call_with(
+        "PUT",
+        "/api/v1/me/password",
+        None,
+        Some(json!({"current": "set by the admin for lee", "new": "lee chose this one"})),
+        &[("cookie", &cookie), ("x-csrf-token", &csrf)],
+    );
+    assert_eq!(a.status, 204, "{:?}", a.body);
+    let (cookie, csrf) = login(&srv, "lee", "lee chose this one");
+    let a = srv.call_with(
+        "POST",
+        &approval,
+        None,
+        Some(body),
+        &[("cookie", &cookie), ("x-csrf-token", &csrf)],
+    );
+    assert_eq!(a.status, 200, "{:?}", a.body);
+}
