@@ -362,6 +362,10 @@ pub struct TokenInfo {
     /// The account's credential epoch when the token was issued.
     #[serde(default)]
     pub epoch: u64,
+    /// Who issued it, when another account did (an admin): such a token
+    /// never takes a step of a two-person rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issued_by: Option<ActorName>,
     #[serde(default)]
     pub revoked: bool,
 }

@@ -173,7 +173,7 @@ impl schemars::JsonSchema for CaseNumber {
 }
 
 /// How a person names a case: its id, or its number.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CaseRef {
     Id(CaseId),
     Number(CaseNumber),

@@ -21,6 +21,20 @@ pub enum TextError {
     Invalid(&'static str),
 }
 
+/// The first character of `s` that changes the direction of the text
+/// around it (the bidirectional embeddings, overrides and isolates, and the
+/// direction marks): printed, such a character can make a name read
+/// differently from what is stored (a right-to-left override reverses
+/// what follows it).
+pub fn bidi_control(s: &str) -> Option<char> {
+    s.chars().find(|c| {
+        matches!(
+            c,
+            '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+        )
+    })
+}
+
 pub(crate) fn check_text(s: &str, max: usize, multiline: bool) -> Result<(), TextError> {
     if s.trim().is_empty() {
         return Err(TextError::Empty);
@@ -274,6 +288,14 @@ mod tests {
     fn single_line_types_refuse_line_breaks() {
         assert_eq!(Title::new("a\nb"), Err(TextError::LineBreak));
         assert!(Narrative::new("a\nb").is_ok());
+    }
+
+    #[test]
+    fn bidirectional_controls_are_found() {
+        assert_eq!(bidi_control("Embassy \u{202E}eciffo"), Some('\u{202E}'));
+        assert_eq!(bidi_control("a\u{2066}b"), Some('\u{2066}'));
+        assert_eq!(bidi_control("وزارت امور خارجه"), None);
+        assert_eq!(bidi_control("Plain name"), None);
     }
 
     #[test]

@@ -28,10 +28,27 @@ pub struct Letter<'a> {
 }
 
 fn party(p: &Party) -> String {
+    let name = shown(p.name.as_str());
     match p.country {
-        Some(c) => format!("{}, {}", p.name, c.name()),
-        None => p.name.to_string(),
+        Some(c) => format!("{name}, {}", c.name()),
+        None => name,
     }
+}
+
+/// A name as printed: a direction control (a right-to-left override, say)
+/// is shown as its code point instead of turning what follows around, so
+/// the printed name reads as it is stored.
+fn shown(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut rest = name;
+    while let Some(c) = tocsin_domain::text::bidi_control(rest) {
+        let i = rest.find(c).unwrap_or(rest.len());
+        out.push_str(&rest[..i]);
+        out.push_str(&format!("<U+{:04X}>", c as u32));
+        rest = &rest[i + c.len_utf8()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The letter as plain text (lines end with `\n`).
@@ -81,6 +98,15 @@ mod tests {
     use super::*;
     use tocsin_domain::delivery::{PartyKind, WarningText};
     use tocsin_domain::text::Name;
+
+    #[test]
+    fn direction_controls_in_names_are_printed_as_code_points() {
+        assert_eq!(
+            shown("Embassy \u{202E}eciffo\u{202C} security"),
+            "Embassy <U+202E>eciffo<U+202C> security"
+        );
+        assert_eq!(shown("وزارت امور خارجه"), "وزارت امور خارجه");
+    }
 
     #[test]
     fn the_text_is_unchanged_between_the_markers() {

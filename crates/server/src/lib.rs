@@ -23,13 +23,13 @@ macro_rules! path {
 pub mod api;
 pub mod auth;
 pub mod jobs;
+mod listen;
 pub mod metrics;
 pub mod openapi;
 pub mod problem;
 pub mod router;
 pub mod table;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -52,6 +52,14 @@ pub struct ServerConfig {
     pub shutdown_grace: Duration,
     /// The background jobs (sweep, escalation notices); `None` runs none.
     pub jobs: Option<jobs::JobsConfig>,
+    /// A connection must send a request's headers within this time (also
+    /// an idle connection waiting for its next request).
+    pub header_timeout: Duration,
+    /// A request's body must keep arriving: at most this long between
+    /// two pieces of it.
+    pub body_timeout: Duration,
+    /// Connections served at once; one more is answered 503 and closed.
+    pub max_connections: usize,
 }
 
 impl Default for ServerConfig {
@@ -61,6 +69,9 @@ impl Default for ServerConfig {
             secure_cookies: true,
             shutdown_grace: Duration::from_secs(30),
             jobs: Some(jobs::JobsConfig::default()),
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            max_connections: 512,
         }
     }
 }
@@ -93,52 +104,28 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then lets requests
-/// in flight finish (up to the configured grace period).
+/// in flight finish (up to the configured grace period). Connections are
+/// limited and timed (see [`ServerConfig`]).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let grace = state.config.shutdown_grace;
     let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
     let jobs = state
         .config
         .jobs
         .clone()
         .map(|cfg| tokio::spawn(jobs::run(state.clone(), cfg, jobs_stopped)));
-    let app = app(state);
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let server = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    let config = state.config.clone();
+    // The jobs stop as soon as shutdown starts.
+    let shutdown = async move {
         shutdown.await;
-        let _ = tx.send(());
-    });
-    let handle = tokio::spawn(async move { server.await });
-    // Once shutdown starts, in-flight requests get `grace` to finish.
-    let mut handle = handle;
-    let stop = |jobs: Option<tokio::task::JoinHandle<()>>| async move {
         let _ = stop_jobs.send(true);
-        if let Some(j) = jobs {
-            let _ = j.await;
-        }
     };
-    tokio::select! {
-        r = &mut handle => {
-            stop(jobs).await;
-            return r.unwrap_or_else(|e| Err(std::io::Error::other(e)));
-        }
-        _ = rx => {}
+    let r = listen::run(listener, app(state), &config, shutdown).await;
+    if let Some(j) = jobs {
+        let _ = j.await;
     }
-    stop(jobs).await;
-    match tokio::time::timeout(grace, &mut handle).await {
-        Ok(r) => r.unwrap_or_else(|e| Err(std::io::Error::other(e))),
-        Err(_) => {
-            tracing::warn!("requests still in flight after the grace period; stopping");
-            handle.abort();
-            Ok(())
-        }
-    }
+    r
 }

@@ -1,8 +1,10 @@
 //! Prometheus metrics: requests and latency per route, cases by state and
-//! overdue steps (counted by the service at scrape time).
+//! overdue steps (counted by the service for an operator, at most once per
+//! [`CASE_COUNTS_TTL`]: looping scrapers cannot make every other request
+//! wait for a count of all cases).
 
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -29,6 +31,9 @@ pub struct StateLabels {
     pub state: String,
 }
 
+/// How long a count of the cases serves scrapes before it is counted again.
+pub const CASE_COUNTS_TTL: Duration = Duration::from_secs(15);
+
 fn latency_histogram() -> Histogram {
     // 0.25 ms to about 8 s.
     Histogram::new(exponential_buckets(0.000_25, 2.0, 16))
@@ -43,6 +48,8 @@ pub struct Metrics {
     cases: Family<StateLabels, Gauge>,
     overdue: Gauge,
     reassessment_due: Gauge,
+    /// When the case gauges were last counted (one count at a time).
+    counted: tokio::sync::Mutex<Option<Instant>>,
 }
 
 impl Default for Metrics {
@@ -104,6 +111,7 @@ impl Metrics {
             cases,
             overdue,
             reassessment_due,
+            counted: tokio::sync::Mutex::new(None),
         }
     }
 
@@ -123,24 +131,43 @@ impl Metrics {
             .observe(took.as_secs_f64());
     }
 
-    /// Refreshes the case gauges (counted by the service) and encodes everything.
-    pub async fn render(&self, svc: &tocsin_service::Service) -> Result<String, String> {
-        let counts = svc.case_counts().await.map_err(|e| e.to_string())?;
-        for (state, n) in counts.by_state {
-            self.cases
-                .get_or_create(&StateLabels {
-                    state: state.as_str().to_owned(),
-                })
-                .set(n);
+    /// Refreshes the case gauges (counted by the service for `p`, unless
+    /// a count younger than [`CASE_COUNTS_TTL`] stands) and encodes
+    /// everything.
+    pub async fn render(
+        &self,
+        svc: &tocsin_service::Service,
+        p: &tocsin_service::Principal,
+    ) -> Result<String, crate::ApiError> {
+        {
+            // One count at a time; scrapes meanwhile wait for it and reuse it.
+            let mut counted = self.counted.lock().await;
+            // The permission is checked on every scrape, fresh count or not.
+            let fresh = counted.is_some_and(|t| t.elapsed() < CASE_COUNTS_TTL);
+            if fresh {
+                svc.authorize(p, tocsin_domain::access::Permission::Operate, "case_counts")
+                    .await?;
+            } else {
+                let counts = svc.case_counts(p).await?;
+                for (state, n) in counts.by_state {
+                    self.cases
+                        .get_or_create(&StateLabels {
+                            state: state.as_str().to_owned(),
+                        })
+                        .set(n);
+                }
+                self.overdue.set(counts.overdue);
+                self.reassessment_due.set(counts.reassessment_due);
+                *counted = Some(Instant::now());
+            }
         }
-        self.overdue.set(counts.overdue);
-        self.reassessment_due.set(counts.reassessment_due);
         let mut out = String::new();
         let reg = self
             .registry
             .lock()
-            .map_err(|_| "metrics registry poisoned")?;
-        prometheus_client::encoding::text::encode(&mut out, &reg).map_err(|e| e.to_string())?;
+            .map_err(|_| crate::ApiError::internal("metrics registry poisoned"))?;
+        prometheus_client::encoding::text::encode(&mut out, &reg)
+            .map_err(|e| crate::ApiError::internal(e.to_string()))?;
         Ok(out)
     }
 }

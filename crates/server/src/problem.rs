@@ -312,6 +312,7 @@ impl From<StoreError> for ApiError {
                 ApiError::new(Kind::Conflict, e.to_string())
             }
             StoreError::Closed => ApiError::opaque(Kind::Unavailable, chain(&e)),
+            StoreError::BadCursor(_) => ApiError::bad_request(e.to_string()),
             _ => ApiError::internal(chain(&e)),
         }
     }

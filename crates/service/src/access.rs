@@ -49,6 +49,7 @@ pub struct Principal {
     account: Account,
     roles: BTreeSet<Role>,
     via: Via,
+    minted_by: Option<ActorName>,
 }
 
 impl Principal {
@@ -57,7 +58,21 @@ impl Principal {
             account,
             roles,
             via,
+            minted_by: None,
         }
+    }
+
+    /// The principal, whose credential another account made (an admin
+    /// issued the token, or set the password the session logged in with).
+    pub(crate) fn minted_by(mut self, by: Option<ActorName>) -> Self {
+        self.minted_by = by;
+        self
+    }
+
+    /// Who made this credential, when another account did: such a
+    /// credential never takes a step of a two-person rule.
+    pub fn credential_minted_by(&self) -> Option<&ActorName> {
+        self.minted_by.as_ref()
     }
 
     pub fn account(&self) -> &Account {
@@ -113,6 +128,7 @@ impl<T> Deref for Visible<T> {
 }
 
 const NO_ACCESS: &str = "no access to this case (clearance, compartments or element)";
+const NO_SUCH_CASE: &str = "no such case";
 
 impl Service {
     /// The principal of an account, for an in-process edge that opened the
@@ -245,22 +261,31 @@ impl Service {
     ) -> Result<Visible<Case>, ServiceError> {
         let reference = reference.into();
         self.authorize(p, Permission::ReadCase, action).await?;
-        let missing = || ServiceError::CaseNotFound(reference.to_string());
-        let (id, number) = match reference {
-            CaseRef::Id(id) => (id, None),
-            CaseRef::Number(n) => (
-                self.store.case_by_number(n).await?.ok_or_else(missing)?,
-                Some(n),
-            ),
+        let id = match reference {
+            CaseRef::Id(id) => Some(id),
+            CaseRef::Number(n) => self.store.case_by_number(n).await?,
         };
-        let mut case = match self.load(id).await {
-            Err(ServiceError::CaseNotFound(_)) => return Err(missing()),
-            other => other?,
+        let case = match id {
+            Some(id) => match self.load(id).await {
+                Err(ServiceError::CaseNotFound(_)) => None,
+                other => Some(other?),
+            },
+            None => None,
         };
         let levels = self.clearance_levels().await?;
+        let Some(mut case) = case else {
+            // A missing case is refused with the work a hidden one gets
+            // (the refusal is recorded), so the time of the answer does
+            // not tell a restricted case from a missing one.
+            self.refuse(p, action, Some(format!("case/{reference}")), NO_SUCH_CASE)
+                .await;
+            return Err(ServiceError::CaseNotFound(reference.to_string()));
+        };
         self.check_visible_as(p, &case, &levels, action, &reference)
             .await?;
-        case.number = number;
+        if let CaseRef::Number(n) = reference {
+            case.number = Some(n);
+        }
         Ok(Visible(case))
     }
 

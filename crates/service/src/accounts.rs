@@ -7,6 +7,8 @@
 //! they live only in documents (see [`crate::sessions`]).
 //!
 //! Changing accounts needs the `manage_accounts` permission, checked here.
+//! Nobody changes their own roles, clearance, compartments or elements
+//! (a second admin must); the refusal is recorded.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -328,7 +330,7 @@ impl Service {
         if let Some(p) = password {
             let phc = self.hash_password(p).await?;
             events.push(Event::PasswordChanged { name: name.clone() });
-            extra.push(credential_write(&name, phc));
+            extra.push(credential_write(by, &name, phc));
         }
         self.account_events(by, events, extra).await?;
         self.existing(&name).await
@@ -349,7 +351,22 @@ impl Service {
     ) -> Result<Account, ServiceError> {
         self.authorize(p, Permission::ManageAccounts, "change_account")
             .await?;
-        self.existing(&name).await?;
+        let current = self.existing(&name).await?;
+        if name == *p.name() && !same_privileges(&current.spec, &spec) {
+            // Separation of duties: nobody raises (or reshapes) their own
+            // privileges; a second admin must.
+            let reason = format!(
+                "{name} may not change its own roles, clearance, compartments or elements: a second admin must"
+            );
+            self.refuse(
+                p,
+                "change_account",
+                Some(format!("account/{name}")),
+                &reason,
+            )
+            .await;
+            return Err(ServiceError::Forbidden(reason));
+        }
         self.check_spec(&spec).await?;
         self.account_events(
             p.name(),
@@ -391,4 +408,12 @@ impl Service {
         self.account_events(p.name(), vec![event], vec![]).await?;
         self.existing(&name).await
     }
+}
+
+/// Whether two specs grant the same: everything but the display name.
+fn same_privileges(a: &AccountSpec, b: &AccountSpec) -> bool {
+    a.roles == b.roles
+        && a.clearance == b.clearance
+        && a.compartments == b.compartments
+        && a.elements == b.elements
 }

@@ -4,7 +4,11 @@
 //! that open the database themselves verify with `tocsin_store::audit`
 //! directly.)
 
-use tocsin_domain::access::Permission;
+use std::collections::HashMap;
+
+use tocsin_domain::CaseRef;
+use tocsin_domain::access::{ClearanceLevels, Permission};
+use tocsin_domain::event::Event;
 use tocsin_ledger::{Hash, NoteVerifier, ProofError};
 use tocsin_store::StreamId;
 use tocsin_store::audit::{Failure, InclusionProof, VerifyOptions, VerifyReport};
@@ -114,7 +118,10 @@ impl Service {
     }
 
     /// Reads of restricted content, refusals and failed logins, after
-    /// sequence number `after`, at most `limit`.
+    /// sequence number `after`, at most `limit`. An entry about a case the
+    /// reader may not see (or about no case at all: a refused reference to
+    /// a missing one) is left out, so the log does not reveal what a
+    /// case's 404 hides.
     pub async fn access_log(
         &self,
         p: &Principal,
@@ -122,17 +129,75 @@ impl Service {
         limit: usize,
     ) -> Result<AccessLogPage, ServiceError> {
         self.authorize(p, Permission::Audit, "access_log").await?;
+        let levels = self.clearance_levels().await?;
         let events = self.store.read_stream(&StreamId::Access).await?;
-        let rest: Vec<_> = events.into_iter().filter(|e| e.seq > after).collect();
-        let next = (rest.len() > limit).then(|| rest[limit - 1].seq);
+        let mut seen: HashMap<CaseRef, bool> = HashMap::new();
+        let mut items = Vec::new();
+        for e in events.into_iter().filter(|e| e.seq > after) {
+            if let Some(case) = names_case(&e.envelope.event) {
+                let visible = match case {
+                    None => false,
+                    Some(case) => match seen.get(&case) {
+                        Some(v) => *v,
+                        None => {
+                            let v = self.may_see_quietly(p, &levels, case).await?;
+                            seen.insert(case, v);
+                            v
+                        }
+                    },
+                };
+                if !visible {
+                    continue;
+                }
+            }
+            items.push(e);
+            if items.len() > limit {
+                break;
+            }
+        }
+        let next = (items.len() > limit).then(|| items[limit - 1].seq);
         Ok(AccessLogPage {
-            items: rest
+            items: items
                 .into_iter()
                 .take(limit)
                 .map(LoggedEvent::from)
                 .collect(),
             next,
         })
+    }
+
+    /// Whether `p` may see the case `r` names (false when there is none),
+    /// recording nothing.
+    async fn may_see_quietly(
+        &self,
+        p: &Principal,
+        levels: &ClearanceLevels,
+        r: CaseRef,
+    ) -> Result<bool, ServiceError> {
+        let id = match r {
+            CaseRef::Id(id) => Some(id),
+            CaseRef::Number(n) => self.store.case_by_number(n).await?,
+        };
+        let Some(id) = id else { return Ok(false) };
+        match self.load(id).await {
+            Ok(case) => Ok(Service::sees(p, &case, levels)),
+            Err(ServiceError::CaseNotFound(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Whether an access event is about a case, and which (`Some(None)`: a
+/// refusal's target says `case/` but names no case that can be looked up).
+fn names_case(e: &Event) -> Option<Option<CaseRef>> {
+    match e {
+        Event::ContentRead { case_id, .. } => Some(Some(CaseRef::Id(*case_id))),
+        Event::AccessRefused {
+            target: Some(t), ..
+        } => t
+            .strip_prefix("case/")
+            .map(|r| r.split('/').next().and_then(|r| r.parse().ok())),
+        _ => None,
     }
 }
 

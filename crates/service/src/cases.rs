@@ -214,8 +214,11 @@ impl Service {
     }
 
     /// How many cases stand in each state, overdue and flagged. Counts
-    /// every case whatever its marking: for the operator's metrics.
-    pub async fn case_counts(&self) -> Result<CaseCounts, ServiceError> {
+    /// every case whatever its marking, so only an operator may ask (a
+    /// reader without that permission would watch hidden cases open).
+    pub async fn case_counts(&self, p: &Principal) -> Result<CaseCounts, ServiceError> {
+        self.authorize(p, Permission::Operate, "case_counts")
+            .await?;
         let now = self.now();
         let mut by_state: Vec<(CaseState, i64)> = CaseState::ALL.iter().map(|s| (*s, 0)).collect();
         let mut counts = CaseCounts::default();

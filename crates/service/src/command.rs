@@ -53,6 +53,75 @@ impl Service {
         Case::from_events(&recorded).map_err(|source| ServiceError::Corrupt { case: id, source })
     }
 
+    /// A step of a two-person rule (requesting or deciding a waiver;
+    /// drafting or approving a warning when the policy makes that
+    /// two-person) is taken only with a credential the person made: never
+    /// with a token another account issued or a password another account
+    /// set, or one admin could act as both people. The refusal is recorded.
+    async fn check_own_credential(&self, p: &Principal, cmd: &Command) -> Result<(), ServiceError> {
+        let warning_rule = self.policy.policy.approvals.warning.two_person;
+        let step = match cmd {
+            Command::RequestWaiver { .. }
+            | Command::ApproveWaiver { .. }
+            | Command::RejectWaiver { .. } => true,
+            Command::DraftWarning { .. } | Command::ApproveWarning { .. } => warning_rule,
+            _ => false,
+        };
+        let Some(by) = p.credential_minted_by().filter(|_| step) else {
+            return Ok(());
+        };
+        let reason = format!(
+            "{} cannot {} with a credential {by} made (a token it issued or a password it set): a step of a two-person rule needs a credential of the person's own (log in with a password you set, or issue your own token)",
+            p.name(),
+            action_name(cmd.action()).replace('_', " ")
+        );
+        self.refuse(p, action_name(cmd.action()), None, &reason)
+            .await;
+        Err(ServiceError::Forbidden(reason))
+    }
+
+    /// What a command names must be real, and an approval must name the
+    /// text approved: a hand-off goes to an enabled account and a
+    /// registered element; a warning is approved only with the SHA-256 of
+    /// the text the approver read.
+    async fn check_arguments(&self, cmd: &Command) -> Result<(), ServiceError> {
+        match cmd {
+            Command::ApproveWarning { sha256: None, .. } => Err(ServiceError::invalid(
+                "sha256",
+                "give the SHA-256 of the text you read: an approval names the exact text approved",
+            )),
+            Command::HandOff {
+                owner,
+                lead_element,
+                ..
+            } => {
+                match self.account(owner.as_str()).await? {
+                    Some(a) if !a.disabled => {}
+                    Some(_) => {
+                        return Err(ServiceError::invalid(
+                            "owner",
+                            format_args!("the account '{owner}' is disabled"),
+                        ));
+                    }
+                    None => {
+                        return Err(ServiceError::invalid(
+                            "owner",
+                            format_args!("there is no account '{owner}'"),
+                        ));
+                    }
+                }
+                if self.element(lead_element.as_str()).await?.is_none() {
+                    return Err(ServiceError::invalid(
+                        "lead_element",
+                        format_args!("there is no element '{lead_element}'"),
+                    ));
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Runs a command on a case the caller may see, as the caller. The
     /// command is re-run on the new state if another got there first, and
     /// the caller's access is checked again against that state.
@@ -79,6 +148,8 @@ impl Service {
         let action = cmd.action();
         self.authorize(p, cmd.permission(), action_name(action))
             .await?;
+        self.check_arguments(&cmd).await?;
+        self.check_own_credential(p, &cmd).await?;
         let levels: ClearanceLevels = self.clearance_levels().await?;
         let actor = p.actor();
         let mut unseen: Option<Case> = None;

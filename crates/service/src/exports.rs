@@ -27,7 +27,13 @@ pub enum CapScope {
 }
 
 fn export_error(e: tocsin_export::ExportError) -> ServiceError {
-    ServiceError::internal("cannot export the warning", e)
+    use tocsin_export::ExportError::*;
+    match e {
+        // What the recorded route names cannot be written as CAP: say so
+        // (never a 500).
+        CapAddress(_) | CapId(_) | NotXml { .. } | NoAddresses => ServiceError::invalid("route", e),
+        _ => ServiceError::internal("cannot export the warning", e),
+    }
 }
 
 impl Service {

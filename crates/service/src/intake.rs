@@ -2,16 +2,21 @@
 //!
 //! The checks every face gets: the submitter may submit reports; the
 //! report's originating element is one of the submitter's own; its
-//! classification is a level of this deployment; a case joined is one the
-//! submitter may see (a [`Visible<Case>`]); and with an idempotency key
-//! the same request is answered with its first result and writes nothing,
-//! also when two copies race (the key's record is written in the same
-//! transaction as the report, with compare-and-set).
+//! classification is a level of this deployment at or below the
+//! submitter's clearance, and its compartments are ones the submitter
+//! holds (a report cannot be marked beyond what its author may read); a
+//! case joined is one the submitter may see (a [`Visible<Case>`]), and the
+//! report's marking must not hide it from its owner (nor a new case from
+//! the owner named for it); and with an idempotency key the same request
+//! (body, case joined and owner named) is answered with its first result
+//! and writes nothing, also when two copies race (the key's record is
+//! written in the same transaction as the report, with compare-and-set).
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use tocsin_domain::access::Permission;
+use tocsin_domain::access::{ClearanceLevels, Marking, Permission, Visibility, visibility};
 use tocsin_domain::case::{Case, Command, Ctx, OpenCase};
+use tocsin_domain::report::Handling;
 use tocsin_domain::{ActorName, CaseId, CaseNumber, ReportId, ThreatReport};
 use tocsin_store::{CaseSummary, DocExpect, DocKind, DocWrite, NewEvents, StoreError, StreamId};
 
@@ -65,6 +70,32 @@ impl Idempotency {
             request_sha256: hex::encode(Sha256::digest(request)),
         })
     }
+
+    /// The digest of the whole request: the body, and the case it joins
+    /// and the owner it names, when it does (a request without either
+    /// keeps the body's digest, as records written before this had).
+    fn request_digest(&self, join: Option<CaseId>, owner: Option<&ActorName>) -> String {
+        if join.is_none() && owner.is_none() {
+            return self.request_sha256.clone();
+        }
+        let whole = format!(
+            "{}\ncase={}\nowner={}",
+            self.request_sha256,
+            join.map(|c| c.to_string()).unwrap_or_default(),
+            owner.map(|o| o.to_string()).unwrap_or_default()
+        );
+        hex::encode(Sha256::digest(whole.as_bytes()))
+    }
+}
+
+/// `base` with a report's handling added (what a case's marking becomes).
+fn marked(mut base: Marking, h: &Handling) -> Marking {
+    if let Some(l) = &h.classification {
+        base.levels.insert(l.clone());
+    }
+    base.compartments.extend(h.compartments.iter().cloned());
+    base.existence_restricted |= h.existence_restricted;
+    base
 }
 
 /// A report that went in.
@@ -101,10 +132,13 @@ impl Service {
             owner,
             idempotency,
         } = intake;
-        // Idempotency keys are per account.
-        let key = idempotency
-            .as_ref()
-            .map(|i| (format!("{}/{}", p.name(), i.key), i.request_sha256.clone()));
+        // Idempotency keys are per account, and name the whole request.
+        let key = idempotency.as_ref().map(|i| {
+            (
+                format!("{}/{}", p.name(), i.key),
+                i.request_digest(join.as_ref().map(|c| c.id), owner.as_ref()),
+            )
+        });
         if let Some((k, sha)) = &key
             && let Some(first) = self.replay(k, sha).await?
         {
@@ -125,11 +159,24 @@ impl Service {
                 ),
             ));
         }
-        if let Some(level) = &report.handling.classification {
-            self.clearance_levels()
-                .await?
-                .check(level)
-                .map_err(|e| ServiceError::invalid("handling.classification", e))?;
+        let levels = self.clearance_levels().await?;
+        self.check_marking(p, &levels, &report.handling)?;
+        match (&join, &owner) {
+            (Some(case), _) => {
+                let before = case.marking();
+                let after = marked(before.clone(), &report.handling);
+                self.keeps_owner(&levels, &case.owner, Some(&before), &after)
+                    .await?
+            }
+            (None, Some(owner)) => {
+                let base = Marking {
+                    elements: [report.originating_element.clone()].into(),
+                    ..Marking::default()
+                };
+                self.keeps_owner(&levels, owner, None, &marked(base, &report.handling))
+                    .await?
+            }
+            (None, None) => {}
         }
         let report_id = ReportId::from_uuid(new_uuid());
         let record = |case_id, new_case| match &key {
@@ -188,6 +235,77 @@ impl Service {
                 .ok_or_else(|| ServiceError::Contention(format!("idempotency key {k}"))),
             (r, _) => r,
         }
+    }
+
+    /// A report is marked at most as high as its submitter is cleared, and
+    /// only with compartments the submitter holds.
+    fn check_marking(
+        &self,
+        p: &Principal,
+        levels: &ClearanceLevels,
+        h: &Handling,
+    ) -> Result<(), ServiceError> {
+        let spec = &p.account().spec;
+        if let Some(level) = &h.classification {
+            levels
+                .check(level)
+                .map_err(|e| ServiceError::invalid("handling.classification", e))?;
+            if !levels.at_or_below(&spec.clearance).contains(level) {
+                return Err(ServiceError::invalid(
+                    "handling.classification",
+                    format_args!(
+                        "{level} is above the clearance of {} ({}): a report is marked at most at its submitter's level",
+                        p.name(),
+                        spec.clearance
+                    ),
+                ));
+            }
+        }
+        let foreign: Vec<String> = h
+            .compartments
+            .difference(&spec.compartments)
+            .map(|c| c.to_string())
+            .collect();
+        if !foreign.is_empty() {
+            return Err(ServiceError::invalid(
+                "handling.compartments",
+                format_args!(
+                    "{} does not hold {}: a report is marked only with compartments its submitter holds",
+                    p.name(),
+                    foreign.join(", ")
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The owner of a case who sees it under `before` (a new case: always)
+    /// must still see it under `marking`; an owner named must exist.
+    async fn keeps_owner(
+        &self,
+        levels: &ClearanceLevels,
+        owner: &ActorName,
+        before: Option<&Marking>,
+        marking: &Marking,
+    ) -> Result<(), ServiceError> {
+        let Some(account) = self.account(owner.as_str()).await? else {
+            return Err(ServiceError::invalid(
+                "owner",
+                format_args!("there is no account '{owner}'"),
+            ));
+        };
+        let sees = |m: &Marking| {
+            visibility(&account, &account.spec.roles, levels, m) == Visibility::Visible
+        };
+        if before.is_none_or(sees) && !sees(marking) {
+            return Err(ServiceError::invalid(
+                "handling",
+                format_args!(
+                    "this marking would hide the case from its owner {owner} (clearance, compartments or element): the owner must be able to see the case"
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// The first result under an idempotency key, if there is one.

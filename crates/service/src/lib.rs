@@ -85,7 +85,12 @@ pub struct Service {
     dummy: OnceLock<String>,
     /// Screening indexes per loaded registry version.
     indexes: screening::Indexes,
+    /// When the store last proved it can write (for readiness).
+    wrote: Mutex<Option<std::time::Instant>>,
 }
+
+/// How long a successful write proves readiness for.
+const READY_PROBE_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 pub(crate) fn new_uuid() -> uuid::Uuid {
     uuid::Uuid::now_v7()
@@ -112,6 +117,7 @@ impl Service {
             throttle: sessions::Throttle::default(),
             dummy: OnceLock::new(),
             indexes: screening::Indexes::default(),
+            wrote: Mutex::new(None),
         }
     }
 
@@ -133,9 +139,32 @@ impl Service {
         &self.store.meta().deployment_id
     }
 
-    /// Readiness: the store answers.
+    /// Readiness: the store answers and can write (disk full, a
+    /// read-only file or a read-only database make it not ready). The
+    /// write is a small document, at most once a second: a probe answered
+    /// in between reuses the last success.
     pub async fn ready(&self) -> Result<(), ServiceError> {
         self.store.ledger_head().await?;
+        let recent = self
+            .wrote
+            .lock()
+            .ok()
+            .and_then(|w| *w)
+            .is_some_and(|t| t.elapsed() < READY_PROBE_EVERY);
+        if recent {
+            return Ok(());
+        }
+        self.store
+            .write_docs(vec![tocsin_store::DocWrite::put(
+                tocsin_store::DocKind::Probe,
+                "readiness",
+                tocsin_store::DocExpect::Any,
+                &serde_json::json!({ "at": self.now() }),
+            )])
+            .await?;
+        if let Ok(mut w) = self.wrote.lock() {
+            *w = Some(std::time::Instant::now());
+        }
         Ok(())
     }
 }

@@ -16,7 +16,7 @@ use tocsin_domain::event::Event;
 use tocsin_domain::notice::NoticeTarget;
 use tocsin_domain::reference::{Directory, Relations};
 use tocsin_domain::routing::{RoutePlan, RoutingFacts, plan};
-use tocsin_domain::text::{Label, Name, Reason};
+use tocsin_domain::text::{Label, Name, Reason, bidi_control};
 use tocsin_domain::{ActorName, CaseRef};
 use tocsin_store::{DocExpect, DocKind, DocWrite, NewEvents, StreamId};
 
@@ -103,6 +103,7 @@ impl Service {
     ) -> Result<Directory, ServiceError> {
         self.authorize(p, Permission::Operate, "set_directory")
             .await?;
+        printable(&directory)?;
         self.reference_event(p.name(), Event::DirectoryReplaced { directory }, vec![])
             .await?;
         self.directory().await
@@ -267,4 +268,39 @@ impl Service {
             None => Ok(None),
         }
     }
+}
+
+/// Every text of a directory prints as it is stored, and every name can be
+/// a CAP address: no direction controls anywhere, no double quote in a
+/// name (a CAP address cannot carry one).
+fn printable(directory: &Directory) -> Result<(), ServiceError> {
+    for (i, e) in directory.entries().iter().enumerate() {
+        let field = |f: &str| format!("recipient[{i}].{f}");
+        if e.name.as_str().contains('"') {
+            return Err(ServiceError::invalid(
+                &field("name"),
+                format_args!(
+                    "'{}' contains a double quote, which a CAP address cannot carry",
+                    e.name
+                ),
+            ));
+        }
+        let texts = std::iter::once(("name", e.name.as_str()))
+            .chain(e.locality.iter().map(|l| ("locality", l.as_str())))
+            .chain(e.sites.iter().map(|s| ("sites", s.as_str())))
+            .chain(e.notes.iter().map(|n| ("notes", n.as_str())))
+            .chain(e.contacts.iter().map(|c| ("contact", c.address.as_str())));
+        for (f, text) in texts {
+            if let Some(c) = bidi_control(text) {
+                return Err(ServiceError::invalid(
+                    &field(f),
+                    format_args!(
+                        "contains U+{:04X}, a direction control that makes printed text read differently from what is stored",
+                        c as u32
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }

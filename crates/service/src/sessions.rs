@@ -72,6 +72,11 @@ pub struct SessionRecord {
     pub address: Option<String>,
     /// The account's credential epoch at login.
     pub epoch: u64,
+    /// Who set the password the session logged in with, when another
+    /// account did (an admin): the session never takes a step of a
+    /// two-person rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_set_by: Option<ActorName>,
 }
 
 /// A new session: its secret goes in the cookie, once.
@@ -86,48 +91,85 @@ pub struct NewSession {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct CredentialRecord {
     phc: String,
+    /// Who set it, when another account did (see [`crate::tokens::minted_by`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    set_by: Option<ActorName>,
 }
 
-/// The write that keeps an account's password hash.
-pub(crate) fn credential_write(name: &ActorName, phc: String) -> DocWrite {
+/// The write that keeps an account's password hash, set by `by`.
+pub(crate) fn credential_write(by: &ActorName, name: &ActorName, phc: String) -> DocWrite {
     DocWrite::put(
         DocKind::Credential,
         name.as_str(),
         DocExpect::Any,
-        &CredentialRecord { phc },
+        &CredentialRecord {
+            phc,
+            set_by: crate::tokens::minted_by(by, name),
+        },
     )
 }
 
-/// Failed-login bookkeeping, in memory (per process).
+/// Failed-login bookkeeping, in memory (per process). An attempt is
+/// counted *before* its password is checked, in the same critical section
+/// as the check of the limit, so parallel attempts cannot all pass the
+/// check; a successful attempt takes its own count back (and only it).
 #[derive(Default)]
 pub(crate) struct Throttle {
     failures: Mutex<HashMap<String, Vec<Timestamp>>>,
 }
 
+/// An attempt admitted by [`Throttle::admit`], already counted under `keys`.
+pub(crate) struct Admitted {
+    keys: Vec<String>,
+    at: Timestamp,
+}
+
 impl Throttle {
-    fn recent(&self, key: &str, now: Timestamp, window: Duration) -> (u32, Option<Timestamp>) {
+    /// Admits one attempt under every `(key, limit)` and counts it, or
+    /// answers when the first limit reached frees up.
+    fn admit(
+        &self,
+        limits: &[(String, u32)],
+        now: Timestamp,
+        window: Duration,
+    ) -> Result<Admitted, Timestamp> {
         let Ok(mut m) = self.failures.lock() else {
-            return (0, None);
+            return Err(now + window);
         };
         let cutoff = now - window;
-        let v = m.entry(key.to_owned()).or_default();
-        v.retain(|t| *t > cutoff);
-        (v.len() as u32, v.first().copied())
-    }
-
-    fn fail(&self, key: &str, now: Timestamp) {
-        if let Ok(mut m) = self.failures.lock() {
-            m.entry(key.to_owned()).or_default().push(now);
-            // Bound memory under a flood of distinct names.
-            if m.len() > 100_000 {
-                m.clear();
+        for (key, max) in limits {
+            if let Some(v) = m.get_mut(key) {
+                v.retain(|t| *t > cutoff);
+                if v.len() as u32 >= *max {
+                    return Err(v.first().map(|f| *f + window).unwrap_or(now));
+                }
             }
         }
+        // Bound memory under a flood of distinct names.
+        if m.len() > 100_000 {
+            m.retain(|_, v| v.iter().any(|t| *t > cutoff));
+        }
+        for (key, _) in limits {
+            m.entry(key.clone()).or_default().push(now);
+        }
+        Ok(Admitted {
+            keys: limits.iter().map(|(k, _)| k.clone()).collect(),
+            at: now,
+        })
     }
 
-    fn clear(&self, key: &str) {
+    /// The attempt succeeded: its own count is taken back. The account's
+    /// other failures stand until the window passes: forgetting them would
+    /// let attempts made in parallel with a success start counting afresh.
+    fn succeeded(&self, a: Admitted) {
         if let Ok(mut m) = self.failures.lock() {
-            m.remove(key);
+            for key in &a.keys {
+                if let Some(v) = m.get_mut(key)
+                    && let Some(i) = v.iter().position(|t| *t == a.at)
+                {
+                    v.remove(i);
+                }
+            }
         }
     }
 }
@@ -195,13 +237,13 @@ impl Service {
         .unwrap_or(false)
     }
 
-    async fn credential(&self, name: &ActorName) -> Result<Option<String>, ServiceError> {
+    async fn credential(&self, name: &ActorName) -> Result<Option<CredentialRecord>, ServiceError> {
         match self
             .store
             .get_doc(DocKind::Credential, name.as_str())
             .await?
         {
-            Some(d) => Ok(Some(d.parse::<CredentialRecord>()?.phc)),
+            Some(d) => Ok(Some(d.parse::<CredentialRecord>()?)),
             None => Ok(None),
         }
     }
@@ -216,7 +258,7 @@ impl Service {
         self.account_events(
             by,
             vec![Event::PasswordChanged { name: name.clone() }],
-            vec![credential_write(name, phc)],
+            vec![credential_write(by, name, phc)],
         )
         .await
     }
@@ -242,10 +284,10 @@ impl Service {
         old: String,
         new: Password,
     ) -> Result<(), ServiceError> {
-        let Some(phc) = self.credential(p.name()).await? else {
+        let Some(cred) = self.credential(p.name()).await? else {
             return Err(AuthError::BadLogin.into());
         };
-        if !self.verify_password(phc, old).await {
+        if !self.verify_password(cred.phc, old).await {
             return Err(AuthError::BadLogin.into());
         }
         self.store_password(p.name(), p.name(), new).await
@@ -263,42 +305,38 @@ impl Service {
         let cfg = self.auth.clone();
         let now = self.now();
         let akey = format!("account:{}", name.to_ascii_lowercase());
-        let ipkey = address.as_ref().map(|a| format!("address:{a}"));
-        for (key, max) in [
-            (Some(akey.clone()), cfg.max_failures_per_account),
-            (ipkey.clone(), cfg.max_failures_per_address),
-        ] {
-            let Some(key) = key else { continue };
-            let (n, first) = self.throttle.recent(&key, now, cfg.throttle_window);
-            if n >= max {
-                let until = first.map(|f| f + cfg.throttle_window).unwrap_or(now);
+        let mut limits = vec![(akey, cfg.max_failures_per_account)];
+        if let Some(a) = &address {
+            limits.push((format!("address:{a}"), cfg.max_failures_per_address));
+        }
+        // Counted now, before the password is checked: parallel attempts
+        // cannot all pass the limit.
+        let admitted = match self.throttle.admit(&limits, now, cfg.throttle_window) {
+            Ok(a) => a,
+            Err(until) => {
                 let secs = until.duration_since(now).as_secs().max(1) as u64;
                 return Err(AuthError::Throttled(secs).into());
             }
-        }
+        };
         let account = match ActorName::new(name) {
             Ok(n) => self.account(n.as_str()).await?,
             Err(_) => None,
         };
-        let phc = match &account {
+        let cred = match &account {
             Some(a) => self.credential(&a.name).await?,
             None => None,
         };
         // Without an account or a password, verify against a dummy hash
         // anyway, so the answer takes as long either way.
-        let known = phc.is_some();
-        let phc = match phc {
-            Some(p) => p,
-            None => self.dummy_phc().await?,
+        let known = cred.is_some();
+        let (phc, password_set_by) = match cred {
+            Some(c) => (c.phc, c.set_by),
+            None => (self.dummy_phc().await?, None),
         };
         let ok = self.verify_password(phc, password).await && known;
         let account = match account {
             Some(a) if ok && !a.disabled => a,
             _ => {
-                self.throttle.fail(&akey, now);
-                if let Some(k) = &ipkey {
-                    self.throttle.fail(k, now);
-                }
                 let shown: String = name.chars().take(64).collect();
                 self.record_access(
                     &ActorName::system(),
@@ -311,7 +349,7 @@ impl Service {
                 return Err(AuthError::BadLogin.into());
             }
         };
-        self.throttle.clear(&akey);
+        self.throttle.succeeded(admitted);
         let secret = random_b64(32)?;
         let record = SessionRecord {
             account: account.name.clone(),
@@ -320,6 +358,7 @@ impl Service {
             csrf_token: random_b64(24)?,
             address,
             epoch: account.credential_epoch,
+            password_set_by,
         };
         self.store
             .write_docs(vec![DocWrite::put(
@@ -406,6 +445,7 @@ impl Service {
                 key,
                 csrf_token: s.csrf_token,
             },
-        ))
+        )
+        .minted_by(s.password_set_by))
     }
 }

@@ -19,6 +19,14 @@ use crate::{Service, ServiceError};
 
 const TOKEN_PREFIX: &str = "tocsin_";
 
+/// Who minted a credential of `account`, when that is another account:
+/// `None` when the account made it itself, or when tocsin's operator did
+/// (an in-process edge that holds the database and the signing key proves
+/// nothing more by a credential).
+pub(crate) fn minted_by(by: &ActorName, account: &ActorName) -> Option<ActorName> {
+    (by != account && *by != ActorName::system()).then(|| by.clone())
+}
+
 /// A new API token: the secret is shown once and never again.
 pub struct NewToken {
     pub secret: String,
@@ -86,6 +94,7 @@ impl Service {
             ));
         }
         let now = self.now();
+        let issued_by = minted_by(by, &account);
         let token_id = TokenId::from_uuid(crate::new_uuid());
         let raw = random_b64(32)?;
         let secret = format!("{TOKEN_PREFIX}{}_{raw}", token_id.as_uuid().simple());
@@ -99,6 +108,7 @@ impl Service {
             secret_sha256: sha256_hex(&secret),
             revoked: false,
             epoch: a.credential_epoch,
+            issued_by,
         };
         self.account_events(
             by,
@@ -233,6 +243,7 @@ impl Service {
             Via::Token {
                 token_id: t.token_id,
             },
-        ))
+        )
+        .minted_by(t.issued_by))
     }
 }

@@ -177,10 +177,12 @@ pub enum DocKind {
     Registry,
     /// Deployment settings changed at run time (clearance levels). Derived.
     Setting,
+    /// What a readiness probe writes, to prove the store can write.
+    Probe,
 }
 
 impl DocKind {
-    pub const ALL: [DocKind; 10] = [
+    pub const ALL: [DocKind; 11] = [
         DocKind::Element,
         DocKind::Account,
         DocKind::Token,
@@ -191,6 +193,7 @@ impl DocKind {
         DocKind::Notice,
         DocKind::Registry,
         DocKind::Setting,
+        DocKind::Probe,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -205,6 +208,7 @@ impl DocKind {
             DocKind::Notice => "notice",
             DocKind::Registry => "registry",
             DocKind::Setting => "setting",
+            DocKind::Probe => "probe",
         }
     }
 

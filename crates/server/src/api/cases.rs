@@ -389,9 +389,8 @@ pub struct DraftBody {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApproveWarningBody {
-    /// The SHA-256 of the text the approver read: refused if the draft differs.
-    #[serde(default)]
-    pub sha256: Option<String>,
+    /// The SHA-256 of the text the approver read (required): refused if the draft differs.
+    pub sha256: String,
 }
 
 /// A warning version from a path: one that does not parse answers as a
@@ -422,7 +421,8 @@ async fn list_cases(
         });
     }
     let after = match q.after {
-        Some(a) if a.parse::<u64>().is_ok() => Some(a),
+        // A cursor is a ledger position: 0 to 2^63 - 1.
+        Some(a) if a.parse::<i64>().is_ok_and(|n| n >= 0) => Some(a),
         Some(a) => {
             return Err(ApiError::bad_request(format!(
                 "after '{a}' is not a cursor from a previous page"
@@ -578,7 +578,7 @@ async fn approve_warning(c: CaseCommand<ApproveWarningBody>) -> Result<Response,
             .map_err(|_| ApiError::not_found(format!("there is no warning version {v}")))?;
         Ok(Command::ApproveWarning {
             version,
-            sha256: b.sha256,
+            sha256: Some(b.sha256),
         })
     })
     .await

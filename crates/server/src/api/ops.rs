@@ -27,14 +27,15 @@ pub fn routes(t: &mut Table) {
     t.add(
         Op::get("ready", "/readyz", Access::Public)
             .tag("service")
-            .summary("Readiness: the store answers")
+            .summary("Readiness: the store answers and can write")
             .returns::<Health>(StatusCode::OK),
         ready,
     );
     t.add(
-        Op::get("metrics", "/metrics", Access::Public)
+        Op::get("metrics", "/metrics", needs(Permission::Operate))
             .tag("service")
             .summary("Prometheus metrics (text exposition format)")
+            .describe("The case gauges count every case, restricted ones included, so the route needs the operate permission (an admin's token). They are counted at most once every 15 seconds, however often the route is scraped.")
             .returns_text(),
         metrics,
     );
@@ -83,21 +84,17 @@ async fn ready(State(state): State<AppState>) -> Result<Response, ApiError> {
             status: "ready".into(),
         }),
         Err(e) => {
-            tracing::warn!(error = %e, "not ready: the store does not answer");
+            tracing::warn!(error = %e, "not ready: the store does not answer or cannot write");
             Err(ApiError::new(
                 Kind::Unavailable,
-                "the store does not answer",
+                "the store does not answer or cannot write",
             ))
         }
     }
 }
 
-async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let text = state
-        .metrics
-        .render(&state.svc)
-        .await
-        .map_err(ApiError::internal)?;
+async fn metrics(State(state): State<AppState>, Caller(p): Caller) -> Result<Response, ApiError> {
+    let text = state.metrics.render(&state.svc, &p).await?;
     let mut r = (StatusCode::OK, text).into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,

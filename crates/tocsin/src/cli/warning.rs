@@ -61,9 +61,9 @@ pub enum WarningCmd {
         /// The warning version to approve.
         #[arg(long)]
         version: u32,
-        /// The sha256 of the text you read (printed by `warning draft` and `warning show`): refused if the draft differs.
+        /// The sha256 of the text you read (printed by `warning draft` and `warning show`), required: refused if the draft differs.
         #[arg(long, value_name = "HEX")]
-        sha256: Option<String>,
+        sha256: String,
     },
     /// Print the exact text of a warning version and its hash.
     Show {

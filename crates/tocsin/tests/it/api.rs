@@ -22,7 +22,7 @@ fn expected_access() -> BTreeMap<&'static str, Access> {
     BTreeMap::from([
         ("health", Public),
         ("ready", Public),
-        ("metrics", Public),
+        ("metrics", n(Operate)),
         ("openapi", Public),
         ("login", Public),
         ("logout", Authenticated),
@@ -894,7 +894,8 @@ fn health_readiness_and_metrics() {
     let t = srv.account("col", &[Role::Collector], &[EL], "TOP SECRET", &["HCS"]);
     let report: Value = serde_json::from_str(tocsin::scenarios::KERMAN_REPORT).unwrap();
     srv.call("POST", "/api/v1/reports", Some(&t), Some(report));
-    let m = srv.call("GET", "/metrics", None, None);
+    let admin = srv.account("adm", &[Role::Admin], &["Administration"], "SECRET", &[]);
+    let m = srv.call("GET", "/metrics", Some(&admin), None);
     assert_eq!(m.status, 200);
     let text = m.body.as_str().unwrap().to_owned();
     for want in [

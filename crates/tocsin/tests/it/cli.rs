@@ -221,7 +221,18 @@ fn submit_show_determine_and_illegal_transition_through_the_cli() {
         stdout(&out)
     );
     // Approving a warning that does not exist is refused with what is allowed next.
-    let out = run(&lee, &["warning", "approve", &case, "--version", "1"]);
+    let out = run(
+        &lee,
+        &[
+            "warning",
+            "approve",
+            &case,
+            "--version",
+            "1",
+            "--sha256",
+            "00",
+        ],
+    );
     assert!(!out.status.success());
     let err = stderr(&out);
     assert!(err.contains("cannot approve warning while the case is duty_to_warn; allowed next: draft warning, choose route, request waiver"), "{err}");

@@ -410,7 +410,7 @@ fn kerman_end_to_end_over_http() {
     assert_eq!(v["ok"], true, "{v}");
     // Time-to-decide and time-to-warn are measured.
     let m = srv
-        .call("GET", "/metrics", None, None)
+        .call("GET", "/metrics", Some(&admin), None)
         .body
         .as_str()
         .unwrap()

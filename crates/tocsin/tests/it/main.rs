@@ -11,6 +11,7 @@ mod concurrency;
 mod crash;
 mod delivery;
 mod door;
+mod hardening;
 mod migrate;
 mod readme;
 mod rebuild;
