@@ -165,24 +165,26 @@ const ROMANISED_GROUPS: &[&[&str]] = &[
 
 /// The pairs of [`ROMANISED_GROUPS`], and which first letters pair up (a
 /// bit per letter: most token pairs are ruled out without hashing).
-static ROMANISED: LazyLock<(FxHashSet<(&'static str, &'static str)>, [u32; 26])> =
-    LazyLock::new(|| {
-        let mut s = FxHashSet::default();
-        let mut firsts = [0u32; 26];
-        for g in ROMANISED_GROUPS {
-            for &a in *g {
-                for &b in *g {
-                    if a != b {
-                        s.insert((a, b));
-                        if let (Some(x), Some(y)) = (letter(a), letter(b)) {
-                            firsts[x] |= 1 << y;
-                        }
+type Romanised = (FxHashSet<(&'static str, &'static str)>, [u32; 26]);
+
+/// See [`Romanised`].
+static ROMANISED: LazyLock<Romanised> = LazyLock::new(|| {
+    let mut s = FxHashSet::default();
+    let mut firsts = [0u32; 26];
+    for g in ROMANISED_GROUPS {
+        for &a in *g {
+            for &b in *g {
+                if a != b {
+                    s.insert((a, b));
+                    if let (Some(x), Some(y)) = (letter(a), letter(b)) {
+                        firsts[x] |= 1 << y;
                     }
                 }
             }
         }
-        (s, firsts)
-    });
+    }
+    (s, firsts)
+});
 
 /// The first letter of a token as 0–25, if it is a–z.
 fn letter(t: &str) -> Option<usize> {
