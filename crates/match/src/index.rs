@@ -1167,6 +1167,41 @@ mod tests {
     }
 
     #[test]
+    fn cjk_queries_find_romanised_entries_in_every_reading() {
+        let entries = vec![
+            entry("k1", EntryKind::Person, "Kim Jong Un", &[], &[]),
+            entry("k2", EntryKind::Person, "Kim Yo Jong", &[], &[]),
+            entry("j1", EntryKind::Person, "Shinzo Abe", &[], &[]),
+            entry("j2", EntryKind::Person, "Yuriko Koike", &[], &[]),
+            entry("r1", EntryKind::Person, "Donald Trump", &[], &[]),
+            entry("c1", EntryKind::Person, "Xi Jinping", &[], &[]),
+        ];
+        let ix = Index::build_with(&entries, &IndexOptions::default());
+        for (q, want) in [
+            ("金正恩", "k1"),
+            ("김정은", "k1"),
+            ("安倍晋三", "j1"),
+            ("ドナルド・トランプ", "r1"),
+            ("习近平", "c1"),
+        ] {
+            let hits = ix.search(q, &SearchOptions::default());
+            assert_eq!(
+                hits.first().map(|h| h.entry_id.as_str()),
+                Some(want),
+                "{q}: {hits:?}"
+            );
+            assert!(hits[0].score >= crate::DEFAULT_THRESHOLD, "{q}: {hits:?}");
+            // The score is the pair scorer's, explained on the reading used.
+            let direct = crate::score(q, &hits[0].matched_name).score;
+            assert!(
+                (direct - hits[0].score).abs() < 1e-4,
+                "{q}: {direct} vs {hits:?}"
+            );
+            assert!(!hits[0].explanation.matches.is_empty(), "{q}");
+        }
+    }
+
+    #[test]
     fn entries_listed_in_cjk_scripts_are_found_by_their_romanisations() {
         let entries = vec![
             entry("j1", EntryKind::Person, "山田太郎", &[], &[]),
