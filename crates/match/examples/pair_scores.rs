@@ -39,8 +39,9 @@ fn main() {
         writeln!(out, "{s:.5}").expect("write");
     }
     eprintln!(
-        "pairs {} time_per_pair_us {:.2}",
+        "pairs {} time_per_pair_us {:.2} threshold {}",
         pairs.len(),
-        per_pair * 1e6
+        per_pair * 1e6,
+        tocsin_match::DEFAULT_THRESHOLD
     );
 }

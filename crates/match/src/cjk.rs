@@ -329,13 +329,17 @@ fn new_token(text: String, original: &str, script: Script) -> Token {
 }
 
 /// Japanese readings of a name written in kanji alone
-/// ([`crate::japanese::readings`]), as surname + given name.
-fn japanese_readings(base: &NormalisedName, out: &mut Vec<NormalisedName>) {
+/// ([`crate::japanese::readings`]), as surname + given name; with
+/// `spellings`, also each reading's other spellings of long vowels.
+fn japanese_readings(base: &NormalisedName, spellings: bool, out: &mut Vec<NormalisedName>) {
     if base.tokens.is_empty() || base.tokens.iter().any(|t| t.script != Script::Han) {
         return;
     }
     let kanji: String = base.tokens.iter().map(|t| t.original.as_str()).collect();
     for r in crate::japanese::readings(&kanji) {
+        if !spellings && r.long != Long::Dropped {
+            continue;
+        }
         let n = NormalisedName {
             original: base.original.clone(),
             tokens: vec![
@@ -405,9 +409,23 @@ fn retext(t: &Token, text: String) -> Token {
 }
 
 /// Every plausible reading of a name, the ordinary [`normalise()`] first.
-/// Names without hangul or Chinese characters have exactly one reading.
+/// Names without hangul, Chinese characters or kana have exactly one
+/// reading.
 #[must_use]
 pub fn readings(name: &str) -> Vec<NormalisedName> {
+    readings_with(name, true)
+}
+
+/// The readings of a registry name that an index keeps: [`readings`]
+/// without the other spellings of long vowels in Japanese readings
+/// (`satou`, `satoh` beside `sato`), which a query finds through the
+/// spelling kept and scores almost as high.
+#[must_use]
+pub fn index_readings(name: &str) -> Vec<NormalisedName> {
+    readings_with(name, false)
+}
+
+fn readings_with(name: &str, spellings: bool) -> Vec<NormalisedName> {
     let base = normalise(name);
     if !has_cjk(&base) {
         return vec![base];
@@ -462,7 +480,7 @@ pub fn readings(name: &str) -> Vec<NormalisedName> {
     {
         out.remove(0);
     }
-    japanese_readings(&base, &mut out);
+    japanese_readings(&base, spellings, &mut out);
     out
 }
 

@@ -402,14 +402,24 @@ pub struct Index {
 
 const BATCH: usize = 1 << 15;
 
+/// A query's tokens as the scorer takes them (at most [`MAX_TOKENS`]).
+fn query_toks(query: &NormalisedName) -> Vec<Tok<'_>> {
+    query
+        .tokens
+        .iter()
+        .take(MAX_TOKENS)
+        .map(Tok::from)
+        .collect()
+}
+
 /// The forms of a registry name that are indexed: its normalised form, or
 /// for a name in hangul, Chinese characters or kana each of its readings
-/// ([`crate::cjk::readings`]), so that a romanised query finds an entry
+/// ([`crate::cjk::index_readings`]), so that a romanised query finds an entry
 /// listed only in its own script. Each reading is one more name of the
 /// entry, with the same text and source.
 fn name_forms(text: &str) -> Vec<NormalisedName> {
     if text.chars().any(|c| Script::of(c).is_syllabic()) {
-        crate::cjk::readings(text)
+        crate::cjk::index_readings(text)
     } else {
         vec![normalise(text)]
     }
@@ -841,19 +851,33 @@ impl Index {
         if readings.len() == 1 {
             return self.search_normalised(&readings[0], opts);
         }
-        let mut hits: Vec<Hit> = Vec::new();
-        for r in &readings {
-            for h in self.search_normalised(r, opts) {
-                match hits.iter_mut().find(|x| x.entry == h.entry) {
-                    Some(x) if x.score >= h.score => {}
-                    Some(x) => *x = h,
-                    None => hits.push(h),
+        SCRATCH.with(|s| {
+            let mut s = s.borrow_mut();
+            // Readings that sound alike (the same skeletons: `sato`,
+            // `satou`, `satoh`; Korean in three romanisations) form one
+            // group: a group's candidates are found once, from its first
+            // reading, and scored with each reading of the group.
+            let mut groups: Vec<(Vec<&str>, Vec<usize>)> = Vec::new();
+            for (i, r) in readings.iter().enumerate() {
+                let skel: Vec<&str> = r.tokens.iter().map(|t| t.skeleton.as_str()).collect();
+                match groups.iter_mut().find(|g| g.0 == skel) {
+                    Some(g) => g.1.push(i),
+                    None => groups.push((skel, vec![i])),
                 }
             }
-        }
-        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.entry.cmp(&b.entry)));
-        hits.truncate(opts.limit);
-        hits
+            let qs: Vec<Vec<Tok<'_>>> = readings.iter().map(query_toks).collect();
+            // (name, reading) pairs to score.
+            let mut pairs: Vec<(u32, usize)> = Vec::new();
+            for (_, members) in &groups {
+                let cand = self.candidates(&qs[members[0]], opts, &mut s);
+                for &(_, nm) in &cand {
+                    pairs.extend(members.iter().map(|&r| (nm, r)));
+                }
+            }
+            pairs.sort_unstable();
+            pairs.dedup();
+            self.rank(&qs, &pairs, opts, &mut s)
+        })
     }
 
     /// Search with an already normalised query.
@@ -871,12 +895,23 @@ impl Index {
         opts: &SearchOptions,
         sc: &mut SearchScratch,
     ) -> Vec<Hit> {
-        let q: Vec<Tok<'_>> = query
-            .tokens
-            .iter()
-            .take(MAX_TOKENS)
-            .map(Tok::from)
+        let q = query_toks(query);
+        let pairs: Vec<(u32, usize)> = self
+            .candidates(&q, opts, sc)
+            .into_iter()
+            .map(|c| (c.1, 0))
             .collect();
+        self.rank(&[q], &pairs, opts, sc)
+    }
+
+    /// Steps 1–3 of a search: the names with the most evidence for the
+    /// query's tokens, `(evidence, name)`, at most `opts.candidates`.
+    fn candidates(
+        &self,
+        q: &[Tok<'_>],
+        opts: &SearchOptions,
+        sc: &mut SearchScratch,
+    ) -> Vec<(f32, u32)> {
         if q.is_empty() || self.name_entry.is_empty() {
             return Vec::new();
         }
@@ -1001,38 +1036,62 @@ impl Index {
             cand.select_nth_unstable_by(m - 1, |a, b| b.0.total_cmp(&a.0));
             cand.truncate(m);
         }
-        // 4. Re-rank with the scorer; best name per entry.
-        let mut best: FxHashMap<u32, (f32, u32)> = FxHashMap::default();
+        cand
+    }
+
+    /// Step 4 of a search: re-rank candidate names with the scorer, each
+    /// pair `(name, reading)` scoring the name against that reading of the
+    /// query (`qs`: one reading for most names); pairs of one name are
+    /// adjacent. Best name and reading per entry.
+    fn rank(
+        &self,
+        qs: &[Vec<Tok<'_>>],
+        pairs: &[(u32, usize)],
+        opts: &SearchOptions,
+        sc: &mut SearchScratch,
+    ) -> Vec<Hit> {
+        // entry → (score, name, reading)
+        let mut best: FxHashMap<u32, (f32, u32, usize)> = FxHashMap::default();
         let mut ctoks: Vec<Tok<'_>> = Vec::with_capacity(16);
-        for &(_, nm) in &cand {
+        let mut loaded = u32::MAX;
+        for &(nm, r) in pairs {
             let entry = self.name_entry[nm as usize];
             if let Some(k) = opts.kind
                 && self.entry_kind[entry as usize] != k
             {
                 continue;
             }
-            ctoks.clear();
-            ctoks.extend(self.name_toks(nm).iter().map(|&v| self.vocab.tok(v)));
+            let q = &qs[r];
+            if q.is_empty() {
+                continue;
+            }
+            if loaded != nm {
+                ctoks.clear();
+                ctoks.extend(self.name_toks(nm).iter().map(|&v| self.vocab.tok(v)));
+                loaded = nm;
+            }
             let org = !matches!(self.entry_kind[entry as usize], EntryKind::Person);
-            let (s, _) = score_toks(&q, &ctoks, &self.cfg, false, org, &mut sc.scorer);
-            let e = best.entry(entry).or_insert((s, nm));
-            if s > e.0 || (s == e.0 && nm < e.1) {
-                *e = (s, nm);
+            let (s, _) = score_toks(q, &ctoks, &self.cfg, false, org, &mut sc.scorer);
+            let e = best.entry(entry).or_insert((s, nm, r));
+            if s > e.0 || (s == e.0 && (nm, r) < (e.1, e.2)) {
+                *e = (s, nm, r);
             }
         }
-        let mut ranked: Vec<(u32, f32, u32)> =
-            best.into_iter().map(|(e, (s, nm))| (e, s, nm)).collect();
+        let mut ranked: Vec<(u32, f32, u32, usize)> = best
+            .into_iter()
+            .map(|(e, (s, nm, r))| (e, s, nm, r))
+            .collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         ranked.retain(|r| r.1 >= opts.min_score);
         ranked.truncate(opts.limit);
         ranked
             .into_iter()
-            .map(|(entry, score, nm)| {
+            .map(|(entry, score, nm, r)| {
                 let explanation = if opts.explain {
                     ctoks.clear();
                     ctoks.extend(self.name_toks(nm).iter().map(|&v| self.vocab.tok(v)));
                     let org = !matches!(self.entry_kind[entry as usize], EntryKind::Person);
-                    score_toks(&q, &ctoks, &self.cfg, true, org, &mut sc.scorer)
+                    score_toks(&qs[r], &ctoks, &self.cfg, true, org, &mut sc.scorer)
                         .1
                         .unwrap_or_default()
                 } else {
@@ -1104,6 +1163,41 @@ mod tests {
             original_script: orig.iter().map(|s| (*s).to_string()).collect(),
             country: None,
             program: None,
+        }
+    }
+
+    #[test]
+    fn cjk_queries_find_romanised_entries_in_every_reading() {
+        let entries = vec![
+            entry("k1", EntryKind::Person, "Kim Jong Un", &[], &[]),
+            entry("k2", EntryKind::Person, "Kim Yo Jong", &[], &[]),
+            entry("j1", EntryKind::Person, "Shinzo Abe", &[], &[]),
+            entry("j2", EntryKind::Person, "Yuriko Koike", &[], &[]),
+            entry("r1", EntryKind::Person, "Donald Trump", &[], &[]),
+            entry("c1", EntryKind::Person, "Xi Jinping", &[], &[]),
+        ];
+        let ix = Index::build_with(&entries, &IndexOptions::default());
+        for (q, want) in [
+            ("金正恩", "k1"),
+            ("김정은", "k1"),
+            ("安倍晋三", "j1"),
+            ("ドナルド・トランプ", "r1"),
+            ("习近平", "c1"),
+        ] {
+            let hits = ix.search(q, &SearchOptions::default());
+            assert_eq!(
+                hits.first().map(|h| h.entry_id.as_str()),
+                Some(want),
+                "{q}: {hits:?}"
+            );
+            assert!(hits[0].score >= crate::DEFAULT_THRESHOLD, "{q}: {hits:?}");
+            // The score is the pair scorer's, explained on the reading used.
+            let direct = crate::score(q, &hits[0].matched_name).score;
+            assert!(
+                (direct - hits[0].score).abs() < 1e-4,
+                "{q}: {direct} vs {hits:?}"
+            );
+            assert!(!hits[0].explanation.matches.is_empty(), "{q}");
         }
     }
 

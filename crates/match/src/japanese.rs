@@ -103,6 +103,8 @@ pub struct Reading {
     pub surname: (String, String),
     /// The given name's kanji and its romanisation.
     pub given: (String, String),
+    /// How long vowels are spelt in it.
+    pub long: Long,
 }
 
 /// One way to split a kanji name: (rank, katakana readings of surname and
@@ -144,8 +146,10 @@ pub fn readings(kanji: &str) -> Vec<Reading> {
             let r = Reading {
                 surname: (sn.to_string(), a),
                 given: (gn.to_string(), b),
+                long,
             };
-            if !out.contains(&r) && out.len() < MAX {
+            let same = |o: &Reading| o.surname == r.surname && o.given == r.given;
+            if !out.iter().any(same) && out.len() < MAX {
                 out.push(r);
             }
         }

@@ -163,19 +163,36 @@ const ROMANISED_GROUPS: &[&[&str]] = &[
     &["xi", "hsi"],
 ];
 
-static ROMANISED: LazyLock<FxHashSet<(&'static str, &'static str)>> = LazyLock::new(|| {
+/// The pairs of [`ROMANISED_GROUPS`], and which first letters pair up (a
+/// bit per letter: most token pairs are ruled out without hashing).
+type Romanised = (FxHashSet<(&'static str, &'static str)>, [u32; 26]);
+
+/// See [`Romanised`].
+static ROMANISED: LazyLock<Romanised> = LazyLock::new(|| {
     let mut s = FxHashSet::default();
+    let mut firsts = [0u32; 26];
     for g in ROMANISED_GROUPS {
         for &a in *g {
             for &b in *g {
                 if a != b {
                     s.insert((a, b));
+                    if let (Some(x), Some(y)) = (letter(a), letter(b)) {
+                        firsts[x] |= 1 << y;
+                    }
                 }
             }
         }
     }
-    s
+    (s, firsts)
 });
+
+/// The first letter of a token as 0–25, if it is a–z.
+fn letter(t: &str) -> Option<usize> {
+    t.bytes()
+        .next()
+        .filter(u8::is_ascii_lowercase)
+        .map(|c| usize::from(c - b'a'))
+}
 
 /// The other spellings of a token's name in other romanisations.
 pub(crate) fn romanised_variants(a: &str) -> impl Iterator<Item = &'static str> + '_ {
@@ -188,5 +205,12 @@ pub(crate) fn romanised_variants(a: &str) -> impl Iterator<Item = &'static str> 
 
 /// Whether two tokens are one name in two romanisations (`lee`/`ri`).
 pub(crate) fn same_romanised_name(a: &str, b: &str) -> bool {
-    a.len().max(b.len()) <= 6 && ROMANISED.contains(&(a, b))
+    if a.len().max(b.len()) > 6 {
+        return false;
+    }
+    let (Some(x), Some(y)) = (letter(a), letter(b)) else {
+        return false;
+    };
+    let (pairs, firsts) = &*ROMANISED;
+    firsts[x] & (1 << y) != 0 && pairs.contains(&(a, b))
 }
