@@ -230,11 +230,14 @@ pub fn sources(reports: &[Recorded<'_>]) -> Vec<Source> {
         }
         i
     }
+    // Joins the sources of two reports; false when they were one already
+    // (then the link explains nothing new and is not listed).
     let mut union = |a: usize, b: usize| {
         let (ra, rb) = (root(&mut parent, a), root(&mut parent, b));
         // The earlier report stays the root, so a source is named by its first.
         let (lo, hi) = if ra < rb { (ra, rb) } else { (rb, ra) };
         parent[hi] = lo;
+        ra != rb
     };
     let mut reasons: Vec<Vec<String>> = vec![Vec::new(); reports.len()];
     let mut first_of_origin: BTreeMap<String, usize> = BTreeMap::new();
@@ -242,8 +245,9 @@ pub fn sources(reports: &[Recorded<'_>]) -> Vec<Source> {
         if let Independence::Derived { of, basis, also } = r.independence {
             let links = std::iter::once((of, basis)).chain(also.iter().map(|l| (&l.of, &l.basis)));
             for (of, basis) in links {
-                if let Some(&j) = index.get(of) {
-                    union(i, j);
+                if let Some(&j) = index.get(of)
+                    && union(i, j)
+                {
                     reasons[i].push(format!(
                         "report {} repeats report {}: {}",
                         i + 1,
@@ -256,11 +260,7 @@ pub fn sources(reports: &[Recorded<'_>]) -> Vec<Source> {
         if let Some(o) = r.origin {
             match first_of_origin.get(&o.key()) {
                 Some(&j) => {
-                    let recorded = reasons[i].iter().any(|s| {
-                        s.starts_with(&format!("report {} repeats report {}:", i + 1, j + 1))
-                    });
-                    union(i, j);
-                    if !recorded {
+                    if union(i, j) {
                         reasons[i].push(format!(
                             "report {} repeats report {}: same origin \"{o}\"",
                             i + 1,
