@@ -315,3 +315,42 @@ fn a_light_paraphrase_is_derived_where_jaccard_missed_it() {
     );
     assert_eq!(h.case.independent_sources(), 1);
 }
+
+#[test]
+fn an_old_ledgers_independence_reads_and_counts_as_before() {
+    // As recorded before `also`, `shared_text` and origins existed.
+    let a: Independence = serde_json::from_str(r#"{"kind":"independent"}"#).unwrap();
+    let b: Independence = serde_json::from_str(&format!(
+        r#"{{"kind":"derived","of":"{}","basis":{{"kind":"similar_text","similarity_percent":62}}}}"#,
+        rid(0)
+    ))
+    .unwrap();
+    let c: Independence = serde_json::from_str(&format!(
+        r#"{{"kind":"derived","of":"{}","basis":{{"kind":"declared"}}}}"#,
+        rid(1)
+    ))
+    .unwrap();
+    assert!(matches!(&b, Independence::Derived { also, .. } if also.is_empty()));
+    // Re-serialised, an old value is byte-for-byte what was recorded.
+    assert_eq!(
+        serde_json::to_string(&b).unwrap(),
+        format!(
+            r#"{{"kind":"derived","of":"{}","basis":{{"kind":"similar_text","similarity_percent":62}}}}"#,
+            rid(0)
+        )
+    );
+    let d = Independence::Independent;
+    let recorded: Vec<crate::corroboration::Recorded<'_>> = [(0, &a), (1, &b), (2, &c), (3, &d)]
+        .into_iter()
+        .map(|(n, i)| crate::corroboration::Recorded {
+            id: rid(n),
+            origin: None,
+            independence: i,
+        })
+        .collect();
+    let sources = crate::corroboration::sources(&recorded);
+    // The old count: reports recorded as independent.
+    assert_eq!(sources.len(), 2);
+    assert_eq!(sources[0].reports, [1, 2, 3]);
+    assert_eq!(sources[1].reports, [4]);
+}
