@@ -21,9 +21,7 @@ use crate::delivery::{
     AdvisoryDecision, Delivery, DeliveryStatus, LanguageTag, OutcomeRecord, Response, Route,
     RouteAlternative, WarningText, WithheldCategory,
 };
-use crate::event::{
-    Assessment, DerivationBasis, Event, Independence, ReassessmentReason, RecordedEvent,
-};
+use crate::event::{Assessment, Event, Independence, ReassessmentReason, RecordedEvent};
 use crate::grading::Specificity;
 use crate::ids::{CaseId, CaseNumber, ReportId, WaiverId};
 use crate::policy::{
@@ -1095,12 +1093,24 @@ impl Case {
         policy.sanitiser().check(text, &self.protected_terms())
     }
 
-    /// The number of reports that count as independent sources.
+    /// The number of independent sources among the reports.
     pub fn independent_sources(&self) -> u32 {
-        self.reports
+        u32::try_from(self.sources().len()).unwrap_or(u32::MAX)
+    }
+
+    /// The independent sources: which reports count as one, and why
+    /// (`corroboration::sources`).
+    pub fn sources(&self) -> Vec<crate::policy::Source> {
+        let recorded: Vec<_> = self
+            .reports
             .iter()
-            .filter(|r| r.independence == Independence::Independent)
-            .count() as u32
+            .map(|r| crate::corroboration::Recorded {
+                id: r.id,
+                origin: r.report.origin.as_ref(),
+                independence: &r.independence,
+            })
+            .collect();
+        crate::corroboration::sources(&recorded)
     }
 
     /// The facts the policy decides on: the analyst's latest assessment of
@@ -1121,7 +1131,8 @@ impl Case {
                         acc.union(&r.report.harm_types)
                     })
             });
-        let independent_sources = self.independent_sources();
+        let sources = self.sources();
+        let independent_sources = u32::try_from(sources.len()).unwrap_or(u32::MAX);
         let grade = latest(&|a| a.grading.is_some())
             .and_then(|a| a.value.grading.as_ref().map(|g| g.grade))
             .unwrap_or_else(|| {
@@ -1133,6 +1144,7 @@ impl Case {
                         independent_sources,
                         specificity: first.specificity,
                         window: None,
+                        sources: Vec::new(),
                     };
                     let (_, trace) = policy.evaluate(&probe, Timestamp::UNIX_EPOCH);
                     match trace
@@ -1171,6 +1183,7 @@ impl Case {
             independent_sources,
             specificity,
             window,
+            sources,
         }
     }
 
@@ -1473,39 +1486,16 @@ impl Case {
         if self.reports.iter().any(|r| r.id == report_id) {
             return Err(CaseError::DuplicateReport(report_id));
         }
-        let independence = match report.derived_from {
-            Some(of) => {
-                if !self.reports.iter().any(|r| r.id == of) {
-                    return Err(CaseError::UnknownDerivedFrom(of));
-                }
-                Independence::Derived {
-                    of,
-                    basis: DerivationBasis::Declared,
-                }
-            }
-            None => {
-                let threshold = ctx.policy.credibility.derived_text_similarity;
-                let best = self
-                    .reports
-                    .iter()
-                    .map(|r| {
-                        (
-                            r.id,
-                            similarity(r.report.narrative.as_str(), report.narrative.as_str()),
-                        )
-                    })
-                    .max_by(|a, b| a.1.total_cmp(&b.1));
-                match best {
-                    Some((of, s)) if s >= threshold => Independence::Derived {
-                        of,
-                        basis: DerivationBasis::SimilarText {
-                            similarity_percent: (s * 100.0).round().clamp(0.0, 100.0) as u8,
-                        },
-                    },
-                    _ => Independence::Independent,
-                }
-            }
-        };
+        if let Some(of) = report.derived_from
+            && !self.reports.iter().any(|r| r.id == of)
+        {
+            return Err(CaseError::UnknownDerivedFrom(of));
+        }
+        let independence = crate::corroboration::assess(
+            &report,
+            self.reports.iter().map(|r| (r.id, &r.report)),
+            ctx.policy.credibility.containment_threshold(),
+        );
         let independent = independence == Independence::Independent;
         let old_window = self.window();
         let new_report_window = report.window.clone();
@@ -1822,32 +1812,4 @@ impl Case {
         }
         events
     }
-}
-
-/// Word-trigram Jaccard similarity of two texts (0 to 1), case-insensitive.
-pub fn similarity(a: &str, b: &str) -> f64 {
-    fn shingles(s: &str) -> BTreeSet<(String, String, String)> {
-        let words: Vec<String> = s
-            .split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-            .map(|w| w.to_lowercase())
-            .collect();
-        if words.len() < 3 {
-            return words
-                .into_iter()
-                .map(|w| (w, String::new(), String::new()))
-                .collect();
-        }
-        words
-            .windows(3)
-            .map(|w| (w[0].clone(), w[1].clone(), w[2].clone()))
-            .collect()
-    }
-    let (sa, sb) = (shingles(a), shingles(b));
-    if sa.is_empty() && sb.is_empty() {
-        return 1.0;
-    }
-    let inter = sa.intersection(&sb).count() as f64;
-    let union = (sa.len() + sb.len()) as f64 - inter;
-    if union == 0.0 { 0.0 } else { inter / union }
 }

@@ -68,6 +68,7 @@ pub(crate) fn report(narrative: &str, grade: &str, window: Option<(&str, &str)>)
         external_reference: None,
         secret_terms: vec![],
         derived_from: None,
+        origin: None,
     }
 }
 

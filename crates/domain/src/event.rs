@@ -20,7 +20,7 @@ use crate::policy::{Deadlines, Determination, PolicyRef};
 use crate::reference::{Directory, Relations};
 use crate::report::{HarmTypes, ThreatReport};
 use crate::screening::{RegistryRef, Screening, WatchListFlag};
-use crate::text::{ActorName, ElementName, Label, Note, Reason, Title};
+use crate::text::{ActorName, ElementName, Label, Note, Origin, Reason, Title};
 
 use crate::time::{ThreatWindow, Timestamp};
 
@@ -142,7 +142,18 @@ pub enum Independence {
     Derived {
         of: ReportId,
         basis: DerivationBasis,
+        /// Other earlier reports this one also re-states (all of them are one
+        /// source with it). Absent in events recorded before it existed.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        also: Vec<DerivedLink>,
     },
+}
+
+/// One more report a derived report re-states, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct DerivedLink {
+    pub of: ReportId,
+    pub basis: DerivationBasis,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -150,8 +161,40 @@ pub enum Independence {
 pub enum DerivationBasis {
     /// The report says so (`derived_from`).
     Declared,
-    /// Its narrative overlaps the other's this much (percent, word trigrams).
+    /// Its narrative overlaps the other's this much (percent, word-trigram
+    /// Jaccard). Recorded by the detector used before `shared_text`.
     SimilarText { similarity_percent: u8 },
+    /// Its narrative and the other's share word pairs (after headers and
+    /// boilerplate are stripped): `this_in_other_percent` of this report's
+    /// pairs are in the other, `other_in_this_percent` of the other's are in
+    /// this one; `shared_pairs` is how many.
+    SharedText {
+        this_in_other_percent: u8,
+        other_in_this_percent: u8,
+        shared_pairs: u32,
+    },
+    /// Both reports name the same origin (compared by [`Origin::key`]).
+    SameOrigin { origin: Origin },
+}
+
+impl DerivationBasis {
+    /// Why, in words, for a rule trace or a timeline.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Declared => "declared by the report (derived_from)".to_owned(),
+            Self::SimilarText { similarity_percent } => {
+                format!("{similarity_percent}% same text (word trigrams)")
+            }
+            Self::SharedText {
+                this_in_other_percent,
+                other_in_this_percent,
+                shared_pairs,
+            } => format!(
+                "shared text: {this_in_other_percent}% of its word pairs are in the other, {other_in_this_percent}% of the other's in it ({shared_pairs} pairs)"
+            ),
+            Self::SameOrigin { origin } => format!("same origin \"{origin}\""),
+        }
+    }
 }
 
 /// An analyst's consolidated view of the case, overriding what the reports say.
@@ -534,6 +577,9 @@ impl Event {
                         ..
                     } => {
                         format!("derived report ({similarity_percent}% same text), counts once")
+                    }
+                    Independence::Derived { basis, .. } => {
+                        format!("derived report ({}), counts once", basis.describe())
                     }
                 };
                 format!(

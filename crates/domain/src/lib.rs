@@ -17,6 +17,7 @@
 pub mod access;
 pub mod actor;
 pub mod case;
+pub mod corroboration;
 pub mod delivery;
 pub mod event;
 #[cfg(test)]
@@ -37,6 +38,8 @@ pub mod time;
 
 #[cfg(test)]
 mod case_tests;
+#[cfg(test)]
+mod corroboration_tests;
 
 pub use actor::{Actor, Role};
 pub use case::{Action, Case, CaseError, CaseState, Command, Ctx, FoldError, OpenCase, Step};

@@ -74,7 +74,27 @@ pub struct CredibilityRules {
     #[serde(default)]
     pub undetermined_information: BTreeSet<InformationCredibility>,
     pub confirmation_min_independent_sources: u32,
+    /// The word-trigram Jaccard threshold of the detector used before
+    /// `derived_text_containment`. Still required, so policies already
+    /// adopted keep parsing and hashing the same; no longer read.
     pub derived_text_similarity: f64,
+    /// A report is proposed as derived from an earlier one when this share
+    /// of either report's word pairs is found in the other (shingle
+    /// containment, see `corroboration`). Absent: the measured default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub derived_text_containment: Option<f64>,
+}
+
+/// The containment threshold when a policy names none: chosen on the
+/// tuning part of `bench/corroboration` (see docs/PERFORMANCE.md).
+pub const DEFAULT_DERIVED_TEXT_CONTAINMENT: f64 = 0.35;
+
+impl CredibilityRules {
+    /// The containment threshold in force.
+    pub fn containment_threshold(&self) -> f64 {
+        self.derived_text_containment
+            .unwrap_or(DEFAULT_DERIVED_TEXT_CONTAINMENT)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -399,6 +419,14 @@ impl Policy {
                 "must be greater than 0 and at most 1",
             );
         }
+        if let Some(t) = c.derived_text_containment
+            && !(t > 0.0 && t <= 1.0)
+        {
+            return fail(
+                vec![Key("credibility"), Key("derived_text_containment")],
+                "must be greater than 0 and at most 1",
+            );
+        }
         let s = &self.specificity;
         if s.points_present <= s.points_partial {
             return fail(
@@ -718,11 +746,24 @@ impl Policy {
             inputs: vec![
                 RuleInput::new("grade", grade.to_string()),
                 RuleInput::new("independent_sources", f.independent_sources.to_string()),
+            ]
+            .into_iter()
+            .chain((!f.sources.is_empty()).then(|| {
                 RuleInput::new(
-                    "policy.credible",
-                    format!("reliability {list_r}, information {list_i}"),
-                ),
-            ],
+                    "sources",
+                    f.sources
+                        .iter()
+                        .enumerate()
+                        .map(|(i, s)| format!("source {}: {}", i + 1, s.describe()))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                )
+            }))
+            .chain([RuleInput::new(
+                "policy.credible",
+                format!("reliability {list_r}, information {list_i}"),
+            )])
+            .collect(),
             outcome,
             explanation,
         }
@@ -858,6 +899,44 @@ pub struct CaseFacts {
     pub specificity: Specificity,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<ThreatWindow>,
+    /// The independent sources behind `independent_sources`: which reports
+    /// were counted as one, and why. Absent in determinations recorded
+    /// before it existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<Source>,
+}
+
+/// One independent source: the reports counted as one, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    /// The reports, in the order they reached the case (1 is the first).
+    pub reports: Vec<u32>,
+    /// Why each later report was counted with the others, one per link.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged: Vec<String>,
+}
+
+impl Source {
+    /// "reports 1, 3 (report 3 ...)" or "report 2".
+    pub fn describe(&self) -> String {
+        let list = self
+            .reports
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let head = if self.reports.len() == 1 {
+            format!("report {list}")
+        } else {
+            format!("reports {list}")
+        };
+        if self.merged.is_empty() {
+            head
+        } else {
+            format!("{head} ({})", self.merged.join("; "))
+        }
+    }
 }
 
 /// The three possible determinations.
@@ -997,6 +1076,7 @@ mod tests {
                 ThreatWindow::new(a.parse().unwrap(), b.parse().unwrap(), TimeZoneName::utc())
                     .unwrap()
             }),
+            sources: Vec::new(),
         }
     }
 

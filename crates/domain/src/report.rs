@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::geo::{CountryCode, Location};
 use crate::grading::{Grading, Specificity};
 use crate::ids::ReportId;
-use crate::text::{ElementName, Label, Name, Narrative, Note, SecretTerm, Title};
+use crate::text::{ElementName, Label, Name, Narrative, Note, Origin, SecretTerm, Title};
 use crate::time::{ThreatWindow, Timestamp};
 
 /// The kind of harm threatened.
@@ -430,6 +430,11 @@ pub struct ThreatReport {
     /// it then does not count as an independent source.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub derived_from: Option<ReportId>,
+    /// The first-hand source, or the publication this report repeats (for
+    /// example "Wall Street Journal, 2024-01-05"). Reports of one origin
+    /// count as one independent source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Origin>,
 }
 
 impl ThreatReport {

@@ -181,6 +181,34 @@ bounded_text!(
     describe = "A term that must never appear in a delivered warning."
 );
 bounded_text!(
+    /// Where a report's information first came from: the first-hand source,
+    /// or the publication it repeats ("Wall Street Journal, 2024-01-05").
+    /// Reports with the same origin ([`Origin::key`]) count as one source.
+    Origin, max = 300, multiline = false,
+    describe = "The first-hand source or the publication a report repeats (one line, at most 300 characters). Reports with the same origin (compared without case, punctuation or extra spaces) count as one source."
+);
+
+impl Origin {
+    /// The form two origins are compared in: lower case, runs of anything
+    /// but letters and digits made one space ("Wall Street Journal,
+    /// 2024-01-05" and "wall street journal 2024 01 05" are one origin). An
+    /// origin with no letter or digit compares as its trimmed text.
+    pub fn key(&self) -> String {
+        let words: Vec<String> = self
+            .0
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect();
+        if words.is_empty() {
+            self.0.trim().to_owned()
+        } else {
+            words.join(" ")
+        }
+    }
+}
+
+bounded_text!(
     /// A short label: a classification level, a compartment.
     Label, max = 64, multiline = false,
     describe = "A short label."

@@ -133,13 +133,25 @@ pub fn case(c: &Case, now: Timestamp) -> String {
         c.reports.len(),
         c.independent_sources()
     );
-    for r in &c.reports {
+    let sources = c.sources();
+    if sources.len() < c.reports.len() {
+        for (i, src) in sources.iter().enumerate() {
+            let _ = writeln!(s, "  source {}: {}", i + 1, src.describe());
+        }
+    }
+    for (n, r) in c.reports.iter().enumerate() {
         let rep = &r.report;
         let _ = writeln!(
             s,
-            "  {}  from {}, received {}",
-            r.id, rep.originating_element, rep.received_at
+            "  {}. {}  from {}, received {}",
+            n + 1,
+            r.id,
+            rep.originating_element,
+            rep.received_at
         );
+        if let Some(o) = &rep.origin {
+            let _ = writeln!(s, "      origin: {o}");
+        }
         let _ = writeln!(
             s,
             "      {} | graded {} by {}: {}",
@@ -172,8 +184,12 @@ pub fn case(c: &Case, now: Timestamp) -> String {
             rep.specificity.describe(),
             rep.handling.tlp.as_str()
         );
-        if let tocsin_domain::event::Independence::Derived { of, .. } = &r.independence {
-            let _ = writeln!(s, "      derived from report {of}: counts once");
+        if let tocsin_domain::event::Independence::Derived { of, basis, .. } = &r.independence {
+            let _ = writeln!(
+                s,
+                "      derived from report {of} ({}): counts once",
+                basis.describe()
+            );
         }
     }
     for d in &c.determinations {

@@ -8,6 +8,7 @@ mod api;
 mod backup;
 mod cli;
 mod concurrency;
+mod corroboration;
 mod crash;
 mod delivery;
 mod door;

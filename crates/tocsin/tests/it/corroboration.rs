@@ -1,0 +1,219 @@
+//! Corroboration over the real server (issue 10, item 6): a light
+//! paraphrase submitted by a second element is found to be derived and does
+//! not add a source; three elements repeating one informant's claim (one
+//! origin) are one source in the credible rule's trace and in `tocsin case
+//! show`.
+
+use serde_json::{Value, json};
+use tocsin_domain::Role;
+
+use crate::support::{Deployment, stdout};
+
+const EL: &str = "Counterterrorism Collection Element";
+const PARTNER: &str = "Partner Liaison Element";
+const THIRD: &str = "Regional Analysis Element";
+
+const ORIGINAL: &str = "A source with direct access to an Islamic State Khorasan cell reports that two members plan to attack the crowd at the memorial ceremony for Qassem Soleimani at the Kerman cemetery on 3 January. The attackers intend to wear explosive vests under winter coats and to approach along the road from the city centre, where pilgrims queue before the security checkpoint. The cell leader told the source the devices were prepared in Sistan-Baluchestan and moved to Kerman by car in late December.";
+
+const LIGHT: &str = "A source with direct access to a cell of Islamic State Khorasan says that two of its members intend to attack the crowd at the Qassem Soleimani memorial ceremony at the cemetery in Kerman on 3 January. They plan to wear explosive vests beneath their winter coats and to come along the road from the centre of the city, where pilgrims wait in line before the security checkpoint. According to the cell leader, the devices were made in Sistan-Baluchestan and driven to Kerman in late December.";
+
+const INDEPENDENT: &str = "A border official reports that on 27 December two men with forged Pakistani passports crossed at Mirjaveh in a pickup carrying gas cylinders and nails, declared as building supplies. Both gave an address in Kerman. The official noted that the crowds for the Soleimani anniversary on 3 January make Kerman hard to police that week.";
+
+fn report(element: &str, narrative: &str, origin: Option<&str>) -> Value {
+    let mut r: Value = serde_json::from_str(tocsin::scenarios::KERMAN_REPORT).unwrap();
+    r["originating_element"] = json!(element);
+    r["narrative"] = json!(narrative);
+    if let Some(o) = origin {
+        r["origin"] = json!(o);
+    }
+    r
+}
+
+/// The credible rule's inputs of the case's latest determination, by name.
+fn credible_inputs(case: &Value) -> Vec<(String, String)> {
+    let trace =
+        &case["determinations"].as_array().unwrap().last().unwrap()["determination"]["trace"];
+    let credible = trace
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["rule"] == "credible")
+        .unwrap_or_else(|| panic!("no credible rule in {trace}"));
+    credible["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["name"].as_str().unwrap().to_owned(),
+                i["value"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn input<'a>(inputs: &'a [(String, String)], name: &str) -> &'a str {
+    &inputs
+        .iter()
+        .find(|(n, _)| n == name)
+        .unwrap_or_else(|| panic!("no {name} in {inputs:?}"))
+        .1
+}
+
+#[test]
+fn a_light_paraphrase_from_a_second_element_is_derived_and_counts_once() {
+    let d = Deployment::new();
+    let srv = d.serve("2023-12-26T10:00:00Z");
+    let roles = [Role::Collector, Role::Analyst];
+    let own = srv.account("col.own", &roles, &[EL], "TOP SECRET", &["HCS"]);
+    // The partner's liaison officer works on our cases too.
+    let partner = srv.account(
+        "col.partner",
+        &roles,
+        &[PARTNER, EL],
+        "TOP SECRET",
+        &["HCS"],
+    );
+    let a = srv.call(
+        "POST",
+        "/api/v1/reports",
+        Some(&own),
+        Some(report(EL, ORIGINAL, None)),
+    );
+    assert_eq!(a.status, 201, "{:?}", a.body);
+    let case = a.body["case_id"].as_str().unwrap().to_owned();
+    let join = format!("/api/v1/reports?case={case}");
+    let a = srv.call(
+        "POST",
+        &join,
+        Some(&partner),
+        Some(report(PARTNER, LIGHT, None)),
+    );
+    assert_eq!(a.status, 201, "{:?}", a.body);
+    let c = srv
+        .call("GET", &format!("/api/v1/cases/{case}"), Some(&own), None)
+        .body;
+    let reports = c["reports"].as_array().unwrap();
+    let ind = &reports[1]["independence"];
+    assert_eq!(ind["kind"], "derived", "{ind}");
+    assert_eq!(ind["of"], reports[0]["id"], "{ind}");
+    assert_eq!(ind["basis"]["kind"], "shared_text", "{ind}");
+    // A report on the same event from different facts is a second source.
+    let a = srv.call(
+        "POST",
+        &join,
+        Some(&partner),
+        Some(report(PARTNER, INDEPENDENT, None)),
+    );
+    assert_eq!(a.status, 201, "{:?}", a.body);
+    let c = srv
+        .call("GET", &format!("/api/v1/cases/{case}"), Some(&own), None)
+        .body;
+    assert_eq!(c["reports"][2]["independence"]["kind"], "independent");
+    srv.set_now("2023-12-26T14:00:00Z");
+    let a = srv.call(
+        "POST",
+        &format!("/api/v1/cases/{case}/determinations"),
+        Some(&own),
+        Some(json!({})),
+    );
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    let c = srv
+        .call("GET", &format!("/api/v1/cases/{case}"), Some(&own), None)
+        .body;
+    let inputs = credible_inputs(&c);
+    assert_eq!(input(&inputs, "independent_sources"), "2");
+    let sources = input(&inputs, "sources");
+    assert!(
+        sources.starts_with("source 1: reports 1, 2 (report 2 repeats report 1: shared text: "),
+        "{sources}"
+    );
+    assert!(sources.ends_with("; source 2: report 3"), "{sources}");
+}
+
+#[test]
+fn three_elements_forwarding_one_informants_claim_are_one_source_in_the_rule_trace() {
+    let d = Deployment::new();
+    let srv = d.serve("2023-12-26T10:00:00Z");
+    let roles = [Role::Collector, Role::Analyst];
+    let own = srv.account("col.own", &roles, &[EL], "TOP SECRET", &["HCS"]);
+    let partner = srv.account(
+        "col.partner",
+        &roles,
+        &[PARTNER, EL],
+        "TOP SECRET",
+        &["HCS"],
+    );
+    let third = srv.account("col.third", &roles, &[THIRD, EL], "TOP SECRET", &["HCS"]);
+    // Three re-tellings of one informant's claim, in words of their own.
+    let a = srv.call(
+        "POST",
+        "/api/v1/reports",
+        Some(&own),
+        Some(report(
+            EL,
+            "An informant says ISIS-K bombers will mix with the crowd at the Soleimani commemoration in Kerman on 3 January.",
+            Some("Informant at the Zahedan crossing, 2023-12-20"),
+        )),
+    );
+    assert_eq!(a.status, 201, "{:?}", a.body);
+    let case = a.body["case_id"].as_str().unwrap().to_owned();
+    let join = format!("/api/v1/reports?case={case}");
+    for (token, element, text, origin) in [
+        (
+            &partner,
+            PARTNER,
+            "FWD: Per our partner service, suicide attackers are expected at the anniversary gathering at the Martyrs' Cemetery early in January.",
+            "informant at the Zahedan crossing 2023-12-20",
+        ),
+        (
+            &third,
+            THIRD,
+            "Liaison reporting relays a claim that Khorasan Province militants intend a mass-casualty strike on mourners in south-eastern Iran.",
+            "INFORMANT AT THE ZAHEDAN CROSSING (2023/12/20)",
+        ),
+    ] {
+        let a = srv.call(
+            "POST",
+            &join,
+            Some(token),
+            Some(report(element, text, Some(origin))),
+        );
+        assert_eq!(a.status, 201, "{:?}", a.body);
+    }
+    srv.set_now("2023-12-26T14:00:00Z");
+    let a = srv.call(
+        "POST",
+        &format!("/api/v1/cases/{case}/determinations"),
+        Some(&own),
+        Some(json!({})),
+    );
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    let c = srv
+        .call("GET", &format!("/api/v1/cases/{case}"), Some(&own), None)
+        .body;
+    for r in &c["reports"].as_array().unwrap()[1..] {
+        assert_eq!(r["independence"]["basis"]["kind"], "same_origin", "{r}");
+    }
+    let inputs = credible_inputs(&c);
+    assert_eq!(input(&inputs, "independent_sources"), "1");
+    let sources = input(&inputs, "sources");
+    assert_eq!(
+        sources,
+        "source 1: reports 1, 2, 3 (report 2 repeats report 1: same origin \"Informant at the Zahedan crossing, 2023-12-20\"; report 3 repeats report 1: same origin \"Informant at the Zahedan crossing, 2023-12-20\")"
+    );
+    // `tocsin case show` says the same.
+    let out = srv
+        .cli(&d, &own)
+        .args(["case", "show", &case])
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("1 independent source(s)"), "{text}");
+    assert!(text.contains("  source 1: reports 1, 2, 3 ("), "{text}");
+    assert!(
+        text.contains("      origin: INFORMANT AT THE ZAHEDAN CROSSING (2023/12/20)"),
+        "{text}"
+    );
+}
