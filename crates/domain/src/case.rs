@@ -21,7 +21,9 @@ use crate::delivery::{
     AdvisoryDecision, Delivery, DeliveryStatus, LanguageTag, OutcomeRecord, Response, Route,
     RouteAlternative, WarningText, WithheldCategory,
 };
-use crate::event::{Assessment, Event, Independence, ReassessmentReason, RecordedEvent};
+use crate::event::{
+    Assessment, ClosureGrounds, Event, Independence, ReassessmentReason, RecordedEvent,
+};
 use crate::grading::Specificity;
 use crate::ids::{CaseId, CaseNumber, ReportId, WaiverId};
 use crate::policy::{
@@ -374,7 +376,26 @@ pub enum CaseError {
     EmptyAssessment,
     #[error("the case is already owned by {0} in that element")]
     SameOwner(ActorName),
+    #[error("the {what} time {at} is in the future (it is now {now})")]
+    InTheFuture {
+        what: &'static str,
+        at: Timestamp,
+        now: Timestamp,
+    },
+    #[error(
+        "the {what} time {at} is before warning version {version} was approved ({approved_at})"
+    )]
+    BeforeApproval {
+        what: &'static str,
+        at: Timestamp,
+        version: u32,
+        approved_at: Timestamp,
+    },
 }
+
+/// How far ahead of the server's clock a reported time may be (a client's
+/// clock runs a little fast).
+const CLOCK_SKEW: jiff::SignedDuration = jiff::SignedDuration::from_secs(120);
 
 fn list_actions(a: &[Action]) -> String {
     a.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(", ")
@@ -934,14 +955,20 @@ impl Case {
                 by,
                 at,
             }),
-            Event::OutcomeRecorded { outcome } => {
+            Event::OutcomeRecorded {
+                outcome,
+                keeps_open,
+            } => {
                 self.outcome = Some(Recorded {
                     value: outcome.clone(),
                     by,
                     at,
                 });
-                self.state = CaseState::Closed;
+                if !keeps_open {
+                    self.state = CaseState::Closed;
+                }
             }
+            Event::CaseClosed { .. } => self.state = CaseState::Closed,
             Event::ReassessmentFlagged { reason, detail } => {
                 let f = Flag {
                     reason: *reason,
@@ -1203,8 +1230,105 @@ impl Case {
             .or_else(|| self.report_window())
     }
 
-    /// Checks a command and returns the events it produces.
+    /// Checks a command and returns the events it produces. When they
+    /// leave the case with an outcome and a duty discharged (or none), the
+    /// last of them is [`Event::CaseClosed`] with its grounds: nothing else
+    /// closes a case.
     pub fn handle(&self, cmd: Command, ctx: Ctx<'_>) -> Result<Vec<Event>, CaseError> {
+        let mut events = self.decide(cmd, ctx)?;
+        if self.state != CaseState::Closed
+            && !events.is_empty()
+            && let Some(grounds) = self.closes_after(&events, ctx)
+        {
+            events.push(Event::CaseClosed { grounds });
+        }
+        Ok(events)
+    }
+
+    /// The grounds on which the case closes once `events` are recorded:
+    /// some when it then has an outcome and [`Case::closure_grounds`].
+    fn closes_after(&self, events: &[Event], ctx: Ctx<'_>) -> Option<ClosureGrounds> {
+        let mut next = self.clone();
+        for (i, event) in events.iter().enumerate() {
+            let recorded = RecordedEvent {
+                seq: self.version + 1 + i as u64,
+                recorded_at: ctx.now,
+                actor: ctx.actor.name.clone(),
+                event: event.clone(),
+            };
+            // Events this case just decided fold; if one did not, the
+            // case stays open (the append fails on it anyway).
+            next.apply(&recorded).ok()?;
+        }
+        if next.state == CaseState::Closed {
+            return None;
+        }
+        next.outcome.as_ref()?;
+        next.closure_grounds()
+    }
+
+    /// Whether the case may close now, and on which grounds. A duty to
+    /// warn is discharged only by the delivered warning or an approved
+    /// waiver; "no duty" counts only if no determination ever found a duty
+    /// (a changed determination needs a second person: not built yet, so
+    /// such a case stays open).
+    pub fn closure_grounds(&self) -> Option<ClosureGrounds> {
+        use CaseState::*;
+        match self.state {
+            Delivered => Some(ClosureGrounds::Warned),
+            Waived => self
+                .waivers
+                .iter()
+                .rev()
+                .find(|w| w.status == WaiverStatus::Approved)
+                .map(|w| ClosureGrounds::Waived { waiver_id: w.id }),
+            NoDuty => {
+                let ever_duty = self
+                    .determinations
+                    .iter()
+                    .any(|d| d.determination.verdict == Verdict::DutyToWarn);
+                (!ever_duty).then_some(ClosureGrounds::NoDuty)
+            }
+            AwaitingDetermination | NeedsMoreInformation => {
+                let ever_duty = self
+                    .determinations
+                    .iter()
+                    .any(|d| d.determination.verdict == Verdict::DutyToWarn);
+                (!ever_duty).then_some(ClosureGrounds::Undetermined)
+            }
+            DutyToWarn | WaiverPending | WarningDrafted | WarningApproved | Delivering | Closed => {
+                None
+            }
+        }
+    }
+
+    /// A time a person reports (a delivery, a response) lies neither in the
+    /// future nor before the approval of the warning it depends on (to the
+    /// second: people give times in whole seconds).
+    fn check_reported_time(
+        &self,
+        what: &'static str,
+        at: Timestamp,
+        now: Timestamp,
+    ) -> Result<(), CaseError> {
+        if at > add(now, CLOCK_SKEW) {
+            return Err(CaseError::InTheFuture { what, at, now });
+        }
+        if let Some(w) = self.approved_warning()
+            && let Some(approved_at) = w.approved_at
+            && at.as_second() < approved_at.as_second()
+        {
+            return Err(CaseError::BeforeApproval {
+                what,
+                at,
+                version: w.version,
+                approved_at,
+            });
+        }
+        Ok(())
+    }
+
+    fn decide(&self, cmd: Command, ctx: Ctx<'_>) -> Result<Vec<Event>, CaseError> {
         let action = cmd.action();
         if !self.state.allowed().contains(&action) {
             return Err(CaseError::NotAllowed {
@@ -1422,6 +1546,7 @@ impl Case {
                 if approved != Some(delivery.warning_version) {
                     return Err(CaseError::NotApprovedVersion(delivery.warning_version));
                 }
+                self.check_reported_time("delivery", delivery.at, ctx.now)?;
                 let hops = route.route.hops();
                 let Some(hop) = hops.get(delivery.hop as usize - 1) else {
                     return Err(CaseError::NoSuchHop {
@@ -1454,11 +1579,19 @@ impl Case {
                 }
                 Ok(events)
             }
-            Command::RecordResponse { response } => Ok(vec![Event::ResponseRecorded { response }]),
+            Command::RecordResponse { response } => {
+                self.check_reported_time("response", response.at, ctx.now)?;
+                Ok(vec![Event::ResponseRecorded { response }])
+            }
             Command::DecidePublicAdvisory { advisory } => {
                 Ok(vec![Event::PublicAdvisoryDecided { advisory }])
             }
-            Command::RecordOutcome { outcome } => Ok(vec![Event::OutcomeRecorded { outcome }]),
+            // An outcome closes nothing by itself: `handle` closes the case
+            // when the duty is discharged.
+            Command::RecordOutcome { outcome } => Ok(vec![Event::OutcomeRecorded {
+                outcome,
+                keeps_open: true,
+            }]),
             Command::Reassess { reason } => Ok(vec![Event::ReassessmentStarted { reason }]),
             Command::HandOff {
                 owner,

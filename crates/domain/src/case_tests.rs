@@ -8,7 +8,9 @@ use proptest::prelude::*;
 use crate::actor::{Actor, Role};
 use crate::case::*;
 use crate::delivery::*;
-use crate::event::{Assessment, Event, Independence, ReassessmentReason, RecordedEvent};
+use crate::event::{
+    Assessment, ClosureGrounds, Event, Independence, ReassessmentReason, RecordedEvent,
+};
 use crate::grading::{AdmiraltyGrade, Detail, Grading, Specificity};
 use crate::ids::{CaseId, ReportId, WaiverId};
 use crate::policy::{LoadedPolicy, RuleId, Verdict};
@@ -271,6 +273,7 @@ fn kidnapping_case_runs_to_delivery() {
         },
     );
     assert_eq!(h.case.state, CaseState::WarningApproved);
+    h.at("2024-01-03T00:00:00Z");
     h.ok(
         "officer.d",
         Command::RecordDelivery {
@@ -300,8 +303,227 @@ fn kidnapping_case_runs_to_delivery() {
         },
     );
     assert_eq!(h.case.state, CaseState::Closed);
+    assert!(matches!(
+        h.events.last().map(|e| &e.event),
+        Some(Event::CaseClosed {
+            grounds: ClosureGrounds::Warned
+        })
+    ));
     // The fold from scratch equals the incremental fold.
     assert_eq!(Case::from_events(&h.events).unwrap(), h.case);
+}
+
+fn outcome(o: Outcome) -> Command {
+    Command::RecordOutcome {
+        outcome: OutcomeRecord {
+            outcome: o,
+            at: None,
+            note: None,
+        },
+    }
+}
+
+#[test]
+fn an_outcome_alone_never_closes_a_duty_case() {
+    let mut h = Harness::open(
+        report("They plan to abduct the journalist.", "B2", W),
+        "2024-01-01T01:00:00Z",
+    );
+    h.ok("analyst.a", Command::Determine { note: None });
+    assert_eq!(h.case.state, CaseState::DutyToWarn);
+    // "No event": recorded, and the duty stays open.
+    let evs = h.ok("analyst.a", outcome(Outcome::NoEvent));
+    assert_eq!(evs.len(), 1, "{evs:?}");
+    assert_eq!(h.case.state, CaseState::DutyToWarn);
+    assert!(h.case.outcome.is_some());
+    // With a waiver pending, still open.
+    let w = WaiverId::from_uuid(uuid(10));
+    h.ok(
+        "analyst.a",
+        Command::RequestWaiver {
+            waiver_id: w,
+            ground: "W3".into(),
+            reason: reason("the victim commands a designated terrorist group"),
+            legal_review: None,
+        },
+    );
+    h.ok("analyst.a", outcome(Outcome::NoEvent));
+    assert_eq!(h.case.state, CaseState::WaiverPending);
+    // The second person's approval discharges the duty; the outcome is
+    // already there, so the case closes with the approval, on its grounds.
+    let evs = h.ok(
+        "approver.b",
+        Command::ApproveWaiver {
+            waiver_id: w,
+            reason: reason("W3 applies"),
+        },
+    );
+    assert_eq!(
+        evs.last(),
+        Some(&Event::CaseClosed {
+            grounds: ClosureGrounds::Waived { waiver_id: w }
+        })
+    );
+    assert_eq!(h.case.state, CaseState::Closed);
+    assert_eq!(Case::from_events(&h.events).unwrap(), h.case);
+}
+
+#[test]
+fn a_case_never_found_to_carry_a_duty_closes_on_its_outcome() {
+    let mut h = Harness::open(
+        report("They plan to abduct the journalist.", "E5", W),
+        "2024-01-01T01:00:00Z",
+    );
+    h.ok("analyst.a", Command::Determine { note: None });
+    assert_eq!(h.case.state, CaseState::NoDuty);
+    let evs = h.ok("analyst.a", outcome(Outcome::NoEvent));
+    assert_eq!(
+        evs.last(),
+        Some(&Event::CaseClosed {
+            grounds: ClosureGrounds::NoDuty
+        })
+    );
+    assert_eq!(h.case.state, CaseState::Closed);
+}
+
+#[test]
+fn an_outcome_before_delivery_closes_the_case_when_the_warning_arrives() {
+    let mut h = Harness::open(
+        report("They plan to abduct the journalist.", "B2", W),
+        "2024-01-01T01:00:00Z",
+    );
+    h.ok("analyst.a", Command::Determine { note: None });
+    h.ok(
+        "analyst.a",
+        Command::ChooseRoute {
+            route: direct_route(),
+            rationale: reason("victim in the US"),
+            alternatives: vec![],
+        },
+    );
+    h.ok("analyst.a", draft("There is a threat to your safety."));
+    let sha = h.case.warnings[0].sha256.clone();
+    h.ok(
+        "approver.b",
+        Command::ApproveWarning {
+            version: 1,
+            sha256: Some(sha),
+        },
+    );
+    h.ok("analyst.a", outcome(Outcome::Prevented));
+    assert_eq!(h.case.state, CaseState::WarningApproved);
+    h.at("2024-01-01T05:00:00Z");
+    let evs = h.ok(
+        "officer.d",
+        Command::RecordDelivery {
+            delivery: delivery(1, 1, DeliveryStatus::Received, "2024-01-01T04:00:00Z"),
+        },
+    );
+    assert_eq!(
+        evs.last(),
+        Some(&Event::CaseClosed {
+            grounds: ClosureGrounds::Warned
+        })
+    );
+    assert_eq!(h.case.state, CaseState::Closed);
+}
+
+#[test]
+fn delivery_and_response_times_are_neither_in_the_future_nor_before_the_approval() {
+    let mut h = Harness::open(
+        report("They plan to abduct the journalist.", "B2", W),
+        "2024-01-01T01:00:00Z",
+    );
+    h.ok("analyst.a", Command::Determine { note: None });
+    h.ok(
+        "analyst.a",
+        Command::ChooseRoute {
+            route: direct_route(),
+            rationale: reason("victim in the US"),
+            alternatives: vec![],
+        },
+    );
+    h.ok("analyst.a", draft("There is a threat to your safety."));
+    h.at("2024-01-01T02:00:00Z");
+    let sha = h.case.warnings[0].sha256.clone();
+    h.ok(
+        "approver.b",
+        Command::ApproveWarning {
+            version: 1,
+            sha256: Some(sha),
+        },
+    );
+    h.at("2024-01-01T03:00:00Z");
+    let e = h.refused(
+        "officer.d",
+        Command::RecordDelivery {
+            delivery: delivery(1, 1, DeliveryStatus::Received, "2024-01-01T04:00:00Z"),
+        },
+    );
+    assert!(
+        matches!(
+            e,
+            CaseError::InTheFuture {
+                what: "delivery",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let e = h.refused(
+        "officer.d",
+        Command::RecordDelivery {
+            delivery: delivery(1, 1, DeliveryStatus::Received, "2024-01-01T01:59:59Z"),
+        },
+    );
+    assert!(
+        matches!(
+            e,
+            CaseError::BeforeApproval {
+                what: "delivery",
+                version: 1,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    // A client's clock a minute fast, and the second of the approval, pass.
+    h.ok(
+        "officer.d",
+        Command::RecordDelivery {
+            delivery: delivery(1, 1, DeliveryStatus::Received, "2024-01-01T03:01:00Z"),
+        },
+    );
+    let respond = |at: &str| Command::RecordResponse {
+        response: Response {
+            kind: ResponseKind::Acknowledged,
+            at: ts(at),
+            note: None,
+        },
+    };
+    let e = h.refused("officer.d", respond("2024-01-02T00:00:00Z"));
+    assert!(
+        matches!(
+            e,
+            CaseError::InTheFuture {
+                what: "response",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let e = h.refused("officer.d", respond("2024-01-01T00:30:00Z"));
+    assert!(
+        matches!(
+            e,
+            CaseError::BeforeApproval {
+                what: "response",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    h.ok("officer.d", respond("2024-01-01T02:00:00Z"));
 }
 
 #[test]
@@ -756,8 +978,8 @@ proptest! {
                 Op::Route => Some(Command::ChooseRoute { route: direct_route(), rationale: reason("direct"), alternatives: vec![] }),
                 Op::Draft(clean) => Some(draft(if clean { "There is a threat to your safety." } else { "Source CS-0042 says there is a threat." })),
                 Op::ApproveWarning => Some(Command::ApproveWarning { version: latest_warning, sha256: None }),
-                Op::Deliver(hop, status) => Some(Command::RecordDelivery { delivery: delivery(approved, hop, status, "2024-01-02T10:00:00Z") }),
-                Op::Respond => Some(Command::RecordResponse { response: Response { kind: ResponseKind::Dismissed, at: ts("2024-01-03T00:00:00Z"), note: None } }),
+                Op::Deliver(hop, status) => Some(Command::RecordDelivery { delivery: delivery(approved, hop, status, &h.now.to_string()) }),
+                Op::Respond => Some(Command::RecordResponse { response: Response { kind: ResponseKind::Dismissed, at: h.now, note: None } }),
                 Op::Advisory => Some(Command::DecidePublicAdvisory { advisory: AdvisoryDecision::new(AdvisoryChoice::NotIssued, reason("private threat"), None, None, None).unwrap() }),
                 Op::Outcome => Some(Command::RecordOutcome { outcome: OutcomeRecord { outcome: Outcome::Unknown, at: None, note: None } }),
                 Op::Reassess => Some(Command::Reassess { reason: reason("look again") }),
@@ -788,6 +1010,28 @@ proptest! {
                 }
             }
             // Invariants.
+            // The duty cannot be dodged: a case that was ever found to
+            // carry a duty closed only on a delivered warning or an
+            // approved waiver, with nothing but CaseClosed closing it.
+            for e in &h.events {
+                if let Event::OutcomeRecorded { keeps_open, .. } = &e.event {
+                    prop_assert!(*keeps_open, "an outcome closed the case by itself");
+                }
+            }
+            let ever_duty = h.case.determinations.iter().any(|d| d.determination.verdict == Verdict::DutyToWarn);
+            if h.case.state == CaseState::Closed && ever_duty {
+                let i = h.events.iter().rposition(|e| matches!(e.event, Event::CaseClosed { .. })).expect("a CaseClosed event");
+                let Event::CaseClosed { grounds } = &h.events[i].event else { unreachable!() };
+                let before_close = Case::from_events(&h.events[..i]).unwrap();
+                match grounds {
+                    ClosureGrounds::Warned => prop_assert_eq!(before_close.state, CaseState::Delivered),
+                    ClosureGrounds::Waived { waiver_id } => {
+                        prop_assert_eq!(before_close.state, CaseState::Waived);
+                        prop_assert!(before_close.waivers.iter().any(|w| w.id == *waiver_id && w.status == WaiverStatus::Approved));
+                    }
+                    other => prop_assert!(false, "a duty case closed on {other:?}"),
+                }
+            }
             for w in &h.case.waivers {
                 if let Some(by) = &w.decided_by {
                     prop_assert_ne!(by, &w.requested_by, "requester decided own waiver");

@@ -5,6 +5,7 @@
 //! change the meaning of an existing one.
 
 use std::collections::BTreeSet;
+use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
@@ -154,6 +155,33 @@ pub enum Independence {
 pub struct DerivedLink {
     pub of: ReportId,
     pub basis: DerivationBasis,
+}
+
+/// Why a case could close. A case with a duty to warn closes only when
+/// the duty is discharged: the warning delivered, or an approved waiver.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ClosureGrounds {
+    /// The recipient received the approved warning.
+    Warned,
+    /// An approved waiver covers the duty.
+    Waived { waiver_id: WaiverId },
+    /// The determination is "no duty", and no earlier determination found
+    /// a duty.
+    NoDuty,
+    /// No determination was made (for example, the event came first).
+    Undetermined,
+}
+
+impl fmt::Display for ClosureGrounds {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Warned => f.write_str("the warning was delivered"),
+            Self::Waived { waiver_id } => write!(f, "waiver {waiver_id} covers the duty"),
+            Self::NoDuty => f.write_str("no duty to warn was determined"),
+            Self::Undetermined => f.write_str("closed before a determination"),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -328,6 +356,17 @@ pub enum Event {
     },
     OutcomeRecorded {
         outcome: OutcomeRecord,
+        /// Whether the case stayed open. Outcomes recorded before closure
+        /// had grounds (no field: false) closed the case themselves; since
+        /// then an outcome closes nothing by itself (true), and
+        /// [`Event::CaseClosed`] says on which grounds a case closed.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        keeps_open: bool,
+    },
+    /// The case closed: an outcome is recorded and the duty, if there was
+    /// one, is discharged on these grounds.
+    CaseClosed {
+        grounds: ClosureGrounds,
     },
     ReassessmentFlagged {
         reason: ReassessmentReason,
@@ -494,6 +533,7 @@ impl Event {
             Event::ResponseRecorded { .. } => "response_recorded",
             Event::PublicAdvisoryDecided { .. } => "public_advisory_decided",
             Event::OutcomeRecorded { .. } => "outcome_recorded",
+            Event::CaseClosed { .. } => "case_closed",
             Event::ReassessmentFlagged { .. } => "reassessment_flagged",
             Event::ReassessmentStarted { .. } => "reassessment_started",
             Event::EscalationRaised { .. } => "escalation_raised",
@@ -665,7 +705,10 @@ impl Event {
                 Some(at) => format!("public advisory issued at {at}: {}", advisory.reason),
                 None => format!("public advisory not issued: {}", advisory.reason),
             },
-            Event::OutcomeRecorded { outcome } => format!("outcome: {}", outcome.outcome.as_str()),
+            Event::OutcomeRecorded { outcome, .. } => {
+                format!("outcome: {}", outcome.outcome.as_str())
+            }
+            Event::CaseClosed { grounds } => format!("case closed: {grounds}"),
             Event::ReassessmentFlagged { reason, detail } => {
                 format!("flagged for re-assessment ({}): {detail}", reason.as_str())
             }

@@ -89,7 +89,7 @@ pub struct ScreenBody {
     #[serde(default)]
     #[schemars(range(min = 1, max = 100))]
     pub limit: Option<usize>,
-    /// Drop hits scoring below this (0 to 1; default 0.75, the calibrated threshold).
+    /// Drop hits scoring below this (0 to 1; default 0.72, the calibrated threshold).
     #[serde(default)]
     pub min_score: Option<f32>,
     /// Only entries of this kind: `person`, `entity`, `vessel`, `aircraft`.

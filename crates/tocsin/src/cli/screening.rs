@@ -37,7 +37,7 @@ pub struct ScreenArgs {
     /// Most hits shown (1 to 100).
     #[arg(long, default_value_t = 10)]
     limit: usize,
-    /// Drop hits scoring below this, from 0 to 1 [default: 0.75, the calibrated threshold].
+    /// Drop hits scoring below this, from 0 to 1 [default: 0.72, the calibrated threshold].
     #[arg(long, value_name = "SCORE")]
     min_score: Option<f32>,
     /// Only entries of this kind.
