@@ -12,7 +12,7 @@ use crate::support::{Deployment, Sql, stdout};
 use tocsin::scenarios::{Cast, PEOPLE, run_kerman};
 
 /// A deployment holding the Kerman case: its people's accounts (the
-/// first `base` events), then the case's 17 events.
+/// first `base` events), then the case's 18 events (the last closes it).
 fn demo() -> (Deployment, i64) {
     let d = Deployment::new();
     let (svc, clock, _store) = d.service("2023-12-01T00:00:00Z");
@@ -20,7 +20,7 @@ fn demo() -> (Deployment, i64) {
     let base = d.ledger_size();
     crate::support::block_on(run_kerman(&svc, &clock, &cast, &mut |_| {})).expect("kerman");
     drop(svc);
-    assert_eq!(d.ledger_size(), base + 17);
+    assert_eq!(d.ledger_size(), base + 18);
     let ok = d.run(&["audit", "verify"]);
     assert!(ok.status.success(), "{}", stdout(&ok));
     (d, base)
@@ -84,9 +84,9 @@ fn deleted_event_is_detected() {
 fn deleted_last_event_is_detected() {
     let (d, base) = demo();
     let c = db(&d);
-    c.exec("DELETE FROM ledger WHERE position = ?1", p![base + 16]);
+    c.exec("DELETE FROM ledger WHERE position = ?1", p![base + 17]);
     c.sync_head();
-    assert_fails_at(&d, (base + 16) as u64, "deleted from the end");
+    assert_fails_at(&d, (base + 17) as u64, "deleted from the end");
 }
 
 #[test]
@@ -325,7 +325,7 @@ fn verify_since_a_kept_checkpoint() {
     let out = d.run(&["audit", "verify", "--since", kept.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stdout(&out));
     assert!(
-        stdout(&out).contains(&format!("extends your checkpoint of size {}", base + 17)),
+        stdout(&out).contains(&format!("extends your checkpoint of size {}", base + 18)),
         "{}",
         stdout(&out)
     );
