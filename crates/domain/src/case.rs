@@ -1282,20 +1282,11 @@ impl Case {
                 .rev()
                 .find(|w| w.status == WaiverStatus::Approved)
                 .map(|w| ClosureGrounds::Waived { waiver_id: w.id }),
-            NoDuty => {
-                let ever_duty = self
-                    .determinations
-                    .iter()
-                    .any(|d| d.determination.verdict == Verdict::DutyToWarn);
-                (!ever_duty).then_some(ClosureGrounds::NoDuty)
+            NoDuty if !self.ever_found_a_duty() => Some(ClosureGrounds::NoDuty),
+            AwaitingDetermination | NeedsMoreInformation if !self.ever_found_a_duty() => {
+                Some(ClosureGrounds::Undetermined)
             }
-            AwaitingDetermination | NeedsMoreInformation => {
-                let ever_duty = self
-                    .determinations
-                    .iter()
-                    .any(|d| d.determination.verdict == Verdict::DutyToWarn);
-                (!ever_duty).then_some(ClosureGrounds::Undetermined)
-            }
+            NoDuty | AwaitingDetermination | NeedsMoreInformation => None,
             DutyToWarn | WaiverPending | WarningDrafted | WarningApproved | Delivering | Closed => {
                 None
             }
@@ -1326,6 +1317,13 @@ impl Case {
             });
         }
         Ok(())
+    }
+
+    /// Whether any determination on this case found a duty to warn.
+    pub fn ever_found_a_duty(&self) -> bool {
+        self.determinations
+            .iter()
+            .any(|d| d.determination.verdict == Verdict::DutyToWarn)
     }
 
     fn decide(&self, cmd: Command, ctx: Ctx<'_>) -> Result<Vec<Event>, CaseError> {

@@ -386,8 +386,9 @@ fn a_case_never_found_to_carry_a_duty_closes_on_its_outcome() {
     assert_eq!(h.case.state, CaseState::Closed);
 }
 
-#[test]
-fn an_outcome_before_delivery_closes_the_case_when_the_warning_arrives() {
+/// A duty case with its route chosen and a warning drafted, at
+/// 2024-01-01T01:00Z.
+fn drafted_duty_case() -> Harness {
     let mut h = Harness::open(
         report("They plan to abduct the journalist.", "B2", W),
         "2024-01-01T01:00:00Z",
@@ -402,6 +403,11 @@ fn an_outcome_before_delivery_closes_the_case_when_the_warning_arrives() {
         },
     );
     h.ok("analyst.a", draft("There is a threat to your safety."));
+    h
+}
+
+/// A second person approves warning version 1, stating its hash.
+fn approve_first_draft(h: &mut Harness) {
     let sha = h.case.warnings[0].sha256.clone();
     h.ok(
         "approver.b",
@@ -410,6 +416,12 @@ fn an_outcome_before_delivery_closes_the_case_when_the_warning_arrives() {
             sha256: Some(sha),
         },
     );
+}
+
+#[test]
+fn an_outcome_before_delivery_closes_the_case_when_the_warning_arrives() {
+    let mut h = drafted_duty_case();
+    approve_first_draft(&mut h);
     h.ok("analyst.a", outcome(Outcome::Prevented));
     assert_eq!(h.case.state, CaseState::WarningApproved);
     h.at("2024-01-01T05:00:00Z");
@@ -430,29 +442,9 @@ fn an_outcome_before_delivery_closes_the_case_when_the_warning_arrives() {
 
 #[test]
 fn delivery_and_response_times_are_neither_in_the_future_nor_before_the_approval() {
-    let mut h = Harness::open(
-        report("They plan to abduct the journalist.", "B2", W),
-        "2024-01-01T01:00:00Z",
-    );
-    h.ok("analyst.a", Command::Determine { note: None });
-    h.ok(
-        "analyst.a",
-        Command::ChooseRoute {
-            route: direct_route(),
-            rationale: reason("victim in the US"),
-            alternatives: vec![],
-        },
-    );
-    h.ok("analyst.a", draft("There is a threat to your safety."));
+    let mut h = drafted_duty_case();
     h.at("2024-01-01T02:00:00Z");
-    let sha = h.case.warnings[0].sha256.clone();
-    h.ok(
-        "approver.b",
-        Command::ApproveWarning {
-            version: 1,
-            sha256: Some(sha),
-        },
-    );
+    approve_first_draft(&mut h);
     h.at("2024-01-01T03:00:00Z");
     let e = h.refused(
         "officer.d",
@@ -1018,8 +1010,7 @@ proptest! {
                     prop_assert!(*keeps_open, "an outcome closed the case by itself");
                 }
             }
-            let ever_duty = h.case.determinations.iter().any(|d| d.determination.verdict == Verdict::DutyToWarn);
-            if h.case.state == CaseState::Closed && ever_duty {
+            if h.case.state == CaseState::Closed && h.case.ever_found_a_duty() {
                 let i = h.events.iter().rposition(|e| matches!(e.event, Event::CaseClosed { .. })).expect("a CaseClosed event");
                 let Event::CaseClosed { grounds } = &h.events[i].event else { unreachable!() };
                 let before_close = Case::from_events(&h.events[..i]).unwrap();

@@ -36,18 +36,6 @@ fn fast(d: &Deployment, now: &str) -> Server {
     )
 }
 
-#[track_caller]
-fn ok(srv: &Server, tok: &str, method: &str, path: &str, body: Option<Value>) -> Value {
-    let a = srv.call(method, path, Some(tok), body);
-    assert!(
-        (200..300).contains(&a.status),
-        "{method} {path}: {} {:?}",
-        a.status,
-        a.body
-    );
-    a.body
-}
-
 /// Waits (a few seconds at most) until `f` holds.
 #[track_caller]
 fn eventually(what: &str, mut f: impl FnMut() -> bool) {
@@ -97,13 +85,7 @@ fn hook(status: u16) -> Hook {
 }
 
 fn events_of(srv: &Server, tok: &str, case: &str) -> Vec<Value> {
-    ok(
-        srv,
-        tok,
-        "GET",
-        &format!("/api/v1/cases/{case}/events"),
-        None,
-    )["items"]
+    srv.ok(tok, "GET", &format!("/api/v1/cases/{case}/events"), None)["items"]
         .as_array()
         .unwrap()
         .clone()
@@ -169,8 +151,7 @@ fn kerman_end_to_end_over_http() {
         &["HCS"],
     );
     let h = hook(200);
-    ok(
-        &srv,
+    srv.ok(
         &admin,
         "PUT",
         "/api/v1/notification-targets/duty-desk",
@@ -179,16 +160,16 @@ fn kerman_end_to_end_over_http() {
         ),
     );
     let report: Value = serde_json::from_str(tocsin::scenarios::KERMAN_REPORT).unwrap();
-    let case = ok(&srv, &col, "POST", "/api/v1/reports", Some(report))["case_id"]
+    let case = srv.ok(&col, "POST", "/api/v1/reports", Some(report))["case_id"]
         .as_str()
         .unwrap()
         .to_owned();
     let c = |p: &str| format!("/api/v1/cases/{case}{p}");
     srv.set_now("2023-12-26T14:00:00Z");
-    let r = ok(&srv, &kim, "POST", &c("/determinations"), Some(json!({})));
+    let r = srv.ok(&kim, "POST", &c("/determinations"), Some(json!({})));
     assert_eq!(r["state"], "duty_to_warn");
     // The intermediary route via Switzerland is proposed first, with its reason.
-    let plan = ok(&srv, &kim, "GET", &c("/route-plan"), None);
+    let plan = srv.ok(&kim, "GET", &c("/route-plan"), None);
     let best = &plan["candidates"][0];
     let hops = best["route"]["hops"].as_array().unwrap();
     assert_eq!(hops.len(), 2, "{best}");
@@ -206,8 +187,7 @@ fn kerman_end_to_end_over_http() {
         "direct to Iran is excluded for want of relations: {plan}"
     );
     srv.set_now("2023-12-26T15:00:00Z");
-    let r = ok(
-        &srv,
+    let r = srv.ok(
         &kim,
         "POST",
         &c("/route-choice"),
@@ -249,15 +229,13 @@ fn kerman_end_to_end_over_http() {
         );
     }
     // The template's draft passes the check.
-    let tpl = ok(
-        &srv,
+    let tpl = srv.ok(
         &kim,
         "GET",
         &c("/warning-template?sender=The%20United%20States"),
         None,
     );
-    let check = ok(
-        &srv,
+    let check = srv.ok(
         &kim,
         "POST",
         &c("/warning-checks"),
@@ -265,8 +243,7 @@ fn kerman_end_to_end_over_http() {
     );
     assert_eq!(check["findings"], json!([]), "{tpl}");
     let text = tocsin::scenarios::KERMAN_WARNING;
-    let r = ok(
-        &srv,
+    let r = srv.ok(
         &kim,
         "POST",
         &c("/warnings"),
@@ -274,15 +251,13 @@ fn kerman_end_to_end_over_http() {
     );
     assert_eq!(r["warning_version"], 1);
     srv.set_now("2023-12-27T09:00:00Z");
-    ok(
-        &srv,
+    srv.ok(
         &lee,
         "POST",
         &c("/warnings/1/approval"),
         Some(json!({"sha256": sha256_hex(text)})),
     );
-    ok(
-        &srv,
+    srv.ok(
         &lee,
         "POST",
         &c("/advisory"),
@@ -320,8 +295,7 @@ fn kerman_end_to_end_over_http() {
     assert!(letter.contains(&sha256_hex(text)), "{letter}");
     // Two hops: the diplomatic note to the Swiss, then the Swiss to Iran.
     srv.set_now("2023-12-28T16:00:00Z");
-    ok(
-        &srv,
+    srv.ok(
         &diaz,
         "POST",
         &c("/deliveries"),
@@ -336,8 +310,7 @@ fn kerman_end_to_end_over_http() {
         })),
     );
     srv.set_now("2023-12-29T08:00:00Z");
-    let r = ok(
-        &srv,
+    let r = srv.ok(
         &diaz,
         "POST",
         &c("/deliveries"),
@@ -353,8 +326,7 @@ fn kerman_end_to_end_over_http() {
     );
     assert_eq!(r["state"], "delivered");
     srv.set_now("2024-01-02T12:00:00Z");
-    ok(
-        &srv,
+    srv.ok(
         &diaz,
         "POST",
         &c("/responses"),
@@ -395,8 +367,7 @@ fn kerman_end_to_end_over_http() {
         assert_eq!(v["step"], "follow_up");
     }
     srv.set_now("2024-01-04T12:00:00Z");
-    let r = ok(
-        &srv,
+    let r = srv.ok(
         &kim,
         "POST",
         &c("/outcome"),
@@ -406,7 +377,7 @@ fn kerman_end_to_end_over_http() {
         })),
     );
     assert_eq!(r["state"], "closed");
-    let v = ok(&srv, &auditor, "GET", "/api/v1/audit/verification", None);
+    let v = srv.ok(&auditor, "GET", "/api/v1/audit/verification", None);
     assert_eq!(v["ok"], true, "{v}");
     // Time-to-decide and time-to-warn are measured.
     let m = srv
@@ -441,46 +412,42 @@ fn crocus_end_to_end_over_http() {
         &[],
     );
     let r1: Value = serde_json::from_str(tocsin::scenarios::CROCUS_REPORT).unwrap();
-    let case = ok(&srv, &col, "POST", "/api/v1/reports", Some(r1))["case_id"]
+    let case = srv.ok(&col, "POST", "/api/v1/reports", Some(r1))["case_id"]
         .as_str()
         .unwrap()
         .to_owned();
     let c = |p: &str| format!("/api/v1/cases/{case}{p}");
     srv.set_now("2024-03-06T09:00:00Z");
     let r2: Value = serde_json::from_str(tocsin::scenarios::CROCUS_SYNAGOGUE_REPORT).unwrap();
-    let j = ok(
-        &srv,
+    let j = srv.ok(
         &col,
         "POST",
         &format!("/api/v1/reports?case={case}"),
         Some(r2),
     );
     assert_eq!(j["new_case"], false);
-    ok(&srv, &ross, "POST", &c("/determinations"), Some(json!({})));
+    srv.ok(&ross, "POST", &c("/determinations"), Some(json!({})));
     // Direct relations: service-to-service liaison to the FSB.
-    let plan = ok(&srv, &ross, "GET", &c("/route-plan"), None);
+    let plan = srv.ok(&ross, "GET", &c("/route-plan"), None);
     let best = &plan["candidates"][0];
     assert_eq!(best["route"]["hops"].as_array().unwrap().len(), 1, "{plan}");
     assert_eq!(best["route"]["hops"][0]["channel"], "service_liaison");
     assert_eq!(best["route"]["recipient"]["country"], "RU");
-    ok(
-        &srv,
+    srv.ok(
         &ross,
         "POST",
         &c("/route-choice"),
         Some(json!({"candidate": 1})),
     );
     let text = tocsin::scenarios::CROCUS_WARNING;
-    ok(
-        &srv,
+    srv.ok(
         &ross,
         "POST",
         &c("/warnings"),
         Some(json!({"text": text, "withheld": ["source_identity", "collection_method"]})),
     );
     srv.set_now("2024-03-07T07:00:00Z");
-    ok(
-        &srv,
+    srv.ok(
         &hale,
         "POST",
         &c("/warnings/1/approval"),
@@ -488,8 +455,7 @@ fn crocus_end_to_end_over_http() {
     );
     // Written delivery at 11:15 Moscow time.
     srv.set_now("2024-03-07T08:30:00Z");
-    let r = ok(
-        &srv,
+    let r = srv.ok(
         &off,
         "POST",
         &c("/deliveries"),
@@ -504,8 +470,7 @@ fn crocus_end_to_end_over_http() {
     );
     assert_eq!(r["state"], "delivered");
     srv.set_now("2024-03-07T20:00:00Z");
-    ok(
-        &srv,
+    srv.ok(
         &hale,
         "POST",
         &c("/advisory"),
@@ -516,8 +481,7 @@ fn crocus_end_to_end_over_http() {
             "issuer": "US Embassy Moscow"
         })),
     );
-    ok(
-        &srv,
+    srv.ok(
         &off,
         "POST",
         &c("/responses"),
@@ -531,17 +495,10 @@ fn crocus_end_to_end_over_http() {
     eventually("the re-assessment flag", || {
         count(&events_of(&srv, &ross, &case), "reassessment_flagged") >= 1
     });
-    let list = ok(
-        &srv,
-        &ross,
-        "GET",
-        "/api/v1/cases?reassessment_due=true",
-        None,
-    );
+    let list = srv.ok(&ross, "GET", "/api/v1/cases?reassessment_due=true", None);
     assert_eq!(list["items"][0]["id"], case.as_str());
     srv.set_now("2024-03-19T12:00:00Z");
-    ok(
-        &srv,
+    srv.ok(
         &off,
         "POST",
         &c("/responses"),
@@ -551,8 +508,7 @@ fn crocus_end_to_end_over_http() {
         })),
     );
     srv.set_now("2024-03-23T08:00:00Z");
-    let r = ok(
-        &srv,
+    let r = srv.ok(
         &ross,
         "POST",
         &c("/outcome"),
@@ -563,7 +519,7 @@ fn crocus_end_to_end_over_http() {
     );
     assert_eq!(r["state"], "closed");
     // The exact delivered text and its hash are retrievable.
-    let w = ok(&srv, &off, "GET", &c("/warnings/1"), None);
+    let w = srv.ok(&off, "GET", &c("/warnings/1"), None);
     assert_eq!(w["text"], text);
     assert_eq!(w["sha256"], sha256_hex(text));
     let ev = events_of(&srv, &ross, &case);
@@ -592,16 +548,16 @@ fn edge_3_kidnapping_warned_in_person_through_law_enforcement() {
     let ap = srv.account("approver.b", &[Role::Approver], &[fbi], "SECRET", &[]);
     let of = srv.account("officer.c", &[Role::DeliveryOfficer], &[fbi], "SECRET", &[]);
     let r: Value = serde_json::from_str(tocsin::scenarios::EDGE3_KIDNAPPING).unwrap();
-    let case = ok(&srv, &col, "POST", "/api/v1/reports", Some(r))["case_id"]
+    let case = srv.ok(&col, "POST", "/api/v1/reports", Some(r))["case_id"]
         .as_str()
         .unwrap()
         .to_owned();
     let c = |p: &str| format!("/api/v1/cases/{case}{p}");
     assert_eq!(
-        ok(&srv, &an, "POST", &c("/determinations"), Some(json!({})))["state"],
+        srv.ok(&an, "POST", &c("/determinations"), Some(json!({})))["state"],
         "duty_to_warn"
     );
-    let plan = ok(&srv, &an, "GET", &c("/route-plan"), None);
+    let plan = srv.ok(&an, "GET", &c("/route-plan"), None);
     let best = &plan["candidates"][0];
     assert_eq!(best["route"]["recipient"]["kind"], "victim", "{plan}");
     assert_eq!(best["route"]["hops"][0]["channel"], "law_enforcement");
@@ -611,23 +567,20 @@ fn edge_3_kidnapping_warned_in_person_through_law_enforcement() {
             assert_ne!(hop["to"]["country"], "IR", "{cand}");
         }
     }
-    ok(
-        &srv,
+    srv.ok(
         &an,
         "POST",
         &c("/route-choice"),
         Some(json!({"candidate": 1})),
     );
     let text = "Agents of a foreign government plan to abduct you. Do not travel alone; the FBI will help you with protective measures.";
-    ok(
-        &srv,
+    srv.ok(
         &an,
         "POST",
         &c("/warnings"),
         Some(json!({"text": text, "withheld": ["source_identity"]})),
     );
-    ok(
-        &srv,
+    srv.ok(
         &ap,
         "POST",
         &c("/warnings/1/approval"),
@@ -639,8 +592,7 @@ fn edge_3_kidnapping_warned_in_person_through_law_enforcement() {
     let mut state = Value::Null;
     for (i, hop) in hops.iter().enumerate() {
         let last = i + 1 == hops.len();
-        let r = ok(
-            &srv,
+        let r = srv.ok(
             &of,
             "POST",
             &c("/deliveries"),
@@ -682,14 +634,13 @@ fn edge_6_w4_rejected_then_a_broader_warning_from_the_template() {
     let an = srv.account("analyst.a", &[Role::Analyst], &[el], "TOP SECRET", &[]);
     let ap = srv.account("approver.b", &[Role::Approver], &[el], "TOP SECRET", &[]);
     let r: Value = serde_json::from_str(tocsin::scenarios::EDGE6_SOURCE_EXPOSURE).unwrap();
-    let case = ok(&srv, &col, "POST", "/api/v1/reports", Some(r))["case_id"]
+    let case = srv.ok(&col, "POST", "/api/v1/reports", Some(r))["case_id"]
         .as_str()
         .unwrap()
         .to_owned();
     let c = |p: &str| format!("/api/v1/cases/{case}{p}");
-    ok(&srv, &an, "POST", &c("/determinations"), Some(json!({})));
-    let w = ok(
-        &srv,
+    srv.ok(&an, "POST", &c("/determinations"), Some(json!({})));
+    let w = srv.ok(
         &an,
         "POST",
         &c("/waivers"),
@@ -698,8 +649,7 @@ fn edge_6_w4_rejected_then_a_broader_warning_from_the_template() {
         ),
     );
     let wid = w["waiver_id"].as_str().unwrap();
-    let r = ok(
-        &srv,
+    let r = srv.ok(
         &ap,
         "POST",
         &c(&format!("/waivers/{wid}/rejection")),
@@ -713,9 +663,8 @@ fn edge_6_w4_rejected_then_a_broader_warning_from_the_template() {
         Some(json!({"text": "KESTREL reports a shooting planned at your office next Tuesday."})),
     );
     assert_eq!(a.status, 422);
-    let tpl = ok(&srv, &an, "GET", &c("/warning-template"), None);
-    let r = ok(
-        &srv,
+    let tpl = srv.ok(&an, "GET", &c("/warning-template"), None);
+    let r = srv.ok(
         &an,
         "POST",
         &c("/warnings"),
@@ -753,40 +702,32 @@ fn edge_8_six_hours_before_the_window_an_undelivered_warning_escalates_in_time()
     let mut r: Value = serde_json::from_str(tocsin::scenarios::KERMAN_REPORT).unwrap();
     r["received_at"] = json!("2024-05-10T06:00:00Z");
     r["window"] = json!({"not_before": "2024-05-10T12:00:00Z", "not_after": "2024-05-10T18:00:00Z", "time_zone": "Asia/Tehran"});
-    let case = ok(&srv, &col, "POST", "/api/v1/reports", Some(r))["case_id"]
+    let case = srv.ok(&col, "POST", "/api/v1/reports", Some(r))["case_id"]
         .as_str()
         .unwrap()
         .to_owned();
     let c = |p: &str| format!("/api/v1/cases/{case}{p}");
     // The case shows the deadline.
-    let rows = ok(&srv, &an, "GET", "/api/v1/cases", None);
+    let rows = srv.ok(&an, "GET", "/api/v1/cases", None);
     assert_eq!(rows["items"][0]["next_step"], "decide");
     let due = rows["items"][0]["next_due"].as_str().unwrap().to_owned();
     assert!(due.as_str() < "2024-05-10T12:00:00Z", "decide by {due}");
-    ok(&srv, &an, "POST", &c("/determinations"), Some(json!({})));
-    ok(
-        &srv,
+    srv.ok(&an, "POST", &c("/determinations"), Some(json!({})));
+    srv.ok(
         &an,
         "POST",
         &c("/route-choice"),
         Some(json!({"candidate": 1})),
     );
     let text = tocsin::scenarios::KERMAN_WARNING;
-    ok(
-        &srv,
-        &an,
-        "POST",
-        &c("/warnings"),
-        Some(json!({"text": text})),
-    );
-    ok(
-        &srv,
+    srv.ok(&an, "POST", &c("/warnings"), Some(json!({"text": text})));
+    srv.ok(
         &ap,
         "POST",
         &c("/warnings/1/approval"),
         Some(json!({"sha256": sha256_hex(text)})),
     );
-    let rows = ok(&srv, &an, "GET", "/api/v1/cases", None);
+    let rows = srv.ok(&an, "GET", "/api/v1/cases", None);
     assert_eq!(rows["items"][0]["next_step"], "deliver");
     let deliver_by = rows["items"][0]["next_due"].as_str().unwrap().to_owned();
     assert!(
@@ -808,7 +749,7 @@ fn edge_8_six_hours_before_the_window_an_undelivered_warning_escalates_in_time()
         .unwrap();
     assert_eq!(esc["event"]["step"], "deliver");
     assert_eq!(esc["event"]["due"], deliver_by.as_str());
-    let overdue = ok(&srv, &an, "GET", "/api/v1/cases?overdue=true", None);
+    let overdue = srv.ok(&an, "GET", "/api/v1/cases?overdue=true", None);
     assert_eq!(overdue["items"].as_array().unwrap().len(), 1);
 }
 
@@ -831,15 +772,14 @@ fn a_failing_webhook_is_retried_and_the_failure_is_visible() {
         &["HCS"],
     );
     let h = hook(500);
-    ok(
-        &srv,
+    srv.ok(
         &admin,
         "PUT",
         "/api/v1/notification-targets/broken",
         Some(json!({"channel": {"kind": "webhook", "url": h.url}})),
     );
     let report: Value = serde_json::from_str(tocsin::scenarios::KERMAN_REPORT).unwrap();
-    let case = ok(&srv, &col, "POST", "/api/v1/reports", Some(report))["case_id"]
+    let case = srv.ok(&col, "POST", "/api/v1/reports", Some(report))["case_id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -849,13 +789,7 @@ fn a_failing_webhook_is_retried_and_the_failure_is_visible() {
     eventually("the failure on the case", || {
         count(&events_of(&srv, &col, &case), "notification_failed") == 1
     });
-    let failed = ok(
-        &srv,
-        &admin,
-        "GET",
-        "/api/v1/notifications?status=failed",
-        None,
-    );
+    let failed = srv.ok(&admin, "GET", "/api/v1/notifications?status=failed", None);
     let n = &failed["items"][0];
     assert_eq!(n["attempts"], 3, "{failed}");
     assert!(n["last_error"].as_str().unwrap().contains("500"), "{n}");
@@ -1052,15 +986,14 @@ fn escalations_are_emailed_where_smtp_is_configured() {
         "TOP SECRET",
         &["HCS"],
     );
-    ok(
-        &srv,
+    srv.ok(
         &admin,
         "PUT",
         "/api/v1/notification-targets/duty-officer",
         Some(json!({"channel": {"kind": "email", "to": ["duty.officer@example.org"]}})),
     );
     let report: Value = serde_json::from_str(tocsin::scenarios::KERMAN_REPORT).unwrap();
-    let case = ok(&srv, &col, "POST", "/api/v1/reports", Some(report))["case_id"]
+    let case = srv.ok(&col, "POST", "/api/v1/reports", Some(report))["case_id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -1095,9 +1028,9 @@ fn a_sweep_visits_only_the_cases_whose_time_has_come() {
     );
     let report: Value = serde_json::from_str(tocsin::scenarios::KERMAN_REPORT).unwrap();
     for _ in 0..3 {
-        ok(&srv, &col, "POST", "/api/v1/reports", Some(report.clone()));
+        srv.ok(&col, "POST", "/api/v1/reports", Some(report.clone()));
     }
-    let sweep = |srv: &Server| ok(srv, &admin, "POST", "/api/v1/sweep", Some(json!({})));
+    let sweep = |srv: &Server| srv.ok(&admin, "POST", "/api/v1/sweep", Some(json!({})));
     // Nothing is due yet: no case is even read.
     assert_eq!(sweep(&srv)["cases_checked"], 0);
     // Past the decide-by time: each case once, an escalation each.

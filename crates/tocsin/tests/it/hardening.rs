@@ -17,18 +17,6 @@ fn kerman() -> Value {
     serde_json::from_str(tocsin::scenarios::KERMAN_REPORT).unwrap()
 }
 
-#[track_caller]
-fn ok(srv: &Server, tok: &str, method: &str, path: &str, body: Option<Value>) -> Value {
-    let a = srv.call(method, path, Some(tok), body);
-    assert!(
-        (200..300).contains(&a.status),
-        "{method} {path}: {} {:?}",
-        a.status,
-        a.body
-    );
-    a.body
-}
-
 /// Sends `n` logins at once; returns their statuses.
 fn concurrent_logins(srv: &Server, attempts: Vec<(String, String)>) -> Vec<u16> {
     let url = srv.url.clone();
@@ -102,7 +90,7 @@ fn metrics_need_a_credential() {
     assert_eq!(srv.call("GET", "/metrics", Some(&col), None).status, 403);
     let mut restricted = kerman();
     restricted["handling"]["existence_restricted"] = json!(true);
-    ok(&srv, &col, "POST", "/api/v1/reports", Some(restricted));
+    srv.ok(&col, "POST", "/api/v1/reports", Some(restricted));
     let m = srv.call("GET", "/metrics", Some(&admin), None);
     assert_eq!(m.status, 200);
     assert!(
@@ -270,7 +258,7 @@ fn a_join_that_would_hide_the_case_from_its_owner_is_refused() {
         "TOP SECRET",
         &["HCS", "GAMMA"],
     );
-    let case = ok(&srv, &col, "POST", "/api/v1/reports", Some(kerman()))["case_id"]
+    let case = srv.ok(&col, "POST", "/api/v1/reports", Some(kerman()))["case_id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -286,7 +274,7 @@ fn a_join_that_would_hide_the_case_from_its_owner_is_refused() {
     );
     assert_eq!(a.status, 422, "{:?}", a.body);
     // The owner still sees the case.
-    ok(&srv, &col, "GET", &format!("/api/v1/cases/{case}"), None);
+    srv.ok(&col, "GET", &format!("/api/v1/cases/{case}"), None);
 }
 
 #[test]
@@ -310,7 +298,7 @@ fn directory_names_that_cannot_be_exported_are_refused() {
     let d = Deployment::new();
     let srv = d.serve("2023-12-26T10:00:00Z");
     let admin = srv.account("adm", &[Role::Admin], &["Administration"], "SECRET", &[]);
-    let dir = ok(&srv, &admin, "GET", "/api/v1/reference/directory", None);
+    let dir = srv.ok(&admin, "GET", "/api/v1/reference/directory", None);
     for bad in [
         "The \"Special\" Section",
         "Embassy security \u{202E}eciffo",
@@ -333,7 +321,7 @@ fn an_idempotent_replay_is_keyed_on_the_whole_request() {
     let d = Deployment::new();
     let srv = d.serve("2023-12-26T10:00:00Z");
     let t = srv.account("col", &[Role::Collector], &[EL], "TOP SECRET", &["HCS"]);
-    let other = ok(&srv, &t, "POST", "/api/v1/reports", Some(kerman()))["case_id"]
+    let other = srv.ok(&t, "POST", "/api/v1/reports", Some(kerman()))["case_id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -362,21 +350,19 @@ fn drafted(srv: &Server) -> (String, String, String) {
     let col = srv.account("col", &[Role::Collector], &[EL], "TOP SECRET", &["HCS"]);
     let kim = srv.account("kim", &[Role::Analyst], &[EL], "TOP SECRET", &["HCS"]);
     let lee = srv.account("lee", &[Role::Approver], &[EL], "TOP SECRET", &["HCS"]);
-    let case = ok(srv, &col, "POST", "/api/v1/reports", Some(kerman()))["case_id"]
+    let case = srv.ok(&col, "POST", "/api/v1/reports", Some(kerman()))["case_id"]
         .as_str()
         .unwrap()
         .to_owned();
     srv.set_now("2023-12-26T14:00:00Z");
-    let r = ok(
-        srv,
+    let r = srv.ok(
         &kim,
         "POST",
         &format!("/api/v1/cases/{case}/determinations"),
         Some(json!({})),
     );
     assert_eq!(r["state"], "duty_to_warn");
-    ok(
-        srv,
+    srv.ok(
         &kim,
         "POST",
         &format!("/api/v1/cases/{case}/warnings"),
@@ -396,7 +382,7 @@ fn warning_approval_needs_the_hash_of_the_text_read() {
     let sha = hex::encode(sha2::Sha256::digest(
         tocsin::scenarios::KERMAN_WARNING.as_bytes(),
     ));
-    ok(&srv, &lee, "POST", &path, Some(json!({"sha256": sha})));
+    srv.ok(&lee, "POST", &path, Some(json!({"sha256": sha})));
 }
 
 #[test]
@@ -405,7 +391,7 @@ fn a_hand_off_goes_only_to_an_existing_owner_and_element() {
     let srv = d.serve("2023-12-26T10:00:00Z");
     let col = srv.account("col", &[Role::Collector], &[EL], "TOP SECRET", &["HCS"]);
     let kim = srv.account("kim", &[Role::Analyst], &[EL], "TOP SECRET", &["HCS"]);
-    let case = ok(&srv, &col, "POST", "/api/v1/reports", Some(kerman()))["case_id"]
+    let case = srv.ok(&col, "POST", "/api/v1/reports", Some(kerman()))["case_id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -426,8 +412,7 @@ fn a_hand_off_goes_only_to_an_existing_owner_and_element() {
     );
     assert_eq!(a.status, 422, "{:?}", a.body);
     assert_eq!(a.body["field"], "lead_element", "{:?}", a.body);
-    ok(
-        &srv,
+    srv.ok(
         &kim,
         "POST",
         &path,
@@ -443,7 +428,7 @@ fn a_missing_case_is_refused_with_the_same_work_as_a_hidden_one() {
     let outsider = srv.account("kim", &[Role::Analyst], &[EL], "SECRET", &[]);
     let mut r = kerman();
     r["handling"]["existence_restricted"] = json!(true);
-    let hidden = ok(&srv, &col, "POST", "/api/v1/reports", Some(r))["case_id"]
+    let hidden = srv.ok(&col, "POST", "/api/v1/reports", Some(r))["case_id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -489,11 +474,11 @@ fn the_access_log_leaves_out_cases_the_reader_cannot_see() {
     assert_eq!(a.status, 401);
     let mut r = kerman();
     r["handling"]["existence_restricted"] = json!(true);
-    let case = ok(&srv, &col, "POST", "/api/v1/reports", Some(r))["case_id"]
+    let case = srv.ok(&col, "POST", "/api/v1/reports", Some(r))["case_id"]
         .as_str()
         .unwrap()
         .to_owned();
-    ok(&srv, &kim, "GET", &format!("/api/v1/cases/{case}"), None);
+    srv.ok(&kim, "GET", &format!("/api/v1/cases/{case}"), None);
     let a = srv.call(
         "GET",
         &format!("/api/v1/cases/{case}"),
@@ -501,7 +486,7 @@ fn the_access_log_leaves_out_cases_the_reader_cannot_see() {
         None,
     );
     assert_eq!(a.status, 404);
-    let log = |t: &str| ok(&srv, t, "GET", "/api/v1/audit/access?limit=1000", None);
+    let log = |t: &str| srv.ok(t, "GET", "/api/v1/audit/access?limit=1000", None);
     let seen = log(&high).to_string();
     assert!(
         seen.contains(&case),
@@ -567,7 +552,7 @@ fn an_admin_cannot_change_its_own_privileges() {
     let srv = d.serve("2023-12-26T10:00:00Z");
     let a = srv.account("adm.a", &[Role::Admin], &["Administration"], "SECRET", &[]);
     let b = srv.account("adm.b", &[Role::Admin], &["Administration"], "SECRET", &[]);
-    let me = ok(&srv, &a, "GET", "/api/v1/accounts/adm.a", None);
+    let me = srv.ok(&a, "GET", "/api/v1/accounts/adm.a", None);
     let spec = |roles: Value, clearance: &str, compartments: Value| {
         json!({
             "display_name": me["display_name"],
@@ -598,7 +583,7 @@ fn an_admin_cannot_change_its_own_privileges() {
     // A second admin may, and it is in the ledger as done by that admin.
     let before = d.ledger_size();
     let body = spec(json!(["admin", "auditor"]), "SECRET", json!([]));
-    ok(&srv, &b, "PUT", "/api/v1/accounts/adm.a", Some(body));
+    srv.ok(&b, "PUT", "/api/v1/accounts/adm.a", Some(body));
     assert_eq!(d.ledger_size(), before + 1);
 }
 
@@ -630,16 +615,15 @@ fn an_admin_cannot_take_a_step_of_a_two_person_rule_through_a_credential_it_mint
     let col = srv.account("col", &[Role::Collector], &[EL], "TOP SECRET", &["HCS"]);
     let kim = srv.account("kim", &[Role::Analyst], &[EL], "TOP SECRET", &["HCS"]);
     srv.account("lee", &[Role::Approver], &[EL], "TOP SECRET", &["HCS"]);
-    let case = ok(&srv, &col, "POST", "/api/v1/reports", Some(kerman()))["case_id"]
+    let case = srv.ok(&col, "POST", "/api/v1/reports", Some(kerman()))["case_id"]
         .as_str()
         .unwrap()
         .to_owned();
     let c = |p: &str| format!("/api/v1/cases/{case}{p}");
     srv.set_now("2023-12-26T14:00:00Z");
-    ok(&srv, &kim, "POST", &c("/determinations"), Some(json!({})));
+    srv.ok(&kim, "POST", &c("/determinations"), Some(json!({})));
     let mint = |account: &str, role: &str| {
-        ok(
-            &srv,
+        srv.ok(
             &admin,
             "POST",
             "/api/v1/tokens",
@@ -664,8 +648,8 @@ fn an_admin_cannot_take_a_step_of_a_two_person_rule_through_a_credential_it_mint
         a.body
     );
     // Reading is not a step of the rule: the minted token still reads.
-    ok(&srv, &kim_minted, "GET", &c(""), None);
-    let w = ok(&srv, &kim, "POST", &c("/waivers"), Some(waiver));
+    srv.ok(&kim_minted, "GET", &c(""), None);
+    let w = srv.ok(&kim, "POST", &c("/waivers"), Some(waiver));
     let waiver_id = w["waiver_id"].as_str().unwrap().to_owned();
     let approval = c(&format!("/waivers/{waiver_id}/approval"));
     let body = json!({"reason": "Sources first."});

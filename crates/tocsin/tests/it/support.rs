@@ -1039,6 +1039,26 @@ impl Server {
         })
     }
 
+    /// Sends a request with a bearer token and returns its body; fails the
+    /// test unless the answer is 2xx.
+    #[track_caller]
+    pub fn ok(
+        &self,
+        token: &str,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> serde_json::Value {
+        let a = self.call(method, path, Some(token), body);
+        assert!(
+            (200..300).contains(&a.status),
+            "{method} {path}: {} {:?}",
+            a.status,
+            a.body
+        );
+        a.body
+    }
+
     /// Sends a request with a bearer token (or none) and optional JSON body.
     pub fn call(
         &self,
