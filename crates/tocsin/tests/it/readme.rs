@@ -274,7 +274,7 @@ impl Walk {
                 .process_group(0);
             let child = c.spawn().map_err(|e| format!("cannot start: {e}"))?;
             self.servers.push(child);
-            return self.wait_ready(b);
+            return self.wait_ready();
         }
         let out = self
             .command(&script)
@@ -301,7 +301,7 @@ impl Walk {
     }
 
     /// Waits until the server a background block started answers.
-    fn wait_ready(&mut self, b: &Block) -> Result<(), String> {
+    fn wait_ready(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(180);
         let url = format!("{}/readyz", self.url);
         while Instant::now() < deadline {
@@ -320,7 +320,6 @@ impl Walk {
             }
             std::thread::sleep(Duration::from_millis(200));
         }
-        let _ = b;
         Err(format!("nothing answered at {url} within 3 minutes"))
     }
 }
