@@ -48,10 +48,13 @@ export TOCSIN_SERVER=$(sed -n 's/^listening on //p' "$OUT/serve.out")
 [ -n "$TOCSIN_SERVER" ] || { echo "tocsin serve did not start" >&2; cat "$OUT/serve.log" >&2; exit 1; }
 echo "$ADMIN_PASSWORD" | "$BIN" login bench.admin --password-stdin --days 1 > /dev/null
 "$BIN" element add "$ELEMENT" > /dev/null
-"$BIN" account add collector.bench --role collector --element "$ELEMENT" \
-  --clearance SECRET --compartment HCS --no-password > /dev/null
-COLLECTOR_TOKEN=$("$BIN" --json token issue --account collector.bench --label bench-ledger \
-  --role collector --days 1 | python3 -c "import json,sys; print(json.load(sys.stdin)['secret'])")
+# The admin gets a one-time enrolment secret; the collector sets its own
+# password with it and issues its own token (nobody issues one for another).
+SECRET=$("$BIN" account add collector.bench --role collector --element "$ELEMENT" \
+  --clearance SECRET --compartment HCS -q)
+echo "$ADMIN_PASSWORD-collector" \
+  | "$BIN" enrol collector.bench --secret "$SECRET" --password-stdin --days 1 > /dev/null
+COLLECTOR_TOKEN=$("$BIN" token issue --label bench-ledger --role collector --days 1 -q)
 
 start=$(date +%s.%N)
 TOCSIN_TOKEN=$COLLECTOR_TOKEN "$BIN" report submit --jsonl --concurrency 256 "$OUT/reports.jsonl" > /dev/null

@@ -61,7 +61,7 @@ pub use error::ServiceError;
 pub use intake::{Idempotency, Intake, Submitted};
 pub use notices::{Notice, NoticeStatus, RetryPolicy};
 pub use rebuild::RebuildReport;
-pub use sessions::{AuthConfig, AuthError, NewSession, SessionRecord};
+pub use sessions::{AuthConfig, AuthError, Enrolment, NewSession, SessionRecord};
 pub use sweep::SweepReport;
 pub use tokens::NewToken;
 

@@ -4,6 +4,7 @@
 //! `support.rs`); `scripts/test` runs this suite once on each.
 //! (One test binary on purpose: it keeps CI link times down.)
 
+mod admin;
 mod api;
 mod backup;
 mod cli;
