@@ -2,7 +2,8 @@
 # Builds a ledger of about one million events by durable intake through the
 # CLI and the HTTP API (synchronous=FULL), then measures:
 #   * intake throughput of `tocsin report submit --jsonl` (reports/s),
-#   * `tocsin audit verify` wall time on the whole ledger (3 runs),
+#   * `tocsin audit verify` and `audit verify --deep` wall time on the whole
+#     ledger (3 runs each),
 #   * inclusion/consistency proof generation + verification and full
 #     verification through the store (criterion, bench `intake`, group ledger_*).
 # It sets up everything it needs with supported commands: a new database
@@ -10,6 +11,7 @@
 # on a free port of 127.0.0.1 (`tocsin serve`, stopped before the ledger is
 # verified), the collector's element and account, and an API token for it.
 # Usage: scripts/bench-ledger.sh [REPORTS]   (default 333333 reports = 1,000,000 events)
+# BENCH_LEDGER_NO_CRITERION=1 stops after the verification timings.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-333333}
@@ -69,4 +71,10 @@ python3 -c "s=$end-$start; print(f'intake: $N reports ({$events} events) in {s:.
 for i in 1 2 3; do
   /usr/bin/env time -f "audit verify: %e s wall, %M KiB max RSS" "$BIN" audit verify > /dev/null
 done
+# --deep also folds the accounts and every case from the ledger and checks
+# each action's authorization at its position and every query-table row.
+for i in 1 2 3; do
+  /usr/bin/env time -f "audit verify --deep: %e s wall, %M KiB max RSS" "$BIN" audit verify --deep > /dev/null
+done
+[ -n "${BENCH_LEDGER_NO_CRITERION:-}" ] && exit 0
 TOCSIN_BENCH_DB="$OUT/ledger.db" cargo bench -q -p tocsin --bench intake -- ledger_

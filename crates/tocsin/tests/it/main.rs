@@ -11,6 +11,7 @@ mod cli;
 mod concurrency;
 mod corroboration;
 mod crash;
+mod deep;
 mod delivery;
 mod door;
 mod hardening;
