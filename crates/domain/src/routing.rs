@@ -1594,6 +1594,13 @@ address = "26 Federal Plaza, New York"
                 .all(|c| c.route.recipient().country == Some(cc("US")))
         );
         assert!(p.notes.iter().any(|n| n.contains("warned where they are")));
+        // The shipped scenario says the same.
+        let p = plan_for(
+            fixtures::EDGE7,
+            "Office of the Director of National Intelligence",
+        );
+        assert_eq!(p.best().unwrap().approach, Approach::DomesticLawEnforcement);
+        assert_eq!(p.best().unwrap().route.recipient().country, Some(cc("US")));
         // Without whereabouts, the victim is taken to be where the threat is.
         let mut f = consulate_facts();
         f.victims[0].whereabouts = None;
@@ -1851,7 +1858,9 @@ address = "26 Federal Plaza, New York"
             let rel = Relations::us_default();
             let p = plan(&f, &own("Some Element"), &rel, &extra_directory()).unwrap();
             let here = f.victims[0].whereabouts.as_ref().map(|w| w.country) == Some(rel.our_state());
-            if here && f.targets_people_directly() {
+            // (Unless our own state is behind the threat: then its organs never protect.)
+            let ours_behind = f.threat_states().contains(&rel.our_state());
+            if here && f.targets_people_directly() && !ours_behind {
                 prop_assert!(p.candidates.iter().any(|c| {
                     c.approach == Approach::DomesticLawEnforcement
                         && c.route.recipient().kind == PartyKind::Victim

@@ -14,6 +14,7 @@ mod delivery;
 mod door;
 mod hardening;
 mod migrate;
+mod planning;
 mod readme;
 mod rebuild;
 mod scenarios;
