@@ -20,4 +20,5 @@ mod rebuild;
 mod scenarios;
 mod screening;
 mod support;
+mod sweep;
 mod tamper;
