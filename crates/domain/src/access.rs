@@ -215,10 +215,13 @@ pub enum Permission {
     Operate,
     /// Screen names against registries.
     Screen,
+    /// Apply the clock now: an operator to every case, an analyst to the
+    /// cases they may see (the service narrows it).
+    Sweep,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 9] = [
+    pub const ALL: [Permission; 10] = [
         Permission::SubmitReport,
         Permission::ReadCase,
         Permission::Analyse,
@@ -228,6 +231,7 @@ impl Permission {
         Permission::ManageAccounts,
         Permission::Operate,
         Permission::Screen,
+        Permission::Sweep,
     ];
 
     /// The roles that grant this permission. This is the whole role table.
@@ -243,6 +247,7 @@ impl Permission {
             Permission::ManageAccounts => &[Admin],
             Permission::Operate => &[Admin],
             Permission::Screen => &[Analyst, Collector, Approver],
+            Permission::Sweep => &[Analyst, Admin],
         }
     }
 
@@ -261,6 +266,7 @@ impl Permission {
             Permission::ManageAccounts => "manage_accounts",
             Permission::Operate => "operate",
             Permission::Screen => "screen",
+            Permission::Sweep => "sweep",
         }
     }
 }

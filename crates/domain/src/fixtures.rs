@@ -19,6 +19,7 @@ pub const EDGE2: &str = include_str!("../../tocsin/scenarios/edge2-forum-post.js
 pub const EDGE3: &str = include_str!("../../tocsin/scenarios/edge3-kidnapping.json");
 pub const EDGE4: &str = include_str!("../../tocsin/scenarios/edge4-commander.json");
 pub const EDGE6: &str = include_str!("../../tocsin/scenarios/edge6-source-exposure.json");
+pub const EDGE7: &str = include_str!("../../tocsin/scenarios/edge7-consulate.json");
 
 /// Every scenario report, with a short name.
 pub const ALL: &[(&str, &str)] = &[
@@ -30,6 +31,7 @@ pub const ALL: &[(&str, &str)] = &[
     ("edge3", EDGE3),
     ("edge4", EDGE4),
     ("edge6", EDGE6),
+    ("edge7", EDGE7),
 ];
 
 pub fn report(json: &str) -> ThreatReport {

@@ -420,6 +420,28 @@ pub struct Location {
     pub point: Option<GeoPoint>,
 }
 
+/// Where a victim is (lives, works or is staying), apart from where the
+/// threat is expected: a journalist who lives here may be threatened at a
+/// consulate abroad, and is warned where they are.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Whereabouts {
+    /// The country the victim is in.
+    pub country: CountryCode,
+    /// City, region or address, if known ("Brooklyn, New York").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place: Option<Name>,
+}
+
+impl fmt::Display for Whereabouts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.place {
+            Some(p) => write!(f, "{}, {}", p, self.country.name()),
+            None => f.write_str(self.country.name()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -448,5 +470,16 @@ mod tests {
         assert!(GeoPoint::new(0.0, 181.0, None).is_err());
         assert!(GeoPoint::new(0.0, 0.0, Some(0.0)).is_err());
         assert!(GeoPoint::new(0.0, 0.0, Some(f64::NAN)).is_err());
+    }
+
+    #[test]
+    fn whereabouts() {
+        let w: Whereabouts =
+            serde_json::from_str(r#"{"country": "US", "place": "Fairfax, Virginia"}"#).unwrap();
+        assert_eq!(w.to_string(), "Fairfax, Virginia, United States");
+        let w: Whereabouts = serde_json::from_str(r#"{"country": "TR"}"#).unwrap();
+        assert_eq!(serde_json::to_string(&w).unwrap(), r#"{"country":"TR"}"#);
+        assert!(serde_json::from_str::<Whereabouts>(r#"{"country": "Turkey"}"#).is_err());
+        assert!(serde_json::from_str::<Whereabouts>(r#"{"country": "TR", "city": "x"}"#).is_err());
     }
 }

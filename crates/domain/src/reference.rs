@@ -308,6 +308,12 @@ pub struct RecipientEntry {
     /// What the recipient is: a security service, the police, an embassy,
     /// a foreign ministry, a protecting-power section, venue security...
     pub kind: PartyKind,
+    /// One of our own offices (our headquarters, a field office): never a
+    /// relay nor a recipient of a route. Its `kind` says what it does: when
+    /// it is domestic law enforcement (police or security service of our
+    /// state), we are, and a victim at home is warned in one hop.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub own_office: bool,
     /// The state the recipient belongs to (for an embassy: the sending state).
     pub country: CountryCode,
     /// City or region it covers or sits in.
@@ -333,6 +339,8 @@ struct RecipientInput {
     id: RecipientId,
     name: Name,
     kind: PartyKind,
+    #[serde(default)]
+    own_office: bool,
     country: CountryCode,
     #[serde(default)]
     locality: Option<Name>,
@@ -361,6 +369,10 @@ pub enum RecipientError {
         "{id}: a protecting power represents and sits in states other than its own ({country})"
     )]
     MandateOwnState { id: String, country: CountryCode },
+    #[error(
+        "{id}: a protecting power is a third state, never one of our own offices: remove own_office"
+    )]
+    OwnProtectingPower { id: String },
     #[error("two directory entries have the id '{0}'")]
     DuplicateId(String),
 }
@@ -402,10 +414,14 @@ impl TryFrom<RecipientInput> for RecipientEntry {
             }
             _ => {}
         }
+        if r.own_office && r.kind == PartyKind::ProtectingPower {
+            return Err(RecipientError::OwnProtectingPower { id });
+        }
         Ok(RecipientEntry {
             id: r.id,
             name: r.name,
             kind: r.kind,
+            own_office: r.own_office,
             country: r.country,
             locality: r.locality,
             sites: r.sites,
@@ -495,6 +511,11 @@ impl Directory {
 
     pub fn get(&self, id: &RecipientId) -> Option<&RecipientEntry> {
         self.entries.iter().find(|e| &e.id == id)
+    }
+
+    /// Our own offices (entries with `own_office`), in file order.
+    pub fn own_offices(&self) -> impl Iterator<Item = &RecipientEntry> {
+        self.entries.iter().filter(|e| e.own_office)
     }
 
     /// Entries belonging to `country`, in file order.
@@ -693,6 +714,25 @@ address = "somewhere"
         let e = Directory::from_toml(&ONE.replace("KIND", "police").replace("\"x\"", "\"X Y\""))
             .unwrap_err();
         assert!(e.message.contains("not a recipient id"), "{e}");
+    }
+
+    #[test]
+    fn own_offices_are_marked_and_old_directories_keep_their_bytes() {
+        // No entry of the shipped directory is ours, and none says so.
+        let d = Directory::builtin();
+        assert_eq!(d.own_offices().count(), 0);
+        assert!(!serde_json::to_string(&d).unwrap().contains("own_office"));
+        let d = dir("police", "own_office = true").unwrap();
+        assert_eq!(d.own_offices().count(), 1);
+        let json = serde_json::to_string(&d).unwrap();
+        assert!(json.contains(r#""own_office":true"#), "{json}");
+        assert_eq!(serde_json::from_str::<Directory>(&json).unwrap(), d);
+        let e = dir(
+            "protecting_power",
+            "own_office = true\nprotecting_power = { represents = \"US\", located_in = \"IR\" }",
+        )
+        .unwrap_err();
+        assert!(e.message.contains("never one of our own offices"), "{e}");
     }
 
     #[test]

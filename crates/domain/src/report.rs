@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::geo::{CountryCode, Location};
+use crate::geo::{CountryCode, Location, Whereabouts};
 use crate::grading::{Grading, Specificity};
 use crate::ids::ReportId;
 use crate::text::{ElementName, Label, Name, Narrative, Note, Origin, SecretTerm, Title};
@@ -108,6 +108,10 @@ pub struct Victim {
     pub description: Option<Note>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nationality: Option<CountryCode>,
+    /// Where the victim is, when that is not where the threat is expected
+    /// (the report's `location`): they are warned where they are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub whereabouts: Option<Whereabouts>,
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]
@@ -119,6 +123,10 @@ struct VictimInput {
     description: Option<Note>,
     #[serde(default)]
     nationality: Option<CountryCode>,
+    /// Where the victim is (lives, works or is staying), when that is not
+    /// where the threat is expected: they are warned where they are.
+    #[serde(default)]
+    whereabouts: Option<Whereabouts>,
 }
 
 /// A victim with neither a name nor a description.
@@ -136,6 +144,7 @@ impl TryFrom<VictimInput> for Victim {
             name: v.name,
             description: v.description,
             nationality: v.nationality,
+            whereabouts: v.whereabouts,
         })
     }
 }
@@ -146,6 +155,7 @@ impl Victim {
             name: Some(name),
             description: None,
             nationality: None,
+            whereabouts: None,
         }
     }
     pub fn described(description: Note) -> Self {
@@ -153,6 +163,7 @@ impl Victim {
             name: None,
             description: Some(description),
             nationality: None,
+            whereabouts: None,
         }
     }
     /// Name if known, else the description.
@@ -508,6 +519,25 @@ mod tests {
         assert_eq!(r.protected_terms().len(), 2);
     }
 
+    #[test]
+    fn a_victim_may_carry_whereabouts_and_old_victims_keep_their_bytes() {
+        // An old report (no whereabouts) serialises to exactly what it was.
+        let old = r#"{"description":"Attendees","nationality":"IR"}"#;
+        let v: Victim = serde_json::from_str(old).unwrap();
+        assert_eq!(v.whereabouts, None);
+        assert_eq!(serde_json::to_string(&v).unwrap(), old);
+        let r = parse_report(&with(
+            "target.victims",
+            r#"[{"name": "A journalist", "nationality": "SA", "whereabouts": {"country": "US", "place": "Fairfax, Virginia"}}]"#,
+        ))
+        .unwrap();
+        let w = r.target.victims.first().whereabouts.clone().unwrap();
+        assert_eq!(w.country, CountryCode::new("US").unwrap());
+        assert_eq!(w.place.unwrap().as_str(), "Fairfax, Virginia");
+        // The threat's own location is untouched.
+        assert_eq!(r.location.unwrap().country, CountryCode::new("IR").unwrap());
+    }
+
     fn with(field: &str, value: &str) -> String {
         let mut v: serde_json::Value = serde_json::from_str(&kerman_json()).unwrap();
         let mut cur = &mut v;
@@ -555,6 +585,12 @@ mod tests {
         let e = err(&with("target.victims", "[{}]"));
         assert_eq!(e.path, "target.victims[0]", "{e}");
         assert!(e.message.contains("name or a description"), "{e}");
+
+        let e = err(&with(
+            "target.victims",
+            r#"[{"name": "A. Person", "whereabouts": {"country": "Turkey"}}]"#,
+        ));
+        assert_eq!(e.path, "target.victims[0].whereabouts.country", "{e}");
 
         let e = err(&with("target.victims", "[]"));
         assert_eq!(e.path, "target.victims", "{e}");

@@ -11,7 +11,9 @@
 //!
 //! The options, with their scores ([`score`]):
 //!
-//! * the victim directly (a person, a group, an organisation);
+//! * the victim directly (a person, a group, an organisation), where they
+//!   are: their recorded whereabouts ([`Victim::whereabouts`]) when the
+//!   report gives them, else where the threat is expected;
 //! * consular: our embassy's security officer, for our nationals abroad;
 //! * domestic law enforcement for victims in our own state (the FBI in the
 //!   United States), which then warns the victim in person;
@@ -21,6 +23,11 @@
 //!   relations with us;
 //! * through the protecting power where there are no relations: two hops,
 //!   us → the protecting power's section → the host state's organ.
+//!
+//! **Our own offices are never a relay.** The directory marks which of its
+//! entries are ours (`own_office`); no route passes through one, or ends at
+//! one, and when one of them is domestic law enforcement we are: the route
+//! to a victim at home is one hop from the sending element.
 //!
 //! **The threat actor is never the protector.** When a case's threat actor
 //! is a state (or one of its organs), no candidate delivers to, or relays
@@ -478,7 +485,7 @@ impl<'a> Planner<'a> {
             self.exclude(route, cause, why);
             return;
         }
-        if self.proposals.iter().any(|p| p.route == route) {
+        if self.proposals.iter().any(|p| p.route == route) || self.reaches_ours(&route) {
             return;
         }
         self.proposals.push(Proposal {
@@ -488,6 +495,23 @@ impl<'a> Planner<'a> {
             reason,
             recipient_id,
         });
+    }
+
+    /// Whether a hop of `route` ends at one of our own offices (or at us):
+    /// they are never a relay nor a recipient. The planner never builds
+    /// such a route; this is the last guard.
+    fn reaches_ours(&self, route: &Route) -> bool {
+        route.hops().iter().any(|h| {
+            h.to.kind == PartyKind::OwnElement
+                || h.to
+                    .name
+                    .as_str()
+                    .eq_ignore_ascii_case(self.us.name.as_str())
+                || self
+                    .directory
+                    .own_offices()
+                    .any(|o| o.name.as_str().eq_ignore_ascii_case(h.to.name.as_str()))
+        })
     }
 
     fn exclude(&mut self, route: Route, cause: ExclusionCause, why: String) {
@@ -515,76 +539,80 @@ impl<'a> Planner<'a> {
             .collect()
     }
 
-    fn is_us(&self, e: &RecipientEntry) -> bool {
-        e.name.as_str().eq_ignore_ascii_case(self.us.name.as_str())
+    /// Whether `e` is one of our own offices: marked `own_office` in the
+    /// directory, or the sending element itself (by name, for a directory
+    /// that marks none). Such an entry is never a relay nor a recipient.
+    fn is_ours(&self, e: &RecipientEntry) -> bool {
+        e.own_office || e.name.as_str().eq_ignore_ascii_case(self.us.name.as_str())
     }
 
-    /// The victim directly, or through domestic law enforcement or our consul.
+    /// Entries of the directory that may be a relay or a recipient (not ours).
+    fn others(&self) -> impl Iterator<Item = &'a RecipientEntry> + '_ {
+        let directory: &'a Directory = self.directory;
+        directory.entries().iter().filter(|e| !self.is_ours(e))
+    }
+
+    /// "X is in Y", with the victim's recorded whereabouts and, when they
+    /// are elsewhere, where the threat is expected: the start of every
+    /// reason for warning a victim.
+    fn victim_is_in(
+        victim: &Party,
+        v: &Victim,
+        country: CountryCode,
+        threat_at: Option<CountryCode>,
+    ) -> String {
+        match (&v.whereabouts, threat_at) {
+            (Some(w), Some(t)) if t != w.country => format!(
+                "{} is in {w} (their recorded whereabouts), away from where the threat is expected ({}), and is warned where they are",
+                victim.name,
+                t.name()
+            ),
+            (Some(w), _) => format!("{} is in {w} (their recorded whereabouts)", victim.name),
+            (None, _) => format!("{} is in {}", victim.name, country.name()),
+        }
+    }
+
+    /// The victim directly, or through domestic law enforcement or our
+    /// consul, where they are: their recorded whereabouts, else where the
+    /// threat is expected, else their nationality.
     fn victims(&mut self) -> Result<(), RouteError> {
         if !self.facts.targets_people_directly() {
             return Ok(());
         }
-        let where_ = self.facts.host_countries().first().copied();
+        let threat_at = self.facts.host_countries().first().copied();
         for v in self.facts.victims.clone() {
-            let country = where_.or(v.nationality);
+            let country = v
+                .whereabouts
+                .as_ref()
+                .map(|w| w.country)
+                .or(threat_at)
+                .or(v.nationality);
             let victim = victim_party(&v, country);
+            if let (Some(w), Some(t)) = (&v.whereabouts, threat_at)
+                && w.country != t
+            {
+                let gap = format!(
+                    "{} is in {}, away from where the threat is expected ({}): they are warned where they are, and the protectors where the threat is.",
+                    victim.name,
+                    w.country.name(),
+                    t.name()
+                );
+                if !self.notes.contains(&gap) {
+                    self.notes.push(gap);
+                }
+            }
             match country {
                 Some(c) if c == self.ours => {
-                    for le in self.domestic_law_enforcement() {
-                        let le_party = le.party();
-                        let id = Some(le.id.clone());
-                        if self.is_us(le) {
-                            let route =
-                                self.route(vec![(victim.clone(), Channel::LawEnforcement)])?;
-                            let why = format!(
-                                "{} is in {}: we are its domestic law enforcement and warn the victim directly, in person where possible.",
-                                victim.name,
-                                c.name()
-                            );
-                            self.propose(
-                                score::DOMESTIC_LAW_ENFORCEMENT,
-                                Approach::DomesticLawEnforcement,
-                                route,
-                                why,
-                                id,
-                            );
-                        } else {
-                            let route = self.route(vec![
-                                (le_party.clone(), Channel::LawEnforcement),
-                                (victim.clone(), Channel::Direct),
-                            ])?;
-                            let why = format!(
-                                "{} is in {}: domestic law enforcement ({}) warns victims in our own state, in person where possible.",
-                                victim.name,
-                                c.name(),
-                                le.name
-                            );
-                            let s = score::DOMESTIC_LAW_ENFORCEMENT
-                                - score::PER_RELAY * Self::relays(&route);
-                            self.propose(s, Approach::DomesticLawEnforcement, route, why, id);
-                        }
-                    }
-                    let route = self.route(vec![(victim.clone(), Channel::Direct)])?;
-                    let why = format!(
-                        "Warn {} directly; for a victim in our own state domestic law enforcement is preferred.",
-                        victim.name
-                    );
-                    self.propose(
-                        score::VICTIM_AT_HOME,
-                        Approach::VictimDirect,
-                        route,
-                        why,
-                        None,
-                    );
+                    let is_in = Self::victim_is_in(&victim, &v, c, threat_at);
+                    self.victim_at_home(&victim, &is_in)?;
                 }
                 Some(c) => {
+                    let is_in = Self::victim_is_in(&victim, &v, c, threat_at);
                     if v.nationality == Some(self.ours) {
                         let route = self.route(vec![(victim.clone(), Channel::Consular)])?;
                         let why = format!(
-                            "{} is a national of {} in {}: our consular or embassy security officer warns them.",
-                            victim.name,
-                            self.ours.name(),
-                            c.name()
+                            "{is_in}; a national of {}: our consular or embassy security officer warns them.",
+                            self.ours.name()
                         );
                         self.propose(score::CONSULAR, Approach::Consular, route, why, None);
                     }
@@ -621,6 +649,61 @@ impl<'a> Planner<'a> {
         Ok(())
     }
 
+    /// A victim in our own state: through domestic law enforcement (in one
+    /// hop when it is one of our own offices: then we are it), or directly.
+    fn victim_at_home(&mut self, victim: &Party, is_in: &str) -> Result<(), RouteError> {
+        let (ours, others): (Vec<&RecipientEntry>, Vec<&RecipientEntry>) = self
+            .domestic_law_enforcement()
+            .into_iter()
+            .partition(|e| self.is_ours(e));
+        if let Some(first) = ours.first() {
+            let names: Vec<&str> = ours.iter().map(|e| e.name.as_str()).collect();
+            let route = self.route(vec![(victim.clone(), Channel::LawEnforcement)])?;
+            let why = format!(
+                "{is_in}: we are domestic law enforcement there ({}, our own), so we warn them ourselves, in person where possible, with no relay.",
+                names.join(", ")
+            );
+            self.propose(
+                score::DOMESTIC_LAW_ENFORCEMENT,
+                Approach::DomesticLawEnforcement,
+                route,
+                why,
+                Some(first.id.clone()),
+            );
+        }
+        for le in others {
+            let route = self.route(vec![
+                (le.party(), Channel::LawEnforcement),
+                (victim.clone(), Channel::Direct),
+            ])?;
+            let why = format!(
+                "{is_in}: domestic law enforcement ({}) warns victims in our own state, in person where possible.",
+                le.name
+            );
+            let s = score::DOMESTIC_LAW_ENFORCEMENT - score::PER_RELAY * Self::relays(&route);
+            self.propose(
+                s,
+                Approach::DomesticLawEnforcement,
+                route,
+                why,
+                Some(le.id.clone()),
+            );
+        }
+        let route = self.route(vec![(victim.clone(), Channel::Direct)])?;
+        let why = format!(
+            "Warn {} directly; for a victim in our own state domestic law enforcement is preferred.",
+            victim.name
+        );
+        self.propose(
+            score::VICTIM_AT_HOME,
+            Approach::VictimDirect,
+            route,
+            why,
+            None,
+        );
+        Ok(())
+    }
+
     /// Domestic law enforcement as the protector of a place, gathering or organisation at home.
     fn domestic_protectors(&mut self) -> Result<(), RouteError> {
         if matches!(
@@ -630,12 +713,15 @@ impl<'a> Planner<'a> {
             return Ok(()); // covered by warning the victim through law enforcement
         }
         for le in self.domestic_law_enforcement() {
-            if self.is_us(le) {
-                self.notes.push(format!(
+            if self.is_ours(le) {
+                let ourselves = format!(
                     "The threat is in {}, and we are its domestic law enforcement ({}): protect the target ourselves.",
                     self.ours.name(),
                     le.name
-                ));
+                );
+                if !self.notes.contains(&ourselves) {
+                    self.notes.push(ourselves);
+                }
                 continue;
             }
             let route = self.route(vec![(le.party(), Channel::LawEnforcement)])?;
@@ -659,8 +745,8 @@ impl<'a> Planner<'a> {
     fn host_protectors(&mut self, host: CountryCode) -> Result<(), RouteError> {
         let relation = self.relations.relation(host);
         let organs: Vec<RecipientEntry> = self
-            .directory
-            .in_country(host)
+            .others()
+            .filter(|e| e.country == host)
             .filter(|e| {
                 matches!(
                     e.kind,
@@ -763,14 +849,20 @@ impl<'a> Planner<'a> {
         base: u32,
         protects: &str,
     ) -> Result<(), RouteError> {
-        let (relay, fallback) = match self.directory.protecting_power_section(pp, self.ours, host) {
-            Some(s) => (s.clone(), false),
-            None => match self
-                .directory
-                .in_country(pp)
-                .find(|e| matches!(e.kind, PartyKind::ForeignMinistry | PartyKind::Embassy))
-            {
-                Some(e) => (e.clone(), true),
+        let section = self
+            .directory
+            .protecting_power_section(pp, self.ours, host)
+            .filter(|s| !self.is_ours(s))
+            .cloned();
+        let its_ministry = self
+            .others()
+            .filter(|e| e.country == pp)
+            .find(|e| matches!(e.kind, PartyKind::ForeignMinistry | PartyKind::Embassy))
+            .cloned();
+        let (relay, fallback) = match section {
+            Some(s) => (s, false),
+            None => match its_ministry {
+                Some(e) => (e, true),
                 None => {
                     let gap = format!(
                         "There are no relations with {}, and the protecting power {} has no entry in the recipients directory: add its section representing us in {} to warn {}.",
@@ -826,9 +918,7 @@ impl<'a> Planner<'a> {
     fn site_protectors(&mut self) -> Result<(), RouteError> {
         let text = self.facts.site_text();
         let sites: Vec<RecipientEntry> = self
-            .directory
-            .entries()
-            .iter()
+            .others()
             .filter(|e| {
                 matches!(
                     e.kind,
@@ -868,9 +958,11 @@ impl<'a> Planner<'a> {
 /// Plans the routes a warning could take from `us` (one of our own
 /// elements) to those who can act on it.
 ///
-/// If `us` has the name of a domestic law-enforcement entry of the
-/// directory (police or security service of our own state), we *are* that
-/// law enforcement: a victim at home is then warned in one hop.
+/// Our own offices (directory entries marked `own_office`, and the entry
+/// named like `us` if any) are never a relay nor a recipient: every route
+/// starts at `us` and reaches only others. When one of them is domestic law
+/// enforcement (police or security service of our own state), we *are*
+/// that law enforcement: a victim at home is then warned in one hop.
 pub fn plan(
     facts: &RoutingFacts,
     us: &Party,
@@ -949,6 +1041,7 @@ pub fn plan(
 mod tests {
     use super::*;
     use crate::fixtures;
+    use crate::geo::Whereabouts;
     use crate::text::Note;
     use proptest::prelude::*;
 
@@ -1420,6 +1513,188 @@ address = "Bern"
         assert_eq!(a, b);
     }
 
+    /// The shipped directory with the entries `own` marked as our own
+    /// offices, plus the FBI's New York field office (ours too).
+    fn with_own_offices(own: &[&str]) -> Directory {
+        let mut entries: Vec<RecipientEntry> = extra_directory()
+            .entries()
+            .iter()
+            .cloned()
+            .map(|mut e| {
+                e.own_office = own.contains(&e.id.as_str());
+                e
+            })
+            .collect();
+        let field = Directory::from_toml(
+            r#"
+[[recipient]]
+id = "us-fbi-nyfo"
+name = "FBI New York Field Office"
+kind = "police"
+own_office = true
+country = "US"
+locality = "New York"
+[[recipient.contact]]
+channel = "law_enforcement"
+address = "26 Federal Plaza, New York"
+"#,
+        )
+        .unwrap();
+        entries.extend(field.entries().iter().cloned());
+        Directory::new(entries).unwrap()
+    }
+
+    /// A journalist who lives in the United States, threatened at a
+    /// consulate abroad by the state that runs it.
+    fn consulate_facts() -> RoutingFacts {
+        let mut f = facts(
+            TargetKind::Person,
+            Some("TR"),
+            Some((ActorKind::State, Some("SA"))),
+        );
+        f.victims = vec![Victim {
+            name: Some(Name::new("Dissident journalist (name withheld)").unwrap()),
+            description: None,
+            nationality: Some(cc("SA")),
+            whereabouts: Some(Whereabouts {
+                country: cc("US"),
+                place: Some(Name::new("Fairfax, Virginia").unwrap()),
+            }),
+        }];
+        f
+    }
+
+    #[test]
+    fn a_victim_at_home_threatened_abroad_is_warned_here() {
+        let f = consulate_facts();
+        let p = plan(
+            &f,
+            &own("Office of the Director of National Intelligence"),
+            &Relations::us_default(),
+            &extra_directory(),
+        )
+        .unwrap();
+        let best = p.best().unwrap();
+        assert_eq!(best.approach, Approach::DomesticLawEnforcement, "{p:#?}");
+        assert_eq!(
+            best.route.hops()[0].to.name.as_str(),
+            "Federal Bureau of Investigation (FBI)"
+        );
+        assert_eq!(best.route.recipient().kind, PartyKind::Victim);
+        assert_eq!(best.route.recipient().country, Some(cc("US")));
+        let why = best.reason.as_str();
+        assert!(why.contains("Fairfax, Virginia, United States"), "{why}");
+        assert!(why.contains("recorded whereabouts"), "{why}");
+        assert!(why.contains("Türkiye"), "{why}");
+        // Nobody is warned "in the country of the threat" as if the victim were there.
+        assert!(
+            p.candidates
+                .iter()
+                .filter(|c| c.route.recipient().kind == PartyKind::Victim)
+                .all(|c| c.route.recipient().country == Some(cc("US")))
+        );
+        assert!(p.notes.iter().any(|n| n.contains("warned where they are")));
+        // The shipped scenario says the same.
+        let p = plan_for(
+            fixtures::EDGE7,
+            "Office of the Director of National Intelligence",
+        );
+        assert_eq!(p.best().unwrap().approach, Approach::DomesticLawEnforcement);
+        assert_eq!(p.best().unwrap().route.recipient().country, Some(cc("US")));
+        // Without whereabouts, the victim is taken to be where the threat is.
+        let mut f = consulate_facts();
+        f.victims[0].whereabouts = None;
+        let p = plan(
+            &f,
+            &own("Office of the Director of National Intelligence"),
+            &Relations::us_default(),
+            &extra_directory(),
+        )
+        .unwrap();
+        assert!(
+            p.candidates
+                .iter()
+                .all(|c| c.approach != Approach::DomesticLawEnforcement)
+        );
+        // Our own domestic service sends it in one hop.
+        let p = plan(
+            &consulate_facts(),
+            &own("FBI Washington Field Office"),
+            &Relations::us_default(),
+            &with_own_offices(&["us-fbi"]),
+        )
+        .unwrap();
+        let best = p.best().unwrap();
+        assert_eq!(best.route.hops().len(), 1);
+        assert_eq!(best.route.hops()[0].channel, Channel::LawEnforcement);
+        assert!(best.reason.as_str().contains("our own"), "{}", best.reason);
+    }
+
+    #[test]
+    fn a_field_office_routes_in_one_hop() {
+        // The FBI's headquarters and its New York field office are ours.
+        let dir = with_own_offices(&["us-fbi"]);
+        let p = plan_with(fixtures::EDGE3, "FBI New York Field Office", &dir);
+        let best = p.best().unwrap();
+        assert_eq!(best.approach, Approach::DomesticLawEnforcement);
+        assert_eq!(best.route.hops().len(), 1, "{}", best.route.describe());
+        let hop = &best.route.hops()[0];
+        assert_eq!(hop.from.name.as_str(), "FBI New York Field Office");
+        assert_eq!(hop.from.kind, PartyKind::OwnElement);
+        assert_eq!(hop.channel, Channel::LawEnforcement);
+        assert_eq!(hop.to.kind, PartyKind::Victim);
+        assert_eq!(best.score, score::DOMESTIC_LAW_ENFORCEMENT);
+        // Headquarters is never a relay, nor is any other office of ours.
+        let ours: Vec<&str> = dir.own_offices().map(|e| e.name.as_str()).collect();
+        assert_eq!(ours.len(), 2);
+        for c in &p.candidates {
+            for h in c.route.hops() {
+                assert!(
+                    !ours.contains(&h.to.name.as_str()),
+                    "{}",
+                    c.route.describe()
+                );
+            }
+        }
+        // A field office the directory does not list is ours all the same:
+        // every element of the deployment is.
+        let p = plan_with(fixtures::EDGE3, "FBI Miami Field Office", &dir);
+        assert_eq!(p.best().unwrap().route.hops().len(), 1);
+        // Before the directory marks them (today's default), headquarters is a relay.
+        let p = plan_with(
+            fixtures::EDGE3,
+            "FBI New York Field Office",
+            &extra_directory(),
+        );
+        assert_eq!(p.best().unwrap().route.hops().len(), 2);
+    }
+
+    fn plan_with(json: &str, us: &str, dir: &Directory) -> RoutePlan {
+        let case = fixtures::case_of(&[fixtures::report(json)]);
+        plan(
+            &RoutingFacts::from_case(&case),
+            &own(us),
+            &Relations::us_default(),
+            dir,
+        )
+        .unwrap()
+    }
+
+    /// A directory with any of its entries marked ours (never a protecting
+    /// power, which the directory refuses).
+    fn arb_own_directory() -> impl Strategy<Value = Directory> {
+        let ids: Vec<String> = with_own_offices(&[])
+            .entries()
+            .iter()
+            .filter(|e| e.kind != PartyKind::ProtectingPower)
+            .map(|e| e.id.to_string())
+            .collect();
+        proptest::sample::subsequence(ids.clone(), 0..=ids.len()).prop_map(|own| {
+            let own: Vec<&str> = own.iter().map(String::as_str).collect();
+            with_own_offices(&own)
+        })
+    }
+
     const COUNTRIES: &[&str] = &["US", "IR", "RU", "KP", "FR", "CH", "SE"];
 
     fn arb_kind() -> impl Strategy<Value = TargetKind> {
@@ -1454,33 +1729,40 @@ address = "Bern"
                 0..3,
             ),
             proptest::option::of(proptest::sample::select(COUNTRIES)),
+            proptest::option::of(proptest::sample::select(COUNTRIES)),
         )
-            .prop_map(|(kind, hosts, actors, nationality)| RoutingFacts {
-                target_kind: kind,
-                victims: vec![Victim {
-                    name: Some(Name::new("A. Person").unwrap()),
-                    description: None,
-                    nationality: nationality.map(cc),
-                }],
-                locations: hosts
-                    .iter()
-                    .map(|h| Location {
-                        description: Name::new("Crocus City Hall").unwrap(),
-                        country: cc(h),
-                        locality: None,
-                        point: None,
-                    })
-                    .collect(),
-                threat_actors: actors
-                    .iter()
-                    .enumerate()
-                    .map(|(i, (k, c))| ThreatActor {
-                        name: Name::new(format!("Actor {i}")).unwrap(),
-                        kind: *k,
-                        country: c.map(cc),
-                    })
-                    .collect(),
-            })
+            .prop_map(
+                |(kind, hosts, actors, nationality, whereabouts)| RoutingFacts {
+                    target_kind: kind,
+                    victims: vec![Victim {
+                        name: Some(Name::new("A. Person").unwrap()),
+                        description: None,
+                        nationality: nationality.map(cc),
+                        whereabouts: whereabouts.map(|w| Whereabouts {
+                            country: cc(w),
+                            place: None,
+                        }),
+                    }],
+                    locations: hosts
+                        .iter()
+                        .map(|h| Location {
+                            description: Name::new("Crocus City Hall").unwrap(),
+                            country: cc(h),
+                            locality: None,
+                            point: None,
+                        })
+                        .collect(),
+                    threat_actors: actors
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (k, c))| ThreatActor {
+                            name: Name::new(format!("Actor {i}")).unwrap(),
+                            kind: *k,
+                            country: c.map(cc),
+                        })
+                        .collect(),
+                },
+            )
     }
 
     proptest! {
@@ -1522,6 +1804,68 @@ address = "Bern"
                 if i > 0 {
                     prop_assert!(p.candidates[i - 1].score >= c.score);
                 }
+            }
+        }
+
+        /// Our own offices are never a relay nor a recipient: every
+        /// candidate's first hop starts at the sending element (one of our
+        /// own), and no hop ends at an office the directory marks ours, nor
+        /// at the sender. When one of our offices is domestic law
+        /// enforcement, a victim at home is warned in one hop.
+        #[test]
+        fn our_own_offices_are_never_relays(
+            f in arb_facts(),
+            dir in arb_own_directory(),
+            us_name in prop_oneof![
+                Just("FBI New York Field Office".to_owned()),
+                Just("Federal Bureau of Investigation (FBI)".to_owned()),
+                "[A-Z][a-z]{2,10}",
+            ],
+        ) {
+            let rel = Relations::us_default();
+            let us = own(&us_name);
+            let p = plan(&f, &us, &rel, &dir).unwrap();
+            let ours: Vec<&str> = dir.own_offices().map(|e| e.name.as_str()).collect();
+            for c in &p.candidates {
+                prop_assert_eq!(&c.route.hops()[0].from, &us);
+                for h in c.route.hops() {
+                    prop_assert!(h.to.kind != PartyKind::OwnElement, "{}", c.route.describe());
+                    prop_assert!(!ours.contains(&h.to.name.as_str()), "{}", c.route.describe());
+                    prop_assert!(h.to.name != us.name, "{}", c.route.describe());
+                }
+            }
+            let own_le = dir.own_offices().any(|e| {
+                e.country == rel.our_state()
+                    && matches!(e.kind, PartyKind::Police | PartyKind::SecurityService)
+            });
+            let at_home = f.victims[0].whereabouts.as_ref().map(|w| w.country)
+                .or(f.host_countries().first().copied())
+                .or(f.victims[0].nationality)
+                == Some(rel.our_state());
+            if own_le && at_home && f.targets_people_directly() {
+                prop_assert!(p.candidates.iter().any(|c| {
+                    c.approach == Approach::DomesticLawEnforcement
+                        && c.route.hops().len() == 1
+                        && c.route.recipient().kind == PartyKind::Victim
+                }), "{:#?}", p.candidates);
+            }
+        }
+
+        /// A victim whose recorded whereabouts are in our state is offered
+        /// our domestic channel, wherever the threat is expected.
+        #[test]
+        fn a_victim_here_is_offered_the_domestic_channel(f in arb_facts()) {
+            let rel = Relations::us_default();
+            let p = plan(&f, &own("Some Element"), &rel, &extra_directory()).unwrap();
+            let here = f.victims[0].whereabouts.as_ref().map(|w| w.country) == Some(rel.our_state());
+            // (Unless our own state is behind the threat: then its organs never protect.)
+            let ours_behind = f.threat_states().contains(&rel.our_state());
+            if here && f.targets_people_directly() && !ours_behind {
+                prop_assert!(p.candidates.iter().any(|c| {
+                    c.approach == Approach::DomesticLawEnforcement
+                        && c.route.recipient().kind == PartyKind::Victim
+                        && c.reason.as_str().contains("recorded whereabouts")
+                }), "{:#?}", p.candidates);
             }
         }
 

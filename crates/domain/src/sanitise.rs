@@ -9,6 +9,9 @@
 //! * the case's **protected terms** (source identifiers, report numbers,
 //!   secret terms from its reports), in any case and with any separators
 //!   (`CS-4471` also finds `cs 4471` and `CS4471`); nothing excuses them;
+//!   a report number is caught by its format as well, so the numbers of
+//!   other cases in the same format are too (`NYFO/21/0118` finds
+//!   `NYFO/21/0977`);
 //! * **code words** the organisation lists, any case;
 //! * **report and serial numbers** (patterns: `TD-314/012345-24`,
 //!   `IIR 6 123 4567 24`, `report no. 118`, cable numbers...);
@@ -511,6 +514,73 @@ fn protected_pattern(term: &str) -> String {
     edges(t, body)
 }
 
+/// The *format* of a report number as a pattern: its letters as they are
+/// (any case), each run of digits as any digits of about that length
+/// (one more or fewer from three digits up), any separators. So a case
+/// whose report number is `NYFO/21/0118` also catches `NYFO/21/0977`,
+/// another case's number of the same format. `None` for a term too
+/// plain to generalise without catching ordinary numbers: it needs a run
+/// of two or more letters and a digit, or three runs of digits, and at
+/// least four digits in all.
+fn format_pattern(term: &str) -> Option<String> {
+    #[derive(PartialEq)]
+    enum Run {
+        Letters(String),
+        Digits(usize),
+    }
+    let t = term.trim();
+    let mut runs: Vec<(Run, bool)> = Vec::new(); // (run, a separator before it)
+    let mut sep = false;
+    for c in t.chars() {
+        let last = runs.last_mut();
+        if c.is_ascii_digit() {
+            match last {
+                Some((Run::Digits(n), _)) if !sep => *n += 1,
+                _ => runs.push((Run::Digits(1), sep)),
+            }
+            sep = false;
+        } else if is_word_char(c) {
+            match last {
+                Some((Run::Letters(l), _)) if !sep => l.push(c),
+                _ => runs.push((Run::Letters(c.to_string()), sep)),
+            }
+            sep = false;
+        } else {
+            sep = true;
+        }
+    }
+    let digit_runs: Vec<usize> = runs
+        .iter()
+        .filter_map(|(r, _)| match r {
+            Run::Digits(n) => Some(*n),
+            _ => None,
+        })
+        .collect();
+    let lettered = runs
+        .iter()
+        .any(|(r, _)| matches!(r, Run::Letters(l) if l.chars().count() >= 2));
+    let digits: usize = digit_runs.iter().sum();
+    if digits < 4 || !(lettered && !digit_runs.is_empty() || digit_runs.len() >= 3) {
+        return None;
+    }
+    let mut body = String::new();
+    for (i, (run, sep_before)) in runs.iter().enumerate() {
+        if i > 0 {
+            body.push_str(if *sep_before {
+                r"[\s\-\u{2010}-\u{2015}/._:]+"
+            } else {
+                r"[\s\-\u{2010}-\u{2015}/._:]*"
+            });
+        }
+        match run {
+            Run::Letters(l) => body.push_str(&regex::escape(l)),
+            Run::Digits(n) if *n >= 3 => body.push_str(&format!(r"\d{{{},{}}}", n - 1, n + 1)),
+            Run::Digits(n) => body.push_str(&format!(r"\d{{{n}}}")),
+        }
+    }
+    Some(edges(t, body))
+}
+
 fn is_roman_numeral(s: &str) -> bool {
     s.chars()
         .all(|c| matches!(c, 'I' | 'V' | 'X' | 'L' | 'C' | 'D' | 'M'))
@@ -605,12 +675,16 @@ impl CompiledRules {
             if p.term.trim().is_empty() {
                 continue;
             }
-            if let Ok(re) = RegexBuilder::new(&protected_pattern(&p.term))
-                .case_insensitive(true)
-                .build()
-            {
-                for m in re.find_iter(text) {
-                    push(p.category, m, false);
+            // A report number is caught as itself and by its format: the
+            // numbers of other cases, of the same format, with it.
+            let format = (p.category == FindingCategory::ReportNumber)
+                .then(|| format_pattern(&p.term))
+                .flatten();
+            for pattern in std::iter::once(protected_pattern(&p.term)).chain(format) {
+                if let Ok(re) = RegexBuilder::new(&pattern).case_insensitive(true).build() {
+                    for m in re.find_iter(text) {
+                        push(p.category, m, false);
+                    }
                 }
             }
         }
@@ -748,6 +822,52 @@ mod tests {
             "{f:#?}"
         );
         assert_eq!(&t[f[1].start..f[1].end], "CS-4471");
+    }
+
+    #[test]
+    fn report_numbers_of_any_case_are_caught_by_their_format() {
+        let s = Sanitiser::builtin();
+        let ours = [ProtectedTerm {
+            term: "NYFO/21/0118".into(),
+            category: FindingCategory::ReportNumber,
+        }];
+        // Another case's number, in the format of this case's own.
+        let t = "As reported under NYFO/22/0977, the threat is real.";
+        // The defaults alone do not know the format...
+        assert!(s.check(t, &[]).is_empty(), "{:?}", s.check(t, &[]));
+        // ...this case's own number teaches it.
+        let f = s.check(t, &ours);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].category, FindingCategory::ReportNumber);
+        assert_eq!(f[0].text, "NYFO/22/0977");
+        for other in ["nyfo 23 11873", "NYFO-21-018"] {
+            assert_eq!(s.check(other, &ours).len(), 1, "{other}");
+        }
+        // The case's own number, once, with its separators changed.
+        assert_eq!(s.check("see NYFO 21 0118", &ours).len(), 1);
+        // Ordinary numbers and dates are not report numbers.
+        for clean in [
+            "On 21 June 2021 at 11:18, about 118 people gathered.",
+            "Room 21/0118 of the NYFO building",
+            "The NYFO office, 21 floors, 0118 desks",
+        ] {
+            let f = s.check(clean, &ours);
+            assert!(
+                f.iter()
+                    .all(|f| f.category != FindingCategory::ReportNumber),
+                "{clean}: {f:?}"
+            );
+        }
+        // A term too plain to generalise is caught only as itself.
+        assert_eq!(format_pattern("118"), None);
+        assert_eq!(format_pattern("2024-118"), None);
+        assert!(format_pattern("IIR 6 801 0112 24").is_some());
+        let iir = [ProtectedTerm {
+            term: "2024-118".into(),
+            category: FindingCategory::ReportNumber,
+        }];
+        assert!(s.check("from 2023-119 on", &iir).is_empty());
+        assert_eq!(s.check("see 2024 118", &iir).len(), 1);
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("edge3-kidnapping", scenarios::EDGE3_KIDNAPPING),
     ("edge4-commander", scenarios::EDGE4_COMMANDER),
     ("edge6-source-exposure", scenarios::EDGE6_SOURCE_EXPOSURE),
+    ("edge7-consulate", scenarios::EDGE7_CONSULATE),
 ];
 
 /// The names of [`SCENARIOS`].

@@ -25,6 +25,9 @@ pub const EDGE2_FORUM_POST: &str = include_str!("../scenarios/edge2-forum-post.j
 pub const EDGE3_KIDNAPPING: &str = include_str!("../scenarios/edge3-kidnapping.json");
 pub const EDGE4_COMMANDER: &str = include_str!("../scenarios/edge4-commander.json");
 pub const EDGE6_SOURCE_EXPOSURE: &str = include_str!("../scenarios/edge6-source-exposure.json");
+/// A victim who lives here, threatened at a consulate abroad: the victim's
+/// whereabouts apart from the threat's location.
+pub const EDGE7_CONSULATE: &str = include_str!("../scenarios/edge7-consulate.json");
 
 /// The sanitised warning of the Kerman case.
 pub const KERMAN_WARNING: &str = "The United States has information indicating that there is a terrorist threat \

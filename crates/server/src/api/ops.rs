@@ -47,9 +47,14 @@ pub fn routes(t: &mut Table) {
         openapi,
     );
     t.add(
-        Op::post("sweep", path!("/sweep"), needs(Permission::Operate))
+        // The service narrows it: an operator sweeps every case, an
+        // analyst the cases they may see.
+        Op::post("sweep", path!("/sweep"), needs(Permission::Sweep))
             .tag("cases")
             .summary("Apply the clock now: escalations and re-assessment flags")
+            .describe(
+                "An operator's sweep covers every case; an analyst's, the cases they may see.",
+            )
             .returns::<SweepView>(StatusCode::OK),
         sweep,
     );

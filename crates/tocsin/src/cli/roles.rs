@@ -244,11 +244,11 @@ mod tests {
         }
         let who = |c: &str| rows.iter().find(|(x, _)| *x == c).unwrap().1.clone();
         let roles = |r: &[Role]| Who::Roles(r.iter().copied().collect());
-        // What the issue found: case sweep needs admin; screen refuses
-        // admin; a drafter must be an analyst. Anyone issues their own
-        // token, and nobody one for someone else.
+        // What the issue found: an analyst may sweep (the cases they may
+        // see); screen refuses admin; a drafter must be an analyst. Anyone
+        // issues their own token, and nobody one for someone else.
         assert_eq!(who("token issue"), Who::AnyAccount);
-        assert_eq!(who("case sweep"), roles(&[Role::Admin]));
+        assert_eq!(who("case sweep"), roles(&[Role::Analyst, Role::Admin]));
         assert_eq!(who("notice target set"), roles(&[Role::Admin]));
         assert_eq!(who("registry import"), roles(&[Role::Admin]));
         assert_eq!(
@@ -271,8 +271,8 @@ mod tests {
         cli.build();
         let t = topic(&cli);
         for want in [
-            "  analyst           submit_report, read_case, analyse, deliver, screen",
-            "  case sweep                  admin",
+            "  analyst           submit_report, read_case, analyse, deliver, screen, sweep",
+            "  case sweep                  analyst, admin",
             "  warning approve             approver",
             "account add --admin",
             "audit verify",

@@ -52,7 +52,7 @@ fn expected_access() -> BTreeMap<&'static str, Access> {
         ("record_response", n(Deliver)),
         ("decide_advisory", n(Approve)),
         ("record_outcome", n(Deliver)),
-        ("sweep", n(Operate)),
+        ("sweep", n(Sweep)),
         ("get_policy", Authenticated),
         ("check_policy", Authenticated),
         ("checkpoint", n(Audit)),

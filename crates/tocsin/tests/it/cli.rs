@@ -642,7 +642,7 @@ fn help_pages_list_their_own_options_and_set_variables_only() {
     // The help topics.
     let roles = help(&[], "help roles");
     for want in [
-        "case sweep admin",
+        "case sweep analyst, admin",
         "token issue any account",
         "account enrol admin",
         "enrol anyone",
