@@ -202,6 +202,7 @@ fn direct_route() -> Route {
 
 fn draft(text: &str) -> Command {
     Command::DraftWarning {
+        warning: None,
         text: WarningText::new(text).unwrap(),
         withheld: [WithheldCategory::SourceIdentity].into_iter().collect(),
         language: LanguageTag::english(),
@@ -247,6 +248,7 @@ fn kidnapping_case_runs_to_delivery() {
     h.ok(
         "analyst.a",
         Command::ChooseRoute {
+            warning: None,
             route: direct_route(),
             rationale: reason("victim in the US"),
             alternatives: vec![],
@@ -260,6 +262,7 @@ fn kidnapping_case_runs_to_delivery() {
     let e = h.refused(
         "analyst.a",
         Command::ApproveWarning {
+            warning: None,
             version: 1,
             sha256: None,
         },
@@ -268,8 +271,9 @@ fn kidnapping_case_runs_to_delivery() {
     h.ok(
         "approver.b",
         Command::ApproveWarning {
+            warning: None,
             version: 1,
-            sha256: Some(h.case.warnings[0].sha256.clone()),
+            sha256: Some(h.case.warnings[0].versions[0].sha256.clone()),
         },
     );
     assert_eq!(h.case.state, CaseState::WarningApproved);
@@ -277,14 +281,16 @@ fn kidnapping_case_runs_to_delivery() {
     h.ok(
         "officer.d",
         Command::RecordDelivery {
+            warning: None,
             delivery: delivery(1, 1, DeliveryStatus::Received, "2024-01-02T15:00:00-05:00"),
         },
     );
     assert_eq!(h.case.state, CaseState::Delivered);
-    assert!(h.case.follow_up_by.is_some());
+    assert!(h.case.warnings[0].follow_up_by.is_some());
     h.ok(
         "officer.d",
         Command::RecordResponse {
+            warning: None,
             response: Response {
                 kind: ResponseKind::Acknowledged,
                 at: ts("2024-01-02T20:00:00Z"),
@@ -397,6 +403,7 @@ fn drafted_duty_case() -> Harness {
     h.ok(
         "analyst.a",
         Command::ChooseRoute {
+            warning: None,
             route: direct_route(),
             rationale: reason("victim in the US"),
             alternatives: vec![],
@@ -408,10 +415,11 @@ fn drafted_duty_case() -> Harness {
 
 /// A second person approves warning version 1, stating its hash.
 fn approve_first_draft(h: &mut Harness) {
-    let sha = h.case.warnings[0].sha256.clone();
+    let sha = h.case.warnings[0].versions[0].sha256.clone();
     h.ok(
         "approver.b",
         Command::ApproveWarning {
+            warning: None,
             version: 1,
             sha256: Some(sha),
         },
@@ -428,6 +436,7 @@ fn an_outcome_before_delivery_closes_the_case_when_the_warning_arrives() {
     let evs = h.ok(
         "officer.d",
         Command::RecordDelivery {
+            warning: None,
             delivery: delivery(1, 1, DeliveryStatus::Received, "2024-01-01T04:00:00Z"),
         },
     );
@@ -449,6 +458,7 @@ fn delivery_and_response_times_are_neither_in_the_future_nor_before_the_approval
     let e = h.refused(
         "officer.d",
         Command::RecordDelivery {
+            warning: None,
             delivery: delivery(1, 1, DeliveryStatus::Received, "2024-01-01T04:00:00Z"),
         },
     );
@@ -465,6 +475,7 @@ fn delivery_and_response_times_are_neither_in_the_future_nor_before_the_approval
     let e = h.refused(
         "officer.d",
         Command::RecordDelivery {
+            warning: None,
             delivery: delivery(1, 1, DeliveryStatus::Received, "2024-01-01T01:59:59Z"),
         },
     );
@@ -483,10 +494,12 @@ fn delivery_and_response_times_are_neither_in_the_future_nor_before_the_approval
     h.ok(
         "officer.d",
         Command::RecordDelivery {
+            warning: None,
             delivery: delivery(1, 1, DeliveryStatus::Received, "2024-01-01T03:01:00Z"),
         },
     );
     let respond = |at: &str| Command::RecordResponse {
+        warning: None,
         response: Response {
             kind: ResponseKind::Acknowledged,
             at: ts(at),
@@ -524,6 +537,7 @@ fn illegal_transitions_say_what_is_allowed() {
     let e = h.refused(
         "approver.b",
         Command::ApproveWarning {
+            warning: None,
             version: 1,
             sha256: None,
         },
@@ -669,7 +683,7 @@ fn rejected_waiver_returns_to_the_warning_path() {
         "analyst.a",
         draft("We have information indicating a threat to your safety. Please contact us."),
     );
-    assert_eq!(h.case.warnings.len(), 2);
+    assert_eq!(h.case.warnings[0].versions.len(), 2);
 }
 
 #[test]
@@ -717,6 +731,7 @@ fn threat_actor_state_is_never_the_protector() {
     let e = h.refused(
         "analyst.a",
         Command::ChooseRoute {
+            warning: None,
             route,
             rationale: reason("r"),
             alternatives: vec![],
@@ -902,16 +917,44 @@ enum Op {
     RequestWaiver(u8),
     ApproveWaiver,
     RejectWaiver,
-    Route,
-    Draft(bool),
-    ApproveWarning,
-    Deliver(u32, DeliveryStatus),
-    Respond,
+    Route(u8),
+    AddWarning(bool),
+    Draft(bool, u8),
+    ApproveWarning(u8),
+    Deliver(u32, DeliveryStatus, u8),
+    Fail(u8),
+    Respond(u8),
     Advisory,
     Outcome,
     Reassess,
+    Confirm,
     Sweep(i64),
     HandOff,
+}
+
+/// The warning a generated command names: 0 none (the only one), else W1..W3.
+fn w_of(n: u8) -> Option<WarningNumber> {
+    (n > 0).then(|| WarningNumber::new(u32::from(n)).unwrap())
+}
+
+/// A route to a second recipient: the police (required by the default
+/// policy) or an embassy (optional).
+fn second_route(optional: bool) -> Route {
+    let us = party("FBI New York Field Office", PartyKind::OwnElement, "US");
+    let to = if optional {
+        party("Embassy of Ruritania", PartyKind::Embassy, "US")
+    } else {
+        party("NYPD Intelligence", PartyKind::Police, "US")
+    };
+    Route::new(
+        to.clone(),
+        NonEmptyVec::one(Hop {
+            from: us,
+            to,
+            channel: Channel::LawEnforcement,
+        }),
+    )
+    .unwrap()
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -923,11 +966,14 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (0u8..8).prop_map(Op::RequestWaiver),
         3 => Just(Op::ApproveWaiver),
         3 => Just(Op::RejectWaiver),
-        6 => Just(Op::Route),
-        6 => any::<bool>().prop_map(Op::Draft),
-        6 => Just(Op::ApproveWarning),
-        6 => (1u32..3, prop_oneof![Just(DeliveryStatus::Sent), Just(DeliveryStatus::Received)]).prop_map(|(h, s)| Op::Deliver(h, s)),
-        3 => Just(Op::Respond),
+        6 => (0u8..3).prop_map(Op::Route),
+        2 => any::<bool>().prop_map(Op::AddWarning),
+        6 => (any::<bool>(), 0u8..4).prop_map(|(c, w)| Op::Draft(c, w)),
+        6 => (0u8..4).prop_map(Op::ApproveWarning),
+        6 => (1u32..3, prop_oneof![Just(DeliveryStatus::Sent), Just(DeliveryStatus::Received)], 0u8..4).prop_map(|(h, s, w)| Op::Deliver(h, s, w)),
+        2 => (0u8..4).prop_map(Op::Fail),
+        3 => (0u8..4).prop_map(Op::Respond),
+        2 => Just(Op::Confirm),
         2 => Just(Op::Advisory),
         1 => Just(Op::Outcome),
         1 => Just(Op::Reassess),
@@ -950,9 +996,10 @@ proptest! {
             let a = actor(ACTORS[who]);
             let before = h.case.clone();
             let state = h.case.state;
-            let latest_warning = h.case.warnings.last().map(|w| w.version).unwrap_or(1);
             let pending = h.case.waivers.iter().rev().find(|w| w.status == WaiverStatus::Pending).map(|w| w.id).unwrap_or(WaiverId::from_uuid(uuid(1)));
-            let approved = h.case.approved_warning().map(|w| w.version).unwrap_or(1);
+            let of = |w: u8| h.case.warning(w_of(w).unwrap_or(WarningNumber::FIRST));
+            let latest_warning = |w: u8| of(w).and_then(|w| w.versions.last()).map(|v| v.version).unwrap_or(1);
+            let approved = |w: u8| of(w).and_then(|w| w.approved()).map(|v| v.version).unwrap_or(1);
             let cmd = match op {
                 Op::Attach(similar) => {
                     let text = if similar { "They plan to abduct the journalist." } else { "Another service reports the abduction plan for next week." };
@@ -967,11 +1014,23 @@ proptest! {
                 }),
                 Op::ApproveWaiver => Some(Command::ApproveWaiver { waiver_id: pending, reason: reason("ok") }),
                 Op::RejectWaiver => Some(Command::RejectWaiver { waiver_id: pending, reason: reason("no") }),
-                Op::Route => Some(Command::ChooseRoute { route: direct_route(), rationale: reason("direct"), alternatives: vec![] }),
-                Op::Draft(clean) => Some(draft(if clean { "There is a threat to your safety." } else { "Source CS-0042 says there is a threat." })),
-                Op::ApproveWarning => Some(Command::ApproveWarning { version: latest_warning, sha256: None }),
-                Op::Deliver(hop, status) => Some(Command::RecordDelivery { delivery: delivery(approved, hop, status, &h.now.to_string()) }),
-                Op::Respond => Some(Command::RecordResponse { response: Response { kind: ResponseKind::Dismissed, at: h.now, note: None } }),
+                Op::Route(w) => Some(Command::ChooseRoute { warning: w_of(w), route: direct_route(), rationale: reason("direct"), alternatives: vec![] }),
+                Op::AddWarning(optional) => Some(Command::AddWarning { route: second_route(optional), rationale: reason("also them"), alternatives: vec![] }),
+                Op::Draft(clean, w) => Some(Command::DraftWarning {
+                    warning: w_of(w),
+                    text: WarningText::new(if clean { "There is a threat to your safety." } else { "Source CS-0042 says there is a threat." }).unwrap(),
+                    withheld: BTreeSet::new(),
+                    language: LanguageTag::english(),
+                }),
+                Op::ApproveWarning(w) => Some(Command::ApproveWarning { warning: w_of(w), version: latest_warning(w), sha256: None }),
+                Op::Deliver(hop, status, w) => Some(Command::RecordDelivery { warning: w_of(w), delivery: delivery(approved(w), hop, status, &h.now.to_string()) }),
+                Op::Fail(w) => Some(Command::RecordDelivery { warning: w_of(w), delivery: Delivery::new(
+                    approved(w), 1, DeliveryStatus::Failed, Name::new("Special Agent").unwrap(), Name::new("Front desk").unwrap(),
+                    Channel::LawEnforcement, Medium::Phone, h.now, TimeZoneName::new("America/New_York").unwrap(), LanguageTag::english(),
+                    None, Some(Note::new("no answer").unwrap()), h.policy.warnings.attempts,
+                ).unwrap() }),
+                Op::Respond(w) => Some(Command::RecordResponse { warning: w_of(w), response: Response { kind: ResponseKind::Dismissed, at: h.now, note: None } }),
+                Op::Confirm => Some(Command::ConfirmDetermination { reason: reason("checked the re-assessment") }),
                 Op::Advisory => Some(Command::DecidePublicAdvisory { advisory: AdvisoryDecision::new(AdvisoryChoice::NotIssued, reason("private threat"), None, None, None).unwrap() }),
                 Op::Outcome => Some(Command::RecordOutcome { outcome: OutcomeRecord { outcome: Outcome::Unknown, at: None, note: None } }),
                 Op::Reassess => Some(Command::Reassess { reason: reason("look again") }),
@@ -992,6 +1051,8 @@ proptest! {
             if let Some(cmd) = cmd {
                 let action = cmd.action();
                 match h.try_do(&a, cmd) {
+                    // With several warnings, a warning's own state decides.
+                    Ok(_) if before.warnings.len() > 1 && state.is_warning_work() => {}
                     Ok(_) => prop_assert!(state.allowed().contains(&action), "{action:?} succeeded in {state:?}"),
                     Err(e) => {
                         prop_assert_eq!(&h.case, &before, "a refused command changed nothing");
@@ -1015,7 +1076,27 @@ proptest! {
                 let Event::CaseClosed { grounds } = &h.events[i].event else { unreachable!() };
                 let before_close = Case::from_events(&h.events[..i]).unwrap();
                 match grounds {
-                    ClosureGrounds::Warned => prop_assert_eq!(before_close.state, CaseState::Delivered),
+                    ClosureGrounds::Warned => {
+                        prop_assert_eq!(before_close.state, CaseState::Delivered);
+                        prop_assert!(before_close.is_warned(), "closed as warned with a required warning undelivered");
+                        prop_assert!(before_close.warnings.iter().filter(|w| w.required).all(|w| w.status == WarningStatus::Delivered));
+                    }
+                    ClosureGrounds::WarningFailed { failed } => {
+                        prop_assert!(!failed.is_empty());
+                        let required: Vec<_> = before_close.warnings.iter().filter(|w| w.required).collect();
+                        let pool = if required.is_empty() { before_close.warnings.iter().collect() } else { required };
+                        prop_assert!(!pool.is_empty());
+                        for w in pool {
+                            prop_assert!(w.status == WarningStatus::Delivered || w.failed_after(h.policy.warnings.attempts), "{} neither delivered nor failed", w.number);
+                        }
+                    }
+                    ClosureGrounds::Redetermined { confirmed_by } => {
+                        let d = before_close.determination().expect("a determination");
+                        prop_assert!(matches!(d.determination.verdict, Verdict::ThresholdNotMet { .. }), "not a no-duty determination");
+                        prop_assert_eq!(before_close.state, CaseState::NoDuty);
+                        prop_assert_eq!(d.confirmed_by.as_ref(), Some(confirmed_by));
+                        prop_assert_ne!(&d.by, confirmed_by, "the determiner confirmed their own determination");
+                    }
                     ClosureGrounds::Waived { waiver_id } => {
                         prop_assert_eq!(before_close.state, CaseState::Waived);
                         prop_assert!(before_close.waivers.iter().any(|w| w.id == *waiver_id && w.status == WaiverStatus::Approved));
@@ -1028,10 +1109,17 @@ proptest! {
                     prop_assert_ne!(by, &w.requested_by, "requester decided own waiver");
                 }
             }
-            for w in &h.case.warnings {
+            for w in h.case.warnings.iter().flat_map(|w| &w.versions) {
                 if let Some(by) = &w.approved_by {
                     prop_assert_ne!(by, &w.drafted_by, "drafter approved own warning");
                     prop_assert!(h.case.check_warning_text(w.text.as_str(), &h.policy).is_empty());
+                }
+            }
+            // A route never changes under a delivery.
+            for w in &h.case.warnings {
+                let was = before.warning(w.number);
+                if let Some(was) = was.filter(|was| !was.deliveries.is_empty()) {
+                    prop_assert_eq!(&was.route, &w.route, "{} changed route after a delivery", w.number);
                 }
             }
             prop_assert_eq!(h.case.timeline.len() as u64, h.case.version);

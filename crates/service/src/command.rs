@@ -65,6 +65,7 @@ impl Service {
             | Command::ApproveWaiver { .. }
             | Command::RejectWaiver { .. } => true,
             Command::DraftWarning { .. } | Command::ApproveWarning { .. } => warning_rule,
+            Command::ConfirmDetermination { .. } => true,
             _ => false,
         };
         let Some(by) = p.credential_minted_by().filter(|_| step) else {
@@ -349,9 +350,12 @@ fn two_person_guard(
                 });
             }
         }
-        Command::ApproveWarning { version, .. } => {
+        Command::ApproveWarning {
+            warning, version, ..
+        } => {
             if policy.policy.approvals.warning.two_person
-                && let Some(w) = case.warnings.iter().find(|w| w.version == *version)
+                && let Ok(n) = case.resolve_warning(*warning)
+                && let Some(w) = case.warning(n).and_then(|w| w.version(*version))
                 && w.drafted_by == actor.name
             {
                 return Err(CaseError::TwoPersonRule {
@@ -359,6 +363,18 @@ fn two_person_guard(
                     who: actor.name.clone(),
                     role: "drafted this warning",
                     approver: policy.policy.approvals.warning.approver_role,
+                });
+            }
+        }
+        Command::ConfirmDetermination { .. } => {
+            if let Some(d) = case.determination()
+                && d.by == actor.name
+            {
+                return Err(CaseError::TwoPersonRule {
+                    action: Action::ConfirmDetermination,
+                    who: actor.name.clone(),
+                    role: "made this determination",
+                    approver: policy.policy.waiver.approver_role,
                 });
             }
         }

@@ -1,0 +1,1 @@
+//! Which recipients to warn together (placeholder, filled below).
