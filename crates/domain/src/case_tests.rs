@@ -1133,3 +1133,415 @@ proptest! {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// Several warnings per case.
+
+fn route_to(name: &str, kind: PartyKind, channel: Channel) -> Route {
+    let us = party("FBI New York Field Office", PartyKind::OwnElement, "US");
+    let to = party(name, kind, "US");
+    Route::new(
+        to.clone(),
+        NonEmptyVec::one(Hop {
+            from: us,
+            to,
+            channel,
+        }),
+    )
+    .unwrap()
+}
+
+fn wn(n: u32) -> Option<WarningNumber> {
+    Some(WarningNumber::new(n).unwrap())
+}
+
+/// A duty case warning a company's security lead (W1) and a host service
+/// (W2), both drafted and approved, at 2024-01-01T01:00Z.
+fn two_warning_case(second: Route) -> Harness {
+    let mut h = Harness::open(
+        report("They plan to abduct the journalist.", "B2", W),
+        "2024-01-01T01:00:00Z",
+    );
+    h.ok("analyst.a", Command::Determine { note: None });
+    h.ok(
+        "analyst.a",
+        Command::ChooseRoute {
+            warning: None,
+            route: direct_route(),
+            rationale: reason("the victim"),
+            alternatives: vec![],
+        },
+    );
+    h.ok(
+        "analyst.a",
+        Command::AddWarning {
+            route: second,
+            rationale: reason("and those protecting them"),
+            alternatives: vec![],
+        },
+    );
+    for n in [1, 2] {
+        h.ok(
+            "analyst.a",
+            Command::DraftWarning {
+                warning: wn(n),
+                text: WarningText::new("There is a threat to your safety.").unwrap(),
+                withheld: BTreeSet::new(),
+                language: LanguageTag::english(),
+            },
+        );
+        h.ok(
+            "approver.b",
+            Command::ApproveWarning {
+                warning: wn(n),
+                version: 1,
+                sha256: None,
+            },
+        );
+    }
+    h
+}
+
+fn received(n: u32, at: &str) -> Command {
+    Command::RecordDelivery {
+        warning: wn(n),
+        delivery: delivery(1, 1, DeliveryStatus::Received, at),
+    }
+}
+
+fn failed(n: u32, attempt: u32) -> Command {
+    Command::RecordDelivery {
+        warning: wn(n),
+        delivery: Delivery::new(
+            1,
+            1,
+            DeliveryStatus::Failed,
+            Name::new("Special Agent").unwrap(),
+            Name::new("Front desk").unwrap(),
+            Channel::LawEnforcement,
+            Medium::Phone,
+            ts("2024-01-01T03:00:00Z"),
+            TimeZoneName::new("America/New_York").unwrap(),
+            LanguageTag::english(),
+            None,
+            Some(Note::new("no answer").unwrap()),
+            attempt,
+        )
+        .unwrap(),
+    }
+}
+
+#[test]
+fn a_case_is_warned_only_when_every_required_warning_is_delivered() {
+    let police = route_to(
+        "NYPD Intelligence",
+        PartyKind::Police,
+        Channel::LawEnforcement,
+    );
+    let mut h = two_warning_case(police);
+    assert_eq!(h.case.warnings.len(), 2);
+    assert!(h.case.warnings.iter().all(|w| w.required));
+    assert_eq!(h.case.state, CaseState::WarningApproved);
+    h.at("2024-01-01T05:00:00Z");
+    h.ok("officer.d", received(1, "2024-01-01T04:00:00Z"));
+    // One of two required warnings: not warned, an outcome closes nothing.
+    assert_eq!(h.case.warnings[0].status, WarningStatus::Delivered);
+    assert_eq!(h.case.state, CaseState::WarningApproved);
+    assert!(!h.case.is_warned());
+    let evs = h.ok("analyst.a", outcome(Outcome::Prevented));
+    assert_eq!(evs.len(), 1);
+    // W1 is followed up on its own.
+    assert!(h.case.warnings[0].follow_up_by.is_some());
+    assert!(h.case.warnings[1].follow_up_by.is_none());
+    let evs = h.ok("officer.d", received(2, "2024-01-01T04:30:00Z"));
+    assert_eq!(
+        evs.last(),
+        Some(&Event::CaseClosed {
+            grounds: ClosureGrounds::Warned
+        })
+    );
+    assert!(h.case.warnings[1].follow_up_by.is_some());
+    // The events of W2 say so; those of W1 keep the old form.
+    let w2 = serde_json::to_string(&evs[0]).unwrap();
+    assert!(w2.contains("\"warning\":2"), "{w2}");
+    for e in &h.events {
+        if let Event::DeliveryRecorded {
+            warning: WarningNumber::FIRST,
+            ..
+        } = &e.event
+        {
+            let json = serde_json::to_string(&e.event).unwrap();
+            assert!(!json.contains("\"warning\""), "{json}");
+        }
+    }
+}
+
+#[test]
+fn an_optional_recipient_does_not_hold_the_case_open() {
+    let embassy = route_to(
+        "Embassy of Ruritania",
+        PartyKind::Embassy,
+        Channel::LawEnforcement,
+    );
+    let mut h = two_warning_case(embassy);
+    assert!(!h.case.warnings[1].required);
+    h.at("2024-01-01T05:00:00Z");
+    h.ok("analyst.a", outcome(Outcome::Prevented));
+    let evs = h.ok("officer.d", received(1, "2024-01-01T04:00:00Z"));
+    assert_eq!(
+        evs.last(),
+        Some(&Event::CaseClosed {
+            grounds: ClosureGrounds::Warned
+        })
+    );
+}
+
+#[test]
+fn a_required_warning_that_failed_after_the_policys_attempts_discharges_it() {
+    let police = route_to(
+        "NYPD Intelligence",
+        PartyKind::Police,
+        Channel::LawEnforcement,
+    );
+    let mut h = two_warning_case(police);
+    h.at("2024-01-01T05:00:00Z");
+    h.ok("analyst.a", outcome(Outcome::Prevented));
+    h.ok("officer.d", received(1, "2024-01-01T04:00:00Z"));
+    // A first failed attempt is not enough.
+    let evs = h.ok("officer.d", failed(2, 1));
+    assert_eq!(evs.len(), 1, "{evs:?}");
+    assert!(h.case.state.is_open());
+    let attempts = h.policy.warnings.attempts;
+    let evs = h.ok("officer.d", failed(2, attempts));
+    assert_eq!(
+        evs.last(),
+        Some(&Event::CaseClosed {
+            grounds: ClosureGrounds::WarningFailed {
+                failed: vec![WarningNumber::new(2).unwrap()]
+            }
+        })
+    );
+}
+
+#[test]
+fn several_warnings_refuse_ambiguity_and_a_route_change_after_delivery() {
+    let police = route_to(
+        "NYPD Intelligence",
+        PartyKind::Police,
+        Channel::LawEnforcement,
+    );
+    let mut h = two_warning_case(police.clone());
+    // Which one? The command must say.
+    let e = h.refused(
+        "officer.d",
+        Command::RecordDelivery {
+            warning: None,
+            delivery: delivery(1, 1, DeliveryStatus::Received, "2024-01-01T00:30:00Z"),
+        },
+    );
+    assert_eq!(e, CaseError::AmbiguousWarning { count: 2 });
+    assert!(e.to_string().contains("W1, W2"), "{e}");
+    let e = h.refused(
+        "analyst.a",
+        Command::ChooseRoute {
+            warning: wn(3),
+            route: police.clone(),
+            rationale: reason("x"),
+            alternatives: vec![],
+        },
+    );
+    assert!(matches!(e, CaseError::UnknownWarning { .. }), "{e}");
+    // Before delivery, W1's route may still change; after, never.
+    h.ok(
+        "analyst.a",
+        Command::ChooseRoute {
+            warning: wn(1),
+            route: direct_route(),
+            rationale: reason("confirmed"),
+            alternatives: vec![],
+        },
+    );
+    h.at("2024-01-01T05:00:00Z");
+    h.ok("officer.d", received(1, "2024-01-01T04:00:00Z"));
+    let e = h.refused(
+        "analyst.a",
+        Command::ChooseRoute {
+            warning: wn(1),
+            route: police,
+            rationale: reason("changed our mind"),
+            alternatives: vec![],
+        },
+    );
+    assert_eq!(
+        e,
+        CaseError::RouteAfterDelivery {
+            warning: WarningNumber::FIRST
+        }
+    );
+    // A delivered warning is not re-drafted; the other one still can be.
+    let e = h.refused(
+        "analyst.a",
+        Command::DraftWarning {
+            warning: wn(1),
+            text: WarningText::new("Another text.").unwrap(),
+            withheld: BTreeSet::new(),
+            language: LanguageTag::english(),
+        },
+    );
+    assert!(matches!(e, CaseError::WarningNotAllowed { .. }), "{e}");
+    h.ok(
+        "analyst.a",
+        Command::DraftWarning {
+            warning: wn(2),
+            text: WarningText::new("Another text.").unwrap(),
+            withheld: BTreeSet::new(),
+            language: LanguageTag::english(),
+        },
+    );
+    assert_eq!(h.case.warnings[1].versions.len(), 2);
+    assert_eq!(h.case.state, CaseState::WarningDrafted);
+}
+
+#[test]
+fn a_single_warning_route_is_not_replaced_after_delivery_either() {
+    let mut h = drafted_duty_case();
+    approve_first_draft(&mut h);
+    h.at("2024-01-01T05:00:00Z");
+    h.ok(
+        "officer.d",
+        Command::RecordDelivery {
+            warning: None,
+            delivery: delivery(1, 1, DeliveryStatus::Sent, "2024-01-01T04:00:00Z"),
+        },
+    );
+    let e = h.refused(
+        "analyst.a",
+        Command::ChooseRoute {
+            warning: None,
+            route: direct_route(),
+            rationale: reason("again"),
+            alternatives: vec![],
+        },
+    );
+    assert_eq!(
+        e,
+        CaseError::RouteAfterDelivery {
+            warning: WarningNumber::FIRST
+        }
+    );
+}
+
+#[test]
+fn a_redetermination_to_no_duty_closes_only_once_a_second_person_confirms_it() {
+    let mut h = Harness::open(
+        report("They plan to abduct the journalist.", "B2", W),
+        "2024-01-01T01:00:00Z",
+    );
+    h.ok("analyst.a", Command::Determine { note: None });
+    assert_eq!(h.case.state, CaseState::DutyToWarn);
+    h.ok(
+        "analyst.a",
+        Command::Reassess {
+            reason: reason("the source recanted"),
+        },
+    );
+    let bad = report("x", "E5", W).grading;
+    h.ok(
+        "analyst.a",
+        Command::Assess {
+            assessment: Assessment {
+                grading: Some(bad),
+                specificity: None,
+                harm_types: None,
+                window: None,
+                reason: reason("the source is unreliable"),
+            },
+        },
+    );
+    h.ok("analyst.a", Command::Determine { note: None });
+    assert_eq!(h.case.state, CaseState::NoDuty);
+    let evs = h.ok("analyst.a", outcome(Outcome::NoEvent));
+    assert_eq!(evs.len(), 1, "stays open: {evs:?}");
+    let e = h.refused(
+        "analyst.a",
+        Command::ConfirmDetermination {
+            reason: reason("I agree with myself"),
+        },
+    );
+    assert!(matches!(e, CaseError::TwoPersonRule { .. }), "{e}");
+    let evs = h.ok(
+        "approver.b",
+        Command::ConfirmDetermination {
+            reason: reason("the recantation is documented"),
+        },
+    );
+    assert_eq!(
+        evs.last(),
+        Some(&Event::CaseClosed {
+            grounds: ClosureGrounds::Redetermined {
+                confirmed_by: ActorName::new("approver.b").unwrap()
+            }
+        })
+    );
+}
+
+#[test]
+fn a_ledger_written_before_several_warnings_folds_as_before() {
+    // Events as they were written before warnings had numbers: no
+    // `warning` field, no `optional`.
+    let legacy = [
+        r#"{"type":"determination_made","determination":DET,"note":null}"#,
+        r#"{"type":"route_chosen","route":{"recipient":{"name":"A. Journalist","kind":"victim","country":"US"},"hops":[{"from":{"name":"FBI New York Field Office","kind":"own_element","country":"US"},"to":{"name":"A. Journalist","kind":"victim","country":"US"},"channel":"law_enforcement"}]},"rationale":"victim in the US"}"#,
+        r#"{"type":"warning_drafted","version":1,"text":"There is a threat to your safety.","sha256":"SHA","withheld":[],"language":"en"}"#,
+        r#"{"type":"warning_approved","version":1,"sha256":"SHA"}"#,
+        r#"{"type":"delivery_recorded","delivery":{"warning_version":1,"hop":1,"status":"received","sender":"Special Agent","receiver":"A. Journalist","channel":"law_enforcement","medium":"in_person","at":"2024-01-01T04:00:00Z","time_zone":"America/New_York","language":"en","attempt":1}}"#,
+        r#"{"type":"response_recorded","response":{"kind":"acknowledged","at":"2024-01-01T04:10:00Z"}}"#,
+    ];
+    let mut h = Harness::open(
+        report("They plan to abduct the journalist.", "B2", W),
+        "2024-01-01T01:00:00Z",
+    );
+    // The determination as this build makes it (its JSON is long).
+    let det = Case::from_events(&h.events)
+        .unwrap()
+        .handle(
+            Command::Determine { note: None },
+            Ctx {
+                actor: &actor("analyst.a"),
+                now: h.now,
+                policy: &h.policy,
+            },
+        )
+        .unwrap();
+    let Event::DeterminationMade { determination, .. } = &det[0] else {
+        panic!("{det:?}")
+    };
+    let det_json = serde_json::to_string(determination).unwrap();
+    let sha = WarningText::new("There is a threat to your safety.")
+        .unwrap()
+        .sha256();
+    for raw in legacy {
+        let raw = raw.replace("DET", &det_json).replace("SHA", &sha);
+        let event: Event = serde_json::from_str(&raw).unwrap();
+        // Written again, an old event has exactly its old bytes.
+        let again: serde_json::Value =
+            serde_json::from_str(&serde_json::to_string(&event).unwrap()).unwrap();
+        let mut was: serde_json::Value = serde_json::from_str(&raw).unwrap();
+        if let Some(o) = was.as_object_mut() {
+            o.retain(|_, v| !v.is_null());
+        }
+        assert_eq!(again, was, "{raw}");
+        h.record(&actor("analyst.a"), vec![event]);
+    }
+    let c = Case::from_events(&h.events).unwrap();
+    assert_eq!(c.state, CaseState::Delivered);
+    assert_eq!(c.warnings.len(), 1);
+    let w = &c.warnings[0];
+    assert_eq!(w.number, WarningNumber::FIRST);
+    assert!(w.required);
+    assert_eq!(w.status, WarningStatus::Delivered);
+    assert_eq!(w.versions.len(), 1);
+    assert_eq!(w.deliveries.len(), 1);
+    assert_eq!(w.responses.len(), 1);
+    assert_eq!(c.closure_grounds(&h.policy), Some(ClosureGrounds::Warned));
+}
