@@ -18,6 +18,7 @@ use tocsin_domain::reference::{Directory, Relations};
 use tocsin_domain::routing::{RoutePlan, RoutingFacts, plan};
 use tocsin_domain::text::{Label, Name, Reason, bidi_control};
 use tocsin_domain::warning::RouteFor;
+use tocsin_domain::warning_set::{self, RoutePlanView};
 use tocsin_domain::{ActorName, CaseRef};
 use tocsin_store::{DocExpect, DocKind, DocWrite, NewEvents, StreamId};
 
@@ -115,10 +116,12 @@ impl Service {
         &self,
         p: &Principal,
         reference: impl Into<CaseRef>,
-    ) -> Result<RoutePlan, ServiceError> {
+    ) -> Result<RoutePlanView, ServiceError> {
         self.authorize(p, Permission::Analyse, "route_plan").await?;
         let case = self.case(p, reference, "route_plan").await?;
-        self.plan_for(&case).await
+        let plan = self.plan_for(&case).await?;
+        let warning_set = warning_set::propose(&plan, &self.policy.policy.warnings);
+        Ok(RoutePlanView { plan, warning_set })
     }
 
     async fn plan_for(&self, case: &Case) -> Result<RoutePlan, ServiceError> {

@@ -7,8 +7,8 @@ use std::fmt::Write;
 use tocsin_domain::Timestamp;
 use tocsin_domain::case::Case;
 use tocsin_domain::policy::RuleOutcome;
-use tocsin_domain::routing::RoutePlan;
 use tocsin_domain::sanitise::Finding;
+use tocsin_domain::warning_set::RoutePlanView;
 use tocsin_server::api::cases::CaseRow;
 
 /// Names, comma-separated.
@@ -410,7 +410,8 @@ pub fn case(c: &Case, now: Timestamp) -> String {
 }
 
 /// A route plan: candidates ranked, then the exclusions and notes.
-pub fn route_plan(plan: &RoutePlan) -> String {
+pub fn route_plan(view: &RoutePlanView) -> String {
+    let plan = &view.plan;
     let mut s = String::new();
     for c in &plan.candidates {
         let _ = writeln!(
@@ -427,6 +428,22 @@ pub fn route_plan(plan: &RoutePlan) -> String {
     }
     for n in &plan.notes {
         let _ = writeln!(s, "note: {n}");
+    }
+    if !view.warning_set.warnings.is_empty() {
+        let _ = writeln!(
+            s,
+            "warn together (choose the first with --candidate N, each other with --candidate N --new-warning):"
+        );
+        for w in &view.warning_set.warnings {
+            let _ = writeln!(
+                s,
+                "  candidate {}: {} ({}, {})",
+                w.candidate,
+                w.recipient,
+                w.role.as_str(),
+                if w.required { "required" } else { "optional" }
+            );
+        }
     }
     s.trim_end().to_owned()
 }

@@ -11,9 +11,9 @@ use serde::{Deserialize, Serialize};
 use tocsin_domain::access::Permission;
 use tocsin_domain::notice::{NoticeChannel, NoticeTarget};
 use tocsin_domain::reference::{Directory, Relations};
-use tocsin_domain::routing::RoutePlan;
 use tocsin_domain::template::Draft;
 use tocsin_domain::text::{Label, Name, Note, Reason};
+use tocsin_domain::warning_set::RoutePlanView;
 use tocsin_service::exports::CapScope;
 use tocsin_service::{Notice, NoticeStatus};
 
@@ -75,7 +75,7 @@ pub fn routes(t: &mut Table) {
             .tag("delivery")
             .summary("Ranked route candidates for the case, each with its reason, and the routes excluded with why")
             .param("case_id", CASE_PARAM)
-            .returns::<RoutePlan>(StatusCode::OK),
+            .returns::<RoutePlanView>(StatusCode::OK),
         route_plan,
     );
     t.add(

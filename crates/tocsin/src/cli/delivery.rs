@@ -13,9 +13,9 @@ use tocsin_domain::delivery::{
     OutcomeRecord, Party, Proof, ProofKind, Response, ResponseKind, Route, RouteAlternative,
 };
 use tocsin_domain::report::NonEmptyVec;
-use tocsin_domain::routing::RoutePlan;
 use tocsin_domain::text::Reason;
 use tocsin_domain::warning::WarningNumber;
+use tocsin_domain::warning_set::RoutePlanView;
 use tocsin_server::api::cases::RouteBody;
 use tocsin_server::api::delivery::ChoiceBody;
 
@@ -184,7 +184,7 @@ pub async fn route(ctx: &Ctx, cmd: RouteCmd) -> Result<ExitCode> {
         RouteCmd::Plan(case) => {
             let c = ctx.client()?;
             let id = resolve(&c, &case.case).await?;
-            let plan: RoutePlan = c.get(&format!("/api/v1/cases/{id}/route-plan")).await?;
+            let plan: RoutePlanView = c.get(&format!("/api/v1/cases/{id}/route-plan")).await?;
             ctx.emit(&plan, render::route_plan)?;
             Ok(ExitCode::SUCCESS)
         }
