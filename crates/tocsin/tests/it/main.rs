@@ -20,3 +20,4 @@ mod scenarios;
 mod screening;
 mod support;
 mod tamper;
+mod warnings;
