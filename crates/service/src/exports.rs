@@ -150,9 +150,11 @@ fn approved(
 ) -> Result<(ApprovedWarning, &RouteEntry, &Warning), ServiceError> {
     let of = warning_of(case, warning)?;
     let w = warning_version(case, Some(of.number), version)?;
-    let a = ApprovedWarning::from_version(w).map_err(|e| {
-        ServiceError::WrongState(format!("warning version {version} cannot be exported: {e}"))
-    })?;
+    let a = ApprovedWarning::from_version(w)
+        .map_err(|e| {
+            ServiceError::WrongState(format!("warning version {version} cannot be exported: {e}"))
+        })?
+        .of_warning(of.number);
     let route = of.route.as_ref().ok_or_else(|| {
         ServiceError::WrongState(format!(
             "choose a route for {} before exporting it",

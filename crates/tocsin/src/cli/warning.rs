@@ -203,8 +203,14 @@ pub async fn warning(ctx: Ctx, cmd: WarningCmd) -> Result<ExitCode> {
                             .warning_version
                             .map(|v| v.to_string())
                             .unwrap_or_default();
+                        let of = warning
+                            .map(|n| format!(" of {n}"))
+                            .unwrap_or_default();
+                        let flag = warning
+                            .map(|n| format!(" --warning {}", n.get()))
+                            .unwrap_or_default();
                         format!(
-                            "warning version {version} drafted on case {id}; it is now {}\nsha256 {} (an approver gives it: tocsin warning approve {id} --version {version} --sha256 {})",
+                            "warning version {version}{of} drafted on case {id}; it is now {}\nsha256 {} (an approver gives it: tocsin warning approve {id}{flag} --version {version} --sha256 {})",
                             v.result.state.as_str(),
                             v.sha256,
                             v.sha256

@@ -8,7 +8,7 @@
 use serde_json::{Value, json};
 use tocsin_domain::Role;
 
-use crate::support::{Deployment, Server};
+use crate::support::{Deployment, Server, stderr, stdout};
 
 const STATION: &str = "Moscow Station";
 
@@ -201,13 +201,9 @@ fn a_case_warns_a_company_and_a_host_service() {
     );
     // The case shows both, delivered.
     let view = srv.ok(&who.analyst, "GET", &c(""), None);
-    let warnings = view["case"]["warnings"]
-        .as_array()
-        .or_else(|| view["warnings"].as_array())
-        .expect("the case's warnings")
-        .clone();
+    let warnings = view["warnings"].as_array().expect("the case's warnings");
     assert_eq!(warnings.len(), 2, "{view}");
-    for w in &warnings {
+    for w in warnings {
         assert_eq!(w["status"], "delivered");
         assert_eq!(w["required"], true);
     }
@@ -227,6 +223,25 @@ fn a_case_warns_a_company_and_a_host_service() {
             .contains("Crocus International, head of security"),
         "{:?}",
         letter.body
+    );
+    assert!(letter.body.as_str().unwrap().contains("Warning: W2\n"));
+    let cap = srv.call(
+        "GET",
+        &c("/warnings/1/cap?warning=2"),
+        Some(&who.officer),
+        None,
+    );
+    assert_eq!(cap.status, 200, "{:?}", cap.body);
+    let xml = cap.body.as_str().unwrap();
+    assert!(
+        xml.contains(&format!(
+            "<identifier>tocsin-{case}-warning-2-1</identifier>"
+        )),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<valueName>tocsin:warning</valueName>"),
+        "{xml}"
     );
 }
 
@@ -314,4 +329,77 @@ fn a_route_is_not_replaced_after_delivery_and_ambiguity_is_refused() {
         Some(json!({"route": venue(), "rationale": "x", "new_warning": true})),
     );
     assert_eq!(a.status, 400, "{:?}", a.body);
+}
+
+#[test]
+fn the_cli_adds_a_warning_and_names_it() {
+    let d = Deployment::new();
+    let srv = d.serve("2024-03-05T10:30:00Z");
+    let who = cast(&srv);
+    let run = |token: &str, args: &[&str]| srv.cli(&d, token).args(args).output().unwrap();
+    let report = d.file("crocus.json", tocsin::scenarios::CROCUS_REPORT);
+    srv.set_now("2024-03-05T11:00:00Z");
+    let out = run(
+        &who.collector,
+        &["report", "submit", "-q", report.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let case = stdout(&out).trim().to_owned();
+    let out = run(&who.analyst, &["case", "determine", &case]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(&who.analyst, &["route", "plan", &case]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("warn together"), "{}", stdout(&out));
+    let out = run(
+        &who.analyst,
+        &["route", "choose", &case, "--candidate", "1"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut file = venue();
+    file["rationale"] = json!("The venue's owner can act at once.");
+    let f = d.file("venue.json", &file.to_string());
+    let out = run(
+        &who.analyst,
+        &[
+            "route",
+            "choose",
+            &case,
+            f.to_str().unwrap(),
+            "--new-warning",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = d.file("w.txt", TEXT);
+    // Two warnings: the draft must say which.
+    let out = run(
+        &who.analyst,
+        &["warning", "draft", &case, "--file", text.to_str().unwrap()],
+    );
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("W1, W2"), "{}", stderr(&out));
+    let out = run(
+        &who.analyst,
+        &[
+            "warning",
+            "draft",
+            &case,
+            "--warning",
+            "2",
+            "--file",
+            text.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("--warning 2 --version 1"),
+        "{}",
+        stdout(&out)
+    );
+    let out = run(&who.analyst, &["case", "show", &case]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let shown = stdout(&out);
+    assert!(
+        shown.contains("=== W1 to ") && shown.contains("=== W2 to Crocus International"),
+        "{shown}"
+    );
 }
