@@ -528,6 +528,11 @@ pub enum Event {
     /// every earlier session of the account is revoked.
     PasswordChanged {
         name: ActorName,
+        /// Set when another account (an admin) set it: a one-time
+        /// enrolment secret, good until then and only to set the person's
+        /// own password.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        one_time_until: Option<Timestamp>,
     },
     TokenIssued {
         token: TokenInfo,
@@ -863,7 +868,14 @@ impl Event {
                 format!("account {name} disabled: {reason}")
             }
             Event::AccountEnabled { name } => format!("account {name} enabled"),
-            Event::PasswordChanged { name } => format!("password of {name} changed"),
+            Event::PasswordChanged {
+                name,
+                one_time_until: None,
+            } => format!("password of {name} changed"),
+            Event::PasswordChanged {
+                name,
+                one_time_until: Some(until),
+            } => format!("one-time enrolment secret of {name} set, good until {until}"),
             Event::TokenIssued { token } => format!(
                 "token {} issued to {} ({}), expires {}",
                 token.token_id, token.account, token.label, token.expires_at

@@ -53,6 +53,9 @@ pub enum Kind {
     Forbidden,
     /// A state change with a session cookie without the CSRF token.
     Csrf,
+    /// The session logged in with a one-time enrolment secret: it may only
+    /// set the person's own password.
+    PasswordChangeRequired,
     /// The two-person rule: the same person cannot request and approve.
     TwoPersonRule,
     /// No such thing (or one whose existence is restricted).
@@ -78,12 +81,13 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 16] = [
+    pub const ALL: [Kind; 17] = [
         Kind::BadRequest,
         Kind::Validation,
         Kind::Unauthenticated,
         Kind::Forbidden,
         Kind::Csrf,
+        Kind::PasswordChangeRequired,
         Kind::TwoPersonRule,
         Kind::NotFound,
         Kind::IllegalTransition,
@@ -104,6 +108,7 @@ impl Kind {
             Kind::Unauthenticated => "unauthenticated",
             Kind::Forbidden => "forbidden",
             Kind::Csrf => "csrf",
+            Kind::PasswordChangeRequired => "password-change-required",
             Kind::TwoPersonRule => "two-person-rule",
             Kind::NotFound => "not-found",
             Kind::IllegalTransition => "illegal-transition",
@@ -125,7 +130,9 @@ impl Kind {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             Kind::Unauthenticated => StatusCode::UNAUTHORIZED,
-            Kind::Forbidden | Kind::Csrf | Kind::TwoPersonRule => StatusCode::FORBIDDEN,
+            Kind::Forbidden | Kind::Csrf | Kind::TwoPersonRule | Kind::PasswordChangeRequired => {
+                StatusCode::FORBIDDEN
+            }
             Kind::NotFound => StatusCode::NOT_FOUND,
             Kind::IllegalTransition | Kind::Conflict => StatusCode::CONFLICT,
             Kind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -143,6 +150,7 @@ impl Kind {
             Kind::Unauthenticated => "Authentication required",
             Kind::Forbidden => "Forbidden",
             Kind::Csrf => "Missing or wrong CSRF token",
+            Kind::PasswordChangeRequired => "Set a password of your own first",
             Kind::TwoPersonRule => "Two-person rule",
             Kind::NotFound => "Not found",
             Kind::IllegalTransition => "Not allowed in the case's current state",
@@ -397,6 +405,9 @@ impl From<ServiceError> for ApiError {
                 },
                 AuthError::BadLogin | AuthError::BadCredential => {
                     ApiError::new(Kind::Unauthenticated, a.to_string())
+                }
+                AuthError::PasswordChangeRequired => {
+                    ApiError::new(Kind::PasswordChangeRequired, a.to_string())
                 }
             },
             ServiceError::Screening(s) => match s {

@@ -50,6 +50,7 @@ pub struct Principal {
     roles: BTreeSet<Role>,
     via: Via,
     minted_by: Option<ActorName>,
+    must_change_password: bool,
 }
 
 impl Principal {
@@ -59,18 +60,37 @@ impl Principal {
             roles,
             via,
             minted_by: None,
+            must_change_password: false,
         }
     }
 
-    /// The principal, whose credential another account made (an admin
-    /// issued the token, or set the password the session logged in with).
+    /// The principal of a session that logged in with a one-time
+    /// enrolment secret: it carries no role, and may only set the person's
+    /// own password.
+    pub(crate) fn must_change_password(mut self, yes: bool) -> Self {
+        if yes {
+            self.roles.clear();
+        }
+        self.must_change_password = yes;
+        self
+    }
+
+    /// Whether the caller must set a password of their own before anything
+    /// else (they logged in with a one-time enrolment secret).
+    pub fn password_change_required(&self) -> bool {
+        self.must_change_password
+    }
+
+    /// The principal, whose credential descends from a secret another
+    /// account made (an admin set the one-time password it came from).
     pub(crate) fn minted_by(mut self, by: Option<ActorName>) -> Self {
         self.minted_by = by;
         self
     }
 
-    /// Who made this credential, when another account did: such a
-    /// credential never takes a step of a two-person rule.
+    /// Who made the secret this credential descends from, when another
+    /// account did: that account and this one never make the two people of
+    /// a two-person rule.
     pub fn credential_minted_by(&self) -> Option<&ActorName> {
         self.minted_by.as_ref()
     }
@@ -179,6 +199,7 @@ impl Service {
         permission: Permission,
         action: &str,
     ) -> Result<(), ServiceError> {
+        self.check_password_set(p, action).await?;
         if p.may(permission) {
             return Ok(());
         }
@@ -194,6 +215,27 @@ impl Service {
         );
         self.refuse(p, action, None, &reason).await;
         Err(ServiceError::Forbidden(reason))
+    }
+
+    /// A session that logged in with a one-time enrolment secret may only
+    /// set the person's own password: anything else is refused (and
+    /// recorded), whatever the permission.
+    pub(crate) async fn check_password_set(
+        &self,
+        p: &Principal,
+        action: &str,
+    ) -> Result<(), ServiceError> {
+        if !p.password_change_required() {
+            return Ok(());
+        }
+        self.refuse(
+            p,
+            action,
+            None,
+            "logged in with a one-time enrolment secret: set a password of your own first",
+        )
+        .await;
+        Err(crate::AuthError::PasswordChangeRequired.into())
     }
 
     /// Records a refused attempt on the access stream. Best effort: the

@@ -23,7 +23,7 @@ use tocsin_store::{Doc, DocExpect, DocKind, DocWrite, NewEvents, StoreError, Str
 use crate::access::Principal;
 use crate::command::envelopes;
 use crate::projection::{LEVELS_KEY, account_doc, account_doc_key};
-use crate::sessions::credential_write;
+use crate::sessions::password_writes;
 use crate::{Service, ServiceError};
 
 pub use crate::error::AccountError;
@@ -329,8 +329,10 @@ impl Service {
         let mut extra = vec![];
         if let Some(p) = password {
             let phc = self.hash_password(p).await?;
-            events.push(Event::PasswordChanged { name: name.clone() });
-            extra.push(credential_write(by, &name, phc));
+            let (event, doc) =
+                password_writes(by, &name, phc, None, self.now(), self.auth.enrolment_valid);
+            events.push(event);
+            extra.push(doc);
         }
         self.account_events(by, events, extra).await?;
         self.existing(&name).await

@@ -53,27 +53,48 @@ impl Service {
         Case::from_events(&recorded).map_err(|source| ServiceError::Corrupt { case: id, source })
     }
 
-    /// A step of a two-person rule (requesting or deciding a waiver;
-    /// drafting or approving a warning when the policy makes that
-    /// two-person) is taken only with a credential the person made: never
-    /// with a token another account issued or a password another account
-    /// set, or one admin could act as both people. The refusal is recorded.
-    async fn check_own_credential(&self, p: &Principal, cmd: &Command) -> Result<(), ServiceError> {
-        let warning_rule = self.policy.policy.approvals.warning.two_person;
-        let step = match cmd {
-            Command::RequestWaiver { .. }
-            | Command::ApproveWaiver { .. }
-            | Command::RejectWaiver { .. } => true,
-            Command::DraftWarning { .. } | Command::ApproveWarning { .. } => warning_rule,
-            Command::ConfirmDetermination { .. } => true,
-            _ => false,
+    /// The two people of a two-person rule are two people. The second step
+    /// (deciding a waiver, approving a warning) is refused when the
+    /// caller's credential descends from a secret the first person set, or
+    /// the first person's from one the caller set: an admin who set
+    /// someone's one-time enrolment secret could hold their credential.
+    /// (The domain already refuses the same account twice.) Checked only on
+    /// a case the caller may see; the refusal is recorded.
+    async fn check_two_people(
+        &self,
+        p: &Principal,
+        case_id: CaseId,
+        cmd: &Command,
+        levels: &ClearanceLevels,
+    ) -> Result<(), ServiceError> {
+        if !matches!(
+            cmd,
+            Command::ApproveWaiver { .. }
+                | Command::RejectWaiver { .. }
+                | Command::ApproveWarning { .. }
+                | Command::ConfirmDetermination { .. }
+        ) {
+            return Ok(());
+        }
+        let Ok(case) = self.load(case_id).await else {
+            return Ok(());
         };
-        let Some(by) = p.credential_minted_by().filter(|_| step) else {
+        if !Service::sees(p, &case, levels) {
+            return Ok(());
+        }
+        let Some(first) = first_person(&case, cmd, &self.policy) else {
+            return Ok(());
+        };
+        let me = p.name();
+        let reason = if p.credential_minted_by() == Some(&first) {
+            format!("{me}'s credential descends from a one-time secret {first} set")
+        } else if self.password_set_by(&first).await?.as_ref() == Some(me) {
+            format!("{first}'s credential descends from a one-time secret {me} set")
+        } else {
             return Ok(());
         };
         let reason = format!(
-            "{} cannot {} with a credential {by} made (a token it issued or a password it set): a step of a two-person rule needs a credential of the person's own (log in with a password you set, or issue your own token)",
-            p.name(),
+            "{me} cannot {} what {first} asked for: {reason}, so they may be one person; a second person must",
             action_name(cmd.action()).replace('_', " ")
         );
         self.refuse(p, action_name(cmd.action()), None, &reason)
@@ -150,8 +171,8 @@ impl Service {
         self.authorize(p, cmd.permission(), action_name(action))
             .await?;
         self.check_arguments(&cmd).await?;
-        self.check_own_credential(p, &cmd).await?;
         let levels: ClearanceLevels = self.clearance_levels().await?;
+        self.check_two_people(p, case_id, &cmd, &levels).await?;
         let actor = p.actor();
         let mut unseen: Option<Case> = None;
         let done = self
@@ -381,6 +402,29 @@ fn two_person_guard(
         _ => {}
     }
     Ok(())
+}
+
+/// Who took the first step of the two-person rule `cmd` is the second
+/// step of: the waiver's requester, or the drafter of the warning version
+/// (when the policy makes warnings two-person).
+fn first_person(case: &Case, cmd: &Command, policy: &LoadedPolicy) -> Option<ActorName> {
+    match cmd {
+        Command::ApproveWaiver { waiver_id, .. } | Command::RejectWaiver { waiver_id, .. } => case
+            .waivers
+            .iter()
+            .find(|w| w.id == *waiver_id)
+            .map(|w| w.requested_by.clone()),
+        Command::ApproveWarning {
+            warning, version, ..
+        } if policy.policy.approvals.warning.two_person => {
+            let n = case.resolve_warning(*warning).ok()?;
+            case.warning(n)
+                .and_then(|w| w.version(*version))
+                .map(|w| w.drafted_by.clone())
+        }
+        Command::ConfirmDetermination { .. } => case.determination().map(|d| d.by.clone()),
+        _ => None,
+    }
 }
 
 /// Folds `new` onto `case` (or opens a case from `new`).

@@ -135,4 +135,8 @@ pub enum AuthError {
     Throttled(u64),
     #[error("the credential is missing, unknown, expired or revoked")]
     BadCredential,
+    #[error(
+        "this session logged in with a one-time enrolment secret an admin set: set a password of your own first (PUT /api/v1/me/password, or `tocsin enrol`)"
+    )]
+    PasswordChangeRequired,
 }

@@ -91,7 +91,7 @@ pub(crate) fn account_doc(
             a.disabled = false;
             Some((DocKind::Account, name.to_string(), json(&a)))
         }
-        Event::PasswordChanged { name } => {
+        Event::PasswordChanged { name, .. } => {
             let mut a = account(name)?;
             a.credential_epoch += 1;
             Some((DocKind::Account, name.to_string(), json(&a)))
@@ -126,7 +126,7 @@ pub(crate) fn account_doc_key(event: &Event) -> Option<(DocKind, String)> {
         | Event::AccountChanged { name, .. }
         | Event::AccountDisabled { name, .. }
         | Event::AccountEnabled { name }
-        | Event::PasswordChanged { name } => Some((DocKind::Account, name.to_string())),
+        | Event::PasswordChanged { name, .. } => Some((DocKind::Account, name.to_string())),
         Event::TokenIssued { token } => Some((DocKind::Token, token.token_id.to_string())),
         Event::TokenRevoked { token_id, .. } => Some((DocKind::Token, token_id.to_string())),
         Event::ClearanceLevelsSet { .. } => Some((DocKind::Setting, LEVELS_KEY.to_owned())),

@@ -26,6 +26,27 @@ impl RebuildReport {
     }
 }
 
+/// Case numbers as the store gave them when appending: the rank of each
+/// case among those opened the same year, in ledger order.
+#[derive(Default)]
+pub(crate) struct Numbering {
+    last: HashMap<u16, u32>,
+}
+
+impl Numbering {
+    /// The number of the next case, in ledger order.
+    pub(crate) fn next(&mut self, case: &Case) -> Result<CaseNumber, ServiceError> {
+        let year = CaseNumber::year_of(case.opened_at);
+        let seq = self.last.entry(year).or_insert(0);
+        *seq += 1;
+        CaseNumber::new(year, *seq)
+            .map_err(|e| ServiceError::internal("cannot number a case from the ledger", e))
+    }
+}
+
+/// The derived documents, keyed by kind and key.
+pub(crate) type Docs = BTreeMap<(DocKind, String), Doc>;
+
 impl Service {
     /// Rebuilds the query tables from the ledger and says whether they came
     /// out identical to what was there.
@@ -34,9 +55,7 @@ impl Service {
         let ids = self.store.case_ids().await?;
         let mut summaries = Vec::with_capacity(ids.len());
         let mut events = 0u64;
-        // Case numbers: the rank of each case among those opened the same
-        // year, in ledger order (what the store gave them when appending).
-        let mut last: HashMap<u16, u32> = HashMap::new();
+        let mut numbering = Numbering::default();
         for id in &ids {
             let stream = self.store.read_stream(&StreamId::Case(*id)).await?;
             events += stream.len() as u64;
@@ -44,17 +63,29 @@ impl Service {
             let case = Case::from_events(&recorded)
                 .map_err(|source| ServiceError::Corrupt { case: *id, source })?;
             let mut summary = CaseSummary::of(&case, &self.policy);
-            let year = CaseNumber::year_of(case.opened_at);
-            let seq = last.entry(year).or_insert(0);
-            *seq += 1;
-            summary.number =
-                Some(CaseNumber::new(year, *seq).map_err(|e| {
-                    ServiceError::internal("cannot number a case in the rebuild", e)
-                })?);
+            summary.number = Some(numbering.next(&case)?);
             summaries.push(summary);
         }
-        let mut docs: BTreeMap<(DocKind, String), Doc> = BTreeMap::new();
-        let put = |docs: &mut BTreeMap<(DocKind, String), Doc>, kind, key: String, body| {
+        let (docs, n) = self.folded_docs().await?;
+        events += n;
+        self.store
+            .replace_projections(summaries, docs.into_values().collect())
+            .await?;
+        let after = self.store.projection_digest().await?;
+        Ok(RebuildReport {
+            cases: ids.len() as u64,
+            events,
+            before,
+            after,
+        })
+    }
+
+    /// The derived documents, folded from the accounts and reference
+    /// streams, and how many events that took.
+    pub(crate) async fn folded_docs(&self) -> Result<(Docs, u64), ServiceError> {
+        let mut events = 0u64;
+        let mut docs: Docs = BTreeMap::new();
+        let put = |docs: &mut Docs, kind, key: String, body| {
             let version = docs
                 .get(&(kind, key.clone()))
                 .map(|d| d.version + 1)
@@ -92,15 +123,6 @@ impl Service {
                 None => {}
             }
         }
-        self.store
-            .replace_projections(summaries, docs.into_values().collect())
-            .await?;
-        let after = self.store.projection_digest().await?;
-        Ok(RebuildReport {
-            cases: ids.len() as u64,
-            events,
-            before,
-            after,
-        })
+        Ok((docs, events))
     }
 }

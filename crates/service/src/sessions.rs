@@ -43,6 +43,9 @@ pub struct AuthConfig {
     pub argon2_m_kib: u32,
     pub argon2_t: u32,
     pub argon2_p: u32,
+    /// How long a password another account (an admin) sets stays good: it
+    /// is a one-time enrolment secret, good only to set one's own.
+    pub enrolment_valid: Duration,
 }
 
 impl Default for AuthConfig {
@@ -56,6 +59,7 @@ impl Default for AuthConfig {
             argon2_m_kib: 19 * 1024,
             argon2_t: 2,
             argon2_p: 1,
+            enrolment_valid: Duration::from_secs(3 * 86_400),
         }
     }
 }
@@ -72,11 +76,23 @@ pub struct SessionRecord {
     pub address: Option<String>,
     /// The account's credential epoch at login.
     pub epoch: u64,
-    /// Who set the password the session logged in with, when another
-    /// account did (an admin): the session never takes a step of a
-    /// two-person rule.
+    /// Who set the password the session logged in with, or the one it
+    /// descends from, when another account did (an admin): that account
+    /// and this one never make the two people of a two-person rule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_set_by: Option<ActorName>,
+    /// The session logged in with a one-time enrolment secret: it may only
+    /// set the person's own password (and say who it is, and log out).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub must_change_password: bool,
+}
+
+/// A one-time enrolment secret, shown once to the admin who issued it, for
+/// the person to set a password of their own with.
+pub struct Enrolment {
+    pub account: ActorName,
+    pub secret: String,
+    pub expires_at: Timestamp,
 }
 
 /// A new session: its secret goes in the cookie, once.
@@ -91,21 +107,59 @@ pub struct NewSession {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct CredentialRecord {
     phc: String,
-    /// Who set it, when another account did (see [`crate::tokens::minted_by`]).
+    /// Who set it, or the one-time secret it replaced, when another account
+    /// did (see [`crate::tokens::minted_by`]). It stays with the account's
+    /// later passwords and tokens: that account and this one never make the
+    /// two people of a two-person rule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     set_by: Option<ActorName>,
+    /// Set when another account set it: a one-time enrolment secret, good
+    /// until then and only to set the person's own password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    one_time_until: Option<Timestamp>,
 }
 
-/// The write that keeps an account's password hash, set by `by`.
-pub(crate) fn credential_write(by: &ActorName, name: &ActorName, phc: String) -> DocWrite {
-    DocWrite::put(
-        DocKind::Credential,
-        name.as_str(),
-        DocExpect::Any,
-        &CredentialRecord {
-            phc,
-            set_by: crate::tokens::minted_by(by, name),
+/// A new password of `name`, set by `by`, as its ledger event and its
+/// document. `inherited` is who set the secret the caller proved, when
+/// `name` sets its own: the mark passes on.
+///
+/// * Set by the account itself: an ordinary password, carrying `inherited`.
+/// * Set by tocsin's operator (an in-process edge that holds the database
+///   and the key): an ordinary password.
+/// * Set by another account (an admin): a one-time enrolment secret, good
+///   for `valid` and only to set the person's own password, marked as set
+///   by that account.
+pub(crate) fn password_writes(
+    by: &ActorName,
+    name: &ActorName,
+    phc: String,
+    inherited: Option<ActorName>,
+    now: Timestamp,
+    valid: Duration,
+) -> (Event, DocWrite) {
+    let (set_by, one_time_until) = if by == name {
+        (inherited, None)
+    } else {
+        match crate::tokens::minted_by(by, name) {
+            Some(admin) => (Some(admin), Some(now + valid)),
+            None => (None, None),
+        }
+    };
+    (
+        Event::PasswordChanged {
+            name: name.clone(),
+            one_time_until,
         },
+        DocWrite::put(
+            DocKind::Credential,
+            name.as_str(),
+            DocExpect::Any,
+            &CredentialRecord {
+                phc,
+                set_by,
+                one_time_until,
+            },
+        ),
     )
 }
 
@@ -253,18 +307,33 @@ impl Service {
         by: &ActorName,
         name: &ActorName,
         password: Password,
+        inherited: Option<ActorName>,
     ) -> Result<(), ServiceError> {
         let phc = self.hash_password(password).await?;
-        self.account_events(
+        let (event, doc) = password_writes(
             by,
-            vec![Event::PasswordChanged { name: name.clone() }],
-            vec![credential_write(by, name, phc)],
-        )
-        .await
+            name,
+            phc,
+            inherited,
+            self.now(),
+            self.auth.enrolment_valid,
+        );
+        self.account_events(by, vec![event], vec![doc]).await
+    }
+
+    /// Who set the password of `name`, when another account did (or set
+    /// the one-time secret it descends from).
+    pub(crate) async fn password_set_by(
+        &self,
+        name: &ActorName,
+    ) -> Result<Option<ActorName>, ServiceError> {
+        Ok(self.credential(name).await?.and_then(|c| c.set_by))
     }
 
     /// Sets an account's password, as an admin; every earlier session and
-    /// token of the account ends.
+    /// token of the account ends. Set by another account, the password is
+    /// a one-time enrolment secret: good for [`AuthConfig::enrolment_valid`],
+    /// and only to set the person's own password.
     pub async fn set_password(
         &self,
         p: &Principal,
@@ -274,7 +343,37 @@ impl Service {
         self.authorize(p, Permission::ManageAccounts, "set_password")
             .await?;
         self.existing(&name).await?;
-        self.store_password(p.name(), &name, password).await
+        self.store_password(p.name(), &name, password, None).await
+    }
+
+    /// Issues a one-time enrolment secret for an account, as an admin: the
+    /// same as [`Service::set_password`] with a secret tocsin makes. The
+    /// person logs in with it once and sets a password of their own; until
+    /// then it does nothing else. Every earlier session and token of the
+    /// account ends.
+    pub async fn issue_enrolment(
+        &self,
+        p: &Principal,
+        name: ActorName,
+    ) -> Result<Enrolment, ServiceError> {
+        self.authorize(p, Permission::ManageAccounts, "issue_enrolment")
+            .await?;
+        self.existing(&name).await?;
+        let secret = random_b64(18)?;
+        let password = Password::new(secret.clone()).map_err(|e| invalid(e.to_string()))?;
+        self.store_password(p.name(), &name, password, None).await?;
+        let expires_at = match self.credential(&name).await? {
+            Some(CredentialRecord {
+                one_time_until: Some(t),
+                ..
+            }) => t,
+            _ => self.now() + self.auth.enrolment_valid,
+        };
+        Ok(Enrolment {
+            account: name,
+            secret,
+            expires_at,
+        })
     }
 
     /// Changes one's own password, proving the old one.
@@ -287,10 +386,15 @@ impl Service {
         let Some(cred) = self.credential(p.name()).await? else {
             return Err(AuthError::BadLogin.into());
         };
+        if new.expose() == old {
+            return Err(invalid("the new password must differ from the current one"));
+        }
         if !self.verify_password(cred.phc, old).await {
             return Err(AuthError::BadLogin.into());
         }
-        self.store_password(p.name(), p.name(), new).await
+        let inherited = p.credential_minted_by().cloned().or(cred.set_by);
+        self.store_password(p.name(), p.name(), new, inherited)
+            .await
     }
 
     /// Logs in with a password. Failures are counted per account and per
@@ -328,10 +432,13 @@ impl Service {
         };
         // Without an account or a password, verify against a dummy hash
         // anyway, so the answer takes as long either way.
-        let known = cred.is_some();
-        let (phc, password_set_by) = match cred {
-            Some(c) => (c.phc, c.set_by),
-            None => (self.dummy_phc().await?, None),
+        // A one-time secret past its time answers as a wrong password.
+        let known = cred
+            .as_ref()
+            .is_some_and(|c| c.one_time_until.is_none_or(|t| now < t));
+        let (phc, password_set_by, must_change_password) = match cred {
+            Some(c) => (c.phc, c.set_by, c.one_time_until.is_some()),
+            None => (self.dummy_phc().await?, None, false),
         };
         let ok = self.verify_password(phc, password).await && known;
         let account = match account {
@@ -359,6 +466,7 @@ impl Service {
             address,
             epoch: account.credential_epoch,
             password_set_by,
+            must_change_password,
         };
         self.store
             .write_docs(vec![DocWrite::put(
@@ -446,6 +554,7 @@ impl Service {
                 csrf_token: s.csrf_token,
             },
         )
-        .minted_by(s.password_set_by))
+        .minted_by(s.password_set_by)
+        .must_change_password(s.must_change_password))
     }
 }

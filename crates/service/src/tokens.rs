@@ -35,7 +35,10 @@ pub struct NewToken {
 
 impl Service {
     /// Issues an API token for `account` carrying `roles` (which it must
-    /// hold), as an admin.
+    /// hold), as an admin. Only for the admin's own account, or from an
+    /// in-process edge (tocsin's operator): an admin never receives
+    /// another account's secret. Another account gets a one-time
+    /// enrolment secret ([`Service::set_password`]) and issues its own.
     pub async fn issue_token(
         &self,
         p: &Principal,
@@ -46,7 +49,17 @@ impl Service {
     ) -> Result<NewToken, ServiceError> {
         self.authorize(p, Permission::ManageAccounts, "issue_token")
             .await?;
-        self.new_token(p.name(), account, label, roles, valid_for)
+        if minted_by(p.name(), &account).is_some() {
+            let reason = format!(
+                "{} cannot issue a token for {account}: an admin never receives another account's secret (set a one-time enrolment secret with `tocsin account enrol {account}`; the person issues their own tokens)",
+                p.name()
+            );
+            self.refuse(p, "issue_token", Some(account.to_string()), &reason)
+                .await;
+            return Err(ServiceError::Forbidden(reason));
+        }
+        let inherited = p.credential_minted_by().cloned();
+        self.new_token(p.name(), account, label, roles, valid_for, inherited)
             .await
     }
 
@@ -60,6 +73,7 @@ impl Service {
         roles: Option<BTreeSet<Role>>,
         valid_for: Duration,
     ) -> Result<NewToken, ServiceError> {
+        self.check_password_set(p, "issue_own_token").await?;
         let roles = roles.unwrap_or_else(|| p.roles().clone());
         if let Some(r) = roles.iter().find(|r| !p.roles().contains(r)) {
             return Err(ServiceError::invalid(
@@ -67,8 +81,16 @@ impl Service {
                 format_args!("this credential does not carry the {r} role"),
             ));
         }
-        self.new_token(p.name(), p.name().clone(), label, roles, valid_for)
-            .await
+        let inherited = p.credential_minted_by().cloned();
+        self.new_token(
+            p.name(),
+            p.name().clone(),
+            label,
+            roles,
+            valid_for,
+            inherited,
+        )
+        .await
     }
 
     async fn new_token(
@@ -78,6 +100,7 @@ impl Service {
         label: Name,
         roles: BTreeSet<Role>,
         valid_for: Duration,
+        inherited: Option<ActorName>,
     ) -> Result<NewToken, ServiceError> {
         let a = self.existing(&account).await?;
         if roles.is_empty() {
@@ -94,7 +117,8 @@ impl Service {
             ));
         }
         let now = self.now();
-        let issued_by = minted_by(by, &account);
+        // A token descends from the credential that asked for it.
+        let issued_by = minted_by(by, &account).or(inherited);
         let token_id = TokenId::from_uuid(crate::new_uuid());
         let raw = random_b64(32)?;
         let secret = format!("{TOKEN_PREFIX}{}_{raw}", token_id.as_uuid().simple());

@@ -295,6 +295,11 @@ impl Client {
         self.send(Method::POST, path, Some(body), &[]).await?.json()
     }
 
+    /// `POST path` without a body, read as `T`.
+    pub async fn post_empty<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+        self.send(Method::POST, path, NO_BODY, &[]).await?.json()
+    }
+
     /// `PUT path` with `body`, read as `T` (`()` for no content).
     pub async fn put<B: Serialize + ?Sized, T: DeserializeOwned>(
         &self,

@@ -12,7 +12,7 @@ use tocsin_domain::access::{
     Account, AccountSpec, ClearanceLevels, ElementInfo, Permission, TokenInfo,
 };
 use tocsin_domain::text::{ElementName, Name, Note};
-use tocsin_domain::{ActorName, Role};
+use tocsin_domain::{ActorName, Role, Timestamp};
 use tocsin_service::Principal;
 
 use super::common::{List, PageQuery, ReasonBody, created, ok, page_of, paginate};
@@ -127,11 +127,26 @@ pub fn routes(t: &mut Table) {
             needs(Permission::ManageAccounts),
         )
         .tag("accounts")
-        .summary("Set an account's password (ends its sessions)")
+        .summary("Set a one-time enrolment password for an account (ends its sessions)")
+        .describe("Set by another account, a password is a one-time enrolment secret: good for three days, and only to log in once and set a password of one's own (`PUT /me/password`). Until then the session may do nothing else.")
         .param("name", "The account name")
         .body::<PasswordBody>()
         .no_content(),
         set_password,
+    );
+    t.add(
+        Op::post(
+            "issue_enrolment",
+            path!("/accounts/{name}/enrolment"),
+            needs(Permission::ManageAccounts),
+        )
+        .tag("accounts")
+        .summary("Issue a one-time enrolment secret for an account (shown once; ends its sessions)")
+        .describe("The person logs in with the secret once and sets a password of their own (`PUT /me/password`, or `tocsin enrol`); until then the session may do nothing else. An admin never receives a usable credential of another account.")
+        .param("name", "The account name")
+        .returns::<EnrolmentView>(StatusCode::CREATED)
+        .errors(&[Kind::NotFound]),
+        issue_enrolment,
     );
     t.add(
         Op::get(
@@ -151,7 +166,8 @@ pub fn routes(t: &mut Table) {
             needs(Permission::ManageAccounts),
         )
         .tag("accounts")
-        .summary("Issue an API token for an account (the secret is shown once)")
+        .summary("Issue an API token for one's own account (the secret is shown once)")
+        .describe("Refused for another account: an admin never receives another account's secret. Use `POST /accounts/{name}/enrolment`; the person issues their own tokens (`POST /me/tokens`).")
         .body::<TokenBody>()
         .returns::<NewTokenView>(StatusCode::CREATED)
         .errors(&[Kind::NotFound]),
@@ -336,6 +352,29 @@ async fn set_password(
     let pw = password(b.password, "password")?;
     state.svc.set_password(&p, a.name, pw).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// A one-time enrolment secret (shown once).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct EnrolmentView {
+    pub account: ActorName,
+    /// Good once, to log in and set a password of one's own.
+    pub secret: String,
+    pub expires_at: Timestamp,
+}
+
+async fn issue_enrolment(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    PathParams(name): PathParams<String>,
+) -> Result<Response, ApiError> {
+    let a = state.svc.get_account(&p, &name).await?;
+    let e = state.svc.issue_enrolment(&p, a.name).await?;
+    created(&EnrolmentView {
+        account: e.account,
+        secret: e.secret,
+        expires_at: e.expires_at,
+    })
 }
 
 async fn list_tokens(

@@ -107,6 +107,10 @@ pub struct SessionView {
     /// Send this in `X-CSRF-Token` with every state change made with the session cookie.
     pub csrf_token: String,
     pub expires_at: Timestamp,
+    /// The password was a one-time enrolment secret an admin set: the
+    /// session may only set a password of one's own (`PUT /me/password`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub password_change_required: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -120,6 +124,10 @@ pub struct MeView {
     pub csrf_token: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_id: Option<TokenId>,
+    /// Logged in with a one-time enrolment secret: set a password of one's
+    /// own (`PUT /me/password`) before anything else.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub password_change_required: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -196,6 +204,7 @@ async fn login(
             account: s.account,
             csrf_token: s.record.csrf_token.clone(),
             expires_at: s.expires_at,
+            password_change_required: s.record.must_change_password,
         },
     );
     if let Some(c) = auth::session_cookie(&state, Some(&s.secret)) {
@@ -235,6 +244,7 @@ async fn me(Caller(p): Caller) -> Result<Response, ApiError> {
         via: via.into(),
         csrf_token,
         token_id,
+        password_change_required: p.password_change_required(),
     })
 }
 

@@ -10,9 +10,9 @@ use serde::Serialize;
 use tocsin_domain::access::{Account, AccountSpec, ClearanceLevels, ElementInfo, TokenInfo};
 use tocsin_domain::text::{ElementName, Label, Name};
 use tocsin_domain::{ActorName, Role};
-use tocsin_server::api::admin::{ElementBody, NewAccountBody, PasswordBody, TokenBody};
+use tocsin_server::api::admin::{ElementBody, EnrolmentView, NewAccountBody, PasswordBody};
 use tocsin_server::api::common::{List, ReasonBody};
-use tocsin_server::api::session::NewTokenView;
+use tocsin_server::api::session::{NewTokenView, OwnTokenBody};
 
 use super::args::Store;
 use super::context::Ctx;
@@ -46,7 +46,7 @@ pub struct AccountArgs {
 
 #[derive(Subcommand)]
 pub enum AccountCmd {
-    /// Add an account. With --admin, create the first admin directly in the database.
+    /// Add an account, and print the one-time enrolment secret the person sets their own password with (`tocsin enrol`). With --admin, create the first admin directly in the database.
     Add {
         /// The account name, e.g. analyst.kim (what `tocsin login` takes).
         name: String,
@@ -57,12 +57,15 @@ pub enum AccountCmd {
         store: Store,
         #[command(flatten)]
         account: AccountArgs,
-        /// Read the password from standard input (otherwise prompted, or generated and shown).
+        /// Read the password from standard input: for the first admin its password, for anyone else a one-time enrolment secret of your choosing [default: the first admin's is prompted for, or generated and shown; anyone else's is generated and shown].
         #[arg(long)]
         password_stdin: bool,
-        /// No password: the account uses tokens only.
+        /// No password and no enrolment secret yet (`tocsin account enrol` makes one later).
         #[arg(long, conflicts_with = "password_stdin")]
         no_password: bool,
+        /// Print only the one-time enrolment secret, for scripts (`SECRET=$(tocsin account add ... -q)`).
+        #[arg(short, long, conflicts_with = "no_password")]
+        quiet: bool,
     },
     /// List accounts.
     List,
@@ -94,11 +97,19 @@ pub enum AccountCmd {
         #[arg(long)]
         reason: String,
     },
-    /// Set an account's password.
+    /// Issue a one-time enrolment secret for an account (ends its sessions and tokens); the person runs `tocsin enrol` with it to set a password of their own.
+    Enrol {
+        /// The account name.
+        name: String,
+        /// Print only the secret, for scripts.
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Set a one-time enrolment password of your choosing for an account (ends its sessions and tokens); like `enrol`, it is good only to set the person's own password.
     Password {
         /// The account name.
         name: String,
-        /// Read the new password from standard input (otherwise prompted, or generated and shown).
+        /// Read the one-time password from standard input (otherwise prompted, or generated and shown).
         #[arg(long)]
         password_stdin: bool,
     },
@@ -120,19 +131,15 @@ pub enum ElementCmd {
 
 #[derive(Subcommand)]
 pub enum TokenCmd {
-    /// Issue a token for an account (the secret is printed once).
+    /// Issue a token for your own account (the secret is printed once). Nobody issues tokens for someone else.
     Issue {
-        /// The account the token acts as.
-        #[arg(long, value_name = "NAME")]
-        account: String,
         /// What the token is for (shown by `tocsin token list`).
         #[arg(long)]
         label: String,
-        /// The roles the token may use, among the account's (repeat or comma-separate).
+        /// The roles the token may use, among the ones you are logged in with (repeat or comma-separate) [default: all of them].
         #[arg(
             long = "role",
             value_delimiter = ',',
-            required = true,
             value_name = "ROLE",
             value_parser = wire::<Role>()
         )]
@@ -170,6 +177,37 @@ pub enum ClearanceCmd {
 struct WithPassword<A> {
     account: A,
     generated_password: Option<String>,
+}
+
+/// A one-time enrolment secret, shown once: with the account when it was
+/// just created, alone with `-q`.
+fn show_enrolment(ctx: &Ctx, e: &EnrolmentView, quiet: bool, a: Option<&Account>) -> Result<()> {
+    if quiet {
+        return Ok(out::line(&e.secret)?);
+    }
+    #[derive(Serialize)]
+    struct View<'a> {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        account: Option<&'a Account>,
+        enrolment: &'a EnrolmentView,
+    }
+    ctx.emit(
+        &View {
+            account: a,
+            enrolment: e,
+        },
+        |v| {
+            let mut s = v.account.map(account_text).unwrap_or_default();
+            if !s.is_empty() {
+                s.push('\n');
+            }
+            s.push_str(&format!(
+                "one-time enrolment secret (shown once, good until {}): {}\ngive it to {} in person; they run `tocsin enrol {}` to set a password of their own",
+                e.expires_at, e.secret, e.account, e.account
+            ));
+            s
+        },
+    )
 }
 
 fn account_name(name: &str) -> Result<ActorName> {
@@ -267,6 +305,7 @@ pub async fn account(ctx: &Ctx, cmd: AccountCmd) -> Result<ExitCode> {
             account,
             password_stdin,
             no_password,
+            quiet: _,
         } => {
             if no_password {
                 bail!("the first admin needs a password, to log in");
@@ -313,32 +352,37 @@ pub async fn account(ctx: &Ctx, cmd: AccountCmd) -> Result<ExitCode> {
             account,
             password_stdin,
             no_password,
+            quiet,
         } => {
             let c = ctx.client()?;
             let levels: ClearanceLevels = c.get("/api/v1/clearance-levels").await?;
             let spec = new_spec(&name, &account, levels.levels().first())?;
-            let mut generated = None;
-            let password = if no_password {
-                None
+            let password = if password_stdin {
+                Some(super::input::read_line()?)
             } else {
-                let (pw, g) =
-                    read_password(password_stdin, &format!("password for {name}: "), true)?;
-                if g {
-                    generated = Some(pw.clone());
-                }
-                Some(pw)
+                None
             };
+            let chosen = password.is_some();
             let body = NewAccountBody {
                 name: account_name(&name)?,
                 spec,
                 password,
             };
             let a: Account = c.post("/api/v1/accounts", &body).await?;
-            ctx.emit(&a, account_text)?;
-            if let Some(p) = generated
-                && !ctx.json
-            {
-                out::line(format!("generated password (shown once): {p}"))?;
+            if no_password || chosen {
+                if !quiet {
+                    ctx.emit(&a, account_text)?;
+                }
+                if chosen && !quiet && !ctx.json {
+                    out::line(format!(
+                        "the password you gave is a one-time enrolment secret: {name} runs `tocsin enrol {name}` with it within 3 days"
+                    ))?;
+                }
+            } else {
+                let e: EnrolmentView = c
+                    .post_empty(&format!("{}/enrolment", account_path(&name)))
+                    .await?;
+                show_enrolment(ctx, &e, quiet, Some(&a))?;
             }
         }
         AccountCmd::List => {
@@ -372,6 +416,13 @@ pub async fn account(ctx: &Ctx, cmd: AccountCmd) -> Result<ExitCode> {
             let a: Account = ctx.client()?.post(&path, &body).await?;
             ctx.emit(&a, account_text)?;
         }
+        AccountCmd::Enrol { name, quiet } => {
+            let e: EnrolmentView = ctx
+                .client()?
+                .post_empty(&format!("{}/enrolment", account_path(&name)))
+                .await?;
+            show_enrolment(ctx, &e, quiet, None)?;
+        }
         AccountCmd::Password {
             name,
             password_stdin,
@@ -388,7 +439,10 @@ pub async fn account(ctx: &Ctx, cmd: AccountCmd) -> Result<ExitCode> {
                 generated_password: generated.then_some(pw),
             };
             ctx.emit(&view, |v| {
-                let mut s = format!("password of {} set; its sessions are ended", v.account);
+                let mut s = format!(
+                    "one-time enrolment password of {0} set; its sessions and tokens are ended; {0} runs `tocsin enrol {0}` with it within 3 days",
+                    v.account
+                );
                 if let Some(p) = &v.generated_password {
                     s.push_str(&format!("\ngenerated password (shown once): {p}"));
                 }
@@ -428,19 +482,17 @@ pub async fn token(ctx: &Ctx, cmd: TokenCmd) -> Result<ExitCode> {
     let c = ctx.client()?;
     match cmd {
         TokenCmd::Issue {
-            account,
             label,
             roles,
             days,
             quiet,
         } => {
-            let body = TokenBody {
-                account: parse_flag("account", &account)?,
+            let body = OwnTokenBody {
                 label: parse_flag("label", &label)?,
-                roles: roles.into_iter().collect(),
+                roles: (!roles.is_empty()).then(|| roles.into_iter().collect()),
                 valid_for_days: Some(days),
             };
-            let t: NewTokenView = c.post("/api/v1/tokens", &body).await?;
+            let t: NewTokenView = c.post("/api/v1/me/tokens", &body).await?;
             if quiet {
                 crate::out::line(&t.secret)?;
                 return Ok(ExitCode::SUCCESS);

@@ -34,7 +34,7 @@ pub enum AuditCmd {
         /// The verifier key to check signatures with, or a file holding it [default: from the signing key, else the database's record].
         #[arg(long, value_name = "KEY|FILE")]
         vkey: Option<String>,
-        /// Also parse every event.
+        /// Also fold the accounts and every case from the ledger alone: every case action was taken by an account holding the role, element and clearance it needed at that position; no two-person rule was met by one person; every query-table row and derived document equals the fold.
         #[arg(long)]
         deep: bool,
         /// Also check the database itself (SQLite quick_check; on PostgreSQL the ledger head, tree levels and tables against each other).
@@ -87,6 +87,25 @@ struct Verified {
     streams: u64,
     checkpoints: u64,
     since: Option<Since>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deep: Option<Deep>,
+}
+
+/// What `--deep` went through.
+#[derive(Serialize)]
+struct Deep {
+    cases: u64,
+    actions: u64,
+    docs: u64,
+}
+
+/// What `--deep` found the ledger does not bear out.
+#[derive(Serialize)]
+struct DeepFailed {
+    ok: bool,
+    deep: bool,
+    position: Option<u64>,
+    problem: String,
 }
 
 /// The kept checkpoint a verified ledger extends.
@@ -212,6 +231,31 @@ pub async fn audit(ctx: Ctx, cmd: AuditCmd) -> Result<ExitCode> {
             };
             let outcome = verify(store.clone(), &opts).await?;
             bar.finish();
+            let folded = match (&outcome, deep) {
+                (Ok(_), true) => {
+                    let svc = app::service(store.clone(), ctx.policy()?, app::clock(ctx.now));
+                    match svc.verify_deep().await? {
+                        Ok(r) => Some(Deep {
+                            cases: r.cases,
+                            actions: r.actions,
+                            docs: r.docs,
+                        }),
+                        Err(d) => {
+                            let view = DeepFailed {
+                                ok: false,
+                                deep: true,
+                                position: d.position,
+                                problem: d.problem.clone(),
+                            };
+                            ctx.emit(&view, |_| {
+                                format!("FAILED: the ledger does not bear this out: {d}")
+                            })?;
+                            return Ok(ExitCode::from(EXIT_VERIFY_FAILED));
+                        }
+                    }
+                }
+                _ => None,
+            };
             match outcome {
                 Ok(r) => {
                     let view = Verified {
@@ -221,6 +265,7 @@ pub async fn audit(ctx: Ctx, cmd: AuditCmd) -> Result<ExitCode> {
                         streams: r.streams,
                         checkpoints: r.checkpoints,
                         since: r.since.map(|(size, proof_len)| Since { size, proof_len }),
+                        deep: folded,
                     };
                     ctx.emit(&view, |v| {
                         let mut s = format!(
@@ -229,6 +274,9 @@ pub async fn audit(ctx: Ctx, cmd: AuditCmd) -> Result<ExitCode> {
                         );
                         if let Some(Since { size, proof_len }) = &v.since {
                             s.push_str(&format!("\nthe log extends your checkpoint of size {size} (consistency proof of {proof_len} hashes verified)"));
+                        }
+                        if let Some(Deep { cases, actions, docs }) = &v.deep {
+                            s.push_str(&format!("\nthe ledger bears out {actions} actions on {cases} cases (each by an account with the role, element and clearance it needed then; two people for every two-person rule), every query-table row and {docs} derived documents"));
                         }
                         s
                     })?;

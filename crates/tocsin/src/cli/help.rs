@@ -66,7 +66,11 @@ pub fn help(mut cli: Command, args: HelpArgs) -> Result<ExitCode> {
 pub const READ_IN_CODE: &[(&str, &str)] = &[
     (
         "TOCSIN_PASSWORD",
-        "A password for `tocsin login`, `account add` and `account password`, instead of a prompt or --password-stdin.",
+        "A password for `tocsin login`, the new one for `tocsin enrol`, the first admin's for `account add --admin`, and the one-time one for `account password`, instead of a prompt or --password-stdin.",
+    ),
+    (
+        "TOCSIN_ENROLMENT_SECRET",
+        "The one-time enrolment secret for `tocsin enrol`, instead of --secret or a prompt.",
     ),
     (
         "TOCSIN_CONFIG_DIR",
@@ -340,7 +344,7 @@ mod tests {
         for want in [
             "TOCSIN_KEY\n    --key: The signing key file",
             "TOCSIN_TOKEN\n    --token: An API token",
-            "used by: login, whoami, account",
+            "used by: login, enrol, whoami, account",
             "TOCSIN_PASSWORD",
         ] {
             assert!(topic.contains(want), "missing {want:?} in:\n{topic}");

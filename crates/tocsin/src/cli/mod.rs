@@ -84,6 +84,8 @@ enum Cmd {
     Serve(operator::ServeArgs),
     /// Log in to a server and keep an API token for the other commands.
     Login(session::LoginArgs),
+    /// Set a password of your own with the one-time enrolment secret an admin gave you, and log in.
+    Enrol(session::EnrolArgs),
     /// Forget the saved token (and revoke it on the server).
     Logout(Output),
     /// Who the server says you are.
@@ -195,6 +197,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Init(args) => operator::init(ctx, args).await,
         Cmd::Serve(args) => operator::serve(ctx, args).await,
         Cmd::Login(args) => session::login(ctx, args).await,
+        Cmd::Enrol(args) => session::enrol(ctx, args).await,
         Cmd::Logout(output) => session::logout(&ctx.printing(&output)).await,
         Cmd::Whoami { conn, output } => session::whoami(&client(&conn, &output)).await,
         Cmd::Account(g) => accounts::account(&client(&g.conn, &g.output), g.cmd).await,

@@ -70,6 +70,7 @@ fn expected_access() -> BTreeMap<&'static str, Access> {
         ("disable_account", n(ManageAccounts)),
         ("enable_account", n(ManageAccounts)),
         ("set_password", n(ManageAccounts)),
+        ("issue_enrolment", n(ManageAccounts)),
         ("list_tokens", n(ManageAccounts)),
         ("issue_token", n(ManageAccounts)),
         ("revoke_token", n(ManageAccounts)),
@@ -189,6 +190,10 @@ fn request(op: &tocsin_server::Op, case: &str) -> (String, Option<Value>) {
     if op.id.contains("notification_target") {
         path = path.replace("/full", "/no-such-target");
     }
+    // An enrolment would end the tokens of the account the matrix uses.
+    if op.id == "issue_enrolment" {
+        path = path.replace("/full/", "/no.such.account/");
+    }
     match op.id {
         "inclusion_proof" => path.push_str("?position=0"),
         "consistency_proof" => path.push_str("?from=1"),
@@ -210,6 +215,7 @@ fn admitted_status(op: &tocsin_server::Op) -> u16 {
         | "revoke_token"
         | "warning_letter"
         | "warning_cap"
+        | "issue_enrolment"
         | "remove_notification_target" => 404,
         "logout" => 204,
         _ => op.success.as_u16(),
@@ -531,13 +537,16 @@ fn disabled_accounts_and_revoked_tokens_stop_at_once() {
         Some(json!({"reason": "back"})),
     );
     assert_eq!(me(Some(&kim), None), 401);
-    // A fresh token works; revoking it stops it at once.
+    // A fresh token works; revoking it stops it at once. kim issues it:
+    // an admin never issues one for another account.
     let t = srv.call(
         "POST",
         "/api/v1/tokens",
         Some(&admin),
         Some(json!({"account": "kim", "label": "soc intake", "roles": ["analyst"], "valid_for_days": 1})),
     );
+    assert_eq!(t.status, 403, "{:?}", t.body);
+    let t = kim_session_token(&srv, "soc intake");
     assert_eq!(t.status, 201, "{:?}", t.body);
     let secret = t.body["secret"].as_str().unwrap().to_owned();
     let id = t.body["token"]["token_id"].as_str().unwrap().to_owned();
@@ -560,18 +569,39 @@ fn disabled_accounts_and_revoked_tokens_stop_at_once() {
     );
     assert_eq!(leaked, 0);
     // An expired token.
-    let t = srv.call(
-        "POST",
-        "/api/v1/tokens",
-        Some(&admin),
-        Some(
-            json!({"account": "kim", "label": "short", "roles": ["analyst"], "valid_for_days": 1}),
-        ),
-    );
+    let t = kim_session_token(&srv, "short");
     let secret = t.body["secret"].as_str().unwrap().to_owned();
     assert_eq!(me(Some(&secret), None), 200);
     srv.set_now("2023-12-27T10:00:01Z");
     assert_eq!(me(Some(&secret), None), 401);
+}
+
+/// kim logs in and issues a token of its own, valid one day.
+fn kim_session_token(srv: &Server, label: &str) -> crate::support::Answer {
+    let login = srv.call(
+        "POST",
+        "/api/v1/session",
+        None,
+        Some(json!({"name": "kim", "password": "kim-password"})),
+    );
+    assert_eq!(login.status, 200, "{:?}", login.body);
+    let cookie = login.headers["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let csrf = login.body["csrf_token"].as_str().unwrap().to_owned();
+    let t = srv.call_with(
+        "POST",
+        "/api/v1/me/tokens",
+        None,
+        Some(json!({"label": label, "roles": ["analyst"], "valid_for_days": 1})),
+        &[("cookie", &cookie), ("x-csrf-token", &csrf)],
+    );
+    assert_eq!(t.status, 201, "{:?}", t.body);
+    t
 }
 
 #[test]

@@ -643,7 +643,9 @@ fn help_pages_list_their_own_options_and_set_variables_only() {
     let roles = help(&[], "help roles");
     for want in [
         "case sweep admin",
-        "token issue admin",
+        "token issue any account",
+        "account enrol admin",
+        "enrol anyone",
         "screen collector, analyst, approver",
         "account add --admin",
     ] {

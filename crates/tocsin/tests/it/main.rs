@@ -4,12 +4,14 @@
 //! `support.rs`); `scripts/test` runs this suite once on each.
 //! (One test binary on purpose: it keeps CI link times down.)
 
+mod admin;
 mod api;
 mod backup;
 mod cli;
 mod concurrency;
 mod corroboration;
 mod crash;
+mod deep;
 mod delivery;
 mod door;
 mod hardening;

@@ -140,10 +140,15 @@ pub struct Deployment {
     rt: Mutex<Option<tokio::runtime::Runtime>>,
     pg: Option<PgDb>,
     pub dir: TempDir,
+    /// Whether the ledger is checked with `--deep` when the test ends.
+    deep_check: std::sync::atomic::AtomicBool,
 }
 
 impl Drop for Deployment {
     fn drop(&mut self) {
+        if self.deep_check.load(Ordering::Relaxed) && !std::thread::panicking() {
+            self.verify_deep();
+        }
         if let Some(rt) = self.rt.lock().ok().and_then(|mut r| r.take()) {
             rt.shutdown_background();
         }
@@ -190,6 +195,41 @@ impl Deployment {
             rt: Mutex::new(None),
             pg,
             dir,
+            deep_check: std::sync::atomic::AtomicBool::new(true),
+        }
+    }
+
+    /// The test edits the database underneath the store on purpose (or
+    /// runs under another policy): no `--deep` check when it ends.
+    pub fn tampered(&self) {
+        self.deep_check.store(false, Ordering::Relaxed);
+    }
+
+    /// What `tocsin audit verify --deep` checks beyond the ledger's
+    /// integrity holds on this deployment's ledger: every clean ledger of
+    /// the suite passes it when its test ends (see [`Drop`]).
+    pub fn verify_deep(&self) {
+        let paths = self.paths.clone();
+        let check = async move {
+            let store = match app::open_read(&paths).await {
+                Ok(s) => s,
+                // Never initialised, or dropped by the test: nothing to check.
+                Err(_) => return Ok(None),
+            };
+            let svc = Service::new(
+                store,
+                Arc::new(LoadedPolicy::builtin()),
+                Arc::new(ManualClock::new(
+                    "2000-01-01T00:00:00Z".parse::<Timestamp>().expect("time"),
+                )),
+            );
+            svc.verify_deep().await.map(Some)
+        };
+        let found = on_own_runtime(check);
+        match found {
+            Ok(Some(Err(d))) => panic!("audit verify --deep fails on this test's ledger: {d}"),
+            Ok(_) => {}
+            Err(e) => panic!("audit verify --deep cannot read this test's ledger: {e}"),
         }
     }
 

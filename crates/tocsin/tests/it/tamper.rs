@@ -13,7 +13,7 @@ use tocsin::scenarios::{Cast, PEOPLE, run_kerman};
 
 /// A deployment holding the Kerman case: its people's accounts (the
 /// first `base` events), then the case's 18 events (the last closes it).
-fn demo() -> (Deployment, i64) {
+pub(crate) fn demo() -> (Deployment, i64) {
     let d = Deployment::new();
     let (svc, clock, _store) = d.service("2023-12-01T00:00:00Z");
     let cast = crate::support::block_on(Cast::enrol(&svc, PEOPLE, None)).expect("cast");
@@ -39,7 +39,9 @@ fn assert_fails_at(d: &Deployment, position: u64, words: &str) {
     assert!(s.contains(words), "expected '{words}':\n{s}");
 }
 
+/// A direct connection to the database, to tamper with it.
 fn db(d: &Deployment) -> Sql {
+    d.tampered();
     d.sql()
 }
 
