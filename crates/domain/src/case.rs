@@ -62,7 +62,9 @@ pub enum CaseState {
     NeedsMoreInformation,
     /// Determined: threshold not met.
     NoDuty,
-    /// Determined: duty to warn.
+    /// Determined: duty to warn. With several warnings, the states from
+    /// here to `Delivered` are those of the least advanced required warning
+    /// not yet delivered (each warning has its own [`WarningStatus`]).
     DutyToWarn,
     /// A waiver was requested and awaits a second person.
     WaiverPending,
@@ -74,9 +76,10 @@ pub enum CaseState {
     WarningApproved,
     /// Some hops are recorded; the recipient has not received it yet.
     Delivering,
-    /// The recipient received the warning.
+    /// Warned: every required warning was received by its recipient.
     Delivered,
-    /// An outcome is recorded.
+    /// Closed (`case_closed`, or an outcome recorded before closure had
+    /// grounds).
     Closed,
 }
 
