@@ -36,6 +36,9 @@ use crate::time::{ThreatWindow, Timestamp, add};
 
 pub use crate::access::Marking;
 pub use crate::event::{Action, Step};
+pub use crate::warning::{
+    DeliveryEntry, ResponseEntry, RouteEntry, Warning, WarningNumber, WarningStatus, WarningVersion,
+};
 
 /// Where a case stands.
 #[derive(
@@ -59,7 +62,9 @@ pub enum CaseState {
     NeedsMoreInformation,
     /// Determined: threshold not met.
     NoDuty,
-    /// Determined: duty to warn.
+    /// Determined: duty to warn. With several warnings, the states from
+    /// here to `Delivered` are those of the least advanced required warning
+    /// not yet delivered (each warning has its own [`WarningStatus`]).
     DutyToWarn,
     /// A waiver was requested and awaits a second person.
     WaiverPending,
@@ -71,9 +76,10 @@ pub enum CaseState {
     WarningApproved,
     /// Some hops are recorded; the recipient has not received it yet.
     Delivering,
-    /// The recipient received the warning.
+    /// Warned: every required warning was received by its recipient.
     Delivered,
-    /// An outcome is recorded.
+    /// Closed (`case_closed`, or an outcome recorded before closure had
+    /// grounds).
     Closed,
 }
 
@@ -119,7 +125,14 @@ impl CaseState {
             Self::AwaitingDetermination | Self::NeedsMoreInformation => {
                 &[AttachReport, Assess, Determine, HandOff, RecordOutcome]
             }
-            Self::NoDuty => &[AttachReport, Assess, Reassess, HandOff, RecordOutcome],
+            Self::NoDuty => &[
+                AttachReport,
+                Assess,
+                Reassess,
+                HandOff,
+                RecordOutcome,
+                ConfirmDetermination,
+            ],
             Self::DutyToWarn => &[
                 DraftWarning,
                 ChooseRoute,
@@ -130,6 +143,7 @@ impl CaseState {
                 Reassess,
                 HandOff,
                 RecordOutcome,
+                AddWarning,
             ],
             Self::WaiverPending => &[
                 ApproveWaiver,
@@ -160,6 +174,7 @@ impl CaseState {
                 Reassess,
                 HandOff,
                 RecordOutcome,
+                AddWarning,
             ],
             Self::WarningApproved => &[
                 RecordDelivery,
@@ -172,6 +187,7 @@ impl CaseState {
                 Reassess,
                 HandOff,
                 RecordOutcome,
+                AddWarning,
             ],
             Self::Delivering | Self::Delivered => &[
                 RecordDelivery,
@@ -182,9 +198,23 @@ impl CaseState {
                 Reassess,
                 HandOff,
                 RecordOutcome,
+                AddWarning,
             ],
             Self::Closed => &[Reassess],
         }
+    }
+
+    /// The states of the warning work (a duty, no waiver in the way): the
+    /// case's state is then the least advanced of its required warnings.
+    pub fn is_warning_work(self) -> bool {
+        matches!(
+            self,
+            Self::DutyToWarn
+                | Self::WarningDrafted
+                | Self::WarningApproved
+                | Self::Delivering
+                | Self::Delivered
+        )
     }
 
     /// Still needs someone to act (not closed).
@@ -226,25 +256,39 @@ pub enum Command {
         waiver_id: WaiverId,
         reason: Reason,
     },
+    /// Chooses the route of a warning (the only one when `warning` is
+    /// `None`; warning 1 on a case with none yet). Refused once the
+    /// warning has a delivery.
     ChooseRoute {
+        warning: Option<WarningNumber>,
+        route: Route,
+        rationale: Reason,
+        alternatives: Vec<RouteAlternative>,
+    },
+    /// Adds a warning to another recipient, with its route.
+    AddWarning {
         route: Route,
         rationale: Reason,
         alternatives: Vec<RouteAlternative>,
     },
     DraftWarning {
+        warning: Option<WarningNumber>,
         text: WarningText,
         withheld: BTreeSet<WithheldCategory>,
         language: LanguageTag,
     },
     /// `sha256`: the hash of the text the approver read; refused if the draft differs.
     ApproveWarning {
+        warning: Option<WarningNumber>,
         version: u32,
         sha256: Option<String>,
     },
     RecordDelivery {
+        warning: Option<WarningNumber>,
         delivery: Delivery,
     },
     RecordResponse {
+        warning: Option<WarningNumber>,
         response: Response,
     },
     DecidePublicAdvisory {
@@ -254,6 +298,11 @@ pub enum Command {
         outcome: OutcomeRecord,
     },
     Reassess {
+        reason: Reason,
+    },
+    /// A second person confirms a determination of no duty that replaced
+    /// one of a duty: the case may then close.
+    ConfirmDetermination {
         reason: Reason,
     },
     HandOff {
@@ -273,6 +322,8 @@ impl Command {
             Command::ApproveWaiver { .. } => Action::ApproveWaiver,
             Command::RejectWaiver { .. } => Action::RejectWaiver,
             Command::ChooseRoute { .. } => Action::ChooseRoute,
+            Command::AddWarning { .. } => Action::AddWarning,
+            Command::ConfirmDetermination { .. } => Action::ConfirmDetermination,
             Command::DraftWarning { .. } => Action::DraftWarning,
             Command::ApproveWarning { .. } => Action::ApproveWarning,
             Command::RecordDelivery { .. } => Action::RecordDelivery,
@@ -354,6 +405,25 @@ pub enum CaseError {
     },
     #[error("no route is chosen yet: choose a route before recording delivery")]
     NoRoute,
+    #[error("the case has {count} warnings ({}): name the one you mean (--warning N)", list_warnings(*count))]
+    AmbiguousWarning { count: u32 },
+    #[error("the case has no warning {warning} ({})", if *count == 0 { "no warning yet".to_owned() } else { list_warnings(*count) })]
+    UnknownWarning { warning: WarningNumber, count: u32 },
+    #[error(
+        "{warning} already has a delivery recorded on its route: its route cannot change (add a warning to another recipient instead)"
+    )]
+    RouteAfterDelivery { warning: WarningNumber },
+    #[error("cannot {} {warning} while it is {status}; allowed next for {warning}: {}", action.as_str(), list_actions(allowed))]
+    WarningNotAllowed {
+        action: Action,
+        warning: WarningNumber,
+        status: WarningStatus,
+        allowed: Vec<Action>,
+    },
+    #[error(
+        "there is nothing to confirm: only a determination of no duty that replaced one of a duty, not yet confirmed, needs a second person"
+    )]
+    NothingToConfirm,
     #[error("warning version {0} is not the approved version to deliver")]
     NotApprovedVersion(u32),
     #[error("hop {hop} does not exist: the route has {hops} hop(s)")]
@@ -396,6 +466,13 @@ pub enum CaseError {
 /// How far ahead of the server's clock a reported time may be (a client's
 /// clock runs a little fast).
 const CLOCK_SKEW: jiff::SignedDuration = jiff::SignedDuration::from_secs(120);
+
+fn list_warnings(count: u32) -> String {
+    (1..=count)
+        .map(|n| format!("W{n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 fn list_actions(a: &[Action]) -> String {
     a.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(", ")
@@ -467,35 +544,9 @@ pub struct DeterminationEntry {
     pub note: Option<Note>,
     pub by: ActorName,
     pub at: Timestamp,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
-pub struct RouteEntry {
-    pub route: Route,
-    pub rationale: Reason,
-    pub alternatives: Vec<RouteAlternative>,
-    pub by: ActorName,
-    pub at: Timestamp,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
-pub struct WarningVersion {
-    pub version: u32,
-    pub text: WarningText,
-    pub sha256: String,
-    pub withheld: BTreeSet<WithheldCategory>,
-    pub language: LanguageTag,
-    pub drafted_by: ActorName,
-    pub drafted_at: Timestamp,
-    pub approved_by: Option<ActorName>,
-    pub approved_at: Option<Timestamp>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
-pub struct DeliveryEntry {
-    pub delivery: Delivery,
-    pub recorded_by: ActorName,
-    pub recorded_at: Timestamp,
+    /// The second person who confirmed it (a no-duty determination that
+    /// replaced a duty).
+    pub confirmed_by: Option<ActorName>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
@@ -555,13 +606,11 @@ pub struct Case {
     pub reports: Vec<ReportEntry>,
     pub assessments: Vec<Recorded<Assessment>>,
     pub deadlines: Option<Deadlines>,
-    pub follow_up_by: Option<Timestamp>,
     pub determinations: Vec<DeterminationEntry>,
     pub waivers: Vec<WaiverEntry>,
-    pub route: Option<RouteEntry>,
-    pub warnings: Vec<WarningVersion>,
-    pub deliveries: Vec<DeliveryEntry>,
-    pub responses: Vec<Recorded<Response>>,
+    /// The warnings, W1 first: one per recipient, each with its route,
+    /// text versions, deliveries and responses.
+    pub warnings: Vec<Warning>,
     pub advisories: Vec<Recorded<AdvisoryDecision>>,
     pub outcome: Option<Recorded<OutcomeRecord>>,
     /// Set when the case must be looked at again; cleared by a re-assessment.
@@ -603,6 +652,29 @@ fn review_detail(w: &WaiverEntry, review_by: Timestamp) -> String {
     format!(
         "waiver {} on {} was due for review at {review_by}",
         w.id, w.ground
+    )
+}
+
+/// The case state a warning's state stands for.
+fn state_of(s: WarningStatus) -> CaseState {
+    match s {
+        WarningStatus::Planned => CaseState::DutyToWarn,
+        WarningStatus::Drafted => CaseState::WarningDrafted,
+        WarningStatus::Approved => CaseState::WarningApproved,
+        WarningStatus::Delivering => CaseState::Delivering,
+        WarningStatus::Delivered => CaseState::Delivered,
+    }
+}
+
+/// Whether an action works on one warning.
+fn is_warning_action(a: Action) -> bool {
+    matches!(
+        a,
+        Action::ChooseRoute
+            | Action::DraftWarning
+            | Action::ApproveWarning
+            | Action::RecordDelivery
+            | Action::RecordResponse
     )
 }
 
@@ -660,6 +732,7 @@ impl Case {
             Event::DeadlinesSet {
                 deadlines,
                 follow_up_by: None,
+                warning: WarningNumber::FIRST,
             },
         ])
     }
@@ -714,13 +787,9 @@ impl Case {
             reports: vec![],
             assessments: vec![],
             deadlines: None,
-            follow_up_by: None,
             determinations: vec![],
             waivers: vec![],
-            route: None,
             warnings: vec![],
-            deliveries: vec![],
-            responses: vec![],
             advisories: vec![],
             outcome: None,
             reassessment_due: None,
@@ -820,9 +889,12 @@ impl Case {
             Event::DeadlinesSet {
                 deadlines,
                 follow_up_by,
+                warning,
             } => {
                 self.deadlines = Some(deadlines.clone());
-                self.follow_up_by = *follow_up_by;
+                if let Some(w) = self.warning_mut(*warning) {
+                    w.follow_up_by = *follow_up_by;
+                }
             }
             Event::DeterminationMade {
                 determination,
@@ -838,6 +910,7 @@ impl Case {
                     note: note.clone(),
                     by,
                     at,
+                    confirmed_by: None,
                 });
             }
             Event::WaiverRequested {
@@ -891,14 +964,28 @@ impl Case {
                 route,
                 rationale,
                 alternatives,
+                warning,
+                optional,
             } => {
-                self.route = Some(RouteEntry {
+                let new = self.warning_mut(*warning).is_none();
+                let w = self
+                    .warning_or_new(*warning)
+                    .ok_or_else(|| bad(format!("warning {warning} out of order")))?;
+                let required_changed = w.required == *optional;
+                w.required = !optional;
+                w.route = Some(RouteEntry {
                     route: route.clone(),
                     rationale: rationale.clone(),
                     alternatives: alternatives.clone(),
                     by,
                     at,
                 });
+                // A route chosen for an existing warning changes no state
+                // (as before there were several warnings), unless it changes
+                // whether the case needs it.
+                if new || required_changed {
+                    self.update_warning_state();
+                }
             }
             Event::WarningDrafted {
                 version,
@@ -906,11 +993,17 @@ impl Case {
                 sha256,
                 withheld,
                 language,
+                warning,
             } => {
-                if *version as usize != self.warnings.len() + 1 {
-                    return Err(bad(format!("warning version {version} out of order")));
+                let w = self
+                    .warning_or_new(*warning)
+                    .ok_or_else(|| bad(format!("warning {warning} out of order")))?;
+                if *version as usize != w.versions.len() + 1 {
+                    return Err(bad(format!(
+                        "warning {warning} version {version} out of order"
+                    )));
                 }
-                self.warnings.push(WarningVersion {
+                w.versions.push(WarningVersion {
                     version: *version,
                     text: text.clone(),
                     sha256: sha256.clone(),
@@ -921,35 +1014,47 @@ impl Case {
                     approved_by: None,
                     approved_at: None,
                 });
-                self.state = CaseState::WarningDrafted;
+                w.status = w.compute_status();
+                self.update_warning_state();
             }
-            Event::WarningApproved { version, .. } => {
+            Event::WarningApproved {
+                version, warning, ..
+            } => {
                 let w = self
-                    .warnings
+                    .warning_mut(*warning)
+                    .ok_or_else(|| bad(format!("no warning {warning}")))?;
+                let v = w
+                    .versions
                     .iter_mut()
-                    .find(|w| w.version == *version)
-                    .ok_or_else(|| bad(format!("no warning version {version}")))?;
-                w.approved_by = Some(by);
-                w.approved_at = Some(at);
-                self.state = CaseState::WarningApproved;
+                    .find(|v| v.version == *version)
+                    .ok_or_else(|| bad(format!("no warning {warning} version {version}")))?;
+                v.approved_by = Some(by);
+                v.approved_at = Some(at);
+                w.status = w.compute_status();
+                self.update_warning_state();
             }
-            Event::DeliveryRecorded { delivery } => {
-                self.deliveries.push(DeliveryEntry {
+            Event::DeliveryRecorded { delivery, warning } => {
+                let w = self
+                    .warning_mut(*warning)
+                    .ok_or_else(|| bad(format!("no warning {warning}")))?;
+                w.deliveries.push(DeliveryEntry {
                     delivery: delivery.clone(),
                     recorded_by: by,
                     recorded_at: at,
                 });
-                self.state = if self.final_hop_received() {
-                    CaseState::Delivered
-                } else {
-                    CaseState::Delivering
-                };
+                w.status = w.compute_status();
+                self.update_warning_state();
             }
-            Event::ResponseRecorded { response } => self.responses.push(Recorded {
-                value: response.clone(),
-                by,
-                at,
-            }),
+            Event::ResponseRecorded { response, warning } => {
+                let w = self
+                    .warning_mut(*warning)
+                    .ok_or_else(|| bad(format!("no warning {warning}")))?;
+                w.responses.push(ResponseEntry {
+                    response: response.clone(),
+                    recorded_by: by,
+                    recorded_at: at,
+                });
+            }
             Event::PublicAdvisoryDecided { advisory } => self.advisories.push(Recorded {
                 value: advisory.clone(),
                 by,
@@ -969,6 +1074,13 @@ impl Case {
                 }
             }
             Event::CaseClosed { .. } => self.state = CaseState::Closed,
+            Event::DeterminationConfirmed { .. } => {
+                let d = self
+                    .determinations
+                    .last_mut()
+                    .ok_or_else(|| bad("no determination to confirm".into()))?;
+                d.confirmed_by = Some(by);
+            }
             Event::ReassessmentFlagged { reason, detail } => {
                 let f = Flag {
                     reason: *reason,
@@ -1066,22 +1178,67 @@ impl Case {
         self.waivers.iter_mut().find(|w| w.id == id)
     }
 
-    fn final_hop_received(&self) -> bool {
-        let Some(route) = &self.route else {
-            return false;
-        };
-        let last = route.route.hops().len() as u32;
-        let approved = self.approved_warning().map(|w| w.version);
-        self.deliveries.iter().any(|d| {
-            d.delivery.hop == last
-                && d.delivery.status == DeliveryStatus::Received
-                && Some(d.delivery.warning_version) == approved
-        })
+    fn warning_mut(&mut self, n: WarningNumber) -> Option<&mut Warning> {
+        self.warnings.iter_mut().find(|w| w.number == n)
     }
 
-    /// The latest approved warning version, if any.
-    pub fn approved_warning(&self) -> Option<&WarningVersion> {
-        self.warnings.iter().rev().find(|w| w.approved_by.is_some())
+    /// Warning `n`, added when it is the next number (a route or a draft
+    /// for a warning not seen before); `None` when it skips a number.
+    fn warning_or_new(&mut self, n: WarningNumber) -> Option<&mut Warning> {
+        if self.warning_mut(n).is_none() {
+            if n.get() as usize != self.warnings.len() + 1 {
+                return None;
+            }
+            self.warnings.push(Warning::new(n));
+        }
+        self.warning_mut(n)
+    }
+
+    /// After a warning changed: the case's state is the least advanced of
+    /// its required warnings still to be delivered ("delivered" when the
+    /// case is warned). With one warning, that warning's state, as it
+    /// always was.
+    fn update_warning_state(&mut self) {
+        if crate::warning::warned(&self.warnings) {
+            self.state = CaseState::Delivered;
+            return;
+        }
+        let pending = |w: &&&Warning| w.status != WarningStatus::Delivered;
+        let required: Vec<&Warning> = self.warnings.iter().filter(|w| w.required).collect();
+        let pool: Vec<&Warning> = if required.is_empty() {
+            self.warnings.iter().collect()
+        } else {
+            required
+        };
+        let least = pool
+            .iter()
+            .filter(pending)
+            .map(|w| w.status)
+            .min()
+            .unwrap_or(WarningStatus::Planned);
+        self.state = state_of(least);
+    }
+
+    /// A warning by number.
+    pub fn warning(&self, n: WarningNumber) -> Option<&Warning> {
+        self.warnings.iter().find(|w| w.number == n)
+    }
+
+    /// The warning a command is about: the one named, or the only one (warning 1
+    /// on a case with none yet); refused when several could be meant.
+    pub fn resolve_warning(&self, n: Option<WarningNumber>) -> Result<WarningNumber, CaseError> {
+        let count = self.warnings.len() as u32;
+        match n {
+            None if count <= 1 => Ok(WarningNumber::FIRST),
+            None => Err(CaseError::AmbiguousWarning { count }),
+            Some(n) if n.get() <= count || (n.is_first() && count == 0) => Ok(n),
+            Some(warning) => Err(CaseError::UnknownWarning { warning, count }),
+        }
+    }
+
+    /// Whether every required warning is delivered (and at least one is).
+    pub fn is_warned(&self) -> bool {
+        crate::warning::warned(&self.warnings)
     }
 
     /// The most recent determination.
@@ -1264,15 +1421,16 @@ impl Case {
             return None;
         }
         next.outcome.as_ref()?;
-        next.closure_grounds()
+        next.closure_grounds(ctx.policy)
     }
 
     /// Whether the case may close now, and on which grounds. A duty to
-    /// warn is discharged only by the delivered warning or an approved
-    /// waiver; "no duty" counts only if no determination ever found a duty
-    /// (a changed determination needs a second person: not built yet, so
-    /// such a case stays open).
-    pub fn closure_grounds(&self) -> Option<ClosureGrounds> {
+    /// warn is discharged only when every required warning is delivered
+    /// (or failed after the policy's attempts), by an approved waiver, or
+    /// by a re-assessment that found no duty and that a second person
+    /// confirmed; "no duty" otherwise counts only if no determination ever
+    /// found a duty.
+    pub fn closure_grounds(&self, policy: &LoadedPolicy) -> Option<ClosureGrounds> {
         use CaseState::*;
         match self.state {
             Delivered => Some(ClosureGrounds::Warned),
@@ -1283,14 +1441,52 @@ impl Case {
                 .find(|w| w.status == WaiverStatus::Approved)
                 .map(|w| ClosureGrounds::Waived { waiver_id: w.id }),
             NoDuty if !self.ever_found_a_duty() => Some(ClosureGrounds::NoDuty),
+            NoDuty => self
+                .determination()
+                .and_then(|d| d.confirmed_by.clone())
+                .map(|confirmed_by| ClosureGrounds::Redetermined { confirmed_by }),
             AwaitingDetermination | NeedsMoreInformation if !self.ever_found_a_duty() => {
                 Some(ClosureGrounds::Undetermined)
             }
-            NoDuty | AwaitingDetermination | NeedsMoreInformation => None,
-            DutyToWarn | WaiverPending | WarningDrafted | WarningApproved | Delivering | Closed => {
-                None
+            AwaitingDetermination | NeedsMoreInformation => None,
+            DutyToWarn | WarningDrafted | WarningApproved | Delivering => {
+                self.failed_grounds(policy)
             }
+            WaiverPending | Closed => None,
         }
+    }
+
+    /// Every required warning delivered or failed after the policy's
+    /// attempts, at least one failed (and at least one warning at all).
+    fn failed_grounds(&self, policy: &LoadedPolicy) -> Option<ClosureGrounds> {
+        let attempts = policy.warnings.attempts;
+        let required: Vec<&Warning> = self.warnings.iter().filter(|w| w.required).collect();
+        let pool: Vec<&Warning> = if required.is_empty() {
+            self.warnings.iter().collect()
+        } else {
+            required
+        };
+        if pool.is_empty() {
+            return None;
+        }
+        let mut failed = Vec::new();
+        for w in &pool {
+            if w.status == WarningStatus::Delivered {
+                continue;
+            }
+            if !w.failed_after(attempts) {
+                return None;
+            }
+            failed.push(w.number);
+        }
+        (!failed.is_empty()).then_some(ClosureGrounds::WarningFailed { failed })
+    }
+
+    /// The follow-up deadline of warning 1 (what a `deadlines_set` without
+    /// a warning number carries).
+    fn first_follow_up_by(&self) -> Option<Timestamp> {
+        self.warning(WarningNumber::FIRST)
+            .and_then(|w| w.follow_up_by)
     }
 
     /// A time a person reports (a delivery, a response) lies neither in the
@@ -1298,6 +1494,7 @@ impl Case {
     /// second: people give times in whole seconds).
     fn check_reported_time(
         &self,
+        warning: Option<&Warning>,
         what: &'static str,
         at: Timestamp,
         now: Timestamp,
@@ -1305,7 +1502,7 @@ impl Case {
         if at > add(now, CLOCK_SKEW) {
             return Err(CaseError::InTheFuture { what, at, now });
         }
-        if let Some(w) = self.approved_warning()
+        if let Some(w) = warning.and_then(|w| w.approved())
             && let Some(approved_at) = w.approved_at
             && at.as_second() < approved_at.as_second()
         {
@@ -1326,15 +1523,61 @@ impl Case {
             .any(|d| d.determination.verdict == Verdict::DutyToWarn)
     }
 
-    fn decide(&self, cmd: Command, ctx: Ctx<'_>) -> Result<Vec<Event>, CaseError> {
+    /// The warning a command is about, resolved, and whether the action is
+    /// allowed: by the case's state, and once the case has several
+    /// warnings, during the warning work, by that warning's own state (one
+    /// may be delivered while another is drafted).
+    fn check_allowed(&self, cmd: &Command) -> Result<Option<WarningNumber>, CaseError> {
         let action = cmd.action();
-        if !self.state.allowed().contains(&action) {
+        let named = match cmd {
+            Command::ChooseRoute { warning, .. }
+            | Command::DraftWarning { warning, .. }
+            | Command::ApproveWarning { warning, .. }
+            | Command::RecordDelivery { warning, .. }
+            | Command::RecordResponse { warning, .. } => Some(*warning),
+            _ => None,
+        };
+        let target = named.map(|n| self.resolve_warning(n)).transpose()?;
+        // A route is never replaced once its warning is on its way.
+        if let (Command::ChooseRoute { .. }, Some(n)) = (cmd, target)
+            && self.warning(n).is_some_and(|w| !w.deliveries.is_empty())
+        {
+            return Err(CaseError::RouteAfterDelivery { warning: n });
+        }
+        let per_warning =
+            self.warnings.len() > 1 && self.state.is_warning_work() && is_warning_action(action);
+        if let (true, Some(n)) = (per_warning, target) {
+            let status = self
+                .warning(n)
+                .map(|w| w.status)
+                .unwrap_or(WarningStatus::Planned);
+            let allowed = state_of(status).allowed();
+            if !allowed.contains(&action) {
+                return Err(CaseError::WarningNotAllowed {
+                    action,
+                    warning: n,
+                    status,
+                    allowed: allowed
+                        .iter()
+                        .copied()
+                        .filter(|a| is_warning_action(*a))
+                        .collect(),
+                });
+            }
+        } else if !self.state.allowed().contains(&action) {
             return Err(CaseError::NotAllowed {
                 action,
                 state: self.state,
                 allowed: self.state.allowed().to_vec(),
             });
         }
+        Ok(target)
+    }
+
+    fn decide(&self, cmd: Command, ctx: Ctx<'_>) -> Result<Vec<Event>, CaseError> {
+        let target = self.check_allowed(&cmd)?;
+        let warning = target.unwrap_or_default();
+        let current = self.warning(warning);
         let policy = ctx.policy;
         match cmd {
             Command::AttachReport { report_id, report } => {
@@ -1354,7 +1597,8 @@ impl Case {
                 if let Some(w) = new_window.filter(|w| Some(w) != old_window.as_ref()) {
                     events.push(Event::DeadlinesSet {
                         deadlines: policy.deadlines(self.received_at(), Some(&w)),
-                        follow_up_by: self.follow_up_by,
+                        follow_up_by: self.first_follow_up_by(),
+                        warning: WarningNumber::FIRST,
                     });
                     if self.is_determined() {
                         events.push(Event::ReassessmentFlagged {
@@ -1468,34 +1712,58 @@ impl Case {
                 route,
                 rationale,
                 alternatives,
+                ..
             } => {
                 self.check_not_threat_actor(&route)?;
                 Ok(vec![Event::RouteChosen {
+                    optional: !policy.warnings.requires(route.recipient().kind),
                     route,
                     rationale,
                     alternatives,
+                    warning,
+                }])
+            }
+            Command::AddWarning {
+                route,
+                rationale,
+                alternatives,
+            } => {
+                self.check_not_threat_actor(&route)?;
+                let warning = WarningNumber::new(self.warnings.len() as u32 + 1)
+                    .unwrap_or(WarningNumber::FIRST);
+                Ok(vec![Event::RouteChosen {
+                    optional: !policy.warnings.requires(route.recipient().kind),
+                    route,
+                    rationale,
+                    alternatives,
+                    warning,
                 }])
             }
             Command::DraftWarning {
                 text,
                 withheld,
                 language,
+                ..
             } => {
                 let findings = self.check_warning_text(text.as_str(), policy);
                 if !findings.is_empty() {
                     return Err(CaseError::SanitisationFindings { findings });
                 }
                 Ok(vec![Event::WarningDrafted {
-                    version: self.warnings.len() as u32 + 1,
+                    version: current.map(|w| w.versions.len() as u32).unwrap_or(0) + 1,
                     sha256: text.sha256(),
                     text,
                     withheld,
                     language,
+                    warning,
                 }])
             }
-            Command::ApproveWarning { version, sha256 } => {
-                let latest = self.warnings.last().map(|w| w.version).unwrap_or(0);
-                let Some(w) = self.warnings.last().filter(|w| w.version == version) else {
+            Command::ApproveWarning {
+                version, sha256, ..
+            } => {
+                let last = current.and_then(|w| w.versions.last());
+                let latest = last.map(|w| w.version).unwrap_or(0);
+                let Some(w) = last.filter(|w| w.version == version) else {
                     return Err(CaseError::NotLatestDraft {
                         asked: version,
                         latest,
@@ -1534,17 +1802,21 @@ impl Case {
                 Ok(vec![Event::WarningApproved {
                     version,
                     sha256: w.sha256.clone(),
+                    warning,
                 }])
             }
-            Command::RecordDelivery { delivery } => {
-                let Some(route) = &self.route else {
+            Command::RecordDelivery { delivery, .. } => {
+                let Some(w) = current else {
                     return Err(CaseError::NoRoute);
                 };
-                let approved = self.approved_warning().map(|w| w.version);
+                let Some(route) = &w.route else {
+                    return Err(CaseError::NoRoute);
+                };
+                let approved = w.approved().map(|w| w.version);
                 if approved != Some(delivery.warning_version) {
                     return Err(CaseError::NotApprovedVersion(delivery.warning_version));
                 }
-                self.check_reported_time("delivery", delivery.at, ctx.now)?;
+                self.check_reported_time(current, "delivery", delivery.at, ctx.now)?;
                 let hops = route.route.hops();
                 let Some(hop) = hops.get(delivery.hop as usize - 1) else {
                     return Err(CaseError::NoSuchHop {
@@ -1562,9 +1834,9 @@ impl Case {
                 let final_receipt = delivery.hop as usize == hops.len()
                     && delivery.status == DeliveryStatus::Received;
                 let at = delivery.at;
-                let mut events = vec![Event::DeliveryRecorded { delivery }];
+                let mut events = vec![Event::DeliveryRecorded { delivery, warning }];
                 if final_receipt
-                    && self.state != CaseState::Delivered
+                    && w.status != WarningStatus::Delivered
                     && let Some(d) = &self.deadlines
                 {
                     events.push(Event::DeadlinesSet {
@@ -1573,13 +1845,39 @@ impl Case {
                             at,
                             policy.deadlines.follow_up_after_delivery.signed(),
                         )),
+                        warning,
                     });
                 }
                 Ok(events)
             }
-            Command::RecordResponse { response } => {
-                self.check_reported_time("response", response.at, ctx.now)?;
-                Ok(vec![Event::ResponseRecorded { response }])
+            Command::RecordResponse { response, .. } => {
+                self.check_reported_time(current, "response", response.at, ctx.now)?;
+                Ok(vec![Event::ResponseRecorded { response, warning }])
+            }
+            Command::ConfirmDetermination { reason } => {
+                let Some(d) = self
+                    .determination()
+                    .filter(|d| d.confirmed_by.is_none() && self.ever_found_a_duty())
+                else {
+                    return Err(CaseError::NothingToConfirm);
+                };
+                let role = policy.waiver.approver_role;
+                if d.by == ctx.actor.name {
+                    return Err(CaseError::TwoPersonRule {
+                        action: Action::ConfirmDetermination,
+                        who: ctx.actor.name.clone(),
+                        role: "made this determination",
+                        approver: role,
+                    });
+                }
+                if !ctx.actor.has(role) {
+                    return Err(CaseError::MissingRole {
+                        action: Action::ConfirmDetermination,
+                        who: ctx.actor.name.clone(),
+                        role,
+                    });
+                }
+                Ok(vec![Event::DeterminationConfirmed { reason }])
             }
             Command::DecidePublicAdvisory { advisory } => {
                 Ok(vec![Event::PublicAdvisoryDecided { advisory }])
@@ -1645,7 +1943,8 @@ impl Case {
         if let Some(w) = new_window.filter(|_| !assessed_window) {
             events.push(Event::DeadlinesSet {
                 deadlines: ctx.policy.deadlines(self.received_at(), Some(&w)),
-                follow_up_by: self.follow_up_by,
+                follow_up_by: self.first_follow_up_by(),
+                warning: WarningNumber::FIRST,
             });
         }
         match self.state {
@@ -1707,13 +2006,14 @@ impl Case {
     pub fn measures(&self) -> Measures {
         let start = self.received_at();
         let decided = self.determinations.first().map(|d| d.at);
-        let hops = self.route.as_ref().map(|r| r.route.hops().len() as u32);
         let warned = self
-            .deliveries
+            .warnings
             .iter()
-            .filter(|d| {
-                d.delivery.status == crate::delivery::DeliveryStatus::Received
-                    && Some(d.delivery.hop) == hops
+            .flat_map(|w| {
+                let hops = w.route.as_ref().map(|r| r.route.hops().len() as u32);
+                w.deliveries.iter().filter(move |d| {
+                    d.delivery.status == DeliveryStatus::Received && Some(d.delivery.hop) == hops
+                })
             })
             .map(|d| d.delivery.at)
             .min();
@@ -1757,18 +2057,31 @@ impl Case {
         {
             out.push((Step::Deliver, d.deliver_by));
         }
-        if s == Delivered
-            && let Some(f) = self.follow_up_by
-        {
-            let responded = self
-                .responses
-                .iter()
-                .any(|r| r.value.kind != crate::delivery::ResponseKind::NoResponse);
-            if !responded && now > f {
+        for f in self.follow_ups() {
+            if now > f {
                 out.push((Step::FollowUp, f));
             }
         }
         out
+    }
+
+    /// The follow-up deadlines still running: of each delivered warning
+    /// whose recipient has not answered, while the warning work goes on
+    /// (with one warning: once the case is delivered, as it always was).
+    fn follow_ups(&self) -> Vec<Timestamp> {
+        let running = if self.warnings.len() > 1 {
+            self.state.is_warning_work()
+        } else {
+            self.state == CaseState::Delivered
+        };
+        if !running {
+            return vec![];
+        }
+        self.warnings
+            .iter()
+            .filter(|w| w.status == WarningStatus::Delivered && !w.responded())
+            .filter_map(|w| w.follow_up_by)
+            .collect()
     }
 
     /// The next deadline still ahead or overdue for the current state.
@@ -1779,7 +2092,12 @@ impl Case {
             AwaitingDetermination | NeedsMoreInformation => Some((Step::Decide, d.decide_by)),
             DutyToWarn | WarningDrafted | WaiverPending => Some((Step::Approve, d.approve_by)),
             WarningApproved | Delivering => Some((Step::Deliver, d.deliver_by)),
-            Delivered => self.follow_up_by.map(|f| (Step::FollowUp, f)),
+            Delivered => self
+                .warnings
+                .iter()
+                .filter_map(|w| w.follow_up_by)
+                .min()
+                .map(|f| (Step::FollowUp, f)),
             _ => None,
         }
     }
@@ -1809,13 +2127,7 @@ impl Case {
             ) {
                 steps.push((Step::Deliver, d.deliver_by));
             }
-            if s == Delivered
-                && let Some(f) = self.follow_up_by
-                && !self
-                    .responses
-                    .iter()
-                    .any(|r| r.value.kind != crate::delivery::ResponseKind::NoResponse)
-            {
+            for f in self.follow_ups() {
                 steps.push((Step::FollowUp, f));
             }
             for (step, due) in steps {

@@ -202,6 +202,7 @@ fn direct_route() -> Route {
 
 fn draft(text: &str) -> Command {
     Command::DraftWarning {
+        warning: None,
         text: WarningText::new(text).unwrap(),
         withheld: [WithheldCategory::SourceIdentity].into_iter().collect(),
         language: LanguageTag::english(),
@@ -247,6 +248,7 @@ fn kidnapping_case_runs_to_delivery() {
     h.ok(
         "analyst.a",
         Command::ChooseRoute {
+            warning: None,
             route: direct_route(),
             rationale: reason("victim in the US"),
             alternatives: vec![],
@@ -260,6 +262,7 @@ fn kidnapping_case_runs_to_delivery() {
     let e = h.refused(
         "analyst.a",
         Command::ApproveWarning {
+            warning: None,
             version: 1,
             sha256: None,
         },
@@ -268,8 +271,9 @@ fn kidnapping_case_runs_to_delivery() {
     h.ok(
         "approver.b",
         Command::ApproveWarning {
+            warning: None,
             version: 1,
-            sha256: Some(h.case.warnings[0].sha256.clone()),
+            sha256: Some(h.case.warnings[0].versions[0].sha256.clone()),
         },
     );
     assert_eq!(h.case.state, CaseState::WarningApproved);
@@ -277,14 +281,16 @@ fn kidnapping_case_runs_to_delivery() {
     h.ok(
         "officer.d",
         Command::RecordDelivery {
+            warning: None,
             delivery: delivery(1, 1, DeliveryStatus::Received, "2024-01-02T15:00:00-05:00"),
         },
     );
     assert_eq!(h.case.state, CaseState::Delivered);
-    assert!(h.case.follow_up_by.is_some());
+    assert!(h.case.warnings[0].follow_up_by.is_some());
     h.ok(
         "officer.d",
         Command::RecordResponse {
+            warning: None,
             response: Response {
                 kind: ResponseKind::Acknowledged,
                 at: ts("2024-01-02T20:00:00Z"),
@@ -397,6 +403,7 @@ fn drafted_duty_case() -> Harness {
     h.ok(
         "analyst.a",
         Command::ChooseRoute {
+            warning: None,
             route: direct_route(),
             rationale: reason("victim in the US"),
             alternatives: vec![],
@@ -408,10 +415,11 @@ fn drafted_duty_case() -> Harness {
 
 /// A second person approves warning version 1, stating its hash.
 fn approve_first_draft(h: &mut Harness) {
-    let sha = h.case.warnings[0].sha256.clone();
+    let sha = h.case.warnings[0].versions[0].sha256.clone();
     h.ok(
         "approver.b",
         Command::ApproveWarning {
+            warning: None,
             version: 1,
             sha256: Some(sha),
         },
@@ -428,6 +436,7 @@ fn an_outcome_before_delivery_closes_the_case_when_the_warning_arrives() {
     let evs = h.ok(
         "officer.d",
         Command::RecordDelivery {
+            warning: None,
             delivery: delivery(1, 1, DeliveryStatus::Received, "2024-01-01T04:00:00Z"),
         },
     );
@@ -449,6 +458,7 @@ fn delivery_and_response_times_are_neither_in_the_future_nor_before_the_approval
     let e = h.refused(
         "officer.d",
         Command::RecordDelivery {
+            warning: None,
             delivery: delivery(1, 1, DeliveryStatus::Received, "2024-01-01T04:00:00Z"),
         },
     );
@@ -465,6 +475,7 @@ fn delivery_and_response_times_are_neither_in_the_future_nor_before_the_approval
     let e = h.refused(
         "officer.d",
         Command::RecordDelivery {
+            warning: None,
             delivery: delivery(1, 1, DeliveryStatus::Received, "2024-01-01T01:59:59Z"),
         },
     );
@@ -483,10 +494,12 @@ fn delivery_and_response_times_are_neither_in_the_future_nor_before_the_approval
     h.ok(
         "officer.d",
         Command::RecordDelivery {
+            warning: None,
             delivery: delivery(1, 1, DeliveryStatus::Received, "2024-01-01T03:01:00Z"),
         },
     );
     let respond = |at: &str| Command::RecordResponse {
+        warning: None,
         response: Response {
             kind: ResponseKind::Acknowledged,
             at: ts(at),
@@ -524,6 +537,7 @@ fn illegal_transitions_say_what_is_allowed() {
     let e = h.refused(
         "approver.b",
         Command::ApproveWarning {
+            warning: None,
             version: 1,
             sha256: None,
         },
@@ -669,7 +683,7 @@ fn rejected_waiver_returns_to_the_warning_path() {
         "analyst.a",
         draft("We have information indicating a threat to your safety. Please contact us."),
     );
-    assert_eq!(h.case.warnings.len(), 2);
+    assert_eq!(h.case.warnings[0].versions.len(), 2);
 }
 
 #[test]
@@ -717,6 +731,7 @@ fn threat_actor_state_is_never_the_protector() {
     let e = h.refused(
         "analyst.a",
         Command::ChooseRoute {
+            warning: None,
             route,
             rationale: reason("r"),
             alternatives: vec![],
@@ -902,16 +917,44 @@ enum Op {
     RequestWaiver(u8),
     ApproveWaiver,
     RejectWaiver,
-    Route,
-    Draft(bool),
-    ApproveWarning,
-    Deliver(u32, DeliveryStatus),
-    Respond,
+    Route(u8),
+    AddWarning(bool),
+    Draft(bool, u8),
+    ApproveWarning(u8),
+    Deliver(u32, DeliveryStatus, u8),
+    Fail(u8),
+    Respond(u8),
     Advisory,
     Outcome,
     Reassess,
+    Confirm,
     Sweep(i64),
     HandOff,
+}
+
+/// The warning a generated command names: 0 none (the only one), else W1..W3.
+fn w_of(n: u8) -> Option<WarningNumber> {
+    (n > 0).then(|| WarningNumber::new(u32::from(n)).unwrap())
+}
+
+/// A route to a second recipient: the police (required by the default
+/// policy) or an embassy (optional).
+fn second_route(optional: bool) -> Route {
+    let us = party("FBI New York Field Office", PartyKind::OwnElement, "US");
+    let to = if optional {
+        party("Embassy of Ruritania", PartyKind::Embassy, "US")
+    } else {
+        party("NYPD Intelligence", PartyKind::Police, "US")
+    };
+    Route::new(
+        to.clone(),
+        NonEmptyVec::one(Hop {
+            from: us,
+            to,
+            channel: Channel::LawEnforcement,
+        }),
+    )
+    .unwrap()
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -923,11 +966,14 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (0u8..8).prop_map(Op::RequestWaiver),
         3 => Just(Op::ApproveWaiver),
         3 => Just(Op::RejectWaiver),
-        6 => Just(Op::Route),
-        6 => any::<bool>().prop_map(Op::Draft),
-        6 => Just(Op::ApproveWarning),
-        6 => (1u32..3, prop_oneof![Just(DeliveryStatus::Sent), Just(DeliveryStatus::Received)]).prop_map(|(h, s)| Op::Deliver(h, s)),
-        3 => Just(Op::Respond),
+        6 => (0u8..3).prop_map(Op::Route),
+        2 => any::<bool>().prop_map(Op::AddWarning),
+        6 => (any::<bool>(), 0u8..4).prop_map(|(c, w)| Op::Draft(c, w)),
+        6 => (0u8..4).prop_map(Op::ApproveWarning),
+        6 => (1u32..3, prop_oneof![Just(DeliveryStatus::Sent), Just(DeliveryStatus::Received)], 0u8..4).prop_map(|(h, s, w)| Op::Deliver(h, s, w)),
+        2 => (0u8..4).prop_map(Op::Fail),
+        3 => (0u8..4).prop_map(Op::Respond),
+        2 => Just(Op::Confirm),
         2 => Just(Op::Advisory),
         1 => Just(Op::Outcome),
         1 => Just(Op::Reassess),
@@ -950,9 +996,10 @@ proptest! {
             let a = actor(ACTORS[who]);
             let before = h.case.clone();
             let state = h.case.state;
-            let latest_warning = h.case.warnings.last().map(|w| w.version).unwrap_or(1);
             let pending = h.case.waivers.iter().rev().find(|w| w.status == WaiverStatus::Pending).map(|w| w.id).unwrap_or(WaiverId::from_uuid(uuid(1)));
-            let approved = h.case.approved_warning().map(|w| w.version).unwrap_or(1);
+            let of = |w: u8| h.case.warning(w_of(w).unwrap_or(WarningNumber::FIRST));
+            let latest_warning = |w: u8| of(w).and_then(|w| w.versions.last()).map(|v| v.version).unwrap_or(1);
+            let approved = |w: u8| of(w).and_then(|w| w.approved()).map(|v| v.version).unwrap_or(1);
             let cmd = match op {
                 Op::Attach(similar) => {
                     let text = if similar { "They plan to abduct the journalist." } else { "Another service reports the abduction plan for next week." };
@@ -967,11 +1014,23 @@ proptest! {
                 }),
                 Op::ApproveWaiver => Some(Command::ApproveWaiver { waiver_id: pending, reason: reason("ok") }),
                 Op::RejectWaiver => Some(Command::RejectWaiver { waiver_id: pending, reason: reason("no") }),
-                Op::Route => Some(Command::ChooseRoute { route: direct_route(), rationale: reason("direct"), alternatives: vec![] }),
-                Op::Draft(clean) => Some(draft(if clean { "There is a threat to your safety." } else { "Source CS-0042 says there is a threat." })),
-                Op::ApproveWarning => Some(Command::ApproveWarning { version: latest_warning, sha256: None }),
-                Op::Deliver(hop, status) => Some(Command::RecordDelivery { delivery: delivery(approved, hop, status, &h.now.to_string()) }),
-                Op::Respond => Some(Command::RecordResponse { response: Response { kind: ResponseKind::Dismissed, at: h.now, note: None } }),
+                Op::Route(w) => Some(Command::ChooseRoute { warning: w_of(w), route: direct_route(), rationale: reason("direct"), alternatives: vec![] }),
+                Op::AddWarning(optional) => Some(Command::AddWarning { route: second_route(optional), rationale: reason("also them"), alternatives: vec![] }),
+                Op::Draft(clean, w) => Some(Command::DraftWarning {
+                    warning: w_of(w),
+                    text: WarningText::new(if clean { "There is a threat to your safety." } else { "Source CS-0042 says there is a threat." }).unwrap(),
+                    withheld: BTreeSet::new(),
+                    language: LanguageTag::english(),
+                }),
+                Op::ApproveWarning(w) => Some(Command::ApproveWarning { warning: w_of(w), version: latest_warning(w), sha256: None }),
+                Op::Deliver(hop, status, w) => Some(Command::RecordDelivery { warning: w_of(w), delivery: delivery(approved(w), hop, status, &h.now.to_string()) }),
+                Op::Fail(w) => Some(Command::RecordDelivery { warning: w_of(w), delivery: Delivery::new(
+                    approved(w), 1, DeliveryStatus::Failed, Name::new("Special Agent").unwrap(), Name::new("Front desk").unwrap(),
+                    Channel::LawEnforcement, Medium::Phone, h.now, TimeZoneName::new("America/New_York").unwrap(), LanguageTag::english(),
+                    None, Some(Note::new("no answer").unwrap()), h.policy.warnings.attempts,
+                ).unwrap() }),
+                Op::Respond(w) => Some(Command::RecordResponse { warning: w_of(w), response: Response { kind: ResponseKind::Dismissed, at: h.now, note: None } }),
+                Op::Confirm => Some(Command::ConfirmDetermination { reason: reason("checked the re-assessment") }),
                 Op::Advisory => Some(Command::DecidePublicAdvisory { advisory: AdvisoryDecision::new(AdvisoryChoice::NotIssued, reason("private threat"), None, None, None).unwrap() }),
                 Op::Outcome => Some(Command::RecordOutcome { outcome: OutcomeRecord { outcome: Outcome::Unknown, at: None, note: None } }),
                 Op::Reassess => Some(Command::Reassess { reason: reason("look again") }),
@@ -992,6 +1051,8 @@ proptest! {
             if let Some(cmd) = cmd {
                 let action = cmd.action();
                 match h.try_do(&a, cmd) {
+                    // With several warnings, a warning's own state decides.
+                    Ok(_) if before.warnings.len() > 1 && state.is_warning_work() => {}
                     Ok(_) => prop_assert!(state.allowed().contains(&action), "{action:?} succeeded in {state:?}"),
                     Err(e) => {
                         prop_assert_eq!(&h.case, &before, "a refused command changed nothing");
@@ -1015,7 +1076,27 @@ proptest! {
                 let Event::CaseClosed { grounds } = &h.events[i].event else { unreachable!() };
                 let before_close = Case::from_events(&h.events[..i]).unwrap();
                 match grounds {
-                    ClosureGrounds::Warned => prop_assert_eq!(before_close.state, CaseState::Delivered),
+                    ClosureGrounds::Warned => {
+                        prop_assert_eq!(before_close.state, CaseState::Delivered);
+                        prop_assert!(before_close.is_warned(), "closed as warned with a required warning undelivered");
+                        prop_assert!(before_close.warnings.iter().filter(|w| w.required).all(|w| w.status == WarningStatus::Delivered));
+                    }
+                    ClosureGrounds::WarningFailed { failed } => {
+                        prop_assert!(!failed.is_empty());
+                        let required: Vec<_> = before_close.warnings.iter().filter(|w| w.required).collect();
+                        let pool = if required.is_empty() { before_close.warnings.iter().collect() } else { required };
+                        prop_assert!(!pool.is_empty());
+                        for w in pool {
+                            prop_assert!(w.status == WarningStatus::Delivered || w.failed_after(h.policy.warnings.attempts), "{} neither delivered nor failed", w.number);
+                        }
+                    }
+                    ClosureGrounds::Redetermined { confirmed_by } => {
+                        let d = before_close.determination().expect("a determination");
+                        prop_assert!(matches!(d.determination.verdict, Verdict::ThresholdNotMet { .. }), "not a no-duty determination");
+                        prop_assert_eq!(before_close.state, CaseState::NoDuty);
+                        prop_assert_eq!(d.confirmed_by.as_ref(), Some(confirmed_by));
+                        prop_assert_ne!(&d.by, confirmed_by, "the determiner confirmed their own determination");
+                    }
                     ClosureGrounds::Waived { waiver_id } => {
                         prop_assert_eq!(before_close.state, CaseState::Waived);
                         prop_assert!(before_close.waivers.iter().any(|w| w.id == *waiver_id && w.status == WaiverStatus::Approved));
@@ -1028,10 +1109,17 @@ proptest! {
                     prop_assert_ne!(by, &w.requested_by, "requester decided own waiver");
                 }
             }
-            for w in &h.case.warnings {
+            for w in h.case.warnings.iter().flat_map(|w| &w.versions) {
                 if let Some(by) = &w.approved_by {
                     prop_assert_ne!(by, &w.drafted_by, "drafter approved own warning");
                     prop_assert!(h.case.check_warning_text(w.text.as_str(), &h.policy).is_empty());
+                }
+            }
+            // A route never changes under a delivery.
+            for w in &h.case.warnings {
+                let was = before.warning(w.number);
+                if let Some(was) = was.filter(|was| !was.deliveries.is_empty()) {
+                    prop_assert_eq!(&was.route, &w.route, "{} changed route after a delivery", w.number);
                 }
             }
             prop_assert_eq!(h.case.timeline.len() as u64, h.case.version);
@@ -1044,4 +1132,416 @@ proptest! {
             prop_assert_eq!(&back, &e.event);
         }
     }
+}
+
+// ---------------------------------------------------------------------------
+// Several warnings per case.
+
+fn route_to(name: &str, kind: PartyKind, channel: Channel) -> Route {
+    let us = party("FBI New York Field Office", PartyKind::OwnElement, "US");
+    let to = party(name, kind, "US");
+    Route::new(
+        to.clone(),
+        NonEmptyVec::one(Hop {
+            from: us,
+            to,
+            channel,
+        }),
+    )
+    .unwrap()
+}
+
+fn wn(n: u32) -> Option<WarningNumber> {
+    Some(WarningNumber::new(n).unwrap())
+}
+
+/// A duty case warning a company's security lead (W1) and a host service
+/// (W2), both drafted and approved, at 2024-01-01T01:00Z.
+fn two_warning_case(second: Route) -> Harness {
+    let mut h = Harness::open(
+        report("They plan to abduct the journalist.", "B2", W),
+        "2024-01-01T01:00:00Z",
+    );
+    h.ok("analyst.a", Command::Determine { note: None });
+    h.ok(
+        "analyst.a",
+        Command::ChooseRoute {
+            warning: None,
+            route: direct_route(),
+            rationale: reason("the victim"),
+            alternatives: vec![],
+        },
+    );
+    h.ok(
+        "analyst.a",
+        Command::AddWarning {
+            route: second,
+            rationale: reason("and those protecting them"),
+            alternatives: vec![],
+        },
+    );
+    for n in [1, 2] {
+        h.ok(
+            "analyst.a",
+            Command::DraftWarning {
+                warning: wn(n),
+                text: WarningText::new("There is a threat to your safety.").unwrap(),
+                withheld: BTreeSet::new(),
+                language: LanguageTag::english(),
+            },
+        );
+        h.ok(
+            "approver.b",
+            Command::ApproveWarning {
+                warning: wn(n),
+                version: 1,
+                sha256: None,
+            },
+        );
+    }
+    h
+}
+
+fn received(n: u32, at: &str) -> Command {
+    Command::RecordDelivery {
+        warning: wn(n),
+        delivery: delivery(1, 1, DeliveryStatus::Received, at),
+    }
+}
+
+fn failed(n: u32, attempt: u32) -> Command {
+    Command::RecordDelivery {
+        warning: wn(n),
+        delivery: Delivery::new(
+            1,
+            1,
+            DeliveryStatus::Failed,
+            Name::new("Special Agent").unwrap(),
+            Name::new("Front desk").unwrap(),
+            Channel::LawEnforcement,
+            Medium::Phone,
+            ts("2024-01-01T03:00:00Z"),
+            TimeZoneName::new("America/New_York").unwrap(),
+            LanguageTag::english(),
+            None,
+            Some(Note::new("no answer").unwrap()),
+            attempt,
+        )
+        .unwrap(),
+    }
+}
+
+#[test]
+fn a_case_is_warned_only_when_every_required_warning_is_delivered() {
+    let police = route_to(
+        "NYPD Intelligence",
+        PartyKind::Police,
+        Channel::LawEnforcement,
+    );
+    let mut h = two_warning_case(police);
+    assert_eq!(h.case.warnings.len(), 2);
+    assert!(h.case.warnings.iter().all(|w| w.required));
+    assert_eq!(h.case.state, CaseState::WarningApproved);
+    h.at("2024-01-01T05:00:00Z");
+    h.ok("officer.d", received(1, "2024-01-01T04:00:00Z"));
+    // One of two required warnings: not warned, an outcome closes nothing.
+    assert_eq!(h.case.warnings[0].status, WarningStatus::Delivered);
+    assert_eq!(h.case.state, CaseState::WarningApproved);
+    assert!(!h.case.is_warned());
+    let evs = h.ok("analyst.a", outcome(Outcome::Prevented));
+    assert_eq!(evs.len(), 1);
+    // W1 is followed up on its own.
+    assert!(h.case.warnings[0].follow_up_by.is_some());
+    assert!(h.case.warnings[1].follow_up_by.is_none());
+    let evs = h.ok("officer.d", received(2, "2024-01-01T04:30:00Z"));
+    assert_eq!(
+        evs.last(),
+        Some(&Event::CaseClosed {
+            grounds: ClosureGrounds::Warned
+        })
+    );
+    assert!(h.case.warnings[1].follow_up_by.is_some());
+    // The events of W2 say so; those of W1 keep the old form.
+    let w2 = serde_json::to_string(&evs[0]).unwrap();
+    assert!(w2.contains("\"warning\":2"), "{w2}");
+    for e in &h.events {
+        if let Event::DeliveryRecorded {
+            warning: WarningNumber::FIRST,
+            ..
+        } = &e.event
+        {
+            let json = serde_json::to_string(&e.event).unwrap();
+            assert!(!json.contains("\"warning\""), "{json}");
+        }
+    }
+}
+
+#[test]
+fn an_optional_recipient_does_not_hold_the_case_open() {
+    let embassy = route_to(
+        "Embassy of Ruritania",
+        PartyKind::Embassy,
+        Channel::LawEnforcement,
+    );
+    let mut h = two_warning_case(embassy);
+    assert!(!h.case.warnings[1].required);
+    h.at("2024-01-01T05:00:00Z");
+    h.ok("analyst.a", outcome(Outcome::Prevented));
+    let evs = h.ok("officer.d", received(1, "2024-01-01T04:00:00Z"));
+    assert_eq!(
+        evs.last(),
+        Some(&Event::CaseClosed {
+            grounds: ClosureGrounds::Warned
+        })
+    );
+}
+
+#[test]
+fn a_required_warning_that_failed_after_the_policys_attempts_discharges_it() {
+    let police = route_to(
+        "NYPD Intelligence",
+        PartyKind::Police,
+        Channel::LawEnforcement,
+    );
+    let mut h = two_warning_case(police);
+    h.at("2024-01-01T05:00:00Z");
+    h.ok("analyst.a", outcome(Outcome::Prevented));
+    h.ok("officer.d", received(1, "2024-01-01T04:00:00Z"));
+    // A first failed attempt is not enough.
+    let evs = h.ok("officer.d", failed(2, 1));
+    assert_eq!(evs.len(), 1, "{evs:?}");
+    assert!(h.case.state.is_open());
+    let attempts = h.policy.warnings.attempts;
+    let evs = h.ok("officer.d", failed(2, attempts));
+    assert_eq!(
+        evs.last(),
+        Some(&Event::CaseClosed {
+            grounds: ClosureGrounds::WarningFailed {
+                failed: vec![WarningNumber::new(2).unwrap()]
+            }
+        })
+    );
+}
+
+#[test]
+fn several_warnings_refuse_ambiguity_and_a_route_change_after_delivery() {
+    let police = route_to(
+        "NYPD Intelligence",
+        PartyKind::Police,
+        Channel::LawEnforcement,
+    );
+    let mut h = two_warning_case(police.clone());
+    // Which one? The command must say.
+    let e = h.refused(
+        "officer.d",
+        Command::RecordDelivery {
+            warning: None,
+            delivery: delivery(1, 1, DeliveryStatus::Received, "2024-01-01T00:30:00Z"),
+        },
+    );
+    assert_eq!(e, CaseError::AmbiguousWarning { count: 2 });
+    assert!(e.to_string().contains("W1, W2"), "{e}");
+    let e = h.refused(
+        "analyst.a",
+        Command::ChooseRoute {
+            warning: wn(3),
+            route: police.clone(),
+            rationale: reason("x"),
+            alternatives: vec![],
+        },
+    );
+    assert!(matches!(e, CaseError::UnknownWarning { .. }), "{e}");
+    // Before delivery, W1's route may still change; after, never.
+    h.ok(
+        "analyst.a",
+        Command::ChooseRoute {
+            warning: wn(1),
+            route: direct_route(),
+            rationale: reason("confirmed"),
+            alternatives: vec![],
+        },
+    );
+    h.at("2024-01-01T05:00:00Z");
+    h.ok("officer.d", received(1, "2024-01-01T04:00:00Z"));
+    let e = h.refused(
+        "analyst.a",
+        Command::ChooseRoute {
+            warning: wn(1),
+            route: police,
+            rationale: reason("changed our mind"),
+            alternatives: vec![],
+        },
+    );
+    assert_eq!(
+        e,
+        CaseError::RouteAfterDelivery {
+            warning: WarningNumber::FIRST
+        }
+    );
+    // A delivered warning is not re-drafted; the other one still can be.
+    let e = h.refused(
+        "analyst.a",
+        Command::DraftWarning {
+            warning: wn(1),
+            text: WarningText::new("Another text.").unwrap(),
+            withheld: BTreeSet::new(),
+            language: LanguageTag::english(),
+        },
+    );
+    assert!(matches!(e, CaseError::WarningNotAllowed { .. }), "{e}");
+    h.ok(
+        "analyst.a",
+        Command::DraftWarning {
+            warning: wn(2),
+            text: WarningText::new("Another text.").unwrap(),
+            withheld: BTreeSet::new(),
+            language: LanguageTag::english(),
+        },
+    );
+    assert_eq!(h.case.warnings[1].versions.len(), 2);
+    assert_eq!(h.case.state, CaseState::WarningDrafted);
+}
+
+#[test]
+fn a_single_warning_route_is_not_replaced_after_delivery_either() {
+    let mut h = drafted_duty_case();
+    approve_first_draft(&mut h);
+    h.at("2024-01-01T05:00:00Z");
+    h.ok(
+        "officer.d",
+        Command::RecordDelivery {
+            warning: None,
+            delivery: delivery(1, 1, DeliveryStatus::Sent, "2024-01-01T04:00:00Z"),
+        },
+    );
+    let e = h.refused(
+        "analyst.a",
+        Command::ChooseRoute {
+            warning: None,
+            route: direct_route(),
+            rationale: reason("again"),
+            alternatives: vec![],
+        },
+    );
+    assert_eq!(
+        e,
+        CaseError::RouteAfterDelivery {
+            warning: WarningNumber::FIRST
+        }
+    );
+}
+
+#[test]
+fn a_redetermination_to_no_duty_closes_only_once_a_second_person_confirms_it() {
+    let mut h = Harness::open(
+        report("They plan to abduct the journalist.", "B2", W),
+        "2024-01-01T01:00:00Z",
+    );
+    h.ok("analyst.a", Command::Determine { note: None });
+    assert_eq!(h.case.state, CaseState::DutyToWarn);
+    h.ok(
+        "analyst.a",
+        Command::Reassess {
+            reason: reason("the source recanted"),
+        },
+    );
+    let bad = report("x", "E5", W).grading;
+    h.ok(
+        "analyst.a",
+        Command::Assess {
+            assessment: Assessment {
+                grading: Some(bad),
+                specificity: None,
+                harm_types: None,
+                window: None,
+                reason: reason("the source is unreliable"),
+            },
+        },
+    );
+    h.ok("analyst.a", Command::Determine { note: None });
+    assert_eq!(h.case.state, CaseState::NoDuty);
+    let evs = h.ok("analyst.a", outcome(Outcome::NoEvent));
+    assert_eq!(evs.len(), 1, "stays open: {evs:?}");
+    let e = h.refused(
+        "analyst.a",
+        Command::ConfirmDetermination {
+            reason: reason("I agree with myself"),
+        },
+    );
+    assert!(matches!(e, CaseError::TwoPersonRule { .. }), "{e}");
+    let evs = h.ok(
+        "approver.b",
+        Command::ConfirmDetermination {
+            reason: reason("the recantation is documented"),
+        },
+    );
+    assert_eq!(
+        evs.last(),
+        Some(&Event::CaseClosed {
+            grounds: ClosureGrounds::Redetermined {
+                confirmed_by: ActorName::new("approver.b").unwrap()
+            }
+        })
+    );
+}
+
+#[test]
+fn a_ledger_written_before_several_warnings_folds_as_before() {
+    // Events as they were written before warnings had numbers: no
+    // `warning` field, no `optional`.
+    let legacy = [
+        r#"{"type":"determination_made","determination":DET,"note":null}"#,
+        r#"{"type":"route_chosen","route":{"recipient":{"name":"A. Journalist","kind":"victim","country":"US"},"hops":[{"from":{"name":"FBI New York Field Office","kind":"own_element","country":"US"},"to":{"name":"A. Journalist","kind":"victim","country":"US"},"channel":"law_enforcement"}]},"rationale":"victim in the US"}"#,
+        r#"{"type":"warning_drafted","version":1,"text":"There is a threat to your safety.","sha256":"SHA","withheld":[],"language":"en"}"#,
+        r#"{"type":"warning_approved","version":1,"sha256":"SHA"}"#,
+        r#"{"type":"delivery_recorded","delivery":{"warning_version":1,"hop":1,"status":"received","sender":"Special Agent","receiver":"A. Journalist","channel":"law_enforcement","medium":"in_person","at":"2024-01-01T04:00:00Z","time_zone":"America/New_York","language":"en","attempt":1}}"#,
+        r#"{"type":"response_recorded","response":{"kind":"acknowledged","at":"2024-01-01T04:10:00Z"}}"#,
+    ];
+    let mut h = Harness::open(
+        report("They plan to abduct the journalist.", "B2", W),
+        "2024-01-01T01:00:00Z",
+    );
+    // The determination as this build makes it (its JSON is long).
+    let det = Case::from_events(&h.events)
+        .unwrap()
+        .handle(
+            Command::Determine { note: None },
+            Ctx {
+                actor: &actor("analyst.a"),
+                now: h.now,
+                policy: &h.policy,
+            },
+        )
+        .unwrap();
+    let Event::DeterminationMade { determination, .. } = &det[0] else {
+        panic!("{det:?}")
+    };
+    let det_json = serde_json::to_string(determination).unwrap();
+    let sha = WarningText::new("There is a threat to your safety.")
+        .unwrap()
+        .sha256();
+    for raw in legacy {
+        let raw = raw.replace("DET", &det_json).replace("SHA", &sha);
+        let event: Event = serde_json::from_str(&raw).unwrap();
+        // Written again, an old event has exactly its old bytes.
+        let again: serde_json::Value =
+            serde_json::from_str(&serde_json::to_string(&event).unwrap()).unwrap();
+        let mut was: serde_json::Value = serde_json::from_str(&raw).unwrap();
+        if let Some(o) = was.as_object_mut() {
+            o.retain(|_, v| !v.is_null());
+        }
+        assert_eq!(again, was, "{raw}");
+        h.record(&actor("analyst.a"), vec![event]);
+    }
+    let c = Case::from_events(&h.events).unwrap();
+    assert_eq!(c.state, CaseState::Delivered);
+    assert_eq!(c.warnings.len(), 1);
+    let w = &c.warnings[0];
+    assert_eq!(w.number, WarningNumber::FIRST);
+    assert!(w.required);
+    assert_eq!(w.status, WarningStatus::Delivered);
+    assert_eq!(w.versions.len(), 1);
+    assert_eq!(w.deliveries.len(), 1);
+    assert_eq!(w.responses.len(), 1);
+    assert_eq!(c.closure_grounds(&h.policy), Some(ClosureGrounds::Warned));
 }

@@ -24,6 +24,7 @@ use crate::screening::{RegistryRef, Screening, WatchListFlag};
 use crate::text::{ActorName, ElementName, Label, Note, Origin, Reason, Title};
 
 use crate::time::{ThreatWindow, Timestamp};
+use crate::warning::WarningNumber;
 
 /// The kinds of command, for state checks and error messages.
 #[derive(
@@ -56,6 +57,8 @@ pub enum Action {
     RecordOutcome,
     Reassess,
     HandOff,
+    AddWarning,
+    ConfirmDetermination,
 }
 
 impl Action {
@@ -76,6 +79,8 @@ impl Action {
             Action::RecordOutcome => "record outcome",
             Action::Reassess => "re-assess",
             Action::HandOff => "hand off",
+            Action::AddWarning => "add warning",
+            Action::ConfirmDetermination => "confirm determination",
         }
     }
 
@@ -87,12 +92,14 @@ impl Action {
             | Action::Determine
             | Action::RequestWaiver
             | Action::ChooseRoute
+            | Action::AddWarning
             | Action::DraftWarning
             | Action::Reassess
             | Action::HandOff => Permission::Analyse,
             Action::ApproveWaiver
             | Action::RejectWaiver
             | Action::ApproveWarning
+            | Action::ConfirmDetermination
             | Action::DecidePublicAdvisory => Permission::Approve,
             Action::RecordDelivery | Action::RecordResponse | Action::RecordOutcome => {
                 Permission::Deliver
@@ -158,11 +165,13 @@ pub struct DerivedLink {
 }
 
 /// Why a case could close. A case with a duty to warn closes only when
-/// the duty is discharged: the warning delivered, or an approved waiver.
+/// the duty is discharged: every required warning delivered (or failed
+/// after the policy's attempts), an approved waiver, or a re-assessment
+/// that found no duty confirmed by a second person.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ClosureGrounds {
-    /// The recipient received the approved warning.
+    /// Every required warning was delivered.
     Warned,
     /// An approved waiver covers the duty.
     Waived { waiver_id: WaiverId },
@@ -171,6 +180,12 @@ pub enum ClosureGrounds {
     NoDuty,
     /// No determination was made (for example, the event came first).
     Undetermined,
+    /// Every required warning was delivered or failed after the policy's
+    /// attempts; these failed.
+    WarningFailed { failed: Vec<WarningNumber> },
+    /// A re-assessment changed the determination from a duty to no duty,
+    /// and a second person confirmed it.
+    Redetermined { confirmed_by: ActorName },
 }
 
 impl fmt::Display for ClosureGrounds {
@@ -180,6 +195,19 @@ impl fmt::Display for ClosureGrounds {
             Self::Waived { waiver_id } => write!(f, "waiver {waiver_id} covers the duty"),
             Self::NoDuty => f.write_str("no duty to warn was determined"),
             Self::Undetermined => f.write_str("closed before a determination"),
+            Self::WarningFailed { failed } => write!(
+                f,
+                "every required warning was delivered or failed after the policy's attempts ({} failed)",
+                failed
+                    .iter()
+                    .map(|n| n.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Self::Redetermined { confirmed_by } => write!(
+                f,
+                "a re-assessment found no duty, confirmed by {confirmed_by}"
+            ),
         }
     }
 }
@@ -304,8 +332,12 @@ pub enum Event {
     },
     DeadlinesSet {
         deadlines: Deadlines,
+        /// The follow-up deadline of `warning`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         follow_up_by: Option<Timestamp>,
+        /// The warning it is about; absent: warning 1.
+        #[serde(default, skip_serializing_if = "WarningNumber::is_first")]
+        warning: WarningNumber,
     },
     DeterminationMade {
         determination: Box<Determination>,
@@ -328,11 +360,20 @@ pub enum Event {
         waiver_id: WaiverId,
         reason: Reason,
     },
+    /// The route of a warning, chosen; a warning number not seen before
+    /// adds a warning (a recipient) to the case.
     RouteChosen {
         route: Route,
         rationale: Reason,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         alternatives: Vec<RouteAlternative>,
+        /// The warning it is about; absent: warning 1.
+        #[serde(default, skip_serializing_if = "WarningNumber::is_first")]
+        warning: WarningNumber,
+        /// The policy does not require this recipient: the case can be
+        /// warned without it. Absent: required.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        optional: bool,
     },
     WarningDrafted {
         version: u32,
@@ -340,16 +381,28 @@ pub enum Event {
         sha256: String,
         withheld: BTreeSet<WithheldCategory>,
         language: LanguageTag,
+        /// The warning it is about; absent: warning 1.
+        #[serde(default, skip_serializing_if = "WarningNumber::is_first")]
+        warning: WarningNumber,
     },
     WarningApproved {
         version: u32,
         sha256: String,
+        /// The warning it is about; absent: warning 1.
+        #[serde(default, skip_serializing_if = "WarningNumber::is_first")]
+        warning: WarningNumber,
     },
     DeliveryRecorded {
         delivery: Delivery,
+        /// The warning it is about; absent: warning 1.
+        #[serde(default, skip_serializing_if = "WarningNumber::is_first")]
+        warning: WarningNumber,
     },
     ResponseRecorded {
         response: Response,
+        /// The warning it is about; absent: warning 1.
+        #[serde(default, skip_serializing_if = "WarningNumber::is_first")]
+        warning: WarningNumber,
     },
     PublicAdvisoryDecided {
         advisory: AdvisoryDecision,
@@ -367,6 +420,11 @@ pub enum Event {
     /// one, is discharged on these grounds.
     CaseClosed {
         grounds: ClosureGrounds,
+    },
+    /// A second person confirmed the latest determination, which found no
+    /// duty after an earlier one found a duty (two-person rule).
+    DeterminationConfirmed {
+        reason: Reason,
     },
     ReassessmentFlagged {
         reason: ReassessmentReason,
@@ -539,6 +597,7 @@ impl Event {
             Event::PublicAdvisoryDecided { .. } => "public_advisory_decided",
             Event::OutcomeRecorded { .. } => "outcome_recorded",
             Event::CaseClosed { .. } => "case_closed",
+            Event::DeterminationConfirmed { .. } => "determination_confirmed",
             Event::ReassessmentFlagged { .. } => "reassessment_flagged",
             Event::ReassessmentStarted { .. } => "reassessment_started",
             Event::EscalationRaised { .. } => "escalation_raised",
@@ -639,13 +698,14 @@ impl Event {
             Event::DeadlinesSet {
                 deadlines,
                 follow_up_by,
+                warning,
             } => {
                 let mut s = format!(
                     "deadlines: decide by {}, approve by {}, deliver by {}",
                     deadlines.decide_by, deadlines.approve_by, deadlines.deliver_by
                 );
                 if let Some(f) = follow_up_by {
-                    s.push_str(&format!(", follow up by {f}"));
+                    s.push_str(&format!(", follow up {}by {f}", w_of(warning)));
                 }
                 s
             }
@@ -667,19 +727,29 @@ impl Event {
             Event::RouteChosen {
                 route,
                 alternatives,
+                warning,
+                optional,
                 ..
             } => format!(
-                "route chosen: {} ({} alternative(s) recorded)",
+                "{}route chosen: {} ({} alternative(s) recorded){}",
+                w_prefix(warning),
                 route.describe(),
-                alternatives.len()
+                alternatives.len(),
+                if *optional {
+                    "; not required by the policy"
+                } else {
+                    ""
+                }
             ),
             Event::WarningDrafted {
                 version,
                 sha256,
                 withheld,
+                warning,
                 ..
             } => format!(
-                "warning v{version} drafted (sha256 {}…), withheld: {}",
+                "{}warning v{version} drafted (sha256 {}…), withheld: {}",
+                w_prefix(warning),
                 &sha256[..12.min(sha256.len())],
                 withheld
                     .iter()
@@ -687,14 +757,23 @@ impl Event {
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
-            Event::WarningApproved { version, sha256 } => {
+            Event::WarningApproved {
+                version,
+                sha256,
+                warning,
+            } => {
                 format!(
-                    "warning v{version} approved (sha256 {}…)",
+                    "{}warning v{version} approved (sha256 {}…)",
+                    w_prefix(warning),
                     &sha256[..12.min(sha256.len())]
                 )
             }
-            Event::DeliveryRecorded { delivery: d } => format!(
-                "hop {} {}: {} → {} ({}, {}) at {}",
+            Event::DeliveryRecorded {
+                delivery: d,
+                warning,
+            } => format!(
+                "{}hop {} {}: {} → {} ({}, {}) at {}",
+                w_prefix(warning),
                 d.hop,
                 d.status.as_str(),
                 d.sender,
@@ -703,9 +782,12 @@ impl Event {
                 d.medium.as_str(),
                 d.time_zone.local(d.at)
             ),
-            Event::ResponseRecorded { response } => {
-                format!("response: {} at {}", response.kind.as_str(), response.at)
-            }
+            Event::ResponseRecorded { response, warning } => format!(
+                "{}response: {} at {}",
+                w_prefix(warning),
+                response.kind.as_str(),
+                response.at
+            ),
             Event::PublicAdvisoryDecided { advisory } => match advisory.issued_at {
                 Some(at) => format!("public advisory issued at {at}: {}", advisory.reason),
                 None => format!("public advisory not issued: {}", advisory.reason),
@@ -714,6 +796,9 @@ impl Event {
                 format!("outcome: {}", outcome.outcome.as_str())
             }
             Event::CaseClosed { grounds } => format!("case closed: {grounds}"),
+            Event::DeterminationConfirmed { reason } => {
+                format!("determination confirmed by a second person: {reason}")
+            }
             Event::ReassessmentFlagged { reason, detail } => {
                 format!("flagged for re-assessment ({}): {detail}", reason.as_str())
             }
@@ -829,6 +914,25 @@ impl Event {
                 ..
             } => format!("registry {registry} imported: {entries} entries, {names} names"),
         }
+    }
+}
+
+/// "W2: " before what an event says about warning 2; nothing for warning 1
+/// (so a case with one warning reads as it always did).
+fn w_prefix(n: &WarningNumber) -> String {
+    if n.is_first() {
+        String::new()
+    } else {
+        format!("{n}: ")
+    }
+}
+
+/// "of W2 " in the follow-up of warning 2; nothing for warning 1.
+fn w_of(n: &WarningNumber) -> String {
+    if n.is_first() {
+        String::new()
+    } else {
+        format!("of {n} ")
     }
 }
 

@@ -35,6 +35,8 @@ pub mod screening;
 pub mod template;
 pub mod text;
 pub mod time;
+pub mod warning;
+pub mod warning_set;
 
 #[cfg(test)]
 mod case_tests;

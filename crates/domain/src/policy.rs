@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::actor::Role;
+use crate::delivery::PartyKind;
 use crate::grading::{
     AdmiraltyGrade, Axis, Detail, InformationCredibility, SourceReliability, Specificity,
 };
@@ -39,6 +40,59 @@ pub struct Policy {
     pub approvals: ApprovalRules,
     pub deadlines: DeadlineRules,
     pub sanitisation: SanitisationRules,
+    /// Which warnings of a case are required. Absent (policies written
+    /// before a case had several warnings): [`WarningRules::default`].
+    #[serde(default)]
+    pub warnings: WarningRules,
+}
+
+/// Which recipients a case must warn, and when a failed delivery counts as
+/// the attempt the duty asks for.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WarningRules {
+    /// The kinds of recipient whose warnings are required: the case is
+    /// warned only when each of these warnings is delivered (or failed
+    /// after `attempts`). A warning to another kind (a relay state, our
+    /// own element, an embassy) is recorded but optional. A case whose
+    /// warnings are all optional is warned by the first delivered one.
+    #[serde(default = "default_required_recipients")]
+    pub required_recipients: BTreeSet<PartyKind>,
+    /// A required warning whose hop was recorded failed on this attempt
+    /// (1 = the first) or later counts as discharged for closure.
+    #[serde(default = "default_attempts")]
+    pub attempts: u32,
+}
+
+fn default_required_recipients() -> BTreeSet<PartyKind> {
+    BTreeSet::from([
+        PartyKind::Victim,
+        PartyKind::SecurityService,
+        PartyKind::Police,
+        PartyKind::VenueSecurity,
+        PartyKind::CompanySecurity,
+        PartyKind::School,
+    ])
+}
+
+fn default_attempts() -> u32 {
+    3
+}
+
+impl Default for WarningRules {
+    fn default() -> Self {
+        Self {
+            required_recipients: default_required_recipients(),
+            attempts: default_attempts(),
+        }
+    }
+}
+
+impl WarningRules {
+    /// Whether a warning to this kind of recipient is required.
+    pub fn requires(&self, kind: PartyKind) -> bool {
+        self.required_recipients.contains(&kind)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -363,6 +417,12 @@ impl Policy {
             return fail(
                 vec![Key("policy"), Key("version")],
                 "must be 1 to 64 characters",
+            );
+        }
+        if self.warnings.attempts == 0 {
+            return fail(
+                vec![Key("warnings"), Key("attempts")],
+                "attempts count from 1",
             );
         }
         if self.harm.in_scope.is_empty() {

@@ -45,6 +45,8 @@ use crate::{ApprovedWarning, ExportError};
 pub const NAMESPACE: &str = "urn:oasis:names:tc:emergency:cap:1.2";
 /// `parameter` name carrying the warning version.
 pub const PARAM_VERSION: &str = "tocsin:warning-version";
+/// The number of the warning within its case (only for W2 and after).
+pub const PARAM_WARNING: &str = "tocsin:warning";
 /// `parameter` name carrying the SHA-256 of the warning text.
 pub const PARAM_SHA256: &str = "tocsin:warning-sha256";
 
@@ -397,10 +399,12 @@ fn info(w: &mut W, a: &Alert<'_>) -> Result<(), ExportError> {
         el(w, "headline", "headline", h.as_str())?;
     }
     el(w, "description", "description", a.warning.text().as_str())?;
-    for (name, value) in [
+    let number = a.warning.warning();
+    let warning = (!number.is_first()).then(|| (PARAM_WARNING, number.get().to_string()));
+    for (name, value) in warning.into_iter().chain([
         (PARAM_VERSION, a.warning.version().to_string()),
         (PARAM_SHA256, a.warning.sha256().to_owned()),
-    ] {
+    ]) {
         w.create_element("parameter")
             .write_inner_content(|w| {
                 w.create_element("valueName")

@@ -78,6 +78,9 @@ pub fn letter(l: &Letter<'_>) -> String {
     s.push('\n');
     s.push_str(END);
     s.push_str("\n\n");
+    if !l.warning.warning().is_first() {
+        s.push_str(&format!("Warning: {}\n", l.warning.warning()));
+    }
     s.push_str(&format!("Warning version: {}\n", l.warning.version()));
     s.push_str(&format!(
         "SHA-256 of the warning text (UTF-8, between the markers): {}\n",
@@ -135,6 +138,17 @@ mod tests {
             assert!(out.contains("7 March 2024, 11:15 (UTC+03:00), Europe/Moscow"));
             assert!(out.contains(&text.sha256()));
             assert!(out.contains("Warning version: 2\n"));
+            assert!(!out.contains("Warning: W"), "W1 reads as it always did");
+            let w2 = letter(&Letter {
+                warning: &w.clone().of_warning("W2".parse().unwrap()),
+                sender: &us,
+                recipient: &us,
+                via: &[],
+                date: "2024-03-07T08:15:00Z".parse().unwrap(),
+                time_zone: &TimeZoneName::new("Europe/Moscow").unwrap(),
+            });
+            assert!(w2.contains("Warning: W2\nWarning version: 2\n"), "{w2}");
+            assert_eq!(text_of(&w2), Some(raw));
         }
     }
 }

@@ -20,7 +20,7 @@ mod letter;
 
 pub use letter::{BEGIN, END, Letter, letter, text_of};
 
-use tocsin_domain::case::WarningVersion;
+use tocsin_domain::case::{WarningNumber, WarningVersion};
 use tocsin_domain::delivery::WarningText;
 
 /// Why an export could not be made.
@@ -55,6 +55,8 @@ pub struct ApprovedWarning {
     text: WarningText,
     version: u32,
     sha256: String,
+    /// Which warning of its case (W1 unless [`ApprovedWarning::of_warning`]).
+    warning: WarningNumber,
 }
 
 impl ApprovedWarning {
@@ -75,7 +77,20 @@ impl ApprovedWarning {
             text,
             version,
             sha256: actual,
+            warning: WarningNumber::FIRST,
         })
+    }
+
+    /// The same, as a version of warning `n` of its case (a case may warn
+    /// several recipients). An export of W1 reads as it always did; the
+    /// others name their warning.
+    pub fn of_warning(self, n: WarningNumber) -> Self {
+        Self { warning: n, ..self }
+    }
+
+    /// Which warning of its case this is.
+    pub fn warning(&self) -> WarningNumber {
+        self.warning
     }
 
     /// The approved version of a case's warning.

@@ -334,6 +334,18 @@ impl From<CaseError> for ApiError {
                 allowed: allowed.iter().map(|a| a.as_str().to_owned()).collect(),
                 ..ApiError::new(Kind::IllegalTransition, detail)
             },
+            CaseError::WarningNotAllowed { allowed, .. } => ApiError {
+                allowed: allowed.iter().map(|a| a.as_str().to_owned()).collect(),
+                ..ApiError::new(Kind::IllegalTransition, detail)
+            },
+            CaseError::RouteAfterDelivery { .. } | CaseError::NothingToConfirm => {
+                ApiError::new(Kind::IllegalTransition, detail)
+            }
+            CaseError::UnknownWarning { .. } => ApiError::not_found(detail),
+            CaseError::AmbiguousWarning { .. } => ApiError {
+                field: Some("warning".into()),
+                ..ApiError::validation(detail)
+            },
             CaseError::TwoPersonRule { .. } => ApiError::new(Kind::TwoPersonRule, detail),
             CaseError::MissingRole { .. } => ApiError::forbidden(detail),
             CaseError::UnknownWaiver(_) => ApiError::not_found(detail),

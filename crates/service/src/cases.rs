@@ -3,7 +3,7 @@
 //! sanitisation check and the warning template.
 
 use tocsin_domain::access::Permission;
-use tocsin_domain::case::{Case, CaseState, WarningVersion};
+use tocsin_domain::case::{Case, CaseState, Warning, WarningNumber, WarningVersion};
 use tocsin_domain::event::Event;
 use tocsin_domain::ids::CaseIdPrefix;
 use tocsin_domain::sanitise::Finding;
@@ -82,7 +82,7 @@ impl Service {
         if !case.waivers.is_empty() {
             parts.push("waiver_reasons".into());
         }
-        if !case.warnings.is_empty() {
+        if case.warnings.iter().any(|w| !w.versions.is_empty()) {
             parts.push("warning_basis".into());
         }
         self.record_read(p, case.id, parts).await?;
@@ -175,11 +175,12 @@ impl Service {
         &self,
         p: &Principal,
         case: &Visible<Case>,
+        warning: Option<WarningNumber>,
         version: u32,
     ) -> Result<WarningVersion, ServiceError> {
         self.authorize(p, Permission::ReadCase, "get_warning")
             .await?;
-        warning_version(case, version).cloned()
+        warning_version(case, warning, version).cloned()
     }
 
     /// What the sanitisation check finds in `text` (writes nothing).
@@ -249,12 +250,27 @@ impl Service {
     }
 }
 
-/// Version `v` of the case's warning.
-pub(crate) fn warning_version(case: &Case, v: u32) -> Result<&WarningVersion, ServiceError> {
-    case.warnings
-        .iter()
-        .find(|w| w.version == v)
-        .ok_or_else(|| {
-            ServiceError::NotFound(format!("case {} has no warning version {v}", case.id))
-        })
+/// The warning named (or the only one) of a case.
+pub(crate) fn warning_of(
+    case: &Case,
+    warning: Option<WarningNumber>,
+) -> Result<&Warning, ServiceError> {
+    let n = case.resolve_warning(warning)?;
+    case.warning(n)
+        .ok_or_else(|| ServiceError::NotFound(format!("case {} has no warning {n}", case.id)))
+}
+
+/// Version `v` of the case's warning `warning` (or of its only one).
+pub(crate) fn warning_version(
+    case: &Case,
+    warning: Option<WarningNumber>,
+    v: u32,
+) -> Result<&WarningVersion, ServiceError> {
+    let w = warning_of(case, warning)?;
+    w.version(v).ok_or_else(|| {
+        ServiceError::NotFound(format!(
+            "case {} has no warning version {v} of {}",
+            case.id, w.number
+        ))
+    })
 }

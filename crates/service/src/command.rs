@@ -72,6 +72,7 @@ impl Service {
             Command::ApproveWaiver { .. }
                 | Command::RejectWaiver { .. }
                 | Command::ApproveWarning { .. }
+                | Command::ConfirmDetermination { .. }
         ) {
             return Ok(());
         }
@@ -370,9 +371,12 @@ fn two_person_guard(
                 });
             }
         }
-        Command::ApproveWarning { version, .. } => {
+        Command::ApproveWarning {
+            warning, version, ..
+        } => {
             if policy.policy.approvals.warning.two_person
-                && let Some(w) = case.warnings.iter().find(|w| w.version == *version)
+                && let Ok(n) = case.resolve_warning(*warning)
+                && let Some(w) = case.warning(n).and_then(|w| w.version(*version))
                 && w.drafted_by == actor.name
             {
                 return Err(CaseError::TwoPersonRule {
@@ -380,6 +384,18 @@ fn two_person_guard(
                     who: actor.name.clone(),
                     role: "drafted this warning",
                     approver: policy.policy.approvals.warning.approver_role,
+                });
+            }
+        }
+        Command::ConfirmDetermination { .. } => {
+            if let Some(d) = case.determination()
+                && d.by == actor.name
+            {
+                return Err(CaseError::TwoPersonRule {
+                    action: Action::ConfirmDetermination,
+                    who: actor.name.clone(),
+                    role: "made this determination",
+                    approver: policy.policy.waiver.approver_role,
                 });
             }
         }
@@ -398,12 +414,15 @@ fn first_person(case: &Case, cmd: &Command, policy: &LoadedPolicy) -> Option<Act
             .iter()
             .find(|w| w.id == *waiver_id)
             .map(|w| w.requested_by.clone()),
-        Command::ApproveWarning { version, .. } if policy.policy.approvals.warning.two_person => {
-            case.warnings
-                .iter()
-                .find(|w| w.version == *version)
+        Command::ApproveWarning {
+            warning, version, ..
+        } if policy.policy.approvals.warning.two_person => {
+            let n = case.resolve_warning(*warning).ok()?;
+            case.warning(n)
+                .and_then(|w| w.version(*version))
                 .map(|w| w.drafted_by.clone())
         }
+        Command::ConfirmDetermination { .. } => case.determination().map(|d| d.by.clone()),
         _ => None,
     }
 }

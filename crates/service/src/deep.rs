@@ -159,6 +159,7 @@ fn action_of(event: &Event) -> Option<Action> {
         Event::OutcomeRecorded { .. } => Action::RecordOutcome,
         Event::ReassessmentStarted { .. } => Action::Reassess,
         Event::CaseHandedOff { .. } => Action::HandOff,
+        Event::DeterminationConfirmed { .. } => Action::ConfirmDetermination,
         _ => return None,
     })
 }
@@ -172,12 +173,13 @@ fn first_person(case: &Case, event: &Event, policy: &LoadedPolicy) -> Option<Act
             .iter()
             .find(|w| w.id == *waiver_id)
             .map(|w| w.requested_by.clone()),
-        Event::WarningApproved { version, .. } if policy.policy.approvals.warning.two_person => {
-            case.warnings
-                .iter()
-                .find(|w| w.version == *version)
-                .map(|w| w.drafted_by.clone())
-        }
+        Event::WarningApproved {
+            warning, version, ..
+        } if policy.policy.approvals.warning.two_person => case
+            .warning(*warning)
+            .and_then(|w| w.version(*version))
+            .map(|w| w.drafted_by.clone()),
+        Event::DeterminationConfirmed { .. } => case.determination().map(|d| d.by.clone()),
         _ => None,
     }
 }

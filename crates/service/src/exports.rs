@@ -4,7 +4,7 @@
 
 use tocsin_domain::Timestamp;
 use tocsin_domain::access::Permission;
-use tocsin_domain::case::{Case, RouteEntry};
+use tocsin_domain::case::{Case, RouteEntry, Warning, WarningNumber};
 use tocsin_domain::delivery::{LanguageTag, Party};
 use tocsin_domain::text::{Name, Note};
 use tocsin_domain::time::TimeZoneName;
@@ -12,7 +12,7 @@ use tocsin_export::cap::{self, CapAddress, CapId, Scope};
 use tocsin_export::{ApprovedWarning, Letter, letter};
 
 use crate::access::{Principal, Visible};
-use crate::cases::warning_version;
+use crate::cases::{warning_of, warning_version};
 use crate::{Service, ServiceError};
 
 /// Who a CAP alert is for.
@@ -37,17 +37,19 @@ fn export_error(e: tocsin_export::ExportError) -> ServiceError {
 }
 
 impl Service {
-    /// The approved warning of `version` as a printable letter.
+    /// The approved version `version` of warning `warning` (or of the
+    /// case's only one) as a printable letter.
     pub async fn warning_letter(
         &self,
         p: &Principal,
         case: &Visible<Case>,
+        warning: Option<WarningNumber>,
         version: u32,
     ) -> Result<String, ServiceError> {
         self.authorize(p, Permission::ReadCase, "warning_letter")
             .await?;
-        let (w, route) = approved(case, version)?;
-        let (date, zone) = sent_and_zone(case, w.version());
+        let (w, route, of) = approved(case, warning, version)?;
+        let (date, zone) = sent_and_zone(case, of, w.version());
         let hops = route.route.hops();
         let via: Vec<Party> = hops.iter().skip(1).map(|h| h.from.clone()).collect();
         Ok(letter(&Letter {
@@ -60,18 +62,20 @@ impl Service {
         }))
     }
 
-    /// The approved warning of `version` as an OASIS CAP 1.2 alert.
+    /// The approved version `version` of warning `warning` (or of the
+    /// case's only one) as an OASIS CAP 1.2 alert.
     pub async fn warning_cap(
         &self,
         p: &Principal,
         case: &Visible<Case>,
+        warning: Option<WarningNumber>,
         version: u32,
         scope: CapScope,
     ) -> Result<String, ServiceError> {
         self.authorize(p, Permission::ReadCase, "warning_cap")
             .await?;
-        let (w, route) = approved(case, version)?;
-        let (sent, zone) = sent_and_zone(case, w.version());
+        let (w, route, of) = approved(case, warning, version)?;
+        let (sent, zone) = sent_and_zone(case, of, w.version());
         let recipient = route.route.recipient();
         let scope = match scope {
             CapScope::Private => Scope::Private {
@@ -89,11 +93,21 @@ impl Service {
             },
         };
         let facts = case.facts(&self.policy);
-        let identifier = CapId::new(format!("tocsin-{}-warning-{}", case.id, w.version()))
-            .map_err(export_error)?;
+        // Warning 1 keeps the identifier it always had.
+        let identifier = if of.number.is_first() {
+            format!("tocsin-{}-warning-{}", case.id, w.version())
+        } else {
+            format!(
+                "tocsin-{}-warning-{}-{}",
+                case.id,
+                of.number.get(),
+                w.version()
+            )
+        };
+        let identifier = CapId::new(identifier).map_err(export_error)?;
         let sender =
             CapId::new(format!("tocsin-{}", self.deployment_id())).map_err(export_error)?;
-        let language = warning_version(case, w.version())
+        let language = warning_version(case, Some(of.number), w.version())
             .map(|x| x.language.clone())
             .unwrap_or_else(|_| LanguageTag::english());
         let event = Name::new("Threat to life")
@@ -127,22 +141,33 @@ impl Service {
     }
 }
 
-/// The approved warning of that version and the route it goes by.
-fn approved(case: &Case, version: u32) -> Result<(ApprovedWarning, &RouteEntry), ServiceError> {
-    let w = warning_version(case, version)?;
-    let a = ApprovedWarning::from_version(w).map_err(|e| {
-        ServiceError::WrongState(format!("warning version {version} cannot be exported: {e}"))
+/// The approved warning of that version, the route it goes by and its
+/// warning.
+fn approved(
+    case: &Case,
+    warning: Option<WarningNumber>,
+    version: u32,
+) -> Result<(ApprovedWarning, &RouteEntry, &Warning), ServiceError> {
+    let of = warning_of(case, warning)?;
+    let w = warning_version(case, Some(of.number), version)?;
+    let a = ApprovedWarning::from_version(w)
+        .map_err(|e| {
+            ServiceError::WrongState(format!("warning version {version} cannot be exported: {e}"))
+        })?
+        .of_warning(of.number);
+    let route = of.route.as_ref().ok_or_else(|| {
+        ServiceError::WrongState(format!(
+            "choose a route for {} before exporting it",
+            of.number
+        ))
     })?;
-    let route = case.route.as_ref().ok_or_else(|| {
-        ServiceError::WrongState("choose a route before exporting the warning".into())
-    })?;
-    Ok((a, route))
+    Ok((a, route, of))
 }
 
 /// When the warning was first passed on, and the recipient's time zone.
-fn sent_and_zone(case: &Case, version: u32) -> (Timestamp, TimeZoneName) {
+fn sent_and_zone(case: &Case, of: &Warning, version: u32) -> (Timestamp, TimeZoneName) {
     let of_version = || {
-        case.deliveries
+        of.deliveries
             .iter()
             .filter(move |d| d.delivery.warning_version == version)
     };
@@ -154,12 +179,7 @@ fn sent_and_zone(case: &Case, version: u32) -> (Timestamp, TimeZoneName) {
         .unwrap_or_else(TimeZoneName::utc);
     let sent = first
         .map(|d| d.delivery.at)
-        .or_else(|| {
-            case.warnings
-                .iter()
-                .find(|w| w.version == version)
-                .and_then(|w| w.approved_at)
-        })
+        .or_else(|| of.version(version).and_then(|w| w.approved_at))
         .unwrap_or(case.opened_at);
     (sent, zone)
 }

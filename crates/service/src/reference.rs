@@ -17,6 +17,8 @@ use tocsin_domain::notice::NoticeTarget;
 use tocsin_domain::reference::{Directory, Relations};
 use tocsin_domain::routing::{RoutePlan, RoutingFacts, plan};
 use tocsin_domain::text::{Label, Name, Reason, bidi_control};
+use tocsin_domain::warning::RouteFor;
+use tocsin_domain::warning_set::{self, RoutePlanView};
 use tocsin_domain::{ActorName, CaseRef};
 use tocsin_store::{DocExpect, DocKind, DocWrite, NewEvents, StreamId};
 
@@ -114,10 +116,12 @@ impl Service {
         &self,
         p: &Principal,
         reference: impl Into<CaseRef>,
-    ) -> Result<RoutePlan, ServiceError> {
+    ) -> Result<RoutePlanView, ServiceError> {
         self.authorize(p, Permission::Analyse, "route_plan").await?;
         let case = self.case(p, reference, "route_plan").await?;
-        self.plan_for(&case).await
+        let plan = self.plan_for(&case).await?;
+        let warning_set = warning_set::propose(&plan, &self.policy.policy.warnings);
+        Ok(RoutePlanView { plan, warning_set })
     }
 
     async fn plan_for(&self, case: &Case) -> Result<RoutePlan, ServiceError> {
@@ -140,6 +144,7 @@ impl Service {
         case: &Visible<Case>,
         rank: u32,
         rationale: Option<Reason>,
+        target: RouteFor,
     ) -> Result<Executed, ServiceError> {
         self.authorize(p, Permission::Analyse, "choose_candidate")
             .await?;
@@ -157,10 +162,24 @@ impl Service {
                     ),
                 )
             })?;
-        let cmd = Command::ChooseRoute {
-            route: chosen.route.clone(),
-            rationale: rationale.unwrap_or_else(|| chosen.reason.clone()),
-            alternatives: plan.alternatives(&chosen.route),
+        let route = chosen.route.clone();
+        let rationale = rationale.unwrap_or_else(|| chosen.reason.clone());
+        let alternatives = plan.alternatives(&chosen.route);
+        let cmd = match target {
+            RouteFor::NewWarning => Command::AddWarning {
+                route,
+                rationale,
+                alternatives,
+            },
+            RouteFor::Only | RouteFor::Warning(_) => Command::ChooseRoute {
+                warning: match target {
+                    RouteFor::Warning(n) => Some(n),
+                    _ => None,
+                },
+                route,
+                rationale,
+                alternatives,
+            },
         };
         self.execute(p, case, cmd).await
     }

@@ -7,8 +7,8 @@ use std::fmt::Write;
 use tocsin_domain::Timestamp;
 use tocsin_domain::case::Case;
 use tocsin_domain::policy::RuleOutcome;
-use tocsin_domain::routing::RoutePlan;
 use tocsin_domain::sanitise::Finding;
+use tocsin_domain::warning_set::RoutePlanView;
 use tocsin_server::api::cases::CaseRow;
 
 /// Names, comma-separated.
@@ -121,9 +121,6 @@ pub fn case(c: &Case, now: Timestamp) -> String {
             d.decide_by, d.approve_by, d.deliver_by
         );
     }
-    if let Some(f) = c.follow_up_by {
-        let _ = writeln!(s, "  follow up by   {f}");
-    }
     for (step, due) in c.overdue(now) {
         let _ = writeln!(s, "  OVERDUE        {} (due {due})", step.as_str());
     }
@@ -233,88 +230,106 @@ pub fn case(c: &Case, now: Timestamp) -> String {
             }
         }
     }
-    if let Some(r) = &c.route {
-        let _ = writeln!(
-            s,
-            "\nroute (chosen by {} at {})\n  {}\n  why: {}",
-            r.by,
-            r.at,
-            r.route.describe(),
-            r.rationale
-        );
-        for a in &r.alternatives {
-            let _ = writeln!(s, "  not chosen: {} — {}", a.route.describe(), a.reason);
-        }
-    }
+    let several = c.warnings.len() > 1;
     for w in &c.warnings {
-        let _ = writeln!(
-            s,
-            "\nwarning v{} ({}) sha256 {}",
-            w.version, w.language, w.sha256
-        );
-        let _ = writeln!(
-            s,
-            "  drafted by {} at {}{}",
-            w.drafted_by,
-            w.drafted_at,
-            match (&w.approved_by, w.approved_at) {
-                (Some(by), Some(at)) => format!("; approved by {by} at {at}"),
-                _ => String::new(),
-            }
-        );
-        let _ = writeln!(
-            s,
-            "  withheld: {}",
-            w.withheld
-                .iter()
-                .map(|x| x.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        for line in w.text.as_str().lines() {
-            let _ = writeln!(s, "  | {line}");
-        }
-    }
-    if !c.deliveries.is_empty() {
-        let _ = writeln!(s, "\ndeliveries");
-        for d in &c.deliveries {
-            let x = &d.delivery;
+        if several {
             let _ = writeln!(
                 s,
-                "  hop {} {} (v{}, attempt {}): {} → {} via {}, {} in {}, at {}",
-                x.hop,
-                x.status.as_str(),
-                x.warning_version,
-                x.attempt,
-                x.sender,
-                x.receiver,
-                x.channel.as_str(),
-                x.medium.as_str(),
-                x.language,
-                x.time_zone.local(x.at)
+                "\n=== {} to {}: {}{}",
+                w.number,
+                w.recipient()
+                    .map(|p| p.to_string())
+                    .unwrap_or_else(|| "(no route yet)".into()),
+                w.status,
+                if w.required { "" } else { " (optional)" }
             );
-            if let Some(p) = &x.proof {
-                let _ = writeln!(s, "      proof: {:?}: {}", p.kind, p.reference);
-            }
-            if let Some(f) = &x.failure {
-                let _ = writeln!(s, "      failure: {f}");
-            }
         }
-    }
-    if !c.responses.is_empty() {
-        let _ = writeln!(s, "\nresponses");
-        for r in &c.responses {
+        if let Some(f) = w.follow_up_by {
+            let _ = writeln!(s, "  follow up by   {f}");
+        }
+        if let Some(r) = &w.route {
             let _ = writeln!(
                 s,
-                "  {} at {}{}",
-                r.value.kind.as_str(),
-                r.value.at,
-                r.value
-                    .note
-                    .as_ref()
-                    .map(|n| format!(": {n}"))
-                    .unwrap_or_default()
+                "\nroute (chosen by {} at {})\n  {}\n  why: {}",
+                r.by,
+                r.at,
+                r.route.describe(),
+                r.rationale
             );
+            for a in &r.alternatives {
+                let _ = writeln!(s, "  not chosen: {} — {}", a.route.describe(), a.reason);
+            }
+        }
+        for w in &w.versions {
+            let _ = writeln!(
+                s,
+                "\nwarning v{} ({}) sha256 {}",
+                w.version, w.language, w.sha256
+            );
+            let _ = writeln!(
+                s,
+                "  drafted by {} at {}{}",
+                w.drafted_by,
+                w.drafted_at,
+                match (&w.approved_by, w.approved_at) {
+                    (Some(by), Some(at)) => format!("; approved by {by} at {at}"),
+                    _ => String::new(),
+                }
+            );
+            let _ = writeln!(
+                s,
+                "  withheld: {}",
+                w.withheld
+                    .iter()
+                    .map(|x| x.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            for line in w.text.as_str().lines() {
+                let _ = writeln!(s, "  | {line}");
+            }
+        }
+        if !w.deliveries.is_empty() {
+            let _ = writeln!(s, "\ndeliveries");
+            for d in &w.deliveries {
+                let x = &d.delivery;
+                let _ = writeln!(
+                    s,
+                    "  hop {} {} (v{}, attempt {}): {} → {} via {}, {} in {}, at {}",
+                    x.hop,
+                    x.status.as_str(),
+                    x.warning_version,
+                    x.attempt,
+                    x.sender,
+                    x.receiver,
+                    x.channel.as_str(),
+                    x.medium.as_str(),
+                    x.language,
+                    x.time_zone.local(x.at)
+                );
+                if let Some(p) = &x.proof {
+                    let _ = writeln!(s, "      proof: {:?}: {}", p.kind, p.reference);
+                }
+                if let Some(f) = &x.failure {
+                    let _ = writeln!(s, "      failure: {f}");
+                }
+            }
+        }
+        if !w.responses.is_empty() {
+            let _ = writeln!(s, "\nresponses");
+            for r in &w.responses {
+                let _ = writeln!(
+                    s,
+                    "  {} at {}{}",
+                    r.response.kind.as_str(),
+                    r.response.at,
+                    r.response
+                        .note
+                        .as_ref()
+                        .map(|n| format!(": {n}"))
+                        .unwrap_or_default()
+                );
+            }
         }
     }
     for a in &c.advisories {
@@ -395,7 +410,8 @@ pub fn case(c: &Case, now: Timestamp) -> String {
 }
 
 /// A route plan: candidates ranked, then the exclusions and notes.
-pub fn route_plan(plan: &RoutePlan) -> String {
+pub fn route_plan(view: &RoutePlanView) -> String {
+    let plan = &view.plan;
     let mut s = String::new();
     for c in &plan.candidates {
         let _ = writeln!(
@@ -412,6 +428,22 @@ pub fn route_plan(plan: &RoutePlan) -> String {
     }
     for n in &plan.notes {
         let _ = writeln!(s, "note: {n}");
+    }
+    if !view.warning_set.warnings.is_empty() {
+        let _ = writeln!(
+            s,
+            "warn together (choose the first with --candidate N, each other with --candidate N --new-warning):"
+        );
+        for w in &view.warning_set.warnings {
+            let _ = writeln!(
+                s,
+                "  candidate {}: {} ({}, {})",
+                w.candidate,
+                w.recipient,
+                w.role.as_str(),
+                if w.required { "required" } else { "optional" }
+            );
+        }
     }
     s.trim_end().to_owned()
 }

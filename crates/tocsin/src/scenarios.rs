@@ -343,7 +343,7 @@ pub async fn run_kerman(
         }),
     )?;
     act(svc, analyst, id,
-        Command::ChooseRoute {
+        Command::ChooseRoute { warning: None,
             route: kerman_route()?,
             rationale: reason("The victims are civilians in Iran; Iran's security services protect them. The US and Iran have no diplomatic relations, so the warning goes through the protecting power, Switzerland."),
             alternatives: vec![RouteAlternative {
@@ -365,6 +365,7 @@ pub async fn run_kerman(
         analyst,
         id,
         Command::DraftWarning {
+            warning: None,
             text: WarningText::new(leaked)?,
             withheld: BTreeSet::new(),
             language: LanguageTag::english(),
@@ -382,6 +383,7 @@ pub async fn run_kerman(
         analyst,
         id,
         Command::DraftWarning {
+            warning: None,
             text: WarningText::new(KERMAN_WARNING)?,
             withheld: [
                 WithheldCategory::SourceIdentity,
@@ -400,6 +402,7 @@ pub async fn run_kerman(
         .case
         .warnings
         .last()
+        .and_then(|w| w.versions.last())
         .map(|w| w.sha256.clone())
         .unwrap_or_default();
     say(&format!(
@@ -412,6 +415,7 @@ pub async fn run_kerman(
         analyst,
         id,
         Command::ApproveWarning {
+            warning: None,
             version: 1,
             sha256: Some(sha.clone()),
         },
@@ -427,6 +431,7 @@ pub async fn run_kerman(
         approver,
         id,
         Command::ApproveWarning {
+            warning: None,
             version: 1,
             sha256: Some(sha),
         },
@@ -467,7 +472,16 @@ pub async fn run_kerman(
         None,
         1,
     )?;
-    act(svc, officer, id, Command::RecordDelivery { delivery: hop1 }).await?;
+    act(
+        svc,
+        officer,
+        id,
+        Command::RecordDelivery {
+            warning: None,
+            delivery: hop1,
+        },
+    )
+    .await?;
     clock.set(ts("2023-12-29T12:00:00Z"));
     let hop2 = Delivery::new(
         1,
@@ -487,10 +501,19 @@ pub async fn run_kerman(
         None,
         1,
     )?;
-    let ex = act(svc, officer, id, Command::RecordDelivery { delivery: hop2 }).await?;
+    let ex = act(
+        svc,
+        officer,
+        id,
+        Command::RecordDelivery {
+            warning: None,
+            delivery: hop2,
+        },
+    )
+    .await?;
     say(&format!(
         "2023-12-29  both hops recorded; delivered 2023-12-29 10:30 Asia/Tehran; follow-up due {}",
-        ex.case
+        ex.case.warnings[0]
             .follow_up_by
             .map(|t| t.to_string())
             .unwrap_or_default()
@@ -502,6 +525,7 @@ pub async fn run_kerman(
         officer,
         id,
         Command::RecordResponse {
+            warning: None,
             response: Response {
                 kind: ResponseKind::NoResponse,
                 at: ts("2024-01-02T12:00:00Z"),
@@ -585,7 +609,7 @@ pub async fn run_crocus(
         }),
     )?;
     act(svc, analyst, id,
-        Command::ChooseRoute { route, rationale: reason("Direct relations: service-to-service liaison reaches the Russian security services fastest."), alternatives: vec![] },
+        Command::ChooseRoute { warning: None, route, rationale: reason("Direct relations: service-to-service liaison reaches the Russian security services fastest."), alternatives: vec![] },
     )
     .await?;
     let ex = act(
@@ -593,6 +617,7 @@ pub async fn run_crocus(
         analyst,
         id,
         Command::DraftWarning {
+            warning: None,
             text: WarningText::new(CROCUS_WARNING)?,
             withheld: [
                 WithheldCategory::SourceIdentity,
@@ -604,13 +629,14 @@ pub async fn run_crocus(
         },
     )
     .await?;
-    let sha = ex.case.warnings[0].sha256.clone();
+    let sha = ex.case.warnings[0].versions[0].sha256.clone();
     clock.set(ts("2024-03-07T07:00:00Z"));
     act(
         svc,
         approver,
         id,
         Command::ApproveWarning {
+            warning: None,
             version: 1,
             sha256: Some(sha),
         },
@@ -635,7 +661,16 @@ pub async fn run_crocus(
         None,
         1,
     )?;
-    act(svc, officer, id, Command::RecordDelivery { delivery: d }).await?;
+    act(
+        svc,
+        officer,
+        id,
+        Command::RecordDelivery {
+            warning: None,
+            delivery: d,
+        },
+    )
+    .await?;
     say("2024-03-07  written warning delivered to the FSB at 11:15 Moscow time");
     clock.set(ts("2024-03-07T20:00:00Z"));
     act(svc, approver, id,
@@ -655,6 +690,7 @@ pub async fn run_crocus(
         officer,
         id,
         Command::RecordResponse {
+            warning: None,
             response: Response {
                 kind: ResponseKind::ActionObserved,
                 at: ts("2024-03-07T18:00:00+03:00"),
@@ -677,6 +713,7 @@ pub async fn run_crocus(
         officer,
         id,
         Command::RecordResponse {
+            warning: None,
             response: Response {
                 kind: ResponseKind::Dismissed,
                 at: ts("2024-03-19T12:00:00+03:00"),

@@ -27,8 +27,8 @@ use tocsin_service::{CaseListQuery, LoggedEvent};
 use tocsin_store::CaseSummary;
 
 use super::common::{
-    CaseCommand, CommandResult, List, PathParamList, ReasonBody, TextBody, VisibleCase, case_ref,
-    ok, page_limit,
+    CaseCommand, CommandResult, List, PathParamList, ReasonBody, TextBody, VisibleCase,
+    WarningQuery, case_ref, ok, page_limit,
 };
 use super::needs;
 use crate::AppState;
@@ -87,6 +87,15 @@ pub fn routes(t: &mut Table) {
     );
     t.add(
         command::<ReasonBody>(
+            "confirm_determination",
+            path!("/cases/{case_id}/determinations/confirmation"),
+            Permission::Approve,
+            "Confirm, as a second person, a determination of no duty that replaced one of a duty (the case may then close)",
+        ),
+        confirm_determination,
+    );
+    t.add(
+        command::<ReasonBody>(
             "reassess",
             path!("/cases/{case_id}/reassessments"),
             Permission::Analyse,
@@ -142,7 +151,8 @@ pub fn routes(t: &mut Table) {
             path!("/cases/{case_id}/route"),
             Permission::Analyse,
             "Record the chosen route, with the alternatives considered",
-        ),
+        )
+        .query::<WarningQuery>(),
         choose_route,
     );
     t.add(
@@ -164,7 +174,8 @@ pub fn routes(t: &mut Table) {
             path!("/cases/{case_id}/warnings"),
             Permission::Analyse,
             "Record a new warning draft (refused with the offending spans if the check finds anything)",
-        ),
+        )
+        .query::<WarningQuery>(),
         draft_warning,
     );
     t.add(
@@ -175,7 +186,8 @@ pub fn routes(t: &mut Table) {
                 needs(Permission::Approve),
             )
             .summary("Approve a warning draft (two-person): give the sha256 you read")
-            .param("version", "The warning version"),
+            .param("version", "The warning version")
+            .query::<WarningQuery>(),
         ),
         approve_warning,
     );
@@ -189,6 +201,7 @@ pub fn routes(t: &mut Table) {
         .summary("The exact text of a warning version and its hash")
         .param("case_id", CASE_PARAM)
         .param("version", "The warning version")
+        .query::<WarningQuery>()
         .returns::<WarningVersion>(StatusCode::OK),
         get_warning,
     );
@@ -198,7 +211,8 @@ pub fn routes(t: &mut Table) {
             path!("/cases/{case_id}/deliveries"),
             Permission::Deliver,
             "Record one hop of delivery: sent, relayed, received or failed",
-        ),
+        )
+        .query::<WarningQuery>(),
         record_delivery,
     );
     t.add(
@@ -207,7 +221,8 @@ pub fn routes(t: &mut Table) {
             path!("/cases/{case_id}/responses"),
             Permission::Deliver,
             "Record a response of the recipient",
-        ),
+        )
+        .query::<WarningQuery>(),
         record_response,
     );
     t.add(
@@ -367,6 +382,10 @@ pub struct RouteBody {
     pub rationale: Reason,
     #[serde(default)]
     pub alternatives: Vec<RouteAlternative>,
+    /// Add a warning to another recipient with this route (the next
+    /// number: W2, W3...) rather than choose the route of an existing one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub new_warning: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -480,6 +499,11 @@ async fn determine(c: CaseCommand<DetermineBody>) -> Result<Response, ApiError> 
     c.run(|b, _| Ok(Command::Determine { note: b.note })).await
 }
 
+async fn confirm_determination(c: CaseCommand<ReasonBody>) -> Result<Response, ApiError> {
+    c.run(|b, _| Ok(Command::ConfirmDetermination { reason: b.reason }))
+        .await
+}
+
 async fn reassess(c: CaseCommand<ReasonBody>) -> Result<Response, ApiError> {
     c.run(|b, _| Ok(Command::Reassess { reason: b.reason }))
         .await
@@ -537,12 +561,22 @@ async fn reject_waiver(c: CaseCommand<RejectWaiverBody>) -> Result<Response, Api
 }
 
 async fn choose_route(c: CaseCommand<RouteBody>) -> Result<Response, ApiError> {
-    c.run(|b, _| {
-        Ok(Command::ChooseRoute {
+    let warning = c.warning();
+    c.run(move |b, _| match (b.new_warning, warning) {
+        (true, Some(_)) => Err(ApiError::bad_request(
+            "give either new_warning or a warning number, not both",
+        )),
+        (true, None) => Ok(Command::AddWarning {
             route: b.route,
             rationale: b.rationale,
             alternatives: b.alternatives,
-        })
+        }),
+        (false, warning) => Ok(Command::ChooseRoute {
+            warning,
+            route: b.route,
+            rationale: b.rationale,
+            alternatives: b.alternatives,
+        }),
     })
     .await
 }
@@ -560,8 +594,10 @@ async fn check_warning(
 }
 
 async fn draft_warning(c: CaseCommand<DraftBody>) -> Result<Response, ApiError> {
-    c.run(|b, _| {
+    let warning = c.warning();
+    c.run(move |b, _| {
         Ok(Command::DraftWarning {
+            warning,
             text: b.text,
             withheld: b.withheld,
             language: b.language.unwrap_or_else(LanguageTag::english),
@@ -571,12 +607,14 @@ async fn draft_warning(c: CaseCommand<DraftBody>) -> Result<Response, ApiError> 
 }
 
 async fn approve_warning(c: CaseCommand<ApproveWarningBody>) -> Result<Response, ApiError> {
-    c.run(|b, params| {
+    let warning = c.warning();
+    c.run(move |b, params| {
         let v = params.get("version");
         let version = v
             .parse()
             .map_err(|_| ApiError::not_found(format!("there is no warning version {v}")))?;
         Ok(Command::ApproveWarning {
+            warning,
             version,
             sha256: Some(b.sha256),
         })
@@ -589,18 +627,21 @@ async fn get_warning(
     Caller(p): Caller,
     VisibleCase(case): VisibleCase,
     PathParams((_, v)): PathParams<(String, String)>,
+    QueryParams(q): QueryParams<WarningQuery>,
 ) -> Result<Response, ApiError> {
     let v = version(&case.id, &v)?;
-    ok(&state.svc.warning(&p, &case, v).await?)
+    ok(&state.svc.warning(&p, &case, q.warning, v).await?)
 }
 
 async fn record_delivery(c: CaseCommand<Delivery>) -> Result<Response, ApiError> {
-    c.run(|delivery, _| Ok(Command::RecordDelivery { delivery }))
+    let warning = c.warning();
+    c.run(move |delivery, _| Ok(Command::RecordDelivery { warning, delivery }))
         .await
 }
 
 async fn record_response(c: CaseCommand<RecipientResponse>) -> Result<Response, ApiError> {
-    c.run(|response, _| Ok(Command::RecordResponse { response }))
+    let warning = c.warning();
+    c.run(move |response, _| Ok(Command::RecordResponse { warning, response }))
         .await
 }
 

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use tocsin_domain::case::{Case, CaseState, Command};
+use tocsin_domain::case::{Case, CaseState, Command, WarningNumber};
 use tocsin_domain::event::Event;
 use tocsin_domain::text::Reason;
 use tocsin_domain::{CaseId, CaseRef, WaiverId};
@@ -17,7 +17,7 @@ use tocsin_service::{Executed, Principal, Visible};
 
 use crate::AppState;
 use crate::problem::ApiError;
-use crate::table::{Caller, OpInfo, RawBody, parse_json};
+use crate::table::{Caller, OpInfo, QueryParams, RawBody, parse_json};
 
 /// A list with a cursor for the next page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -87,6 +87,15 @@ pub fn page_of<T>(mut items: Vec<T>, limit: u32, key: impl Fn(&T) -> String) -> 
         None
     };
     List { items, next }
+}
+
+/// Which warning of the case a request is about.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WarningQuery {
+    /// The warning's number (1 for W1...). Default: the case's only
+    /// warning; required when the case has several.
+    pub warning: Option<WarningNumber>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -209,6 +218,7 @@ pub struct CaseCommand<B> {
     caller: Principal,
     case: Visible<Case>,
     params: Vec<(String, String)>,
+    warning: Option<WarningNumber>,
     body: B,
 }
 
@@ -222,18 +232,26 @@ impl<B: DeserializeOwned + Send> FromRequest<AppState> for CaseCommand<B> {
             axum::extract::Path::<Vec<(String, String)>>::from_request_parts(&mut parts, state)
                 .await
                 .map_err(|e| ApiError::not_found(format!("no such resource: {e}")))?;
+        let QueryParams(WarningQuery { warning }) =
+            QueryParams::from_request_parts(&mut parts, state).await?;
         let RawBody(bytes) = RawBody::from_request(Request::from_parts(parts, body), state).await?;
         Ok(Self {
             state: state.clone(),
             caller,
             case,
             params,
+            warning,
             body: parse_json(&bytes)?,
         })
     }
 }
 
 impl<B> CaseCommand<B> {
+    /// The `warning` of the query: which warning the command is about.
+    pub fn warning(&self) -> Option<WarningNumber> {
+        self.warning
+    }
+
     /// Runs the command `make` builds from the body and the path
     /// parameters, and answers what it did.
     pub async fn run(

@@ -11,20 +11,21 @@ use serde::{Deserialize, Serialize};
 use tocsin_domain::access::Permission;
 use tocsin_domain::notice::{NoticeChannel, NoticeTarget};
 use tocsin_domain::reference::{Directory, Relations};
-use tocsin_domain::routing::RoutePlan;
 use tocsin_domain::template::Draft;
 use tocsin_domain::text::{Label, Name, Note, Reason};
+use tocsin_domain::warning_set::RoutePlanView;
 use tocsin_service::exports::CapScope;
 use tocsin_service::{Notice, NoticeStatus};
 
 use super::cases::{CASE_PARAM, version};
 use super::common::{
-    CommandResult, List, PageQuery, VisibleCase, answer, case_ref, ok, paginate, text,
+    CommandResult, List, PageQuery, VisibleCase, WarningQuery, answer, case_ref, ok, paginate, text,
 };
 use super::needs;
 use crate::AppState;
 use crate::problem::{ApiError, Kind};
 use crate::table::{Access, Caller, Op, PathParams, QueryParams, RawBody, Table};
+use tocsin_domain::warning::{RouteFor, WarningNumber};
 
 pub fn routes(t: &mut Table) {
     t.add(
@@ -74,7 +75,7 @@ pub fn routes(t: &mut Table) {
             .tag("delivery")
             .summary("Ranked route candidates for the case, each with its reason, and the routes excluded with why")
             .param("case_id", CASE_PARAM)
-            .returns::<RoutePlan>(StatusCode::OK),
+            .returns::<RoutePlanView>(StatusCode::OK),
         route_plan,
     );
     t.add(
@@ -88,6 +89,7 @@ pub fn routes(t: &mut Table) {
             "Choose a candidate of the route plan; the others are recorded as the alternatives",
         )
         .param("case_id", CASE_PARAM)
+        .query::<WarningQuery>()
         .body::<ChoiceBody>()
         .returns::<CommandResult>(StatusCode::OK)
         .errors(&[Kind::IllegalTransition, Kind::Conflict]),
@@ -116,6 +118,7 @@ pub fn routes(t: &mut Table) {
         .summary("The approved warning as a printable letter (text/plain)")
         .param("case_id", CASE_PARAM)
         .param("version", "The warning version")
+        .query::<WarningQuery>()
         .returns_text()
         .errors(&[Kind::IllegalTransition]),
         warning_letter,
@@ -190,6 +193,10 @@ pub struct ChoiceBody {
     /// Why (default: the candidate's own reason).
     #[serde(default)]
     pub rationale: Option<Reason>,
+    /// Add a warning to another recipient with this candidate (the next
+    /// number: W2, W3...) rather than choose the route of an existing one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub new_warning: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
@@ -206,6 +213,8 @@ pub struct CapQuery {
     pub scope: Option<String>,
     /// For `restricted`: who may see it.
     pub restriction: Option<String>,
+    /// The warning's number (default: the case's only warning).
+    pub warning: Option<WarningNumber>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -265,12 +274,23 @@ async fn choose_candidate(
     State(state): State<AppState>,
     Caller(p): Caller,
     VisibleCase(case): VisibleCase,
+    QueryParams(q): QueryParams<WarningQuery>,
     body: RawBody,
 ) -> Result<Response, ApiError> {
     let b: ChoiceBody = body.parse()?;
+    let target = match (b.new_warning, q.warning) {
+        (true, Some(_)) => {
+            return Err(ApiError::bad_request(
+                "give either new_warning or a warning number, not both",
+            ));
+        }
+        (true, None) => RouteFor::NewWarning,
+        (false, Some(n)) => RouteFor::Warning(n),
+        (false, None) => RouteFor::Only,
+    };
     let ex = state
         .svc
-        .choose_candidate(&p, &case, b.candidate, b.rationale)
+        .choose_candidate(&p, &case, b.candidate, b.rationale, target)
         .await?;
     answer(&state, &case, ex)
 }
@@ -291,9 +311,10 @@ async fn warning_letter(
     Caller(p): Caller,
     VisibleCase(case): VisibleCase,
     PathParams((_, v)): PathParams<(String, String)>,
+    QueryParams(q): QueryParams<WarningQuery>,
 ) -> Result<Response, ApiError> {
     let v = version(&case.id, &v)?;
-    let letter = state.svc.warning_letter(&p, &case, v).await?;
+    let letter = state.svc.warning_letter(&p, &case, q.warning, v).await?;
     Ok(text("text/plain; charset=utf-8", letter))
 }
 
@@ -320,7 +341,10 @@ async fn warning_cap(
             )));
         }
     };
-    let xml = state.svc.warning_cap(&p, &case, v, scope).await?;
+    let xml = state
+        .svc
+        .warning_cap(&p, &case, q.warning, v, scope)
+        .await?;
     Ok(text("application/xml; charset=utf-8", xml))
 }
 

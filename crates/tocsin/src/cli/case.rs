@@ -123,6 +123,15 @@ pub enum CaseCmd {
         #[arg(long)]
         reason: String,
     },
+    /// Confirm, as a second person, a re-assessment that found no duty
+    /// where an earlier determination found one (the case may then close).
+    Confirm {
+        #[command(flatten)]
+        case: CaseArg,
+        /// Why the new determination stands.
+        #[arg(long)]
+        reason: String,
+    },
     /// Hand the case to another owner and lead element.
     Handoff {
         #[command(flatten)]
@@ -427,6 +436,12 @@ pub async fn case(ctx: &Ctx, cmd: CaseCmd) -> Result<ExitCode> {
                 reason: parse_flag("reason", &reason)?,
             };
             command(ctx, &case.case, "reassessments", &body).await
+        }
+        CaseCmd::Confirm { case, reason } => {
+            let body = ReasonBody {
+                reason: parse_flag("reason", &reason)?,
+            };
+            command(ctx, &case.case, "determinations/confirmation", &body).await
         }
         CaseCmd::Handoff {
             case,

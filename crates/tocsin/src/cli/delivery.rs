@@ -13,8 +13,9 @@ use tocsin_domain::delivery::{
     OutcomeRecord, Party, Proof, ProofKind, Response, ResponseKind, Route, RouteAlternative,
 };
 use tocsin_domain::report::NonEmptyVec;
-use tocsin_domain::routing::RoutePlan;
 use tocsin_domain::text::Reason;
+use tocsin_domain::warning::WarningNumber;
+use tocsin_domain::warning_set::RoutePlanView;
 use tocsin_server::api::cases::RouteBody;
 use tocsin_server::api::delivery::ChoiceBody;
 
@@ -41,6 +42,12 @@ pub enum RouteCmd {
         /// Why [default: the candidate's reason].
         #[arg(long, value_name = "TEXT")]
         rationale: Option<String>,
+        /// The warning whose route this is (1 for W1...) [default: the case's only one].
+        #[arg(long, value_name = "N", conflicts_with = "new_warning")]
+        warning: Option<WarningNumber>,
+        /// Add a warning to another recipient with this route (W2, W3...).
+        #[arg(long)]
+        new_warning: bool,
     },
 }
 
@@ -92,6 +99,9 @@ pub enum DeliveryCmd {
         /// The warning version [default: the approved one].
         #[arg(long)]
         version: Option<u32>,
+        /// The warning (1 for W1, 2 for W2...) [default: the case's only one].
+        #[arg(long, value_name = "N")]
+        warning: Option<WarningNumber>,
     },
 }
 
@@ -110,6 +120,9 @@ pub enum ResponseCmd {
         /// A note recorded with the response.
         #[arg(long, value_name = "TEXT")]
         note: Option<String>,
+        /// The warning (1 for W1, 2 for W2...) [default: the case's only one].
+        #[arg(long, value_name = "N")]
+        warning: Option<WarningNumber>,
     },
 }
 
@@ -171,7 +184,7 @@ pub async fn route(ctx: &Ctx, cmd: RouteCmd) -> Result<ExitCode> {
         RouteCmd::Plan(case) => {
             let c = ctx.client()?;
             let id = resolve(&c, &case.case).await?;
-            let plan: RoutePlan = c.get(&format!("/api/v1/cases/{id}/route-plan")).await?;
+            let plan: RoutePlanView = c.get(&format!("/api/v1/cases/{id}/route-plan")).await?;
             ctx.emit(&plan, render::route_plan)?;
             Ok(ExitCode::SUCCESS)
         }
@@ -180,14 +193,24 @@ pub async fn route(ctx: &Ctx, cmd: RouteCmd) -> Result<ExitCode> {
             file: None,
             candidate: Some(n),
             rationale,
+            warning,
+            new_warning,
         } => {
             let body = ChoiceBody {
                 candidate: n,
                 rationale: parse_opt("rationale", rationale.as_deref())?,
+                new_warning,
             };
-            command(ctx, &case.case, "route-choice", &body).await
+            let what = format!("route-choice{}", warning_query(warning));
+            command(ctx, &case.case, &what, &body).await
         }
-        RouteCmd::Choose { case, file, .. } => {
+        RouteCmd::Choose {
+            case,
+            file,
+            warning,
+            new_warning,
+            ..
+        } => {
             let file = file.ok_or_else(|| anyhow!("give a route file or --candidate N"))?;
             let raw = read_input(&file)?;
             let rf: RouteFile =
@@ -198,8 +221,10 @@ pub async fn route(ctx: &Ctx, cmd: RouteCmd) -> Result<ExitCode> {
                 route,
                 rationale: rf.rationale,
                 alternatives: rf.alternatives,
+                new_warning,
             };
-            command(ctx, &case.case, "route", &body).await
+            let what = format!("route{}", warning_query(warning));
+            command(ctx, &case.case, &what, &body).await
         }
     }
 }
@@ -221,16 +246,20 @@ pub async fn delivery(ctx: &Ctx, cmd: DeliveryCmd) -> Result<ExitCode> {
         failure,
         attempt,
         version,
+        warning,
     } = cmd;
     let c = ctx.client()?;
     let id = resolve(&c, &case.case).await?;
     let version = match version {
         Some(v) => v,
-        None => fetch_case(&c, id)
-            .await?
-            .approved_warning()
-            .map(|w| w.version)
-            .ok_or_else(|| anyhow!("no warning is approved on this case yet"))?,
+        None => {
+            let cs = fetch_case(&c, id).await?;
+            let n = cs.resolve_warning(warning).map_err(|e| anyhow!("{e}"))?;
+            cs.warning(n)
+                .and_then(|w| w.approved())
+                .map(|w| w.version)
+                .ok_or_else(|| anyhow!("no version of {n} is approved on this case yet"))?
+        }
     };
     let proof = match (proof_kind, proof) {
         (Some(kind), Some(r)) => Some(Proof {
@@ -255,7 +284,8 @@ pub async fn delivery(ctx: &Ctx, cmd: DeliveryCmd) -> Result<ExitCode> {
         attempt,
     )
     .map_err(|e| anyhow!("{e}"))?;
-    command_on(ctx, &c, (id, &case.case), "deliveries", &body).await
+    let what = format!("deliveries{}", warning_query(warning));
+    command_on(ctx, &c, (id, &case.case), &what, &body).await
 }
 
 pub async fn response(ctx: &Ctx, cmd: ResponseCmd) -> Result<ExitCode> {
@@ -264,13 +294,22 @@ pub async fn response(ctx: &Ctx, cmd: ResponseCmd) -> Result<ExitCode> {
         kind,
         at,
         note,
+        warning,
     } = cmd;
     let body = Response {
         kind,
         at: parse_time("--at", &at)?,
         note: parse_opt("note", note.as_deref())?,
     };
-    command(ctx, &case.case, "responses", &body).await
+    let what = format!("responses{}", warning_query(warning));
+    command(ctx, &case.case, &what, &body).await
+}
+
+/// `?warning=N` for a command about warning N; nothing for the default.
+pub fn warning_query(warning: Option<WarningNumber>) -> String {
+    warning
+        .map(|n| format!("?warning={}", n.get()))
+        .unwrap_or_default()
 }
 
 pub async fn advisory(ctx: &Ctx, cmd: AdvisoryCmd) -> Result<ExitCode> {

@@ -44,6 +44,7 @@ pub const CALLS: &[(&str, &[&str])] = &[
     ("case assess", &["assess"]),
     ("case determine", &["determine"]),
     ("case reassess", &["reassess"]),
+    ("case confirm", &["confirm_determination"]),
     ("case handoff", &["hand_off"]),
     ("case sweep", &["sweep"]),
     ("waiver request", &["request_waiver"]),

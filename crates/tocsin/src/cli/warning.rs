@@ -9,6 +9,7 @@ use clap::{Subcommand, ValueEnum};
 use serde::Serialize;
 use tocsin_domain::delivery::{WarningText, WithheldCategory};
 use tocsin_domain::template::Draft;
+use tocsin_domain::warning::WarningNumber;
 use tocsin_server::api::cases::{ApproveWarningBody, CheckView, DraftBody};
 use tocsin_server::api::common::{CommandResult, TextBody};
 use tocsin_server::api::delivery::{CapQuery, TemplateQuery};
@@ -16,6 +17,7 @@ use tocsin_server::api::delivery::{CapQuery, TemplateQuery};
 use super::args::Output;
 use super::case::{CaseArg, command, fetch_case, resolve};
 use super::context::Ctx;
+use super::delivery::warning_query;
 use super::input::{TextArgs, parse_flag, wire};
 use crate::client::{self, with_query};
 use crate::out;
@@ -51,6 +53,9 @@ pub enum WarningCmd {
         /// The language of the text (a BCP 47 tag: en, fa, ru, en-GB).
         #[arg(long, default_value = "en", value_name = "TAG")]
         language: String,
+        /// The warning (1 for W1, 2 for W2...) [default: the case's only one].
+        #[arg(long, value_name = "N")]
+        warning: Option<WarningNumber>,
     },
     /// Approve a draft (two-person): give the sha256 you read to be sure it did not change.
     Approve {
@@ -61,6 +66,10 @@ pub enum WarningCmd {
         /// The warning version to approve.
         #[arg(long)]
         version: u32,
+        /// The warning (1 for W1, 2 for W2...) [default: the case's only one].
+        #[arg(long, value_name = "N")]
+        warning: Option<WarningNumber>,
+
         /// The sha256 of the text you read (printed by `warning draft` and `warning show`), required: refused if the draft differs.
         #[arg(long, value_name = "HEX")]
         sha256: String,
@@ -74,6 +83,9 @@ pub enum WarningCmd {
         /// The warning version [default: the latest].
         #[arg(long)]
         version: Option<u32>,
+        /// The warning (1 for W1, 2 for W2...) [default: the case's only one].
+        #[arg(long, value_name = "N")]
+        warning: Option<WarningNumber>,
     },
     /// A draft from the template for the case's target kind.
     Template {
@@ -92,6 +104,10 @@ pub enum WarningCmd {
         /// The approved warning version.
         #[arg(long)]
         version: u32,
+        /// The warning (1 for W1, 2 for W2...) [default: the case's only one].
+        #[arg(long, value_name = "N")]
+        warning: Option<WarningNumber>,
+
         /// The form of the export.
         #[arg(long, value_enum, default_value_t = ExportFormat::Letter)]
         format: ExportFormat,
@@ -155,6 +171,7 @@ pub async fn warning(ctx: Ctx, cmd: WarningCmd) -> Result<ExitCode> {
             text,
             withheld,
             language,
+            warning,
             ..
         } => {
             let text = text.read()?;
@@ -170,8 +187,12 @@ pub async fn warning(ctx: Ctx, cmd: WarningCmd) -> Result<ExitCode> {
             };
             let c = ctx.client()?;
             let id = resolve(&c, &case.case).await?;
-            let drafted: Result<CommandResult> =
-                c.post(&format!("/api/v1/cases/{id}/warnings"), &body).await;
+            let drafted: Result<CommandResult> = c
+                .post(
+                    &format!("/api/v1/cases/{id}/warnings{}", warning_query(warning)),
+                    &body,
+                )
+                .await;
             match drafted {
                 Ok(result) => {
                     let view = Drafted { result, sha256 };
@@ -182,8 +203,14 @@ pub async fn warning(ctx: Ctx, cmd: WarningCmd) -> Result<ExitCode> {
                             .warning_version
                             .map(|v| v.to_string())
                             .unwrap_or_default();
+                        let of = warning
+                            .map(|n| format!(" of {n}"))
+                            .unwrap_or_default();
+                        let flag = warning
+                            .map(|n| format!(" --warning {}", n.get()))
+                            .unwrap_or_default();
                         format!(
-                            "warning version {version} drafted on case {id}; it is now {}\nsha256 {} (an approver gives it: tocsin warning approve {id} --version {version} --sha256 {})",
+                            "warning version {version}{of} drafted on case {id}; it is now {}\nsha256 {} (an approver gives it: tocsin warning approve {id}{flag} --version {version} --sha256 {})",
                             v.result.state.as_str(),
                             v.sha256,
                             v.sha256
@@ -206,13 +233,14 @@ pub async fn warning(ctx: Ctx, cmd: WarningCmd) -> Result<ExitCode> {
             case,
             version,
             sha256,
+            warning,
             ..
         } => {
             let body = ApproveWarningBody { sha256 };
             command(
                 ctx,
                 &case.case,
-                &format!("warnings/{version}/approval"),
+                &format!("warnings/{version}/approval{}", warning_query(warning)),
                 &body,
             )
             .await
@@ -239,32 +267,41 @@ pub async fn warning(ctx: Ctx, cmd: WarningCmd) -> Result<ExitCode> {
             version,
             format,
             scope,
+            warning,
         } => {
             let c = ctx.client()?;
             let id = resolve(&c, &case.case).await?;
-            let warning = format!("/api/v1/cases/{id}/warnings/{version}");
+            let base = format!("/api/v1/cases/{id}/warnings/{version}");
             let path = match format {
-                ExportFormat::Letter => format!("{warning}/letter"),
+                ExportFormat::Letter => format!("{base}/letter{}", warning_query(warning)),
                 ExportFormat::Cap => with_query(
-                    &format!("{warning}/cap"),
+                    &format!("{base}/cap"),
                     &CapQuery {
                         scope,
                         restriction: None,
+                        warning,
                     },
                 )?,
             };
             out::text(c.get_text(&path).await?)?;
             Ok(ExitCode::SUCCESS)
         }
-        WarningCmd::Show { case, version, .. } => {
+        WarningCmd::Show {
+            case,
+            version,
+            warning,
+            ..
+        } => {
             let c = ctx.client()?;
             let id = resolve(&c, &case.case).await?;
             let cs = fetch_case(&c, id).await?;
+            let n = cs.resolve_warning(warning).map_err(|e| anyhow!("{e}"))?;
+            let versions = cs.warning(n).map(|w| w.versions.as_slice()).unwrap_or(&[]);
             let w = match version {
-                Some(v) => cs.warnings.iter().find(|w| w.version == v),
-                None => cs.warnings.last(),
+                Some(v) => versions.iter().find(|w| w.version == v),
+                None => versions.last(),
             }
-            .ok_or_else(|| anyhow!("case {id} has no such warning version"))?;
+            .ok_or_else(|| anyhow!("case {id} has no such version of {n}"))?;
             ctx.emit(w, |w| {
                 format!(
                     "warning v{} ({}), sha256 {}\ndrafted by {} at {}; {}\nwithheld: {}\n---\n{}\n---",

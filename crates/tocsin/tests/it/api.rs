@@ -39,6 +39,7 @@ fn expected_access() -> BTreeMap<&'static str, Access> {
         ("assess", n(Analyse)),
         ("determine", n(Analyse)),
         ("reassess", n(Analyse)),
+        ("confirm_determination", n(Approve)),
         ("hand_off", n(Analyse)),
         ("request_waiver", n(Analyse)),
         ("approve_waiver", n(Approve)),

@@ -24,3 +24,4 @@ mod screening;
 mod support;
 mod sweep;
 mod tamper;
+mod warnings;

@@ -75,12 +75,13 @@ fn kerman_end_to_end() {
                 .any(|r| r.reason.contains("not a waiver ground"))
         );
         // 4. Two hops through the protecting power.
-        let route = &c.route.as_ref().unwrap().route;
+        let w1 = &c.warnings[0];
+        let route = &w1.route.as_ref().unwrap().route;
         assert_eq!(route.hops().len(), 2);
         assert_eq!(route.hops()[0].to.kind, PartyKind::ProtectingPower);
         assert_eq!(route.hops()[0].to.country.unwrap().as_str(), "CH");
         assert_eq!(route.recipient().country.unwrap().as_str(), "IR");
-        assert_eq!(c.route.as_ref().unwrap().alternatives.len(), 1);
+        assert_eq!(w1.route.as_ref().unwrap().alternatives.len(), 1);
         // 5. The draft naming the source was refused with its spans; the warning is sanitised.
         match &run.source_draft_refusal {
             ServiceError::Refused(CaseError::SanitisationFindings { findings }) => {
@@ -95,16 +96,17 @@ fn kerman_end_to_end() {
             other => panic!("unexpected: {other}"),
         }
         assert_eq!(c.warnings.len(), 1);
-        let w = &c.warnings[0];
+        assert_eq!(w1.versions.len(), 1);
+        let w = &w1.versions[0];
         assert_eq!(w.text.as_str(), KERMAN_WARNING);
         assert_eq!(w.sha256, WarningText::new(KERMAN_WARNING).unwrap().sha256());
         assert!(w.withheld.contains(&WithheldCategory::SourceIdentity));
         assert_eq!(w.approved_by.as_ref().unwrap().as_str(), "approver.lee");
         assert_ne!(w.approved_by.as_ref(), Some(&w.drafted_by));
         // 6. Delivery per hop with time zones, no response, escalation, outcome.
-        assert_eq!(c.deliveries.len(), 2);
-        assert_eq!(c.deliveries[1].delivery.time_zone.as_str(), "Asia/Tehran");
-        assert_eq!(c.responses[0].value.kind, ResponseKind::NoResponse);
+        assert_eq!(w1.deliveries.len(), 2);
+        assert_eq!(w1.deliveries[1].delivery.time_zone.as_str(), "Asia/Tehran");
+        assert_eq!(w1.responses[0].response.kind, ResponseKind::NoResponse);
         assert_eq!(c.escalations.len(), 1);
         assert_eq!(
             c.outcome.as_ref().unwrap().value.outcome,
@@ -154,10 +156,11 @@ fn crocus_end_to_end() {
             Verdict::DutyToWarn
         );
         // Liaison route, written delivery at 11:15 Moscow time.
-        let route = &c.route.as_ref().unwrap().route;
+        let w1 = &c.warnings[0];
+        let route = &w1.route.as_ref().unwrap().route;
         assert_eq!(route.hops().len(), 1);
         assert_eq!(route.hops()[0].channel, Channel::ServiceLiaison);
-        let d0 = &c.deliveries[0].delivery;
+        let d0 = &w1.deliveries[0].delivery;
         assert_eq!(d0.medium, Medium::Written);
         assert_eq!(d0.at, ts("2024-03-07T11:15:00+03:00"));
         assert!(
@@ -171,7 +174,7 @@ fn crocus_end_to_end() {
         assert_eq!(c.advisories.len(), 1);
         assert_eq!(c.advisories[0].value.decision, AdvisoryChoice::Issued);
         // Responses over time.
-        let kinds: Vec<_> = c.responses.iter().map(|r| r.value.kind).collect();
+        let kinds: Vec<_> = w1.responses.iter().map(|r| r.response.kind).collect();
         assert_eq!(
             kinds,
             vec![ResponseKind::ActionObserved, ResponseKind::Dismissed]
@@ -189,11 +192,7 @@ fn crocus_end_to_end() {
         );
         // The exact delivered text and its hash are retrievable from the record.
         let stored = load(&svc, c.id).await;
-        let delivered = stored
-            .warnings
-            .iter()
-            .find(|w| w.version == d0.warning_version)
-            .unwrap();
+        let delivered = stored.warnings[0].version(d0.warning_version).unwrap();
         assert_eq!(delivered.text.as_str(), CROCUS_WARNING);
         assert_eq!(
             delivered.sha256,
@@ -338,6 +337,7 @@ fn edge_3_kidnapping_direct_to_the_victim_through_law_enforcement() {
             &analyst,
             c.id,
             Command::ChooseRoute {
+                warning: None,
                 route,
                 rationale: Reason::new("Warn the victim in person through the FBI.").unwrap(),
                 alternatives: vec![],
@@ -351,6 +351,7 @@ fn edge_3_kidnapping_direct_to_the_victim_through_law_enforcement() {
             &analyst,
             c.id,
             Command::DraftWarning {
+                warning: None,
                 text: WarningText::new(text).unwrap(),
                 withheld: [WithheldCategory::SourceIdentity].into(),
                 language: LanguageTag::english(),
@@ -358,12 +359,13 @@ fn edge_3_kidnapping_direct_to_the_victim_through_law_enforcement() {
         )
         .await
         .unwrap();
-        let sha = ex.case.warnings[0].sha256.clone();
+        let sha = ex.case.warnings[0].versions[0].sha256.clone();
         act(
             &svc,
             &person(&svc, "approver.b").await,
             c.id,
             Command::ApproveWarning {
+                warning: None,
                 version: 1,
                 sha256: Some(sha),
             },
@@ -395,13 +397,21 @@ fn edge_3_kidnapping_direct_to_the_victim_through_law_enforcement() {
             &svc,
             &person(&svc, "officer.c").await,
             c.id,
-            Command::RecordDelivery { delivery },
+            Command::RecordDelivery {
+                warning: None,
+                delivery,
+            },
         )
         .await
         .unwrap();
         assert_eq!(ex.case.state, CaseState::Delivered);
         assert_eq!(
-            ex.case.deliveries[0].delivery.proof.as_ref().unwrap().kind,
+            ex.case.warnings[0].deliveries[0]
+                .delivery
+                .proof
+                .as_ref()
+                .unwrap()
+                .kind,
             ProofKind::Acknowledgement
         );
     });
@@ -552,6 +562,7 @@ fn edge_6_w4_rejected_and_a_broader_warning_drafted() {
             &person(&svc, "analyst.a").await,
             c.id,
             Command::DraftWarning {
+                warning: None,
                 text: WarningText::new(
                     "KESTREL reports a shooting planned at your office next Tuesday.",
                 )
@@ -569,6 +580,7 @@ fn edge_6_w4_rejected_and_a_broader_warning_drafted() {
             &person(&svc, "analyst.a").await,
             c.id,
             Command::DraftWarning {
+                warning: None,
                 text: WarningText::new(broad).unwrap(),
                 withheld: [
                     WithheldCategory::SourceIdentity,
