@@ -310,6 +310,14 @@ pub enum Command {
         lead_element: ElementName,
         reason: Reason,
     },
+    /// Confirm, reject or set whether a report is an independent source,
+    /// at any time after intake: `derived_of` another report of the case,
+    /// or (`None`) independent.
+    MarkIndependence {
+        report_id: ReportId,
+        derived_of: Option<ReportId>,
+        reason: Reason,
+    },
 }
 
 impl Command {
@@ -332,6 +340,7 @@ impl Command {
             Command::RecordOutcome { .. } => Action::RecordOutcome,
             Command::Reassess { .. } => Action::Reassess,
             Command::HandOff { .. } => Action::HandOff,
+            Command::MarkIndependence { .. } => Action::MarkIndependence,
         }
     }
 
@@ -391,6 +400,10 @@ pub enum CaseError {
     DuplicateReport(ReportId),
     #[error("derived_from names report {0}, which is not on this case")]
     UnknownDerivedFrom(ReportId),
+    #[error("there is no report {0} on this case")]
+    UnknownReport(ReportId),
+    #[error("report {0} cannot be derived from itself")]
+    DerivedFromItself(ReportId),
     #[error("the warning text has {} finding(s) that would reveal protected information: {}", findings.len(), findings.iter().map(|f| f.to_string()).collect::<Vec<_>>().join("; "))]
     SanitisationFindings { findings: Vec<Finding> },
     #[error("warning version {asked} cannot be approved: the latest draft is version {latest}")]
@@ -1092,6 +1105,18 @@ impl Case {
                     self.reassessment_due = Some(f);
                 }
             }
+            Event::IndependenceMarked {
+                report_id,
+                independence,
+                ..
+            } => {
+                let r = self
+                    .reports
+                    .iter_mut()
+                    .find(|r| r.id == *report_id)
+                    .ok_or_else(|| bad(format!("report {report_id} is not on this case")))?;
+                r.independence = independence.clone();
+            }
             Event::ReassessmentStarted { .. } => {
                 for w in &mut self.waivers {
                     if w.status == WaiverStatus::Pending {
@@ -1575,7 +1600,12 @@ impl Case {
     }
 
     fn decide(&self, cmd: Command, ctx: Ctx<'_>) -> Result<Vec<Event>, CaseError> {
-        let target = self.check_allowed(&cmd)?;
+        // In every state but closed, whatever else the state allows.
+        let target = if cmd.action() == Action::MarkIndependence {
+            None
+        } else {
+            self.check_allowed(&cmd)?
+        };
         let warning = target.unwrap_or_default();
         let current = self.warning(warning);
         let policy = ctx.policy;
@@ -1903,6 +1933,11 @@ impl Case {
                     reason,
                 }])
             }
+            Command::MarkIndependence {
+                report_id,
+                derived_of,
+                reason,
+            } => self.mark_independence(report_id, derived_of, reason),
         }
     }
 
@@ -2031,7 +2066,7 @@ impl Case {
             .unwrap_or(self.opened_at)
     }
 
-    fn is_determined(&self) -> bool {
+    pub(crate) fn is_determined(&self) -> bool {
         !matches!(
             self.state,
             CaseState::AwaitingDetermination | CaseState::NeedsMoreInformation

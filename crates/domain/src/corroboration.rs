@@ -27,7 +27,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::event::{DerivationBasis, DerivedLink, Independence};
+use crate::event::{DerivationBasis, DerivedLink, Event, Independence};
 use crate::ids::ReportId;
 use crate::policy::Source;
 use crate::report::ThreatReport;
@@ -355,6 +355,69 @@ fn is_header(line: &str) -> bool {
     }
     // A cable's addressees: "FM FIELD OFFICE BOSTON", "TO HQ THREAT DESK".
     matches!(first, "FM" | "TO") && !t.chars().any(|c| c.is_lowercase())
+}
+
+impl crate::case::Case {
+    /// An analyst confirms, rejects or sets whether a report is an
+    /// independent source: `derived_of` another report of the case, or
+    /// independent. The detector only proposes; this is recorded (a
+    /// confirmation too), replaces what was recorded before, and flags a determined case for
+    /// re-assessment when the count of independent sources changes. (Two
+    /// reports that name one origin stay one source whatever is marked:
+    /// correct the origin by a new report instead.)
+    pub(crate) fn mark_independence(
+        &self,
+        report_id: ReportId,
+        derived_of: Option<ReportId>,
+        reason: crate::text::Reason,
+    ) -> Result<Vec<Event>, crate::case::CaseError> {
+        use crate::case::{CaseError, CaseState};
+        use crate::event::{Action, ReassessmentReason};
+        if self.state == CaseState::Closed {
+            return Err(CaseError::NotAllowed {
+                action: Action::MarkIndependence,
+                state: self.state,
+                allowed: self.state.allowed().to_vec(),
+            });
+        }
+        if !self.reports.iter().any(|r| r.id == report_id) {
+            return Err(CaseError::UnknownReport(report_id));
+        }
+        let independence = match derived_of {
+            None => Independence::Independent,
+            Some(of) if of == report_id => return Err(CaseError::DerivedFromItself(report_id)),
+            Some(of) if !self.reports.iter().any(|r| r.id == of) => {
+                return Err(CaseError::UnknownDerivedFrom(of));
+            }
+            Some(of) => Independence::Derived {
+                of,
+                basis: DerivationBasis::Marked {
+                    reason: reason.clone(),
+                },
+                also: Vec::new(),
+            },
+        };
+        let before = self.independent_sources();
+        let mut after = self.clone();
+        if let Some(r) = after.reports.iter_mut().find(|r| r.id == report_id) {
+            r.independence = independence.clone();
+        }
+        let count = after.independent_sources();
+        let mut events = vec![Event::IndependenceMarked {
+            report_id,
+            independence,
+            reason,
+        }];
+        if count != before && self.is_determined() {
+            events.push(Event::ReassessmentFlagged {
+                reason: ReassessmentReason::NewInformation,
+                detail: format!(
+                    "an analyst marked report {report_id}: {before} independent source(s) before, {count} now"
+                ),
+            });
+        }
+        Ok(events)
+    }
 }
 
 #[cfg(test)]

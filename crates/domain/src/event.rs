@@ -59,6 +59,8 @@ pub enum Action {
     HandOff,
     AddWarning,
     ConfirmDetermination,
+    /// Confirm, reject or set whether a report is an independent source.
+    MarkIndependence,
 }
 
 impl Action {
@@ -81,6 +83,7 @@ impl Action {
             Action::HandOff => "hand off",
             Action::AddWarning => "add warning",
             Action::ConfirmDetermination => "confirm determination",
+            Action::MarkIndependence => "mark independence",
         }
     }
 
@@ -95,6 +98,7 @@ impl Action {
             | Action::AddWarning
             | Action::DraftWarning
             | Action::Reassess
+            | Action::MarkIndependence
             | Action::HandOff => Permission::Analyse,
             Action::ApproveWaiver
             | Action::RejectWaiver
@@ -231,6 +235,9 @@ pub enum DerivationBasis {
     },
     /// Both reports name the same origin (compared by [`Origin::key`]).
     SameOrigin { origin: Origin },
+    /// An analyst marked it so after intake (an
+    /// [`Event::IndependenceMarked`]), for this reason.
+    Marked { reason: Reason },
 }
 
 impl DerivationBasis {
@@ -249,6 +256,7 @@ impl DerivationBasis {
                 "shared text: {this_in_other_percent}% of its word pairs are in the other, {other_in_this_percent}% of the other's in it ({shared_pairs} pairs)"
             ),
             Self::SameOrigin { origin } => format!("same origin \"{origin}\""),
+            Self::Marked { reason } => format!("an analyst marked it so: {reason}"),
         }
     }
 }
@@ -433,6 +441,14 @@ pub enum Event {
     ReassessmentStarted {
         reason: Reason,
     },
+    /// An analyst confirmed, rejected or set whether a report is an
+    /// independent source, after intake: it replaces what the detector (or
+    /// an earlier mark) recorded for it.
+    IndependenceMarked {
+        report_id: ReportId,
+        independence: Independence,
+        reason: Reason,
+    },
     EscalationRaised {
         step: Step,
         due: Timestamp,
@@ -600,6 +616,7 @@ impl Event {
             Event::DeterminationConfirmed { .. } => "determination_confirmed",
             Event::ReassessmentFlagged { .. } => "reassessment_flagged",
             Event::ReassessmentStarted { .. } => "reassessment_started",
+            Event::IndependenceMarked { .. } => "independence_marked",
             Event::EscalationRaised { .. } => "escalation_raised",
             Event::CaseHandedOff { .. } => "case_handed_off",
             Event::AttemptRefused { .. } => "attempt_refused",
@@ -803,6 +820,16 @@ impl Event {
                 format!("flagged for re-assessment ({}): {detail}", reason.as_str())
             }
             Event::ReassessmentStarted { reason } => format!("re-assessment started: {reason}"),
+            Event::IndependenceMarked {
+                report_id,
+                independence: Independence::Independent,
+                reason,
+            } => format!("report {report_id} marked an independent source: {reason}"),
+            Event::IndependenceMarked {
+                report_id,
+                independence: Independence::Derived { of, .. },
+                reason,
+            } => format!("report {report_id} marked derived from report {of}: {reason}"),
             Event::EscalationRaised { step, due } => {
                 format!("escalation: {} was due {due}", step.as_str())
             }

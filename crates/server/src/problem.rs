@@ -348,7 +348,9 @@ impl From<CaseError> for ApiError {
             },
             CaseError::TwoPersonRule { .. } => ApiError::new(Kind::TwoPersonRule, detail),
             CaseError::MissingRole { .. } => ApiError::forbidden(detail),
-            CaseError::UnknownWaiver(_) => ApiError::not_found(detail),
+            CaseError::UnknownWaiver(_) | CaseError::UnknownReport(_) => {
+                ApiError::not_found(detail)
+            }
             CaseError::WaiverNotPending(_) | CaseError::NotLatestDraft { .. } => {
                 ApiError::new(Kind::IllegalTransition, detail)
             }

@@ -159,6 +159,7 @@ fn action_of(event: &Event) -> Option<Action> {
         Event::OutcomeRecorded { .. } => Action::RecordOutcome,
         Event::ReassessmentStarted { .. } => Action::Reassess,
         Event::CaseHandedOff { .. } => Action::HandOff,
+        Event::IndependenceMarked { .. } => Action::MarkIndependence,
         Event::DeterminationConfirmed { .. } => Action::ConfirmDetermination,
         _ => return None,
     })

@@ -22,7 +22,7 @@ use tocsin_domain::event::Assessment;
 use tocsin_domain::ids::CaseIdPrefix;
 use tocsin_domain::sanitise::Finding;
 use tocsin_domain::text::{ElementName, Note, Reason};
-use tocsin_domain::{ActorName, CaseId, CaseNumber, Timestamp, WaiverId};
+use tocsin_domain::{ActorName, CaseId, CaseNumber, ReportId, Timestamp, WaiverId};
 use tocsin_service::{CaseListQuery, LoggedEvent};
 use tocsin_store::CaseSummary;
 
@@ -111,6 +111,19 @@ pub fn routes(t: &mut Table) {
             "Hand the case to another owner and lead element",
         ),
         hand_off,
+    );
+    t.add(
+        command_op::<IndependenceBody>(
+            Op::post(
+                "mark_independence",
+                path!("/cases/{case_id}/reports/{report_id}/independence"),
+                needs(Permission::Analyse),
+            )
+            .summary("Confirm, reject or set whether a report is an independent source")
+            .describe("At any time after intake (not on a closed case): `derived_of` another report of the case, or absent for independent. The detector only proposes; this is recorded, replaces what was recorded for the report, and flags a determined case for re-assessment when the count of independent sources changes. Reports that name one origin stay one source.")
+            .param("report_id", "The report's id"),
+        ),
+        mark_independence,
     );
     t.add(
         command::<WaiverRequestBody>(
@@ -365,6 +378,16 @@ pub struct HandOffBody {
     pub reason: Reason,
 }
 
+/// Whether a report is an independent source, as an analyst marks it.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IndependenceBody {
+    /// The report of the case it repeats; absent: it is independent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub derived_of: Option<ReportId>,
+    pub reason: Reason,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WaiverRequestBody {
@@ -514,6 +537,21 @@ async fn hand_off(c: CaseCommand<HandOffBody>) -> Result<Response, ApiError> {
         Ok(Command::HandOff {
             owner: b.owner,
             lead_element: b.lead_element,
+            reason: b.reason,
+        })
+    })
+    .await
+}
+
+async fn mark_independence(c: CaseCommand<IndependenceBody>) -> Result<Response, ApiError> {
+    c.run(|b, params| {
+        let r = params.get("report_id");
+        let report_id = r
+            .parse()
+            .map_err(|_| ApiError::not_found(format!("there is no report {r} on this case")))?;
+        Ok(Command::MarkIndependence {
+            report_id,
+            derived_of: b.derived_of,
             reason: b.reason,
         })
     })

@@ -14,10 +14,10 @@ use tocsin_domain::event::Assessment;
 use tocsin_domain::grading::{AdmiraltyGrade, Detail, Grading, Specificity};
 use tocsin_domain::report::{HarmType, HarmTypes};
 use tocsin_domain::time::ThreatWindow;
-use tocsin_domain::{CaseId, CaseState, RecordedEvent, Timestamp, WaiverId};
+use tocsin_domain::{CaseId, CaseState, RecordedEvent, ReportId, Timestamp, WaiverId};
 use tocsin_server::api::cases::{
-    ApproveWaiverBody, CasePage, CaseRow, DetermineBody, HandOffBody, ListCasesQuery,
-    RejectWaiverBody, WaiverRequestBody,
+    ApproveWaiverBody, CasePage, CaseRow, DetermineBody, HandOffBody, IndependenceBody,
+    ListCasesQuery, RejectWaiverBody, WaiverRequestBody,
 };
 use tocsin_server::api::common::{CommandResult, List, ReasonBody};
 use tocsin_server::api::ops::SweepView;
@@ -146,8 +146,49 @@ pub enum CaseCmd {
         #[arg(long)]
         reason: String,
     },
+    /// Confirm, reject or set whether a report is an independent source (the detector only proposes).
+    Independence {
+        #[command(flatten)]
+        case: CaseArg,
+        /// The report: its number in the case (1, 2... as `case show` and the rule trace count them) or its id.
+        #[arg(long, value_name = "REPORT")]
+        report: String,
+        /// The report it repeats (number or id).
+        #[arg(long, value_name = "REPORT", required_unless_present = "independent")]
+        derived_of: Option<String>,
+        /// It is an independent source.
+        #[arg(long, conflicts_with = "derived_of")]
+        independent: bool,
+        /// Why (recorded, and shown in the rule trace).
+        #[arg(long)]
+        reason: String,
+    },
     /// Apply the clock: escalate overdue steps, flag lapsed windows and due waiver reviews.
     Sweep,
+}
+
+/// A report of `case` named by its number in the case (from 1) or its id.
+fn report_of(case: &Case, given: &str) -> Result<ReportId> {
+    let given = given.trim();
+    if let Ok(n) = given.parse::<usize>() {
+        return case
+            .reports
+            .get(n.wrapping_sub(1))
+            .map(|r| r.id)
+            .ok_or_else(|| {
+                anyhow!(
+                    "case has {} report(s): there is no report {n}",
+                    case.reports.len()
+                )
+            });
+    }
+    let id: ReportId = given
+        .parse()
+        .map_err(|_| anyhow!("'{given}' is neither a report number (1, 2...) nor a report id"))?;
+    if !case.reports.iter().any(|r| r.id == id) {
+        bail!("there is no report {id} on this case");
+    }
+    Ok(id)
 }
 
 #[derive(Subcommand)]
@@ -455,6 +496,24 @@ pub async fn case(ctx: &Ctx, cmd: CaseCmd) -> Result<ExitCode> {
                 reason: parse_flag("reason", &reason)?,
             };
             command(ctx, &case.case, "handoffs", &body).await
+        }
+        CaseCmd::Independence {
+            case,
+            report,
+            derived_of,
+            independent: _,
+            reason,
+        } => {
+            let c = ctx.client()?;
+            let id = resolve(&c, &case.case).await?;
+            let folded = fetch_case(&c, id).await?;
+            let report_id = report_of(&folded, &report)?;
+            let body = IndependenceBody {
+                derived_of: derived_of.map(|d| report_of(&folded, &d)).transpose()?,
+                reason: parse_flag("reason", &reason)?,
+            };
+            let what = format!("reports/{report_id}/independence");
+            command_on(ctx, &c, (id, &case.case), &what, &body).await
         }
         CaseCmd::Sweep => {
             let r: SweepView = ctx

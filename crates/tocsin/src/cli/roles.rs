@@ -46,6 +46,7 @@ pub const CALLS: &[(&str, &[&str])] = &[
     ("case reassess", &["reassess"]),
     ("case confirm", &["confirm_determination"]),
     ("case handoff", &["hand_off"]),
+    ("case independence", &["mark_independence"]),
     ("case sweep", &["sweep"]),
     ("waiver request", &["request_waiver"]),
     ("waiver approve", &["approve_waiver"]),

@@ -41,6 +41,7 @@ fn expected_access() -> BTreeMap<&'static str, Access> {
         ("reassess", n(Analyse)),
         ("confirm_determination", n(Approve)),
         ("hand_off", n(Analyse)),
+        ("mark_independence", n(Analyse)),
         ("request_waiver", n(Analyse)),
         ("approve_waiver", n(Approve)),
         ("reject_waiver", n(Approve)),

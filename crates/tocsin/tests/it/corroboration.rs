@@ -217,3 +217,120 @@ fn three_elements_forwarding_one_informants_claim_are_one_source_in_the_rule_tra
         "{text}"
     );
 }
+
+#[test]
+fn an_analyst_marks_a_report_derived_or_independent_after_intake() {
+    let d = Deployment::new();
+    let srv = d.serve("2023-12-26T10:00:00Z");
+    let roles = [Role::Collector, Role::Analyst];
+    let kim = srv.account("kim", &roles, &[EL], "TOP SECRET", &["HCS"]);
+    let col = srv.account("col", &[Role::Collector], &[EL], "TOP SECRET", &["HCS"]);
+    let a = srv.call(
+        "POST",
+        "/api/v1/reports",
+        Some(&kim),
+        Some(report(EL, ORIGINAL, None)),
+    );
+    assert_eq!(a.status, 201, "{:?}", a.body);
+    let case = a.body["case_id"].as_str().unwrap().to_owned();
+    // The border official's report, which the detector finds independent.
+    let a = srv.call(
+        "POST",
+        &format!("/api/v1/reports?case={case}"),
+        Some(&kim),
+        Some(report(EL, INDEPENDENT, None)),
+    );
+    assert_eq!(a.status, 201, "{:?}", a.body);
+    srv.set_now("2023-12-26T14:00:00Z");
+    srv.ok(
+        &kim,
+        "POST",
+        &format!("/api/v1/cases/{case}/determinations"),
+        Some(json!({})),
+    );
+    let get = || srv.ok(&kim, "GET", &format!("/api/v1/cases/{case}"), None);
+    let c = get();
+    let first = c["reports"][0]["id"].as_str().unwrap().to_owned();
+    let second = c["reports"][1]["id"].as_str().unwrap().to_owned();
+    assert_eq!(input(&credible_inputs(&c), "independent_sources"), "2");
+    let mark = |who: &str, report: &str, body: Value| {
+        srv.call(
+            "POST",
+            &format!("/api/v1/cases/{case}/reports/{report}/independence"),
+            Some(who),
+            Some(body),
+        )
+    };
+    // A collector may not; an unknown report is not found; a report is
+    // never derived from itself.
+    let why = "The official's account came from our source's cousin.";
+    let a = mark(&col, &second, json!({"derived_of": first, "reason": why}));
+    assert_eq!(a.status, 403, "{:?}", a.body);
+    let a = mark(&kim, &first, json!({"derived_of": first, "reason": why}));
+    assert_eq!(a.status, 422, "{:?}", a.body);
+    let a = mark(
+        &kim,
+        "01a20000-0000-7000-8000-000000000000",
+        json!({"reason": why}),
+    );
+    assert_eq!(a.status, 404, "{:?}", a.body);
+    // The analyst learns the second report repeats the first: it is
+    // recorded, the count falls, and the case is flagged for re-assessment.
+    let a = mark(&kim, &second, json!({"derived_of": first, "reason": why}));
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    assert_eq!(
+        a.body["events"],
+        json!(["independence_marked", "reassessment_flagged"]),
+        "{:?}",
+        a.body
+    );
+    let c = get();
+    let ind = &c["reports"][1]["independence"];
+    assert_eq!(ind["kind"], "derived", "{ind}");
+    assert_eq!(ind["basis"]["kind"], "marked", "{ind}");
+    assert_eq!(ind["basis"]["reason"], why, "{ind}");
+    // The next determination counts one source, and says why.
+    srv.ok(
+        &kim,
+        "POST",
+        &format!("/api/v1/cases/{case}/reassessments"),
+        Some(json!({"reason": "Sources re-examined."})),
+    );
+    srv.ok(
+        &kim,
+        "POST",
+        &format!("/api/v1/cases/{case}/determinations"),
+        Some(json!({})),
+    );
+    let inputs = credible_inputs(&get());
+    assert_eq!(input(&inputs, "independent_sources"), "1");
+    let sources = input(&inputs, "sources");
+    assert!(
+        sources.contains("report 2 repeats report 1: an analyst marked it so: The official's"),
+        "{sources}"
+    );
+    // Marked independent again, through the CLI, by report numbers.
+    let out = d
+        .tocsin()
+        .env("TOCSIN_SERVER", &srv.url)
+        .env("TOCSIN_TOKEN", &kim)
+        .args([
+            "case",
+            "independence",
+            &case,
+            "--report",
+            "2",
+            "--independent",
+            "--reason",
+            "The cousin was never in Mirjaveh.",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", crate::support::stderr(&out));
+    assert!(
+        stdout(&out).contains("independence_marked"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(get()["reports"][1]["independence"]["kind"], "independent");
+}
