@@ -215,10 +215,12 @@ pub enum Permission {
     Operate,
     /// Screen names against registries.
     Screen,
+    /// Resolve disputes between elements.
+    Arbitrate,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 9] = [
+    pub const ALL: [Permission; 10] = [
         Permission::SubmitReport,
         Permission::ReadCase,
         Permission::Analyse,
@@ -228,6 +230,7 @@ impl Permission {
         Permission::ManageAccounts,
         Permission::Operate,
         Permission::Screen,
+        Permission::Arbitrate,
     ];
 
     /// The roles that grant this permission. This is the whole role table.
@@ -235,7 +238,14 @@ impl Permission {
         use Role::*;
         match self {
             Permission::SubmitReport => &[Collector, Analyst],
-            Permission::ReadCase => &[Collector, Analyst, Approver, DeliveryOfficer, Auditor],
+            Permission::ReadCase => &[
+                Collector,
+                Analyst,
+                Approver,
+                DeliveryOfficer,
+                Auditor,
+                Arbiter,
+            ],
             Permission::Analyse => &[Analyst],
             Permission::Approve => &[Approver],
             Permission::Deliver => &[DeliveryOfficer, Analyst],
@@ -243,6 +253,7 @@ impl Permission {
             Permission::ManageAccounts => &[Admin],
             Permission::Operate => &[Admin],
             Permission::Screen => &[Analyst, Collector, Approver],
+            Permission::Arbitrate => &[Arbiter],
         }
     }
 
@@ -261,6 +272,7 @@ impl Permission {
             Permission::ManageAccounts => "manage_accounts",
             Permission::Operate => "operate",
             Permission::Screen => "screen",
+            Permission::Arbitrate => "arbitrate",
         }
     }
 }
@@ -282,6 +294,12 @@ pub enum Visibility {
     Hidden,
 }
 
+/// Auditors and arbiters work across elements: the element test of
+/// [`visibility`] does not apply to them (clearance and compartments do).
+pub fn oversees_every_element(roles: &BTreeSet<Role>) -> bool {
+    roles.contains(&Role::Auditor) || roles.contains(&Role::Arbiter)
+}
+
 /// Whether `reader` (acting with `roles`) may see a case marked `marking`:
 /// the reader's clearance must reach every level of the case, the reader
 /// must hold every compartment, and must belong to an element the case is
@@ -299,7 +317,7 @@ pub fn visibility(
         .iter()
         .all(|l| matches!((rank, levels.rank(l)), (Some(r), Some(n)) if n <= r));
     let compartments = marking.compartments.is_subset(&reader.spec.compartments);
-    let element = roles.contains(&Role::Auditor)
+    let element = oversees_every_element(roles)
         || marking
             .elements
             .iter()

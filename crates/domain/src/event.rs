@@ -15,7 +15,7 @@ use crate::delivery::{
     WarningText, WithheldCategory,
 };
 use crate::grading::{Grading, Specificity};
-use crate::ids::{CaseId, ReportId, TokenId, WaiverId};
+use crate::ids::{CaseId, ContributionId, DisputeId, ReportId, TokenId, WaiverId};
 use crate::notice::NoticeTarget;
 use crate::policy::{Deadlines, Determination, PolicyRef};
 use crate::reference::{Directory, Relations};
@@ -121,6 +121,8 @@ pub enum Step {
     Approve,
     Deliver,
     FollowUp,
+    /// An arbiter resolves a dispute between elements.
+    Arbitrate,
 }
 
 impl Step {
@@ -130,6 +132,7 @@ impl Step {
             Step::Approve => "approve",
             Step::Deliver => "deliver",
             Step::FollowUp => "follow up",
+            Step::Arbitrate => "arbitrate",
         }
     }
 }
@@ -171,6 +174,9 @@ pub enum ClosureGrounds {
     NoDuty,
     /// No determination was made (for example, the event came first).
     Undetermined,
+    /// Merged into another case, which carries its reports and its duty
+    /// (see `crate::elements::merge`).
+    Merged { into: CaseId },
 }
 
 impl fmt::Display for ClosureGrounds {
@@ -180,6 +186,7 @@ impl fmt::Display for ClosureGrounds {
             Self::Waived { waiver_id } => write!(f, "waiver {waiver_id} covers the duty"),
             Self::NoDuty => f.write_str("no duty to warn was determined"),
             Self::Undetermined => f.write_str("closed before a determination"),
+            Self::Merged { into } => write!(f, "merged into case {into}"),
         }
     }
 }
@@ -400,6 +407,52 @@ pub enum Event {
     WatchListFlagRaised {
         flag: Box<WatchListFlag>,
     },
+    // ---- case stream: across elements (`crate::elements`) ----
+    /// A report another element sent to this case (it may not see the
+    /// case): pending until the lead element accepts or declines it.
+    ContributionSubmitted {
+        contribution_id: ContributionId,
+        report: Box<ThreatReport>,
+    },
+    /// The lead element accepted a contribution; the `report_attached` of
+    /// its report follows in the same append.
+    ContributionAccepted {
+        contribution_id: ContributionId,
+        report_id: ReportId,
+    },
+    ContributionDeclined {
+        contribution_id: ContributionId,
+        reason: Reason,
+    },
+    /// One lead element's half of a merge or a link.
+    RelationProposed {
+        relation: crate::elements::Relation,
+    },
+    /// Recorded on both cases: `absorbed` was merged into `into`.
+    CasesMerged {
+        absorbed: CaseId,
+        into: CaseId,
+        /// The absorbed case's elements, which now share the survivor.
+        shared_with: BTreeSet<ElementName>,
+        /// Reports of accepted contributions, which share nothing.
+        #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+        unshared: BTreeSet<ReportId>,
+    },
+    /// Recorded on both cases.
+    CasesLinked {
+        with: CaseId,
+    },
+    DisputeRaised {
+        dispute_id: DisputeId,
+        subject: crate::elements::DisputeSubject,
+        statement: Reason,
+        due: Timestamp,
+    },
+    /// An arbiter's resolution.
+    DisputeResolved {
+        dispute_id: DisputeId,
+        resolution: Reason,
+    },
     // ---- system stream ----
     /// The exact text of a policy, recorded the first time a determination is
     /// made under it, so the ledger alone explains every determination.
@@ -541,6 +594,14 @@ impl Event {
             Event::AttemptRefused { .. } => "attempt_refused",
             Event::ScreeningRecorded { .. } => "screening_recorded",
             Event::WatchListFlagRaised { .. } => "watch_list_flag_raised",
+            Event::ContributionSubmitted { .. } => "contribution_submitted",
+            Event::ContributionAccepted { .. } => "contribution_accepted",
+            Event::ContributionDeclined { .. } => "contribution_declined",
+            Event::RelationProposed { .. } => "relation_proposed",
+            Event::CasesMerged { .. } => "cases_merged",
+            Event::CasesLinked { .. } => "cases_linked",
+            Event::DisputeRaised { .. } => "dispute_raised",
+            Event::DisputeResolved { .. } => "dispute_resolved",
             Event::PolicyAdopted { .. } => "policy_adopted",
             Event::NoticeDelivered { .. } => "notification_delivered",
             Event::NoticeFailed { .. } => "notification_failed",
@@ -728,6 +789,14 @@ impl Event {
             }
             Event::ScreeningRecorded { screening } => crate::screening::summary(screening),
             Event::WatchListFlagRaised { flag } => crate::screening::flag_summary(flag),
+            Event::ContributionSubmitted { .. }
+            | Event::ContributionAccepted { .. }
+            | Event::ContributionDeclined { .. }
+            | Event::RelationProposed { .. }
+            | Event::CasesMerged { .. }
+            | Event::CasesLinked { .. }
+            | Event::DisputeRaised { .. }
+            | Event::DisputeResolved { .. } => crate::elements::summary(self),
             Event::PolicyAdopted { policy, .. } => format!("policy adopted: {policy}"),
             Event::NoticeDelivered {
                 step,

@@ -345,7 +345,7 @@ impl Service {
                 .map(|l| l.to_string())
                 .collect(),
             compartments: spec.compartments.iter().map(|c| c.to_string()).collect(),
-            elements: if p.roles.contains(&Role::Auditor) {
+            elements: if tocsin_domain::access::oversees_every_element(&p.roles) {
                 None
             } else {
                 Some(spec.elements.iter().map(|e| e.to_string()).collect())
