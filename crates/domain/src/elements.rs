@@ -217,8 +217,10 @@ pub enum ElementsError {
     Closed,
     #[error("a case cannot be merged or linked with itself")]
     SameCase,
-    #[error("the cases are already {0}")]
-    AlreadyRelated(&'static str),
+    #[error(
+        "report {0} is not yet in the surviving case (a report arrived during the merge): run the merge again"
+    )]
+    NotMoved(ReportId),
     #[error(
         "case {absorbed} found a duty to warn and case {into} never did: merge the other way, so the surviving case holds the duty"
     )]
@@ -440,29 +442,14 @@ pub fn propose(case: &Case, relation: Relation) -> Result<Vec<Event>, ElementsEr
     Ok(vec![Event::RelationProposed { relation }])
 }
 
-/// Merges `absorbed` into `into`: the events for `into` (its new reports,
-/// each attached as any report is) and for `absorbed` (closed on the
-/// grounds that it was merged). The service appends `into`'s first, so an
-/// interrupted merge leaves the reports in both cases, never a case closed
-/// with its reports nowhere.
-pub fn merge(
-    into: &Case,
-    absorbed: &Case,
-    ctx: Ctx<'_>,
-) -> Result<(Vec<Event>, Vec<Event>), ElementsError> {
+/// What keeps `absorbed` from being merged into `into` (either way of
+/// calling it: nothing here changes once the merge has begun).
+fn check_merge(into: &Case, absorbed: &Case) -> Result<(), ElementsError> {
     if into.id == absorbed.id {
         return Err(ElementsError::SameCase);
     }
-    if !into.state.is_open() || !absorbed.state.is_open() {
+    if !absorbed.state.is_open() {
         return Err(ElementsError::Closed);
-    }
-    if into
-        .across
-        .related
-        .iter()
-        .any(|r| r.case_id == absorbed.id && r.related_as == RelatedAs::MergedFrom)
-    {
-        return Err(ElementsError::AlreadyRelated("merged"));
     }
     if absorbed.ever_found_a_duty() && !into.ever_found_a_duty() {
         return Err(ElementsError::DutyNotCarried {
@@ -475,7 +462,11 @@ pub fn merge(
     {
         return Err(ElementsError::Unsettled(absorbed.id));
     }
-    let merged = Event::CasesMerged {
+    Ok(())
+}
+
+fn merged_event(into: &Case, absorbed: &Case) -> Event {
+    Event::CasesMerged {
         absorbed: absorbed.id,
         into: into.id,
         shared_with: absorbed.shared_with.clone(),
@@ -485,33 +476,67 @@ pub fn merge(
             .map(|r| r.id)
             .filter(|id| absorbed.across.keeps_unshared(*id))
             .collect(),
-    };
-    // Each report is attached to the surviving case as it stands after the
-    // ones before it, so independence is checked against all of them.
+    }
+}
+
+/// The surviving case's half of a merge of `absorbed` into `into`: the
+/// merge, then each report of `absorbed` it lacks, attached as any report
+/// is (independence checked against all before it). The service appends
+/// this half first, so an interrupted merge leaves the reports in both
+/// cases, never a case closed with its reports nowhere; run again, it
+/// attaches only what is missing.
+pub fn merge_into(into: &Case, absorbed: &Case, ctx: Ctx<'_>) -> Result<Vec<Event>, ElementsError> {
+    check_merge(into, absorbed)?;
+    if !into.state.is_open() {
+        return Err(ElementsError::Closed);
+    }
     let mut next = into.clone();
-    let mut into_events = vec![merged.clone()];
-    fold_into(&mut next, std::slice::from_ref(&merged), ctx)?;
+    let mut events = Vec::new();
+    let begun = into
+        .across
+        .related
+        .iter()
+        .any(|r| r.case_id == absorbed.id && r.related_as == RelatedAs::MergedFrom);
+    if !begun {
+        let merged = merged_event(into, absorbed);
+        fold_into(&mut next, std::slice::from_ref(&merged), ctx)?;
+        events.push(merged);
+    }
     for r in &absorbed.reports {
         if next.reports.iter().any(|e| e.id == r.id) {
             continue;
         }
-        let events = next.handle(
+        let attached = next.handle(
             Command::AttachReport {
                 report_id: r.id,
                 report: Box::new(r.report.clone()),
             },
             ctx,
         )?;
-        fold_into(&mut next, &events, ctx)?;
-        into_events.extend(events);
+        fold_into(&mut next, &attached, ctx)?;
+        events.extend(attached);
     }
-    let absorbed_events = vec![
-        merged,
+    Ok(events)
+}
+
+/// The absorbed case's half, once `into` holds every one of its reports:
+/// the merge, and the closure on the grounds that it was merged. The
+/// surviving case holds the duty, if there was one ([`check_merge`]).
+pub fn close_absorbed(absorbed: &Case, into: &Case) -> Result<Vec<Event>, ElementsError> {
+    check_merge(into, absorbed)?;
+    if let Some(r) = absorbed
+        .reports
+        .iter()
+        .find(|r| !into.reports.iter().any(|e| e.id == r.id))
+    {
+        return Err(ElementsError::NotMoved(r.id));
+    }
+    Ok(vec![
+        merged_event(into, absorbed),
         Event::CaseClosed {
             grounds: ClosureGrounds::Merged { into: into.id },
         },
-    ];
-    Ok((into_events, absorbed_events))
+    ])
 }
 
 fn fold_into(case: &mut Case, events: &[Event], ctx: Ctx<'_>) -> Result<(), ElementsError> {
@@ -528,18 +553,21 @@ fn fold_into(case: &mut Case, events: &[Event], ctx: Ctx<'_>) -> Result<(), Elem
     Ok(())
 }
 
-/// Links two cases: the event for each.
-pub fn link(a: &Case, b: &Case) -> Result<(Vec<Event>, Vec<Event>), ElementsError> {
-    if a.id == b.id {
+/// One side of a link of `case` with `with` (nothing when it is linked
+/// already).
+pub fn link(case: &Case, with: CaseId) -> Result<Vec<Event>, ElementsError> {
+    if case.id == with {
         return Err(ElementsError::SameCase);
     }
-    if a.across.related.iter().any(|r| r.case_id == b.id) {
-        return Err(ElementsError::AlreadyRelated("related"));
+    if case
+        .across
+        .related
+        .iter()
+        .any(|r| r.case_id == with && r.related_as == RelatedAs::LinkedWith)
+    {
+        return Ok(Vec::new());
     }
-    Ok((
-        vec![Event::CasesLinked { with: b.id }],
-        vec![Event::CasesLinked { with: a.id }],
-    ))
+    Ok(vec![Event::CasesLinked { with }])
 }
 
 /// A dispute raised on a case, due for an arbiter at `due`.

@@ -118,6 +118,15 @@ impl Visible<Case> {
         self.0.number = number;
         self
     }
+
+    /// The case without the contributions its reader is not cleared for.
+    pub(crate) fn contributions_only(
+        mut self,
+        keep: impl Fn(&tocsin_domain::elements::Contribution) -> bool,
+    ) -> Self {
+        self.0.across.contributions.retain(keep);
+        self
+    }
 }
 
 impl<T> Deref for Visible<T> {
