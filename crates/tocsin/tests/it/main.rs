@@ -12,6 +12,7 @@ mod corroboration;
 mod crash;
 mod delivery;
 mod door;
+mod elements;
 mod hardening;
 mod migrate;
 mod readme;
