@@ -146,11 +146,10 @@ impl Service {
         } else {
             for (case, with) in [(own_id, other.id), (other.id, own_id)] {
                 self.on_case(case, p.name(), |c, _| {
-                    Ok(Decision::Append {
+                    Ok(nothing_if_empty(Decision::Append {
                         events: elements::link(c, with).map_err(refused)?,
                         docs: Vec::new(),
-                    })
-                    .map(nothing_if_empty)
+                    }))
                 })
                 .await?;
             }
@@ -214,11 +213,10 @@ impl Service {
                 now,
                 policy: &self.policy,
             };
-            Ok(Decision::Append {
+            Ok(nothing_if_empty(Decision::Append {
                 events: elements::merge_into(c, &absorbed_case, ctx).map_err(refused)?,
                 docs: Vec::new(),
-            })
-            .map(nothing_if_empty)
+            }))
         })
         .await?;
         let into_case = self.load(into).await?;
