@@ -41,6 +41,8 @@ pub mod time;
 mod case_tests;
 #[cfg(test)]
 mod corroboration_tests;
+#[cfg(test)]
+mod elements_tests;
 
 pub use actor::{Actor, Role};
 pub use case::{Action, Case, CaseError, CaseState, Command, Ctx, FoldError, OpenCase, Step};
