@@ -47,7 +47,7 @@ impl ContributionStatus {
 }
 
 /// A report another element submitted to this case.
-#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Contribution {
     pub id: ContributionId,
     pub report: ThreatReport,

@@ -400,3 +400,78 @@ fn a_dispute_is_escalated_to_an_arbiter_and_resolved() {
     let open_disputes = srv.ok(&arbiter, "GET", "/api/v1/disputes", None);
     assert_eq!(open_disputes["items"], json!([]));
 }
+
+#[test]
+fn the_cli_submits_decides_merges_and_disputes() {
+    let d = Deployment::new();
+    let srv = d.serve("2023-12-26T10:00:00Z");
+    let roles = [Role::Collector, Role::Analyst];
+    let lead = srv.account("lead", &roles, &[EL], "TOP SECRET", &["HCS"]);
+    let contributor = srv.account(
+        "contributor",
+        &[Role::Collector],
+        &[PARTNER],
+        "TOP SECRET",
+        &["HCS"],
+    );
+    let (_, number) = open(&srv, &lead, report(EL, None));
+    let (_, other) = open(&srv, &lead, report(EL, Some(OTHER_FACTS)));
+    let run = |token: &str, args: &[&str]| -> String {
+        let out = srv.cli(&d, token).args(args).output().unwrap();
+        let text = crate::support::stdout(&out);
+        assert!(
+            out.status.success(),
+            "{args:?}: {text}{}",
+            crate::support::stderr(&out)
+        );
+        text
+    };
+    let file = d.file(
+        "contribution.json",
+        &report(PARTNER, Some(OTHER_FACTS)).to_string(),
+    );
+    let text = run(
+        &contributor,
+        &["contribution", "submit", &number, file.to_str().unwrap()],
+    );
+    assert!(text.ends_with(": pending\n"), "{text}");
+    let id = text
+        .trim()
+        .strip_prefix("contribution ")
+        .unwrap()
+        .split(':')
+        .next()
+        .unwrap()
+        .to_owned();
+    let text = run(&lead, &["contribution", "list", &number]);
+    assert!(text.contains(&format!("{id}  pending")), "{text}");
+    let text = run(&lead, &["case", "show", &number]);
+    assert!(
+        text.contains(&format!("CONTRIBUTION   {id} from contributor")),
+        "{text}"
+    );
+    run(&lead, &["contribution", "accept", &number, &id]);
+    let text = run(&contributor, &["contribution", "status", &number, &id]);
+    assert_eq!(text, format!("contribution {id}: accepted\n"));
+    // Two cases of one lead element: its analyst merges them at once.
+    let text = run(&lead, &["case", "merge", &other, "--into", &number]);
+    assert_eq!(text, "merged\n");
+    let text = run(&lead, &["case", "show", &number]);
+    assert!(text.contains("related        merged from case"), "{text}");
+    let text = run(
+        &lead,
+        &[
+            "dispute",
+            "raise",
+            &number,
+            "--about",
+            "recipient",
+            "--statement",
+            "warn the host service too",
+        ],
+    );
+    assert!(text.contains("\ndispute "), "{text}");
+    let text = run(&lead, &["case", "show", &number]);
+    assert!(text.contains("DISPUTE        "), "{text}");
+    assert!(text.contains("about whom to warn"), "{text}");
+}
