@@ -475,3 +475,44 @@ fn the_cli_submits_decides_merges_and_disputes() {
     assert!(text.contains("DISPUTE        "), "{text}");
     assert!(text.contains("about whom to warn"), "{text}");
 }
+
+#[test]
+fn two_cases_are_linked_both_ways_when_both_lead_elements_ask() {
+    let d = Deployment::new();
+    let srv = d.serve("2023-12-26T10:00:00Z");
+    let roles = [Role::Collector, Role::Analyst];
+    let ours = srv.account("ours", &roles, &[EL], "TOP SECRET", &["HCS"]);
+    let theirs = srv.account("theirs", &roles, &[PARTNER], "TOP SECRET", &["HCS"]);
+    let (a, a_no) = open(&srv, &ours, report(EL, None));
+    let (b, b_no) = open(&srv, &theirs, report(PARTNER, Some(OTHER_FACTS)));
+    // Neither may name a case it does not lead as its own.
+    let r = srv.call(
+        "POST",
+        "/api/v1/case-links",
+        Some(&ours),
+        Some(json!({ "case": b_no, "with": "2023-0099" })),
+    );
+    assert_eq!(r.status, 403, "{:?}", r.body);
+    let r = srv.ok(
+        &ours,
+        "POST",
+        "/api/v1/case-links",
+        Some(json!({ "case": a_no, "with": b_no })),
+    );
+    assert_eq!(r["status"], "proposed");
+    let r = srv.ok(
+        &theirs,
+        "POST",
+        "/api/v1/case-links",
+        Some(json!({ "case": b_no, "with": a_no })),
+    );
+    assert_eq!(r["status"], "linked");
+    let ca = case(&srv, &ours, &a);
+    let cb = case(&srv, &theirs, &b);
+    assert_eq!(ca["across"]["related"][0]["case_id"], b.as_str());
+    assert_eq!(ca["across"]["related"][0]["as"], "linked_with");
+    assert_eq!(cb["across"]["related"][0]["case_id"], a.as_str());
+    // A link shares nothing and closes nothing.
+    assert_eq!(ca["shared_with"], json!([EL]));
+    assert_eq!(cb["state"], "awaiting_determination");
+}
