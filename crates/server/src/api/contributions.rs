@@ -31,7 +31,8 @@ pub fn routes(t: &mut Table) {
         .summary("Send a report to a case you may not see: it waits for the case's lead element")
         .describe("Always answers 202 with a contribution id and the status `pending`, whether the case exists, is hidden from you or not: you learn nothing about the case but, later, whether your contribution was accepted or declined.")
         .body::<ContributionBody>()
-        .returns::<ContributionReceipt>(StatusCode::ACCEPTED),
+        .returns::<ContributionReceipt>(StatusCode::ACCEPTED)
+        .errors(&[Kind::Conflict]),
         submit_contribution,
     );
     t.add(
