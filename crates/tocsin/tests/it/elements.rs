@@ -516,3 +516,59 @@ fn two_cases_are_linked_both_ways_when_both_lead_elements_ask() {
     assert_eq!(ca["shared_with"], json!([EL]));
     assert_eq!(cb["state"], "awaiting_determination");
 }
+
+#[test]
+fn a_contribution_marked_beyond_a_reader_is_kept_from_that_reader() {
+    let d = Deployment::new();
+    let srv = d.serve("2023-12-26T10:00:00Z");
+    let roles = [Role::Collector, Role::Analyst];
+    let lead = srv.account("lead", &roles, &[EL], "TOP SECRET", &["HCS"]);
+    let reader = srv.account("reader", &roles, &[EL], "SECRET", &["HCS"]);
+    let contributor = srv.account(
+        "contributor",
+        &[Role::Collector],
+        &[PARTNER],
+        "TOP SECRET",
+        &["HCS"],
+    );
+    let (id, number) = open(&srv, &lead, report(EL, None));
+    let mut r = report(PARTNER, Some(OTHER_FACTS));
+    r["handling"]["classification"] = json!("TOP SECRET");
+    let c = contribute(&srv, &contributor, &number, r);
+    let c = c["contribution_id"].as_str().unwrap();
+    // The lead sees it; a SECRET reader of the case does not, and is
+    // refused the events that carry it.
+    let list = srv.ok(
+        &lead,
+        "GET",
+        &format!("/api/v1/cases/{id}/contributions"),
+        None,
+    );
+    assert_eq!(list["items"][0]["id"], c);
+    let list = srv.ok(
+        &reader,
+        "GET",
+        &format!("/api/v1/cases/{id}/contributions"),
+        None,
+    );
+    assert_eq!(list["items"], json!([]));
+    assert_eq!(
+        case(&srv, &reader, &id)["across"]["contributions"],
+        json!([])
+    );
+    let a = srv.call(
+        "GET",
+        &format!("/api/v1/cases/{id}/events"),
+        Some(&reader),
+        None,
+    );
+    assert_eq!(a.status, 403, "{:?}", a.body);
+    // Nor may the reader accept what it cannot read.
+    let a = srv.call(
+        "POST",
+        &format!("/api/v1/cases/{id}/contributions/{c}/acceptance"),
+        Some(&reader),
+        Some(json!({})),
+    );
+    assert_eq!(a.status, 403, "{:?}", a.body);
+}
