@@ -218,10 +218,12 @@ pub enum Permission {
     /// Apply the clock now: an operator to every case, an analyst to the
     /// cases they may see (the service narrows it).
     Sweep,
+    /// Resolve disputes between elements.
+    Arbitrate,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 10] = [
+    pub const ALL: [Permission; 11] = [
         Permission::SubmitReport,
         Permission::ReadCase,
         Permission::Analyse,
@@ -232,6 +234,7 @@ impl Permission {
         Permission::Operate,
         Permission::Screen,
         Permission::Sweep,
+        Permission::Arbitrate,
     ];
 
     /// The roles that grant this permission. This is the whole role table.
@@ -239,7 +242,14 @@ impl Permission {
         use Role::*;
         match self {
             Permission::SubmitReport => &[Collector, Analyst],
-            Permission::ReadCase => &[Collector, Analyst, Approver, DeliveryOfficer, Auditor],
+            Permission::ReadCase => &[
+                Collector,
+                Analyst,
+                Approver,
+                DeliveryOfficer,
+                Auditor,
+                Arbiter,
+            ],
             Permission::Analyse => &[Analyst],
             Permission::Approve => &[Approver],
             Permission::Deliver => &[DeliveryOfficer, Analyst],
@@ -248,6 +258,7 @@ impl Permission {
             Permission::Operate => &[Admin],
             Permission::Screen => &[Analyst, Collector, Approver],
             Permission::Sweep => &[Analyst, Admin],
+            Permission::Arbitrate => &[Arbiter],
         }
     }
 
@@ -267,6 +278,7 @@ impl Permission {
             Permission::Operate => "operate",
             Permission::Screen => "screen",
             Permission::Sweep => "sweep",
+            Permission::Arbitrate => "arbitrate",
         }
     }
 }
@@ -288,6 +300,12 @@ pub enum Visibility {
     Hidden,
 }
 
+/// Auditors and arbiters work across elements: the element test of
+/// [`visibility`] does not apply to them (clearance and compartments do).
+pub fn oversees_every_element(roles: &BTreeSet<Role>) -> bool {
+    roles.contains(&Role::Auditor) || roles.contains(&Role::Arbiter)
+}
+
 /// Whether `reader` (acting with `roles`) may see a case marked `marking`:
 /// the reader's clearance must reach every level of the case, the reader
 /// must hold every compartment, and must belong to an element the case is
@@ -305,7 +323,7 @@ pub fn visibility(
         .iter()
         .all(|l| matches!((rank, levels.rank(l)), (Some(r), Some(n)) if n <= r));
     let compartments = marking.compartments.is_subset(&reader.spec.compartments);
-    let element = roles.contains(&Role::Auditor)
+    let element = oversees_every_element(roles)
         || marking
             .elements
             .iter()

@@ -35,16 +35,21 @@ pub enum Role {
     Auditor,
     /// Users and reference data; no case content by default.
     Admin,
+    /// Resolves disputes between elements; reads the cases of every
+    /// element its clearance and compartments admit (as an auditor does).
+    /// Never implied by another role.
+    Arbiter,
 }
 
 impl Role {
-    pub const ALL: [Role; 6] = [
+    pub const ALL: [Role; 7] = [
         Role::Collector,
         Role::Analyst,
         Role::Approver,
         Role::DeliveryOfficer,
         Role::Auditor,
         Role::Admin,
+        Role::Arbiter,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -55,6 +60,7 @@ impl Role {
             Role::DeliveryOfficer => "delivery_officer",
             Role::Auditor => "auditor",
             Role::Admin => "admin",
+            Role::Arbiter => "arbiter",
         }
     }
 }

@@ -644,6 +644,8 @@ pub struct Case {
     /// What became of the escalation notices sent to notification targets.
     #[serde(rename = "notifications")]
     pub notices: Vec<NoticeRecord>,
+    /// Contributions, merges and links, disputes (`crate::elements`).
+    pub across: crate::elements::AcrossElements,
 }
 
 fn lapse_detail(w: &ThreatWindow) -> String {
@@ -820,6 +822,7 @@ impl Case {
             }],
             shared_with: BTreeSet::from([lead_element.clone()]),
             notices: vec![],
+            across: Default::default(),
         })
     }
 
@@ -881,7 +884,9 @@ impl Case {
                 report,
                 independence,
             } => {
-                self.shared_with.insert(report.originating_element.clone());
+                if !self.across.keeps_unshared(*report_id) {
+                    self.shared_with.insert(report.originating_element.clone());
+                }
                 self.reports.push(ReportEntry {
                     id: *report_id,
                     report: (**report).clone(),
@@ -889,6 +894,16 @@ impl Case {
                     recorded_at: at,
                     recorded_by: by,
                 });
+            }
+            across @ (Event::ContributionSubmitted { .. }
+            | Event::ContributionAccepted { .. }
+            | Event::ContributionDeclined { .. }
+            | Event::RelationProposed { .. }
+            | Event::CasesMerged { .. }
+            | Event::CasesLinked { .. }
+            | Event::DisputeRaised { .. }
+            | Event::DisputeResolved { .. }) => {
+                crate::elements::apply(self, across, at, by).map_err(bad)?
             }
             Event::CaseReopened { .. } => {
                 self.state = CaseState::AwaitingDetermination;
@@ -1464,6 +1479,7 @@ impl Case {
                 .iter()
                 .rev()
                 .find(|w| w.status == WaiverStatus::Approved)
+                .filter(|w| !crate::elements::waiver_disputed(self, w.id))
                 .map(|w| ClosureGrounds::Waived { waiver_id: w.id }),
             NoDuty if !self.ever_found_a_duty() => Some(ClosureGrounds::NoDuty),
             NoDuty => self
@@ -2076,7 +2092,7 @@ impl Case {
     /// Steps that are overdue at `now`, with their due time.
     pub fn overdue(&self, now: Timestamp) -> Vec<(Step, Timestamp)> {
         use CaseState::*;
-        let mut out = Vec::new();
+        let mut out = crate::elements::overdue(self, now);
         let Some(d) = &self.deadlines else { return out };
         let s = self.state;
         if matches!(s, AwaitingDetermination | NeedsMoreInformation) && now > d.decide_by {
@@ -2210,6 +2226,7 @@ impl Case {
                 times.push(review_by);
             }
         }
+        times.extend(crate::elements::sweep_times(self));
         times.into_iter().min()
     }
 

@@ -15,7 +15,7 @@ use crate::delivery::{
     WarningText, WithheldCategory,
 };
 use crate::grading::{Grading, Specificity};
-use crate::ids::{CaseId, ReportId, TokenId, WaiverId};
+use crate::ids::{CaseId, ContributionId, DisputeId, ReportId, TokenId, WaiverId};
 use crate::notice::NoticeTarget;
 use crate::policy::{Deadlines, Determination, PolicyRef};
 use crate::reference::{Directory, Relations};
@@ -132,6 +132,8 @@ pub enum Step {
     Approve,
     Deliver,
     FollowUp,
+    /// An arbiter resolves a dispute between elements.
+    Arbitrate,
 }
 
 impl Step {
@@ -141,6 +143,7 @@ impl Step {
             Step::Approve => "approve",
             Step::Deliver => "deliver",
             Step::FollowUp => "follow up",
+            Step::Arbitrate => "arbitrate",
         }
     }
 }
@@ -190,6 +193,9 @@ pub enum ClosureGrounds {
     /// A re-assessment changed the determination from a duty to no duty,
     /// and a second person confirmed it.
     Redetermined { confirmed_by: ActorName },
+    /// Merged into another case, which carries its reports and its duty
+    /// (see `crate::elements::merge`).
+    Merged { into: CaseId },
 }
 
 impl fmt::Display for ClosureGrounds {
@@ -212,6 +218,7 @@ impl fmt::Display for ClosureGrounds {
                 f,
                 "a re-assessment found no duty, confirmed by {confirmed_by}"
             ),
+            Self::Merged { into } => write!(f, "merged into case {into}"),
         }
     }
 }
@@ -474,6 +481,52 @@ pub enum Event {
     WatchListFlagRaised {
         flag: Box<WatchListFlag>,
     },
+    // ---- case stream: across elements (`crate::elements`) ----
+    /// A report another element sent to this case (it may not see the
+    /// case): pending until the lead element accepts or declines it.
+    ContributionSubmitted {
+        contribution_id: ContributionId,
+        report: Box<ThreatReport>,
+    },
+    /// The lead element accepted a contribution; the `report_attached` of
+    /// its report follows in the same append.
+    ContributionAccepted {
+        contribution_id: ContributionId,
+        report_id: ReportId,
+    },
+    ContributionDeclined {
+        contribution_id: ContributionId,
+        reason: Reason,
+    },
+    /// One lead element's half of a merge or a link.
+    RelationProposed {
+        relation: crate::elements::Relation,
+    },
+    /// Recorded on both cases: `absorbed` was merged into `into`.
+    CasesMerged {
+        absorbed: CaseId,
+        into: CaseId,
+        /// The absorbed case's elements, which now share the survivor.
+        shared_with: BTreeSet<ElementName>,
+        /// Reports of accepted contributions, which share nothing.
+        #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+        unshared: BTreeSet<ReportId>,
+    },
+    /// Recorded on both cases.
+    CasesLinked {
+        with: CaseId,
+    },
+    DisputeRaised {
+        dispute_id: DisputeId,
+        subject: crate::elements::DisputeSubject,
+        statement: Reason,
+        due: Timestamp,
+    },
+    /// An arbiter's resolution.
+    DisputeResolved {
+        dispute_id: DisputeId,
+        resolution: Reason,
+    },
     // ---- system stream ----
     /// The exact text of a policy, recorded the first time a determination is
     /// made under it, so the ledger alone explains every determination.
@@ -622,6 +675,14 @@ impl Event {
             Event::AttemptRefused { .. } => "attempt_refused",
             Event::ScreeningRecorded { .. } => "screening_recorded",
             Event::WatchListFlagRaised { .. } => "watch_list_flag_raised",
+            Event::ContributionSubmitted { .. } => "contribution_submitted",
+            Event::ContributionAccepted { .. } => "contribution_accepted",
+            Event::ContributionDeclined { .. } => "contribution_declined",
+            Event::RelationProposed { .. } => "relation_proposed",
+            Event::CasesMerged { .. } => "cases_merged",
+            Event::CasesLinked { .. } => "cases_linked",
+            Event::DisputeRaised { .. } => "dispute_raised",
+            Event::DisputeResolved { .. } => "dispute_resolved",
             Event::PolicyAdopted { .. } => "policy_adopted",
             Event::NoticeDelivered { .. } => "notification_delivered",
             Event::NoticeFailed { .. } => "notification_failed",
@@ -845,6 +906,14 @@ impl Event {
             }
             Event::ScreeningRecorded { screening } => crate::screening::summary(screening),
             Event::WatchListFlagRaised { flag } => crate::screening::flag_summary(flag),
+            Event::ContributionSubmitted { .. }
+            | Event::ContributionAccepted { .. }
+            | Event::ContributionDeclined { .. }
+            | Event::RelationProposed { .. }
+            | Event::CasesMerged { .. }
+            | Event::CasesLinked { .. }
+            | Event::DisputeRaised { .. }
+            | Event::DisputeResolved { .. } => crate::elements::summary(self),
             Event::PolicyAdopted { policy, .. } => format!("policy adopted: {policy}"),
             Event::NoticeDelivered {
                 step,

@@ -76,6 +76,15 @@ id_type!(
     /// Identifies one API token (not its secret).
     TokenId, "token"
 );
+id_type!(
+    /// Identifies one contribution: a report another element submitted to
+    /// a case it may not see.
+    ContributionId, "contribution"
+);
+id_type!(
+    /// Identifies one dispute between elements about a case.
+    DisputeId, "dispute"
+);
 
 /// A case's short reference number, unique in its deployment: the year the
 /// case was opened (UTC) and its rank among the cases opened that year, in
@@ -196,6 +205,31 @@ impl fmt::Display for CaseRef {
             CaseRef::Id(id) => fmt::Display::fmt(id, f),
             CaseRef::Number(n) => fmt::Display::fmt(n, f),
         }
+    }
+}
+
+impl serde::Serialize for CaseRef {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CaseRef {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl schemars::JsonSchema for CaseRef {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "CaseRef".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "A case as a person names it: its id (a UUID) or its number (2026-0007).",
+        })
     }
 }
 

@@ -19,6 +19,7 @@ pub mod actor;
 pub mod case;
 pub mod corroboration;
 pub mod delivery;
+pub mod elements;
 pub mod event;
 #[cfg(test)]
 mod fixtures;
@@ -42,11 +43,15 @@ pub mod warning_set;
 mod case_tests;
 #[cfg(test)]
 mod corroboration_tests;
+#[cfg(test)]
+mod elements_tests;
 
 pub use actor::{Actor, Role};
 pub use case::{Action, Case, CaseError, CaseState, Command, Ctx, FoldError, OpenCase, Step};
 pub use event::{Event, RecordedEvent};
-pub use ids::{CaseId, CaseNumber, CaseRef, ReportId, TokenId, WaiverId};
+pub use ids::{
+    CaseId, CaseNumber, CaseRef, ContributionId, DisputeId, ReportId, TokenId, WaiverId,
+};
 pub use policy::{LoadedPolicy, Policy, PolicyError, PolicyRef, Verdict};
 pub use report::{IntakeError, ThreatReport, parse_report};
 pub use text::{ActorName, TextError};

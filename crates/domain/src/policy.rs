@@ -215,6 +215,14 @@ pub struct DeadlineRules {
     pub deliver_within: PolicyDuration,
     pub deliver_share: f64,
     pub follow_up_after_delivery: PolicyDuration,
+    /// How long an arbiter has to resolve a dispute between elements
+    /// (`crate::elements`); PT48H when the policy does not say.
+    #[serde(default = "default_arbitrate_within")]
+    pub arbitrate_within: PolicyDuration,
+}
+
+fn default_arbitrate_within() -> PolicyDuration {
+    PolicyDuration::from_secs(48 * 3600)
 }
 
 /// A policy file that was refused: where and why.

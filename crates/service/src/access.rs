@@ -138,6 +138,15 @@ impl Visible<Case> {
         self.0.number = number;
         self
     }
+
+    /// The case without the contributions its reader is not cleared for.
+    pub(crate) fn contributions_only(
+        mut self,
+        keep: impl Fn(&tocsin_domain::elements::Contribution) -> bool,
+    ) -> Self {
+        self.0.across.contributions.retain(keep);
+        self
+    }
 }
 
 impl<T> Deref for Visible<T> {
@@ -387,7 +396,7 @@ impl Service {
                 .map(|l| l.to_string())
                 .collect(),
             compartments: spec.compartments.iter().map(|c| c.to_string()).collect(),
-            elements: if p.roles.contains(&Role::Auditor) {
+            elements: if tocsin_domain::access::oversees_every_element(&p.roles) {
                 None
             } else {
                 Some(spec.elements.iter().map(|e| e.to_string()).collect())

@@ -85,8 +85,14 @@ impl Service {
         if case.warnings.iter().any(|w| !w.versions.is_empty()) {
             parts.push("warning_basis".into());
         }
+        if !case.across.contributions.is_empty() {
+            parts.push("contributions".into());
+        }
         self.record_read(p, case.id, parts).await?;
-        Ok(case)
+        let levels = self.clearance_levels().await?;
+        Ok(case.contributions_only(|c| {
+            crate::contributions::cleared_for(p, &levels, &c.report.handling)
+        }))
     }
 
     /// A case's events in order, with their ledger positions; the read is
@@ -97,6 +103,8 @@ impl Service {
         reference: impl Into<CaseRef>,
     ) -> Result<Vec<LoggedEvent>, ServiceError> {
         let case = self.case(p, reference, "case_events").await?;
+        self.check_contributions_readable(p, &case, "case_events")
+            .await?;
         let events = self.store.read_stream(&StreamId::Case(case.id)).await?;
         self.record_read(p, case.id, vec!["events".into()]).await?;
         Ok(events.into_iter().map(LoggedEvent::from).collect())

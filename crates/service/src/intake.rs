@@ -89,7 +89,7 @@ impl Idempotency {
 }
 
 /// `base` with a report's handling added (what a case's marking becomes).
-fn marked(mut base: Marking, h: &Handling) -> Marking {
+pub(crate) fn marked(mut base: Marking, h: &Handling) -> Marking {
     if let Some(l) = &h.classification {
         base.levels.insert(l.clone());
     }
@@ -239,7 +239,7 @@ impl Service {
 
     /// A report is marked at most as high as its submitter is cleared, and
     /// only with compartments the submitter holds.
-    fn check_marking(
+    pub(crate) fn check_marking(
         &self,
         p: &Principal,
         levels: &ClearanceLevels,
@@ -281,7 +281,7 @@ impl Service {
 
     /// The owner of a case who sees it under `before` (a new case: always)
     /// must still see it under `marking`; an owner named must exist.
-    async fn keeps_owner(
+    pub(crate) async fn keeps_owner(
         &self,
         levels: &ClearanceLevels,
         owner: &ActorName,

@@ -359,7 +359,9 @@ impl Service {
         self.authorize(p, Permission::ManageAccounts, "issue_enrolment")
             .await?;
         self.existing(&name).await?;
-        let secret = random_b64(18)?;
+        // A prefix, so the secret never starts with '-' (a command line
+        // would read it as an option) and says what it is.
+        let secret = format!("enrol_{}", random_b64(18)?);
         let password = Password::new(secret.clone()).map_err(|e| invalid(e.to_string()))?;
         self.store_password(p.name(), &name, password, None).await?;
         let expires_at = match self.credential(&name).await? {

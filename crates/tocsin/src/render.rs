@@ -86,6 +86,58 @@ pub fn findings(text: &str, findings: &[Finding]) -> String {
     s
 }
 
+/// What other elements bring to a case: pending contributions, merged
+/// and linked cases, disputes (open ones first).
+fn across_elements(c: &Case) -> String {
+    use tocsin_domain::elements::RelatedAs;
+    let mut s = String::new();
+    for p in c.across.pending() {
+        let _ = writeln!(
+            s,
+            "  CONTRIBUTION   {} from {} ({}), pending since {}",
+            p.id, p.submitted_by, p.report.originating_element, p.submitted_at
+        );
+    }
+    for r in &c.across.related {
+        let how = match r.related_as {
+            RelatedAs::MergedFrom => "merged from",
+            RelatedAs::MergedInto => "merged into",
+            RelatedAs::LinkedWith => "linked with",
+        };
+        let _ = writeln!(
+            s,
+            "  related        {how} case {} ({}, {})",
+            r.case_id, r.by, r.at
+        );
+    }
+    for d in &c.across.disputes {
+        match &d.resolution {
+            None => {
+                let _ = writeln!(
+                    s,
+                    "  DISPUTE        {} about {}, raised by {}, arbiter due {}: {}",
+                    d.id,
+                    d.subject.describe(),
+                    d.raised_by,
+                    d.due,
+                    d.statement
+                );
+            }
+            Some(r) => {
+                let _ = writeln!(
+                    s,
+                    "  dispute        {} about {} resolved by {}: {}",
+                    d.id,
+                    d.subject.describe(),
+                    r.by,
+                    r.value
+                );
+            }
+        }
+    }
+    s
+}
+
 /// Everything about a case.
 pub fn case(c: &Case, now: Timestamp) -> String {
     let mut s = String::new();
@@ -124,6 +176,7 @@ pub fn case(c: &Case, now: Timestamp) -> String {
     for (step, due) in c.overdue(now) {
         let _ = writeln!(s, "  OVERDUE        {} (due {due})", step.as_str());
     }
+    s.push_str(&across_elements(c));
     let _ = writeln!(
         s,
         "\nreports ({}; {} independent source(s))",

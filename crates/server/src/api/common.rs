@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use tocsin_domain::case::{Case, CaseState, Command, WarningNumber};
 use tocsin_domain::event::Event;
 use tocsin_domain::text::Reason;
-use tocsin_domain::{CaseId, CaseRef, WaiverId};
+use tocsin_domain::{CaseId, CaseRef, DisputeId, WaiverId};
 use tocsin_service::{Executed, Principal, Visible};
 
 use crate::AppState;
@@ -129,6 +129,9 @@ pub struct CommandResult {
     /// The new warning version, for a draft.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warning_version: Option<u32>,
+    /// The dispute a `raise_dispute` raised.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dispute_id: Option<DisputeId>,
 }
 
 /// Runs `cmd` on `case` as `p` and answers what it did (observing
@@ -163,6 +166,10 @@ pub fn answer(state: &AppState, before: &Case, ex: Executed) -> Result<Response,
         Event::WarningDrafted { version, .. } => Some(*version),
         _ => None,
     });
+    let dispute_id = ex.events.iter().find_map(|e| match e {
+        Event::DisputeRaised { dispute_id, .. } => Some(*dispute_id),
+        _ => None,
+    });
     ok(&CommandResult {
         case_id: ex.case.id,
         state: ex.case.state,
@@ -173,6 +180,7 @@ pub fn answer(state: &AppState, before: &Case, ex: Executed) -> Result<Response,
         root: ex.appended.root.to_base64(),
         waiver_id,
         warning_version,
+        dispute_id,
     })
 }
 
@@ -250,6 +258,18 @@ impl<B> CaseCommand<B> {
     /// The `warning` of the query: which warning the command is about.
     pub fn warning(&self) -> Option<WarningNumber> {
         self.warning
+    }
+
+    /// The state, the caller, the case, the path parameters and the body,
+    /// for a route that calls the service itself.
+    pub fn into_parts(self) -> (AppState, Principal, Visible<Case>, PathParamList, B) {
+        (
+            self.state,
+            self.caller,
+            self.case,
+            PathParamList(self.params),
+            self.body,
+        )
     }
 
     /// Runs the command `make` builds from the body and the path

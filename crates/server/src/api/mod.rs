@@ -7,10 +7,13 @@ pub mod admin;
 pub mod audit;
 pub mod cases;
 pub mod common;
+pub mod contributions;
 pub mod delivery;
+pub mod disputes;
 pub mod intake;
 pub mod ops;
 pub mod policy;
+pub mod relations;
 pub mod screening;
 pub mod session;
 
@@ -33,4 +36,7 @@ pub fn routes(t: &mut Table) {
     admin::routes(t);
     delivery::routes(t);
     screening::routes(t);
+    contributions::routes(t);
+    relations::routes(t);
+    disputes::routes(t);
 }

@@ -21,8 +21,10 @@ use tocsin_server::api::cases::{
 };
 use tocsin_server::api::common::{CommandResult, List, ReasonBody};
 use tocsin_server::api::ops::SweepView;
+use tocsin_server::api::relations::{LinkBody, MergeBody, RelationReceipt};
 use tocsin_server::api::session::MeView;
 use tocsin_service::LoggedEvent;
+use tocsin_service::RelationStatus;
 
 use super::context::Ctx;
 use super::input::{parse_flag, parse_opt, parse_time, wire};
@@ -165,6 +167,22 @@ pub enum CaseCmd {
     },
     /// Apply the clock: escalate overdue steps, flag lapsed windows and due waiver reviews.
     Sweep,
+    /// Merge a case into another (the lead analysts of both ask for the same; the second makes it).
+    Merge {
+        /// The case that closes, its reports moved (number or id; you may not see it).
+        absorbed: String,
+        /// The case that survives (number or id).
+        #[arg(long)]
+        into: String,
+    },
+    /// Link two cases about one threat (the lead analysts of both ask for the same; the second makes it).
+    Link {
+        /// A case (number or id).
+        case: String,
+        /// The other case (number or id; you may not see it).
+        #[arg(long)]
+        with: String,
+    },
 }
 
 /// A report of `case` named by its number in the case (from 1) or its id.
@@ -357,6 +375,9 @@ pub async fn command_on<B: Serialize>(
         if let Some(v) = r.warning_version {
             s.push_str(&format!("\nwarning version {v}"));
         }
+        if let Some(d) = r.dispute_id {
+            s.push_str(&format!("\ndispute {d}"));
+        }
         s
     })?;
     Ok(ExitCode::SUCCESS)
@@ -515,6 +536,20 @@ pub async fn case(ctx: &Ctx, cmd: CaseCmd) -> Result<ExitCode> {
             let what = format!("reports/{report_id}/independence");
             command_on(ctx, &c, (id, &case.case), &what, &body).await
         }
+        CaseCmd::Merge { absorbed, into } => {
+            let body = MergeBody {
+                absorbed: case_ref(&absorbed)?,
+                into: case_ref(&into)?,
+            };
+            relation(ctx, "/api/v1/case-merges", &body).await
+        }
+        CaseCmd::Link { case, with } => {
+            let body = LinkBody {
+                case: case_ref(&case)?,
+                with: case_ref(&with)?,
+            };
+            relation(ctx, "/api/v1/case-links", &body).await
+        }
         CaseCmd::Sweep => {
             let r: SweepView = ctx
                 .client()?
@@ -535,6 +570,27 @@ pub async fn case(ctx: &Ctx, cmd: CaseCmd) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// A case number or id, as typed (the other case of a merge or a link may
+/// be one the caller does not see, so it is not looked up).
+fn case_ref(s: &str) -> Result<tocsin_domain::CaseRef> {
+    s.trim()
+        .parse()
+        .map_err(|e| anyhow!("{s}: give a case number (2026-0007) or id: {e}"))
+}
+
+/// Asks for a merge or a link and says where it stands.
+async fn relation<B: Serialize>(ctx: &Ctx, path: &str, body: &B) -> Result<ExitCode> {
+    let r: RelationReceipt = ctx.client()?.post(path, body).await?;
+    ctx.emit(&r, |r| match r.status {
+        RelationStatus::Proposed => {
+            "proposed: the other case's lead element must ask for the same".to_owned()
+        }
+        RelationStatus::Merged => "merged".to_owned(),
+        RelationStatus::Linked => "linked".to_owned(),
+    })?;
+    Ok(ExitCode::SUCCESS)
 }
 
 pub async fn waiver(ctx: &Ctx, cmd: WaiverCmd) -> Result<ExitCode> {

@@ -28,7 +28,9 @@ mod args;
 mod audit;
 mod case;
 mod context;
+mod contribution;
 mod delivery;
+mod dispute;
 mod help;
 mod input;
 mod notice;
@@ -111,6 +113,10 @@ enum Cmd {
     Case(Client<case::CaseCmd>),
     /// Waivers of the duty (two-person).
     Waiver(Client<case::WaiverCmd>),
+    /// Reports sent to another element's case: submit, status, and the lead element's list, accept, decline.
+    Contribution(Client<contribution::ContributionCmd>),
+    /// Disputes between elements, for an arbiter: raise, list, resolve.
+    Dispute(Client<dispute::DisputeCmd>),
     /// The route a warning takes.
     Route(Client<delivery::RouteCmd>),
     /// Reference data: relations between states, the recipients directory.
@@ -207,6 +213,10 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Report(cmd) => report::report(ctx, cmd).await,
         Cmd::Case(g) => case::case(&client(&g.conn, &g.output), g.cmd).await,
         Cmd::Waiver(g) => case::waiver(&client(&g.conn, &g.output), g.cmd).await,
+        Cmd::Contribution(g) => {
+            contribution::contribution(&client(&g.conn, &g.output), g.cmd).await
+        }
+        Cmd::Dispute(g) => dispute::dispute(&client(&g.conn, &g.output), g.cmd).await,
         Cmd::Route(g) => delivery::route(&client(&g.conn, &g.output), g.cmd).await,
         Cmd::Reference(g) => reference::reference(&client(&g.conn, &g.output), g.cmd).await,
         Cmd::Notice(g) => notice::notice(&client(&g.conn, &g.output), g.cmd).await,

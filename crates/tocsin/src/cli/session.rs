@@ -78,7 +78,7 @@ pub struct EnrolArgs {
     /// The account name, e.g. analyst.kim.
     name: String,
     /// The one-time enrolment secret the admin gave you (otherwise `TOCSIN_ENROLMENT_SECRET`, or prompted).
-    #[arg(long, value_name = "SECRET")]
+    #[arg(long, value_name = "SECRET", allow_hyphen_values = true)]
     secret: Option<String>,
     /// Read your new password from standard input (otherwise `TOCSIN_PASSWORD`, or prompted twice).
     #[arg(long)]

@@ -14,6 +14,7 @@ mod crash;
 mod deep;
 mod delivery;
 mod door;
+mod elements;
 mod hardening;
 mod migrate;
 mod planning;
