@@ -44,6 +44,23 @@ pub struct Policy {
     /// before a case had several warnings): [`WarningRules::default`].
     #[serde(default)]
     pub warnings: WarningRules,
+    /// What accounts may hold. Absent: [`AccountRules::default`].
+    #[serde(default)]
+    pub accounts: AccountRules,
+}
+
+/// What accounts may hold.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountRules {
+    /// Whether an admin account may also hold a case role (collector,
+    /// analyst, approver, delivery officer, auditor, arbiter). By default
+    /// it may not: an admin manages accounts and sees no case content.
+    /// Where a deployment allows it, the two-person rules still count
+    /// people: a credential an admin's one-time secret led to never makes
+    /// the second person beside that admin.
+    #[serde(default)]
+    pub admins_hold_case_roles: bool,
 }
 
 /// Which recipients a case must warn, and when a failed delivery counts as

@@ -260,6 +260,21 @@ impl Service {
         if spec.elements.is_empty() {
             return Err(invalid("an account must belong to at least one element"));
         }
+        if spec.roles.contains(&Role::Admin)
+            && spec.roles.len() > 1
+            && !self.policy.policy.accounts.admins_hold_case_roles
+        {
+            let others: Vec<&str> = spec
+                .roles
+                .iter()
+                .filter(|r| **r != Role::Admin)
+                .map(|r| r.as_str())
+                .collect();
+            return Err(invalid(format!(
+                "an admin holds no case role ({}): give it to another account (the policy may allow it: [accounts] admins_hold_case_roles = true)",
+                others.join(", ")
+            )));
+        }
         for e in &spec.elements {
             if self.element(e.as_str()).await?.is_none() {
                 return Err(AccountError::NoSuchElement(e.to_string()).into());

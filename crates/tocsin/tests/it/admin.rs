@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 use sha2::Digest;
-use tocsin_domain::Role;
+use tocsin_domain::{LoadedPolicy, Role};
 
 use crate::support::{Deployment, Server};
 
@@ -209,11 +209,79 @@ fn an_admin_cannot_obtain_a_usable_credential_of_another_account() {
 }
 
 #[test]
-fn an_admin_cannot_take_either_half_of_a_two_person_rule_through_a_credential_it_minted() {
+fn an_admin_holds_no_case_role_unless_the_policy_allows_it() {
     let d = Deployment::new();
     let srv = d.serve("2023-12-26T10:00:00Z");
-    // An admin that also holds case roles (the worst case), and people it
-    // enrolled: the analyst kim and the approver lee.
+    let adm = srv.account("adm", &[Role::Admin], &["Administration"], "SECRET", &[]);
+    let body = |roles: Value| {
+        json!({
+            "name": "adm.two",
+            "display_name": "adm.two",
+            "elements": ["Administration"],
+            "roles": roles,
+            "clearance": "SECRET",
+            "compartments": [],
+        })
+    };
+    let a = srv.call(
+        "POST",
+        "/api/v1/accounts",
+        Some(&adm),
+        Some(body(json!(["admin", "approver"]))),
+    );
+    assert_eq!(a.status, 422, "an admin with a case role: {:?}", a.body);
+    assert!(
+        a.body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("admins_hold_case_roles"),
+        "{:?}",
+        a.body
+    );
+    srv.ok(
+        &adm,
+        "POST",
+        "/api/v1/accounts",
+        Some(body(json!(["admin"]))),
+    );
+    let a = srv.call(
+        "PUT",
+        "/api/v1/accounts/adm.two",
+        Some(&adm),
+        Some(json!({
+            "display_name": "adm.two",
+            "elements": ["Administration"],
+            "roles": ["admin", "auditor"],
+            "clearance": "SECRET",
+            "compartments": [],
+        })),
+    );
+    assert_eq!(a.status, 422, "an admin given a case role: {:?}", a.body);
+}
+
+/// The built-in policy, with admins allowed case roles.
+fn admins_with_case_roles() -> LoadedPolicy {
+    let text = format!(
+        "{}\n[accounts]\nadmins_hold_case_roles = true\n",
+        tocsin_domain::policy::DEFAULT_POLICY_TOML
+    );
+    LoadedPolicy::parse(&text, "test").expect("policy")
+}
+
+#[test]
+fn an_admin_cannot_take_either_half_of_a_two_person_rule_through_a_credential_it_minted() {
+    let d = Deployment::new();
+    let srv = d.serve_under(
+        "2023-12-26T10:00:00Z",
+        tocsin_server::ServerConfig {
+            jobs: None,
+            ..Default::default()
+        },
+        admins_with_case_roles(),
+    );
+    // Under a policy that lets an admin hold case roles (the worst case):
+    // the admin, and people it enrolled: the analyst kim and the approver
+    // lee.
     let adm = srv.account(
         "adm",
         &[Role::Admin, Role::Analyst, Role::Approver],

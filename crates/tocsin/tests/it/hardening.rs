@@ -582,7 +582,7 @@ fn an_admin_cannot_change_its_own_privileges() {
     }
     // A second admin may, and it is in the ledger as done by that admin.
     let before = d.ledger_size();
-    let body = spec(json!(["admin", "auditor"]), "SECRET", json!([]));
+    let body = spec(json!(["admin"]), "TOP SECRET", json!([]));
     srv.ok(&b, "PUT", "/api/v1/accounts/adm.a", Some(body));
     assert_eq!(d.ledger_size(), before + 1);
 }

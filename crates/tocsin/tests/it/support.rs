@@ -975,6 +975,16 @@ impl Deployment {
     }
 
     pub fn serve_with(&self, now: &str, config: tocsin_server::ServerConfig) -> Server {
+        self.serve_under(now, config, LoadedPolicy::builtin())
+    }
+
+    /// [`Deployment::serve_with`] under `policy`.
+    pub fn serve_under(
+        &self,
+        now: &str,
+        config: tocsin_server::ServerConfig,
+        policy: LoadedPolicy,
+    ) -> Server {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -990,7 +1000,7 @@ impl Deployment {
         };
         let svc = Arc::new(Service::with_auth(
             store,
-            Arc::new(LoadedPolicy::builtin()),
+            Arc::new(policy),
             clock.clone(),
             auth,
         ));
