@@ -20,7 +20,7 @@
 
 use std::collections::HashMap;
 
-use tocsin_domain::access::{Account, ClearanceLevels, Visibility, visibility};
+use tocsin_domain::access::{Account, ClearanceLevels, Permission, Visibility, visibility};
 use tocsin_domain::case::{Action, Case};
 use tocsin_domain::event::Event;
 use tocsin_domain::{ActorName, LoadedPolicy};
@@ -139,9 +139,60 @@ impl History {
     }
 }
 
-/// The action a case event records, when a person takes it (follow-ons
-/// such as deadlines and closure, refusals, screenings and what tocsin's
-/// own sweep records need no permission of their own).
+/// What taking the step a case event records needs.
+struct Need {
+    /// In words, for a refusal ("approve warning").
+    what: &'static str,
+    permission: Permission,
+    /// Whether the account must see the case (a contribution is sent to a
+    /// case its sender may not see).
+    sees: bool,
+}
+
+/// What the step a case event records needs, when a person takes it
+/// (follow-ons such as deadlines and closure, refusals, screenings and
+/// what tocsin's own sweep records need nothing of their own).
+fn need_of(event: &Event) -> Option<Need> {
+    let across = |what, permission, sees| {
+        Some(Need {
+            what,
+            permission,
+            sees,
+        })
+    };
+    match event {
+        Event::ContributionSubmitted { .. } => {
+            return across("contribute", Permission::SubmitReport, false);
+        }
+        Event::ContributionAccepted { .. } | Event::ContributionDeclined { .. } => {
+            return across("decide a contribution", Permission::Analyse, true);
+        }
+        Event::RelationProposed { .. } => {
+            return across("propose a merge or link", Permission::Analyse, true);
+        }
+        // Recorded on both cases by whoever made it (the second lead
+        // analyst to ask), who need see only their own: each case's own
+        // proposal was checked above.
+        Event::CasesMerged { .. } | Event::CasesLinked { .. } => {
+            return across("merge or link cases", Permission::Analyse, false);
+        }
+        Event::DisputeRaised { .. } => {
+            return across("raise a dispute", Permission::ReadCase, true);
+        }
+        Event::DisputeResolved { .. } => {
+            return across("resolve a dispute", Permission::Arbitrate, true);
+        }
+        _ => {}
+    }
+    let action = action_of(event)?;
+    Some(Need {
+        what: action.as_str(),
+        permission: action.permission(),
+        sees: true,
+    })
+}
+
+/// The action a case event records, when a person takes it.
 fn action_of(event: &Event) -> Option<Action> {
     Some(match event {
         Event::ReportAttached { .. } => Action::AttachReport,
@@ -194,7 +245,7 @@ fn check_event(
     policy: &LoadedPolicy,
 ) -> Result<(), Discrepancy> {
     let event = &e.envelope.event;
-    let Some(action) = action_of(event) else {
+    let Some(need) = need_of(event) else {
         return Ok(());
     };
     let pos = e.position;
@@ -208,7 +259,7 @@ fn check_event(
     if *who == ActorName::system() {
         return fail(format!(
             "recorded by tocsin itself, but only a person may {}",
-            action.as_str()
+            need.what
         ));
     }
     let Some(account) = h.account(who, pos) else {
@@ -217,7 +268,7 @@ fn check_event(
     if account.disabled {
         return fail("the account was disabled at that point of the ledger".into());
     }
-    let permission = action.permission();
+    let permission = need.permission;
     let roles = &account.spec.roles;
     if !permission.granted_by(roles) {
         return fail(format!(
@@ -251,7 +302,7 @@ fn check_event(
     let Some(case) = case else {
         return fail("recorded before the case was opened".into());
     };
-    if visibility(account, roles, &levels, &case.marking()) != Visibility::Visible {
+    if need.sees && visibility(account, roles, &levels, &case.marking()) != Visibility::Visible {
         return fail(
             "the account could not see the case then (clearance, compartments or element)".into(),
         );
@@ -332,7 +383,7 @@ impl Service {
                 if let Err(d) = check_event(&history, case.as_ref(), e, &self.policy) {
                     return Ok(Err(d));
                 }
-                report.actions += u64::from(action_of(&e.envelope.event).is_some());
+                report.actions += u64::from(need_of(&e.envelope.event).is_some());
                 let r = e.to_recorded();
                 let corrupt = |source| ServiceError::Corrupt { case: id, source };
                 match &mut case {
