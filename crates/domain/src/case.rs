@@ -2052,22 +2052,35 @@ impl Case {
 
     /// When the information was first received (the earliest report).
     /// How long the duty took: from the first report's receipt to the first
-    /// determination, and to the first time a warning was received at the
-    /// end of the route.
+    /// determination, and to the moment the case was warned (every
+    /// required warning received at the end of its route; with no required
+    /// warning, the first one received).
     pub fn measures(&self) -> Measures {
         let start = self.received_at();
         let decided = self.determinations.first().map(|d| d.at);
-        let warned = self
-            .warnings
-            .iter()
-            .flat_map(|w| {
-                let hops = w.route.as_ref().map(|r| r.route.hops().len() as u32);
-                w.deliveries.iter().filter(move |d| {
+        // When each warning was first received at the end of its route.
+        let received = |w: &crate::warning::Warning| {
+            let hops = w.route.as_ref().map(|r| r.route.hops().len() as u32);
+            w.deliveries
+                .iter()
+                .filter(|d| {
                     d.delivery.status == DeliveryStatus::Received && Some(d.delivery.hop) == hops
                 })
-            })
-            .map(|d| d.delivery.at)
-            .min();
+                .map(|d| d.delivery.at)
+                .min()
+        };
+        let warned = if !crate::warning::warned(&self.warnings) {
+            None
+        } else if self.warnings.iter().any(|w| w.required) {
+            self.warnings
+                .iter()
+                .filter(|w| w.required)
+                .map(received)
+                .collect::<Option<Vec<_>>>()
+                .and_then(|t| t.into_iter().max())
+        } else {
+            self.warnings.iter().filter_map(received).min()
+        };
         Measures {
             time_to_decide: decided.map(|t| t.duration_since(start)),
             time_to_warn: warned.map(|t| t.duration_since(start)),

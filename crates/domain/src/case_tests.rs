@@ -1248,6 +1248,7 @@ fn a_case_is_warned_only_when_every_required_warning_is_delivered() {
     assert_eq!(h.case.warnings[0].status, WarningStatus::Delivered);
     assert_eq!(h.case.state, CaseState::WarningApproved);
     assert!(!h.case.is_warned());
+    assert_eq!(h.case.measures().time_to_warn, None);
     let evs = h.ok("analyst.a", outcome(Outcome::Prevented));
     assert_eq!(evs.len(), 1);
     // W1 is followed up on its own.
@@ -1261,6 +1262,13 @@ fn a_case_is_warned_only_when_every_required_warning_is_delivered() {
         })
     );
     assert!(h.case.warnings[1].follow_up_by.is_some());
+    // Time to warn runs to the moment the last required warning arrived.
+    let start = h.case.received_at();
+    let arrived: Timestamp = "2024-01-01T04:30:00Z".parse().unwrap();
+    assert_eq!(
+        h.case.measures().time_to_warn,
+        Some(arrived.duration_since(start))
+    );
     // The events of W2 say so; those of W1 keep the old form.
     let w2 = serde_json::to_string(&evs[0]).unwrap();
     assert!(w2.contains("\"warning\":2"), "{w2}");
