@@ -483,9 +483,21 @@ fn bounded(term: &str) -> String {
     edges(t, esc)
 }
 
+/// Whether `\b` sees `c` as a word character (Unicode `\w`: letters,
+/// marks, decimal digits, connectors; not `²` or `½`, which
+/// [`is_word_char`] counts).
+fn is_boundary_word_char(c: char) -> bool {
+    static WORD: std::sync::LazyLock<Regex> =
+        std::sync::LazyLock::new(|| Regex::new(r"^\w$").expect("static pattern"));
+    WORD.is_match(c.encode_utf8(&mut [0; 4]))
+}
+
+/// `body` with word boundaries on the sides of `t` that start or end with a
+/// character `\b` counts as a word character (elsewhere a boundary could
+/// never match).
 fn edges(t: &str, body: String) -> String {
-    let starts = t.chars().next().is_some_and(is_word_char);
-    let ends = t.chars().last().is_some_and(is_word_char);
+    let starts = t.chars().next().is_some_and(is_boundary_word_char);
+    let ends = t.chars().last().is_some_and(is_boundary_word_char);
     format!(
         "{}{}{}",
         if starts { r"\b" } else { "" },
@@ -495,21 +507,29 @@ fn edges(t: &str, body: String) -> String {
 }
 
 /// A protected term as a pattern that also matches it with other
-/// separators: `CS-4471` matches `CS 4471`, `CS4471`, `CS–4471`, `cs.4471`.
+/// separators: `CS-4471` matches `CS 4471`, `CS4471`, `CS–4471`, `cs.4471`;
+/// and always as written (`Smith & Co`, `O'Brien`). A term without a word
+/// character is matched as written.
 fn protected_pattern(term: &str) -> String {
     let t = term.trim();
     let mut body = String::new();
-    let mut pending_sep = false;
+    // The non-word characters since the last word character.
+    let mut sep = String::new();
     for c in t.chars() {
         if is_word_char(c) {
-            if pending_sep {
-                body.push_str(r"[\s\-\u{2010}-\u{2015}/._:]*");
-                pending_sep = false;
+            if !sep.is_empty() {
+                body.push_str(r"(?:[\s\-\u{2010}-\u{2015}/._:]*|");
+                body.push_str(&regex::escape(&sep));
+                body.push(')');
+                sep.clear();
             }
             body.push_str(&regex::escape(c.encode_utf8(&mut [0; 4])));
         } else {
-            pending_sep = true;
+            sep.push(c);
         }
+    }
+    if body.is_empty() {
+        return regex::escape(t);
     }
     edges(t, body)
 }

@@ -200,7 +200,9 @@ pub fn inclusion_proof_len(index: u64, size: u64) -> Result<usize, ProofError> {
     // Levels below the point where the paths of `index` and of the last leaf
     // diverge contribute one hash each; above it, one hash per left sibling.
     let inner = 64 - (index ^ (size - 1)).leading_zeros();
-    let border = (index >> inner).count_ones();
+    // `inner` is 64 when the paths diverge at the top bit (a size above
+    // 2^63): no bits are left above it.
+    let border = index.checked_shr(inner).unwrap_or(0).count_ones();
     Ok((inner + border) as usize)
 }
 

@@ -368,8 +368,12 @@ impl RawBody {
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    match serde_path_to_error::deserialize::<_, T>(de) {
-        Ok(v) => Ok(v),
+    match serde_path_to_error::deserialize::<_, T>(&mut *de) {
+        // Anything after the value is an error too, as in the CLI's parser.
+        Ok(v) => match de.end() {
+            Ok(()) => Ok(v),
+            Err(e) => Err(ApiError::validation(format!("the body is not valid: {e}"))),
+        },
         Err(e) => {
             let path = e.path().to_string();
             let inner = e.into_inner();
