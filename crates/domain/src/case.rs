@@ -352,6 +352,17 @@ impl Command {
     }
 }
 
+/// The second step of a two-person rule, as [`Case::first_person`] takes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecondStep {
+    /// Deciding (approving or rejecting) this waiver.
+    Waiver(WaiverId),
+    /// Approving this version of this warning.
+    Warning(WarningNumber, u32),
+    /// Confirming the latest determination.
+    Confirmation,
+}
+
 /// What a command needs besides the case: who, when, under which policy.
 #[derive(Clone, Copy)]
 pub struct Ctx<'a> {
@@ -1282,6 +1293,26 @@ impl Case {
     }
 
     /// The most recent determination.
+    /// Who took the first step of a two-person rule whose second step is
+    /// `second`: the waiver's requester, the drafter of the warning
+    /// version (when the policy makes warnings two-person), or whoever
+    /// made the determination being confirmed.
+    pub fn first_person(&self, second: SecondStep, policy: &LoadedPolicy) -> Option<ActorName> {
+        match second {
+            SecondStep::Waiver(id) => self
+                .waivers
+                .iter()
+                .find(|w| w.id == id)
+                .map(|w| w.requested_by.clone()),
+            SecondStep::Warning(n, version) if policy.approvals.warning.two_person => self
+                .warning(n)
+                .and_then(|w| w.version(version))
+                .map(|w| w.drafted_by.clone()),
+            SecondStep::Warning(..) => None,
+            SecondStep::Confirmation => self.determination().map(|d| d.by.clone()),
+        }
+    }
+
     pub fn determination(&self) -> Option<&DeterminationEntry> {
         self.determinations.last()
     }

@@ -8,7 +8,7 @@
 //! escalation notices all go through it.
 
 use tocsin_domain::access::ClearanceLevels;
-use tocsin_domain::case::{Action, Case, CaseError, Command, Ctx};
+use tocsin_domain::case::{Action, Case, CaseError, Command, Ctx, SecondStep};
 use tocsin_domain::event::Event;
 use tocsin_domain::{Actor, ActorName, CaseId, LoadedPolicy, RecordedEvent, Timestamp};
 use tocsin_store::{
@@ -408,23 +408,17 @@ fn two_person_guard(
 /// step of: the waiver's requester, or the drafter of the warning version
 /// (when the policy makes warnings two-person).
 fn first_person(case: &Case, cmd: &Command, policy: &LoadedPolicy) -> Option<ActorName> {
-    match cmd {
-        Command::ApproveWaiver { waiver_id, .. } | Command::RejectWaiver { waiver_id, .. } => case
-            .waivers
-            .iter()
-            .find(|w| w.id == *waiver_id)
-            .map(|w| w.requested_by.clone()),
+    let second = match cmd {
+        Command::ApproveWaiver { waiver_id, .. } | Command::RejectWaiver { waiver_id, .. } => {
+            SecondStep::Waiver(*waiver_id)
+        }
         Command::ApproveWarning {
             warning, version, ..
-        } if policy.policy.approvals.warning.two_person => {
-            let n = case.resolve_warning(*warning).ok()?;
-            case.warning(n)
-                .and_then(|w| w.version(*version))
-                .map(|w| w.drafted_by.clone())
-        }
-        Command::ConfirmDetermination { .. } => case.determination().map(|d| d.by.clone()),
-        _ => None,
-    }
+        } => SecondStep::Warning(case.resolve_warning(*warning).ok()?, *version),
+        Command::ConfirmDetermination { .. } => SecondStep::Confirmation,
+        _ => return None,
+    };
+    case.first_person(second, policy)
 }
 
 /// Folds `new` onto `case` (or opens a case from `new`).

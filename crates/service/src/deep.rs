@@ -21,7 +21,7 @@
 use std::collections::HashMap;
 
 use tocsin_domain::access::{Account, ClearanceLevels, Permission, Visibility, visibility};
-use tocsin_domain::case::{Action, Case};
+use tocsin_domain::case::{Action, Case, SecondStep};
 use tocsin_domain::event::Event;
 use tocsin_domain::{ActorName, LoadedPolicy};
 use tocsin_store::{CaseSummary, Doc, DocKind, StoredEvent, StreamId};
@@ -219,21 +219,17 @@ fn action_of(event: &Event) -> Option<Action> {
 /// Who took the first step of the two-person rule `event` is the second
 /// step of, on `case` as it was before it.
 fn first_person(case: &Case, event: &Event, policy: &LoadedPolicy) -> Option<ActorName> {
-    match event {
-        Event::WaiverApproved { waiver_id, .. } | Event::WaiverRejected { waiver_id, .. } => case
-            .waivers
-            .iter()
-            .find(|w| w.id == *waiver_id)
-            .map(|w| w.requested_by.clone()),
+    let second = match event {
+        Event::WaiverApproved { waiver_id, .. } | Event::WaiverRejected { waiver_id, .. } => {
+            SecondStep::Waiver(*waiver_id)
+        }
         Event::WarningApproved {
             warning, version, ..
-        } if policy.policy.approvals.warning.two_person => case
-            .warning(*warning)
-            .and_then(|w| w.version(*version))
-            .map(|w| w.drafted_by.clone()),
-        Event::DeterminationConfirmed { .. } => case.determination().map(|d| d.by.clone()),
-        _ => None,
-    }
+        } => SecondStep::Warning(*warning, *version),
+        Event::DeterminationConfirmed { .. } => SecondStep::Confirmation,
+        _ => return None,
+    };
+    case.first_person(second, policy)
 }
 
 /// Whether the ledger bears out the case event `e`, taken on `case` as it
