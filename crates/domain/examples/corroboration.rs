@@ -96,6 +96,7 @@ fn main() {
             by_topic.entry(&t.topic).or_default().push(t);
         }
         let mut tally: BTreeMap<&str, Tally> = BTreeMap::new();
+        let mut index = IndexTally::default();
         for (topic, ts) in &by_topic {
             let original = ts
                 .iter()
@@ -127,6 +128,19 @@ fn main() {
                         (o.is_derived(threshold), o.score())
                     }
                 };
+                // The cross-case index: does a lookup of either text find
+                // the other's sample (whichever was recorded first)?
+                if flag && t.kind != "independent" {
+                    let found = |q: &Fingerprint, indexed: &Fingerprint| {
+                        let s = indexed.sample();
+                        q.hashes().iter().any(|h| s.contains(h))
+                    };
+                    index.pairs += 1;
+                    index.later_rewrite += usize::from(found(&f, &fo));
+                    index.later_original += usize::from(found(&fo, &f));
+                }
+                index.entries += f.sample().len();
+                index.texts += 1;
                 if show_scores {
                     println!("  {part} {topic:<12} {:<12} {score:.2} {flag}", t.kind);
                 }
@@ -177,5 +191,22 @@ fn main() {
             old("heavy"),
             old("independent")
         );
+        println!(
+            "  cross-case index (service::similar) finds the flagged pair: rewrite recorded later {}/{n}, original recorded later {}/{n}; {:.1} entries per text",
+            index.later_rewrite,
+            index.later_original,
+            ratio(index.entries, index.texts),
+            n = index.pairs,
+        );
     }
+}
+
+/// How the cross-case index's sampling does on the flagged pairs.
+#[derive(Default)]
+struct IndexTally {
+    pairs: usize,
+    later_rewrite: usize,
+    later_original: usize,
+    entries: usize,
+    texts: usize,
 }

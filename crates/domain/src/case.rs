@@ -369,6 +369,10 @@ pub struct Ctx<'a> {
     pub actor: &'a Actor,
     pub now: Timestamp,
     pub policy: &'a LoadedPolicy,
+    /// The formats of the report numbers the deployment's cases hold
+    /// ([`crate::sanitise::report_number_format`]): a warning text may
+    /// carry no other case's report number either.
+    pub report_formats: &'a [String],
 }
 
 /// Why a command was refused.
@@ -657,6 +661,9 @@ pub struct Case {
     pub notices: Vec<NoticeRecord>,
     /// Contributions, merges and links, disputes (`crate::elements`).
     pub across: crate::elements::AcrossElements,
+    /// Time-to-decide, time-to-warn and what lateness needs, kept up to
+    /// date by the fold.
+    pub measures: Measures,
 }
 
 fn lapse_detail(w: &ThreatWindow) -> String {
@@ -704,11 +711,82 @@ fn is_warning_action(a: Action) -> bool {
     )
 }
 
-/// Time-to-decide and time-to-warn of a case.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+/// How long a case's duty took, and whether its warning came in time.
+/// Folded from the events (kept in [`Case::measures`] and in the query
+/// tables), so every figure survives a restart and can be recomputed from
+/// the ledger. Whether an unwarned case is late depends on the time of
+/// asking: [`Measures::lateness`].
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct Measures {
+    /// When the information was first received (the earliest report).
+    pub received_at: Option<Timestamp>,
+    /// The first determination.
+    pub decided_at: Option<Timestamp>,
+    /// When the case was warned: every required warning received at the
+    /// end of its route (with no required warning, the first one received).
+    pub warned_at: Option<Timestamp>,
+    /// When the threat's window opens (the assessment's window, else the
+    /// reports').
+    pub window_opens: Option<Timestamp>,
+    /// Whether a duty to warn stands: the latest determination found one
+    /// and no approved (undisputed) waiver covers it.
+    pub duty: bool,
+    /// From the first report's receipt to the first determination.
     pub time_to_decide: Option<jiff::SignedDuration>,
+    /// From the first report's receipt to the moment the case was warned.
     pub time_to_warn: Option<jiff::SignedDuration>,
+}
+
+/// Whether a standing duty was met before the threat's window opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Lateness {
+    /// Warned before the window opened, with this much to spare.
+    InTime { margin: jiff::SignedDuration },
+    /// Warned after the window had opened, by this much.
+    Late { by: jiff::SignedDuration },
+    /// The window opened this long ago and the case is not warned.
+    Unwarned { by: jiff::SignedDuration },
+}
+
+impl Lateness {
+    pub fn is_late(&self) -> bool {
+        !matches!(self, Lateness::InTime { .. })
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Lateness::InTime { .. } => "in_time",
+            Lateness::Late { .. } => "late",
+            Lateness::Unwarned { .. } => "unwarned",
+        }
+    }
+}
+
+impl Measures {
+    /// How the warning stands against the window at `now`; `None` when no
+    /// duty stands, the window is unknown, or it has not opened yet and
+    /// the case is still to be warned.
+    pub fn lateness(&self, now: Timestamp) -> Option<Lateness> {
+        if !self.duty {
+            return None;
+        }
+        let opens = self.window_opens?;
+        match self.warned_at {
+            Some(w) if w <= opens => Some(Lateness::InTime {
+                margin: opens.duration_since(w),
+            }),
+            Some(w) => Some(Lateness::Late {
+                by: w.duration_since(opens),
+            }),
+            None if now > opens => Some(Lateness::Unwarned {
+                by: now.duration_since(opens),
+            }),
+            None => None,
+        }
+    }
 }
 
 /// The fate of one escalation notice to one target.
@@ -834,6 +912,7 @@ impl Case {
             shared_with: BTreeSet::from([lead_element.clone()]),
             notices: vec![],
             across: Default::default(),
+            measures: Measures::default(),
         })
     }
 
@@ -856,6 +935,12 @@ impl Case {
 
     /// Folds one event. The sequence must follow on.
     pub fn apply(&mut self, e: &RecordedEvent) -> Result<(), FoldError> {
+        self.fold(e)?;
+        self.measures = self.compute_measures();
+        Ok(())
+    }
+
+    fn fold(&mut self, e: &RecordedEvent) -> Result<(), FoldError> {
         let bad = |m: String| FoldError {
             seq: e.seq,
             kind: e.event.kind(),
@@ -1343,9 +1428,17 @@ impl Case {
         out
     }
 
-    /// What the sanitisation check finds in `text` for this case.
-    pub fn check_warning_text(&self, text: &str, policy: &LoadedPolicy) -> Vec<Finding> {
-        policy.sanitiser().check(text, &self.protected_terms())
+    /// What the sanitisation check finds in `text` for this case, given
+    /// the formats of the deployment's report numbers.
+    pub fn check_warning_text(
+        &self,
+        text: &str,
+        policy: &LoadedPolicy,
+        report_formats: &[String],
+    ) -> Vec<Finding> {
+        policy
+            .sanitiser()
+            .check_in(text, &self.protected_terms(), report_formats)
     }
 
     /// The number of independent sources among the reports.
@@ -1822,7 +1915,7 @@ impl Case {
                 language,
                 ..
             } => {
-                let findings = self.check_warning_text(text.as_str(), policy);
+                let findings = self.check_warning_text(text.as_str(), policy, ctx.report_formats);
                 if !findings.is_empty() {
                     return Err(CaseError::SanitisationFindings { findings });
                 }
@@ -1872,7 +1965,7 @@ impl Case {
                     });
                 }
                 // The policy or the case's secret terms may have changed since drafting.
-                let findings = self.check_warning_text(w.text.as_str(), policy);
+                let findings = self.check_warning_text(w.text.as_str(), policy, ctx.report_formats);
                 if !findings.is_empty() {
                     return Err(CaseError::SanitisationFindings { findings });
                 }
@@ -2087,6 +2180,10 @@ impl Case {
     /// required warning received at the end of its route; with no required
     /// warning, the first one received).
     pub fn measures(&self) -> Measures {
+        self.measures
+    }
+
+    fn compute_measures(&self) -> Measures {
         let start = self.received_at();
         let decided = self.determinations.first().map(|d| d.at);
         // When each warning was first received at the end of its route.
@@ -2112,7 +2209,18 @@ impl Case {
         } else {
             self.warnings.iter().filter_map(received).min()
         };
+        let waived = self.waivers.iter().any(|w| {
+            w.status == WaiverStatus::Approved && !crate::elements::waiver_disputed(self, w.id)
+        });
         Measures {
+            received_at: self.reports.iter().map(|r| r.report.received_at).min(),
+            decided_at: decided,
+            warned_at: warned,
+            window_opens: self.window().map(|w| w.not_before()),
+            duty: !waived
+                && self
+                    .determination()
+                    .is_some_and(|d| d.determination.verdict == Verdict::DutyToWarn),
             time_to_decide: decided.map(|t| t.duration_since(start)),
             time_to_warn: warned.map(|t| t.duration_since(start)),
         }

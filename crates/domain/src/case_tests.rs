@@ -102,6 +102,7 @@ impl Harness {
                 actor: &a,
                 now,
                 policy: &policy,
+                report_formats: &[],
             },
         )
         .unwrap();
@@ -136,6 +137,7 @@ impl Harness {
                 actor: who,
                 now: self.now,
                 policy: &self.policy,
+                report_formats: &[],
             },
         )?;
         self.record(who, evs.clone());
@@ -1112,7 +1114,7 @@ proptest! {
             for w in h.case.warnings.iter().flat_map(|w| &w.versions) {
                 if let Some(by) = &w.approved_by {
                     prop_assert_ne!(by, &w.drafted_by, "drafter approved own warning");
-                    prop_assert!(h.case.check_warning_text(w.text.as_str(), &h.policy).is_empty());
+                    prop_assert!(h.case.check_warning_text(w.text.as_str(), &h.policy, &[]).is_empty());
                 }
             }
             // A route never changes under a delivery.
@@ -1282,6 +1284,96 @@ fn a_case_is_warned_only_when_every_required_warning_is_delivered() {
             assert!(!json.contains("\"warning\""), "{json}");
         }
     }
+}
+
+#[test]
+fn lateness_is_measured_against_the_window_from_the_fold() {
+    use crate::case::Lateness;
+    let police = route_to(
+        "NYPD Intelligence",
+        PartyKind::Police,
+        Channel::LawEnforcement,
+    );
+    let mut h = two_warning_case(police);
+    let opens = ts("2024-01-10T00:00:00Z");
+    let m = h.case.measures();
+    assert!(m.duty);
+    assert_eq!(m.window_opens, Some(opens));
+    assert_eq!(m.received_at, Some(h.case.received_at()));
+    assert!(m.decided_at.is_some());
+    // Before the window opens an unwarned case is not late; after, it is.
+    assert_eq!(m.lateness(ts("2024-01-05T00:00:00Z")), None);
+    assert_eq!(
+        m.lateness(ts("2024-01-10T06:00:00Z")),
+        Some(Lateness::Unwarned {
+            by: jiff::SignedDuration::from_hours(6)
+        })
+    );
+    // One of two required warnings is not "warned".
+    h.at("2024-01-12T05:00:00Z");
+    h.ok("officer.d", received(1, "2024-01-11T04:00:00Z"));
+    assert_eq!(h.case.measures().warned_at, None);
+    h.ok("officer.d", received(2, "2024-01-12T04:00:00Z"));
+    let m = h.case.measures();
+    assert_eq!(m.warned_at, Some(ts("2024-01-12T04:00:00Z")));
+    let late = m.lateness(ts("2025-01-01T00:00:00Z")).unwrap();
+    assert_eq!(
+        late,
+        Lateness::Late {
+            by: jiff::SignedDuration::from_hours(52)
+        }
+    );
+    assert!(late.is_late());
+    // The fold alone gives the same figures: they survive a restart.
+    let refolded = Case::from_events(&h.events).unwrap();
+    assert_eq!(refolded.measures(), m);
+}
+
+#[test]
+fn a_waived_duty_is_never_late() {
+    let mut h = Harness::open(
+        report("They plan to abduct the journalist.", "B2", W),
+        "2024-01-01T01:00:00Z",
+    );
+    h.ok("analyst.a", Command::Determine { note: None });
+    assert!(h.case.measures().duty);
+    assert!(
+        h.case
+            .measures()
+            .lateness(ts("2024-03-01T00:00:00Z"))
+            .is_some()
+    );
+    let w = WaiverId::from_uuid(uuid(10));
+    h.ok(
+        "analyst.a",
+        Command::RequestWaiver {
+            waiver_id: w,
+            ground: "W3".into(),
+            reason: reason("the victim commands a designated terrorist group"),
+            legal_review: None,
+        },
+    );
+    // Requested is not approved: the duty still stands.
+    assert!(h.case.measures().duty);
+    h.ok(
+        "approver.b",
+        Command::ApproveWaiver {
+            waiver_id: w,
+            reason: reason("W3 applies"),
+        },
+    );
+    assert!(!h.case.measures().duty);
+    assert_eq!(h.case.measures().lateness(ts("2024-03-01T00:00:00Z")), None);
+    // No determination: no duty, nothing is late.
+    let h2 = Harness::open(
+        report("They plan to abduct the journalist.", "B2", W),
+        "2024-01-01T01:00:00Z",
+    );
+    assert!(!h2.case.measures().duty);
+    assert_eq!(
+        h2.case.measures().lateness(ts("2024-03-01T00:00:00Z")),
+        None
+    );
 }
 
 #[test]
@@ -1518,6 +1610,7 @@ fn a_ledger_written_before_several_warnings_folds_as_before() {
                 actor: &actor("analyst.a"),
                 now: h.now,
                 policy: &h.policy,
+                report_formats: &[],
             },
         )
         .unwrap();

@@ -37,6 +37,23 @@ use crate::text::Origin;
 /// the share (a two-line report shares a place and a date with many).
 pub const MIN_SHARED_PAIRS: usize = 4;
 
+/// One in how many word pairs a cross-case index keeps ([`Fingerprint::sample`]).
+pub const SAMPLE_EVERY: u64 = 4;
+
+/// How many of a text's least pair hashes the index keeps besides.
+pub const SAMPLE_LEAST: usize = 4;
+
+/// FNV-1a (64 bits) of a word pair: stable across builds and machines,
+/// unlike the standard library's hasher.
+fn pair_hash(a: &str, b: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in a.bytes().chain([0xff]).chain(b.bytes()) {
+        h ^= u64::from(byte);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
 /// A text reduced to what the detector compares: its set of word pairs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Fingerprint {
@@ -55,6 +72,47 @@ impl Fingerprint {
                 .collect()
         };
         Self { pairs }
+    }
+
+    /// The hash of every pair (the upper 32 bits of its stable 64-bit
+    /// hash), sorted: what a lookup in a cross-case index asks for.
+    pub fn hashes(&self) -> Vec<u32> {
+        let mut out: Vec<u32> = self
+            .pairs
+            .iter()
+            .map(|(a, b)| (pair_hash(a, b) >> 32) as u32)
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// The hashes a cross-case index keeps for this text (a subset of
+    /// [`Self::hashes`]): the pairs whose 64-bit hash falls in one of every
+    /// [`SAMPLE_EVERY`] values, and the [`SAMPLE_LEAST`] least hashes. The
+    /// first part is consistent (a pair two texts share is kept for both
+    /// or for neither), so a text that repeats an indexed one finds about
+    /// a quarter of the repeated pairs; the second gives a short text
+    /// entries of its own, which a longer text that contains it finds.
+    pub fn sample(&self) -> Vec<u32> {
+        let all: Vec<(u64, u32)> = {
+            let mut v: Vec<(u64, u32)> = self
+                .pairs
+                .iter()
+                .map(|(a, b)| pair_hash(a, b))
+                .map(|h| (h, (h >> 32) as u32))
+                .collect();
+            v.sort_unstable_by_key(|(_, top)| *top);
+            v
+        };
+        let mut out: Vec<u32> = all
+            .iter()
+            .enumerate()
+            .filter(|(i, (h, _))| *i < SAMPLE_LEAST || h % SAMPLE_EVERY == 0)
+            .map(|(_, (_, top))| *top)
+            .collect();
+        out.dedup();
+        out
     }
 
     /// How many distinct word pairs.
@@ -432,6 +490,27 @@ mod tests {
         let o = Overlap::between(&Fingerprint::of(fwd), &Fingerprint::of(ORIGINAL));
         assert!(o.this_in_other > 0.9, "{o:?}");
         assert!(o.is_derived(0.35));
+    }
+
+    #[test]
+    fn a_rewrite_shares_sampled_pairs_with_its_original() {
+        let original = "The cell plans to detonate two explosive devices at the memorial \
+                        procession on the anniversary, near the cemetery gate, at midday.";
+        let rewrite = "The cell plans to detonate two explosive devices at the memorial \
+                       procession near the cemetery gate.";
+        let (a, b) = (Fingerprint::of(original), Fingerprint::of(rewrite));
+        let found = |query: &Fingerprint, indexed: &Fingerprint| {
+            let sample = indexed.sample();
+            query.hashes().iter().filter(|h| sample.contains(h)).count()
+        };
+        // Whichever came first, the later one finds the earlier.
+        assert!(found(&b, &a) > 0 && found(&a, &b) > 0);
+        // Stable: the same text samples the same, sorted and without repeats.
+        assert_eq!(Fingerprint::of(original).sample(), a.sample());
+        assert!(a.sample().windows(2).all(|w| w[0] < w[1]));
+        assert!(a.sample().iter().all(|h| a.hashes().contains(h)));
+        let unrelated = Fingerprint::of("Quarterly budget figures for the regional water board.");
+        assert_eq!(found(&unrelated, &a), 0);
     }
 
     #[test]

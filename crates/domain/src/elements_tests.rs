@@ -31,6 +31,7 @@ fn ctx<'a>(h: &'a Harness, a: &'a crate::actor::Actor) -> Ctx<'a> {
         actor: a,
         now: h.now,
         policy: &h.policy,
+        report_formats: &[],
     }
 }
 

@@ -46,6 +46,7 @@ pub fn case_of(reports: &[ThreatReport]) -> Case {
         actor: &actor,
         now: reports[0].received_at,
         policy: &policy,
+        report_formats: &[],
     };
     let events = Case::open(
         OpenCase {

@@ -542,7 +542,7 @@ fn protected_pattern(term: &str) -> String {
 /// plain to generalise without catching ordinary numbers: it needs a run
 /// of two or more letters and a digit, or three runs of digits, and at
 /// least four digits in all.
-fn format_pattern(term: &str) -> Option<String> {
+pub fn report_number_format(term: &str) -> Option<String> {
     #[derive(PartialEq)]
     enum Run {
         Letters(String),
@@ -678,6 +678,18 @@ impl CompiledRules {
     /// report numbers, secret terms); they are found in any case and with
     /// any separators, and nothing excuses them.
     pub fn check(&self, text: &str, protected: &[ProtectedTerm]) -> Vec<Finding> {
+        self.check_in(text, protected, &[])
+    }
+
+    /// [`Self::check`], also catching report numbers of the `formats` of
+    /// the deployment's other cases ([`report_number_format`] of each
+    /// report number it holds).
+    pub fn check_in(
+        &self,
+        text: &str,
+        protected: &[ProtectedTerm],
+        formats: &[String],
+    ) -> Vec<Finding> {
         // (finding, may an allowed phrase excuse it?)
         let mut out: Vec<(Finding, bool)> = Vec::new();
         let mut push = |cat: FindingCategory, m: regex::Match<'_>, excusable: bool| {
@@ -698,13 +710,20 @@ impl CompiledRules {
             // A report number is caught as itself and by its format: the
             // numbers of other cases, of the same format, with it.
             let format = (p.category == FindingCategory::ReportNumber)
-                .then(|| format_pattern(&p.term))
+                .then(|| report_number_format(&p.term))
                 .flatten();
             for pattern in std::iter::once(protected_pattern(&p.term)).chain(format) {
                 if let Ok(re) = RegexBuilder::new(&pattern).case_insensitive(true).build() {
                     for m in re.find_iter(text) {
                         push(p.category, m, false);
                     }
+                }
+            }
+        }
+        for pattern in formats {
+            if let Ok(re) = RegexBuilder::new(pattern).case_insensitive(true).build() {
+                for m in re.find_iter(text) {
+                    push(FindingCategory::ReportNumber, m, false);
                 }
             }
         }
@@ -879,9 +898,9 @@ mod tests {
             );
         }
         // A term too plain to generalise is caught only as itself.
-        assert_eq!(format_pattern("118"), None);
-        assert_eq!(format_pattern("2024-118"), None);
-        assert!(format_pattern("IIR 6 801 0112 24").is_some());
+        assert_eq!(report_number_format("118"), None);
+        assert_eq!(report_number_format("2024-118"), None);
+        assert!(report_number_format("IIR 6 801 0112 24").is_some());
         let iir = [ProtectedTerm {
             term: "2024-118".into(),
             category: FindingCategory::ReportNumber,

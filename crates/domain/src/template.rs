@@ -256,7 +256,7 @@ pub fn draft_for_case(
     opts: &TemplateOptions,
 ) -> Result<Draft, Box<TemplateError>> {
     let d = draft(&TemplateFacts::from_case(case, policy), opts);
-    let findings = case.check_warning_text(d.text.as_str(), policy);
+    let findings = case.check_warning_text(d.text.as_str(), policy, &[]);
     if findings.is_empty() {
         Ok(d)
     } else {

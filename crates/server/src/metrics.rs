@@ -1,16 +1,19 @@
-//! Prometheus metrics: requests and latency per route, cases by state and
-//! overdue steps (counted by the service for an operator, at most once per
+//! Prometheus metrics: requests and latency per route; cases by state,
+//! overdue steps, time-to-decide, time-to-warn and lateness (counted by
+//! the service from the query tables for an operator, at most once per
 //! [`CASE_COUNTS_TTL`]: looping scrapers cannot make every other request
-//! wait for a count of all cases).
+//! wait for a count of all cases). The case figures come from the ledger's
+//! fold, so a restart changes none of them.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeMetric, MetricEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::metrics::{MetricType, TypedMetric};
 use prometheus_client::registry::Registry;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -31,6 +34,52 @@ pub struct StateLabels {
     pub state: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LatenessLabels {
+    pub lateness: String,
+}
+
+/// A histogram of the cases as last counted: replaced whole at each count
+/// (a Prometheus histogram only ever grows; these are recounted).
+#[derive(Clone, Debug)]
+struct Recounted(Arc<RwLock<Histogram>>);
+
+impl Recounted {
+    fn new() -> Self {
+        Self(Arc::new(RwLock::new(duration_histogram())))
+    }
+
+    fn replace(&self, values: &[f64]) {
+        let h = duration_histogram();
+        for v in values {
+            h.observe(*v);
+        }
+        if let Ok(mut slot) = self.0.write() {
+            *slot = h;
+        }
+    }
+}
+
+impl TypedMetric for Recounted {
+    const TYPE: MetricType = MetricType::Histogram;
+}
+
+impl EncodeMetric for Recounted {
+    fn encode(&self, encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        let h = self.0.read().map_err(|_| std::fmt::Error)?;
+        h.encode(encoder)
+    }
+
+    fn metric_type(&self) -> MetricType {
+        Self::TYPE
+    }
+}
+
+/// One minute to about 68 days.
+fn duration_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(60.0, 2.0, 17))
+}
+
 /// How long a count of the cases serves scrapes before it is counted again.
 pub const CASE_COUNTS_TTL: Duration = Duration::from_secs(15);
 
@@ -43,9 +92,10 @@ pub struct Metrics {
     registry: Mutex<Registry>,
     pub requests: Family<RequestLabels, Counter>,
     pub latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
-    pub time_to_decide: Histogram,
-    pub time_to_warn: Histogram,
+    time_to_decide: Recounted,
+    time_to_warn: Recounted,
     cases: Family<StateLabels, Gauge>,
+    lateness: Family<LatenessLabels, Gauge>,
     overdue: Gauge,
     reassessment_due: Gauge,
     /// When the case gauges were last counted (one count at a time).
@@ -66,9 +116,9 @@ impl Metrics {
             latency_histogram,
         );
         let cases = Family::<StateLabels, Gauge>::default();
-        // One minute to about 68 days.
-        let time_to_decide = Histogram::new(exponential_buckets(60.0, 2.0, 17));
-        let time_to_warn = Histogram::new(exponential_buckets(60.0, 2.0, 17));
+        let time_to_decide = Recounted::new();
+        let time_to_warn = Recounted::new();
+        let lateness = Family::<LatenessLabels, Gauge>::default();
         registry.register(
             "time_to_decide_seconds",
             "From the first report's receipt to the first determination",
@@ -93,6 +143,11 @@ impl Metrics {
         );
         registry.register("cases", "Cases by state", cases.clone());
         registry.register(
+            "duty_cases",
+            "Cases with a standing duty to warn, by lateness: in_time, late (warned after the window opened), unwarned (the window has opened)",
+            lateness.clone(),
+        );
+        registry.register(
             "overdue_steps",
             "Open cases whose next step is past its deadline",
             overdue.clone(),
@@ -109,6 +164,7 @@ impl Metrics {
             time_to_decide,
             time_to_warn,
             cases,
+            lateness,
             overdue,
             reassessment_due,
             counted: tokio::sync::Mutex::new(None),
@@ -156,6 +212,15 @@ impl Metrics {
                         })
                         .set(n);
                 }
+                for (l, n) in &counts.by_lateness {
+                    self.lateness
+                        .get_or_create(&LatenessLabels {
+                            lateness: (*l).to_owned(),
+                        })
+                        .set(*n);
+                }
+                self.time_to_decide.replace(&counts.time_to_decide);
+                self.time_to_warn.replace(&counts.time_to_warn);
                 self.overdue.set(counts.overdue);
                 self.reassessment_due.set(counts.reassessment_due);
                 *counted = Some(Instant::now());

@@ -60,6 +60,13 @@ pub struct CaseCounts {
     /// Open cases whose next step is past its deadline.
     pub overdue: i64,
     pub reassessment_due: i64,
+    /// Time-to-decide of every determined case, in seconds.
+    pub time_to_decide: Vec<f64>,
+    /// Time-to-warn of every warned case, in seconds.
+    pub time_to_warn: Vec<f64>,
+    /// Cases with a standing duty by [`Lateness`](tocsin_domain::case::Lateness)
+    /// (`in_time`, `late`, `unwarned`), as of the count.
+    pub by_lateness: Vec<(&'static str, i64)>,
 }
 
 impl Service {
@@ -191,6 +198,12 @@ impl Service {
         warning_version(case, warning, version).cloned()
     }
 
+    /// The formats of every report number the deployment's cases hold
+    /// (from the query tables): a warning may carry none of them.
+    pub(crate) async fn report_formats(&self) -> Result<Vec<String>, ServiceError> {
+        Ok(self.store.report_number_formats().await?)
+    }
+
     /// What the sanitisation check finds in `text` (writes nothing).
     pub async fn check_warning(
         &self,
@@ -200,7 +213,8 @@ impl Service {
     ) -> Result<Vec<Finding>, ServiceError> {
         self.authorize(p, Permission::Analyse, "check_warning")
             .await?;
-        Ok(case.check_warning_text(text, &self.policy))
+        let formats = self.report_formats().await?;
+        Ok(case.check_warning_text(text, &self.policy, &formats))
     }
 
     /// A draft of the warning from the template for the case's target
@@ -231,6 +245,8 @@ impl Service {
         let now = self.now();
         let mut by_state: Vec<(CaseState, i64)> = CaseState::ALL.iter().map(|s| (*s, 0)).collect();
         let mut counts = CaseCounts::default();
+        let mut lateness: Vec<(&'static str, i64)> =
+            vec![("in_time", 0), ("late", 0), ("unwarned", 0)];
         let mut q = CaseQuery {
             limit: 1000,
             ..Default::default()
@@ -247,6 +263,15 @@ impl Service {
                 if c.reassessment_due.is_some() {
                     counts.reassessment_due += 1;
                 }
+                let Some(m) = &c.measures else { continue };
+                let secs = |d: jiff::SignedDuration| d.as_secs_f64().max(0.0);
+                counts.time_to_decide.extend(m.time_to_decide.map(secs));
+                counts.time_to_warn.extend(m.time_to_warn.map(secs));
+                if let Some(l) = m.lateness(now)
+                    && let Some((_, n)) = lateness.iter_mut().find(|(s, _)| *s == l.as_str())
+                {
+                    *n += 1;
+                }
             }
             match page.next {
                 Some(n) => q.after = Some(n),
@@ -254,6 +279,7 @@ impl Service {
             }
         }
         counts.by_state = by_state;
+        counts.by_lateness = lateness;
         Ok(counts)
     }
 }

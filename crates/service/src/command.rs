@@ -173,6 +173,12 @@ impl Service {
         self.check_arguments(&cmd).await?;
         let levels: ClearanceLevels = self.clearance_levels().await?;
         self.check_two_people(p, case_id, &cmd, &levels).await?;
+        let report_formats = match &cmd {
+            Command::DraftWarning { .. } | Command::ApproveWarning { .. } => {
+                self.report_formats().await?
+            }
+            _ => Vec::new(),
+        };
         let actor = p.actor();
         let mut unseen: Option<Case> = None;
         let done = self
@@ -190,6 +196,7 @@ impl Service {
                             actor: &actor,
                             now,
                             policy: &self.policy,
+                            report_formats: &report_formats,
                         },
                     )
                 });

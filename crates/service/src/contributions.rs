@@ -302,6 +302,7 @@ impl Service {
                     actor: &actor,
                     now,
                     policy: &self.policy,
+                    report_formats: &[],
                 };
                 Ok(Decision::Append {
                     events: decide(c, ctx).map_err(refused)?,

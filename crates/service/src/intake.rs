@@ -345,6 +345,7 @@ impl Service {
                 actor: &actor,
                 now,
                 policy: &self.policy,
+                report_formats: &[],
             },
         )?;
         events.extend(screening);

@@ -50,6 +50,7 @@ pub mod reference;
 pub mod relations;
 pub mod screening;
 mod sessions;
+pub mod similar;
 mod sweep;
 mod tokens;
 
@@ -95,6 +96,9 @@ pub struct Service {
     indexes: screening::Indexes,
     /// When the store last proved it can write (for readiness).
     wrote: Mutex<Option<std::time::Instant>>,
+    /// Sampled word pairs of every report, for circular reporting across
+    /// cases (built from the ledger at the first question).
+    similar: tokio::sync::Mutex<similar::SimilarIndex>,
 }
 
 /// How long a successful write proves readiness for.
@@ -126,6 +130,7 @@ impl Service {
             dummy: OnceLock::new(),
             indexes: screening::Indexes::default(),
             wrote: Mutex::new(None),
+            similar: Default::default(),
         }
     }
 

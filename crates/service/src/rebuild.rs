@@ -80,6 +80,22 @@ impl Service {
         })
     }
 
+    /// Fills the measures of case rows written before the query tables
+    /// kept them (the first start after an upgrade): a whole rebuild, as
+    /// `tocsin admin rebuild`. Returns how many rows lacked them. Run it on
+    /// one instance: a rebuild replaces the query tables.
+    pub async fn fill_measures(&self) -> Result<u64, ServiceError> {
+        let missing = self.store.unmeasured_cases().await?;
+        if missing > 0 {
+            tracing::info!(
+                cases = missing,
+                "rebuilding the query tables: some cases were written before their measures were kept"
+            );
+            self.rebuild().await?;
+        }
+        Ok(missing)
+    }
+
     /// The derived documents, folded from the accounts and reference
     /// streams, and how many events that took.
     pub(crate) async fn folded_docs(&self) -> Result<(Docs, u64), ServiceError> {

@@ -212,6 +212,7 @@ impl Service {
                 actor: &actor,
                 now,
                 policy: &self.policy,
+                report_formats: &[],
             };
             Ok(nothing_if_empty(Decision::Append {
                 events: elements::merge_into(c, &absorbed_case, ctx).map_err(refused)?,

@@ -124,19 +124,19 @@ fn flush_cases() -> String {
                    ARRAY(SELECT x FROM json_array_elements_text(u.levels::json) WITH ORDINALITY AS j(x, o) ORDER BY o),
                    ARRAY(SELECT x FROM json_array_elements_text(u.compartments::json) WITH ORDINALITY AS j(x, o) ORDER BY o),
                    ARRAY(SELECT x FROM json_array_elements_text(u.elements::json) WITH ORDINALITY AS j(x, o) ORDER BY o),
-                   u.restricted, u.sweep_at_us, u.number_year, u.number_seq
+                   u.restricted, u.sweep_at_us, u.number_year, u.number_seq, u.measures
               FROM unnest($9::text[], $10::int8[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[],
                           $16::text[], $17::int8[], $18::text[], $19::text[], $20::text[], $21::text[], $22::int8[],
                           $23::int8[], $24::text[], $25::text[], $26::text[], $27::bool[], $35::int8[],
-                          $36::int8[], $37::int8[])
+                          $36::int8[], $37::int8[], $38::text[])
                    AS u(id, hint, title, state, owner, lead, opened_at, updated_at, version,
                         verdict, reassessment_due, next_step, next_due, next_due_us, escalations,
-                        levels, compartments, elements, restricted, sweep_at_us, number_year, number_seq)
+                        levels, compartments, elements, restricted, sweep_at_us, number_year, number_seq, measures)
             ON CONFLICT (id) DO UPDATE SET {CASE_UPDATES}
         ),
         d AS (DELETE FROM reports WHERE case_id = ANY($9::text[]) AND NOT (id = ANY($28::text[])))
         INSERT INTO reports ({REPORT_COLUMNS})
-        SELECT * FROM unnest($28::text[], $29::text[], $30::int8[], $31::text[], $32::text[], $33::text[], $34::bool[])
+        SELECT * FROM unnest($28::text[], $29::text[], $30::int8[], $31::text[], $32::text[], $33::text[], $34::bool[], $39::text[])
         ON CONFLICT (id) DO UPDATE SET {REPORT_UPDATES}"
     )
 }
@@ -222,6 +222,7 @@ struct CaseColumns {
     sweep_at_us: Vec<Option<i64>>,
     number_year: Vec<Option<i64>>,
     number_seq: Vec<Option<i64>>,
+    measures: Vec<Option<String>>,
     r_id: Vec<String>,
     r_case: Vec<String>,
     r_ord: Vec<i64>,
@@ -229,6 +230,7 @@ struct CaseColumns {
     r_at: Vec<String>,
     r_grade: Vec<String>,
     r_ind: Vec<bool>,
+    r_format: Vec<Option<String>>,
     r_index: HashMap<String, usize>,
 }
 
@@ -258,6 +260,7 @@ impl CaseColumns {
                     self.r_at.push(String::new());
                     self.r_grade.push(String::new());
                     self.r_ind.push(false);
+                    self.r_format.push(None);
                     self.r_id.len() - 1
                 }
             };
@@ -268,6 +271,7 @@ impl CaseColumns {
             self.r_at[at] = r.received_at;
             self.r_grade[at] = r.grade.to_owned();
             self.r_ind[at] = r.independent;
+            self.r_format[at] = r.number_format.map(str::to_owned);
         }
         self.hint.push(hint.map(i64_of));
         self.title.push(c.title.to_owned());
@@ -291,10 +295,11 @@ impl CaseColumns {
         self.sweep_at_us.push(c.sweep_at_us);
         self.number_year.push(c.number_year);
         self.number_seq.push(c.number_seq);
+        self.measures.push(c.measures);
         self.id.push(c.id);
     }
 
-    /// Binds $9..=$37 of the flush statement.
+    /// Binds $9..=$39 of the flush statement.
     fn bind(self, q: PgQuery<'_>) -> PgQuery<'_> {
         q.bind(self.id)
             .bind(self.hint)
@@ -325,5 +330,7 @@ impl CaseColumns {
             .bind(self.sweep_at_us)
             .bind(self.number_year)
             .bind(self.number_seq)
+            .bind(self.measures)
+            .bind(self.r_format)
     }
 }

@@ -296,6 +296,14 @@ impl Store for PostgresStore {
         read::case_ids(&self.inner.pool).await
     }
 
+    async fn report_number_formats(&self) -> Result<Vec<String>, StoreError> {
+        read::report_number_formats(&self.inner.pool).await
+    }
+
+    async fn unmeasured_cases(&self) -> Result<u64, StoreError> {
+        read::unmeasured_cases(&self.inner.pool).await
+    }
+
     async fn ledger_head(&self) -> Result<LedgerHead, StoreError> {
         read::ledger_head(&self.inner.pool).await
     }

@@ -89,6 +89,7 @@ fn summary_row(r: &PgRow) -> Result<SummaryRow, StoreError> {
         sweep_at_us: col(r, 18)?,
         number_year: col(r, 19)?,
         number_seq: col(r, 20)?,
+        measures: col(r, 21)?,
     })
 }
 
@@ -102,7 +103,7 @@ async fn attach_reports(
     }
     let ids: Vec<String> = cases.iter().map(|c| c.id.to_string()).collect();
     let rows = sqlx::query(
-        "SELECT case_id, id, originating_element, received_at, grade, independent
+        "SELECT case_id, id, originating_element, received_at, grade, independent, number_format
            FROM reports WHERE case_id = ANY($1::text[]) ORDER BY case_id, ord",
     )
     .bind(&ids)
@@ -125,6 +126,7 @@ async fn attach_reports(
             col(r, 3)?,
             col(r, 4)?,
             col(r, 5)?,
+            col(r, 6)?,
         )?);
     }
     Ok(())
@@ -260,6 +262,25 @@ pub async fn case_ids_with_prefix(
             .await
             .map_err(db)?;
     rows.iter().map(|s| parse("case id", s)).collect()
+}
+
+/// The distinct report-number formats of all reports.
+pub async fn report_number_formats(pool: &PgPool) -> Result<Vec<String>, StoreError> {
+    sqlx::query_scalar(
+        "SELECT DISTINCT number_format FROM reports WHERE number_format IS NOT NULL ORDER BY 1",
+    )
+    .fetch_all(pool)
+    .await
+    .map_err(db)
+}
+
+/// Rows of `cases` without measures (written before schema 5).
+pub async fn unmeasured_cases(pool: &PgPool) -> Result<u64, StoreError> {
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM cases WHERE measures IS NULL")
+        .fetch_one(pool)
+        .await
+        .map_err(db)?;
+    Ok(n.max(0) as u64)
 }
 
 pub async fn case_ids(pool: &PgPool) -> Result<Vec<CaseId>, StoreError> {

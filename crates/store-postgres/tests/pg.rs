@@ -195,7 +195,7 @@ async fn schema_is_marked_and_versioned() {
         s.meta().schema_version,
         tocsin_store_postgres::schema_version()
     );
-    assert_eq!(s.meta().schema_version, 4);
+    assert_eq!(s.meta().schema_version, 5);
     assert_eq!(s.meta().origin, "tocsin.test/unit");
     assert_eq!(s.meta().verifier_key, signer().verifier().to_string());
     let mut c = db.conn().await;
@@ -286,13 +286,16 @@ async fn accounts_of_an_older_database_read_back_under_their_name() {
          UPDATE docs SET kind = 'notification' WHERE kind = 'notice';
          DROP INDEX cases_by_number;
          ALTER TABLE cases DROP COLUMN number_year, DROP COLUMN number_seq;
+         DROP INDEX reports_by_number_format;
+         ALTER TABLE cases DROP COLUMN measures;
+         ALTER TABLE reports DROP COLUMN number_format;
          DELETE FROM schema_migrations WHERE version >= 3;",
     )
     .execute(&mut db.conn().await)
     .await
     .unwrap();
     let s = PostgresStore::open(&db.url, Some(signer())).await.unwrap();
-    assert_eq!(s.meta().schema_version, 4);
+    assert_eq!(s.meta().schema_version, 5);
     the_account_and_notice_read_back(&s).await;
     the_cases_read_back_numbered(&s, &numbered).await;
     assert_eq!(kinds(&db).await, stored_account_notice_and_session());

@@ -264,6 +264,14 @@ impl Store for SqliteStore {
         self.read(read::case_ids).await
     }
 
+    async fn report_number_formats(&self) -> Result<Vec<String>, StoreError> {
+        self.read(read::report_number_formats).await
+    }
+
+    async fn unmeasured_cases(&self) -> Result<u64, StoreError> {
+        self.read(read::unmeasured_cases).await
+    }
+
     async fn ledger_head(&self) -> Result<LedgerHead, StoreError> {
         self.read(read::ledger_head).await
     }

@@ -108,6 +108,7 @@ fn summary_row(r: &rusqlite::Row<'_>) -> Result<SummaryRow, StoreError> {
         sweep_at_us: r.get(18).map_err(sql)?,
         number_year: r.get(19).map_err(sql)?,
         number_seq: r.get(20).map_err(sql)?,
+        measures: r.get(21).map_err(sql)?,
     })
 }
 
@@ -128,7 +129,7 @@ fn summary_rows(
 fn attach_reports(conn: &Connection, cases: &mut [CaseSummary]) -> Result<(), StoreError> {
     let mut stmt = conn
         .prepare_cached(
-            "SELECT id, originating_element, received_at, grade, independent FROM reports WHERE case_id = ?1 ORDER BY ord",
+            "SELECT id, originating_element, received_at, grade, independent, number_format FROM reports WHERE case_id = ?1 ORDER BY ord",
         )
         .map_err(sql)?;
     for c in cases.iter_mut() {
@@ -141,6 +142,7 @@ fn attach_reports(conn: &Connection, cases: &mut [CaseSummary]) -> Result<(), St
                 &text(2)?,
                 text(3)?,
                 r.get::<_, i64>(4).map_err(sql)? != 0,
+                r.get::<_, Option<String>>(5).map_err(sql)?,
             )?);
         }
     }
@@ -249,6 +251,29 @@ pub fn case_ids_with_prefix(
         out.push(parse("case id", &r.map_err(sql)?)?);
     }
     Ok(out)
+}
+
+/// The distinct report-number formats of all reports.
+pub fn report_number_formats(conn: &Connection) -> Result<Vec<String>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT DISTINCT number_format FROM reports WHERE number_format IS NOT NULL ORDER BY 1",
+        )
+        .map_err(sql)?;
+    let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(sql)?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(sql)
+}
+
+/// Rows of `cases` without measures (written before schema 6).
+pub fn unmeasured_cases(conn: &Connection) -> Result<u64, StoreError> {
+    let n: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM cases WHERE measures IS NULL",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(sql)?;
+    Ok(n.max(0) as u64)
 }
 
 pub fn case_ids(conn: &Connection) -> Result<Vec<CaseId>, StoreError> {

@@ -126,6 +126,14 @@ pub const MIGRATIONS: &[&str] = &[
      WHERE cases.id = r.id;
     CREATE UNIQUE INDEX cases_by_number ON cases (number_year, number_seq);
     "#,
+    // 6: time-to-decide, time-to-warn and what lateness needs, as JSON,
+    // and the format of each report's number (NULL for a case last
+    // written before: the first serve rebuilds).
+    r#"
+    ALTER TABLE cases ADD COLUMN measures TEXT;
+    ALTER TABLE reports ADD COLUMN number_format TEXT;
+    CREATE INDEX reports_by_number_format ON reports (number_format);
+    "#,
 ];
 
 /// The schema version this build writes.

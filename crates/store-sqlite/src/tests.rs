@@ -82,7 +82,7 @@ async fn schema_is_marked_and_versioned() {
     let f = Files::new().await;
     let s = f.create(MAIN).await;
     assert_eq!(s.meta().schema_version, schema::latest());
-    assert_eq!(s.meta().schema_version, 5);
+    assert_eq!(s.meta().schema_version, 6);
     let c = Connection::open(s.path()).unwrap();
     let app: i32 = c
         .query_row("PRAGMA application_id", [], |r| r.get(0))
@@ -143,11 +143,14 @@ async fn accounts_of_an_older_database_read_back_under_their_name() {
              DROP INDEX cases_by_number;
              ALTER TABLE cases DROP COLUMN number_year;
              ALTER TABLE cases DROP COLUMN number_seq;
+             DROP INDEX reports_by_number_format;
+             ALTER TABLE cases DROP COLUMN measures;
+             ALTER TABLE reports DROP COLUMN number_format;
              PRAGMA user_version = 3;",
         )
         .unwrap();
     let s = SqliteStore::open(&path, Some(signer())).unwrap();
-    assert_eq!(s.meta().schema_version, 5);
+    assert_eq!(s.meta().schema_version, 6);
     let kim = the_account_and_notice_read_back(&s).await;
     the_cases_read_back_numbered(&s, &numbered).await;
     assert_eq!(kinds(&path), stored_account_notice_and_session());

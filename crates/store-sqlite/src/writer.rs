@@ -254,7 +254,7 @@ pub fn upsert_case(
             "INSERT INTO cases ({CASE_COLUMNS})
              VALUES (?1, (SELECT position FROM ledger WHERE stream = 'case/' || ?1 AND seq = 1),
                      ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
-                     ?20, ?21)
+                     ?20, ?21, ?22)
              ON CONFLICT (id) DO UPDATE SET {CASE_UPDATES}"
         )
     });
@@ -283,6 +283,7 @@ pub fn upsert_case(
             c.sweep_at_us,
             c.number_year,
             c.number_seq,
+            c.measures,
         ])
         .map_err(|e| {
             if is_constraint(&e) {
@@ -300,7 +301,7 @@ pub fn upsert_case(
         .map_err(sql)?;
     let report = REPORT.get_or_init(|| {
         format!(
-            "INSERT INTO reports ({REPORT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+            "INSERT INTO reports ({REPORT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
              ON CONFLICT (id) DO UPDATE SET {REPORT_UPDATES}"
         )
     });
@@ -313,7 +314,8 @@ pub fn upsert_case(
             r.originating_element,
             r.received_at,
             r.grade,
-            r.independent
+            r.independent,
+            r.number_format
         ])
         .map_err(sql)?;
     }

@@ -23,7 +23,7 @@ use crate::{CaseQuery, CaseSummary, DocKind, ReportSummary, StoreError};
 /// [`CaseRow`]'s fields with the opening position second.
 pub const CASE_COLUMNS: &str = "id, opened_position, title, state, owner, lead_element, opened_at, updated_at, version, \
      verdict, reassessment_due, next_step, next_due, next_due_us, escalations, \
-     levels, compartments, elements, existence_restricted, sweep_at_us, number_year, number_seq";
+     levels, compartments, elements, existence_restricted, sweep_at_us, number_year, number_seq, measures";
 
 /// The `SET` list of an upsert into `cases`: every column but the id, the
 /// opening position and the number (fixed when the case was opened), from
@@ -35,23 +35,24 @@ pub const CASE_UPDATES: &str = "title = excluded.title, state = excluded.state, 
      next_due = excluded.next_due, next_due_us = excluded.next_due_us, \
      escalations = excluded.escalations, levels = excluded.levels, \
      compartments = excluded.compartments, elements = excluded.elements, \
-     existence_restricted = excluded.existence_restricted, sweep_at_us = excluded.sweep_at_us";
+     existence_restricted = excluded.existence_restricted, sweep_at_us = excluded.sweep_at_us, \
+     measures = excluded.measures";
 
 /// The columns of `cases` a summary is read from, in the order of
 /// [`SummaryRow`]'s fields.
-pub const SUMMARY_COLUMNS: &str = "id, title, state, owner, lead_element, opened_at, updated_at, verdict, reassessment_due, next_step, next_due, version, escalations, opened_position, levels, compartments, elements, existence_restricted, sweep_at_us, number_year, number_seq";
+pub const SUMMARY_COLUMNS: &str = "id, title, state, owner, lead_element, opened_at, updated_at, verdict, reassessment_due, next_step, next_due, version, escalations, opened_position, levels, compartments, elements, existence_restricted, sweep_at_us, number_year, number_seq, measures";
 
 /// The columns of `reports` a report is written to, in the order of
 /// [`ReportRow`]'s fields with the case id second.
 pub const REPORT_COLUMNS: &str =
-    "id, case_id, ord, originating_element, received_at, grade, independent";
+    "id, case_id, ord, originating_element, received_at, grade, independent, number_format";
 
 /// The `SET` list of an upsert into `reports`: a report listed again, in
 /// its case or another, is where it was listed last.
 pub const REPORT_UPDATES: &str = "case_id = excluded.case_id, ord = excluded.ord, \
      originating_element = excluded.originating_element, \
      received_at = excluded.received_at, grade = excluded.grade, \
-     independent = excluded.independent";
+     independent = excluded.independent, number_format = excluded.number_format";
 
 /// A summary encoded for the `cases` table (what needs no encoding is
 /// borrowed).
@@ -81,6 +82,9 @@ pub struct CaseRow<'a> {
     /// without one: a later append, which keeps the stored number).
     pub number_year: Option<i64>,
     pub number_seq: Option<i64>,
+    /// The case's [`Measures`](tocsin_domain::case::Measures) as JSON text
+    /// (absent only in a row written before they were kept).
+    pub measures: Option<String>,
 }
 
 impl<'a> CaseRow<'a> {
@@ -118,6 +122,10 @@ impl<'a> CaseRow<'a> {
             sweep_at_us: s.sweep_at.map(micros),
             number_year: s.number.map(|n| i64::from(n.year())),
             number_seq: s.number.map(|n| i64::from(n.seq())),
+            measures: s
+                .measures
+                .as_ref()
+                .and_then(|m| serde_json::to_string(m).ok()),
         }
     }
 }
@@ -133,6 +141,7 @@ pub struct ReportRow<'a> {
     pub received_at: String,
     pub grade: &'a str,
     pub independent: bool,
+    pub number_format: Option<&'a str>,
 }
 
 impl<'a> ReportRow<'a> {
@@ -145,6 +154,7 @@ impl<'a> ReportRow<'a> {
             received_at: r.received_at.to_string(),
             grade: &r.grade,
             independent: r.independent,
+            number_format: r.number_format.as_deref(),
         })
     }
 
@@ -155,6 +165,7 @@ impl<'a> ReportRow<'a> {
         received_at: &str,
         grade: String,
         independent: bool,
+        number_format: Option<String>,
     ) -> Result<ReportSummary, StoreError> {
         Ok(ReportSummary {
             id: parse("report id", id)?,
@@ -162,6 +173,7 @@ impl<'a> ReportRow<'a> {
             received_at: parse("time", received_at)?,
             grade,
             independent,
+            number_format,
         })
     }
 }
@@ -190,6 +202,7 @@ pub struct SummaryRow {
     pub sweep_at_us: Option<i64>,
     pub number_year: Option<i64>,
     pub number_seq: Option<i64>,
+    pub measures: Option<String>,
 }
 
 impl SummaryRow {
@@ -219,6 +232,15 @@ impl SummaryRow {
             ),
             _ => None,
         };
+        let measures = self
+            .measures
+            .as_deref()
+            .map(|m| {
+                serde_json::from_str(m).map_err(|e| {
+                    StoreError::Corrupt(format!("case {id}: stored measures are invalid: {e}"))
+                })
+            })
+            .transpose()?;
         Ok(CaseSummary {
             id: parse("case id", id)?,
             number,
@@ -244,6 +266,7 @@ impl SummaryRow {
             elements: self.elements,
             existence_restricted: self.existence_restricted,
             sweep_at,
+            measures,
         })
     }
 }
@@ -329,12 +352,21 @@ mod tests {
                 received_at: t,
                 grade: "B2".into(),
                 independent: true,
+                number_format: Some(r"TD\d{3}".into()),
             }],
             levels: vec!["secret".into()],
             compartments: vec![],
             elements: vec!["ct".into(), "fbi".into()],
             existence_restricted: true,
             sweep_at: Some("2024-02-01T00:00:00Z".parse().unwrap()),
+            measures: Some(tocsin_domain::case::Measures {
+                received_at: Some(t),
+                warned_at: Some("2024-01-03T00:00:00Z".parse().unwrap()),
+                window_opens: Some("2024-01-02T00:00:00Z".parse().unwrap()),
+                duty: true,
+                time_to_warn: Some(jiff::SignedDuration::from_secs(100)),
+                ..Default::default()
+            }),
         }
     }
 
@@ -369,6 +401,7 @@ mod tests {
             sweep_at_us: row.sweep_at_us,
             number_year: row.number_year,
             number_seq: row.number_seq,
+            measures: row.measures.clone(),
         };
         assert_eq!((row.number_year, row.number_seq), (Some(2024), Some(12)));
         let mut back = read.decode().unwrap();
@@ -381,6 +414,7 @@ mod tests {
                     &r.received_at,
                     r.grade.to_owned(),
                     r.independent,
+                    r.number_format.map(str::to_owned),
                 )
                 .unwrap(),
             );
@@ -414,9 +448,18 @@ mod tests {
             sweep_at_us: None,
             number_year: None,
             number_seq: None,
+            measures: None,
         };
         let e = bad.clone().decode().unwrap_err();
         assert!(e.to_string().contains("unknown state pondering"), "{e}");
+        let e = SummaryRow {
+            state: "closed".into(),
+            measures: Some("{\"duty\": 3}".into()),
+            ..bad.clone()
+        }
+        .decode()
+        .unwrap_err();
+        assert!(e.to_string().contains("measures are invalid"), "{e}");
         let e = SummaryRow {
             state: "closed".into(),
             number_year: Some(2024),

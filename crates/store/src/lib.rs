@@ -86,6 +86,14 @@ pub trait Store: Send + Sync + 'static {
     /// Ids of all case streams, in the order they were opened.
     async fn case_ids(&self) -> Result<Vec<tocsin_domain::CaseId>, StoreError>;
 
+    /// The distinct formats of the report numbers of every case's reports
+    /// ([`tocsin_domain::sanitise::report_number_format`]).
+    async fn report_number_formats(&self) -> Result<Vec<String>, StoreError>;
+
+    /// How many case rows were written before the query tables kept a
+    /// case's measures (a rebuild fills them).
+    async fn unmeasured_cases(&self) -> Result<u64, StoreError>;
+
     /// Size, root and latest signed checkpoint of the ledger.
     async fn ledger_head(&self) -> Result<LedgerHead, StoreError>;
 

@@ -505,6 +505,9 @@ pub struct ReportSummary {
     pub received_at: Timestamp,
     pub grade: String,
     pub independent: bool,
+    /// The format of its report number (its external reference), when it
+    /// has one that generalises: what the sanitiser catches in any case.
+    pub number_format: Option<String>,
 }
 
 /// The query-table row of a case.
@@ -538,6 +541,11 @@ pub struct CaseSummary {
     /// When the clock next has something to do for the case
     /// ([`Case::next_sweep_at`]); a sweep visits only cases due by then.
     pub sweep_at: Option<Timestamp>,
+    /// Time-to-decide, time-to-warn and what lateness needs, folded from
+    /// the ledger ([`Case::measures`]); `None` only in a row written
+    /// before they were kept (the first `serve` after the upgrade rebuilds
+    /// the query tables to fill them).
+    pub measures: Option<tocsin_domain::case::Measures>,
 }
 
 impl CaseSummary {
@@ -554,6 +562,7 @@ impl CaseSummary {
             elements: strings(&mut marking.elements.iter().map(|l| l.as_str())),
             existence_restricted: marking.existence_restricted,
             sweep_at: case.next_sweep_at(policy),
+            measures: Some(case.measures()),
             id: case.id,
             title: case.title.to_string(),
             state: case.state,
@@ -581,6 +590,11 @@ impl CaseSummary {
                     received_at: r.report.received_at,
                     grade: r.report.grading.grade.to_string(),
                     independent: r.independence == Independence::Independent,
+                    number_format: r
+                        .report
+                        .external_reference
+                        .as_ref()
+                        .and_then(|x| tocsin_domain::sanitise::report_number_format(x.as_str())),
                 })
                 .collect(),
         }

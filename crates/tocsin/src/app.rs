@@ -383,6 +383,9 @@ pub async fn serve(
     config: tocsin_server::ServerConfig,
     bind: &str,
 ) -> Result<()> {
+    svc.fill_measures()
+        .await
+        .context("cannot fill the measures of cases written before this version")?;
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .with_context(|| format!("cannot listen on {bind}"))?;

@@ -37,11 +37,23 @@ pub fn case_list(items: &[CaseRow], now: Timestamp) -> String {
             ),
             _ => String::new(),
         };
-        let flag = if c.reassessment_due.is_some() {
-            " [re-assess]"
+        let mut flag = if c.reassessment_due.is_some() {
+            " [re-assess]".to_owned()
         } else {
-            ""
+            String::new()
         };
+        match &c.lateness {
+            Some(tocsin_domain::case::Lateness::Late { by }) => {
+                flag.push_str(&format!(" [warned {} late]", crate::render::hours(*by)));
+            }
+            Some(tocsin_domain::case::Lateness::Unwarned { by }) => {
+                flag.push_str(&format!(
+                    " [NOT WARNED, window open {}]",
+                    crate::render::hours(*by)
+                ));
+            }
+            _ => {}
+        }
         let number = c.number.map(|n| n.to_string()).unwrap_or_default();
         let _ = writeln!(
             s,
@@ -55,6 +67,11 @@ pub fn case_list(items: &[CaseRow], now: Timestamp) -> String {
         );
     }
     s
+}
+
+/// A duration in hours, one decimal.
+fn hours(d: jiff::SignedDuration) -> String {
+    format!("{:.1} h", d.as_secs_f64() / 3600.0)
 }
 
 /// The findings of the sanitisation check, with the text marked.

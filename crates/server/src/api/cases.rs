@@ -13,7 +13,7 @@ use axum::response::Response;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tocsin_domain::access::Permission;
-use tocsin_domain::case::{Case, CaseState, Command, WarningVersion};
+use tocsin_domain::case::{Case, CaseState, Command, Lateness, Measures, WarningVersion};
 use tocsin_domain::delivery::{
     AdvisoryDecision, Delivery, LanguageTag, OutcomeRecord, Response as RecipientResponse, Route,
     RouteAlternative, WarningText, WithheldCategory,
@@ -23,6 +23,7 @@ use tocsin_domain::ids::CaseIdPrefix;
 use tocsin_domain::sanitise::Finding;
 use tocsin_domain::text::{ElementName, Note, Reason};
 use tocsin_domain::{ActorName, CaseId, CaseNumber, ReportId, Timestamp, WaiverId};
+use tocsin_service::similar::SimilarReport;
 use tocsin_service::{CaseListQuery, LoggedEvent};
 use tocsin_store::CaseSummary;
 
@@ -206,6 +207,20 @@ pub fn routes(t: &mut Table) {
     );
     t.add(
         Op::get(
+            "similar_reports",
+            path!("/cases/{case_id}/reports/{report_id}/similar"),
+            needs(Permission::ReadCase),
+        )
+        .tag("cases")
+        .summary("Reports of other cases that this report repeats, or that repeat it")
+        .describe("Circular reporting across cases: the reports of other cases the caller may see whose text this report's contains, or which contain it (shingle containment at the policy's `derived_text_containment`, both ways), closest first, at most 50. Only a proposal: the analysts of both cases decide whether to link or merge them. Writes nothing.")
+        .param("case_id", CASE_PARAM)
+        .param("report_id", "The report's id")
+        .returns::<List<SimilarReport>>(StatusCode::OK),
+        similar_reports,
+    );
+    t.add(
+        Op::get(
             "get_warning",
             path!("/cases/{case_id}/warnings/{version}"),
             needs(Permission::ReadCase),
@@ -324,11 +339,25 @@ pub struct CaseRow {
     pub reports: u32,
     pub levels: Vec<String>,
     pub compartments: Vec<String>,
+    /// Time-to-decide, time-to-warn and the threat's window, folded from
+    /// the ledger.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measures: Option<Measures>,
+    /// Whether a standing duty was met before the window opened, as of
+    /// this answer: `in_time`, `late` (warned after it opened) or
+    /// `unwarned` (it has opened and the case is not warned). Absent when
+    /// no duty stands, the window is unknown, or it is still to open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lateness: Option<Lateness>,
 }
 
-impl From<CaseSummary> for CaseRow {
-    fn from(s: CaseSummary) -> Self {
+impl CaseRow {
+    /// The row of a summary, its lateness as of `now`.
+    pub fn of(s: CaseSummary, now: Timestamp) -> Self {
+        let lateness = s.measures.and_then(|m| m.lateness(now));
         Self {
+            measures: s.measures,
+            lateness,
             id: s.id,
             number: s.number,
             title: s.title,
@@ -448,6 +477,7 @@ async fn list_cases(
     QueryParams(q): QueryParams<ListCasesQuery>,
 ) -> Result<Response, ApiError> {
     let limit = page_limit(q.limit)?;
+    let now = state.svc.now();
     if let Some(prefix) = &q.prefix {
         let items = match prefix.parse::<CaseNumber>() {
             Ok(number) => state.svc.find_case_by_number(&p, number).await?,
@@ -458,7 +488,10 @@ async fn list_cases(
             }
         };
         return ok(&List {
-            items: items.into_iter().map(CaseRow::from).collect::<Vec<_>>(),
+            items: items
+                .into_iter()
+                .map(|s| CaseRow::of(s, now))
+                .collect::<Vec<_>>(),
             next: None,
         });
     }
@@ -490,7 +523,7 @@ async fn list_cases(
         items: page
             .items
             .into_iter()
-            .map(CaseRow::from)
+            .map(|s| CaseRow::of(s, now))
             .collect::<Vec<_>>(),
         next: page.next,
     })
@@ -658,6 +691,19 @@ async fn approve_warning(c: CaseCommand<ApproveWarningBody>) -> Result<Response,
         })
     })
     .await
+}
+
+async fn similar_reports(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    VisibleCase(case): VisibleCase,
+    PathParams((_, r)): PathParams<(String, String)>,
+) -> Result<Response, ApiError> {
+    let report_id: ReportId = r
+        .parse()
+        .map_err(|_| ApiError::not_found(format!("there is no report {r} on this case")))?;
+    let items = state.svc.similar_reports(&p, &case, report_id).await?;
+    ok(&List { items, next: None })
 }
 
 async fn get_warning(

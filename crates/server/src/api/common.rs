@@ -134,8 +134,7 @@ pub struct CommandResult {
     pub dispute_id: Option<DisputeId>,
 }
 
-/// Runs `cmd` on `case` as `p` and answers what it did (observing
-/// time-to-decide and time-to-warn when the command completes them).
+/// Runs `cmd` on `case` as `p` and answers what it did.
 pub async fn run(
     state: &AppState,
     p: &Principal,
@@ -143,21 +142,11 @@ pub async fn run(
     cmd: Command,
 ) -> Result<Response, ApiError> {
     let ex = state.svc.execute(p, case, cmd).await?;
-    answer(state, case, ex)
+    answer(ex)
 }
 
 /// The answer to a command that went through.
-pub fn answer(state: &AppState, before: &Case, ex: Executed) -> Result<Response, ApiError> {
-    let (was, is) = (before.measures(), ex.case.measures());
-    if let (None, Some(d)) = (was.time_to_decide, is.time_to_decide) {
-        state
-            .metrics
-            .time_to_decide
-            .observe(d.as_secs_f64().max(0.0));
-    }
-    if let (None, Some(d)) = (was.time_to_warn, is.time_to_warn) {
-        state.metrics.time_to_warn.observe(d.as_secs_f64().max(0.0));
-    }
+pub fn answer(ex: Executed) -> Result<Response, ApiError> {
     let waiver_id = ex.events.iter().find_map(|e| match e {
         Event::WaiverRequested { waiver_id, .. } => Some(*waiver_id),
         _ => None,

@@ -162,7 +162,7 @@ async fn accept_contribution(c: CaseCommand<AcceptBody>) -> Result<Response, Api
     let (state, p, case, params, _) = c.into_parts();
     let id = contribution_id(&params)?;
     let ex = state.svc.accept_contribution(&p, &case, id).await?;
-    answer(&state, &case, ex)
+    answer(ex)
 }
 
 async fn decline_contribution(c: CaseCommand<ReasonBody>) -> Result<Response, ApiError> {
@@ -172,5 +172,5 @@ async fn decline_contribution(c: CaseCommand<ReasonBody>) -> Result<Response, Ap
         .svc
         .decline_contribution(&p, &case, id, body.reason)
         .await?;
-    answer(&state, &case, ex)
+    answer(ex)
 }

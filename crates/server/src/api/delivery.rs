@@ -292,7 +292,7 @@ async fn choose_candidate(
         .svc
         .choose_candidate(&p, &case, b.candidate, b.rationale, target)
         .await?;
-    answer(&state, &case, ex)
+    answer(ex)
 }
 
 async fn warning_template(

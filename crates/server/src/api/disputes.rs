@@ -89,7 +89,7 @@ async fn raise_dispute(c: CaseCommand<DisputeBody>) -> Result<Response, ApiError
         .svc
         .raise_dispute(&p, &case, body.subject, body.statement)
         .await?;
-    answer(&state, &case, ex)
+    answer(ex)
 }
 
 async fn resolve_dispute(c: CaseCommand<ReasonBody>) -> Result<Response, ApiError> {
@@ -99,7 +99,7 @@ async fn resolve_dispute(c: CaseCommand<ReasonBody>) -> Result<Response, ApiErro
         .svc
         .resolve_dispute(&p, &case, id, body.reason)
         .await?;
-    answer(&state, &case, ex)
+    answer(ex)
 }
 
 async fn list_disputes(

@@ -455,6 +455,12 @@ impl Store for CatalogueUnreadable {
     async fn case_ids(&self) -> Result<Vec<tocsin_domain::CaseId>, tocsin_store::StoreError> {
         self.0.case_ids().await
     }
+    async fn report_number_formats(&self) -> Result<Vec<String>, tocsin_store::StoreError> {
+        self.0.report_number_formats().await
+    }
+    async fn unmeasured_cases(&self) -> Result<u64, tocsin_store::StoreError> {
+        self.0.unmeasured_cases().await
+    }
     async fn case_summary(
         &self,
         id: tocsin_domain::CaseId,

@@ -88,6 +88,11 @@ pub async fn case_lists_page_filter_and_carry_their_reports<F: Fixture>() {
     b.summary = Some(sm.clone());
     store.append(b).await.unwrap();
 
+    // The formats of the report numbers of every report still listed.
+    assert_eq!(
+        store.report_number_formats().await.unwrap(),
+        [3, 4, 5].map(|n| format!(r"TD[\s\-/]*\d{{{n}}}"))
+    );
     let list = |q: CaseQuery| {
         let store = store.clone();
         async move { store.list_cases(&q).await.unwrap() }

@@ -175,6 +175,13 @@ pub fn summary(stream: StreamId, levels: &[&str], comps: &[&str], els: &[&str]) 
         elements: strings(els),
         existence_restricted: false,
         sweep_at: None,
+        measures: Some(tocsin_domain::case::Measures {
+            received_at: Some(t),
+            decided_at: Some("2024-01-01T02:00:00Z".parse().unwrap()),
+            duty: true,
+            time_to_decide: Some(jiff::SignedDuration::from_hours(2)),
+            ..Default::default()
+        }),
     }
 }
 
@@ -192,6 +199,8 @@ pub fn report(n: u128, at: &str) -> ReportSummary {
         received_at: at.parse().unwrap(),
         grade: "B2".into(),
         independent: n.is_multiple_of(2),
+        // Some reports carry a report number; three formats in all.
+        number_format: (n % 10 == 1).then(|| format!(r"TD[\s\-/]*\d{{{}}}", n % 3 + 3)),
     }
 }
 

@@ -165,6 +165,14 @@ pub enum CaseCmd {
         #[arg(long)]
         reason: String,
     },
+    /// Reports of other cases (that you may see) which a report repeats, or which repeat it.
+    Similar {
+        #[command(flatten)]
+        case: CaseArg,
+        /// The report: its number in the case (1, 2...) or its id.
+        #[arg(long, value_name = "REPORT")]
+        report: String,
+    },
     /// Apply the clock: escalate overdue steps, flag lapsed windows and due waiver reviews.
     Sweep,
     /// Merge a case into another (the lead analysts of both ask for the same; the second makes it).
@@ -535,6 +543,44 @@ pub async fn case(ctx: &Ctx, cmd: CaseCmd) -> Result<ExitCode> {
             };
             let what = format!("reports/{report_id}/independence");
             command_on(ctx, &c, (id, &case.case), &what, &body).await
+        }
+        CaseCmd::Similar { case, report } => {
+            let c = ctx.client()?;
+            let id = resolve(&c, &case.case).await?;
+            let folded = fetch_case(&c, id).await?;
+            let report_id = report_of(&folded, &report)?;
+            let page: serde_json::Value = c
+                .send(
+                    Method::GET,
+                    &format!("/api/v1/cases/{id}/reports/{report_id}/similar"),
+                    NO_BODY,
+                    &[],
+                )
+                .await?
+                .json()?;
+            ctx.emit(&page, |p| {
+                let items = p["items"].as_array().cloned().unwrap_or_default();
+                if items.is_empty() {
+                    return "no report of another case you may see repeats it, or is repeated by it"
+                        .to_owned();
+                }
+                let mut s = String::new();
+                for i in &items {
+                    let case = i["case_number"].as_str().or(i["case_id"].as_str()).unwrap_or("?");
+                    s.push_str(&format!(
+                        "case {case} report {}: received {} ({}); {}% of this report in it, {}% of it in this report, {} word pairs shared\n",
+                        i["report"],
+                        i["received_at"].as_str().unwrap_or("?"),
+                        if i["received"] == "before" { "before this one: this may repeat it" } else { "after this one: it may repeat this" },
+                        i["this_in_other_percent"],
+                        i["other_in_this_percent"],
+                        i["shared_pairs"],
+                    ));
+                }
+                s.push_str("a proposal only: link or merge the cases (tocsin case link / merge) if they are one threat");
+                s
+            })?;
+            Ok(ExitCode::SUCCESS)
         }
         CaseCmd::Merge { absorbed, into } => {
             let body = MergeBody {

@@ -47,6 +47,7 @@ pub const CALLS: &[(&str, &[&str])] = &[
     ("case confirm", &["confirm_determination"]),
     ("case handoff", &["hand_off"]),
     ("case independence", &["mark_independence"]),
+    ("case similar", &["similar_reports"]),
     ("case sweep", &["sweep"]),
     ("case merge", &["merge_cases"]),
     ("case link", &["link_cases"]),

@@ -42,6 +42,7 @@ fn expected_access() -> BTreeMap<&'static str, Access> {
         ("confirm_determination", n(Approve)),
         ("hand_off", n(Analyse)),
         ("mark_independence", n(Analyse)),
+        ("similar_reports", n(ReadCase)),
         ("request_waiver", n(Analyse)),
         ("approve_waiver", n(Approve)),
         ("reject_waiver", n(Approve)),
@@ -223,8 +224,9 @@ fn admitted_status(op: &tocsin_server::Op) -> u16 {
         return 422;
     }
     match op.id {
-        // No warning version 1 on the case; no such token or target.
+        // No warning version 1 on the case; no such token, target or report.
         "get_warning"
+        | "similar_reports"
         | "revoke_own_token"
         | "revoke_token"
         | "warning_letter"

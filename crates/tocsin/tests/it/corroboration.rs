@@ -334,3 +334,80 @@ fn an_analyst_marks_a_report_derived_or_independent_after_intake() {
     );
     assert_eq!(get()["reports"][1]["independence"]["kind"], "independent");
 }
+
+/// Circular reporting across cases: the partner files its paraphrase as a
+/// case of its own. Asked about it, the service names the original in our
+/// case to a reader who may see both, and to nobody else; an unrelated
+/// report of a third case is not named.
+#[test]
+fn a_paraphrase_in_another_case_is_proposed_to_those_who_may_see_both() {
+    let d = Deployment::new();
+    let srv = d.serve("2023-12-26T10:00:00Z");
+    let roles = [Role::Collector, Role::Analyst];
+    let own = srv.account("col.own", &roles, &[EL], "TOP SECRET", &["HCS"]);
+    let partner = srv.account("col.partner", &roles, &[PARTNER], "TOP SECRET", &["HCS"]);
+    let liaison = srv.account("an.liaison", &roles, &[PARTNER, EL], "TOP SECRET", &["HCS"]);
+    let open = |tok: &str, r: Value| {
+        let a = srv.call("POST", "/api/v1/reports", Some(tok), Some(r));
+        assert_eq!(a.status, 201, "{:?}", a.body);
+        a.body["case_id"].as_str().unwrap().to_owned()
+    };
+    let ours = open(&own, report(EL, ORIGINAL, None));
+    let theirs = open(&partner, report(PARTNER, LIGHT, None));
+    let _unrelated = open(&own, report(EL, INDEPENDENT, None));
+    assert_ne!(ours, theirs);
+    let report_of = |tok: &str, case: &str| {
+        srv.call("GET", &format!("/api/v1/cases/{case}"), Some(tok), None)
+            .body["reports"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (original, paraphrase) = (report_of(&own, &ours), report_of(&partner, &theirs));
+    let similar = |tok: &str, case: &str, r: &str| {
+        let a = srv.call(
+            "GET",
+            &format!("/api/v1/cases/{case}/reports/{r}/similar"),
+            Some(tok),
+            None,
+        );
+        assert_eq!(a.status, 200, "{:?}", a.body);
+        a.body["items"].as_array().unwrap().clone()
+    };
+    // The liaison sees both cases: each report names the other.
+    let found = similar(&liaison, &theirs, &paraphrase);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["case_id"], ours.as_str());
+    assert_eq!(found[0]["report_id"], original.as_str());
+    assert_eq!(found[0]["report"], 1);
+    assert_eq!(found[0]["received"], "before");
+    assert!(found[0]["case_number"].is_string(), "{found:?}");
+    assert!(found[0]["this_in_other_percent"].as_u64().unwrap() >= 35);
+    let back = similar(&liaison, &ours, &original);
+    assert_eq!(back.len(), 1, "{back:?}");
+    assert_eq!(back[0]["case_id"], theirs.as_str());
+    // The partner alone may not see our case: nothing is named to them.
+    assert!(similar(&partner, &theirs, &paraphrase).is_empty());
+    // A report filed after the index was built is found too.
+    let late = open(&partner, report(PARTNER, LIGHT, None));
+    let found = similar(&liaison, &ours, &original);
+    let cases: Vec<&str> = found
+        .iter()
+        .map(|f| f["case_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(cases.len(), 2, "{found:?}");
+    assert!(cases.contains(&late.as_str()) && cases.contains(&theirs.as_str()));
+    // The CLI says the same in words.
+    let out = srv
+        .cli(&d, &liaison)
+        .args(["case", "similar", &ours, "--report", "1"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", crate::support::stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("after this one: it may repeat this"),
+        "{text}"
+    );
+    assert!(text.contains("a proposal only"), "{text}");
+}

@@ -388,6 +388,34 @@ fn kerman_end_to_end_over_http() {
         .to_owned();
     assert!(m.contains("tocsin_time_to_decide_seconds_count 1"), "{m}");
     assert!(m.contains("tocsin_time_to_warn_seconds_count 1"), "{m}");
+    // Warned on 2 January, the window opening on the 3rd: in time, and
+    // the case list says so.
+    assert!(
+        m.contains(r#"tocsin_duty_cases{lateness="in_time"} 1"#),
+        "{m}"
+    );
+    let row = &srv.ok(&kim, "GET", "/api/v1/cases", None)["items"][0];
+    assert_eq!(row["lateness"]["status"], "in_time", "{row}");
+    assert!(row["measures"]["time_to_warn"].is_string(), "{row}");
+    let case_figures = |m: &str| -> Vec<String> {
+        let mut v: Vec<String> = m
+            .lines()
+            .filter(|l| l.starts_with("tocsin_time_to_") || l.starts_with("tocsin_duty_cases"))
+            .map(str::to_owned)
+            .collect();
+        v.sort();
+        v
+    };
+    // They come from the ledger's fold: a restart changes none of them.
+    drop(srv);
+    let srv = d.serve("2024-01-04T12:00:00Z");
+    let again = srv
+        .call("GET", "/metrics", Some(&admin), None)
+        .body
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(case_figures(&again), case_figures(&m));
 }
 
 #[test]

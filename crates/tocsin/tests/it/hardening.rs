@@ -586,3 +586,48 @@ fn an_admin_cannot_change_its_own_privileges() {
     srv.ok(&b, "PUT", "/api/v1/accounts/adm.a", Some(body));
     assert_eq!(d.ledger_size(), before + 1);
 }
+
+/// Issue 10's hole: the sanitiser caught a report number only when it was
+/// the case's own. Another case's number of a format no built-in pattern
+/// knows (`NYFO/21/0118`) now stops a draft here too, in the check and in
+/// the command.
+#[test]
+fn a_report_number_of_another_case_is_caught_in_a_warning() {
+    let d = Deployment::new();
+    let srv = d.serve("2023-12-26T10:00:00Z");
+    let (case, kim, _lee) = drafted(&srv);
+    let col = srv.account("col2", &[Role::Collector], &[EL], "TOP SECRET", &["HCS"]);
+    let mut other = kerman();
+    other["title"] = "A field office's report on another plot".into();
+    other["external_reference"] = "NYFO/21/0118".into();
+    let other_case = srv.ok(&col, "POST", "/api/v1/reports", Some(other))["case_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(other_case, case);
+    let text = format!(
+        "{} See also NYFO/21/0977.",
+        tocsin::scenarios::KERMAN_WARNING
+    );
+    let check = srv.ok(
+        &kim,
+        "POST",
+        &format!("/api/v1/cases/{case}/warning-checks"),
+        Some(json!({"text": text})),
+    );
+    let findings = check["findings"].as_array().unwrap();
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["category"] == "report_number" && f["text"] == "NYFO/21/0977"),
+        "{check}"
+    );
+    let r = srv.call(
+        "POST",
+        &format!("/api/v1/cases/{case}/warnings"),
+        Some(&kim),
+        Some(json!({"text": text, "withheld": ["source_identity"]})),
+    );
+    assert_eq!(r.status, 422, "{:?}", r.body);
+    assert!(r.body.to_string().contains("NYFO/21/0977"), "{:?}", r.body);
+}

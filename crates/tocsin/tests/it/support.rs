@@ -416,6 +416,14 @@ impl Store for Pinned {
     async fn case_ids(&self) -> Result<Vec<tocsin_domain::CaseId>, tocsin_store::StoreError> {
         self.run(|s| async move { s.case_ids().await }).await
     }
+    async fn report_number_formats(&self) -> Result<Vec<String>, tocsin_store::StoreError> {
+        self.run(|s| async move { s.report_number_formats().await })
+            .await
+    }
+    async fn unmeasured_cases(&self) -> Result<u64, tocsin_store::StoreError> {
+        self.run(|s| async move { s.unmeasured_cases().await })
+            .await
+    }
     async fn case_summary(
         &self,
         id: tocsin_domain::CaseId,
