@@ -1,9 +1,8 @@
 //! Prometheus metrics: requests and latency per route; cases by state,
-//! overdue steps, time-to-decide, time-to-warn and lateness (counted by
-//! the service from the query tables for an operator, at most once per
-//! [`CASE_COUNTS_TTL`]: looping scrapers cannot make every other request
-//! wait for a count of all cases). The case figures come from the ledger's
-//! fold, so a restart changes none of them.
+//! overdue steps, time-to-decide, time-to-warn and lateness. The case
+//! figures are counters the store keeps with every case row (no scan of
+//! the cases), read for an operator at most once per [`CASE_COUNTS_TTL`];
+//! they come from the ledger's fold, so a restart changes none of them.
 
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -15,6 +14,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::metrics::{MetricType, TypedMetric};
 use prometheus_client::registry::Registry;
+use tocsin_store::counts::{BUCKETS, Counted};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
@@ -39,23 +39,15 @@ pub struct LatenessLabels {
     pub lateness: String,
 }
 
-/// A histogram of the cases as last counted: replaced whole at each count
-/// (a Prometheus histogram only ever grows; these are recounted).
-#[derive(Clone, Debug)]
-struct Recounted(Arc<RwLock<Histogram>>);
+/// A histogram of the cases as the store counts it (kept with every case
+/// row), replaced whole at each count.
+#[derive(Clone, Debug, Default)]
+struct Recounted(Arc<RwLock<Counted>>);
 
 impl Recounted {
-    fn new() -> Self {
-        Self(Arc::new(RwLock::new(duration_histogram())))
-    }
-
-    fn replace(&self, values: &[f64]) {
-        let h = duration_histogram();
-        for v in values {
-            h.observe(*v);
-        }
+    fn replace(&self, counted: &Counted) {
         if let Ok(mut slot) = self.0.write() {
-            *slot = h;
+            *slot = counted.clone();
         }
     }
 }
@@ -65,19 +57,33 @@ impl TypedMetric for Recounted {
 }
 
 impl EncodeMetric for Recounted {
-    fn encode(&self, encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
-        let h = self.0.read().map_err(|_| std::fmt::Error)?;
-        h.encode(encoder)
+    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        let c = self.0.read().map_err(|_| std::fmt::Error)?;
+        let n = |x: i64| u64::try_from(x).unwrap_or(0);
+        let buckets: Vec<(f64, u64)> = if c.buckets.is_empty() {
+            BUCKETS
+                .iter()
+                .map(|b| *b as f64)
+                .chain([f64::MAX])
+                .map(|b| (b, 0))
+                .collect()
+        } else {
+            c.buckets
+                .iter()
+                .map(|(le, k)| (le.map_or(f64::MAX, |b| b as f64), n(*k)))
+                .collect()
+        };
+        encoder.encode_histogram::<prometheus_client::encoding::NoLabelSet>(
+            c.sum_s as f64,
+            n(c.count),
+            &buckets,
+            None,
+        )
     }
 
     fn metric_type(&self) -> MetricType {
         Self::TYPE
     }
-}
-
-/// One minute to about 68 days.
-fn duration_histogram() -> Histogram {
-    Histogram::new(exponential_buckets(60.0, 2.0, 17))
 }
 
 /// How long a count of the cases serves scrapes before it is counted again.
@@ -116,8 +122,8 @@ impl Metrics {
             latency_histogram,
         );
         let cases = Family::<StateLabels, Gauge>::default();
-        let time_to_decide = Recounted::new();
-        let time_to_warn = Recounted::new();
+        let time_to_decide = Recounted::default();
+        let time_to_warn = Recounted::default();
         let lateness = Family::<LatenessLabels, Gauge>::default();
         registry.register(
             "time_to_decide_seconds",
@@ -212,12 +218,16 @@ impl Metrics {
                         })
                         .set(n);
                 }
-                for (l, n) in &counts.by_lateness {
+                for (l, n) in [
+                    ("in_time", counts.in_time),
+                    ("late", counts.late),
+                    ("unwarned", counts.unwarned),
+                ] {
                     self.lateness
                         .get_or_create(&LatenessLabels {
-                            lateness: (*l).to_owned(),
+                            lateness: l.to_owned(),
                         })
-                        .set(*n);
+                        .set(n);
                 }
                 self.time_to_decide.replace(&counts.time_to_decide);
                 self.time_to_warn.replace(&counts.time_to_warn);

@@ -53,21 +53,9 @@ pub struct CaseListQuery {
     pub limit: u32,
 }
 
-/// How many cases stand where (every case, for the operator's metrics).
-#[derive(Clone, Debug, Default)]
-pub struct CaseCounts {
-    pub by_state: Vec<(CaseState, i64)>,
-    /// Open cases whose next step is past its deadline.
-    pub overdue: i64,
-    pub reassessment_due: i64,
-    /// Time-to-decide of every determined case, in seconds.
-    pub time_to_decide: Vec<f64>,
-    /// Time-to-warn of every warned case, in seconds.
-    pub time_to_warn: Vec<f64>,
-    /// Cases with a standing duty by [`Lateness`](tocsin_domain::case::Lateness)
-    /// (`in_time`, `late`, `unwarned`), as of the count.
-    pub by_lateness: Vec<(&'static str, i64)>,
-}
+/// How many cases stand where (every case, for the operator's metrics):
+/// the store's gauges, kept with every case row.
+pub type CaseCounts = tocsin_store::counts::CaseGauges;
 
 impl Service {
     /// Everything about a case; the read is recorded in the ledger.
@@ -242,45 +230,7 @@ impl Service {
     pub async fn case_counts(&self, p: &Principal) -> Result<CaseCounts, ServiceError> {
         self.authorize(p, Permission::Operate, "case_counts")
             .await?;
-        let now = self.now();
-        let mut by_state: Vec<(CaseState, i64)> = CaseState::ALL.iter().map(|s| (*s, 0)).collect();
-        let mut counts = CaseCounts::default();
-        let mut lateness: Vec<(&'static str, i64)> =
-            vec![("in_time", 0), ("late", 0), ("unwarned", 0)];
-        let mut q = CaseQuery {
-            limit: 1000,
-            ..Default::default()
-        };
-        loop {
-            let page = self.store.list_cases(&q).await?;
-            for c in &page.items {
-                if let Some((_, n)) = by_state.iter_mut().find(|(s, _)| *s == c.state) {
-                    *n += 1;
-                }
-                if c.next_due.is_some_and(|d| d < now) && c.state != CaseState::Closed {
-                    counts.overdue += 1;
-                }
-                if c.reassessment_due.is_some() {
-                    counts.reassessment_due += 1;
-                }
-                let Some(m) = &c.measures else { continue };
-                let secs = |d: jiff::SignedDuration| d.as_secs_f64().max(0.0);
-                counts.time_to_decide.extend(m.time_to_decide.map(secs));
-                counts.time_to_warn.extend(m.time_to_warn.map(secs));
-                if let Some(l) = m.lateness(now)
-                    && let Some((_, n)) = lateness.iter_mut().find(|(s, _)| *s == l.as_str())
-                {
-                    *n += 1;
-                }
-            }
-            match page.next {
-                Some(n) => q.after = Some(n),
-                None => break,
-            }
-        }
-        counts.by_state = by_state;
-        counts.by_lateness = lateness;
-        Ok(counts)
+        Ok(self.store.case_gauges(self.now()).await?)
     }
 }
 

@@ -371,6 +371,8 @@ impl Service {
             docs: 0,
         };
         let mut numbering = Numbering::default();
+        let mut counters: std::collections::BTreeMap<String, i64> = Default::default();
+        let mut formats: std::collections::BTreeSet<String> = Default::default();
         for id in ids {
             let stream = self.store.read_stream(&StreamId::Case(id)).await?;
             report.events += stream.len() as u64;
@@ -390,6 +392,14 @@ impl Service {
             let Some(case) = case else { continue };
             let mut want = CaseSummary::of(&case, &self.policy);
             want.number = Some(numbering.next(&case)?);
+            for (k, v) in tocsin_store::counts::contributions_of(&want) {
+                *counters.entry(k).or_default() += v;
+            }
+            // A report row belongs to the case that listed it last (a
+            // merged report is listed by both cases): the rows are not
+            // compared per case, but the formats of their report numbers
+            // (what the sanitiser reads) are, as a set, below.
+            formats.extend(want.reports.iter().filter_map(|r| r.number_format.clone()));
             want.reports.clear();
             let shown = want.number.map(|n| n.to_string()).unwrap_or_default();
             match self.store.case_summary(id).await? {
@@ -414,6 +424,41 @@ impl Service {
                     }
                 }
             }
+        }
+        counters.retain(|_, v| *v != 0);
+        let stored = self.store.case_counters().await?;
+        if stored != counters {
+            let name = counters
+                .keys()
+                .chain(stored.keys())
+                .find(|k| counters.get(*k) != stored.get(*k))
+                .cloned()
+                .unwrap_or_default();
+            return Ok(Err(Discrepancy {
+                position: None,
+                problem: format!(
+                    "the case counter {name} is {} in the query tables and {} in the ledger",
+                    stored.get(&name).copied().unwrap_or(0),
+                    counters.get(&name).copied().unwrap_or(0)
+                ),
+            }));
+        }
+        let stored: std::collections::BTreeSet<String> = self
+            .store
+            .report_number_formats()
+            .await?
+            .into_iter()
+            .collect();
+        if let Some(f) = formats.symmetric_difference(&stored).next() {
+            let (is, want) = (stored.contains(f), formats.contains(f));
+            return Ok(Err(Discrepancy {
+                position: None,
+                problem: format!(
+                    "the report-number format {f} is {} the query tables and {} the ledger",
+                    if is { "in" } else { "not in" },
+                    if want { "in" } else { "not in" },
+                ),
+            }));
         }
         let (want, _) = self.folded_docs().await?;
         match self.compare_docs(&want).await? {

@@ -4,7 +4,7 @@
 //! The writer buffers its group's plain appends; imports and rebuilds use
 //! the same statement.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
 
 use sqlx::postgres::PgConnection;
@@ -14,7 +14,7 @@ use tocsin_store::append::AppendPlan;
 use tocsin_store::columns::{
     CASE_COLUMNS, CASE_UPDATES, CaseRow, REPORT_COLUMNS, REPORT_UPDATES, ReportRow, i64_of,
 };
-use tocsin_store::{CaseSummary, StoreError};
+use tocsin_store::{CaseSummary, StoreError, counts};
 
 use crate::common::{corrupt, db, sqlstate};
 
@@ -124,14 +124,14 @@ fn flush_cases() -> String {
                    ARRAY(SELECT x FROM json_array_elements_text(u.levels::json) WITH ORDINALITY AS j(x, o) ORDER BY o),
                    ARRAY(SELECT x FROM json_array_elements_text(u.compartments::json) WITH ORDINALITY AS j(x, o) ORDER BY o),
                    ARRAY(SELECT x FROM json_array_elements_text(u.elements::json) WITH ORDINALITY AS j(x, o) ORDER BY o),
-                   u.restricted, u.sweep_at_us, u.number_year, u.number_seq, u.measures
+                   u.restricted, u.sweep_at_us, u.number_year, u.number_seq, u.measures, u.unwarned_from_us
               FROM unnest($9::text[], $10::int8[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[],
                           $16::text[], $17::int8[], $18::text[], $19::text[], $20::text[], $21::text[], $22::int8[],
                           $23::int8[], $24::text[], $25::text[], $26::text[], $27::bool[], $35::int8[],
-                          $36::int8[], $37::int8[], $38::text[])
+                          $36::int8[], $37::int8[], $38::text[], $40::int8[])
                    AS u(id, hint, title, state, owner, lead, opened_at, updated_at, version,
                         verdict, reassessment_due, next_step, next_due, next_due_us, escalations,
-                        levels, compartments, elements, restricted, sweep_at_us, number_year, number_seq, measures)
+                        levels, compartments, elements, restricted, sweep_at_us, number_year, number_seq, measures, unwarned_from_us)
             ON CONFLICT (id) DO UPDATE SET {CASE_UPDATES}
         ),
         d AS (DELETE FROM reports WHERE case_id = ANY($9::text[]) AND NOT (id = ANY($28::text[])))
@@ -172,6 +172,11 @@ pub async fn flush(conn: &mut PgConnection, buf: &mut Buffer) -> Result<(), Stor
         .bind(b.node_levels)
         .bind(b.node_idxs)
         .bind(b.node_hashes);
+    let counted = if with_cases {
+        Some(count_cases(conn, &b.cases).await?)
+    } else {
+        None
+    };
     if with_cases {
         let mut c = CaseColumns::with_capacity(b.cases.len());
         for s in &b.cases {
@@ -194,7 +199,51 @@ pub async fn flush(conn: &mut PgConnection, buf: &mut Buffer) -> Result<(), Stor
             _ => db(e),
         }
     })?;
+    if let Some(delta) = counted.filter(|d| !d.is_empty()) {
+        let (names, ns): (Vec<String>, Vec<i64>) = delta.into_iter().unzip();
+        sqlx::query(
+            "INSERT INTO case_counts (name, n) SELECT * FROM unnest($1::text[], $2::int8[])
+             ON CONFLICT (name) DO UPDATE SET n = case_counts.n + excluded.n",
+        )
+        .bind(names)
+        .bind(ns)
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+    }
     Ok(())
+}
+
+/// How the case gauges' counters change when `cases` replace the rows
+/// stored for them ([`tocsin_store::counts`]), read in the caller's
+/// transaction (which holds the ledger head's lock).
+async fn count_cases(
+    conn: &mut PgConnection,
+    cases: &[CaseSummary],
+) -> Result<BTreeMap<String, i64>, StoreError> {
+    let ids: Vec<String> = cases.iter().map(|s| s.id.to_string()).collect();
+    let rows: Vec<(String, String, bool, Option<String>)> = sqlx::query_as(
+        "SELECT id, state, reassessment_due IS NOT NULL, measures FROM cases WHERE id = ANY($1::text[])",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    let old: HashMap<String, BTreeMap<String, i64>> = rows
+        .into_iter()
+        .map(|(id, state, due, m)| {
+            let c = counts::contributions_of_row(&state, due, m.as_deref());
+            (id, c)
+        })
+        .collect();
+    let mut total: BTreeMap<String, i64> = BTreeMap::new();
+    for (s, id) in cases.iter().zip(&ids) {
+        for (k, v) in counts::delta(old.get(id), &counts::contributions_of(s)) {
+            *total.entry(k).or_default() += v;
+        }
+    }
+    total.retain(|_, v| *v != 0);
+    Ok(total)
 }
 
 /// The case and report columns of a flush, one array per column.
@@ -223,6 +272,7 @@ struct CaseColumns {
     number_year: Vec<Option<i64>>,
     number_seq: Vec<Option<i64>>,
     measures: Vec<Option<String>>,
+    unwarned_from_us: Vec<Option<i64>>,
     r_id: Vec<String>,
     r_case: Vec<String>,
     r_ord: Vec<i64>,
@@ -296,10 +346,11 @@ impl CaseColumns {
         self.number_year.push(c.number_year);
         self.number_seq.push(c.number_seq);
         self.measures.push(c.measures);
+        self.unwarned_from_us.push(c.unwarned_from_us);
         self.id.push(c.id);
     }
 
-    /// Binds $9..=$39 of the flush statement.
+    /// Binds $9..=$40 of the flush statement.
     fn bind(self, q: PgQuery<'_>) -> PgQuery<'_> {
         q.bind(self.id)
             .bind(self.hint)
@@ -332,5 +383,6 @@ impl CaseColumns {
             .bind(self.number_seq)
             .bind(self.measures)
             .bind(self.r_format)
+            .bind(self.unwarned_from_us)
     }
 }

@@ -300,6 +300,17 @@ impl Store for PostgresStore {
         read::report_number_formats(&self.inner.pool).await
     }
 
+    async fn case_gauges(
+        &self,
+        now: tocsin_domain::Timestamp,
+    ) -> Result<tocsin_store::counts::CaseGauges, StoreError> {
+        read::case_gauges(&self.inner.pool, now).await
+    }
+
+    async fn case_counters(&self) -> Result<std::collections::BTreeMap<String, i64>, StoreError> {
+        read::case_counters(&self.inner.pool).await
+    }
+
     async fn unmeasured_cases(&self) -> Result<u64, StoreError> {
         read::unmeasured_cases(&self.inner.pool).await
     }

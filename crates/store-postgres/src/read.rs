@@ -274,6 +274,36 @@ pub async fn report_number_formats(pool: &PgPool) -> Result<Vec<String>, StoreEr
     .map_err(db)
 }
 
+/// The counters of the case gauges, as stored.
+pub async fn case_counters(
+    pool: &PgPool,
+) -> Result<std::collections::BTreeMap<String, i64>, StoreError> {
+    let rows: Vec<(String, i64)> = sqlx::query_as("SELECT name, n FROM case_counts WHERE n <> 0")
+        .fetch_all(pool)
+        .await
+        .map_err(db)?;
+    Ok(rows.into_iter().collect())
+}
+
+/// The case gauges at `now`.
+pub async fn case_gauges(
+    pool: &PgPool,
+    now: tocsin_domain::Timestamp,
+) -> Result<tocsin_store::counts::CaseGauges, StoreError> {
+    let counters = case_counters(pool).await?;
+    let (overdue, unwarned): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM cases WHERE next_due_us < $1 AND state <> 'closed'),
+                (SELECT count(*) FROM cases WHERE unwarned_from_us < $1)",
+    )
+    .bind(micros(now))
+    .fetch_one(pool)
+    .await
+    .map_err(db)?;
+    Ok(tocsin_store::counts::CaseGauges::from_counters(
+        &counters, overdue, unwarned,
+    ))
+}
+
 /// Rows of `cases` without measures (written before schema 5).
 pub async fn unmeasured_cases(pool: &PgPool) -> Result<u64, StoreError> {
     let n: i64 = sqlx::query_scalar("SELECT count(*) FROM cases WHERE measures IS NULL")

@@ -157,11 +157,18 @@ pub const MIGRATIONS: &[&str] = &[
     "#,
     // 5: time-to-decide, time-to-warn and what lateness needs, as JSON
     // text, and the format of each report's number (NULL for a case last
-    // written before: the first serve rebuilds).
+    // written before: the first serve rebuilds); the case gauges' counters
+    // (tocsin_store::counts), kept with every case row.
     r#"
     ALTER TABLE cases ADD COLUMN measures text;
     ALTER TABLE reports ADD COLUMN number_format text;
     CREATE INDEX reports_by_number_format ON reports (number_format);
+    ALTER TABLE cases ADD COLUMN unwarned_from_us bigint;
+    CREATE INDEX cases_unwarned ON cases (unwarned_from_us);
+    CREATE TABLE case_counts (
+        name text COLLATE "C" PRIMARY KEY,
+        n    bigint NOT NULL
+    );
     "#,
 ];
 

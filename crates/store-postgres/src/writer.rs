@@ -246,10 +246,12 @@ async fn replace_projections(
     cases: &[CaseSummary],
     docs: &[Doc],
 ) -> Result<(), StoreError> {
-    sqlx::query("WITH r AS (DELETE FROM reports) DELETE FROM cases")
-        .execute(&mut *conn)
-        .await
-        .map_err(db)?;
+    sqlx::query(
+        "WITH r AS (DELETE FROM reports), c AS (DELETE FROM case_counts) DELETE FROM cases",
+    )
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
     let mut buf = Buffer::default();
     for s in cases {
         buf.push_case(s, None);

@@ -288,6 +288,9 @@ async fn accounts_of_an_older_database_read_back_under_their_name() {
          ALTER TABLE cases DROP COLUMN number_year, DROP COLUMN number_seq;
          DROP INDEX reports_by_number_format;
          ALTER TABLE cases DROP COLUMN measures;
+         DROP INDEX cases_unwarned;
+         ALTER TABLE cases DROP COLUMN unwarned_from_us;
+         DROP TABLE case_counts;
          ALTER TABLE reports DROP COLUMN number_format;
          DELETE FROM schema_migrations WHERE version >= 3;",
     )

@@ -268,6 +268,17 @@ impl Store for SqliteStore {
         self.read(read::report_number_formats).await
     }
 
+    async fn case_gauges(
+        &self,
+        now: tocsin_domain::Timestamp,
+    ) -> Result<tocsin_store::counts::CaseGauges, StoreError> {
+        self.read(move |conn| read::case_gauges(conn, now)).await
+    }
+
+    async fn case_counters(&self) -> Result<std::collections::BTreeMap<String, i64>, StoreError> {
+        self.read(read::case_counters).await
+    }
+
     async fn unmeasured_cases(&self) -> Result<u64, StoreError> {
         self.read(read::unmeasured_cases).await
     }

@@ -2,12 +2,13 @@
 //! list, the ledger (leaves, nodes, levels, checkpoints, its head),
 //! documents, the projection digest and the physical integrity check.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use rusqlite::{Connection, OptionalExtension, params};
-use tocsin_domain::{CaseId, CaseNumber};
+use tocsin_domain::{CaseId, CaseNumber, Timestamp};
 use tocsin_ledger::{Hash, NodeId};
 use tocsin_store::columns::{self, ReportRow, SUMMARY_COLUMNS, SummaryRow, micros, parse};
+use tocsin_store::counts::CaseGauges;
 use tocsin_store::{
     CaseQuery, CaseSummary, Doc, DocKind, LeafPage, LedgerHead, Page, ProjectionDigest, StoreError,
     StoredCheckpoint, StoredEvent, StreamId,
@@ -262,6 +263,31 @@ pub fn report_number_formats(conn: &Connection) -> Result<Vec<String>, StoreErro
         .map_err(sql)?;
     let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(sql)?;
     rows.collect::<Result<Vec<_>, _>>().map_err(sql)
+}
+
+/// The counters of the case gauges, as stored.
+pub fn case_counters(conn: &Connection) -> Result<BTreeMap<String, i64>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached("SELECT name, n FROM case_counts WHERE n <> 0")
+        .map_err(sql)?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+        .map_err(sql)?;
+    rows.collect::<Result<BTreeMap<_, _>, _>>().map_err(sql)
+}
+
+/// The case gauges at `now`.
+pub fn case_gauges(conn: &Connection, now: Timestamp) -> Result<CaseGauges, StoreError> {
+    let counters = case_counters(conn)?;
+    let count = |q: &str| -> Result<i64, StoreError> {
+        conn.prepare_cached(q)
+            .map_err(sql)?
+            .query_row([micros(now)], |r| r.get(0))
+            .map_err(sql)
+    };
+    let overdue = count("SELECT count(*) FROM cases WHERE next_due_us < ?1 AND state <> 'closed'")?;
+    let unwarned = count("SELECT count(*) FROM cases WHERE unwarned_from_us < ?1")?;
+    Ok(CaseGauges::from_counters(&counters, overdue, unwarned))
 }
 
 /// Rows of `cases` without measures (written before schema 6).

@@ -23,6 +23,7 @@ use tocsin_store::append::{Planner, frontier_from_nodes};
 use tocsin_store::columns::{
     CASE_COLUMNS, CASE_UPDATES, CaseRow, REPORT_COLUMNS, REPORT_UPDATES, ReportRow, i64_of,
 };
+use tocsin_store::counts;
 use tocsin_store::group::{Group, Job, Running};
 use tocsin_store::{
     Appended, CaseSummary, Doc, DocKind, DocWrite, NewEvents, StoreError, StreamId,
@@ -240,6 +241,37 @@ fn append(
     Ok(plan.appended)
 }
 
+/// Adjusts the case gauges' counters by what the row `s` adds and the
+/// stored row it replaces (if any) took away ([`tocsin_store::counts`]).
+fn count_case(conn: &Connection, id: &str, s: &CaseSummary) -> Result<(), StoreError> {
+    let old = conn
+        .prepare_cached(
+            "SELECT state, reassessment_due IS NOT NULL, measures FROM cases WHERE id = ?1",
+        )
+        .map_err(sql)?
+        .query_row([id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, bool>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ))
+        })
+        .optional()
+        .map_err(sql)?
+        .map(|(state, due, m)| counts::contributions_of_row(&state, due, m.as_deref()));
+    let delta = counts::delta(old.as_ref(), &counts::contributions_of(s));
+    let mut add = conn
+        .prepare_cached(
+            "INSERT INTO case_counts (name, n) VALUES (?1, ?2)
+             ON CONFLICT (name) DO UPDATE SET n = n + excluded.n",
+        )
+        .map_err(sql)?;
+    for (name, n) in delta {
+        add.execute(params![name, n]).map_err(sql)?;
+    }
+    Ok(())
+}
+
 /// Writes a case's row of the query tables and its reports (numbered
 /// `number` when it is new; an existing row keeps its number).
 pub fn upsert_case(
@@ -254,11 +286,12 @@ pub fn upsert_case(
             "INSERT INTO cases ({CASE_COLUMNS})
              VALUES (?1, (SELECT position FROM ledger WHERE stream = 'case/' || ?1 AND seq = 1),
                      ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
-                     ?20, ?21, ?22)
+                     ?20, ?21, ?22, ?23)
              ON CONFLICT (id) DO UPDATE SET {CASE_UPDATES}"
         )
     });
     let c = CaseRow::numbered(s, number);
+    count_case(conn, &c.id, s)?;
     conn.prepare_cached(upsert)
         .map_err(sql)?
         .execute(params![
@@ -284,6 +317,7 @@ pub fn upsert_case(
             c.number_year,
             c.number_seq,
             c.measures,
+            c.unwarned_from_us,
         ])
         .map_err(|e| {
             if is_constraint(&e) {
@@ -352,7 +386,7 @@ fn replace_projections(
     cases: &[CaseSummary],
     docs: &[Doc],
 ) -> Result<(), StoreError> {
-    conn.execute_batch("DELETE FROM reports; DELETE FROM cases;")
+    conn.execute_batch("DELETE FROM reports; DELETE FROM cases; DELETE FROM case_counts;")
         .map_err(sql)?;
     for s in cases {
         upsert_case(conn, s, None)?;

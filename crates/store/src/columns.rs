@@ -23,7 +23,7 @@ use crate::{CaseQuery, CaseSummary, DocKind, ReportSummary, StoreError};
 /// [`CaseRow`]'s fields with the opening position second.
 pub const CASE_COLUMNS: &str = "id, opened_position, title, state, owner, lead_element, opened_at, updated_at, version, \
      verdict, reassessment_due, next_step, next_due, next_due_us, escalations, \
-     levels, compartments, elements, existence_restricted, sweep_at_us, number_year, number_seq, measures";
+     levels, compartments, elements, existence_restricted, sweep_at_us, number_year, number_seq, measures, unwarned_from_us";
 
 /// The `SET` list of an upsert into `cases`: every column but the id, the
 /// opening position and the number (fixed when the case was opened), from
@@ -36,7 +36,7 @@ pub const CASE_UPDATES: &str = "title = excluded.title, state = excluded.state, 
      escalations = excluded.escalations, levels = excluded.levels, \
      compartments = excluded.compartments, elements = excluded.elements, \
      existence_restricted = excluded.existence_restricted, sweep_at_us = excluded.sweep_at_us, \
-     measures = excluded.measures";
+     measures = excluded.measures, unwarned_from_us = excluded.unwarned_from_us";
 
 /// The columns of `cases` a summary is read from, in the order of
 /// [`SummaryRow`]'s fields.
@@ -85,6 +85,9 @@ pub struct CaseRow<'a> {
     /// The case's [`Measures`](tocsin_domain::case::Measures) as JSON text
     /// (absent only in a row written before they were kept).
     pub measures: Option<String>,
+    /// When the case becomes unwarned past its window
+    /// ([`crate::counts::unwarned_from_us`]), for the gauge's index.
+    pub unwarned_from_us: Option<i64>,
 }
 
 impl<'a> CaseRow<'a> {
@@ -126,6 +129,7 @@ impl<'a> CaseRow<'a> {
                 .measures
                 .as_ref()
                 .and_then(|m| serde_json::to_string(m).ok()),
+            unwarned_from_us: crate::counts::unwarned_from_us(s.measures.as_ref()),
         }
     }
 }

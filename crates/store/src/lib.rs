@@ -27,6 +27,7 @@ pub mod append;
 pub mod audit;
 pub mod columns;
 mod copy;
+pub mod counts;
 mod error;
 pub mod group;
 pub mod leaf;
@@ -89,6 +90,16 @@ pub trait Store: Send + Sync + 'static {
     /// The distinct formats of the report numbers of every case's reports
     /// ([`tocsin_domain::sanitise::report_number_format`]).
     async fn report_number_formats(&self) -> Result<Vec<String>, StoreError>;
+
+    /// The case gauges at `now`: the counters kept with every case row,
+    /// and the overdue and unwarned cases counted over their indexes.
+    async fn case_gauges(
+        &self,
+        now: tocsin_domain::Timestamp,
+    ) -> Result<counts::CaseGauges, StoreError>;
+
+    /// The counters table as stored (what `--deep` compares with the fold).
+    async fn case_counters(&self) -> Result<std::collections::BTreeMap<String, i64>, StoreError>;
 
     /// How many case rows were written before the query tables kept a
     /// case's measures (a rebuild fills them).

@@ -458,6 +458,17 @@ impl Store for CatalogueUnreadable {
     async fn report_number_formats(&self) -> Result<Vec<String>, tocsin_store::StoreError> {
         self.0.report_number_formats().await
     }
+    async fn case_gauges(
+        &self,
+        now: tocsin_domain::Timestamp,
+    ) -> Result<tocsin_store::counts::CaseGauges, tocsin_store::StoreError> {
+        self.0.case_gauges(now).await
+    }
+    async fn case_counters(
+        &self,
+    ) -> Result<std::collections::BTreeMap<String, i64>, tocsin_store::StoreError> {
+        self.0.case_counters().await
+    }
     async fn unmeasured_cases(&self) -> Result<u64, tocsin_store::StoreError> {
         self.0.unmeasured_cases().await
     }

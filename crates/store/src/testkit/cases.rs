@@ -160,6 +160,32 @@ pub async fn case_lists_page_filter_and_carry_their_reports<F: Fixture>() {
     };
     assert_eq!(overdue("2024-02-01T00:00:00Z").await.items.len(), 0);
     assert_eq!(overdue("2024-02-01T00:00:01Z").await.items.len(), 1);
+    // The gauges' counters follow every row written, replaced ones too.
+    let all = list(CaseQuery {
+        limit: 100,
+        ..Default::default()
+    })
+    .await
+    .items;
+    assert_eq!(
+        store.case_counters().await.unwrap(),
+        crate::counts::totals(&all)
+    );
+    let g = store
+        .case_gauges(at("2024-02-01T00:00:01Z").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(g.overdue, 1);
+    assert_eq!(g.reassessment_due, 1);
+    assert!(
+        g.by_state
+            .contains(&(tocsin_domain::case::CaseState::Closed, 3))
+    );
+    assert_eq!(g.time_to_decide.count, 7);
+    assert_eq!(g.time_to_decide.sum_s, 7 * 7200);
+    // The testkit's summaries carry a duty and no warning, but no window:
+    // none is unwarned.
+    assert_eq!(g.unwarned, 0);
     let sweep = |t: &str| {
         list(CaseQuery {
             sweep_due_at: at(t),
@@ -224,6 +250,11 @@ pub async fn replacing_projections_rebuilds_cases_and_derived_documents<F: Fixtu
         .unwrap();
     let all = store.list_cases(&CaseQuery::default()).await.unwrap();
     assert_eq!(all.items, vec![sm.clone()]);
+    // The gauges' counters start again from the rows written.
+    assert_eq!(
+        store.case_counters().await.unwrap(),
+        crate::counts::totals([&sm])
+    );
     assert!(
         store
             .get_doc(DocKind::Account, "old")

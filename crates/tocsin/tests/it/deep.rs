@@ -99,6 +99,31 @@ fn edited_marking_columns_are_named() {
 }
 
 #[test]
+fn an_edited_case_counter_or_report_row_is_named() {
+    let (d, _) = demo();
+    let n = d.sql().exec(
+        "UPDATE case_counts SET n = n + 5 WHERE name = 'state:closed'",
+        &[],
+    );
+    assert_eq!(n, 1);
+    assert_deep_fails(&d, "the case counter state:closed is");
+    d.sql().exec(
+        "UPDATE case_counts SET n = n - 5 WHERE name = 'state:closed'",
+        &[],
+    );
+    let id = kerman_case(&d);
+    let n = d.sql().exec(
+        "UPDATE reports SET number_format = 'X' WHERE case_id = ?1",
+        p![id.to_string()],
+    );
+    assert!(n >= 1);
+    assert_deep_fails(
+        &d,
+        "the report-number format X is in the query tables and not in the ledger",
+    );
+}
+
+#[test]
 fn an_edited_derived_document_is_named() {
     let (d, _) = demo();
     edit_doc(&d, "element", "Counterterrorism Collection Element", |v| {

@@ -420,6 +420,18 @@ impl Store for Pinned {
         self.run(|s| async move { s.report_number_formats().await })
             .await
     }
+    async fn case_gauges(
+        &self,
+        now: tocsin_domain::Timestamp,
+    ) -> Result<tocsin_store::counts::CaseGauges, tocsin_store::StoreError> {
+        self.run(move |s| async move { s.case_gauges(now).await })
+            .await
+    }
+    async fn case_counters(
+        &self,
+    ) -> Result<std::collections::BTreeMap<String, i64>, tocsin_store::StoreError> {
+        self.run(|s| async move { s.case_counters().await }).await
+    }
     async fn unmeasured_cases(&self) -> Result<u64, tocsin_store::StoreError> {
         self.run(|s| async move { s.unmeasured_cases().await })
             .await
