@@ -515,6 +515,10 @@ impl Store for Pinned {
         self.run(move |s| async move { s.import_raw(rows).await })
             .await
     }
+
+    fn full_since(&self) -> Option<std::time::Instant> {
+        self.inner.full_since()
+    }
 }
 
 // ---------------------------------------------------------------------------
