@@ -15,6 +15,7 @@ mod deep;
 mod delivery;
 mod door;
 mod elements;
+mod faults;
 mod hardening;
 mod migrate;
 mod planning;
