@@ -23,6 +23,7 @@ mod readme;
 mod rebuild;
 mod scenarios;
 mod screening;
+mod storage_full;
 mod support;
 mod sweep;
 mod tamper;
