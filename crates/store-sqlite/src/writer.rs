@@ -162,11 +162,10 @@ impl Writer {
 
 /// The page limit a test sets (failpoint `store::sqlite::page_limit`,
 /// armed with `return(N)`): a database full without a full disk.
-fn page_limit(deployment: &str) -> Option<i64> {
-    tocsin_store::fault!("store::sqlite::page_limit", deployment, |arg: Option<
-        String,
-    >| arg
-        .and_then(|a| a.parse().ok()));
+fn page_limit(d: &str) -> Option<i64> {
+    tocsin_store::fault!("store::sqlite::page_limit", d, |n: Option<String>| n?
+        .parse()
+        .ok());
     None
 }
 
