@@ -10,12 +10,15 @@
 //! clear problem (503, 507, or an opaque 500 naming only the request id:
 //! never the fault's or the database's words), and the same request
 //! retried must succeed; a notice the fault hits is retried by the job.
-//! Then, disarmed: the ledger verifies and its root is the last signed
-//! checkpoint's, every notice is delivered, and (when the deployment is
-//! dropped) `audit verify --deep` finds every query-table row and derived
-//! document equal to the fold. One test per point, so they run side by
-//! side under nextest; under `cargo test` the points' scope
-//! (`Scenario::in_deployment`) keeps them away from every other test.
+//! Each pass leaves the same events on its case as a clean pass (every
+//! command exactly once: nothing failed was kept, nothing retried was
+//! applied twice). Then, disarmed: the ledger verifies and its root is
+//! the last signed checkpoint's, every notice is delivered, and (when
+//! the deployment is dropped) `audit verify --deep` finds every
+//! query-table row and derived document equal to the fold. One test per
+//! point, so they run side by side under nextest; under `cargo test` the
+//! points' scope (`Scenario::in_deployment`) keeps them away from every
+//! other test.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -59,6 +62,9 @@ struct Bench {
     http: reqwest::Client,
     received: Arc<AtomicU64>,
     cycle: u32,
+    /// The kinds of event (sorted) a clean pass leaves on its case: every
+    /// pass must leave the same, each command applied exactly once.
+    pattern: Option<Vec<String>>,
     /// Dropped last: its drop runs `audit verify --deep` on the ledger.
     _d: Deployment,
 }
@@ -132,6 +138,7 @@ impl Bench {
             http: reqwest::Client::new(),
             received,
             cycle: 0,
+            pattern: None,
             _d: d,
         }
     }
@@ -301,6 +308,20 @@ impl Bench {
         self.step("checkpoint", |b| {
             b.call(&b.auditor, "GET", "/api/v1/audit/checkpoint", None)
         });
+        // Every command of the pass is on the case exactly once: nothing
+        // a fault failed was kept, nothing retried was applied twice.
+        let events = self.step("events", |b| b.call(&b.kim, "GET", &c("/events"), None));
+        let mut kinds: Vec<String> = events["items"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .map(|e| e["event"]["type"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        kinds.sort();
+        match &self.pattern {
+            None => self.pattern = Some(kinds),
+            Some(p) => assert_eq!(&kinds, p, "pass {k} left other events on its case"),
+        }
     }
 
     /// Nothing is half-written: every notice is delivered, the ledger
@@ -395,8 +416,9 @@ fn sweep(point: &'static str) {
     }
     let delivered = b.received.load(Ordering::Relaxed);
     eprintln!(
-        "failpoint {point}: N = 1..={MAX_N} in {} cycles, {delivered} notices received, {:.1} s; seen by: {}",
+        "failpoint {point}: N = 1..={MAX_N} in {} cycles ({} events on each case), {delivered} notices received, {:.1} s; seen by: {}",
         b.cycle,
+        b.pattern.as_ref().map_or(0, Vec::len),
         started.elapsed().as_secs_f64(),
         b.seen.join(", ")
     );
