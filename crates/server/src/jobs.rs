@@ -135,6 +135,15 @@ async fn send_email(smtp: &SmtpConfig, to: &[String], n: &Notice) -> Result<(), 
         .map_err(|e| format!("SMTP: {e}"))
 }
 
+/// Failpoint `jobs::notice::send` (tests only): the attempt fails as an
+/// unreachable target would, and is retried.
+fn injected_send_failure(deployment: &str) -> Option<String> {
+    tocsin_store::fault!("jobs::notice::send", deployment, |_| Some(
+        "injected fault at jobs::notice::send".to_owned()
+    ));
+    None
+}
+
 /// One round: sweep if due, then try every due notice once.
 pub async fn run_once(
     state: &AppState,
@@ -159,9 +168,11 @@ pub async fn run_once(
         else {
             continue;
         };
-        let result = match targets.iter().find(|t| t.name == n.target) {
-            None => Err(format!("the target {} was removed", n.target)),
-            Some(t) => match &t.channel {
+        let target = targets.iter().find(|t| t.name == n.target);
+        let result = match (injected_send_failure(svc.deployment_id()), target) {
+            (Some(injected), _) => Err(injected),
+            (None, None) => Err(format!("the target {} was removed", n.target)),
+            (None, Some(t)) => match &t.channel {
                 NoticeChannel::Webhook { url } => {
                     let secret = svc
                         .webhook_secret(t.name.as_str())

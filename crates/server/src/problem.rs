@@ -76,12 +76,15 @@ pub enum Kind {
     MethodNotAllowed,
     /// The store could not keep up or is unavailable; retry.
     Unavailable,
+    /// The store has no space left (its disk is full): nothing of the
+    /// request was kept; it can succeed once space is freed.
+    StorageFull,
     /// A bug or a damaged database.
     Internal,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 17] = [
+    pub const ALL: [Kind; 18] = [
         Kind::BadRequest,
         Kind::Validation,
         Kind::Unauthenticated,
@@ -98,6 +101,7 @@ impl Kind {
         Kind::Throttled,
         Kind::MethodNotAllowed,
         Kind::Unavailable,
+        Kind::StorageFull,
         Kind::Internal,
     ];
 
@@ -119,6 +123,7 @@ impl Kind {
             Kind::Throttled => "throttled",
             Kind::MethodNotAllowed => "method-not-allowed",
             Kind::Unavailable => "unavailable",
+            Kind::StorageFull => "storage-full",
             Kind::Internal => "internal",
         }
     }
@@ -139,6 +144,7 @@ impl Kind {
             Kind::Throttled => StatusCode::TOO_MANY_REQUESTS,
             Kind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Kind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Kind::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
             Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -161,6 +167,7 @@ impl Kind {
             Kind::Throttled => "Too many attempts",
             Kind::MethodNotAllowed => "Method not allowed",
             Kind::Unavailable => "Temporarily unavailable",
+            Kind::StorageFull => "No space left to store the request",
             Kind::Internal => "Internal error",
         }
     }
@@ -257,6 +264,9 @@ impl ApiError {
     fn opaque(kind: Kind, cause: String) -> Self {
         let detail = match kind {
             Kind::Unavailable => "the service cannot answer now; try again",
+            Kind::StorageFull => {
+                "the store has no space left, so nothing of this request was kept; try again once space is freed"
+            }
             _ => "an internal error occurred; it is logged",
         };
         Self {
@@ -320,6 +330,7 @@ impl From<StoreError> for ApiError {
                 ApiError::new(Kind::Conflict, e.to_string())
             }
             StoreError::Closed => ApiError::opaque(Kind::Unavailable, chain(&e)),
+            StoreError::Full { .. } => ApiError::opaque(Kind::StorageFull, chain(&e)),
             StoreError::BadCursor(_) => ApiError::bad_request(e.to_string()),
             _ => ApiError::internal(chain(&e)),
         }
@@ -432,6 +443,29 @@ impl From<ServiceError> for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_full_store_answers_507_storage_full_without_its_text() {
+        let e = ApiError::from(ServiceError::Store(StoreError::full(
+            "SQLite found no room to write",
+            std::io::Error::other("database or disk is full"),
+        )));
+        let r = REQUEST_ID
+            .scope(RequestId("req-2".into()), async { e.into_response() })
+            .await;
+        assert_eq!(r.status(), StatusCode::INSUFFICIENT_STORAGE);
+        let body = axum::body::to_bytes(r.into_body(), 10_000).await.unwrap();
+        let text = String::from_utf8(body.to_vec()).unwrap();
+        assert!(
+            text.contains("https://tocsin.dev/problems/storage-full"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("SQLite") && !text.contains("disk is full"),
+            "{text}"
+        );
+        assert!(text.contains("request id req-2"), "{text}");
+    }
 
     #[tokio::test]
     async fn a_500_carries_no_internal_text_and_names_the_request() {

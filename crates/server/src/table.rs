@@ -161,7 +161,9 @@ impl Op {
 
     /// Every error kind the route may answer, for the spec and the tests.
     pub fn error_kinds(&self) -> Vec<Kind> {
-        let mut v = vec![Kind::Internal, Kind::Unavailable];
+        // Any route may have to write (a read of restricted content is
+        // recorded), so any may find the store full.
+        let mut v = vec![Kind::Internal, Kind::Unavailable, Kind::StorageFull];
         if self.access != Access::Public {
             v.push(Kind::Unauthenticated);
             v.push(Kind::Forbidden);

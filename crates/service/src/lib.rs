@@ -101,6 +101,15 @@ pub struct Service {
     similar: tokio::sync::Mutex<similar::SimilarIndex>,
 }
 
+/// How long a write that found the store full makes it not ready for
+/// (unless a ledger append commits first).
+const FULL_HOLD: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// A write found the store full (the store logged its own error).
+#[derive(Debug, thiserror::Error)]
+#[error("a recent write found the store full")]
+struct FoundFull;
+
 /// How long a successful write proves readiness for.
 const READY_PROBE_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
@@ -158,6 +167,18 @@ impl Service {
     /// in between reuses the last success.
     pub async fn ready(&self) -> Result<(), ServiceError> {
         self.store.ledger_head().await?;
+        // A write found no space, and no ledger append has committed
+        // since: not ready (a small probe may still fit where an append
+        // does not). After a while the probe decides again, so a store
+        // that got room back without any write is found ready.
+        if let Some(at) = self.store.full_since()
+            && at.elapsed() < FULL_HOLD
+        {
+            return Err(ServiceError::Store(tocsin_store::StoreError::full(
+                "a write found no space left in the store",
+                FoundFull,
+            )));
+        }
         let recent = self
             .wrote
             .lock()

@@ -17,8 +17,12 @@ pub fn sqlstate(e: &sqlx::Error) -> Option<String> {
 }
 
 /// An error from a statement, with a context a user understands.
+/// PostgreSQL's `disk_full` (SQLSTATE 53100) is [`StoreError::Full`].
 pub fn db(e: sqlx::Error) -> StoreError {
     let context = match (&e, sqlstate(&e).as_deref()) {
+        (_, Some("53100")) => {
+            return StoreError::full("PostgreSQL has no space left on its disk", e);
+        }
         (_, Some("57014")) => {
             "a database statement ran longer than the statement timeout and was cancelled"
         }

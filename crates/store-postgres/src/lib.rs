@@ -91,7 +91,7 @@ use sqlx::Connection;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use tocsin_domain::{CaseId, CaseNumber};
 use tocsin_ledger::{Hash, NodeId, NoteSigner};
-use tocsin_store::group::{Job, Reply};
+use tocsin_store::group::{Job, Reply, Space};
 use tocsin_store::{
     Appended, CaseQuery, CaseSummary, Doc, DocKind, DocWrite, LeafPage, LedgerHead, NewEvents,
     Page, ProjectionDigest, RawRows, Store, StoreError, StoreMeta, StoredCheckpoint, StoredEvent,
@@ -119,6 +119,7 @@ struct Inner {
     target: Target,
     jobs: Mutex<Option<mpsc::Sender<Job>>>,
     writer: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    space: Arc<Space>,
 }
 
 impl PostgresStore {
@@ -170,6 +171,7 @@ impl PostgresStore {
             .max_connections(opts.max_connections.max(1))
             .acquire_timeout(opts.acquire_timeout)
             .connect_lazy_with(co);
+        let space = Arc::new(Space::default());
         let (jobs, writer) = match signer {
             Some(signer) => {
                 meta.check_key(&signer)?;
@@ -179,6 +181,8 @@ impl PostgresStore {
                     pool: pool.clone(),
                     signer,
                     origin: meta.origin.clone(),
+                    deployment: meta.deployment_id.clone(),
+                    space: space.clone(),
                     frontier: None,
                     max_group,
                 };
@@ -193,6 +197,7 @@ impl PostgresStore {
                 target,
                 jobs: Mutex::new(jobs),
                 writer: Mutex::new(writer),
+                space,
             }),
         })
     }
@@ -380,6 +385,10 @@ impl Store for PostgresStore {
     async fn import_raw(&self, rows: RawRows) -> Result<(), StoreError> {
         self.sender()?;
         import::import(&self.inner.pool, rows).await
+    }
+
+    fn full_since(&self) -> Option<std::time::Instant> {
+        self.inner.space.full_since()
     }
 
     /// Consistency of what PostgreSQL itself does not check (see

@@ -14,10 +14,12 @@
 //! ([`Group::answer`]).
 
 use sqlx::postgres::{PgConnection, PgPool};
+use std::sync::Arc;
 use tocsin_ledger::{Frontier, Hash, NoteSigner};
 use tocsin_store::append::{Planner, frontier_from_nodes};
 use tocsin_store::columns::{derived_kinds, i64_of};
-use tocsin_store::group::{Group, Job, Running};
+
+use tocsin_store::group::{Group, Job, Running, Space};
 use tocsin_store::{
     Appended, CaseSummary, Doc, DocExpect, DocWrite, NewEvents, StoreError, StreamId,
 };
@@ -31,6 +33,10 @@ pub struct Writer {
     pub pool: PgPool,
     pub signer: NoteSigner,
     pub origin: String,
+    /// The deployment's id (its failpoints are armed by it).
+    pub deployment: String,
+    /// Whether the store has room, as the last groups found.
+    pub space: Arc<Space>,
     /// The right edge of the tree after this writer's last commit.
     pub frontier: Option<Frontier>,
     pub max_group: usize,
@@ -47,7 +53,7 @@ impl Writer {
                 // frontier; it is reloaded from the database at the next group.
                 self.frontier = None;
             }
-            group.answer(outcome);
+            group.answer(outcome, &self.space);
         }
     }
 
@@ -101,14 +107,17 @@ impl Writer {
                 simple(&mut tx, sp).await?;
                 savepoint = true;
             }
+            let dep = self.deployment.as_str();
             let done = match job {
                 Running::Append(batch, slot) => {
-                    slot.record(append(&mut tx, &mut planner, &mut buf, batch, isolated).await)
+                    slot.record(append(&mut tx, dep, &mut planner, &mut buf, batch, isolated).await)
                 }
                 Running::ReplaceProjections(cases, docs, slot) => {
                     slot.record(replace_projections(&mut tx, cases, docs).await)
                 }
-                Running::WriteDocs(writes, slot) => slot.record(write_docs(&mut tx, writes).await),
+                Running::WriteDocs(writes, slot) => {
+                    slot.record(write_docs(&mut tx, dep, writes).await)
+                }
             };
             if !done {
                 // A plain append fails only before it buffers anything
@@ -121,6 +130,11 @@ impl Writer {
             }
         }
         flush(&mut tx, &mut buf).await?;
+        if planner.has_appends() {
+            tocsin_store::fault!("ledger::checkpoint::sign", &self.deployment, |_| Err(
+                tocsin_store::faults::injected("ledger::checkpoint::sign")
+            ));
+        }
         let sealed = planner.seal(&self.origin, &self.signer)?;
         if let Some(s) = &sealed {
             sqlx::query(
@@ -133,11 +147,17 @@ impl Writer {
             .await
             .map_err(db)?;
         }
-        tx.commit().await.map_err(|e| {
-            StoreError::backend(
+        tocsin_store::fault!("store::commit", &self.deployment, |_| Err(
+            tocsin_store::faults::injected("store::commit")
+        ));
+        tx.commit().await.map_err(|e| match db(e) {
+            // PostgreSQL refused the commit for want of space: it did not
+            // take effect.
+            full @ StoreError::Full { .. } => full,
+            e => StoreError::backend(
                 "the commit did not complete: whether it took effect is unknown until the ledger is read again",
-                db(e),
-            )
+                e,
+            ),
         })?;
         self.frontier = Some(planner.into_frontier());
         Ok(sealed.map(|s| (s.size, s.root)))
@@ -222,11 +242,15 @@ async fn last_case_numbers(
 /// [`needs_savepoint`]) writes them, and its documents, at once.
 async fn append(
     conn: &mut PgConnection,
+    deployment: &str,
     planner: &mut Planner,
     buf: &mut Buffer,
     batch: &NewEvents,
     isolated: bool,
 ) -> Result<Appended, StoreError> {
+    tocsin_store::fault!("store::append", deployment, |_| Err(
+        tocsin_store::faults::injected("store::append")
+    ));
     let plan = planner.plan(batch)?;
     let appended = plan.appended.clone();
     let number = plan.number;
@@ -236,7 +260,7 @@ async fn append(
     }
     if isolated {
         flush(conn, buf).await?;
-        write_docs(conn, &batch.docs).await?;
+        write_docs(conn, deployment, &batch.docs).await?;
     }
     Ok(appended)
 }
@@ -284,7 +308,16 @@ async fn replace_projections(
 /// Applies document writes inside the caller's transaction, each as one
 /// compare-and-set statement; the first failed expectation stops with
 /// [`StoreError::DocConflict`] (the caller's savepoint undoes the rest).
-async fn write_docs(conn: &mut PgConnection, writes: &[DocWrite]) -> Result<Vec<u64>, StoreError> {
+async fn write_docs(
+    conn: &mut PgConnection,
+    deployment: &str,
+    writes: &[DocWrite],
+) -> Result<Vec<u64>, StoreError> {
+    if !writes.is_empty() {
+        tocsin_store::fault!("store::docs::write", deployment, |_| Err(
+            tocsin_store::faults::injected("store::docs::write")
+        ));
+    }
     let mut out = Vec::with_capacity(writes.len());
     for w in writes {
         let kind = w.kind.as_str();

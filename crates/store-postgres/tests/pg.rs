@@ -305,6 +305,50 @@ async fn accounts_of_an_older_database_read_back_under_their_name() {
 }
 
 #[tokio::test]
+async fn a_disk_full_postgres_is_a_full_store_and_keeps_nothing() {
+    let db = TestDb::new().await;
+    let s = create(&db).await;
+    s.append(batch(case(1), 0, 2)).await.unwrap();
+    let mut c = db.conn().await;
+    // What PostgreSQL says when it cannot extend a file: SQLSTATE 53100.
+    sqlx::raw_sql(
+        "CREATE FUNCTION disk_full() RETURNS trigger LANGUAGE plpgsql AS $$ \
+         BEGIN RAISE EXCEPTION 'could not extend file: No space left on device' \
+         USING ERRCODE = 'disk_full'; END $$; \
+         CREATE TRIGGER full_docs BEFORE INSERT OR UPDATE ON docs \
+         FOR EACH ROW EXECUTE FUNCTION disk_full(); \
+         CREATE CONSTRAINT TRIGGER full_at_commit AFTER INSERT ON ledger \
+         DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION disk_full();",
+    )
+    .execute(&mut c)
+    .await
+    .unwrap();
+    // At the commit (a deferred trigger fires there), and in a statement.
+    let e = s.append(batch(case(1), 2, 1)).await.unwrap_err();
+    assert!(e.is_full(), "{}", chain(&e));
+    let e = s
+        .write_docs(vec![DocWrite {
+            kind: DocKind::Probe,
+            key: "p".into(),
+            expect: DocExpect::Any,
+            body: Some(b"{}".to_vec()),
+        }])
+        .await
+        .unwrap_err();
+    assert!(e.is_full(), "{}", chain(&e));
+    assert!(s.full_since().is_some());
+    assert_eq!(count(&db, "ledger").await, 2);
+    // Space again: the next append commits, and the store has room.
+    sqlx::raw_sql("DROP TRIGGER full_docs ON docs; DROP TRIGGER full_at_commit ON ledger;")
+        .execute(&mut c)
+        .await
+        .unwrap();
+    s.append(batch(case(1), 2, 1)).await.unwrap();
+    assert!(s.full_since().is_none());
+    assert_eq!(count(&db, "ledger").await, 3);
+}
+
+#[tokio::test]
 async fn the_integrity_check_finds_what_postgres_does_not() {
     let db = TestDb::new().await;
     let store = create(&db).await;

@@ -11,8 +11,12 @@ use tocsin_store::StoreError;
 /// How long a connection waits for another process's lock.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A statement failed.
+/// A statement failed. SQLite's `SQLITE_FULL` (the disk is full, or the
+/// database reached its page limit) is [`StoreError::Full`].
 pub fn sql(e: rusqlite::Error) -> StoreError {
+    if e.sqlite_error_code() == Some(ErrorCode::DiskFull) {
+        return StoreError::full("SQLite found no room to write", e);
+    }
     StoreError::backend("an SQLite statement failed", e)
 }
 
@@ -55,4 +59,17 @@ pub fn not_tocsin_or_backend(path: &Path, e: rusqlite::Error) -> StoreError {
 /// none may be).
 pub fn is_constraint(e: &rusqlite::Error) -> bool {
     e.sqlite_error_code() == Some(ErrorCode::ConstraintViolation)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_full_is_a_full_store() {
+        let full = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(13), None);
+        assert!(sql(full).is_full());
+        let busy = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(5), None);
+        assert!(matches!(sql(busy), StoreError::Backend { .. }));
+    }
 }

@@ -38,7 +38,7 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags};
 use tocsin_domain::{CaseId, CaseNumber};
 use tocsin_ledger::{Hash, NodeId, NoteSigner};
-use tocsin_store::group::{Job, Reply};
+use tocsin_store::group::{Job, Reply, Space};
 use tocsin_store::{
     Appended, CaseQuery, CaseSummary, Doc, DocKind, DocWrite, LeafPage, LedgerHead, NewEvents,
     Page, ProjectionDigest, RawRows, Store, StoreError, StoreMeta, StoredCheckpoint, StoredEvent,
@@ -66,6 +66,7 @@ struct Inner {
     jobs: Mutex<Option<SyncSender<Job>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
     readers: Mutex<Vec<Connection>>,
+    space: Arc<Space>,
 }
 
 impl Drop for Inner {
@@ -127,14 +128,17 @@ impl SqliteStore {
         let mut conn = open_read_write(path)?;
         schema::prepare(&mut conn, path, None)?;
         let meta = schema::read_meta(&conn)?;
+        let space = Arc::new(Space::default());
         let (jobs, writer) = match signer {
             Some(signer) => {
                 meta.check_key(&signer)?;
                 let (tx, rx) = sync_channel::<Job>(4 * MAX_GROUP);
                 let origin = meta.origin.clone();
+                let deployment = meta.deployment_id.clone();
+                let space = space.clone();
                 let handle = std::thread::Builder::new()
                     .name("tocsin-sqlite-writer".into())
-                    .spawn(move || Writer::new(conn, signer, origin).run(rx))
+                    .spawn(move || Writer::new(conn, signer, origin, deployment, space).run(rx))
                     .map_err(|e| StoreError::backend("cannot start the writer thread", e))?;
                 (Some(tx), Some(handle))
             }
@@ -147,6 +151,7 @@ impl SqliteStore {
                 jobs: Mutex::new(jobs),
                 writer: Mutex::new(writer),
                 readers: Mutex::new(Vec::new()),
+                space,
             }),
         })
     }
@@ -353,6 +358,10 @@ impl Store for SqliteStore {
 
     async fn integrity_check(&self) -> Result<Vec<String>, StoreError> {
         self.read(read::integrity_check).await
+    }
+
+    fn full_since(&self) -> Option<std::time::Instant> {
+        self.inner.space.full_since()
     }
 
     async fn import_raw(&self, rows: RawRows) -> Result<(), StoreError> {

@@ -13,8 +13,8 @@
 //! (`synchronous=FULL`) covers the group, and only then is each caller
 //! answered ([`Group::answer`]).
 
-use std::sync::OnceLock;
 use std::sync::mpsc::Receiver;
+use std::sync::{Arc, OnceLock};
 
 use rusqlite::{Connection, OptionalExtension, params};
 use tocsin_domain::CaseNumber;
@@ -24,7 +24,7 @@ use tocsin_store::columns::{
     CASE_COLUMNS, CASE_UPDATES, CaseRow, REPORT_COLUMNS, REPORT_UPDATES, ReportRow, i64_of,
 };
 use tocsin_store::counts;
-use tocsin_store::group::{Group, Job, Running};
+use tocsin_store::group::{Group, Job, Running, Space};
 use tocsin_store::{
     Appended, CaseSummary, Doc, DocKind, DocWrite, NewEvents, StoreError, StreamId,
 };
@@ -39,16 +39,28 @@ pub struct Writer {
     conn: Connection,
     signer: NoteSigner,
     origin: String,
+    /// The deployment's id (its failpoints are armed by it).
+    deployment: String,
+    /// Whether the store has room, as the last groups found.
+    space: Arc<Space>,
     /// The right edge of the tree after this writer's last commit.
     frontier: Option<Frontier>,
 }
 
 impl Writer {
-    pub fn new(conn: Connection, signer: NoteSigner, origin: String) -> Self {
+    pub fn new(
+        conn: Connection,
+        signer: NoteSigner,
+        origin: String,
+        deployment: String,
+        space: Arc<Space>,
+    ) -> Self {
         Self {
             conn,
             signer,
             origin,
+            deployment,
+            space,
             frontier: None,
         }
     }
@@ -59,7 +71,7 @@ impl Writer {
             let mut group = Group::new();
             group.push(first);
             let outcome = self.commit_group(&mut group, &rx);
-            group.answer(outcome);
+            group.answer(outcome, &self.space);
         }
     }
 
@@ -85,6 +97,11 @@ impl Writer {
         group: &mut Group,
         rx: &Receiver<Job>,
     ) -> Result<Option<(u64, Hash)>, StoreError> {
+        if let Some(pages) = page_limit(&self.deployment) {
+            self.conn
+                .pragma_update(None, "max_page_count", pages)
+                .map_err(sql)?;
+        }
         self.conn.execute_batch("BEGIN IMMEDIATE").map_err(sql)?;
         // What was queued while we waited for the lock joins the group.
         while group.len() < MAX_GROUP {
@@ -104,13 +121,13 @@ impl Writer {
         for job in group.jobs_mut() {
             let mark = planner.mark();
             self.conn.execute_batch("SAVEPOINT job").map_err(sql)?;
-            let conn = &self.conn;
+            let (conn, dep) = (&self.conn, self.deployment.as_str());
             let done = match job {
-                Running::Append(batch, slot) => slot.record(append(conn, &mut planner, batch)),
+                Running::Append(batch, slot) => slot.record(append(conn, dep, &mut planner, batch)),
                 Running::ReplaceProjections(cases, docs, slot) => {
                     slot.record(replace_projections(conn, cases, docs))
                 }
-                Running::WriteDocs(writes, slot) => slot.record(write_docs(conn, writes)),
+                Running::WriteDocs(writes, slot) => slot.record(write_docs(conn, dep, writes)),
             };
             if done {
                 self.conn.execute_batch("RELEASE job").map_err(sql)?;
@@ -121,6 +138,11 @@ impl Writer {
                 planner.restore(mark);
             }
         }
+        if planner.has_appends() {
+            tocsin_store::fault!("ledger::checkpoint::sign", &self.deployment, |_| Err(
+                tocsin_store::faults::injected("ledger::checkpoint::sign")
+            ));
+        }
         let sealed = planner.seal(&self.origin, &self.signer)?;
         if let Some(s) = &sealed {
             self.conn
@@ -130,10 +152,22 @@ impl Writer {
                 )
                 .map_err(sql)?;
         }
+        tocsin_store::fault!("store::commit", &self.deployment, |_| Err(
+            tocsin_store::faults::injected("store::commit")
+        ));
         self.conn.execute_batch("COMMIT").map_err(sql)?;
         self.frontier = Some(planner.into_frontier());
         Ok(sealed.map(|s| (s.size, s.root)))
     }
+}
+
+/// The page limit a test sets (failpoint `store::sqlite::page_limit`,
+/// armed with `return(N)`): a database full without a full disk.
+fn page_limit(d: &str) -> Option<i64> {
+    tocsin_store::fault!("store::sqlite::page_limit", d, |n: Option<String>| n?
+        .parse()
+        .ok());
+    None
 }
 
 fn load_frontier(conn: &Connection, size: u64) -> Result<Frontier, StoreError> {
@@ -217,9 +251,13 @@ pub fn insert_nodes(conn: &Connection, nodes: &[(NodeId, Hash)]) -> Result<(), S
 /// documents, inside the group's transaction.
 fn append(
     conn: &Connection,
+    deployment: &str,
     planner: &mut Planner,
     batch: &NewEvents,
 ) -> Result<Appended, StoreError> {
+    tocsin_store::fault!("store::append", deployment, |_| Err(
+        tocsin_store::faults::injected("store::append")
+    ));
     let plan = planner.plan(batch)?;
     insert_leaves(
         conn,
@@ -237,7 +275,7 @@ fn append(
     if let Some(s) = &batch.summary {
         upsert_case(conn, s, plan.number)?;
     }
-    write_docs(conn, &batch.docs)?;
+    write_docs(conn, deployment, &batch.docs)?;
     Ok(plan.appended)
 }
 
@@ -409,7 +447,16 @@ fn replace_projections(
 /// Applies document writes inside the caller's transaction; the first
 /// failed expectation stops with [`StoreError::DocConflict`] (the caller's
 /// savepoint undoes the rest).
-fn write_docs(conn: &Connection, writes: &[DocWrite]) -> Result<Vec<u64>, StoreError> {
+fn write_docs(
+    conn: &Connection,
+    deployment: &str,
+    writes: &[DocWrite],
+) -> Result<Vec<u64>, StoreError> {
+    if !writes.is_empty() {
+        tocsin_store::fault!("store::docs::write", deployment, |_| Err(
+            tocsin_store::faults::injected("store::docs::write")
+        ));
+    }
     let mut out = Vec::with_capacity(writes.len());
     for w in writes {
         let current: Option<i64> = conn

@@ -249,6 +249,11 @@ impl Planner {
         self.frontier = mark.frontier;
     }
 
+    /// Whether a plan still stands (so [`Planner::seal`] signs a checkpoint).
+    pub fn has_appends(&self) -> bool {
+        !self.undo.is_empty()
+    }
+
     /// The checkpoint of the tree after every plan still standing, signed
     /// for `origin`; `None` when nothing is appended (a group of document
     /// writes signs nothing).

@@ -60,6 +60,15 @@ pub enum StoreError {
         #[source]
         source: BoxError,
     },
+    /// The database has no room left (its disk is full, or it reached a
+    /// size limit): nothing of the write was kept, and the same write can
+    /// succeed once space is freed. `source` is the database's error.
+    #[error("the store has no space left: {context}")]
+    Full {
+        context: Cow<'static, str>,
+        #[source]
+        source: BoxError,
+    },
     #[error("the store is shut down")]
     Closed,
 }
@@ -77,6 +86,23 @@ impl StoreError {
             context: context.into(),
             source: Box::new(source),
         }
+    }
+
+    /// A [`StoreError::Full`]: `source` reported no space while doing
+    /// `context`.
+    pub fn full(
+        context: impl Into<Cow<'static, str>>,
+        source: impl Error + Send + Sync + 'static,
+    ) -> StoreError {
+        StoreError::Full {
+            context: context.into(),
+            source: Box::new(source),
+        }
+    }
+
+    /// Whether the store refused for want of space.
+    pub fn is_full(&self) -> bool {
+        matches!(self, StoreError::Full { .. })
     }
 }
 

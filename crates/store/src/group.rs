@@ -10,7 +10,8 @@
 //! answered with that failure; an append is answered with the tree size
 //! and root of the group's checkpoint.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use tocsin_ledger::Hash;
 use tokio::sync::oneshot;
@@ -48,6 +49,13 @@ impl<T> Slot<T> {
         }
     }
 
+    /// Whether the job failed for want of space (`None`: not run yet).
+    fn failed_full(&self) -> Option<bool> {
+        self.outcome
+            .as_ref()
+            .map(|o| o.as_ref().is_err_and(StoreError::is_full))
+    }
+
     /// Records what the job produced. Returns whether it succeeded: if
     /// not, the writer undoes its work (rolls back its savepoint, restores
     /// the planner).
@@ -64,6 +72,10 @@ impl<T> Slot<T> {
     ) {
         let answer = match (self.outcome, commit) {
             (Some(Err(own)), _) => Err(own),
+            (_, Err(failed)) if failed.is_full() => Err(StoreError::full(
+                "the commit of this write's group failed",
+                Arc::clone(failed),
+            )),
             (_, Err(failed)) => Err(StoreError::backend(
                 "the commit of this write's group failed",
                 Arc::clone(failed),
@@ -84,6 +96,47 @@ impl<T> Slot<T> {
 #[derive(Debug, thiserror::Error)]
 #[error("the writer committed its group without running this job")]
 struct NotRun;
+
+/// Whether the store has room: when a write last found it full, until a
+/// ledger append commits again. A writer updates it as it answers each
+/// group; readiness reads it ([`crate::Store::full_since`]), because a
+/// small probe can still fit where a ledger append no longer does.
+#[derive(Debug, Default)]
+pub struct Space {
+    full_since: Mutex<Option<Instant>>,
+}
+
+impl Space {
+    /// When a write found the store full, if no ledger append committed
+    /// since.
+    pub fn full_since(&self) -> Option<Instant> {
+        self.full_since.lock().ok().and_then(|f| *f)
+    }
+
+    fn saw_full(&self) {
+        if let Ok(mut f) = self.full_since.lock() {
+            f.get_or_insert_with(Instant::now);
+        }
+    }
+
+    fn appended(&self) {
+        if let Ok(mut f) = self.full_since.lock() {
+            *f = None;
+        }
+    }
+}
+
+impl Running {
+    /// Whether this job failed for want of space.
+    fn found_full(&self) -> bool {
+        let full = |o: Option<bool>| o == Some(true);
+        match self {
+            Running::Append(_, s) => full(s.failed_full()),
+            Running::ReplaceProjections(_, _, s) => full(s.failed_full()),
+            Running::WriteDocs(_, s) => full(s.failed_full()),
+        }
+    }
+}
 
 /// The jobs a writer runs in one transaction.
 #[derive(Default)]
@@ -151,8 +204,15 @@ impl Group {
 
     /// Answers every caller. `commit` is the size and root of the
     /// checkpoint the group committed (`None`: the group appended nothing),
-    /// or why the commit failed.
-    pub fn answer(self, commit: Result<Option<(u64, Hash)>, StoreError>) {
+    /// or why the commit failed. `space` learns whether the store was
+    /// found full, or took a ledger append.
+    pub fn answer(self, commit: Result<Option<(u64, Hash)>, StoreError>, space: &Space) {
+        match &commit {
+            Err(e) if e.is_full() => space.saw_full(),
+            _ if self.jobs.iter().any(Running::found_full) => space.saw_full(),
+            Ok(Some(_)) => space.appended(),
+            _ => {}
+        }
         let commit = commit.map_err(Arc::new);
         let head = commit.as_ref().ok().copied().flatten();
         for job in self.jobs {
@@ -223,7 +283,7 @@ mod tests {
             }
         }
         let root = Hash([7; 32]);
-        g.answer(Ok(Some((9, root))));
+        g.answer(Ok(Some((9, root))), &Space::default());
         let a = r1.try_recv().unwrap().unwrap();
         assert_eq!((a.first_position, a.tree_size, a.root), (0, 9, root));
         assert!(matches!(
@@ -258,7 +318,7 @@ mod tests {
             // The document write never ran: the commit's failure answers it.
         }
         let cause = StoreError::backend("cannot commit", std::io::Error::other("disk full"));
-        g.answer(Err(cause));
+        g.answer(Err(cause), &Space::default());
         let e = r1.try_recv().unwrap().unwrap_err();
         assert_eq!(e.to_string(), "the commit of this write's group failed");
         let mut chain = Vec::new();
@@ -277,11 +337,42 @@ mod tests {
     }
 
     #[test]
+    fn a_commit_that_found_no_space_answers_every_job_so() {
+        let mut g = Group::new();
+        let (j1, mut r1) = append(StreamId::System);
+        let (j2, mut r2) = docs();
+        g.push(j1);
+        g.push(j2);
+        for job in g.jobs_mut() {
+            if let Running::Append(_, slot) = job {
+                slot.record(Ok(appended(0)));
+            }
+        }
+        let cause = StoreError::full("cannot commit", std::io::Error::other("disk full"));
+        let space = Space::default();
+        g.answer(Err(cause), &space);
+        assert!(r1.try_recv().unwrap().unwrap_err().is_full());
+        assert!(r2.try_recv().unwrap().unwrap_err().is_full());
+        assert!(space.full_since().is_some());
+        // A group that appends again shows there is room.
+        let mut g = Group::new();
+        let (j, _r) = append(StreamId::System);
+        g.push(j);
+        for job in g.jobs_mut() {
+            if let Running::Append(_, slot) = job {
+                slot.record(Ok(appended(0)));
+            }
+        }
+        g.answer(Ok(Some((1, Hash::default()))), &space);
+        assert!(space.full_since().is_none());
+    }
+
+    #[test]
     fn a_job_the_writer_skipped_is_not_answered_with_success() {
         let mut g = Group::new();
         let (j, mut r) = docs();
         g.push(j);
-        g.answer(Ok(None));
+        g.answer(Ok(None), &Space::default());
         let e = r.try_recv().unwrap().unwrap_err();
         assert_eq!(
             e.source().map(|s| s.to_string()).as_deref(),

@@ -21,7 +21,9 @@
 //! * [`copy()`]: a whole deployment from one store into another (any two
 //!   backends), byte for byte;
 //! * `testkit` (cargo feature `testkit`): the contract every backend's
-//!   tests run.
+//!   tests run;
+//! * `faults` (cargo feature `failpoints`): failpoints for tests, and
+//!   the [`fault!`] macro that places one (nothing without the feature).
 
 pub mod append;
 pub mod audit;
@@ -29,6 +31,8 @@ pub mod columns;
 mod copy;
 pub mod counts;
 mod error;
+#[cfg(feature = "failpoints")]
+pub mod faults;
 pub mod group;
 pub mod leaf;
 pub mod model;
@@ -41,6 +45,16 @@ use tocsin_ledger::{Hash, NodeId};
 pub use copy::{CopyError, CopyProgress, CopyReport, CopyStage, copy};
 pub use error::{BoxError, StoreError};
 pub use model::*;
+
+/// A failpoint (see `faults`, cargo feature `failpoints`); without the
+/// feature it is nothing.
+#[cfg(not(feature = "failpoints"))]
+#[macro_export]
+macro_rules! fault {
+    ($name:literal, $deployment:expr, $fail:expr) => {
+        let _ = &$deployment;
+    };
+}
 
 /// A store of events, the ledger they form, and the query tables derived
 /// from them.
@@ -168,4 +182,10 @@ pub trait Store: Send + Sync + 'static {
     /// ([`StoreError::DocConflict`]). For [`copy()`] into an empty store;
     /// needs a store opened with the signing key ([`StoreError::ReadOnly`]).
     async fn import_raw(&self, rows: RawRows) -> Result<(), StoreError>;
+
+    /// When a write last found the store full ([`StoreError::Full`]), if
+    /// no ledger append has committed since (readiness reports it).
+    fn full_since(&self) -> Option<std::time::Instant> {
+        None
+    }
 }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use tocsin_domain::CaseId;
 use tocsin_domain::access::Permission;
 use tocsin_domain::event::Event;
+use tocsin_service::ServiceError;
 
 use super::common::ok;
 use super::needs;
@@ -88,11 +89,19 @@ async fn ready(State(state): State<AppState>) -> Result<Response, ApiError> {
         Ok(()) => ok(&Health {
             status: "ready".into(),
         }),
+        // Not ready, with the reason; the store's own words are logged only.
+        Err(ServiceError::Store(s)) if s.is_full() => {
+            tracing::warn!(error = %s, "not ready: the store has no space left");
+            Err(ApiError::new(
+                Kind::Unavailable,
+                "not ready: the store has no space left (storage-full); it is ready again once space is freed",
+            ))
+        }
         Err(e) => {
             tracing::warn!(error = %e, "not ready: the store does not answer or cannot write");
             Err(ApiError::new(
                 Kind::Unavailable,
-                "the store does not answer or cannot write",
+                "not ready: the store does not answer or cannot write",
             ))
         }
     }

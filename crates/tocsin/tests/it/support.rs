@@ -169,6 +169,17 @@ impl Deployment {
         d
     }
 
+    /// An initialised SQLite deployment whose database (and key) are in
+    /// `dir`: a file system the test controls, such as a small tmpfs.
+    pub fn sqlite_in(dir: &Path) -> Self {
+        let mut d = Self::empty_on(Backend::Sqlite);
+        d.paths = Paths::new(dir.join("tocsin.db"), None);
+        let paths = d.paths.clone();
+        on_own_runtime(async move { app::init(&paths, Some("tocsin.test/it".into())).await })
+            .expect("init");
+        d
+    }
+
     /// A deployment with no database yet (for PostgreSQL: an empty one).
     pub fn empty() -> Self {
         Self::empty_on(Backend::current())
@@ -534,6 +545,10 @@ impl Store for Pinned {
     ) -> Result<(), tocsin_store::StoreError> {
         self.run(move |s| async move { s.import_raw(rows).await })
             .await
+    }
+
+    fn full_since(&self) -> Option<std::time::Instant> {
+        self.inner.full_since()
     }
 }
 
