@@ -1,6 +1,6 @@
 //! The application router: every route of [`crate::api`], registered
-//! through the route table, with problem-details answers for unknown paths
-//! and methods.
+//! through the route table, and the web UI's pages ([`crate::ui`], not API
+//! operations), with problem-details answers for unknown paths and methods.
 
 use axum::Router;
 
@@ -13,6 +13,7 @@ pub fn build(state: AppState) -> Router {
     crate::api::routes(&mut t);
     let (router, _) = t.into_parts();
     router
+        .merge(crate::ui::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

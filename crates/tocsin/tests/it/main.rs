@@ -25,4 +25,5 @@ mod screening;
 mod support;
 mod sweep;
 mod tamper;
+mod ui;
 mod warnings;

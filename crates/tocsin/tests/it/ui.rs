@@ -1,0 +1,686 @@
+//! The web UI in a real browser: Debian's `chromium`, headless, driven
+//! through `chromedriver` (W3C WebDriver, with fantoccini) against the real
+//! server on a fresh deployment. A missing browser or driver fails the
+//! test: CI installs both (`.ci/run`).
+//!
+//! Screenshots go to `TOCSIN_UI_SCREENSHOTS` (default
+//! `target/ui-screenshots/`), named after the backend.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+use tocsin_domain::Role;
+
+use crate::support::{Deployment, Server};
+
+const NOW: &str = "2023-12-26T10:00:00Z";
+const CT: &str = "Counterterrorism Collection Element";
+
+/// chromedriver on a free port, and a headless chromium session through it.
+struct Browser {
+    rt: tokio::runtime::Runtime,
+    client: Option<Client>,
+    driver: Child,
+    base: String,
+    label: String,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if let Some(c) = self.client.take() {
+            let _ = self.rt.block_on(c.close());
+        }
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Where screenshots go.
+fn screenshot_dir() -> PathBuf {
+    match std::env::var_os("TOCSIN_UI_SCREENSHOTS") {
+        Some(d) => PathBuf::from(d),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/ui-screenshots"),
+    }
+}
+
+impl Browser {
+    /// A browser pointed at `srv`. Fails (never skips) without chromedriver
+    /// or chromium.
+    fn open(srv: &Server, label: &str) -> Browser {
+        let driver_bin =
+            std::env::var("TOCSIN_CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+        let port = free_port();
+        let driver = Command::new(&driver_bin)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "the browser tests need `{driver_bin}` (Debian: apt-get install chromium chromium-driver; .ci/run installs them): {e}"
+                )
+            });
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let mut caps = serde_json::Map::new();
+        caps.insert("browserName".into(), json!("chrome"));
+        let mut opts = json!({"args": [
+            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+            "--window-size=1366,900", "--lang=en"
+        ]});
+        if let Ok(bin) = std::env::var("TOCSIN_CHROMIUM") {
+            opts["binary"] = json!(bin);
+        }
+        caps.insert("goog:chromeOptions".into(), opts);
+        let url = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        let client = rt.block_on(async {
+            loop {
+                let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+                match ClientBuilder::new(connector)
+                    .capabilities(caps.clone())
+                    .connect(&url)
+                    .await
+                {
+                    Ok(c) => break c,
+                    Err(e) if started.elapsed() < Duration::from_secs(20) => {
+                        let _ = e;
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                    Err(e) => panic!(
+                        "no browser session from {driver_bin} at {url} (is chromium installed? Debian: apt-get install chromium chromium-driver): {e}"
+                    ),
+                }
+            }
+        });
+        Browser {
+            rt,
+            client: Some(client),
+            driver,
+            base: srv.url.clone(),
+            label: label.to_owned(),
+        }
+    }
+
+    fn c(&self) -> &Client {
+        self.client.as_ref().expect("client")
+    }
+
+    fn goto(&self, path: &str) {
+        let url = format!("{}{path}", self.base);
+        self.rt
+            .block_on(self.c().goto(&url))
+            .unwrap_or_else(|e| panic!("goto {url}: {e}"));
+    }
+
+    fn path(&self) -> String {
+        let u = self.rt.block_on(self.c().current_url()).expect("url");
+        match u.query() {
+            Some(q) => format!("{}?{q}", u.path()),
+            None => u.path().to_owned(),
+        }
+    }
+
+    #[track_caller]
+    fn text(&self, css: &str) -> String {
+        self.rt
+            .block_on(async { self.c().find(Locator::Css(css)).await?.text().await })
+            .unwrap_or_else(|e| panic!("text of {css} on {}: {e}\n{}", self.path(), self.body()))
+    }
+
+    fn exists(&self, css: &str) -> bool {
+        self.rt
+            .block_on(self.c().find_all(Locator::Css(css)))
+            .map(|v| !v.is_empty())
+            .unwrap_or(false)
+    }
+
+    fn body(&self) -> String {
+        self.rt
+            .block_on(async { self.c().find(Locator::Css("body")).await?.text().await })
+            .unwrap_or_default()
+    }
+
+    #[track_caller]
+    fn click(&self, css: &str) {
+        self.rt
+            .block_on(async { self.c().find(Locator::Css(css)).await?.click().await })
+            .unwrap_or_else(|e| panic!("click {css} on {}: {e}\n{}", self.path(), self.body()));
+    }
+
+    /// Clicks a button that submits a form, and waits for the page the
+    /// answer loads (a click returns before the navigation ends).
+    #[track_caller]
+    fn submit(&self, css: &str) {
+        self.script("window.__tocsin_before = true;", vec![]);
+        self.click(css);
+        let started = Instant::now();
+        loop {
+            let done = self
+                .rt
+                .block_on(self.c().execute(
+                    "return window.__tocsin_before === undefined && document.readyState === 'complete';",
+                    vec![],
+                ))
+                .ok()
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false);
+            if done {
+                return;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "no new page after clicking {css}"
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    /// Types into a field (after clearing it).
+    #[track_caller]
+    fn fill(&self, css: &str, text: &str) {
+        self.rt
+            .block_on(async {
+                let e = self.c().find(Locator::Css(css)).await?;
+                e.clear().await?;
+                e.send_keys(text).await
+            })
+            .unwrap_or_else(|e| panic!("fill {css} on {}: {e}", self.path()));
+    }
+
+    /// Sets a long field's value at once (a pasted report).
+    fn paste(&self, css: &str, text: &str) {
+        self.script(
+            "document.querySelector(arguments[0]).value = arguments[1];",
+            vec![json!(css), json!(text)],
+        );
+    }
+
+    fn script(&self, js: &str, args: Vec<Value>) -> Value {
+        self.rt
+            .block_on(self.c().execute(js, args))
+            .unwrap_or_else(|e| panic!("script {js}: {e}"))
+    }
+
+    fn login(&self, name: &str, password: &str) {
+        self.goto("/login");
+        self.fill("#name", name);
+        self.fill("#password", password);
+        self.submit("#login");
+    }
+
+    fn logout(&self) {
+        self.submit("#logout");
+        assert_eq!(self.path(), "/login");
+    }
+
+    fn screenshot(&self, name: &str) {
+        let png = self.rt.block_on(self.c().screenshot()).expect("screenshot");
+        let dir = screenshot_dir();
+        std::fs::create_dir_all(&dir).expect("screenshot folder");
+        std::fs::write(dir.join(format!("{}-{name}.png", self.label)), png).expect("screenshot");
+    }
+}
+
+fn backend(d: &Deployment) -> &'static str {
+    match d.backend {
+        crate::support::Backend::Sqlite => "sqlite",
+        crate::support::Backend::Postgres => "postgres",
+    }
+}
+
+fn password(name: &str) -> String {
+    format!("{name}-password")
+}
+
+#[test]
+fn logging_in_through_the_form_shows_the_dashboard_and_who_one_is() {
+    let d = Deployment::new();
+    let srv = d.serve(NOW);
+    srv.account(
+        "analyst.ui",
+        &[Role::Analyst],
+        &[CT],
+        "TOP SECRET",
+        &["HCS"],
+    );
+    let b = Browser::open(&srv, backend(&d));
+
+    // Not logged in: the UI's front page is the login page.
+    b.goto("/");
+    assert_eq!(b.path(), "/login");
+    assert!(!b.exists("#demo-accounts"), "not a demo deployment");
+
+    b.login("analyst.ui", "wrong password");
+    assert!(
+        b.text("#login-error").contains("wrong password"),
+        "{}",
+        b.body()
+    );
+
+    b.login("analyst.ui", &password("analyst.ui"));
+    assert_eq!(b.path(), "/");
+    assert_eq!(b.text("h1"), "Dashboard");
+    assert_eq!(b.text("#who-name"), "analyst.ui");
+    assert_eq!(b.text("#who-roles"), "analyst");
+    let who = b.text("#who");
+    assert!(
+        who.contains(CT) && who.contains("TOP SECRET (HCS)"),
+        "{who}"
+    );
+    b.screenshot("dashboard-empty");
+
+    // The API is unchanged beside it, and the spec lists no page.
+    b.goto("/openapi.json");
+    let spec = b.body();
+    assert!(spec.contains("/api/v1/cases") && !spec.contains("\"/login\""));
+
+    b.goto("/");
+    b.logout();
+    b.goto("/cases");
+    assert_eq!(b.path(), "/login", "a logged-out session is over");
+}
+
+#[test]
+fn a_demo_deployment_s_login_page_lists_the_demo_accounts() {
+    let d = Deployment::new();
+    let srv = d.serve_with(
+        NOW,
+        tocsin_server::ServerConfig {
+            jobs: None,
+            ..tocsin::demo::demo_config()
+        },
+    );
+    let b = Browser::open(&srv, backend(&d));
+    b.goto("/");
+    let demo = b.text("#demo-accounts");
+    for name in ["analyst.kim", "approver.lee", "auditor.ng"] {
+        assert!(demo.contains(name), "{demo}");
+    }
+    assert!(demo.contains(tocsin::demo::DEMO_PASSWORD), "{demo}");
+}
+
+#[test]
+fn a_restricted_case_is_a_missing_case_in_lists_counts_and_by_url() {
+    let d = Deployment::new();
+    let srv = d.serve(NOW);
+    let full = srv.account("full", &[Role::Analyst], &[CT], "TOP SECRET", &["HCS"]);
+    srv.account("low", &[Role::Analyst], &[CT], "CONFIDENTIAL", &["HCS"]);
+    let report: Value = serde_json::from_str(tocsin::scenarios::KERMAN_REPORT).unwrap();
+    let open = srv.ok(&full, "POST", "/api/v1/reports", Some(report.clone()));
+    let mut hidden = report;
+    hidden["handling"]["existence_restricted"] = json!(true);
+    hidden["title"] = json!("A case whose very existence is restricted");
+    let hidden = srv.ok(&full, "POST", "/api/v1/reports", Some(hidden));
+    let hidden_number = hidden["number"].as_str().unwrap().to_owned();
+    let open_number = open["number"].as_str().unwrap().to_owned();
+
+    let b = Browser::open(&srv, backend(&d));
+    // The cleared reader sees both.
+    b.login("full", &password("full"));
+    assert!(b.text("#open-h").contains("Open cases: 2"), "{}", b.body());
+    b.goto(&format!("/cases/{hidden_number}"));
+    assert_eq!(b.text("#case-number"), hidden_number);
+    b.logout();
+
+    // A reader without the clearance: not in the count, not in the list,
+    // not in a search by number, and its page is a missing case's page.
+    b.login("low", &password("low"));
+    assert!(b.text("#open-h").contains("Open cases: 0"), "{}", b.body());
+    b.goto("/cases");
+    assert!(b.exists("#no-cases"), "{}", b.body());
+    let body = b.body();
+    assert!(
+        !body.contains(&hidden_number) && !body.contains("restricted"),
+        "{body}"
+    );
+    b.goto(&format!("/cases?q={hidden_number}"));
+    assert!(b.exists("#no-cases"), "{}", b.body());
+
+    let missing = "2023-0099";
+    let page = |n: &str| {
+        b.goto(&format!("/cases/{n}"));
+        (
+            b.text("#error-title"),
+            b.text("#error-detail").replace(n, "N"),
+            b.body().replace(n, "N"),
+        )
+    };
+    let restricted = page(&hidden_number);
+    assert_eq!(restricted.0, "Not found");
+    assert_eq!(
+        restricted,
+        page(missing),
+        "a restricted case answers as a missing one"
+    );
+    // (The same reader's lower clearance also keeps the plain SECRET case
+    // from them, but as a refusal of a case that exists.)
+    b.goto(&format!("/cases/{open_number}"));
+    assert_eq!(b.text("#error-title"), "Forbidden");
+}
+
+#[test]
+fn a_form_post_without_the_csrf_token_is_refused_and_recorded() {
+    let d = Deployment::new();
+    let srv = d.serve(NOW);
+    let t = srv.account(
+        "analyst.ui",
+        &[Role::Analyst],
+        &[CT],
+        "TOP SECRET",
+        &["HCS"],
+    );
+    let report: Value = serde_json::from_str(tocsin::scenarios::KERMAN_REPORT).unwrap();
+    let number = srv.ok(&t, "POST", "/api/v1/reports", Some(report))["number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let b = Browser::open(&srv, backend(&d));
+    b.login("analyst.ui", &password("analyst.ui"));
+    b.goto(&format!("/cases/{number}"));
+    // A forged form: the hidden token taken out, then a wrong one.
+    for forge in [
+        "document.querySelector('#determine-form input[name=csrf]').remove();",
+        "document.querySelector('#determine-form input[name=csrf]').value = 'forged';",
+    ] {
+        b.goto(&format!("/cases/{number}"));
+        b.script(forge, vec![]);
+        b.submit("#determine");
+        assert_eq!(
+            b.text("#error-title"),
+            "Missing or wrong CSRF token",
+            "{}",
+            b.body()
+        );
+    }
+    b.goto(&format!("/cases/{number}"));
+    assert!(!b.exists("#verdict"), "nothing was determined");
+    // The same form with its token goes through.
+    b.submit("#determine");
+    assert_eq!(b.path(), format!("/cases/{number}"));
+    assert_eq!(b.text("#verdict"), "duty to warn");
+    // Both forgeries are on the access log, as the API's are.
+    let auditor = srv.account(
+        "auditor.ui",
+        &[Role::Auditor],
+        &[CT],
+        "TOP SECRET",
+        &["HCS"],
+    );
+    let log = srv.ok(&auditor, "GET", "/api/v1/audit/access?limit=1000", None);
+    let refusals = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e.to_string().contains("ui_form") && e.to_string().contains("CSRF"))
+        .count();
+    assert_eq!(refusals, 2, "{log}");
+}
+
+#[test]
+fn kerman_in_the_browser_by_an_analyst_and_an_approver() {
+    let d = Deployment::new();
+    let srv = d.serve(NOW);
+    srv.account(
+        "analyst.ui",
+        &[Role::Analyst, Role::Approver],
+        &[CT],
+        "TOP SECRET",
+        &["HCS"],
+    );
+    srv.account(
+        "approver.ui",
+        &[Role::Approver],
+        &[CT],
+        "TOP SECRET",
+        &["HCS"],
+    );
+    let b = Browser::open(&srv, backend(&d));
+    b.login("analyst.ui", &password("analyst.ui"));
+
+    // Intake: a report that does not parse is answered beside the field.
+    b.goto("/reports/new");
+    let mut bad: Value = serde_json::from_str(tocsin::scenarios::KERMAN_REPORT).unwrap();
+    bad["harm_types"] = json!(["gossip"]);
+    b.paste("#report", &bad.to_string());
+    b.submit("#submit-report");
+    let e = b.text("#report-error");
+    assert!(e.contains("harm_types"), "{e}");
+    b.paste("#report", tocsin::scenarios::KERMAN_REPORT);
+    b.submit("#submit-report");
+    let case_path = b.path();
+    assert!(case_path.starts_with("/cases/2023-"), "{case_path}");
+    assert_eq!(b.text("#case-state"), "awaiting determination");
+    assert_eq!(b.text("#sources"), "1");
+
+    // Assess, then determine: the verdict with its rule trace.
+    b.fill("#assess-reason", "Specific, credible plan against a crowd.");
+    b.submit("#assess");
+    assert!(b.text("#assessment").contains("Specific, credible plan"));
+    b.submit("#determine");
+    assert_eq!(b.text("#verdict"), "duty to warn");
+    let trace = b.text("#trace");
+    assert!(trace.contains("met"), "{trace}");
+
+    // The route: the planner's first candidate (through the protecting power).
+    b.click("#candidate-1");
+    b.submit("#choose-route");
+    let route = b.text("#warning-W1 .route");
+    assert!(
+        route.contains("Switzerland") || route.contains("Swiss"),
+        "{route}"
+    );
+
+    // A leaky draft is refused, its findings marked in the text.
+    let leaky = format!(
+        "SECRET//NOFORN Source CS-4471 (TD-314/00123-23) reports: {}",
+        tocsin::scenarios::KERMAN_WARNING
+    );
+    b.paste("#draft-text", &leaky);
+    b.submit("#draft");
+    assert!(b.text("#draft-error").contains("refused"), "{}", b.body());
+    let marks = b.text("#draft-findings mark");
+    assert!(!marks.is_empty());
+    assert!(b.exists("#draft-findings mark"));
+    assert!(b.text("#draft-findings").contains("CS-4471"));
+    b.paste("#draft-text", tocsin::scenarios::KERMAN_WARNING);
+    b.submit("#draft");
+    assert_eq!(b.text("#case-state"), "warning drafted", "{}", b.body());
+    let sha = b.text("#sha-W1-1");
+    assert_eq!(sha.len(), 64);
+
+    // Approving one's own draft is refused, and says why.
+    b.submit("#approve");
+    let e = b.text("#approve-error");
+    assert!(e.contains("Needs another approver"), "{e}");
+    assert_eq!(b.text("#case-state"), "warning drafted");
+    b.script(
+        "document.querySelector('#approve-error').scrollIntoView();",
+        vec![],
+    );
+    b.screenshot("kerman-self-approval-refused");
+    b.logout();
+
+    // The approver sees it waiting, reads the exact text and hash, approves.
+    b.login("approver.ui", &password("approver.ui"));
+    assert!(
+        b.text("#waiting").contains("approve the warning text"),
+        "{}",
+        b.body()
+    );
+    b.screenshot("dashboard");
+    b.goto(&case_path);
+    assert!(b.text("#approve-form").contains(&sha));
+    b.submit("#approve");
+    assert_eq!(b.path(), case_path);
+    assert_eq!(b.text("#case-state"), "warning approved");
+    assert!(b.text("#approved-W1-1").contains("approver.ui"));
+    assert!(b.text("#timeline").contains("warning approved"));
+    b.screenshot("kerman-case");
+}
+
+#[test]
+fn an_enrolment_secret_only_opens_the_page_to_set_one_s_own_password() {
+    let d = Deployment::new();
+    let srv = d.serve(NOW);
+    srv.account(
+        "analyst.ui",
+        &[Role::Analyst],
+        &[CT],
+        "TOP SECRET",
+        &["HCS"],
+    );
+    let admin = srv.account("adm", &[Role::Admin], &["Administration"], "SECRET", &[]);
+    let secret = srv.ok(
+        &admin,
+        "POST",
+        "/api/v1/accounts/analyst.ui/enrolment",
+        None,
+    )["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let b = Browser::open(&srv, backend(&d));
+    b.login("analyst.ui", &secret);
+    assert_eq!(b.path(), "/password");
+    assert!(b.exists("#password-required"));
+    // Nothing else opens with it.
+    for page in ["/", "/cases", "/reports/new"] {
+        b.goto(page);
+        assert_eq!(b.path(), "/password", "{page}");
+    }
+    b.fill("#current", &secret);
+    b.fill("#new", "a password of my own");
+    b.fill("#confirm", "a different one");
+    b.submit("#set-password");
+    assert!(b.text("#password-error").contains("differ"), "{}", b.body());
+    b.fill("#current", &secret);
+    b.fill("#new", "a password of my own");
+    b.fill("#confirm", "a password of my own");
+    b.submit("#set-password");
+    assert_eq!(b.path(), "/");
+    assert_eq!(b.text("#who-name"), "analyst.ui");
+    b.logout();
+    b.login("analyst.ui", "a password of my own");
+    assert_eq!(b.path(), "/");
+}
+
+#[test]
+fn the_case_list_keeps_its_filters_in_the_url_and_pages() {
+    let d = Deployment::new();
+    let srv = d.serve(NOW);
+    let t = srv.account(
+        "analyst.ui",
+        &[Role::Analyst],
+        &[CT],
+        "TOP SECRET",
+        &["HCS"],
+    );
+    let report: Value = serde_json::from_str(tocsin::scenarios::KERMAN_REPORT).unwrap();
+    let mut numbers = Vec::new();
+    for i in 0..3 {
+        let mut r = report.clone();
+        r["title"] = json!(format!("Case number {i}"));
+        numbers.push(
+            srv.ok(&t, "POST", "/api/v1/reports", Some(r))["number"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    // One of them determined: duty to warn.
+    srv.ok(
+        &t,
+        "POST",
+        &format!("/api/v1/cases/{}/determinations", numbers[0]),
+        Some(json!({})),
+    );
+    let b = Browser::open(&srv, backend(&d));
+    b.login("analyst.ui", &password("analyst.ui"));
+
+    // Two per page, newest first: a next page, then the last.
+    b.goto("/cases?limit=2");
+    let first = b.text("#case-list");
+    assert!(
+        first.contains(&numbers[2]) && first.contains(&numbers[1]),
+        "{first}"
+    );
+    assert!(!first.contains(&numbers[0]), "{first}");
+    b.submit("#next-page");
+    assert!(
+        b.path().contains("after=") && b.path().contains("limit=2"),
+        "{}",
+        b.path()
+    );
+    let second = b.text("#case-list");
+    assert!(
+        second.contains(&numbers[0]) && !second.contains(&numbers[1]),
+        "{second}"
+    );
+    assert!(!b.exists("#next-page"));
+
+    // A filter by state, as a link one can share.
+    b.goto("/cases?state=duty_to_warn");
+    let only = b.text("#case-list");
+    assert!(
+        only.contains(&numbers[0]) && !only.contains(&numbers[1]),
+        "{only}"
+    );
+    // The form writes the same URL.
+    b.goto("/cases");
+    b.script(
+        "document.querySelector('#state').value = 'awaiting_determination';",
+        vec![],
+    );
+    b.submit("#filters button");
+    assert!(
+        b.path().contains("state=awaiting_determination"),
+        "{}",
+        b.path()
+    );
+    let awaiting = b.text("#case-list");
+    assert!(
+        awaiting.contains(&numbers[1]) && !awaiting.contains(&numbers[0]),
+        "{awaiting}"
+    );
+    // By number.
+    b.goto(&format!("/cases?q={}", numbers[1]));
+    let one = b.text("#case-list");
+    assert!(
+        one.contains("Case number 1") && !one.contains("Case number 2"),
+        "{one}"
+    );
+
+    // An hour after the decisions were due: the undetermined cases are
+    // overdue, with how late (the determined one is due to be approved
+    // a day later).
+    srv.set_now("2023-12-27T10:00:00Z");
+    b.login("analyst.ui", &password("analyst.ui"));
+    let overdue = b.text("#overdue");
+    assert!(overdue.contains("Overdue (2)"), "{overdue}");
+    assert!(
+        overdue.contains(&numbers[1]) && overdue.contains("1h"),
+        "{overdue}"
+    );
+    assert!(!overdue.contains(&numbers[0]), "{overdue}");
+    b.screenshot("dashboard-overdue");
+    b.goto("/cases?overdue=1");
+    let late = b.text("#case-list");
+    assert!(
+        late.contains(&numbers[1]) && late.contains("late"),
+        "{late}"
+    );
+}
