@@ -17,9 +17,11 @@
 //! * `session`: log in, log out, set one's own password.
 //! * `pages`: the dashboard, the case list, the case page.
 //! * `actions`: the form posts of the case lifecycle and intake.
+//! * `audit`: the checkpoint, verifying the ledger, the access log.
 //! * `view`: what the templates show, made from the service's answers.
 
 mod actions;
+mod audit;
 mod pages;
 mod session;
 mod view;
@@ -34,6 +36,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use tocsin_domain::access::Permission;
 use tocsin_service::{Principal, ServiceError};
 
 use crate::AppState;
@@ -64,6 +67,8 @@ pub fn routes() -> Router<AppState> {
             "/reports/new",
             get(actions::intake_page).post(actions::submit_report),
         )
+        .route("/audit", get(audit::audit_page))
+        .route("/audit/verify", post(audit::verify))
         .route("/static/tocsin.css", get(stylesheet))
         .layer(middleware::from_fn(page_layer))
 }
@@ -135,6 +140,9 @@ pub(crate) struct Me {
     pub clearance: String,
     /// The session's CSRF token, for the forms of the page.
     pub csrf: String,
+    /// Which links the header offers (the service decides on each page).
+    pub may_submit: bool,
+    pub may_audit: bool,
 }
 
 impl Me {
@@ -162,6 +170,8 @@ impl Me {
                 tocsin_service::Via::Session { csrf_token, .. } => csrf_token.clone(),
                 _ => String::new(),
             },
+            may_submit: p.may(Permission::SubmitReport),
+            may_audit: p.may(Permission::Audit),
         }
     }
 }

@@ -91,7 +91,7 @@ pub(super) async fn login(State(state): State<AppState>, req: Request) -> Respon
 }
 
 #[derive(Deserialize)]
-pub(super) struct Empty {}
+pub(crate) struct Empty {}
 
 pub(super) async fn logout(
     State(state): State<AppState>,

@@ -3,7 +3,7 @@
 //! server on a fresh deployment. A missing browser or driver fails the
 //! test: CI installs both (`.ci/run`).
 //!
-//! Screenshots go to `TOCSIN_UI_SCREENSHOTS` (default
+//! Screenshots (dashboard, the Kerman case page, the audit page) go to `TOCSIN_UI_SCREENSHOTS` (default
 //! `target/ui-screenshots/`), named after the backend.
 
 use std::net::TcpListener;
@@ -448,6 +448,13 @@ fn kerman_in_the_browser_by_an_analyst_and_an_approver() {
         "TOP SECRET",
         &["HCS"],
     );
+    srv.account(
+        "auditor.ui",
+        &[Role::Auditor],
+        &["Oversight"],
+        "TOP SECRET",
+        &["HCS"],
+    );
     let b = Browser::open(&srv, backend(&d));
     b.login("analyst.ui", &password("analyst.ui"));
 
@@ -530,6 +537,22 @@ fn kerman_in_the_browser_by_an_analyst_and_an_approver() {
     assert!(b.text("#approved-W1-1").contains("approver.ui"));
     assert!(b.text("#timeline").contains("warning approved"));
     b.screenshot("kerman-case");
+    assert!(!b.exists("#nav-audit"), "an approver has no audit page");
+    b.logout();
+
+    // The run ends with a passing verification on the audit page.
+    b.login("auditor.ui", &password("auditor.ui"));
+    b.click("#nav-audit");
+    assert!(
+        b.text("#checkpoint-text").contains("tocsin.test/it"),
+        "{}",
+        b.body()
+    );
+    b.submit("#verify-ledger");
+    let verified = b.text("#verify-result");
+    assert!(verified.starts_with("OK: "), "{verified}");
+    assert!(b.exists("#access-log tbody tr"), "{}", b.body());
+    b.screenshot("audit");
 }
 
 #[test]
