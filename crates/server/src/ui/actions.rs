@@ -28,7 +28,7 @@ use crate::problem::{ApiError, Kind};
 
 /// The case page after an action: the case itself on success, or the page
 /// with the error beside form `form`.
-async fn after(
+pub(super) async fn after(
     state: &AppState,
     v: &Viewer,
     reference: &str,
@@ -75,7 +75,7 @@ async fn after(
 }
 
 /// The service's answer for a form field that is not valid.
-fn invalid(field: &str, message: impl std::fmt::Display) -> ServiceError {
+pub(super) fn invalid(field: &str, message: impl std::fmt::Display) -> ServiceError {
     ServiceError::Invalid {
         field: Some(field.to_owned()),
         message: format!("{field}: {message}"),
@@ -89,7 +89,7 @@ fn field<T, E: std::fmt::Display>(name: &str, r: Result<T, E>) -> Result<T, Serv
 }
 
 /// Runs `cmd` on the case named `reference`, as the viewer.
-async fn run(
+pub(super) async fn run(
     state: &AppState,
     v: &Viewer,
     reference: &str,

@@ -17,11 +17,13 @@
 //! * `session`: log in, log out, set one's own password.
 //! * `pages`: the dashboard, the case list, the case page.
 //! * `actions`: the form posts of the case lifecycle and intake.
+//! * `delivery`: recording a hop of delivery.
 //! * `audit`: the checkpoint, verifying the ledger, the access log.
 //! * `view`: what the templates show, made from the service's answers.
 
 mod actions;
 mod audit;
+mod delivery;
 mod pages;
 mod session;
 mod view;
@@ -63,6 +65,7 @@ pub fn routes() -> Router<AppState> {
         .route("/cases/{case}/route", post(actions::choose_route))
         .route("/cases/{case}/draft", post(actions::draft))
         .route("/cases/{case}/approve", post(actions::approve))
+        .route("/cases/{case}/deliveries", post(delivery::record_delivery))
         .route(
             "/reports/new",
             get(actions::intake_page).post(actions::submit_report),

@@ -230,6 +230,12 @@ struct CasePage<'a> {
     candidates: Vec<CandidateView>,
     plan_notes: Vec<String>,
     withheld: Vec<(String, String)>,
+    may_deliver: bool,
+    statuses: Vec<(String, String)>,
+    channels: Vec<(String, String)>,
+    media: Vec<(String, String)>,
+    /// Now, as the delivery form's default time.
+    now: String,
     /// The text the draft form starts with.
     draft_text: String,
 }
@@ -299,6 +305,7 @@ pub(crate) async fn show_case(
             .map(|v| v.text.clone())
             .unwrap_or_default()
     };
+    let choices = super::delivery::delivery_choices();
     render(
         status,
         &CasePage {
@@ -310,6 +317,11 @@ pub(crate) async fn show_case(
             candidates,
             plan_notes,
             withheld: view::withheld_categories(),
+            may_deliver: v.p.may(Permission::Deliver),
+            statuses: choices.statuses,
+            channels: choices.channels,
+            media: choices.media,
+            now: state.svc.now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
             draft_text,
         },
     )

@@ -128,7 +128,16 @@ pub(crate) struct VersionView {
     pub approved: Option<String>,
 }
 
+/// One hop of a warning's route, for the delivery form.
+pub(crate) struct HopView {
+    pub hop: usize,
+    pub from: String,
+    pub to: String,
+    pub channel: String,
+}
+
 pub(crate) struct WarningView {
+    pub number: u32,
     pub label: String,
     pub status: String,
     pub required: bool,
@@ -140,6 +149,9 @@ pub(crate) struct WarningView {
     pub pending: Option<VersionView>,
     pub deliveries: Vec<String>,
     pub responses: Vec<String>,
+    pub hops: Vec<HopView>,
+    /// The latest approved version: what a delivery passes.
+    pub approved_version: Option<u32>,
 }
 
 pub(crate) struct EventView {
@@ -197,6 +209,7 @@ fn version_view(w: &Warning, v: &tocsin_domain::case::WarningVersion) -> Version
 fn warning_view(w: &Warning) -> WarningView {
     let latest = w.versions.last();
     WarningView {
+        number: w.number.get(),
         label: w.number.to_string(),
         status: w.status.as_str().to_owned(),
         required: w.required,
@@ -250,6 +263,29 @@ fn warning_view(w: &Warning) -> WarningView {
                 )
             })
             .collect(),
+        hops: w
+            .route
+            .as_ref()
+            .map(|r| {
+                r.route
+                    .hops()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, h)| HopView {
+                        hop: i + 1,
+                        from: h.from.name.to_string(),
+                        to: h.to.name.to_string(),
+                        channel: h.channel.as_str().to_owned(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        approved_version: w
+            .versions
+            .iter()
+            .rev()
+            .find(|v| v.approved_by.is_some())
+            .map(|v| v.version),
     }
 }
 
@@ -464,6 +500,11 @@ pub(crate) fn marked(text: &str, findings: &[Finding]) -> Vec<Span> {
         });
     }
     out
+}
+
+/// The choices of an enum for a form: its wire names and their words.
+pub(crate) fn choices<T: Serialize>(all: &[T]) -> Vec<(String, String)> {
+    all.iter().map(|x| (wire(x), words(x))).collect()
 }
 
 /// The categories a draft may say it withheld, with their form values.

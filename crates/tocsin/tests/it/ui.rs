@@ -707,3 +707,104 @@ fn the_case_list_keeps_its_filters_in_the_url_and_pages() {
         "{late}"
     );
 }
+
+#[test]
+fn a_delivery_officer_records_the_hops_of_an_approved_warning() {
+    let d = Deployment::new();
+    let srv = d.serve(NOW);
+    let analyst = srv.account(
+        "analyst.ui",
+        &[Role::Analyst],
+        &[CT],
+        "TOP SECRET",
+        &["HCS"],
+    );
+    let approver = srv.account(
+        "approver.ui",
+        &[Role::Approver],
+        &[CT],
+        "TOP SECRET",
+        &["HCS"],
+    );
+    srv.account(
+        "officer.ui",
+        &[Role::DeliveryOfficer],
+        &[CT],
+        "TOP SECRET",
+        &["HCS"],
+    );
+    // Up to the approval through the API.
+    let report: Value = serde_json::from_str(tocsin::scenarios::KERMAN_REPORT).unwrap();
+    let n = srv.ok(&analyst, "POST", "/api/v1/reports", Some(report))["number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let case = format!("/api/v1/cases/{n}");
+    srv.ok(
+        &analyst,
+        "POST",
+        &format!("{case}/determinations"),
+        Some(json!({})),
+    );
+    srv.ok(
+        &analyst,
+        "POST",
+        &format!("{case}/route-choice"),
+        Some(json!({"candidate": 1})),
+    );
+    srv.ok(
+        &analyst,
+        "POST",
+        &format!("{case}/warnings"),
+        Some(json!({"text": tocsin::scenarios::KERMAN_WARNING})),
+    );
+    let sha = srv.ok(&analyst, "GET", &format!("{case}/warnings/1"), None)["sha256"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    srv.ok(
+        &approver,
+        "POST",
+        &format!("{case}/warnings/1/approval"),
+        Some(json!({"sha256": sha})),
+    );
+
+    let b = Browser::open(&srv, backend(&d));
+    b.login("officer.ui", &password("officer.ui"));
+    assert!(
+        b.text("#waiting").contains("record the delivery"),
+        "{}",
+        b.body()
+    );
+    b.goto(&format!("/cases/{n}"));
+    // A failure without its reason is refused, beside the form.
+    b.script(
+        "document.querySelector('#status-W1').value = 'failed';",
+        vec![],
+    );
+    b.submit("#deliver-W1");
+    assert!(b.text("#deliver-error").contains("fail"), "{}", b.body());
+    // Hop 1 relayed, then hop 2 received: the warning is delivered.
+    b.submit("#deliver-W1");
+    assert!(
+        b.text("#deliveries-W1").contains("hop 1: sent"),
+        "{}",
+        b.body()
+    );
+    b.script(
+        "document.querySelector('#hop-W1').value = '2';\
+         document.querySelector('#status-W1').value = 'received';\
+         document.querySelector('#channel-W1').value = 'protecting_power';",
+        vec![],
+    );
+    b.fill("#sender-W1", "Embassy of Switzerland in Tehran");
+    b.fill("#receiver-W1", "Iranian Ministry of Foreign Affairs");
+    b.fill("#tz-W1", "Asia/Tehran");
+    b.submit("#deliver-W1");
+    assert!(
+        b.text("#deliveries-W1").contains("hop 2: received"),
+        "{}",
+        b.body()
+    );
+    assert_eq!(b.text("#case-state"), "delivered");
+}
