@@ -5,7 +5,7 @@
 use axum::Router;
 
 use crate::AppState;
-use crate::table::{Op, Table, method_not_allowed, not_found};
+use crate::table::{Op, Table, method_not_allowed};
 
 /// The router of the whole API.
 pub fn build(state: AppState) -> Router {
@@ -14,7 +14,7 @@ pub fn build(state: AppState) -> Router {
     let (router, _) = t.into_parts();
     router
         .merge(crate::ui::routes())
-        .fallback(not_found)
+        .fallback(crate::ui::not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
 }

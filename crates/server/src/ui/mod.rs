@@ -274,6 +274,24 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfForm<T> {
     }
 }
 
+/// An unknown path: a page for a browser (it asks for HTML), the API's
+/// problem for everyone else.
+pub(crate) async fn not_found(
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    if wants_html && !uri.path().starts_with("/api/") {
+        let e = ApiError::not_found(format!("there is no page {}", uri.path()));
+        return error_page(None, e);
+    }
+    crate::table::not_found(method, uri).await.into_response()
+}
+
 /// A rendered page with `status`; a template that fails to render is an
 /// opaque 500.
 pub(crate) fn render(status: StatusCode, t: &impl Template) -> Response {

@@ -288,6 +288,12 @@ fn logging_in_through_the_form_shows_the_dashboard_and_who_one_is() {
     let spec = b.body();
     assert!(spec.contains("/api/v1/cases") && !spec.contains("\"/login\""));
 
+    // An unknown page is a page; the API's unknown paths stay problems.
+    b.goto("/no/such/page");
+    assert_eq!(b.text("#error-title"), "Not found");
+    b.goto("/api/v1/no-such-route");
+    assert!(b.body().contains("problems/not-found"), "{}", b.body());
+
     b.goto("/");
     b.logout();
     b.goto("/cases");
