@@ -532,3 +532,78 @@ pub(crate) fn warning_number(s: Option<&str>) -> Option<WarningNumber> {
         .and_then(|s| s.trim_start_matches(['W', 'w']).parse().ok())
         .and_then(|n| WarningNumber::new(n).ok())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tocsin_domain::sanitise::FindingCategory;
+
+    fn finding(text: &str, start: usize, end: usize) -> Finding {
+        Finding {
+            category: FindingCategory::SourceIdentifier,
+            start,
+            end,
+            text: text[start..end].to_owned(),
+        }
+    }
+
+    fn shown(spans: &[Span]) -> String {
+        spans
+            .iter()
+            .map(|s| match &s.finding {
+                Some(_) => format!("[{}]", s.text),
+                None => s.text.clone(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn findings_are_marked_where_they_are_and_the_text_is_whole() {
+        let t = "Source CS-4471 reports: a bombing at the cemetery.";
+        let f = [finding(t, 7, 14)];
+        assert_eq!(
+            shown(&marked(t, &f)),
+            "Source [CS-4471] reports: a bombing at the cemetery."
+        );
+        // Out of order, at the ends.
+        let f = [finding(t, 41, 50), finding(t, 0, 6)];
+        assert_eq!(
+            shown(&marked(t, &f)),
+            "[Source] CS-4471 reports: a bombing at the [cemetery.]"
+        );
+    }
+
+    #[test]
+    fn spans_that_overlap_or_cut_a_character_are_left_unmarked() {
+        let t = "Zürich asset NIGHTJAR";
+        let overlapping = [finding(t, 0, 8), finding(t, 3, 10)];
+        let s = marked(t, &overlapping);
+        assert_eq!(s.iter().map(|x| x.text.as_str()).collect::<String>(), t);
+        assert_eq!(s.iter().filter(|x| x.finding.is_some()).count(), 1);
+        // 'ü' is two bytes: a span ending inside it is not marked.
+        let cut = [Finding {
+            category: FindingCategory::SourceIdentifier,
+            start: 0,
+            end: 2,
+            text: String::new(),
+        }];
+        assert_eq!(shown(&marked(t, &cut)), t);
+        // A span past the end is not marked either.
+        let past = [Finding {
+            category: FindingCategory::SourceIdentifier,
+            start: 5,
+            end: 500,
+            text: String::new(),
+        }];
+        assert_eq!(shown(&marked(t, &past)), t);
+    }
+
+    #[test]
+    fn a_form_names_a_warning_as_a_number_or_w_n() {
+        assert_eq!(warning_number(Some("2")).map(|n| n.get()), Some(2));
+        assert_eq!(warning_number(Some("W3")).map(|n| n.get()), Some(3));
+        assert_eq!(warning_number(Some("")), None);
+        assert_eq!(warning_number(Some("0")), None);
+        assert_eq!(warning_number(None), None);
+    }
+}
