@@ -18,15 +18,19 @@
 //! * `pages`: the dashboard, the case list, the case page.
 //! * `actions`: the form posts of the case lifecycle and intake.
 //! * `delivery`: recording a hop of delivery.
+//! * `waivers`: requesting a waiver and deciding it.
+//! * `approvals`: the inbox of texts and waivers awaiting a second person.
 //! * `audit`: the checkpoint, verifying the ledger, the access log.
 //! * `view`: what the templates show, made from the service's answers.
 
 mod actions;
+mod approvals;
 mod audit;
 mod delivery;
 mod pages;
 mod session;
 mod view;
+mod waivers;
 
 use askama::Template;
 use axum::Router;
@@ -66,10 +70,16 @@ pub fn routes() -> Router<AppState> {
         .route("/cases/{case}/draft", post(actions::draft))
         .route("/cases/{case}/approve", post(actions::approve))
         .route("/cases/{case}/deliveries", post(delivery::record_delivery))
+        .route("/cases/{case}/waivers", post(waivers::request_waiver))
+        .route(
+            "/cases/{case}/waivers/decision",
+            post(waivers::decide_waiver),
+        )
         .route(
             "/reports/new",
             get(actions::intake_page).post(actions::submit_report),
         )
+        .route("/approvals", get(approvals::approvals))
         .route("/audit", get(audit::audit_page))
         .route("/audit/verify", post(audit::verify))
         .route("/static/tocsin.css", get(stylesheet))
@@ -145,6 +155,7 @@ pub(crate) struct Me {
     pub csrf: String,
     /// Which links the header offers (the service decides on each page).
     pub may_submit: bool,
+    pub may_approve: bool,
     pub may_audit: bool,
 }
 
@@ -174,6 +185,7 @@ impl Me {
                 _ => String::new(),
             },
             may_submit: p.may(Permission::SubmitReport),
+            may_approve: p.may(Permission::Approve),
             may_audit: p.may(Permission::Audit),
         }
     }

@@ -231,6 +231,8 @@ struct CasePage<'a> {
     plan_notes: Vec<String>,
     withheld: Vec<(String, String)>,
     may_deliver: bool,
+    /// The policy's waiver grounds: code, title.
+    grounds: Vec<(String, String)>,
     statuses: Vec<(String, String)>,
     channels: Vec<(String, String)>,
     media: Vec<(String, String)>,
@@ -318,6 +320,7 @@ pub(crate) async fn show_case(
             plan_notes,
             withheld: view::withheld_categories(),
             may_deliver: v.p.may(Permission::Deliver),
+            grounds: super::waivers::grounds(state),
             statuses: choices.statuses,
             channels: choices.channels,
             media: choices.media,

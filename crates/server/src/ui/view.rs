@@ -7,7 +7,7 @@ use jiff::SignedDuration;
 use serde::Serialize;
 use tocsin_domain::Timestamp;
 use tocsin_domain::case::WarningNumber;
-use tocsin_domain::case::{Case, CaseState, Warning};
+use tocsin_domain::case::{Case, CaseState, WaiverStatus, Warning};
 use tocsin_domain::delivery::WithheldCategory;
 use tocsin_domain::event::Independence;
 use tocsin_domain::policy::{RuleOutcome, Verdict};
@@ -154,6 +154,18 @@ pub(crate) struct WarningView {
     pub approved_version: Option<u32>,
 }
 
+pub(crate) struct WaiverView {
+    pub id: String,
+    pub ground: String,
+    pub reason: String,
+    pub legal_review: String,
+    pub requested: String,
+    pub requested_by: String,
+    pub status: String,
+    pub pending: bool,
+    pub decided: String,
+}
+
 pub(crate) struct EventView {
     pub position: u64,
     pub seq: u64,
@@ -179,6 +191,7 @@ pub(crate) struct CaseView {
     pub assessments: Vec<String>,
     pub determination: Option<DeterminationView>,
     pub warnings: Vec<WarningView>,
+    pub waivers: Vec<WaiverView>,
     pub escalations: Vec<String>,
     pub refusals: Vec<String>,
     pub timeline: Vec<EventView>,
@@ -401,6 +414,40 @@ impl CaseView {
                 .collect(),
             determination,
             warnings: case.warnings.iter().map(warning_view).collect(),
+            waivers: case
+                .waivers
+                .iter()
+                .map(|w| WaiverView {
+                    id: w.id.to_string(),
+                    ground: w.ground.clone(),
+                    reason: w.reason.to_string(),
+                    legal_review: w
+                        .legal_review
+                        .as_ref()
+                        .map(|n| n.to_string())
+                        .unwrap_or_default(),
+                    requested: format!(
+                        "requested by {} at {}",
+                        w.requested_by,
+                        when(w.requested_at)
+                    ),
+                    requested_by: w.requested_by.to_string(),
+                    status: words(&w.status),
+                    pending: w.status == WaiverStatus::Pending,
+                    decided: match (&w.decided_by, w.decided_at) {
+                        (Some(by), Some(at)) => format!(
+                            "{} by {by} at {}{}",
+                            words(&w.status),
+                            when(at),
+                            w.decision_reason
+                                .as_ref()
+                                .map(|r| format!(": {r}"))
+                                .unwrap_or_default()
+                        ),
+                        _ => String::new(),
+                    },
+                })
+                .collect(),
             escalations: case
                 .escalations
                 .iter()

@@ -525,6 +525,16 @@ fn kerman_in_the_browser_by_an_analyst_and_an_approver() {
         vec![],
     );
     b.screenshot("kerman-self-approval-refused");
+    b.click("#nav-approvals");
+    let inbox = b.text("#texts");
+    assert!(
+        inbox.contains(&sha) && inbox.contains("needs another approver"),
+        "{inbox}"
+    );
+    assert!(
+        !b.exists("#texts .approve-text"),
+        "no button for one's own draft"
+    );
     b.logout();
 
     // The approver sees it waiting, reads the exact text and hash, approves.
@@ -535,9 +545,16 @@ fn kerman_in_the_browser_by_an_analyst_and_an_approver() {
         b.body()
     );
     b.screenshot("dashboard");
-    b.goto(&case_path);
-    assert!(b.text("#approve-form").contains(&sha));
-    b.submit("#approve");
+    // The inbox shows the exact text and its hash; approved from there.
+    b.click("#nav-approvals");
+    let inbox = b.text("#texts");
+    assert!(inbox.contains(&sha), "{inbox}");
+    assert!(
+        inbox.contains("Kerman Martyrs' Cemetery on or around 3 January 2024"),
+        "{inbox}"
+    );
+    b.screenshot("approvals");
+    b.submit("#texts .approve-text");
     assert_eq!(b.path(), case_path);
     assert_eq!(b.text("#case-state"), "warning approved");
     assert!(b.text("#approved-W1-1").contains("approver.ui"));
@@ -813,4 +830,75 @@ fn a_delivery_officer_records_the_hops_of_an_approved_warning() {
         b.body()
     );
     assert_eq!(b.text("#case-state"), "delivered");
+}
+
+#[test]
+fn a_waiver_is_requested_and_decided_by_another_approver() {
+    let d = Deployment::new();
+    let srv = d.serve(NOW);
+    let analyst = srv.account(
+        "analyst.ui",
+        &[Role::Analyst, Role::Approver],
+        &[CT],
+        "TOP SECRET",
+        &["HCS"],
+    );
+    srv.account(
+        "approver.ui",
+        &[Role::Approver],
+        &[CT],
+        "TOP SECRET",
+        &["HCS"],
+    );
+    let report: Value = serde_json::from_str(tocsin::scenarios::KERMAN_REPORT).unwrap();
+    let n = srv.ok(&analyst, "POST", "/api/v1/reports", Some(report))["number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    srv.ok(
+        &analyst,
+        "POST",
+        &format!("/api/v1/cases/{n}/determinations"),
+        Some(json!({})),
+    );
+    let b = Browser::open(&srv, backend(&d));
+    b.login("analyst.ui", &password("analyst.ui"));
+    b.goto(&format!("/cases/{n}"));
+    // OTHER needs a legal review: refused, beside the form.
+    b.script("document.querySelector('#ground').value = 'OTHER';", vec![]);
+    b.fill("#waiver-reason", "Warning would expose an operation.");
+    b.submit("#request-waiver");
+    assert!(
+        b.text("#waiver-error").contains("legal review"),
+        "{}",
+        b.body()
+    );
+    b.script("document.querySelector('#ground').value = 'W4';", vec![]);
+    b.fill("#waiver-reason", "Warning would expose an operation.");
+    b.submit("#request-waiver");
+    assert_eq!(b.text("#case-state"), "waiver pending", "{}", b.body());
+    // The requester may approve in general, but not this one.
+    assert!(b.text("#waiver-1").contains("needs another approver"));
+    b.fill("#decide-reason-1", "I agree with myself.");
+    b.submit("#approve-waiver-1");
+    assert!(
+        b.text("#decide-error").contains("Needs another approver"),
+        "{}",
+        b.body()
+    );
+    assert_eq!(b.text("#case-state"), "waiver pending");
+    b.logout();
+
+    b.login("approver.ui", &password("approver.ui"));
+    b.click("#nav-approvals");
+    let inbox = b.text("#pending-waivers");
+    assert!(inbox.contains("W4") && inbox.contains(&n), "{inbox}");
+    b.submit("#pending-waivers a");
+    b.fill(
+        "#decide-reason-1",
+        "The operation outweighs; review in 30 days.",
+    );
+    b.submit("#approve-waiver-1");
+    assert_eq!(b.text("#case-state"), "waived", "{}", b.body());
+    assert!(b.text("#waiver-1").contains("approved by approver.ui"));
 }
