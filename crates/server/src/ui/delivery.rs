@@ -1,13 +1,17 @@
-//! Recording a hop of delivery from the case page: the same
-//! `record_delivery` command the API runs, its record built from the form
-//! and checked by the domain's own parsing of a delivery (the wire form).
+//! Recording what happened after approval, from the case page: a hop of
+//! delivery, the recipient's response, the outcome. The same commands the
+//! API runs, each record built from the form and checked by the domain's
+//! own parsing of the wire form.
 
 use axum::extract::{Path, State};
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tocsin_domain::case::Command;
-use tocsin_domain::delivery::{Channel, Delivery, DeliveryStatus, Medium};
+use tocsin_domain::delivery::{
+    Channel, Delivery, DeliveryStatus, Medium, Outcome, OutcomeRecord, Response as Answer,
+    ResponseKind,
+};
 
 use super::CsrfForm;
 use super::actions::{after, invalid, run};
@@ -19,6 +23,8 @@ pub(crate) struct DeliveryChoices {
     pub statuses: Vec<(String, String)>,
     pub channels: Vec<(String, String)>,
     pub media: Vec<(String, String)>,
+    pub responses: Vec<(String, String)>,
+    pub outcomes: Vec<(String, String)>,
 }
 
 pub(crate) fn delivery_choices() -> DeliveryChoices {
@@ -37,6 +43,22 @@ pub(crate) fn delivery_choices() -> DeliveryChoices {
             ProtectingPower,
         ]),
         media: choices(&[Written, Oral, Phone, InPerson, Electronic]),
+        responses: {
+            use ResponseKind::*;
+            choices(&[
+                NoResponse,
+                Acknowledged,
+                RequestedMoreInformation,
+                Disputed,
+                Dismissed,
+                ActionReported,
+                ActionObserved,
+            ])
+        },
+        outcomes: {
+            use Outcome::*;
+            choices(&[Prevented, AttackOccurred, NoEvent, Unknown])
+        },
     }
 }
 
@@ -83,8 +105,7 @@ fn delivery(f: &DeliveryForm) -> Result<Delivery, tocsin_service::ServiceError> 
     if !f.failure.trim().is_empty() {
         v["failure"] = Value::String(f.failure.trim().to_owned());
     }
-    crate::table::parse_json::<Delivery>(v.to_string().as_bytes())
-        .map_err(|e| invalid(e.field.as_deref().unwrap_or("delivery"), e.detail))
+    record(v)
 }
 
 pub(super) async fn record_delivery(
@@ -100,6 +121,84 @@ pub(super) async fn record_delivery(
         &c.viewer,
         &reference,
         "deliver",
+        done,
+        String::new(),
+    )
+    .await
+}
+
+/// A record of type `T` from form fields, parsed as the wire form is.
+fn record<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, tocsin_service::ServiceError> {
+    crate::table::parse_json::<T>(v.to_string().as_bytes())
+        .map_err(|e| invalid(e.field.as_deref().unwrap_or("form"), e.detail))
+}
+
+/// `v` with `key` set to the trimmed text, when there is any.
+fn optional(mut v: Value, key: &str, text: &str) -> Value {
+    if !text.trim().is_empty() {
+        v[key] = Value::String(text.trim().to_owned());
+    }
+    v
+}
+
+#[derive(Deserialize)]
+pub(super) struct ResponseForm {
+    #[serde(default)]
+    warning: String,
+    kind: String,
+    at: String,
+    #[serde(default)]
+    note: String,
+}
+
+pub(super) async fn record_response(
+    State(state): State<AppState>,
+    Path(reference): Path<String>,
+    c: CsrfForm<ResponseForm>,
+) -> Response {
+    let f = &c.form;
+    let warning = warning_number(Some(&f.warning));
+    let v = optional(json!({"kind": f.kind, "at": f.at.trim()}), "note", &f.note);
+    let cmd = record::<Answer>(v).map(|response| Command::RecordResponse { warning, response });
+    let done = run(&state, &c.viewer, &reference, "record_response", cmd).await;
+    after(
+        &state,
+        &c.viewer,
+        &reference,
+        "respond",
+        done,
+        String::new(),
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+pub(super) struct OutcomeForm {
+    outcome: String,
+    #[serde(default)]
+    at: String,
+    #[serde(default)]
+    note: String,
+}
+
+pub(super) async fn record_outcome(
+    State(state): State<AppState>,
+    Path(reference): Path<String>,
+    c: CsrfForm<OutcomeForm>,
+) -> Response {
+    let f = &c.form;
+    let v = optional(
+        optional(json!({"outcome": f.outcome}), "at", &f.at),
+        "note",
+        &f.note,
+    );
+    let cmd = record::<OutcomeRecord>(v).map(|outcome| Command::RecordOutcome { outcome });
+    let done = run(&state, &c.viewer, &reference, "record_outcome", cmd).await;
+    after(
+        &state,
+        &c.viewer,
+        &reference,
+        "outcome",
         done,
         String::new(),
     )

@@ -17,7 +17,7 @@
 //! * `session`: log in, log out, set one's own password.
 //! * `pages`: the dashboard, the case list, the case page.
 //! * `actions`: the form posts of the case lifecycle and intake.
-//! * `delivery`: recording a hop of delivery.
+//! * `delivery`: recording a hop of delivery, a response, the outcome.
 //! * `waivers`: requesting a waiver and deciding it.
 //! * `approvals`: the inbox of texts and waivers awaiting a second person.
 //! * `audit`: the checkpoint, verifying the ledger, the access log.
@@ -70,6 +70,8 @@ pub fn routes() -> Router<AppState> {
         .route("/cases/{case}/draft", post(actions::draft))
         .route("/cases/{case}/approve", post(actions::approve))
         .route("/cases/{case}/deliveries", post(delivery::record_delivery))
+        .route("/cases/{case}/responses", post(delivery::record_response))
+        .route("/cases/{case}/outcome", post(delivery::record_outcome))
         .route("/cases/{case}/waivers", post(waivers::request_waiver))
         .route(
             "/cases/{case}/waivers/decision",

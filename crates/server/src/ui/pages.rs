@@ -236,6 +236,8 @@ struct CasePage<'a> {
     statuses: Vec<(String, String)>,
     channels: Vec<(String, String)>,
     media: Vec<(String, String)>,
+    responses: Vec<(String, String)>,
+    outcomes: Vec<(String, String)>,
     /// Now, as the delivery form's default time.
     now: String,
     /// The text the draft form starts with.
@@ -324,6 +326,8 @@ pub(crate) async fn show_case(
             statuses: choices.statuses,
             channels: choices.channels,
             media: choices.media,
+            responses: choices.responses,
+            outcomes: choices.outcomes,
             now: state.svc.now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
             draft_text,
         },

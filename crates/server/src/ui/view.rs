@@ -192,6 +192,9 @@ pub(crate) struct CaseView {
     pub determination: Option<DeterminationView>,
     pub warnings: Vec<WarningView>,
     pub waivers: Vec<WaiverView>,
+    /// The outcome recorded, in words.
+    pub outcome: Option<String>,
+    pub closed: bool,
     pub escalations: Vec<String>,
     pub refusals: Vec<String>,
     pub timeline: Vec<EventView>,
@@ -268,11 +271,16 @@ fn warning_view(w: &Warning) -> WarningView {
             .responses
             .iter()
             .map(|r| {
+                let x = &r.response;
                 format!(
-                    "{}, recorded by {} at {}",
-                    words(&r.response),
-                    r.recorded_by,
-                    when(r.recorded_at)
+                    "{} at {}{}, recorded by {}",
+                    x.kind.as_str().replace('_', " "),
+                    when(x.at),
+                    x.note
+                        .as_ref()
+                        .map(|n| format!(": {n}"))
+                        .unwrap_or_default(),
+                    r.recorded_by
                 )
             })
             .collect(),
@@ -414,6 +422,23 @@ impl CaseView {
                 .collect(),
             determination,
             warnings: case.warnings.iter().map(warning_view).collect(),
+            outcome: case.outcome.as_ref().map(|o| {
+                let v = &o.value;
+                let mut s = format!(
+                    "{}, recorded by {} at {}",
+                    words(&v.outcome),
+                    o.by,
+                    when(o.at)
+                );
+                if let Some(at) = v.at {
+                    s.push_str(&format!("; it happened {}", when(at)));
+                }
+                if let Some(n) = &v.note {
+                    s.push_str(&format!("; {n}"));
+                }
+                s
+            }),
+            closed: case.state == CaseState::Closed,
             waivers: case
                 .waivers
                 .iter()

@@ -830,6 +830,46 @@ fn a_delivery_officer_records_the_hops_of_an_approved_warning() {
         b.body()
     );
     assert_eq!(b.text("#case-state"), "delivered");
+
+    // The recipient's response, then the outcome: the case closes.
+    b.script(
+        "document.querySelector('#response-W1').value = 'acknowledged';",
+        vec![],
+    );
+    b.fill("#response-at-W1", "not a time");
+    b.submit("#respond-W1");
+    assert!(b.text("#respond-error").contains("at"), "{}", b.body());
+    b.fill("#response-at-W1", NOW);
+    b.script(
+        "document.querySelector('#response-W1').value = 'acknowledged';",
+        vec![],
+    );
+    b.fill(
+        "#response-note-W1",
+        "Receipt confirmed through the Swiss channel.",
+    );
+    b.submit("#respond-W1");
+    assert!(
+        b.text("#responses-W1").contains("acknowledged"),
+        "{}",
+        b.body()
+    );
+    b.script(
+        "document.querySelector('#outcome-kind').value = 'no_event';",
+        vec![],
+    );
+    b.fill(
+        "#outcome-note",
+        "The commemoration passed without an attack.",
+    );
+    b.submit("#record-outcome");
+    assert!(
+        b.text("#outcome-text").starts_with("no event"),
+        "{}",
+        b.body()
+    );
+    assert_eq!(b.text("#case-state"), "closed");
+    assert!(!b.exists("#outcome-form"));
 }
 
 #[test]
