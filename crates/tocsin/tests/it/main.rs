@@ -7,6 +7,7 @@
 mod admin;
 mod api;
 mod backup;
+mod browser;
 mod cli;
 mod concurrency;
 mod corroboration;
