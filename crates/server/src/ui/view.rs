@@ -347,7 +347,7 @@ impl CaseView {
                     derived: match &r.independence {
                         Independence::Independent => None,
                         Independence::Derived { of, basis, .. } => {
-                            Some(format!("re-states {} ({})", title_of(of), words(basis)))
+                            Some(format!("re-states {} ({})", title_of(of), basis.describe()))
                         }
                     },
                 }

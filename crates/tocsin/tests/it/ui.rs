@@ -716,3 +716,44 @@ fn a_waiver_is_requested_and_decided_by_another_approver() {
     assert_eq!(b.text("#case-state"), "waived", "{}", b.body());
     assert!(b.text("#waiver-1").contains("approved by approver.ui"));
 }
+
+#[test]
+fn a_derived_report_is_marked_and_counts_as_no_new_source() {
+    let d = Deployment::new();
+    let srv = d.serve(NOW);
+    let t = srv.account(
+        "analyst.ui",
+        &[Role::Analyst],
+        &[CT],
+        "TOP SECRET",
+        &["HCS"],
+    );
+    let mut first: Value = serde_json::from_str(tocsin::scenarios::KERMAN_REPORT).unwrap();
+    first["origin"] = json!("Wall Street Journal, 2023-12-25");
+    let n = srv.ok(&t, "POST", "/api/v1/reports", Some(first.clone()))["number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut again = first;
+    again["title"] = json!("The same story, forwarded");
+    srv.ok(
+        &t,
+        "POST",
+        &format!("/api/v1/reports?case={n}"),
+        Some(again),
+    );
+    let b = Browser::open(&srv, backend(&d));
+    b.login("analyst.ui", &password("analyst.ui"));
+    b.goto(&format!("/cases/{n}"));
+    assert_eq!(
+        b.text("#sources"),
+        "1",
+        "two reports of one origin are one source"
+    );
+    let derived = b.text("#reports .report.derived");
+    assert!(
+        derived.contains("The same story, forwarded") && derived.contains("derived"),
+        "{derived}"
+    );
+    assert!(derived.contains("re-states"), "{derived}");
+}
