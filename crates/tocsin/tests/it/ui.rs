@@ -757,3 +757,52 @@ fn a_derived_report_is_marked_and_counts_as_no_new_source() {
     );
     assert!(derived.contains("re-states"), "{derived}");
 }
+
+/// The README's tour on the demo's own data: the Kerman case as
+/// `tocsin demo` walks it, read by its people.
+#[test]
+fn the_readme_tour_on_the_demo_s_kerman_case() {
+    use tocsin::demo::DEMO_PASSWORD;
+    use tocsin::scenarios::{Cast, PEOPLE, run_kerman};
+    let d = Deployment::new();
+    let srv = d.serve_with(
+        "2023-12-01T09:00:00Z",
+        tocsin_server::ServerConfig {
+            jobs: None,
+            ..tocsin::demo::demo_config()
+        },
+    );
+    let (svc, clock) = (srv.svc.clone(), srv.clock.clone());
+    let number = srv.rt.block_on(async move {
+        let cast = Cast::enrol(&svc, PEOPLE, Some(DEMO_PASSWORD))
+            .await
+            .unwrap();
+        let run = run_kerman(&svc, &clock, &cast, &mut |_: &str| {})
+            .await
+            .unwrap();
+        let p = cast.get("analyst.kim").unwrap();
+        svc.read_case(p, run.case_id).await.unwrap().number.unwrap()
+    });
+    let b = Browser::open(&srv, backend(&d));
+    b.goto("/");
+    assert!(b.text("#demo-accounts").contains("analyst.kim"));
+    b.login("analyst.kim", DEMO_PASSWORD);
+    assert_eq!(b.text("#who-name"), "analyst.kim");
+    b.goto("/cases");
+    assert!(b.text("#case-list").contains(&number.to_string()));
+    b.goto(&format!("/cases/{number}"));
+    assert_eq!(b.text("#verdict"), "duty to warn");
+    let w1 = b.text("#warning-W1");
+    assert!(
+        w1.contains("Switzerland") && w1.contains("approved"),
+        "{w1}"
+    );
+    assert!(b.text("#deliveries-W1").contains("hop 2: received"), "{w1}");
+    assert!(b.exists("#outcome-text"), "{}", b.body());
+    b.screenshot("demo-kerman-case");
+    b.logout();
+    b.login("auditor.ng", DEMO_PASSWORD);
+    b.click("#nav-audit");
+    b.submit("#verify-ledger");
+    assert!(b.text("#verify-result").starts_with("OK: "), "{}", b.body());
+}
