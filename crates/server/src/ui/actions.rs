@@ -1,5 +1,5 @@
 //! The form posts of the case lifecycle (assess, determine, choose a route,
-//! draft a warning, approve it) and intake. Each parses its form, asks the
+//! draft a warning, approve it), and what every case action shares. Each parses its form, asks the
 //! service for the case as the viewer, and runs the same command the API's
 //! route runs. Success redirects to the case page; a refusal shows the case
 //! page again with the service's answer beside the form, never a 500 for
@@ -7,22 +7,20 @@
 
 use std::collections::BTreeSet;
 
-use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
+use tocsin_domain::CaseRef;
 use tocsin_domain::case::{CaseError, Command};
 use tocsin_domain::delivery::{LanguageTag, WarningText, WithheldCategory};
 use tocsin_domain::event::Assessment;
 use tocsin_domain::text::{Note, Reason};
 use tocsin_domain::warning::RouteFor;
-use tocsin_domain::{ActorName, CaseRef, ThreatReport};
-use tocsin_service::{Intake, ServiceError};
+use tocsin_service::ServiceError;
 
 use super::pages::{Flash, show_case};
 use super::view::{self, marked};
-use super::{CsrfForm, Me, Viewer, error_page, render};
+use super::{CsrfForm, Viewer, error_page};
 use crate::AppState;
 use crate::problem::{ApiError, Kind};
 
@@ -258,98 +256,4 @@ pub(super) async fn approve(
         String::new(),
     )
     .await
-}
-
-#[derive(Template)]
-#[template(path = "intake.html")]
-struct IntakePage<'a> {
-    me: Option<&'a Me>,
-    report: String,
-    owner: String,
-    error: Option<String>,
-    field: String,
-}
-
-pub(super) async fn intake_page(v: Viewer) -> Response {
-    render(
-        StatusCode::OK,
-        &IntakePage {
-            me: Some(&v.me),
-            report: String::new(),
-            owner: String::new(),
-            error: None,
-            field: String::new(),
-        },
-    )
-}
-
-#[derive(Deserialize)]
-pub(super) struct IntakeForm {
-    report: String,
-    #[serde(default)]
-    owner: String,
-}
-
-/// Takes in a report given as JSON (the schema of `POST /api/v1/reports`):
-/// a field that does not parse is named beside the report.
-pub(super) async fn submit_report(
-    State(state): State<AppState>,
-    c: CsrfForm<IntakeForm>,
-) -> Response {
-    let (v, f) = (&c.viewer, &c.form);
-    let again = |e: ApiError| {
-        let status = e.kind.status();
-        render(
-            status,
-            &IntakePage {
-                me: Some(&v.me),
-                report: f.report.clone(),
-                owner: f.owner.clone(),
-                field: e
-                    .field
-                    .as_deref()
-                    .map(|x| format!("report: {x}"))
-                    .unwrap_or_default(),
-                error: Some(e.detail),
-            },
-        )
-    };
-    let report: ThreatReport = match crate::table::parse_json(f.report.as_bytes()) {
-        Ok(r) => r,
-        Err(e) => return again(e),
-    };
-    let owner = match f.owner.trim() {
-        "" => None,
-        o => match ActorName::new(o) {
-            Ok(o) => Some(o),
-            Err(e) => return again(ApiError::validation(format!("owner: {e}")).field("owner")),
-        },
-    };
-    match state
-        .svc
-        .submit_report(
-            &v.p,
-            Intake {
-                owner,
-                ..Intake::new(report)
-            },
-        )
-        .await
-    {
-        Ok(s) => {
-            let to = s
-                .number
-                .map(|n| n.to_string())
-                .unwrap_or_else(|| s.case_id.to_string());
-            Redirect::to(&format!("/cases/{to}")).into_response()
-        }
-        Err(e) => {
-            let e = ApiError::from(e);
-            if e.kind.status().is_server_error() {
-                error_page(Some(&v.me), e)
-            } else {
-                again(e)
-            }
-        }
-    }
 }

@@ -16,7 +16,8 @@
 //!
 //! * `session`: log in, log out, set one's own password.
 //! * `pages`: the dashboard, the case list, the case page.
-//! * `actions`: the form posts of the case lifecycle and intake.
+//! * `intake`: a report from a form of its fields, or pasted as JSON.
+//! * `actions`: the form posts of the case lifecycle.
 //! * `delivery`: recording a hop of delivery, a response, the outcome.
 //! * `waivers`: requesting a waiver and deciding it.
 //! * `approvals`: the inbox of texts and waivers awaiting a second person.
@@ -27,6 +28,7 @@ mod actions;
 mod approvals;
 mod audit;
 mod delivery;
+mod intake;
 mod pages;
 mod session;
 mod view;
@@ -79,7 +81,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/reports/new",
-            get(actions::intake_page).post(actions::submit_report),
+            get(intake::intake_page).post(intake::submit_report),
         )
         .route("/approvals", get(approvals::approvals))
         .route("/audit", get(audit::audit_page))

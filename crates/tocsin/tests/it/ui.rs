@@ -242,11 +242,11 @@ fn kerman_in_the_browser_by_an_analyst_and_an_approver() {
     b.goto("/reports/new");
     let mut bad: Value = serde_json::from_str(tocsin::scenarios::KERMAN_REPORT).unwrap();
     bad["harm_types"] = json!(["gossip"]);
-    b.paste("#report", &bad.to_string());
+    b.paste("#report_json", &bad.to_string());
     b.submit("#submit-report");
-    let e = b.text("#report-error");
+    let e = b.text("#report_json-error");
     assert!(e.contains("harm_types"), "{e}");
-    b.paste("#report", tocsin::scenarios::KERMAN_REPORT);
+    b.paste("#report_json", tocsin::scenarios::KERMAN_REPORT);
     b.submit("#submit-report");
     let case_path = b.path();
     assert!(case_path.starts_with("/cases/2023-"), "{case_path}");
@@ -805,4 +805,67 @@ fn the_readme_tour_on_the_demo_s_kerman_case() {
     b.click("#nav-audit");
     b.submit("#verify-ledger");
     assert!(b.text("#verify-result").starts_with("OK: "), "{}", b.body());
+}
+
+#[test]
+fn the_intake_form_names_the_wrong_field_and_keeps_what_was_typed() {
+    let d = Deployment::new();
+    let srv = d.serve(NOW);
+    srv.account(
+        "analyst.ui",
+        &[Role::Analyst],
+        &[CT],
+        "TOP SECRET",
+        &["HCS"],
+    );
+    let b = Browser::open(&srv, backend(&d));
+    b.login("analyst.ui", &password("analyst.ui"));
+    b.click("#main a[href='/reports/new']");
+    assert_eq!(b.path(), "/reports/new");
+    b.fill("#title", "Bombing plot against the Kerman commemoration");
+    b.fill(
+        "#narrative",
+        "Operatives plan a bombing at the commemoration at the Kerman cemetery on 3 January 2024.",
+    );
+    b.click("input[name=harm_types][value=intentional_killing]");
+    b.script(
+        "document.querySelector('#target_kind').value = 'gathering';",
+        vec![],
+    );
+    b.fill("#victim_description", "Civilians at the commemoration");
+    b.fill("#victim_nationality", "IR");
+    b.fill("#location_description", "Kerman Martyrs' Cemetery");
+    b.fill("#location_country", "IR");
+    b.fill("#window_not_before", "2024-01-03T00:00:00+03:30");
+    b.fill("#window_not_after", "2024-01-04T00:00:00+03:30");
+    b.fill("#window_time_zone", "Asia/Tehran");
+    b.fill("#grade", "Z9");
+    b.fill("#grading_reason", "Usually reliable source.");
+    b.script(
+        "for (const [a, v] of [['who','partial'],['where','present'],['when','partial'],['how','present']]) \
+         document.querySelector('#spec-' + a).value = v;",
+        vec![],
+    );
+    b.fill("#classification", "SECRET");
+    b.fill("#compartments", "HCS");
+    b.submit("#submit-report");
+    // The grade is named beside its field; everything typed is still there.
+    assert!(!b.text("#grade-error").is_empty(), "{}", b.body());
+    assert!(!b.exists("#title-error"));
+    let kept = b.script("return document.querySelector('#narrative').value;", vec![]);
+    assert!(
+        kept.as_str().unwrap_or("").contains("Kerman cemetery"),
+        "{kept}"
+    );
+    let harm = b.script(
+        "return document.querySelector('input[name=harm_types][value=intentional_killing]').checked;",
+        vec![],
+    );
+    assert_eq!(harm, json!(true));
+    b.fill("#grade", "B2");
+    b.submit("#submit-report");
+    assert!(b.path().starts_with("/cases/2023-"), "{}", b.body());
+    assert_eq!(b.text("#case-state"), "awaiting determination");
+    b.submit("#determine");
+    assert_eq!(b.text("#verdict"), "duty to warn", "{}", b.body());
 }
