@@ -799,6 +799,16 @@ fn the_readme_tour_on_the_demo_s_kerman_case() {
     );
     assert!(b.text("#deliveries-W1").contains("hop 2: received"), "{w1}");
     assert!(b.exists("#outcome-text"), "{}", b.body());
+    // Closed: nothing more to do on it, so no form is offered.
+    assert_eq!(b.text("#case-state"), "closed");
+    for form in [
+        "#assess-form",
+        "#determine-form",
+        "#draft-form",
+        "#waiver-form",
+    ] {
+        assert!(!b.exists(form), "{form} on a closed case");
+    }
     b.screenshot("demo-kerman-case");
     b.logout();
     b.login("auditor.ng", DEMO_PASSWORD);
