@@ -16,6 +16,8 @@
 //!
 //! * `session`: log in, log out, set one's own password.
 //! * `pages`: the dashboard, the case list, the case page.
+//! * `review`: re-assess, confirm a no-duty determination, hand off, mark
+//!   a report's independence.
 //! * `intake`: a report from a form of its fields, or pasted as JSON.
 //! * `actions`: the form posts of the case lifecycle.
 //! * `delivery`: recording a hop of delivery, a response, the outcome.
@@ -30,6 +32,7 @@ mod audit;
 mod delivery;
 mod intake;
 mod pages;
+mod review;
 mod session;
 mod view;
 mod waivers;
@@ -69,6 +72,13 @@ pub fn routes() -> Router<AppState> {
         .route("/cases/{case}/assess", post(actions::assess))
         .route("/cases/{case}/determine", post(actions::determine))
         .route("/cases/{case}/route", post(actions::choose_route))
+        .route("/cases/{case}/reassess", post(review::reassess))
+        .route("/cases/{case}/confirm", post(review::confirm))
+        .route("/cases/{case}/handoff", post(review::hand_off))
+        .route(
+            "/cases/{case}/independence",
+            post(review::mark_independence),
+        )
         .route("/cases/{case}/draft", post(actions::draft))
         .route("/cases/{case}/approve", post(actions::approve))
         .route("/cases/{case}/deliveries", post(delivery::record_delivery))

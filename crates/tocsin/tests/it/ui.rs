@@ -879,3 +879,84 @@ fn the_intake_form_names_the_wrong_field_and_keeps_what_was_typed() {
     b.submit("#determine");
     assert_eq!(b.text("#verdict"), "duty to warn", "{}", b.body());
 }
+
+#[test]
+fn an_analyst_re_marks_a_source_re_assesses_and_hands_the_case_off() {
+    let d = Deployment::new();
+    let srv = d.serve(NOW);
+    let t = srv.account(
+        "analyst.ui",
+        &[Role::Analyst],
+        &[CT],
+        "TOP SECRET",
+        &["HCS"],
+    );
+    srv.account(
+        "analyst.two",
+        &[Role::Analyst],
+        &[CT],
+        "TOP SECRET",
+        &["HCS"],
+    );
+    let mut first: Value = serde_json::from_str(tocsin::scenarios::KERMAN_REPORT).unwrap();
+    // The same words, no origin named: the detector calls it derived.
+    first["title"] = json!("The first report");
+    let n = srv.ok(&t, "POST", "/api/v1/reports", Some(first.clone()))["number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut again = first;
+    again["title"] = json!("The same story, forwarded");
+    srv.ok(
+        &t,
+        "POST",
+        &format!("/api/v1/reports?case={n}"),
+        Some(again),
+    );
+    srv.ok(
+        &t,
+        "POST",
+        &format!("/api/v1/cases/{n}/determinations"),
+        Some(json!({})),
+    );
+    let b = Browser::open(&srv, backend(&d));
+    b.login("analyst.ui", &password("analyst.ui"));
+    b.goto(&format!("/cases/{n}"));
+    assert_eq!(b.text("#sources"), "1");
+    // The analyst knows better than the detector: the second is independent.
+    b.fill(
+        "#independence-reason-2",
+        "A second journalist with their own source.",
+    );
+    b.submit("#mark-independence-2");
+    assert_eq!(b.text("#sources"), "2", "{}", b.body());
+    // Re-assess: back to awaiting a determination.
+    b.fill(
+        "#reassess-reason",
+        "A second independent source changes the picture.",
+    );
+    b.submit("#reassess");
+    assert_eq!(
+        b.text("#case-state"),
+        "awaiting determination",
+        "{}",
+        b.body()
+    );
+    // Hand off: an unknown owner is refused beside the form, then it goes.
+    b.fill("#new-owner", "nobody.here");
+    b.fill("#handoff-reason", "Shift change.");
+    b.submit("#hand-off");
+    assert!(
+        b.text("#handoff-error").contains("nobody.here"),
+        "{}",
+        b.body()
+    );
+    b.fill("#new-owner", "analyst.two");
+    b.fill("#handoff-reason", "Shift change.");
+    b.submit("#hand-off");
+    assert!(
+        b.text("#case-facts").contains("analyst.two"),
+        "{}",
+        b.body()
+    );
+}
