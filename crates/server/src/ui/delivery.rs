@@ -1,5 +1,5 @@
 //! Recording what happened after approval, from the case page: a hop of
-//! delivery, the recipient's response, the outcome. The same commands the
+//! delivery, the recipient's response, the outcome, the public advisory. The same commands the
 //! API runs, each record built from the form and checked by the domain's
 //! own parsing of the wire form.
 
@@ -9,8 +9,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tocsin_domain::case::Command;
 use tocsin_domain::delivery::{
-    Channel, Delivery, DeliveryStatus, Medium, Outcome, OutcomeRecord, Response as Answer,
-    ResponseKind,
+    AdvisoryDecision, Channel, Delivery, DeliveryStatus, Medium, Outcome, OutcomeRecord,
+    Response as Answer, ResponseKind,
 };
 
 use super::CsrfForm;
@@ -199,6 +199,47 @@ pub(super) async fn record_outcome(
         &c.viewer,
         &reference,
         "outcome",
+        done,
+        String::new(),
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+pub(super) struct AdvisoryForm {
+    decision: String,
+    reason: String,
+    #[serde(default)]
+    issued_at: String,
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    issuer: String,
+}
+
+/// The "no double standard" decision: whether the public is told too.
+pub(super) async fn decide_advisory(
+    State(state): State<AppState>,
+    Path(reference): Path<String>,
+    c: CsrfForm<AdvisoryForm>,
+) -> Response {
+    let f = &c.form;
+    let mut v = json!({"decision": f.decision, "reason": f.reason.trim()});
+    for (k, x) in [
+        ("issued_at", &f.issued_at),
+        ("text", &f.text),
+        ("issuer", &f.issuer),
+    ] {
+        v = optional(v, k, x);
+    }
+    let cmd =
+        record::<AdvisoryDecision>(v).map(|advisory| Command::DecidePublicAdvisory { advisory });
+    let done = run(&state, &c.viewer, &reference, "decide_advisory", cmd).await;
+    after(
+        &state,
+        &c.viewer,
+        &reference,
+        "advisory",
         done,
         String::new(),
     )

@@ -84,6 +84,7 @@ pub fn routes() -> Router<AppState> {
         .route("/cases/{case}/deliveries", post(delivery::record_delivery))
         .route("/cases/{case}/responses", post(delivery::record_response))
         .route("/cases/{case}/outcome", post(delivery::record_outcome))
+        .route("/cases/{case}/advisory", post(delivery::decide_advisory))
         .route("/cases/{case}/waivers", post(waivers::request_waiver))
         .route(
             "/cases/{case}/waivers/decision",

@@ -192,6 +192,8 @@ pub(crate) struct CaseView {
     pub determination: Option<DeterminationView>,
     pub warnings: Vec<WarningView>,
     pub waivers: Vec<WaiverView>,
+    /// The public-advisory decisions, in words.
+    pub advisories: Vec<String>,
     /// The outcome recorded, in words.
     pub outcome: Option<String>,
     pub closed: bool,
@@ -422,6 +424,24 @@ impl CaseView {
                 .collect(),
             determination,
             warnings: case.warnings.iter().map(warning_view).collect(),
+            advisories: case
+                .advisories
+                .iter()
+                .map(|a| {
+                    let v = &a.value;
+                    let mut s = format!(
+                        "{} by {} at {}: {}",
+                        words(&v.decision),
+                        a.by,
+                        when(a.at),
+                        v.reason
+                    );
+                    if let Some(t) = &v.text {
+                        s.push_str(&format!(" — “{t}”"));
+                    }
+                    s
+                })
+                .collect(),
             outcome: case.outcome.as_ref().map(|o| {
                 let v = &o.value;
                 let mut s = format!(

@@ -332,6 +332,25 @@ fn kerman_in_the_browser_by_an_analyst_and_an_approver() {
     assert_eq!(b.path(), case_path);
     assert_eq!(b.text("#case-state"), "warning approved");
     assert!(b.text("#approved-W1-1").contains("approver.ui"));
+    // The public advisory: "issued" needs its time; then a decision not to.
+    b.click("#advisory-issued");
+    b.fill("#advisory-reason", "The public must know too.");
+    b.submit("#decide-advisory");
+    assert!(
+        b.text("#advisory-error").contains("issued_at"),
+        "{}",
+        b.body()
+    );
+    b.fill(
+        "#advisory-reason",
+        "Warning the public would reveal the plot's detail to its authors.",
+    );
+    b.submit("#decide-advisory");
+    assert!(
+        b.text("#advisories").contains("not issued by approver.ui"),
+        "{}",
+        b.body()
+    );
     assert!(b.text("#timeline").contains("warning approved"));
     b.screenshot("kerman-case");
     assert!(!b.exists("#nav-audit"), "an approver has no audit page");
