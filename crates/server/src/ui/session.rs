@@ -57,6 +57,22 @@ fn with_cookie(to: &str, state: &AppState, secret: Option<&str>) -> Response {
 }
 
 pub(super) async fn login(State(state): State<AppState>, req: Request) -> Response {
+    // There is no session yet, so no CSRF token: a login posted from
+    // another site (which would log the browser into someone else's
+    // account) is told apart by the browser's own Sec-Fetch-Site header.
+    let cross_site = req
+        .headers()
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes() == b"cross-site");
+    if cross_site {
+        return error_page(
+            None,
+            ApiError::new(
+                crate::Kind::Csrf,
+                "a login must be posted from tocsin's own login page",
+            ),
+        );
+    }
     let address = client_address(req.extensions());
     let f: LoginForm = match axum::body::to_bytes(req.into_body(), state.config.body_limit)
         .await

@@ -38,6 +38,20 @@ fn logging_in_through_the_form_shows_the_dashboard_and_who_one_is() {
     assert_eq!(b.path(), "/login");
     assert!(!b.exists("#demo-accounts"), "not a demo deployment");
 
+    // A login posted from another site is refused before anything else.
+    let forged = srv.call_with(
+        "POST",
+        "/login",
+        None,
+        None,
+        &[
+            ("sec-fetch-site", "cross-site"),
+            ("content-type", "application/x-www-form-urlencoded"),
+        ],
+    );
+    assert_eq!(forged.status, 403, "{:?}", forged.body);
+    assert!(forged.headers.get("set-cookie").is_none());
+
     b.login("analyst.ui", "wrong password");
     assert!(
         b.text("#login-error").contains("wrong password"),
