@@ -89,13 +89,9 @@ pub fn check_csrf(method: &Method, headers: &HeaderMap, p: &Principal) -> Result
     if safe {
         return Ok(());
     }
-    if let Via::Session { csrf_token, .. } = p.via() {
+    if let Via::Session { .. } = p.via() {
         let sent = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
-        let ok = sent.is_some_and(|s| {
-            use subtle::ConstantTimeEq;
-            bool::from(s.as_bytes().ct_eq(csrf_token.as_bytes()))
-        });
-        if !ok {
+        if !csrf_matches(p, sent) {
             return Err(ApiError::new(
                 Kind::Csrf,
                 "a state change with a session cookie needs the session's CSRF token in the X-CSRF-Token header",
@@ -103,4 +99,18 @@ pub fn check_csrf(method: &Method, headers: &HeaderMap, p: &Principal) -> Result
         }
     }
     Ok(())
+}
+
+/// Whether `sent` is the CSRF token of `p`'s session (compared in constant
+/// time). The one check of a token, whether it came in the API's header or
+/// in a web form's hidden `csrf` field. A credential that is not a session
+/// has no token, and nothing matches it.
+pub fn csrf_matches(p: &Principal, sent: Option<&str>) -> bool {
+    let Via::Session { csrf_token, .. } = p.via() else {
+        return false;
+    };
+    sent.is_some_and(|s| {
+        use subtle::ConstantTimeEq;
+        bool::from(s.as_bytes().ct_eq(csrf_token.as_bytes()))
+    })
 }

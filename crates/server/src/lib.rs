@@ -29,6 +29,7 @@ pub mod openapi;
 pub mod problem;
 pub mod router;
 pub mod table;
+pub mod ui;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -60,6 +61,17 @@ pub struct ServerConfig {
     pub body_timeout: Duration,
     /// Connections served at once; one more is answered 503 and closed.
     pub max_connections: usize,
+    /// A demo deployment: its login page says which accounts exist.
+    pub demo: Option<DemoAccounts>,
+}
+
+/// The accounts of a demo deployment and their shared password, shown on
+/// the login page (it is a demo: nothing there is secret).
+#[derive(Clone, Debug, Default)]
+pub struct DemoAccounts {
+    /// Each account's name and what it does ("analyst, approver").
+    pub accounts: Vec<(String, String)>,
+    pub password: String,
 }
 
 impl Default for ServerConfig {
@@ -72,6 +84,7 @@ impl Default for ServerConfig {
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(30),
             max_connections: 512,
+            demo: None,
         }
     }
 }

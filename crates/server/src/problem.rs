@@ -288,9 +288,13 @@ impl ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(mut self) -> Response {
-        if let Some(cause) = &self.cause {
+impl ApiError {
+    /// Logs the cause of an opaque error (with the request id, which the
+    /// detail then names); the detail is what a client may read. Every
+    /// face that answers an error (the API's problems, the UI's pages)
+    /// calls it once.
+    pub fn log_cause(&mut self) {
+        if let Some(cause) = self.cause.take() {
             let id = current_request_id();
             tracing::error!(
                 request_id = id.as_deref().unwrap_or("-"),
@@ -302,6 +306,12 @@ impl IntoResponse for ApiError {
                 self.detail = format!("{} (request id {id})", self.detail);
             }
         }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(mut self) -> Response {
+        self.log_cause();
         let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
         let mut r = (self.kind.status(), body).into_response();
         r.headers_mut().insert(

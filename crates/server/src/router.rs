@@ -1,11 +1,11 @@
 //! The application router: every route of [`crate::api`], registered
-//! through the route table, with problem-details answers for unknown paths
-//! and methods.
+//! through the route table, and the web UI's pages ([`crate::ui`], not API
+//! operations), with problem-details answers for unknown paths and methods.
 
 use axum::Router;
 
 use crate::AppState;
-use crate::table::{Op, Table, method_not_allowed, not_found};
+use crate::table::{Op, Table, method_not_allowed};
 
 /// The router of the whole API.
 pub fn build(state: AppState) -> Router {
@@ -13,7 +13,8 @@ pub fn build(state: AppState) -> Router {
     crate::api::routes(&mut t);
     let (router, _) = t.into_parts();
     router
-        .fallback(not_found)
+        .merge(crate::ui::routes())
+        .fallback(crate::ui::not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
 }

@@ -19,6 +19,23 @@ use crate::scenarios::{self, Cast, PEOPLE};
 /// The password of every demo account (it is a demo).
 pub const DEMO_PASSWORD: &str = "tocsin-demo-password";
 
+/// The server of the demo: its login page lists the demo accounts.
+pub fn demo_config() -> tocsin_server::ServerConfig {
+    tocsin_server::ServerConfig {
+        demo: Some(tocsin_server::DemoAccounts {
+            accounts: PEOPLE
+                .iter()
+                .map(|(n, roles, _)| {
+                    let r: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+                    ((*n).to_owned(), r.join(", "))
+                })
+                .collect(),
+            password: DEMO_PASSWORD.to_owned(),
+        }),
+        ..Default::default()
+    }
+}
+
 pub async fn run(
     given: &Paths,
     policy: LoadedPolicy,
@@ -55,7 +72,7 @@ pub async fn run(
                 .collect::<Vec<_>>()
                 .join(", ")
         ))?;
-        app::serve(live, tocsin_server::ServerConfig::default(), bind).await?;
+        app::serve(live, demo_config(), bind).await?;
         return Ok(ExitCode::SUCCESS);
     }
     match &paths.db {
@@ -171,6 +188,6 @@ pub async fn run(
     out::line(format!(
         "then, in another terminal: tocsin --server http://{bind} login analyst.kim\n"
     ))?;
-    app::serve(live, tocsin_server::ServerConfig::default(), bind).await?;
+    app::serve(live, demo_config(), bind).await?;
     Ok(ExitCode::SUCCESS)
 }

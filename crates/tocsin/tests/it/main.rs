@@ -7,6 +7,7 @@
 mod admin;
 mod api;
 mod backup;
+mod browser;
 mod cli;
 mod concurrency;
 mod corroboration;
@@ -27,4 +28,5 @@ mod storage_full;
 mod support;
 mod sweep;
 mod tamper;
+mod ui;
 mod warnings;
