@@ -733,9 +733,12 @@ pub struct Measures {
     /// Whether a duty to warn stands: the latest determination found one
     /// and no approved (undisputed) waiver covers it.
     pub duty: bool,
-    /// From the first report's receipt to the first determination.
+    /// From the first report's receipt to the first determination (an
+    /// ISO 8601 duration in hours, minutes and seconds: `PT5H30M`).
+    #[schemars(with = "Option<String>")]
     pub time_to_decide: Option<jiff::SignedDuration>,
     /// From the first report's receipt to the moment the case was warned.
+    #[schemars(with = "Option<String>")]
     pub time_to_warn: Option<jiff::SignedDuration>,
 }
 
@@ -743,12 +746,21 @@ pub struct Measures {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Lateness {
-    /// Warned before the window opened, with this much to spare.
-    InTime { margin: jiff::SignedDuration },
+    /// Warned before the window opened, with this much to spare (ISO 8601).
+    InTime {
+        #[schemars(with = "String")]
+        margin: jiff::SignedDuration,
+    },
     /// Warned after the window had opened, by this much.
-    Late { by: jiff::SignedDuration },
+    Late {
+        #[schemars(with = "String")]
+        by: jiff::SignedDuration,
+    },
     /// The window opened this long ago and the case is not warned.
-    Unwarned { by: jiff::SignedDuration },
+    Unwarned {
+        #[schemars(with = "String")]
+        by: jiff::SignedDuration,
+    },
 }
 
 impl Lateness {
