@@ -7,7 +7,7 @@ use jiff::SignedDuration;
 use serde::Serialize;
 use tocsin_domain::Timestamp;
 use tocsin_domain::case::WarningNumber;
-use tocsin_domain::case::{Case, CaseState, WaiverStatus, Warning};
+use tocsin_domain::case::{Case, CaseState, Lateness, WaiverStatus, Warning};
 use tocsin_domain::delivery::WithheldCategory;
 use tocsin_domain::event::Independence;
 use tocsin_domain::policy::{RuleOutcome, Verdict};
@@ -54,6 +54,11 @@ pub(crate) struct Row {
     pub next: String,
     pub overdue: bool,
     pub marking: String,
+    /// Whether a standing duty was met before the threat's window opened
+    /// (empty when no duty stands or the window is still to open).
+    pub warned: String,
+    /// Late or unwarned: shown as an alert.
+    pub warned_late: bool,
 }
 
 impl Row {
@@ -71,7 +76,20 @@ impl Row {
             (Some(s), None) => s.clone(),
             _ => String::new(),
         };
+        let lateness = c.measures.as_ref().and_then(|m| m.lateness(now));
+        let warned = match &lateness {
+            Some(Lateness::InTime { margin }) => {
+                format!("in time, {} before the window", late(*margin))
+            }
+            Some(Lateness::Late { by }) => format!("late: {} after the window opened", late(*by)),
+            Some(Lateness::Unwarned { by }) => {
+                format!("NOT WARNED: the window opened {} ago", late(*by))
+            }
+            None => String::new(),
+        };
         Row {
+            warned,
+            warned_late: lateness.is_some_and(|l| l.is_late()),
             reference: c
                 .number
                 .map(|n| n.to_string())
