@@ -799,6 +799,12 @@ impl Measures {
             None => None,
         }
     }
+
+    /// [`Self::lateness`] of a warned case, which no longer depends on the
+    /// time of asking; `None` for a case not (yet) warned.
+    pub fn warned_lateness(&self) -> Option<Lateness> {
+        self.warned_at.and(self.lateness(self.warned_at?))
+    }
 }
 
 /// The fate of one escalation notice to one target.

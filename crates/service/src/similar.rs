@@ -23,7 +23,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use tocsin_domain::access::{ClearanceLevels, Permission};
 use tocsin_domain::case::Case;
-use tocsin_domain::corroboration::{Fingerprint, MIN_SHARED_PAIRS, Overlap};
+use tocsin_domain::corroboration::{Fingerprint, Overlap};
 use tocsin_domain::event::Event;
 use tocsin_domain::{CaseId, CaseNumber, ReportId, Timestamp};
 use tocsin_store::StreamId;
@@ -220,7 +220,7 @@ impl Service {
                 continue;
             };
             let overlap = Overlap::between(&this, &Fingerprint::of(r.report.narrative.as_str()));
-            if !overlap.is_derived(threshold) || overlap.shared < MIN_SHARED_PAIRS {
+            if !overlap.is_derived(threshold) {
                 continue;
             }
             let pct = |x: f64| (x * 100.0).round().clamp(0.0, 100.0) as u8;

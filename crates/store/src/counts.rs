@@ -54,11 +54,8 @@ pub fn contributions(
         };
         time("time_to_decide", m.time_to_decide);
         time("time_to_warn", m.time_to_warn);
-        if m.duty
-            && let (Some(w), Some(opens)) = (m.warned_at, m.window_opens)
-        {
-            let name = if w <= opens { "in_time" } else { "late" };
-            out.insert(format!("lateness:{name}"), 1);
+        if let Some(l) = m.warned_lateness() {
+            out.insert(format!("lateness:{}", l.as_str()), 1);
         }
     }
     out

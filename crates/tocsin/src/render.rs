@@ -44,13 +44,10 @@ pub fn case_list(items: &[CaseRow], now: Timestamp) -> String {
         };
         match &c.lateness {
             Some(tocsin_domain::case::Lateness::Late { by }) => {
-                flag.push_str(&format!(" [warned {} late]", crate::render::hours(*by)));
+                flag.push_str(&format!(" [warned {} late]", hours(*by)));
             }
             Some(tocsin_domain::case::Lateness::Unwarned { by }) => {
-                flag.push_str(&format!(
-                    " [NOT WARNED, window open {}]",
-                    crate::render::hours(*by)
-                ));
+                flag.push_str(&format!(" [NOT WARNED, window open {}]", hours(*by)));
             }
             _ => {}
         }
@@ -456,7 +453,6 @@ pub fn case(c: &Case, now: Timestamp) -> String {
         }
     }
     let m = c.measures();
-    let hours = |d: jiff::SignedDuration| format!("{:.1} h", d.as_secs_f64() / 3600.0);
     if m.time_to_decide.is_some() || m.time_to_warn.is_some() {
         let _ = writeln!(
             s,
