@@ -8,7 +8,9 @@
 //!   SHA-256 in the footer;
 //! * [`cap::alert`]: an OASIS CAP 1.2 XML alert (scope Private or
 //!   Restricted, category Security, urgency, severity and certainty derived
-//!   from the assessment as documented in [`cap`]).
+//!   from the assessment as documented in [`cap`]);
+//! * [`stix`]: a case as a STIX 2.1 bundle, with the duty-to-warn record in
+//!   tocsin's own property extension, and the TLP 2.0 marking table.
 //!
 //! Pure, like the domain: no IO, no clock, no randomness. The identifier,
 //! the time sent and every other value come in as arguments, so the same
@@ -17,6 +19,7 @@
 
 pub mod cap;
 mod letter;
+pub mod stix;
 
 pub use letter::{BEGIN, END, Letter, letter, text_of};
 
