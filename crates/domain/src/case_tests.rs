@@ -41,6 +41,7 @@ pub(crate) fn report(narrative: &str, grade: &str, window: Option<(&str, &str)>)
             name: Name::new("Foreign Service X").unwrap(),
             kind: ActorKind::State,
             country: Some("IR".parse().unwrap()),
+            profile: Default::default(),
         }),
         location: None,
         window: window.map(|(a, b)| {

@@ -335,6 +335,112 @@ pub struct ThreatActor {
     /// For a state actor, the state; otherwise the actor's base, if known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub country: Option<CountryCode>,
+    /// What the analyst judges of the actor, where they do.
+    #[serde(default, skip_serializing_if = "ActorProfile::is_empty")]
+    pub profile: ActorProfile,
+}
+
+/// An analyst's judgement of a threat actor, in the vocabularies the
+/// threat-intelligence community shares (STIX 2.1's threat-actor
+/// properties). Every part is optional: what nobody judged stays unsaid.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActorProfile {
+    /// The roles the actor plays in the threat.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub roles: BTreeSet<ActorRole>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sophistication: Option<Sophistication>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_level: Option<ResourceLevel>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary_motivation: Option<Motivation>,
+}
+
+impl ActorProfile {
+    /// Whether nothing is judged.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+macro_rules! vocabulary {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(
+            Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash,
+            Serialize, Deserialize, schemars::JsonSchema,
+        )]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name {
+            $($(#[$vdoc])* $variant),+
+        }
+
+        impl $name {
+            /// The value as written in tocsin's JSON (snake_case).
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text),+
+                }
+            }
+            /// Every value.
+            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
+        }
+    };
+}
+
+vocabulary! {
+    /// The role an actor plays (STIX `threat-actor-role-ov`).
+    ActorRole {
+        Agent = "agent",
+        Director = "director",
+        DomainRegistrant = "domain_registrant",
+        InfrastructureArchitect = "infrastructure_architect",
+        InfrastructureOperator = "infrastructure_operator",
+        MalwareAuthor = "malware_author",
+        Sponsor = "sponsor",
+    }
+}
+
+vocabulary! {
+    /// How skilled the actor is (STIX `threat-actor-sophistication-ov`).
+    Sophistication {
+        None = "none",
+        Minimal = "minimal",
+        Intermediate = "intermediate",
+        Advanced = "advanced",
+        Expert = "expert",
+        Innovator = "innovator",
+        Strategic = "strategic",
+    }
+}
+
+vocabulary! {
+    /// The resources the actor can draw on (STIX `attack-resource-level-ov`).
+    ResourceLevel {
+        Individual = "individual",
+        Club = "club",
+        Contest = "contest",
+        Team = "team",
+        Organization = "organization",
+        Government = "government",
+    }
+}
+
+vocabulary! {
+    /// Why the actor acts (STIX `attack-motivation-ov`).
+    Motivation {
+        Accidental = "accidental",
+        Coercion = "coercion",
+        Dominance = "dominance",
+        Ideology = "ideology",
+        Notoriety = "notoriety",
+        OrganizationalGain = "organizational_gain",
+        PersonalGain = "personal_gain",
+        PersonalSatisfaction = "personal_satisfaction",
+        Revenge = "revenge",
+        Unpredictable = "unpredictable",
+    }
 }
 
 /// TLP 2.0 handling label.

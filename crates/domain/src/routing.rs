@@ -1236,6 +1236,7 @@ mod tests {
                     name: Name::new("The plotters").unwrap(),
                     kind: k,
                     country: c.map(cc),
+                    profile: Default::default(),
                 })
                 .into_iter()
                 .collect(),
@@ -1759,6 +1760,7 @@ address = "26 Federal Plaza, New York"
                             name: Name::new(format!("Actor {i}")).unwrap(),
                             kind: *k,
                             country: c.map(cc),
+                            profile: Default::default(),
                         })
                         .collect(),
                 },

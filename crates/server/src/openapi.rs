@@ -221,7 +221,7 @@ pub fn document(ops: &[Op]) -> Value {
             ok["content"] = json!({"text/plain": {"schema": {"type": "string"}}});
         } else if let Some(mut r) = p.response.take() {
             rename_refs(&mut r, &renames);
-            ok["content"] = json!({"application/json": {"schema": r}});
+            ok["content"] = json!({op.media.unwrap_or("application/json"): {"schema": r}});
         }
         responses.insert(op.success.as_u16().to_string(), ok);
         let mut by_status: BTreeMap<u16, Vec<Kind>> = BTreeMap::new();

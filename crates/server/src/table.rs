@@ -71,6 +71,9 @@ pub struct Op {
     pub response: Option<SchemaFn>,
     /// A non-JSON success body (`text/plain`).
     pub text: bool,
+    /// The media type of a JSON success body that is not plain
+    /// `application/json` (STIX's `application/stix+json;version=2.1`).
+    pub media: Option<&'static str>,
     /// Error kinds this route can answer besides the ones implied by its
     /// access, parameters and body.
     pub errors: Vec<Kind>,
@@ -96,6 +99,7 @@ impl Op {
             success: StatusCode::OK,
             response: None,
             text: false,
+            media: None,
             errors: vec![],
             handler: "",
         }
@@ -143,6 +147,13 @@ impl Op {
     pub fn returns<T: JsonSchema>(mut self, status: StatusCode) -> Self {
         self.success = status;
         self.response = Some(schema_fn::<T>());
+        self
+    }
+    /// A JSON body of its own media type (`media`), described by `T`.
+    pub fn returns_as<T: JsonSchema>(mut self, media: &'static str) -> Self {
+        self.success = StatusCode::OK;
+        self.response = Some(schema_fn::<T>());
+        self.media = Some(media);
         self
     }
     pub fn returns_text(mut self) -> Self {

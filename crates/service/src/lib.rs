@@ -52,6 +52,7 @@ pub mod relations;
 pub mod screening;
 mod sessions;
 pub mod similar;
+mod stix;
 mod sweep;
 mod tokens;
 

@@ -26,6 +26,7 @@ use tocsin_domain::case::Case;
 use tocsin_domain::delivery::{Party, PartyKind};
 use tocsin_domain::report::{ActorKind, TargetKind, ThreatReport, Tlp};
 
+use super::region::region_of;
 use super::tlp::marking_id;
 use super::{EXTENSION_ID, PROJECT_IDENTITY_ID, StixError, extension_definition, project_identity};
 
@@ -132,6 +133,12 @@ fn shareable_report(r: &ThreatReport) -> Result<Value, StixError> {
         }
     }
     Ok(v)
+}
+
+/// A vocabulary value as STIX spells it (`organizational_gain` →
+/// `organizational-gain`).
+fn kebab(s: &str) -> String {
+    s.replace('_', "-")
 }
 
 fn actor_type(k: ActorKind) -> &'static str {
@@ -270,6 +277,9 @@ pub fn case_bundle(case: &Case, e: &StixExport<'_>) -> Result<Value, StixError> 
                 let mut o = new("location", &format!("report/{ri}/location"));
                 o.insert("name".into(), json!(sanitised(e, l.description.as_str())));
                 o.insert("country".into(), json!(l.country.to_string()));
+                if let Some(region) = region_of(l.country.as_str()) {
+                    o.insert("region".into(), json!(region));
+                }
                 if let Some(c) = &l.locality {
                     o.insert("city".into(), json!(sanitised(e, c.as_str())));
                 }
@@ -292,6 +302,20 @@ pub fn case_bundle(case: &Case, e: &StixExport<'_>) -> Result<Value, StixError> 
                 json!(format!("The threat actor of case {}.", case_label(case))),
             );
             o.insert("threat_actor_types".into(), json!([actor_type(a.kind)]));
+            let p = &a.profile;
+            if !p.roles.is_empty() {
+                let roles: Vec<String> = p.roles.iter().map(|r| kebab(r.as_str())).collect();
+                o.insert("roles".into(), json!(roles));
+            }
+            if let Some(x) = p.sophistication {
+                o.insert("sophistication".into(), json!(kebab(x.as_str())));
+            }
+            if let Some(x) = p.resource_level {
+                o.insert("resource_level".into(), json!(kebab(x.as_str())));
+            }
+            if let Some(x) = p.primary_motivation {
+                o.insert("primary_motivation".into(), json!(kebab(x.as_str())));
+            }
             let actor = objects.add(Value::Object(o));
             for target in victims.iter().chain(place.iter()) {
                 let role = format!("targets/{actor}/{target}");
@@ -523,8 +547,11 @@ mod tests {
         let actors = of_type(&b, "threat-actor");
         assert_eq!(actors[0]["name"], "ISIS-Khorasan");
         assert_eq!(actors[0]["threat_actor_types"], json!(["terrorist"]));
+        assert_eq!(actors[0]["roles"], json!(["agent", "director"]));
+        assert_eq!(actors[0]["primary_motivation"], "ideology");
         let place = of_type(&b, "location")[0];
         assert_eq!(place["country"], "IR");
+        assert_eq!(place["region"], "southern-asia");
         let rels = of_type(&b, "relationship");
         assert!(rels.iter().all(|r| r["relationship_type"] == "targets"));
         assert!(rels.iter().any(|r| r["target_ref"] == place["id"]));

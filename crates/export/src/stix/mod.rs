@@ -15,9 +15,11 @@
 //! knows TLP 2.0 knows these ids.
 
 mod export;
+mod region;
 pub mod tlp;
 
 pub use export::{StixExport, WITHHELD, case_bundle, derived_id, stix_time};
+pub use region::region_of;
 
 use serde_json::{Value, json};
 

@@ -16,6 +16,7 @@ pub mod policy;
 pub mod relations;
 pub mod screening;
 pub mod session;
+pub mod stix;
 
 use crate::table::{Access, Table};
 use tocsin_domain::access::Permission;
@@ -39,4 +40,5 @@ pub fn routes(t: &mut Table) {
     contributions::routes(t);
     relations::routes(t);
     disputes::routes(t);
+    stix::routes(t);
 }

@@ -173,6 +173,14 @@ pub enum CaseCmd {
         #[arg(long, value_name = "REPORT")]
         report: String,
     },
+    /// The case as a STIX 2.1 bundle (JSON on standard output), for partners' threat-intelligence platforms.
+    Export {
+        #[command(flatten)]
+        case: CaseArg,
+        /// The format of the export.
+        #[arg(long, value_parser = ["stix"], default_value = "stix")]
+        format: String,
+    },
     /// Apply the clock: escalate overdue steps, flag lapsed windows and due waiver reviews.
     Sweep,
     /// Merge a case into another (the lead analysts of both ask for the same; the second makes it).
@@ -543,6 +551,12 @@ pub async fn case(ctx: &Ctx, cmd: CaseCmd) -> Result<ExitCode> {
             };
             let what = format!("reports/{report_id}/independence");
             command_on(ctx, &c, (id, &case.case), &what, &body).await
+        }
+        CaseCmd::Export { case, format: _ } => {
+            let c = ctx.client()?;
+            let id = resolve(&c, &case.case).await?;
+            out::text(c.get_text(&format!("/api/v1/cases/{id}/stix")).await?)?;
+            Ok(ExitCode::SUCCESS)
         }
         CaseCmd::Similar { case, report } => {
             let c = ctx.client()?;

@@ -48,6 +48,7 @@ pub const CALLS: &[(&str, &[&str])] = &[
     ("case handoff", &["hand_off"]),
     ("case independence", &["mark_independence"]),
     ("case similar", &["similar_reports"]),
+    ("case export", &["case_stix"]),
     ("case sweep", &["sweep"]),
     ("case merge", &["merge_cases"]),
     ("case link", &["link_cases"]),

@@ -43,6 +43,7 @@ fn expected_access() -> BTreeMap<&'static str, Access> {
         ("hand_off", n(Analyse)),
         ("mark_independence", n(Analyse)),
         ("similar_reports", n(ReadCase)),
+        ("case_stix", n(ReadCase)),
         ("request_waiver", n(Analyse)),
         ("approve_waiver", n(Approve)),
         ("reject_waiver", n(Approve)),

@@ -24,6 +24,7 @@ mod readme;
 mod rebuild;
 mod scenarios;
 mod screening;
+mod stix;
 mod storage_full;
 mod support;
 mod sweep;
