@@ -468,6 +468,11 @@ fn case_label(case: &Case) -> String {
 }
 
 #[cfg(test)]
+pub(crate) mod tests_support {
+    pub(crate) use super::tests::kerman;
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::stix::tlp::check_markings;
@@ -481,7 +486,7 @@ mod tests {
 
     const KERMAN: &str = include_str!("../../../tocsin/scenarios/kerman-report.json");
 
-    fn kerman() -> Case {
+    pub(crate) fn kerman() -> Case {
         let report = parse_report(KERMAN).unwrap();
         let policy = LoadedPolicy::builtin();
         let actor = Actor::with_all_roles(ActorName::new("analyst.kim").unwrap());

@@ -3,6 +3,8 @@
 //! * [`tlp`]: the TLP 2.0 marking definitions with their published ids,
 //!   the TLP 1.0 ids accepted on input, and a check of a bundle's markings
 //!   against that table;
+//! * [`import`]: a bundle read into threat reports (or refused with the
+//!   object, the path and the reason);
 //! * [`case_bundle`]: a case as a bundle, with the duty-to-warn record in
 //!   tocsin's own property extension ([`EXTENSION_ID`], whose JSON Schema
 //!   is `docs/stix/duty-to-warn.schema.json`).
@@ -15,6 +17,7 @@
 //! knows TLP 2.0 knows these ids.
 
 mod export;
+pub mod import;
 mod region;
 pub mod tlp;
 
