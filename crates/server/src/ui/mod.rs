@@ -26,14 +26,23 @@
 //! * `audit`: the checkpoint, verifying the ledger, the access log.
 //! * `view`: what the templates show, made from the service's answers.
 
+mod across;
 mod actions;
 mod approvals;
 mod audit;
+mod check;
+mod deadlines;
 mod delivery;
+mod elements;
+mod evidence;
 mod intake;
 mod pages;
+mod plan;
 mod review;
 mod session;
+mod show;
+mod similar;
+mod submitted;
 mod view;
 mod waivers;
 
@@ -94,6 +103,28 @@ pub fn routes() -> Router<AppState> {
             "/reports/new",
             get(intake::intake_page).post(intake::submit_report),
         )
+        .route("/cases/{case}/check", post(check::check))
+        .route(
+            "/cases/{case}/plan",
+            get(plan::plan_page).post(plan::choose),
+        )
+        .route("/cases/{case}/elements", get(elements::elements_page))
+        .route(
+            "/cases/{case}/contributions",
+            post(elements::decide_contribution),
+        )
+        .route("/cases/{case}/disputes", post(elements::raise_dispute))
+        .route(
+            "/cases/{case}/disputes/resolution",
+            post(elements::resolve_dispute),
+        )
+        .route("/cases/{case}/relations", post(elements::relate))
+        .route(
+            "/cases/{case}/reports/{report}/similar",
+            get(similar::similar_page),
+        )
+        .route("/contributions/{id}", get(submitted::contribution_status))
+        .route("/static/tocsin-check.js", get(check::script))
         .route("/approvals", get(approvals::approvals))
         .route("/audit", get(audit::audit_page))
         .route("/audit/verify", post(audit::verify))
@@ -135,7 +166,7 @@ async fn page_layer(req: Request, next: Next) -> Response {
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
-            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ),
     );
     h.insert(
