@@ -332,3 +332,69 @@ fn a_second_warning_from_the_route_plan_and_the_warning_check_with_and_without_s
         "{proof}"
     );
 }
+
+#[test]
+fn intake_says_a_joined_report_is_derived_and_two_similar_cases_are_linked() {
+    let d = Deployment::new();
+    let srv = d.serve(NOW);
+    let t = srv.account(
+        "analyst.join",
+        &[Role::Analyst],
+        &[CT],
+        "TOP SECRET",
+        &["HCS"],
+    );
+    let mut first: Value = serde_json::from_str(tocsin::scenarios::KERMAN_REPORT).unwrap();
+    first["origin"] = json!("Wall Street Journal, 2023-12-25");
+    let a = srv.ok(&t, "POST", "/api/v1/reports", Some(first.clone()))["number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut other = first.clone();
+    other["title"] = json!("The same story, seen by another desk");
+    let b_case = srv.ok(&t, "POST", "/api/v1/reports", Some(other))["number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let b = Browser::open(&srv, backend(&d));
+    b.login("analyst.join", &password("analyst.join"));
+    // A report added to case A through the form: marked derived on intake.
+    let mut again = first;
+    again["title"] = json!("The same story, forwarded");
+    b.goto("/reports/new");
+    b.paste("#report_json", &again.to_string());
+    b.click("#dest-join");
+    b.fill("#case", &a);
+    b.submit("#submit-report");
+    let result = b.text("#derived-result");
+    assert!(result.contains("Marked derived"), "{}", b.body());
+    assert_eq!(b.text("#sources"), "1");
+    // A case number that does not parse is named beside the field.
+    b.goto("/reports/new");
+    b.paste("#report_json", &again.to_string());
+    b.click("#dest-join");
+    b.fill("#case", "not a case");
+    b.submit("#submit-report");
+    assert!(b.text("#case-error").contains("not a case"), "{}", b.body());
+
+    // The cross-case lookup finds case B's report.
+    b.goto(&format!("/cases/{a}"));
+    b.submit("#reports .similar-link");
+    assert!(b.text("#similar").contains(&b_case), "{}", b.body());
+
+    // Linking: one lead element leads both cases, so its ask makes the link.
+    b.goto(&format!("/cases/{a}/elements"));
+    b.fill("#relation-other", "no such case");
+    b.submit("#relate");
+    assert!(b.text("#relations-error").contains("other"), "{}", b.body());
+    b.fill("#relation-other", &b_case);
+    b.submit("#relate");
+    assert!(b.text("#related").contains("linked"), "{}", b.body());
+    b.goto(&format!("/cases/{a}"));
+    assert!(
+        b.text("#related-summary").contains("linked"),
+        "{}",
+        b.body()
+    );
+}
