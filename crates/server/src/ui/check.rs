@@ -77,3 +77,51 @@ pub(super) async fn check(
     };
     show_case(&state, v, &reference, flash, StatusCode::OK).await
 }
+
+/// The draft form's "Start from the template" button: the policy's
+/// template for the case's target kind (the API's `warning_template`),
+/// checked as the Check button checks, in the editor.
+pub(super) async fn template(
+    State(state): State<AppState>,
+    Path(reference): Path<String>,
+    c: CsrfForm<Vec<(String, String)>>,
+) -> Response {
+    let v = &c.viewer;
+    let drafted = async {
+        let r: CaseRef = reference
+            .parse()
+            .map_err(|_| tocsin_service::ServiceError::CaseNotFound(reference.clone()))?;
+        let case = state.svc.case(&v.p, r, "warning_template").await?;
+        let sender = tocsin_domain::text::Name::new("We")
+            .map_err(|e| super::actions::invalid("sender", e))?;
+        let draft = state.svc.warning_template(&v.p, &case, sender).await?;
+        let text = draft.text.as_str().to_owned();
+        let findings = state.svc.check_warning(&v.p, &case, &text).await?;
+        Ok::<_, tocsin_service::ServiceError>((text, findings))
+    }
+    .await;
+    let flash = match drafted {
+        Ok((text, findings)) => Flash {
+            form: "check",
+            error: format!(
+                "The template's text: the check found {} thing(s) that would reveal protected information (marked below).",
+                findings.len()
+            ),
+            marked: marked(&text, &findings),
+            findings: findings.iter().map(|f| f.to_string()).collect(),
+            text,
+        },
+        Err(e) => {
+            let e = ApiError::from(e);
+            if e.kind.status().is_server_error() || e.kind.status() == StatusCode::NOT_FOUND {
+                return error_page(Some(&v.me), e);
+            }
+            Flash {
+                form: "draft",
+                error: e.detail,
+                ..Flash::default()
+            }
+        }
+    };
+    show_case(&state, v, &reference, flash, StatusCode::OK).await
+}

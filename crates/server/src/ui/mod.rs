@@ -108,6 +108,8 @@ pub fn routes() -> Router<AppState> {
             "/cases/{case}/plan",
             get(plan::plan_page).post(plan::choose),
         )
+        .route("/cases/{case}/route/own", post(plan::own_route))
+        .route("/cases/{case}/template", post(check::template))
         .route("/cases/{case}/elements", get(elements::elements_page))
         .route(
             "/cases/{case}/contributions",

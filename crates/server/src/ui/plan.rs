@@ -12,11 +12,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use tocsin_domain::CaseRef;
+use tocsin_domain::case::Command;
+use tocsin_domain::delivery::Route;
 use tocsin_domain::text::Reason;
 use tocsin_domain::warning::RouteFor;
 use tocsin_service::ServiceError;
 
-use super::actions::invalid;
+use super::actions::{invalid, run};
 use super::show::words;
 use super::view::warning_number;
 use super::{CsrfForm, Me, Viewer, error_page, render};
@@ -49,18 +51,31 @@ struct PlanPage<'a> {
     /// Where the choice goes by default: the first warning without a
     /// route, else a new warning.
     default_target: String,
-    error: Option<String>,
+    /// The form a refusal is about (`plan` or `own`), and the answer.
+    error: Option<(&'static str, String)>,
     rationale: String,
+    /// The route typed in the form of one's own, kept after a refusal.
+    own_route: String,
+}
+
+impl PlanPage<'_> {
+    fn err(&self, form: &str) -> Option<&str> {
+        self.error
+            .as_ref()
+            .filter(|(f, _)| *f == form)
+            .map(|(_, e)| e.as_str())
+    }
 }
 
 async fn show(
     state: &AppState,
     v: &Viewer,
     reference: &str,
-    error: Option<String>,
-    rationale: String,
+    error: Option<(&'static str, String)>,
+    typed: (String, String),
     status: StatusCode,
 ) -> Response {
+    let (rationale, own_route) = typed;
     let Ok(r) = reference.parse::<CaseRef>() else {
         return error_page(
             Some(&v.me),
@@ -144,6 +159,7 @@ async fn show(
             default_target,
             error,
             rationale,
+            own_route,
         },
     )
 }
@@ -153,7 +169,15 @@ pub(super) async fn plan_page(
     v: Viewer,
     Path(reference): Path<String>,
 ) -> Response {
-    show(&state, &v, &reference, None, String::new(), StatusCode::OK).await
+    show(
+        &state,
+        &v,
+        &reference,
+        None,
+        Default::default(),
+        StatusCode::OK,
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -205,6 +229,26 @@ pub(super) async fn choose(
             .map(|_| ())
     }
     .await;
+    after(
+        &state,
+        v,
+        &reference,
+        "plan",
+        done,
+        (f.rationale.clone(), String::new()),
+    )
+    .await
+}
+
+/// The case's warnings after a choice, or the plan with the refusal.
+async fn after(
+    state: &AppState,
+    v: &Viewer,
+    reference: &str,
+    form: &'static str,
+    done: Result<(), ServiceError>,
+    typed: (String, String),
+) -> Response {
     match done {
         Ok(()) => Redirect::to(&format!("/cases/{reference}#warnings")).into_response(),
         Err(e) => {
@@ -214,17 +258,62 @@ pub(super) async fn choose(
             }
             e.log_cause();
             let status = e.kind.status();
-            show(
-                &state,
-                v,
-                &reference,
-                Some(e.detail),
-                f.rationale.clone(),
-                status,
-            )
-            .await
+            show(state, v, reference, Some((form, e.detail)), typed, status).await
         }
     }
+}
+
+#[derive(Deserialize)]
+pub(super) struct OwnRouteForm {
+    /// The route as JSON (the `route` of `POST /api/v1/cases/{id}/route`).
+    route: String,
+    #[serde(default)]
+    target: String,
+    rationale: String,
+}
+
+/// A route of the analyst's own rather than a candidate of the plan (the
+/// API's `choose_route`, with or without `new_warning`).
+pub(super) async fn own_route(
+    State(state): State<AppState>,
+    Path(reference): Path<String>,
+    c: CsrfForm<OwnRouteForm>,
+) -> Response {
+    let (v, f) = (&c.viewer, &c.form);
+    let cmd = (|| {
+        let route: Route = crate::table::parse_json(f.route.trim().as_bytes())
+            .map_err(|e| invalid("route", e.detail))?;
+        let rationale = Reason::new(f.rationale.trim()).map_err(|e| invalid("rationale", e))?;
+        Ok(match target(&f.target)? {
+            RouteFor::NewWarning => Command::AddWarning {
+                route,
+                rationale,
+                alternatives: vec![],
+            },
+            RouteFor::Warning(n) => Command::ChooseRoute {
+                warning: Some(n),
+                route,
+                rationale,
+                alternatives: vec![],
+            },
+            RouteFor::Only => Command::ChooseRoute {
+                warning: None,
+                route,
+                rationale,
+                alternatives: vec![],
+            },
+        })
+    })();
+    let done = run(&state, v, &reference, "choose_route", cmd).await;
+    after(
+        &state,
+        v,
+        &reference,
+        "own",
+        done,
+        (f.rationale.clone(), f.route.clone()),
+    )
+    .await
 }
 
 #[cfg(test)]

@@ -291,6 +291,34 @@ fn a_second_warning_from_the_route_plan_and_the_warning_check_with_and_without_s
     b.submit("#check");
     assert!(b.exists("#check-clean"), "{}", b.body());
 
+    // The template's text, checked, in the editor.
+    b.submit("#from-template");
+    assert!(b.exists("#check-result"), "{}", b.body());
+    let t = b.script(
+        "return document.querySelector('#draft-text').value;",
+        vec![],
+    );
+    assert!(t.as_str().is_some_and(|t| t.len() > 40), "{t}");
+
+    // A route of one's own, as JSON: refused beside the field, then chosen.
+    b.goto(&format!("/cases/{n}/plan"));
+    b.paste("#own-route", "{}");
+    b.fill("#own-rationale", "The liaison desk asked for this route.");
+    b.submit("#own-route-choose");
+    assert!(b.text("#own-route-error").contains("route"), "{}", b.body());
+    b.paste("#own-route", &cands[0]["route"].to_string());
+    b.script(
+        "document.querySelector('#own-target').value = 'W1';",
+        vec![],
+    );
+    b.submit("#own-route-choose");
+    assert!(
+        b.text("#warning-W1")
+            .contains("The liaison desk asked for this route."),
+        "{}",
+        b.body()
+    );
+
     // With script: the same check as one types, through the API.
     b.goto(&format!("/cases/{n}"));
     b.fill(
