@@ -253,3 +253,45 @@ pub(super) async fn relate(
     .await;
     after(&state, v, &reference, "relations", done).await
 }
+
+#[derive(Template)]
+#[template(path = "disputes.html")]
+struct DisputesPage<'a> {
+    me: Option<&'a Me>,
+    /// Case, subject, statement, raised, due, how long left or late, late.
+    items: Vec<(String, String, String, String, String, String, bool)>,
+}
+
+/// The open disputes of the cases the arbiter may see, the soonest due
+/// first (the API's `list_disputes`).
+pub(super) async fn disputes_page(State(state): State<AppState>, v: Viewer) -> Response {
+    let open = match state.svc.open_disputes(&v.p).await {
+        Ok(o) => o,
+        Err(e) => return error_page(Some(&v.me), ApiError::from(e)),
+    };
+    let now = state.svc.now();
+    let items = open
+        .iter()
+        .map(|d| {
+            let (left, late) = super::show::countdown(d.due, now);
+            (
+                d.number
+                    .map(|n| n.to_string())
+                    .unwrap_or_else(|| d.case_id.to_string()),
+                d.subject.describe(),
+                d.statement.to_string(),
+                format!("by {} at {}", d.raised_by, super::show::when(d.raised_at)),
+                super::show::when(d.due),
+                left,
+                late,
+            )
+        })
+        .collect();
+    render(
+        StatusCode::OK,
+        &DisputesPage {
+            me: Some(&v.me),
+            items,
+        },
+    )
+}

@@ -126,6 +126,7 @@ pub fn routes() -> Router<AppState> {
             get(similar::similar_page),
         )
         .route("/contributions/{id}", get(submitted::contribution_status))
+        .route("/disputes", get(elements::disputes_page))
         .route("/static/tocsin-check.js", get(check::script))
         .route("/approvals", get(approvals::approvals))
         .route("/audit", get(audit::audit_page))

@@ -190,7 +190,10 @@ fn a_contribution_sent_by_one_element_is_accepted_by_the_lead_element_in_the_bro
     assert!(!b.exists("#resolve-form-1"), "an analyst cannot resolve it");
     b.logout();
     b.login("arbiter.ui", &password("arbiter.ui"));
-    b.goto(&format!("/cases/{n}/elements"));
+    b.goto("/disputes");
+    assert!(b.text("#open-disputes").contains(&n), "{}", b.body());
+    b.submit("#open-disputes a");
+    assert!(b.path().starts_with(&format!("/cases/{n}/elements")));
     b.fill(
         "#resolve-reason-1",
         "Warn the venue as well: both elements agree now.",
