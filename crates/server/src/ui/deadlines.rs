@@ -55,6 +55,8 @@ pub(crate) fn of(case: &Case) -> Vec<Due> {
         })
     };
     if let Some(d) = &case.deadlines {
+        // Once a determination finds no duty standing, nobody is warned.
+        let no_duty = case.determination().is_some() && !case.measures.duty;
         let decided = case
             .measures
             .decided_at
@@ -70,17 +72,21 @@ pub(crate) fn of(case: &Case) -> Vec<Due> {
             .flat_map(|w| w.versions.iter())
             .filter_map(|v| v.approved_at)
             .min();
+        let none_due = || no_duty.then(|| "no duty stands".to_owned());
         push(
             "approve the warning".into(),
             d.approve_by,
-            approved.map(|t| format!("approved {}", when(t))),
+            approved
+                .map(|t| format!("approved {}", when(t)))
+                .or_else(none_due),
         );
         push(
             "deliver the warning".into(),
             d.deliver_by,
             case.measures
                 .warned_at
-                .map(|t| format!("warned {}", when(t))),
+                .map(|t| format!("warned {}", when(t)))
+                .or_else(none_due),
         );
     }
     for w in &case.warnings {

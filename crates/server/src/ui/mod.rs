@@ -1,6 +1,7 @@
 //! The web UI: pages rendered on the server from askama templates (checked
 //! at compile time, under `crates/server/templates/`), one stylesheet
-//! embedded in the binary, no script. A second face on the service beside
+//! embedded in the binary, and one small script that only enhances (every
+//! page works without it). A second face on the service beside
 //! [`crate::api`]: every page calls the same service methods the API's
 //! handlers call, and the service alone decides who may see or do what.
 //! Nothing here reads the store or checks an access rule; a refusal the
@@ -24,7 +25,16 @@
 //! * `waivers`: requesting a waiver and deciding it.
 //! * `approvals`: the inbox of texts and waivers awaiting a second person.
 //! * `audit`: the checkpoint, verifying the ledger, the access log.
-//! * `view`: what the templates show, made from the service's answers.
+//! * `check`: the warning editor's check (a form post, and the small
+//!   optional script `static/tocsin-check.js` that checks as one types
+//!   through the API), and the draft from the template.
+//! * `plan`: the route plan, choosing a candidate or a route of one's own
+//!   for a warning or a new one (W2...).
+//! * `elements`: contributions, disputes, merges and links of a case.
+//! * `submitted`: what intake answers for a joined report or a
+//!   contribution. `similar`: reports of other cases like one report.
+//! * `view`: what the templates show, made from the service's answers
+//!   (with `evidence`, `across`, `deadlines`; `show` the leaf of words).
 
 mod across;
 mod actions;
