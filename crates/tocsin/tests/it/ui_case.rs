@@ -93,6 +93,11 @@ fn the_case_page_shows_screening_hits_and_the_w3_evidence() {
     // Deadlines count down from the page's time.
     let due = b.text("#deadlines");
     assert!(due.contains("decide") && due.contains(" in "), "{due}");
+    b.script(
+        "document.querySelector('#screening').scrollIntoView();",
+        vec![],
+    );
+    b.screenshot("case-screening");
 }
 
 #[test]
@@ -160,6 +165,7 @@ fn a_contribution_sent_by_one_element_is_accepted_by_the_lead_element_in_the_bro
     );
     b.submit("#elements-link");
     assert_eq!(b.text("#contribution-1 .contribution-status"), "pending");
+    b.screenshot("case-elements");
     b.submit("#accept-contribution-1");
     assert_eq!(
         b.text("#contribution-1 .contribution-status"),
@@ -265,6 +271,7 @@ fn a_second_warning_from_the_route_plan_and_the_warning_check_with_and_without_s
         "{}",
         b.body()
     );
+    b.screenshot("route-plan");
     b.click(&format!("#plan-candidate-{other}"));
     b.click("#target-new");
     b.submit("#plan-choose");
@@ -283,6 +290,11 @@ fn a_second_warning_from_the_route_plan_and_the_warning_check_with_and_without_s
     assert!(marked.contains("CS-4471"), "{}", b.body());
     assert!(b.text("#check-findings mark").contains("CS-4471") || b.exists("#check-findings mark"));
     assert!(b.exists("#check-list li"));
+    b.script(
+        "document.querySelector('#check-result').scrollIntoView();",
+        vec![],
+    );
+    b.screenshot("warning-check");
     let kept = b.script(
         "return document.querySelector('#draft-text').value;",
         vec![],
