@@ -19,12 +19,6 @@
 //! * `pages`: the dashboard, the case list, the case page.
 //! * `review`: re-assess, confirm a no-duty determination, hand off, mark
 //!   a report's independence.
-//! * `intake`: a report from a form of its fields, or pasted as JSON.
-//! * `actions`: the form posts of the case lifecycle.
-//! * `delivery`: recording a hop of delivery, a response, the outcome.
-//! * `waivers`: requesting a waiver and deciding it.
-//! * `approvals`: the inbox of texts and waivers awaiting a second person.
-//! * `audit`: the checkpoint, verifying the ledger, the access log.
 //! * `check`: the warning editor's check (a form post, and the small
 //!   optional script `static/tocsin-check.js` that checks as one types
 //!   through the API), and the draft from the template.
@@ -33,28 +27,37 @@
 //! * `elements`: contributions, disputes, merges and links of a case.
 //! * `submitted`: what intake answers for a joined report or a
 //!   contribution. `similar`: reports of other cases like one report.
-//! * `view`: what the templates show, made from the service's answers
-//!   (with `evidence`, `across`, `deadlines`; `show` the leaf of words).
+//! * `evidence`, `across`, `deadlines`: parts of the case page's view
+//!   (screening, other elements, countdowns); `show` the leaf of words.
+//! * `intake`: a report from a form of its fields, or pasted as JSON.
+//! * `actions`: the form posts of the case lifecycle.
+//! * `delivery`: recording a hop of delivery, a response, the outcome.
+//! * `waivers`: requesting a waiver and deciding it.
+//! * `approvals`: the inbox of texts and waivers awaiting a second person.
+//! * `audit`: the checkpoint, verifying the ledger, the access log.
+//! * `view`: what the templates show, made from the service's answers.
 
-mod across;
 mod actions;
 mod approvals;
 mod audit;
-mod check;
-mod deadlines;
 mod delivery;
-mod elements;
-mod evidence;
 mod intake;
 mod pages;
-mod plan;
 mod review;
 mod session;
+mod view;
+mod waivers;
+
+// The case page's further parts and the pages linked from it.
+mod across;
+mod check;
+mod deadlines;
+mod elements;
+mod evidence;
+mod plan;
 mod show;
 mod similar;
 mod submitted;
-mod view;
-mod waivers;
 
 use askama::Template;
 use axum::Router;
