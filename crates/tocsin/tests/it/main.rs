@@ -29,5 +29,7 @@ mod support;
 mod sweep;
 mod tamper;
 mod ui;
-mod ui_case;
 mod warnings;
+
+// The case page and intake in the browser (beside `ui`).
+mod ui_case;
