@@ -9,8 +9,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Map, Value, json};
-use tocsin_domain::{ActorName, ThreatReport};
-use tocsin_service::Intake;
+use tocsin_domain::{ActorName, CaseRef, ThreatReport};
+use tocsin_service::{Intake, ServiceError};
 
 use super::view::choices;
 use super::{CsrfForm, Me, Viewer, error_page, render};
@@ -255,17 +255,71 @@ pub(super) async fn submit_report(
             Err(e) => return again("owner", ApiError::validation(format!("owner: {e}"))),
         },
     };
+    // The service's refusal, beside the field it names.
+    let refused = |e: ServiceError| {
+        let mut e = ApiError::from(e);
+        if e.kind.status().is_server_error() {
+            return error_page(Some(&v.me), e);
+        }
+        let field = match e.field.take() {
+            Some(p) if !pasted => form_field(&p),
+            _ if pasted => "report_json",
+            _ => "report",
+        };
+        again(field, e)
+    };
+    let destination = get("destination");
+    let case_field = get("case");
+    let target = match destination {
+        "join" | "contribute" => match case_field.parse::<CaseRef>() {
+            Ok(r) => Some(r),
+            Err(_) => {
+                return again(
+                    "case",
+                    ApiError::validation(format!(
+                        "case: “{case_field}” is not a case number (2024-0007) or id"
+                    )),
+                );
+            }
+        },
+        _ => None,
+    };
+    if destination == "contribute"
+        && let Some(r) = target
+    {
+        return match state.svc.submit_contribution(&v.p, r, report).await {
+            Ok(receipt) => {
+                super::submitted::contributed(v, case_field, &receipt, StatusCode::ACCEPTED)
+            }
+            Err(e) => refused(e),
+        };
+    }
+    let join = match target {
+        Some(r) => match state.svc.case(&v.p, r, "submit_report").await {
+            Ok(c) => Some(c),
+            Err(e) => {
+                let e = ApiError::from(e);
+                if e.kind.status().is_server_error() {
+                    return error_page(Some(&v.me), e);
+                }
+                return again("case", e);
+            }
+        },
+        None => None,
+    };
     match state
         .svc
         .submit_report(
             &v.p,
             Intake {
                 owner,
+                join,
                 ..Intake::new(report)
             },
         )
         .await
     {
+        Ok(s) if !s.new_case => super::submitted::joined(&state, v, &s).await,
         Ok(s) => {
             let to = s
                 .number
@@ -273,17 +327,6 @@ pub(super) async fn submit_report(
                 .unwrap_or_else(|| s.case_id.to_string());
             Redirect::to(&format!("/cases/{to}")).into_response()
         }
-        Err(e) => {
-            let mut e = ApiError::from(e);
-            if e.kind.status().is_server_error() {
-                return error_page(Some(&v.me), e);
-            }
-            let field = match e.field.take() {
-                Some(p) if !pasted => form_field(&p),
-                _ if pasted => "report_json",
-                _ => "report",
-            };
-            again(field, e)
-        }
+        Err(e) => refused(e),
     }
 }

@@ -1,6 +1,7 @@
 //! The web UI: pages rendered on the server from askama templates (checked
 //! at compile time, under `crates/server/templates/`), one stylesheet
-//! embedded in the binary, no script. A second face on the service beside
+//! embedded in the binary, and one small script that only enhances (every
+//! page works without it). A second face on the service beside
 //! [`crate::api`]: every page calls the same service methods the API's
 //! handlers call, and the service alone decides who may see or do what.
 //! Nothing here reads the store or checks an access rule; a refusal the
@@ -18,6 +19,16 @@
 //! * `pages`: the dashboard, the case list, the case page.
 //! * `review`: re-assess, confirm a no-duty determination, hand off, mark
 //!   a report's independence.
+//! * `check`: the warning editor's check (a form post, and the small
+//!   optional script `static/tocsin-check.js` that checks as one types
+//!   through the API), and the draft from the template.
+//! * `plan`: the route plan, choosing a candidate or a route of one's own
+//!   for a warning or a new one (W2...).
+//! * `elements`: contributions, disputes, merges and links of a case.
+//! * `submitted`: what intake answers for a joined report or a
+//!   contribution. `similar`: reports of other cases like one report.
+//! * `evidence`, `across`, `deadlines`: parts of the case page's view
+//!   (screening, other elements, countdowns); `show` the leaf of words.
 //! * `intake`: a report from a form of its fields, or pasted as JSON.
 //! * `actions`: the form posts of the case lifecycle.
 //! * `delivery`: recording a hop of delivery, a response, the outcome.
@@ -36,6 +47,17 @@ mod review;
 mod session;
 mod view;
 mod waivers;
+
+// The case page's further parts and the pages linked from it.
+mod across;
+mod check;
+mod deadlines;
+mod elements;
+mod evidence;
+mod plan;
+mod show;
+mod similar;
+mod submitted;
 
 use askama::Template;
 use axum::Router;
@@ -94,6 +116,31 @@ pub fn routes() -> Router<AppState> {
             "/reports/new",
             get(intake::intake_page).post(intake::submit_report),
         )
+        .route("/cases/{case}/check", post(check::check))
+        .route(
+            "/cases/{case}/plan",
+            get(plan::plan_page).post(plan::choose),
+        )
+        .route("/cases/{case}/route/own", post(plan::own_route))
+        .route("/cases/{case}/template", post(check::template))
+        .route("/cases/{case}/elements", get(elements::elements_page))
+        .route(
+            "/cases/{case}/contributions",
+            post(elements::decide_contribution),
+        )
+        .route("/cases/{case}/disputes", post(elements::raise_dispute))
+        .route(
+            "/cases/{case}/disputes/resolution",
+            post(elements::resolve_dispute),
+        )
+        .route("/cases/{case}/relations", post(elements::relate))
+        .route(
+            "/cases/{case}/reports/{report}/similar",
+            get(similar::similar_page),
+        )
+        .route("/contributions/{id}", get(submitted::contribution_status))
+        .route("/disputes", get(elements::disputes_page))
+        .route("/static/tocsin-check.js", get(check::script))
         .route("/approvals", get(approvals::approvals))
         .route("/audit", get(audit::audit_page))
         .route("/audit/verify", post(audit::verify))
@@ -135,7 +182,7 @@ async fn page_layer(req: Request, next: Next) -> Response {
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
-            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ),
     );
     h.insert(

@@ -3,7 +3,6 @@
 //! a warning text with the sanitiser's findings marked. No access decision
 //! is made here: everything shown was handed out by the service.
 
-use jiff::SignedDuration;
 use serde::Serialize;
 use tocsin_domain::Timestamp;
 use tocsin_domain::case::WarningNumber;
@@ -13,36 +12,14 @@ use tocsin_domain::event::Independence;
 use tocsin_domain::policy::{RuleOutcome, Verdict};
 use tocsin_domain::routing::RoutePlan;
 use tocsin_domain::sanitise::Finding;
-use tocsin_domain::time::describe_duration;
 use tocsin_service::LoggedEvent;
 use tocsin_store::CaseSummary;
 
-/// An enum's name on the wire (`duty_to_warn`), shown as words.
-pub(crate) fn words<T: Serialize>(v: &T) -> String {
-    match serde_json::to_value(v) {
-        Ok(serde_json::Value::String(s)) => s.replace('_', " "),
-        Ok(other) => other.to_string(),
-        Err(_) => String::new(),
-    }
-}
+use super::across::AcrossView;
+use super::deadlines::Due;
+use super::evidence::{FlagView, ScreeningView};
 
-/// An enum's name on the wire, as is (for form values and URLs).
-pub(crate) fn wire<T: Serialize>(v: &T) -> String {
-    match serde_json::to_value(v) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => String::new(),
-    }
-}
-
-/// A time as people read it, to the minute, in UTC.
-pub(crate) fn when(t: Timestamp) -> String {
-    t.strftime("%Y-%m-%d %H:%M UTC").to_string()
-}
-
-/// How late, in words ("2d 3h").
-pub(crate) fn late(d: SignedDuration) -> String {
-    describe_duration(d)
-}
+pub(crate) use super::show::{late, when, wire, words};
 
 /// One case in a list.
 pub(crate) struct Row {
@@ -203,7 +180,6 @@ pub(crate) struct CaseView {
     pub lead_element: String,
     pub opened: String,
     pub marking: String,
-    pub deadlines: Vec<(String, String)>,
     pub reports: Vec<ReportView>,
     pub independent_sources: u32,
     pub assessments: Vec<String>,
@@ -218,6 +194,17 @@ pub(crate) struct CaseView {
     pub escalations: Vec<String>,
     pub refusals: Vec<String>,
     pub timeline: Vec<EventView>,
+    /// The names of the reports screened, and what matched.
+    pub screenings: Vec<ScreeningView>,
+    /// Victims on a watch list: evidence for a human's W3 assessment.
+    pub w3: Vec<FlagView>,
+    /// Contributions, disputes and related cases (other elements).
+    pub across: AcrossView,
+    /// The case's deadlines, with when each was met.
+    pub due: Vec<Due>,
+    /// The warning the draft form names first: the first still planned,
+    /// else the newest.
+    pub draft_for: u32,
 }
 
 fn outcome(o: RuleOutcome) -> (&'static str, &'static str) {
@@ -422,17 +409,6 @@ impl CaseView {
             lead_element: case.lead_element.to_string(),
             opened: when(case.opened_at),
             marking: m.join(" · "),
-            deadlines: case
-                .deadlines
-                .as_ref()
-                .map(|d| {
-                    vec![
-                        ("decide by".into(), when(d.decide_by)),
-                        ("approve by".into(), when(d.approve_by)),
-                        ("deliver by".into(), when(d.deliver_by)),
-                    ]
-                })
-                .unwrap_or_default(),
             reports,
             independent_sources: case.independent_sources(),
             assessments: case
@@ -547,6 +523,16 @@ impl CaseView {
                     summary: summary_of(e.seq),
                 })
                 .collect(),
+            screenings: super::evidence::screenings(case),
+            w3: super::evidence::flags(case),
+            across: AcrossView::of(case),
+            due: super::deadlines::of(case),
+            draft_for: case
+                .warnings
+                .iter()
+                .find(|w| w.status == tocsin_domain::case::WarningStatus::Planned)
+                .or(case.warnings.last())
+                .map_or(1, |w| w.number.get()),
         }
     }
 }

@@ -31,3 +31,6 @@ mod sweep;
 mod tamper;
 mod ui;
 mod warnings;
+
+// The case page and intake in the browser (beside `ui`).
+mod ui_case;
