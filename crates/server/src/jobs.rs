@@ -1,6 +1,7 @@
 //! The work `tocsin serve` does on its own: applying the clock (the sweep:
 //! escalations of overdue steps, re-assessment flags) and sending the
-//! escalation notices to their targets, with retries.
+//! escalation notices to their targets, with retries; and the long
+//! operations the web UI starts and shows the progress of ([`Background`]).
 //!
 //! Several server processes may run this on one database: an escalation is
 //! an event folded into its case, so the second process's sweep sees it and
@@ -8,11 +9,17 @@
 //! claimed with compare-and-set and a lease. Everything is in the store, so
 //! a restart loses nothing and repeats nothing.
 
+use std::future::Future;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use sha2::Sha256;
+use tocsin_domain::Timestamp;
 use tocsin_domain::notice::{NoticeChannel, NoticeTarget};
+use tocsin_service::background::Counter;
+use tocsin_service::screening::Imported;
 use tocsin_service::{Notice, RetryPolicy};
+use tocsin_store::audit::{Failure, VerifyReport};
 
 use crate::AppState;
 
@@ -239,6 +246,100 @@ pub async fn run(state: AppState, cfg: JobsConfig, mut stop: tokio::sync::watch:
         if *stop.borrow() {
             return;
         }
+    }
+}
+
+/// The long operations a page starts and then shows the progress of: a
+/// verification of the whole ledger and a registry import. One of each
+/// runs at a time in this process; asking for another while one runs
+/// shows the one running. The last finished one stays to be shown.
+#[derive(Default)]
+pub struct Background {
+    pub verification: Slot<Result<VerifyReport, Failure>>,
+    pub import: Slot<Imported>,
+}
+
+/// One kind of long operation: the run in progress or the last one.
+pub struct Slot<T> {
+    current: Mutex<Option<Arc<Run<T>>>>,
+}
+
+impl<T> Default for Slot<T> {
+    fn default() -> Self {
+        Self {
+            current: Mutex::new(None),
+        }
+    }
+}
+
+/// One run: who started it and when, what it is about, how far it got,
+/// and, once finished, what it found (or why it could not finish).
+pub struct Run<T> {
+    pub started_by: String,
+    pub started_at: Timestamp,
+    pub what: String,
+    pub counter: Arc<Counter>,
+    result: OnceLock<Result<T, String>>,
+}
+
+impl<T> Run<T> {
+    /// `None` while it runs.
+    pub fn result(&self) -> Option<&Result<T, String>> {
+        self.result.get()
+    }
+}
+
+impl<T: Send + Sync + 'static> Slot<T> {
+    /// The run in progress, or else the last one finished.
+    pub fn current(&self) -> Option<Arc<Run<T>>> {
+        self.current
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Starts `work` in the background unless a run is in progress.
+    /// Answers the run to show and whether it is the one just started.
+    /// A run that stops without an answer (a panic) finishes with an error.
+    pub fn start<F>(
+        &self,
+        started_by: String,
+        started_at: Timestamp,
+        what: String,
+        work: impl FnOnce(Arc<Counter>) -> F,
+    ) -> (Arc<Run<T>>, bool)
+    where
+        F: Future<Output = Result<T, String>> + Send + 'static,
+    {
+        let mut current = self.current.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(r) = current.as_ref()
+            && r.result().is_none()
+        {
+            return (r.clone(), false);
+        }
+        let counter = Arc::new(Counter::default());
+        let run = Arc::new(Run {
+            started_by,
+            started_at,
+            what,
+            counter: counter.clone(),
+            result: OnceLock::new(),
+        });
+        *current = Some(run.clone());
+        drop(current);
+        let task = tokio::spawn(work(counter));
+        let done = run.clone();
+        tokio::spawn(async move {
+            let r = match task.await {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::error!(error = %e, "a background operation stopped");
+                    Err("the operation stopped unexpectedly (see the server log)".to_owned())
+                }
+            };
+            let _ = done.result.set(r);
+        });
+        (run, true)
     }
 }
 

@@ -97,6 +97,9 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// This API's OpenAPI document, built once at start.
     pub openapi: bytes::Bytes,
+    /// The long operations the web UI runs in the background (a ledger
+    /// verification, a registry import), one of each at a time.
+    pub background: Arc<jobs::Background>,
 }
 
 impl AppState {
@@ -106,6 +109,7 @@ impl AppState {
             config: Arc::new(config),
             metrics: Arc::new(metrics::Metrics::new()),
             openapi: bytes::Bytes::from(serde_json::to_vec(&openapi::spec()).unwrap_or_default()),
+            background: Arc::new(jobs::Background::default()),
         }
     }
 }

@@ -9,9 +9,9 @@ use std::collections::HashMap;
 use tocsin_domain::CaseRef;
 use tocsin_domain::access::{ClearanceLevels, Permission};
 use tocsin_domain::event::Event;
-use tocsin_ledger::{Hash, NoteVerifier, ProofError};
+use tocsin_ledger::{Hash, ProofError};
 use tocsin_store::StreamId;
-use tocsin_store::audit::{Failure, InclusionProof, VerifyOptions, VerifyReport};
+use tocsin_store::audit::{Failure, InclusionProof, VerifyReport};
 
 use crate::access::Principal;
 use crate::cases::LoggedEvent;
@@ -65,16 +65,8 @@ impl Service {
         &self,
         p: &Principal,
     ) -> Result<Result<VerifyReport, Failure>, ServiceError> {
-        self.authorize(p, Permission::Audit, "verify").await?;
-        let verifier = NoteVerifier::parse(&self.store.meta().verifier_key)
-            .map_err(|e| ServiceError::internal("the recorded verifier key is damaged", e))?;
-        let opts = VerifyOptions {
-            verifier,
-            since: None,
-            deep: false,
-            progress: None,
-        };
-        Ok(tocsin_store::audit::verify(self.store.clone(), &opts).await?)
+        let check = self.ledger_check(p).await?;
+        check.run(&crate::background::Counter::default()).await
     }
 
     /// Proof that the event at `position` is in the tree of `size` leaves

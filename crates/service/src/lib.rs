@@ -34,6 +34,7 @@
 pub mod access;
 pub mod accounts;
 pub mod audit;
+pub mod background;
 pub mod cases;
 mod clock;
 mod command;

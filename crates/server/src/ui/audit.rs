@@ -1,19 +1,32 @@
-//! The audit page: the latest signed checkpoint (and where to download
-//! it), a full verification of the ledger on request, and the access log
-//! as the service filters it for the reader. Everything needs the `audit`
-//! permission, which the service checks.
+//! The audit page: the latest signed checkpoint (and its download), a
+//! full verification of the ledger run in the background with its
+//! progress, the inclusion proof of any event (and its download, as the
+//! API's JSON), and the access log, a page at a time, as the service
+//! filters it for the reader. Everything needs the `audit` permission,
+//! which the service checks.
 
 use askama::Template;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::Response;
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
 use tocsin_service::Principal;
+use tocsin_service::background::Counter;
 
 use super::session::Empty;
 use super::view::when;
 use super::{CsrfForm, Me, Viewer, error_page, render};
 use crate::AppState;
+use crate::api::audit::InclusionView;
+use crate::jobs::Run;
 use crate::problem::ApiError;
+use tocsin_store::audit::{Failure, VerifyReport};
+
+/// Entries of the access log per page.
+const ACCESS_PAGE: usize = 50;
+
+/// Seconds between two reloads of a page that shows a run in progress.
+pub(super) const REFRESH_SECONDS: u32 = 1;
 
 #[derive(Template)]
 #[template(path = "audit.html")]
@@ -23,27 +36,96 @@ struct AuditPage<'a> {
     root: String,
     checkpoint: String,
     verifier_key: String,
-    /// The verification just run: whether it passed, and what it found.
-    verified: Option<(bool, String)>,
+    /// The verification running or last run, if any.
+    verification: Option<Progress>,
+    /// Whether that verification is still running.
+    running: bool,
     /// Position, time, who, what.
     access: Vec<(u64, String, String, String)>,
+    /// The cursor this page started after (0: the first page).
+    after: u64,
+    /// The cursor of the next page, if there is one.
+    next: Option<u64>,
 }
 
-async fn page(
-    state: &AppState,
-    me: &Me,
-    p: &Principal,
-    verified: Option<(bool, String)>,
-) -> Response {
+/// A background run as a page shows it.
+pub(super) struct Progress {
+    pub started_by: String,
+    pub started_at: String,
+    pub what: String,
+    pub done: u64,
+    pub total: u64,
+    /// `None` while it runs; else whether it passed, and what it found.
+    pub outcome: Option<(bool, String)>,
+}
+
+impl Progress {
+    pub(super) fn of<T>(
+        run: &Run<T>,
+        outcome: impl FnOnce(&Result<T, String>) -> (bool, String),
+    ) -> Self {
+        let (done, total) = run.counter.get();
+        Self {
+            started_by: run.started_by.clone(),
+            started_at: when(run.started_at),
+            what: run.what.clone(),
+            done,
+            total,
+            outcome: run.result().map(outcome),
+        }
+    }
+
+    pub(super) fn running(&self) -> bool {
+        self.outcome.is_none()
+    }
+}
+
+/// A page that reloads itself while `running` (the `Refresh` header; the
+/// page also carries the `<meta>` equivalent).
+pub(super) fn refreshing(running: bool, mut r: Response) -> Response {
+    if running && let Ok(v) = HeaderValue::from_str(&REFRESH_SECONDS.to_string()) {
+        r.headers_mut().insert("refresh", v);
+    }
+    r
+}
+
+fn verification_outcome(r: &Result<Result<VerifyReport, Failure>, String>) -> (bool, String) {
+    match r {
+        Ok(Ok(r)) => (
+            true,
+            format!(
+                "Verified: {} events, root {}, {} signed checkpoints checked",
+                r.size,
+                r.root.to_base64(),
+                r.checkpoints
+            ),
+        ),
+        Ok(Err(f)) => (false, format!("FAILED: {f}")),
+        Err(e) => (false, format!("The verification could not finish: {e}")),
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct AccessQuery {
+    after: Option<u64>,
+}
+
+async fn page(state: &AppState, me: &Me, p: &Principal, after: u64) -> Response {
     let head = match state.svc.checkpoint(p).await {
         Ok(h) => h,
         Err(e) => return error_page(Some(me), ApiError::from(e)),
     };
-    let log = match state.svc.access_log(p, 0, 100).await {
+    let log = match state.svc.access_log(p, after, ACCESS_PAGE).await {
         Ok(l) => l,
         Err(e) => return error_page(Some(me), ApiError::from(e)),
     };
-    render(
+    let verification = state
+        .background
+        .verification
+        .current()
+        .map(|r| Progress::of(&r, verification_outcome));
+    let running = verification.as_ref().is_some_and(Progress::running);
+    let r = render(
         StatusCode::OK,
         &AuditPage {
             me: Some(me),
@@ -51,7 +133,8 @@ async fn page(
             root: head.root.to_base64(),
             checkpoint: head.checkpoint.unwrap_or_default(),
             verifier_key: head.verifier_key,
-            verified,
+            verification,
+            running,
             access: log
                 .items
                 .iter()
@@ -64,29 +147,178 @@ async fn page(
                     )
                 })
                 .collect(),
+            after,
+            next: log.next,
         },
+    );
+    refreshing(running, r)
+}
+
+pub(super) async fn audit_page(
+    State(state): State<AppState>,
+    v: Viewer,
+    Query(q): Query<AccessQuery>,
+) -> Response {
+    page(&state, &v.me, &v.p, q.after.unwrap_or(0)).await
+}
+
+/// Starts a verification of the whole ledger (every leaf, node and signed
+/// checkpoint) in the background, unless one is running, and shows it.
+pub(super) async fn verify(State(state): State<AppState>, c: CsrfForm<Empty>) -> Response {
+    let v = &c.viewer;
+    let check = match state.svc.ledger_check(&v.p).await {
+        Ok(check) => check,
+        Err(e) => return error_page(Some(&v.me), ApiError::from(e)),
+    };
+    state.background.verification.start(
+        v.p.name().to_string(),
+        state.svc.now(),
+        "the whole ledger".to_owned(),
+        move |counter: std::sync::Arc<Counter>| async move {
+            check.run(&counter).await.map_err(|e| {
+                let mut e = ApiError::from(e);
+                e.log_cause();
+                e.detail
+            })
+        },
+    );
+    Redirect::to("/audit#verify").into_response()
+}
+
+/// The latest signed checkpoint as a file (the C2SP signed note).
+pub(super) async fn checkpoint_file(State(state): State<AppState>, v: Viewer) -> Response {
+    let head = match state.svc.checkpoint(&v.p).await {
+        Ok(h) => h,
+        Err(e) => return error_page(Some(&v.me), ApiError::from(e)),
+    };
+    let Some(note) = head.checkpoint else {
+        return error_page(
+            Some(&v.me),
+            ApiError::not_found("the ledger is empty: there is no checkpoint yet"),
+        );
+    };
+    attachment(
+        "text/plain; charset=utf-8",
+        &format!("tocsin-checkpoint-{}.txt", head.size),
+        note,
     )
 }
 
-pub(super) async fn audit_page(State(state): State<AppState>, v: Viewer) -> Response {
-    page(&state, &v.me, &v.p, None).await
+/// `body` as a download named `filename`.
+pub(super) fn attachment(content_type: &'static str, filename: &str, body: String) -> Response {
+    let mut r = body.into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    r
 }
 
-/// Verifies the whole ledger now (every leaf, node and signed checkpoint).
-pub(super) async fn verify(State(state): State<AppState>, c: CsrfForm<Empty>) -> Response {
-    let v = &c.viewer;
-    let verified = match state.svc.verify_ledger(&v.p).await {
-        Ok(Ok(r)) => (
-            true,
-            format!(
-                "OK: {} events, root {}, {} signed checkpoints checked",
-                r.size,
-                r.root.to_base64(),
-                r.checkpoints
-            ),
-        ),
-        Ok(Err(f)) => (false, format!("FAILED: {f}")),
-        Err(e) => return error_page(Some(&v.me), ApiError::from(e)),
+#[derive(Deserialize)]
+pub(super) struct ProofQuery {
+    position: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "proof.html")]
+struct ProofPage<'a> {
+    me: Option<&'a Me>,
+    /// What was typed, shown again.
+    position: String,
+    error: Option<String>,
+    proof: Option<InclusionView>,
+}
+
+/// The position asked for, or the message shown beside the field.
+fn position(q: &ProofQuery) -> Option<Result<u64, String>> {
+    let raw = q
+        .position
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())?;
+    Some(
+        raw.parse::<u64>()
+            .map_err(|_| format!("'{raw}' is not a ledger position (a whole number from 0)")),
+    )
+}
+
+async fn proof_of(
+    state: &AppState,
+    p: &Principal,
+    position: u64,
+) -> Result<InclusionView, ApiError> {
+    let r = state.svc.inclusion_proof(p, position, None).await?;
+    Ok(InclusionView {
+        position: r.position,
+        size: r.size,
+        leaf_hash: r.leaf_hash.to_base64(),
+        root: r.root.to_base64(),
+        proof: r.proof.iter().map(|h| h.to_base64()).collect(),
+    })
+}
+
+/// The inclusion proof of the event at `?position=N` in the current tree.
+pub(super) async fn proof_page(
+    State(state): State<AppState>,
+    v: Viewer,
+    Query(q): Query<ProofQuery>,
+) -> Response {
+    // The page itself is the auditor's: the service says who that is.
+    if let Err(e) = state.svc.checkpoint(&v.p).await {
+        return error_page(Some(&v.me), ApiError::from(e));
+    }
+    let mut page = ProofPage {
+        me: Some(&v.me),
+        position: q.position.clone().unwrap_or_default(),
+        error: None,
+        proof: None,
     };
-    page(&state, &v.me, &v.p, Some(verified)).await
+    let mut status = StatusCode::OK;
+    match position(&q) {
+        None => {}
+        Some(Err(msg)) => {
+            page.error = Some(msg);
+            status = StatusCode::UNPROCESSABLE_ENTITY;
+        }
+        Some(Ok(n)) => match proof_of(&state, &v.p, n).await {
+            Ok(proof) => page.proof = Some(proof),
+            Err(e) if e.kind.status().is_server_error() => return error_page(Some(&v.me), e),
+            Err(e) => {
+                status = e.kind.status();
+                page.error = Some(e.detail);
+            }
+        },
+    }
+    render(status, &page)
+}
+
+/// The same proof as a JSON file, in the shape of the API's
+/// `GET /api/v1/audit/proofs/inclusion`.
+pub(super) async fn proof_file(
+    State(state): State<AppState>,
+    v: Viewer,
+    Query(q): Query<ProofQuery>,
+) -> Response {
+    let n = match position(&q) {
+        Some(Ok(n)) => n,
+        Some(Err(msg)) => return error_page(Some(&v.me), ApiError::validation(msg)),
+        None => {
+            return error_page(
+                Some(&v.me),
+                ApiError::validation("give the position of an event: ?position=N"),
+            );
+        }
+    };
+    match proof_of(&state, &v.p, n).await {
+        Ok(proof) => match serde_json::to_string_pretty(&proof) {
+            Ok(json) => attachment(
+                "application/json",
+                &format!("tocsin-inclusion-{}-{}.json", proof.position, proof.size),
+                json,
+            ),
+            Err(e) => error_page(Some(&v.me), ApiError::internal(format!("proof JSON: {e}"))),
+        },
+        Err(e) => error_page(Some(&v.me), e),
+    }
 }

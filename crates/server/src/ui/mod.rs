@@ -144,6 +144,9 @@ pub fn routes() -> Router<AppState> {
         .route("/approvals", get(approvals::approvals))
         .route("/audit", get(audit::audit_page))
         .route("/audit/verify", post(audit::verify))
+        .route("/audit/checkpoint", get(audit::checkpoint_file))
+        .route("/audit/proof", get(audit::proof_page))
+        .route("/audit/proof.json", get(audit::proof_file))
         .route("/static/tocsin.css", get(stylesheet))
         .layer(middleware::from_fn(page_layer))
 }

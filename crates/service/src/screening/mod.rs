@@ -350,16 +350,34 @@ impl Service {
         name: &str,
         files: Vec<ImportFile>,
     ) -> Result<Imported, ServiceError> {
+        let counter = Arc::new(crate::background::Counter::default());
+        self.import_registry_counting(p, kind, name, files, counter)
+            .await
+    }
+
+    /// [`Service::import_registry`], counting the bytes parsed on `counter`
+    /// (see [`crate::background::RegistryImport`]).
+    pub(crate) async fn import_registry_counting(
+        &self,
+        p: &Principal,
+        kind: RegistryKind,
+        name: &str,
+        files: Vec<ImportFile>,
+        counter: Arc<crate::background::Counter>,
+    ) -> Result<Imported, ServiceError> {
         self.authorize(p, Permission::Operate, "import_registry")
             .await?;
         let actor = p.name();
         check_name(name)?;
         let owned_name = name.to_owned();
         let sources: Vec<String> = files.iter().map(|f| f.name.clone()).collect();
-        let reg =
-            tokio::task::spawn_blocking(move || parse_registry(kind, &owned_name, &files, |_| {}))
-                .await
-                .map_err(|e| ServiceError::internal("the import stopped", e))??;
+        let total: u64 = files.iter().map(|f| f.text.len() as u64).sum();
+        counter.set(0, total);
+        let reg = tokio::task::spawn_blocking(move || {
+            parse_registry(kind, &owned_name, &files, |pr| counter.set(pr.bytes, total))
+        })
+        .await
+        .map_err(|e| ServiceError::internal("the import stopped", e))??;
         let sha256 = reg.content_hash().to_string();
         let (entries, names) = (reg.len() as u64, reg.name_count() as u64);
         let reg = Arc::new(reg);
