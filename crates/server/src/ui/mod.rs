@@ -34,10 +34,15 @@
 //! * `delivery`: recording a hop of delivery, a response, the outcome.
 //! * `waivers`: requesting a waiver and deciding it.
 //! * `approvals`: the inbox of texts and waivers awaiting a second person.
-//! * `audit`: the checkpoint, verifying the ledger, the access log.
+//! * `audit`: the checkpoint, verifying the ledger (in the background,
+//!   with its progress), inclusion proofs, the access log.
+//! * `admin`, `admin_reference`, `admin_registries`: the admin pages
+//!   (accounts; relations, directory, notification targets, policy;
+//!   registries and their import).
 //! * `view`: what the templates show, made from the service's answers.
 
 mod actions;
+mod admin;
 mod approvals;
 mod audit;
 mod delivery;
@@ -147,8 +152,26 @@ pub fn routes() -> Router<AppState> {
         .route("/audit/checkpoint", get(audit::checkpoint_file))
         .route("/audit/proof", get(audit::proof_page))
         .route("/audit/proof.json", get(audit::proof_file))
+        .merge(admin_routes())
         .route("/static/tocsin.css", get(stylesheet))
         .layer(middleware::from_fn(page_layer))
+}
+
+/// The admin pages (`/admin...`).
+fn admin_routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin", get(admin::accounts))
+        .route("/admin/accounts", post(admin::create_account))
+        .route(
+            "/admin/accounts/{name}",
+            get(admin::account).post(admin::change_account),
+        )
+        .route("/admin/accounts/{name}/disable", post(admin::disable_account))
+        .route("/admin/accounts/{name}/enable", post(admin::enable_account))
+        .route(
+            "/admin/accounts/{name}/enrolment",
+            post(admin::issue_enrolment),
+        )
 }
 
 async fn stylesheet() -> Response {
