@@ -43,6 +43,7 @@
 
 mod actions;
 mod admin;
+mod admin_reference;
 mod approvals;
 mod audit;
 mod delivery;
@@ -172,6 +173,24 @@ fn admin_routes() -> Router<AppState> {
             "/admin/accounts/{name}/enrolment",
             post(admin::issue_enrolment),
         )
+        .route("/admin/reference", get(admin_reference::reference))
+        .route(
+            "/admin/reference/relations",
+            post(admin_reference::set_relations),
+        )
+        .route(
+            "/admin/reference/directory",
+            post(admin_reference::set_directory),
+        )
+        .route(
+            "/admin/notification-targets",
+            get(admin_reference::targets).post(admin_reference::add_target),
+        )
+        .route(
+            "/admin/notification-targets/{name}/remove",
+            post(admin_reference::remove_target),
+        )
+        .route("/admin/policy", get(admin_reference::policy))
 }
 
 async fn stylesheet() -> Response {
