@@ -134,7 +134,8 @@ impl SpecForm {
                     roles.insert(r);
                 }
                 Err(_) => {
-                    self.errors.insert("roles", format!("there is no role “{r}”"));
+                    self.errors
+                        .insert("roles", format!("there is no role “{r}”"));
                 }
             }
         }
@@ -153,8 +154,7 @@ impl SpecForm {
                     compartments.insert(c);
                 }
                 Err(e) => {
-                    self.errors
-                        .insert("compartments", format!("“{c}”: {e}"));
+                    self.errors.insert("compartments", format!("“{c}”: {e}"));
                 }
             }
         }
@@ -339,7 +339,11 @@ pub(super) async fn create_account(
     let (Some(name), Some(spec)) = (name, spec) else {
         return accounts_page(&state, v, None, f, None, StatusCode::UNPROCESSABLE_ENTITY).await;
     };
-    match state.svc.create_account(&v.p, name.clone(), spec, None).await {
+    match state
+        .svc
+        .create_account(&v.p, name.clone(), spec, None)
+        .await
+    {
         Ok(_) => Redirect::to(&format!("/admin/accounts/{name}")).into_response(),
         Err(e) => {
             let e = ApiError::from(e);
@@ -450,7 +454,9 @@ async fn refused_on_account(
 ) -> Response {
     let e = ApiError::from(e);
     let status = e.kind.status();
-    if status.is_server_error() || status == StatusCode::FORBIDDEN || status == StatusCode::NOT_FOUND
+    if status.is_server_error()
+        || status == StatusCode::FORBIDDEN
+        || status == StatusCode::NOT_FOUND
     {
         return error_page(Some(&v.me), e);
     }
@@ -502,7 +508,12 @@ pub(super) struct ReasonForm {
     reason: String,
 }
 
-async fn set_disabled(state: &AppState, c: &CsrfForm<ReasonForm>, name: &str, disabled: bool) -> Response {
+async fn set_disabled(
+    state: &AppState,
+    c: &CsrfForm<ReasonForm>,
+    name: &str,
+    disabled: bool,
+) -> Response {
     let v = &c.viewer;
     let typed = c.form.reason.trim().to_owned();
     let reason = match Reason::new(typed.clone()) {

@@ -89,7 +89,12 @@ struct Posted {
     saved: Option<&'static str>,
 }
 
-async fn reference_page(state: &AppState, v: &Viewer, posted: Posted, status: StatusCode) -> Response {
+async fn reference_page(
+    state: &AppState,
+    v: &Viewer,
+    posted: Posted,
+    status: StatusCode,
+) -> Response {
     let relations = match state.svc.relations().await {
         Ok(r) => r,
         Err(e) => return error_page(Some(&v.me), ApiError::from(e)),
@@ -116,7 +121,11 @@ async fn reference_page(state: &AppState, v: &Viewer, posted: Posted, status: St
                 relation: rel.as_str().replace('_', " "),
                 protecting_power: match rel {
                     Relation::NoRelations { protecting_power } => {
-                        format!("{} ({})", protecting_power.name(), json_name(&protecting_power))
+                        format!(
+                            "{} ({})",
+                            protecting_power.name(),
+                            json_name(&protecting_power)
+                        )
                     }
                     _ => String::new(),
                 },
@@ -131,7 +140,11 @@ async fn reference_page(state: &AppState, v: &Viewer, posted: Posted, status: St
             name: e.name.to_string(),
             kind: json_name(&e.kind).replace('_', " "),
             country: json_name(&e.country),
-            locality: e.locality.as_ref().map(|l| l.to_string()).unwrap_or_default(),
+            locality: e
+                .locality
+                .as_ref()
+                .map(|l| l.to_string())
+                .unwrap_or_default(),
             own_office: e.own_office,
             protecting_power: e
                 .protecting_power
@@ -395,10 +408,7 @@ pub(super) async fn targets(State(state): State<AppState>, v: Viewer) -> Respons
 }
 
 /// Adds (or changes) a notification target.
-pub(super) async fn add_target(
-    State(state): State<AppState>,
-    c: CsrfForm<TargetForm>,
-) -> Response {
+pub(super) async fn add_target(State(state): State<AppState>, c: CsrfForm<TargetForm>) -> Response {
     let v = &c.viewer;
     let mut f = c.form;
     let Some((target, secret)) = f.target() else {

@@ -44,6 +44,7 @@
 mod actions;
 mod admin;
 mod admin_reference;
+mod admin_registries;
 mod approvals;
 mod audit;
 mod delivery;
@@ -167,7 +168,10 @@ fn admin_routes() -> Router<AppState> {
             "/admin/accounts/{name}",
             get(admin::account).post(admin::change_account),
         )
-        .route("/admin/accounts/{name}/disable", post(admin::disable_account))
+        .route(
+            "/admin/accounts/{name}/disable",
+            post(admin::disable_account),
+        )
         .route("/admin/accounts/{name}/enable", post(admin::enable_account))
         .route(
             "/admin/accounts/{name}/enrolment",
@@ -191,6 +195,12 @@ fn admin_routes() -> Router<AppState> {
             post(admin_reference::remove_target),
         )
         .route("/admin/policy", get(admin_reference::policy))
+        .route(
+            "/admin/registries",
+            get(admin_registries::registries)
+                .post(admin_registries::import)
+                .layer(admin_registries::upload_limit()),
+        )
 }
 
 async fn stylesheet() -> Response {
