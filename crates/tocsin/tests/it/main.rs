@@ -30,6 +30,7 @@ mod support;
 mod sweep;
 mod tamper;
 mod ui;
+mod ui_admin;
 mod warnings;
 
 // The case page and intake in the browser (beside `ui`).
