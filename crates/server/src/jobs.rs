@@ -280,12 +280,28 @@ pub struct Run<T> {
     pub what: String,
     pub counter: Arc<Counter>,
     result: OnceLock<Result<T, String>>,
+    finished: tokio::sync::Notify,
 }
 
 impl<T> Run<T> {
     /// `None` while it runs.
     pub fn result(&self) -> Option<&Result<T, String>> {
         self.result.get()
+    }
+
+    /// Waits until the run is finished, at most `limit`: whether it is.
+    /// (A short run is shown done at once rather than as progress.)
+    pub async fn settle(&self, limit: Duration) -> bool {
+        let wait = async {
+            loop {
+                let finished = self.finished.notified();
+                if self.result().is_some() {
+                    return;
+                }
+                finished.await;
+            }
+        };
+        tokio::time::timeout(limit, wait).await.is_ok()
     }
 }
 
@@ -324,6 +340,7 @@ impl<T: Send + Sync + 'static> Slot<T> {
             what,
             counter: counter.clone(),
             result: OnceLock::new(),
+            finished: tokio::sync::Notify::new(),
         });
         *current = Some(run.clone());
         drop(current);
@@ -338,6 +355,7 @@ impl<T: Send + Sync + 'static> Slot<T> {
                 }
             };
             let _ = done.result.set(r);
+            done.finished.notify_waiters();
         });
         (run, true)
     }
@@ -346,6 +364,51 @@ impl<T: Send + Sync + 'static> Slot<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn one_run_at_a_time_and_the_last_one_stays() {
+        let slot: Slot<u64> = Slot::default();
+        assert!(slot.current().is_none());
+        let (go, wait) = tokio::sync::oneshot::channel::<()>();
+        let (first, started) = slot.start(
+            "auditor".into(),
+            Timestamp::UNIX_EPOCH,
+            "a test".into(),
+            |counter| async move {
+                counter.set(1, 2);
+                let _ = wait.await;
+                counter.set(2, 2);
+                Ok(42)
+            },
+        );
+        assert!(started);
+        assert!(!first.settle(Duration::from_millis(50)).await, "it waits");
+        assert_eq!(first.counter.get(), (1, 2));
+        // A second request while it runs shows the running one.
+        let (second, started) = slot.start(
+            "other".into(),
+            Timestamp::UNIX_EPOCH,
+            "another".into(),
+            |_| async { Ok(7) },
+        );
+        assert!(!started);
+        assert!(Arc::ptr_eq(&first, &second));
+        let _ = go.send(());
+        assert!(first.settle(Duration::from_secs(5)).await);
+        assert_eq!(first.result(), Some(&Ok(42)));
+        assert_eq!(first.counter.get(), (2, 2));
+        // Finished, it stays to be shown, and a new one may start.
+        assert!(Arc::ptr_eq(&slot.current().unwrap(), &first));
+        let (third, started) = slot.start(
+            "other".into(),
+            Timestamp::UNIX_EPOCH,
+            "another".into(),
+            |_| async { Err("refused".to_owned()) },
+        );
+        assert!(started);
+        assert!(third.settle(Duration::from_secs(5)).await);
+        assert_eq!(third.result(), Some(&Err("refused".to_owned())));
+    }
 
     #[test]
     fn hmac_matches_rfc_4231() {

@@ -299,7 +299,7 @@ pub(super) async fn import(State(state): State<AppState>, req: Request) -> Respo
             .join(", ")
     );
     let svc = state.svc.clone();
-    let (_, started) = state.background.import.start(
+    let (run, started) = state.background.import.start(
         v.p.name().to_string(),
         state.svc.now(),
         what,
@@ -322,6 +322,7 @@ pub(super) async fn import(State(state): State<AppState>, req: Request) -> Respo
         },
     );
     if started {
+        run.settle(super::audit::SETTLE).await;
         Redirect::to("/admin/registries#import").into_response()
     } else {
         Redirect::to("/admin/registries?busy=1#import").into_response()

@@ -28,6 +28,11 @@ const ACCESS_PAGE: usize = 50;
 /// Seconds between two reloads of a page that shows a run in progress.
 pub(super) const REFRESH_SECONDS: u32 = 1;
 
+/// How long a post that starts a run waits for it before answering: a
+/// short run (a small ledger) is shown done at once, a long one as its
+/// progress.
+pub(super) const SETTLE: std::time::Duration = std::time::Duration::from_secs(1);
+
 #[derive(Template)]
 #[template(path = "audit.html")]
 struct AuditPage<'a> {
@@ -94,7 +99,7 @@ fn verification_outcome(r: &Result<Result<VerifyReport, Failure>, String>) -> (b
         Ok(Ok(r)) => (
             true,
             format!(
-                "Verified: {} events, root {}, {} signed checkpoints checked",
+                "OK: verified {} events, root {}, {} signed checkpoints checked",
                 r.size,
                 r.root.to_base64(),
                 r.checkpoints
@@ -170,7 +175,7 @@ pub(super) async fn verify(State(state): State<AppState>, c: CsrfForm<Empty>) ->
         Ok(check) => check,
         Err(e) => return error_page(Some(&v.me), ApiError::from(e)),
     };
-    state.background.verification.start(
+    let (run, _) = state.background.verification.start(
         v.p.name().to_string(),
         state.svc.now(),
         "the whole ledger".to_owned(),
@@ -182,6 +187,7 @@ pub(super) async fn verify(State(state): State<AppState>, c: CsrfForm<Empty>) ->
             })
         },
     );
+    run.settle(SETTLE).await;
     Redirect::to("/audit#verify").into_response()
 }
 
