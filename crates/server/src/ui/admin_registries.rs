@@ -74,6 +74,8 @@ struct RegistriesPage<'a> {
     f: ImportForm,
     /// The import just sent was not started: another one runs.
     busy: bool,
+    /// Whether the reader asked the page not to reload itself.
+    quiet: bool,
 }
 
 fn import_outcome(r: &Result<Imported, String>) -> (bool, String) {
@@ -104,7 +106,7 @@ async fn registries_page(
     state: &AppState,
     v: &Viewer,
     f: ImportForm,
-    busy: bool,
+    q: &BusyQuery,
     status: StatusCode,
 ) -> Response {
     let items = match state.svc.registries().await {
@@ -138,15 +140,19 @@ async fn registries_page(
             running,
             may_import: v.p.may(Permission::Operate),
             f,
-            busy,
+            busy: q.busy.is_some(),
+            quiet: q.quiet.is_some(),
         },
     );
-    refreshing(running, r)
+    refreshing(running, q.quiet.is_some(), r)
 }
 
-#[derive(serde::Deserialize)]
+#[derive(Default, serde::Deserialize)]
 pub(super) struct BusyQuery {
+    /// Present: the import just sent was not started.
     busy: Option<String>,
+    /// Present: do not reload the page while an import runs.
+    quiet: Option<String>,
 }
 
 /// `/admin/registries`: the registries, the import running or last run,
@@ -160,7 +166,7 @@ pub(super) async fn registries(
         kind: "directory".into(),
         ..ImportForm::default()
     };
-    registries_page(&state, &v, f, q.busy.is_some(), StatusCode::OK).await
+    registries_page(&state, &v, f, &q, StatusCode::OK).await
 }
 
 /// A form post that did not carry the session's CSRF token first: refused
@@ -259,7 +265,7 @@ pub(super) async fn import(State(state): State<AppState>, req: Request) -> Respo
                             &state,
                             &v,
                             f,
-                            false,
+                            &BusyQuery::default(),
                             StatusCode::UNPROCESSABLE_ENTITY,
                         )
                         .await;
@@ -287,7 +293,14 @@ pub(super) async fn import(State(state): State<AppState>, req: Request) -> Respo
         }
         f.errors
             .insert("file", "choose the file to import".to_owned());
-        return registries_page(&state, &v, f, false, StatusCode::UNPROCESSABLE_ENTITY).await;
+        return registries_page(
+            &state,
+            &v,
+            f,
+            &BusyQuery::default(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     };
     let what = format!(
         "Import of registry {} from {}",

@@ -26,7 +26,7 @@ use tocsin_store::audit::{Failure, VerifyReport};
 const ACCESS_PAGE: usize = 50;
 
 /// Seconds between two reloads of a page that shows a run in progress.
-pub(super) const REFRESH_SECONDS: u32 = 1;
+pub(super) const REFRESH_SECONDS: u32 = 2;
 
 /// How long a post that starts a run waits for it before answering: a
 /// short run (a small ledger) is shown done at once, a long one as its
@@ -45,6 +45,8 @@ struct AuditPage<'a> {
     verification: Option<Progress>,
     /// Whether that verification is still running.
     running: bool,
+    /// Whether the reader asked the page not to reload itself.
+    quiet: bool,
     /// Position, time, who, what.
     access: Vec<(u64, String, String, String)>,
     /// The cursor this page started after (0: the first page).
@@ -85,10 +87,16 @@ impl Progress {
     }
 }
 
-/// A page that reloads itself while `running` (the `Refresh` header; the
-/// page also carries the `<meta>` equivalent).
-pub(super) fn refreshing(running: bool, mut r: Response) -> Response {
-    if running && let Ok(v) = HeaderValue::from_str(&REFRESH_SECONDS.to_string()) {
+/// A page that reloads itself while `running`, unless the reader asked it
+/// to stay still (`quiet`): the `Refresh` header, which every browser
+/// follows without script. (Not a `<meta http-equiv="refresh">`: axe-core
+/// counts a timed one as a critical violation, and the page says that it
+/// reloads and offers to stop.)
+pub(super) fn refreshing(running: bool, quiet: bool, mut r: Response) -> Response {
+    if running
+        && !quiet
+        && let Ok(v) = HeaderValue::from_str(&REFRESH_SECONDS.to_string())
+    {
         r.headers_mut().insert("refresh", v);
     }
     r
@@ -113,9 +121,11 @@ fn verification_outcome(r: &Result<Result<VerifyReport, Failure>, String>) -> (b
 #[derive(Deserialize)]
 pub(super) struct AccessQuery {
     after: Option<u64>,
+    /// Present: do not reload the page while a verification runs.
+    quiet: Option<String>,
 }
 
-async fn page(state: &AppState, me: &Me, p: &Principal, after: u64) -> Response {
+async fn page(state: &AppState, me: &Me, p: &Principal, after: u64, quiet: bool) -> Response {
     let head = match state.svc.checkpoint(p).await {
         Ok(h) => h,
         Err(e) => return error_page(Some(me), ApiError::from(e)),
@@ -140,6 +150,7 @@ async fn page(state: &AppState, me: &Me, p: &Principal, after: u64) -> Response 
             verifier_key: head.verifier_key,
             verification,
             running,
+            quiet,
             access: log
                 .items
                 .iter()
@@ -156,7 +167,7 @@ async fn page(state: &AppState, me: &Me, p: &Principal, after: u64) -> Response 
             next: log.next,
         },
     );
-    refreshing(running, r)
+    refreshing(running, quiet, r)
 }
 
 pub(super) async fn audit_page(
@@ -164,7 +175,7 @@ pub(super) async fn audit_page(
     v: Viewer,
     Query(q): Query<AccessQuery>,
 ) -> Response {
-    page(&state, &v.me, &v.p, q.after.unwrap_or(0)).await
+    page(&state, &v.me, &v.p, q.after.unwrap_or(0), q.quiet.is_some()).await
 }
 
 /// Starts a verification of the whole ledger (every leaf, node and signed

@@ -144,8 +144,12 @@ fn the_audit_page_verifies_in_the_background_and_hands_out_the_checkpoint_and_pr
             "{}",
             page.body
         );
-        assert!(page.body.contains("http-equiv=\"refresh\""));
-        assert_eq!(page.refresh, "1");
+        assert_eq!(page.refresh, "2");
+        assert!(page.body.contains("id=\"verify-quiet\""));
+        assert!(
+            fetch(&b, "/audit?quiet=1").refresh.is_empty(),
+            "asked to stay still"
+        );
         // A second request shows the running one rather than start another.
         assert!(!page.body.contains("id=\"verify-ledger\""));
     } else {
@@ -242,7 +246,7 @@ fn an_admin_creates_and_changes_an_account_and_a_non_admin_is_refused() {
 
     b.login("admin.ui", &password("admin.ui"));
     b.goto("/admin");
-    assert!(b.exists("#account-admin\\.ui"), "{}", b.body());
+    assert!(b.exists("#accounts-row-admin\\.ui"), "{}", b.body());
     // A bad name: named beside its field, and nothing typed is lost.
     b.fill("#account-name", "Not A Name!");
     b.fill("#display-name", "Rita Approver");
