@@ -36,13 +36,15 @@
 //! * `approvals`: the inbox of texts and waivers awaiting a second person.
 //! * `audit`: the checkpoint, verifying the ledger (in the background,
 //!   with its progress), inclusion proofs, the access log.
-//! * `admin`, `admin_reference`, `admin_registries`: the admin pages
-//!   (accounts; relations, directory, notification targets, policy;
-//!   registries and their import).
+//! * `admin`, `admin_elements`, `admin_reference`, `admin_registries`:
+//!   the admin pages (accounts; elements and clearance levels; relations,
+//!   directory, notification targets, policy; registries and their
+//!   import).
 //! * `view`: what the templates show, made from the service's answers.
 
 mod actions;
 mod admin;
+mod admin_elements;
 mod admin_reference;
 mod admin_registries;
 mod approvals;
@@ -177,6 +179,11 @@ fn admin_routes() -> Router<AppState> {
             "/admin/accounts/{name}/enrolment",
             post(admin::issue_enrolment),
         )
+        .route(
+            "/admin/elements",
+            get(admin_elements::elements).post(admin_elements::register_element),
+        )
+        .route("/admin/clearance-levels", post(admin_elements::set_levels))
         .route("/admin/reference", get(admin_reference::reference))
         .route(
             "/admin/reference/relations",

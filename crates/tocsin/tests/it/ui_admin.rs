@@ -245,6 +245,34 @@ fn an_admin_creates_and_changes_an_account_and_a_non_admin_is_refused() {
     b.logout();
 
     b.login("admin.ui", &password("admin.ui"));
+    // Elements and clearance levels: a level an account holds cannot go,
+    // and the form keeps what was typed.
+    b.goto("/admin/elements");
+    b.fill("#element-name", "Liaison Office");
+    b.fill("#element-description", "our liaison with foreign services");
+    b.submit("#register-element");
+    assert!(
+        b.text("#elements-table").contains("Liaison Office"),
+        "{}",
+        b.body()
+    );
+    b.fill("#levels-input", "UNCLASSIFIED, SECRET");
+    b.submit("#set-levels");
+    assert!(b.exists("#levels-error"), "{}", b.body());
+    assert_eq!(
+        b.script(
+            "return document.querySelector('#levels-input').value;",
+            vec![]
+        ),
+        json!("UNCLASSIFIED, SECRET")
+    );
+    b.fill(
+        "#levels-input",
+        "UNCLASSIFIED, CONFIDENTIAL, SECRET, TOP SECRET, COSMIC",
+    );
+    b.submit("#set-levels");
+    assert!(b.text("#levels-list").contains("COSMIC"), "{}", b.body());
+
     b.goto("/admin");
     assert!(b.exists("#accounts-row-admin\\.ui"), "{}", b.body());
     // A bad name: named beside its field, and nothing typed is lost.
