@@ -1,6 +1,7 @@
 //! The admin pages about accounts (`/admin`): the list, creating one,
 //! and on an account's page its roles, clearance, compartments and
-//! elements, disabling and enabling it, and a one-time enrolment secret.
+//! elements, disabling and enabling it, a one-time enrolment secret, and
+//! its API tokens (revoking one; an admin issues none for another account).
 //! The same service methods as the API's `/accounts` operations, and
 //! nothing more: an account is created without a password, and the only
 //! secret an admin is shown is the enrolment secret the API's
@@ -372,6 +373,18 @@ struct AccountPage<'a> {
     enrolment: Option<(String, String)>,
     /// Whether the change just posted was saved.
     saved: bool,
+    /// The account's API tokens: id, label, roles, issued, expires, revoked.
+    tokens: Vec<TokenRow>,
+}
+
+/// An API token of the account, as a row (never its secret).
+struct TokenRow {
+    id: String,
+    label: String,
+    roles: String,
+    issued: String,
+    expires: String,
+    revoked: bool,
 }
 
 impl AccountPage<'_> {
@@ -409,6 +422,27 @@ async fn account_page(
         Ok(f) => f,
         Err(e) => return error_page(Some(&v.me), e),
     };
+    let tokens = match state.svc.tokens(&v.p).await {
+        Ok(t) => t,
+        Err(e) => return error_page(Some(&v.me), ApiError::from(e)),
+    };
+    let tokens = tokens
+        .iter()
+        .filter(|t| t.account == a.name)
+        .map(|t| TokenRow {
+            id: t.token_id.to_string(),
+            label: t.label.to_string(),
+            roles: t
+                .roles
+                .iter()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            issued: when(t.issued_at),
+            expires: when(t.expires_at),
+            revoked: t.revoked,
+        })
+        .collect();
     render(
         status,
         &AccountPage {
@@ -419,6 +453,7 @@ async fn account_page(
             reason: shown.reason,
             enrolment: shown.enrolment,
             saved: shown.saved,
+            tokens,
         },
     )
 }
@@ -582,5 +617,24 @@ pub(super) async fn issue_enrolment(
             account_page(&state, v, &name, shown, StatusCode::CREATED).await
         }
         Err(e) => refused_on_account(&state, v, &name, "enrolment", e, Shown::default()).await,
+    }
+}
+
+/// Revokes one of the account's API tokens.
+pub(super) async fn revoke_token(
+    State(state): State<AppState>,
+    Path((name, id)): Path<(String, String)>,
+    c: CsrfForm<super::session::Empty>,
+) -> Response {
+    let v = &c.viewer;
+    let Ok(id) = id.parse() else {
+        return error_page(
+            Some(&v.me),
+            ApiError::not_found(format!("there is no token {id}")),
+        );
+    };
+    match state.svc.revoke_token(&v.p, id).await {
+        Ok(_) => Redirect::to(&format!("/admin/accounts/{name}#tokens")).into_response(),
+        Err(e) => refused_on_account(&state, v, &name, "tokens", e, Shown::default()).await,
     }
 }

@@ -180,6 +180,10 @@ fn admin_routes() -> Router<AppState> {
             post(admin::issue_enrolment),
         )
         .route(
+            "/admin/accounts/{name}/tokens/{id}/revoke",
+            post(admin::revoke_token),
+        )
+        .route(
             "/admin/elements",
             get(admin_elements::elements).post(admin_elements::register_element),
         )

@@ -227,7 +227,7 @@ fn an_admin_creates_and_changes_an_account_and_a_non_admin_is_refused() {
     let d = Deployment::new();
     let srv = d.serve(NOW);
     srv.account("admin.ui", &[Role::Admin], &[CT], "TOP SECRET", &[]);
-    srv.account(
+    let analyst = srv.account(
         "analyst.ui",
         &[Role::Analyst],
         &[CT],
@@ -318,6 +318,21 @@ fn an_admin_creates_and_changes_an_account_and_a_non_admin_is_refused() {
     b.submit("#issue-enrolment");
     let secret = b.text("#enrolment-secret");
     assert!(!secret.is_empty());
+    // An account's API token, revoked from its page.
+    b.goto("/admin/accounts/analyst.ui");
+    assert_eq!(
+        srv.call("GET", "/api/v1/cases", Some(&analyst), None)
+            .status,
+        200
+    );
+    b.submit("#revoke-token-1");
+    assert!(b.text("#tokens-table").contains("revoked"), "{}", b.body());
+    assert_eq!(
+        srv.call("GET", "/api/v1/cases", Some(&analyst), None)
+            .status,
+        401
+    );
+
     // Nobody changes their own privileges: the service's refusal, beside the form.
     b.goto("/admin/accounts/admin.ui");
     b.click("#role-auditor");
