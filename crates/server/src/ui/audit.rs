@@ -339,3 +339,67 @@ pub(super) async fn proof_file(
         Err(e) => error_page(Some(&v.me), e),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn me() -> Me {
+        Me {
+            name: "auditor".into(),
+            display_name: "An Auditor".into(),
+            roles: "auditor".into(),
+            elements: "none".into(),
+            clearance: "SECRET".into(),
+            csrf: "token".into(),
+            may_submit: false,
+            may_approve: false,
+            may_audit: true,
+        }
+    }
+
+    fn page(me: &Me, outcome: Option<(bool, String)>, quiet: bool) -> String {
+        let running = outcome.is_none();
+        AuditPage {
+            me: Some(me),
+            size: 9000,
+            root: "root".into(),
+            checkpoint: "note".into(),
+            verifier_key: "key".into(),
+            verification: Some(Progress {
+                started_by: "auditor".into(),
+                started_at: "2026-12-04 13:00 UTC".into(),
+                what: "the whole ledger".into(),
+                done: 4096,
+                total: 9000,
+                outcome,
+            }),
+            running,
+            quiet,
+            access: vec![],
+            after: 0,
+            next: None,
+        }
+        .render()
+        .unwrap()
+    }
+
+    #[test]
+    fn a_running_verification_shows_how_far_it_got_and_offers_no_second_one() {
+        let me = me();
+        let html = page(&me, None, false);
+        assert!(html.contains("Verified 4096 of 9000 leaves"), "{html}");
+        assert!(
+            html.contains(r#"<progress max="9000" value="4096""#),
+            "{html}"
+        );
+        assert!(html.contains("?quiet=1"), "{html}");
+        assert!(!html.contains(r#"id="verify-ledger""#), "{html}");
+        let quiet = page(&me, None, true);
+        assert!(quiet.contains(r#"id="verify-reload""#), "{quiet}");
+        let done = page(&me, Some((true, "OK: verified 9000 events".into())), false);
+        assert!(done.contains(r#"id="verify-result""#), "{done}");
+        assert!(!done.contains("<progress"), "{done}");
+        assert!(done.contains(r#"id="verify-ledger""#), "{done}");
+    }
+}
