@@ -6,7 +6,12 @@
 //! * **Names** (primary, aliases, original-script names) are normalised
 //!   once at build time and stored as sequences of `u32` ids into an
 //!   interned **vocabulary** of distinct tokens (text, phonetic skeleton,
-//!   kind, script). Display strings live in one string arena.
+//!   kind, script). A name in hangul, Chinese characters or kana is
+//!   indexed once per reading: each reading is an indexed name with its own
+//!   tokens, while its display text, entry and source are kept once per
+//!   listed name (a sorted list of the further readings maps one to the
+//!   other). Display strings live in one string arena, 4 bytes per string
+//!   beside the text.
 //! * **Postings**: for every vocabulary token, the sorted list of names that
 //!   contain it, delta + varint encoded in one byte buffer.
 //! * **Token-level fuzzy keys**, built over the vocabulary (much smaller
@@ -150,24 +155,48 @@ pub struct IndexStats {
     pub heap_bytes: usize,
 }
 
-/// Strings in one buffer.
+/// Strings in one buffer. String `i` ends at `ends[i]`, the low 32 bits of
+/// its end offset; the high bits, which change only past every 4 GiB of
+/// text, are kept in `highs` as `(first string, high bits)` steps, so that
+/// an end costs 4 bytes, not 8.
 #[derive(Default, Debug, Clone)]
 struct Arena {
     data: String,
-    ends: Vec<u64>,
+    ends: Vec<u32>,
+    highs: Vec<(u32, u32)>,
 }
 
 impl Arena {
     fn push(&mut self, s: &str) -> u32 {
         self.data.push_str(s);
-        self.ends.push(self.data.len() as u64);
-        (self.ends.len() - 1) as u32
+        let end = self.data.len() as u64;
+        let i = self.ends.len() as u32;
+        let high = (end >> 32) as u32;
+        if high != self.highs.last().map_or(0, |h| h.1) {
+            self.highs.push((i, high));
+        }
+        self.ends.push(end as u32);
+        i
+    }
+
+    fn end(&self, i: usize) -> usize {
+        let low = u64::from(self.ends[i]);
+        if self.highs.is_empty() {
+            return low as usize;
+        }
+        let k = self.highs.partition_point(|h| h.0 as usize <= i);
+        let high = if k == 0 {
+            0
+        } else {
+            u64::from(self.highs[k - 1].1)
+        };
+        ((high << 32) | low) as usize
     }
 
     fn get(&self, i: u32) -> &str {
         let i = i as usize;
-        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        &self.data[start..self.ends[i] as usize]
+        let start = if i == 0 { 0 } else { self.end(i - 1) };
+        &self.data[start..self.end(i)]
     }
 
     fn len(&self) -> usize {
@@ -175,12 +204,13 @@ impl Arena {
     }
 
     fn heap(&self) -> usize {
-        self.data.capacity() + self.ends.capacity() * 8
+        self.data.capacity() + self.ends.capacity() * 4 + self.highs.capacity() * 8
     }
 
     fn shrink(&mut self) {
         self.data.shrink_to_fit();
         self.ends.shrink_to_fit();
+        self.highs.shrink_to_fit();
     }
 }
 
@@ -385,12 +415,18 @@ pub struct Index {
     skel_members: Vec<u32>,
     /// Sorted `(hash << 32) | vocab id` of single-character deletions.
     deletions: Vec<u64>,
-    // Names.
-    name_text: Arena,
+    // Indexed names: the tokens of each (postings, scoring). A listed name
+    // is indexed once, or for a name in hangul, Chinese characters or kana
+    // once per reading, the readings of one listed name being consecutive.
     name_tok_start: Vec<u32>,
     name_toks: Vec<u32>,
-    name_entry: Vec<u32>,
-    name_source: Vec<NameSource>,
+    /// Sorted ids of the indexed names that are a further reading of the
+    /// listed name before them (empty without CJK names).
+    extra_readings: Vec<u32>,
+    // Listed names (the registries' names): display text, entry, source.
+    listed_text: Arena,
+    listed_entry: Vec<u32>,
+    listed_source: Vec<NameSource>,
     // Entries.
     entry_id: Arena,
     entry_list: Vec<u16>,
@@ -454,11 +490,12 @@ impl Index {
             by_skel: FxHashMap::default(),
             skel_members: Vec::new(),
             deletions: Vec::new(),
-            name_text: Arena::default(),
             name_tok_start: vec![0],
             name_toks: Vec::new(),
-            name_entry: Vec::new(),
-            name_source: Vec::new(),
+            extra_readings: Vec::new(),
+            listed_text: Arena::default(),
+            listed_entry: Vec::new(),
+            listed_source: Vec::new(),
             entry_id: Arena::default(),
             entry_list: Vec::new(),
             entry_kind: Vec::new(),
@@ -478,9 +515,8 @@ impl Index {
             });
             ix.entry_list.push(list);
             ix.entry_kind.push(e.kind);
-            // Set when the primary name is added (a CJK name adds one name
-            // per reading, so positions are known only then).
-            ix.entry_primary.push(u32::MAX);
+            ix.entry_primary
+                .push(ix.listed_entry.len() as u32 + batch.len() as u32);
             batch.push((eid, NameSource::Primary, e.name.clone()));
             for a in &e.aliases {
                 if a.quality == AliasQuality::Weak && !opts.include_weak_aliases {
@@ -531,21 +567,18 @@ impl Index {
             })
         };
         for ((eid, src, text), forms) in batch.iter().zip(normed) {
-            if *src == NameSource::Primary
-                && let Some(p) = self.entry_primary.get_mut(*eid as usize)
-                && *p == u32::MAX
-            {
-                *p = self.name_entry.len() as u32;
-            }
-            for nn in forms {
-                self.name_text.push(text);
+            self.listed_text.push(text);
+            self.listed_entry.push(*eid);
+            self.listed_source.push(*src);
+            for (k, nn) in forms.iter().enumerate() {
+                if k > 0 {
+                    self.extra_readings.push(self.name_count() as u32);
+                }
                 for t in nn.tokens.iter().take(MAX_TOKENS) {
                     let v = self.vocab.intern(t);
                     self.name_toks.push(v);
                 }
                 self.name_tok_start.push(self.name_toks.len() as u32);
-                self.name_entry.push(*eid);
-                self.name_source.push(*src);
             }
         }
     }
@@ -553,45 +586,72 @@ impl Index {
     fn finish(&mut self) {
         let nv = self.vocab.len();
         // Postings: counting sort of (token, name) by token; names ascending.
+        // Done over slices of the vocabulary holding at most an eighth of
+        // the token occurrences each, so that the sort's buffer stays an
+        // eighth of `name_toks` (it was the build's high-water mark).
         let mut df = vec![0u32; nv];
         for &v in &self.name_toks {
             df[v as usize] += 1;
         }
-        let mut start = vec![0u32; nv + 1];
-        for v in 0..nv {
-            start[v + 1] = start[v] + df[v];
-        }
-        let mut fill = start.clone();
-        let mut flat = vec![0u32; self.name_toks.len()];
-        for name in 0..self.name_entry.len() {
-            let (a, b) = (
-                self.name_tok_start[name] as usize,
-                self.name_tok_start[name + 1] as usize,
-            );
-            for &v in &self.name_toks[a..b] {
-                let slot = &mut fill[v as usize];
-                // A token repeated in one name is posted once.
-                if *slot > start[v as usize] && flat[*slot as usize - 1] == name as u32 {
-                    continue;
-                }
-                flat[*slot as usize] = name as u32;
-                *slot += 1;
-            }
-        }
+        let slice_cap = (self.name_toks.len() / 8).max(1 << 16) as u64;
         let mut bytes = Vec::with_capacity(self.name_toks.len() * 2);
         let mut starts = Vec::with_capacity(nv + 1);
-        for v in 0..nv {
-            starts.push(bytes.len() as u64);
-            let mut prev = 0u32;
-            let list = &flat[start[v] as usize..fill[v] as usize];
-            df[v] = list.len() as u32;
-            for (i, &n) in list.iter().enumerate() {
-                push_varint(&mut bytes, if i == 0 { n } else { n - prev });
-                prev = n;
+        let mut flat: Vec<u32> = Vec::new();
+        let mut start: Vec<u32> = Vec::new();
+        let mut fill: Vec<u32> = Vec::new();
+        let mut v0 = 0;
+        while v0 < nv {
+            // Tokens v0..v1 of this slice (at least one).
+            let mut v1 = v0;
+            let mut total = 0u64;
+            while v1 < nv && (v1 == v0 || total + u64::from(df[v1]) <= slice_cap) {
+                total += u64::from(df[v1]);
+                v1 += 1;
             }
+            start.clear();
+            start.push(0);
+            for v in v0..v1 {
+                let s = start[v - v0] + df[v];
+                start.push(s);
+            }
+            fill.clear();
+            fill.extend_from_slice(&start);
+            flat.clear();
+            flat.resize(total as usize, 0);
+            let (lo, hi) = (v0 as u32, v1 as u32);
+            for name in 0..self.name_count() {
+                let (a, b) = (
+                    self.name_tok_start[name] as usize,
+                    self.name_tok_start[name + 1] as usize,
+                );
+                for &v in &self.name_toks[a..b] {
+                    if v < lo || v >= hi {
+                        continue;
+                    }
+                    let k = (v - lo) as usize;
+                    let slot = &mut fill[k];
+                    // A token repeated in one name is posted once.
+                    if *slot > start[k] && flat[*slot as usize - 1] == name as u32 {
+                        continue;
+                    }
+                    flat[*slot as usize] = name as u32;
+                    *slot += 1;
+                }
+            }
+            for (k, d) in df[v0..v1].iter_mut().enumerate() {
+                starts.push(bytes.len() as u64);
+                let mut prev = 0u32;
+                let list = &flat[start[k] as usize..fill[k] as usize];
+                *d = list.len() as u32;
+                for (i, &n) in list.iter().enumerate() {
+                    push_varint(&mut bytes, if i == 0 { n } else { n - prev });
+                    prev = n;
+                }
+            }
+            v0 = v1;
         }
         starts.push(bytes.len() as u64);
-        drop(flat);
+        drop((flat, start, fill));
         bytes.shrink_to_fit();
         self.postings = Postings { bytes, starts, df };
 
@@ -659,11 +719,12 @@ impl Index {
         self.vocab.next_same_text.shrink_to_fit();
         self.vocab.by_text.shrink_to_fit();
         self.by_skel.shrink_to_fit();
-        self.name_text.shrink();
         self.name_toks.shrink_to_fit();
         self.name_tok_start.shrink_to_fit();
-        self.name_entry.shrink_to_fit();
-        self.name_source.shrink_to_fit();
+        self.extra_readings.shrink_to_fit();
+        self.listed_text.shrink();
+        self.listed_entry.shrink_to_fit();
+        self.listed_source.shrink_to_fit();
         self.entry_id.shrink();
         self.entry_list.shrink_to_fit();
         self.entry_kind.shrink_to_fit();
@@ -685,7 +746,14 @@ impl Index {
     /// Number of indexed names.
     #[must_use]
     pub fn name_count(&self) -> usize {
-        self.name_entry.len()
+        self.name_tok_start.len() - 1
+    }
+
+    /// The listed name that indexed name `name` reads: readings of one
+    /// listed name are consecutive, so it is `name` less the further
+    /// readings up to it.
+    fn listed(&self, name: u32) -> usize {
+        name as usize - self.extra_readings.partition_point(|&x| x <= name)
     }
 
     /// Id of entry number `entry` (as in [`Hit::entry`]).
@@ -712,11 +780,12 @@ impl Index {
             + map_bytes(self.by_skel.capacity(), 16)
             + self.skel_members.capacity() * 4
             + self.deletions.capacity() * 8
-            + self.name_text.heap()
             + self.name_tok_start.capacity() * 4
             + self.name_toks.capacity() * 4
-            + self.name_entry.capacity() * 4
-            + self.name_source.capacity()
+            + self.extra_readings.capacity() * 4
+            + self.listed_text.heap()
+            + self.listed_entry.capacity() * 4
+            + self.listed_source.capacity()
             + self.entry_id.heap()
             + self.entry_list.capacity() * 2
             + self.entry_kind.capacity()
@@ -912,10 +981,10 @@ impl Index {
         opts: &SearchOptions,
         sc: &mut SearchScratch,
     ) -> Vec<(f32, u32)> {
-        if q.is_empty() || self.name_entry.is_empty() {
+        if q.is_empty() || self.name_count() == 0 {
             return Vec::new();
         }
-        let n_names = self.name_entry.len();
+        let n_names = self.name_count();
         if sc.acc.len() < n_names {
             sc.acc.resize(n_names, 0.0);
         }
@@ -1020,23 +1089,22 @@ impl Index {
         // Top candidates by accumulated weight.
         // Among equal evidence prefer shorter names (fewer unmatched parts):
         // `sarina` should meet the entry `SARINA` before `Sarina Ashtari`.
-        let mut cand: Vec<(f32, u32)> = sc
-            .touched
-            .iter()
-            .map(|&nm| {
-                let len = self.name_tok_start[nm as usize + 1] - self.name_tok_start[nm as usize];
-                (sc.acc[nm as usize] - 0.05 * len.min(20) as f32, nm)
-            })
-            .collect();
+        // One pass over the touched names reads and clears the accumulator
+        // (the buffer is reused: a common token touches 100k+ names).
+        let cand = &mut sc.cand;
+        cand.clear();
         for &nm in &sc.touched {
-            sc.acc[nm as usize] = 0.0;
+            let n = nm as usize;
+            let len = self.name_tok_start[n + 1] - self.name_tok_start[n];
+            let a = std::mem::take(&mut sc.acc[n]);
+            cand.push((a - 0.05 * len.min(20) as f32, nm));
         }
         let m = opts.candidates.max(opts.limit).max(1);
         if cand.len() > m {
             cand.select_nth_unstable_by(m - 1, |a, b| b.0.total_cmp(&a.0));
             cand.truncate(m);
         }
-        cand
+        cand.clone()
     }
 
     /// Step 4 of a search: re-rank candidate names with the scorer, each
@@ -1054,8 +1122,12 @@ impl Index {
         let mut best: FxHashMap<u32, (f32, u32, usize)> = FxHashMap::default();
         let mut ctoks: Vec<Tok<'_>> = Vec::with_capacity(16);
         let mut loaded = u32::MAX;
+        let mut looked_up = (u32::MAX, 0u32);
         for &(nm, r) in pairs {
-            let entry = self.name_entry[nm as usize];
+            if looked_up.0 != nm {
+                looked_up = (nm, self.listed_entry[self.listed(nm)]);
+            }
+            let entry = looked_up.1;
             if let Some(k) = opts.kind
                 && self.entry_kind[entry as usize] != k
             {
@@ -1103,11 +1175,11 @@ impl Index {
                     list: self.lists[self.entry_list[entry as usize] as usize].clone(),
                     kind: self.entry_kind[entry as usize],
                     primary_name: self
-                        .name_text
+                        .listed_text
                         .get(self.entry_primary[entry as usize])
                         .to_string(),
-                    matched_name: self.name_text.get(nm).to_string(),
-                    source: self.name_source[nm as usize],
+                    matched_name: self.listed_text.get(self.listed(nm) as u32).to_string(),
+                    source: self.listed_source[self.listed(nm)],
                     score,
                     explanation,
                 }
@@ -1130,6 +1202,7 @@ const POSTING_BUDGET: u64 = 150_000;
 struct SearchScratch {
     acc: Vec<f32>,
     touched: Vec<u32>,
+    cand: Vec<(f32, u32)>,
     vocab_cands: Vec<u32>,
     vocab_sims: Vec<(u32, f32)>,
     split_l: Vec<u32>,
@@ -1461,6 +1534,23 @@ mod tests {
                 });
             }
         });
+    }
+
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn arena_ends_past_4_gib() {
+        let mut a = Arena::default();
+        assert_eq!((a.push("ab"), a.push(""), a.push("cde")), (0, 1, 2));
+        assert_eq!((a.get(0), a.get(1), a.get(2)), ("ab", "", "cde"));
+        // Ends are 32-bit; a step in `highs` carries the bits above.
+        let b = Arena {
+            data: String::new(),
+            ends: vec![10, u32::MAX, 5, 7],
+            highs: vec![(2, 1)],
+        };
+        assert_eq!(b.end(1), u32::MAX as usize);
+        assert_eq!(b.end(2), (1usize << 32) + 5);
+        assert_eq!(b.end(3), (1usize << 32) + 7);
     }
 
     #[test]
