@@ -404,6 +404,105 @@ fn push_varint(out: &mut Vec<u8>, mut v: u32) {
     out.push(v as u8);
 }
 
+/// Names per block of [`NameTable`] and [`Readings`].
+const BLOCK: usize = 64;
+
+/// Token ranges of the indexed names in 1 byte per name: each name's token
+/// count, and where every block of [`BLOCK`] names starts in `toks`.
+#[derive(Default, Debug)]
+struct NameTable {
+    toks: Vec<u32>,
+    len: Vec<u8>,
+    block_start: Vec<u32>,
+}
+
+impl NameTable {
+    fn push(&mut self, toks: impl IntoIterator<Item = u32>) {
+        if self.len.len().is_multiple_of(BLOCK) {
+            self.block_start.push(self.toks.len() as u32);
+        }
+        let before = self.toks.len();
+        self.toks.extend(toks);
+        self.len.push((self.toks.len() - before) as u8);
+    }
+
+    fn count(&self) -> usize {
+        self.len.len()
+    }
+
+    fn start(&self, n: usize) -> usize {
+        let b = n / BLOCK;
+        self.block_start[b] as usize
+            + self.len[b * BLOCK..n]
+                .iter()
+                .map(|&l| usize::from(l))
+                .sum::<usize>()
+    }
+
+    fn get(&self, n: usize) -> &[u32] {
+        let s = self.start(n);
+        &self.toks[s..s + usize::from(self.len[n])]
+    }
+
+    fn heap(&self) -> usize {
+        self.toks.capacity() * 4 + self.len.capacity() + self.block_start.capacity() * 4
+    }
+
+    fn shrink(&mut self) {
+        self.toks.shrink_to_fit();
+        self.len.shrink_to_fit();
+        self.block_start.shrink_to_fit();
+    }
+}
+
+/// Which indexed names are a further reading of the listed name before
+/// them: one bit per indexed name, with the count of set bits before each
+/// block of 64, so that the listed name of an indexed name is found in
+/// constant time.
+#[derive(Default, Debug)]
+struct Readings {
+    bits: Vec<u64>,
+    before: Vec<u32>,
+    len: usize,
+}
+
+impl Readings {
+    fn push(&mut self, extra: bool) {
+        let i = self.len;
+        if i.is_multiple_of(BLOCK) {
+            let prev = self.bits.last().map_or(0, |w| w.count_ones());
+            self.before
+                .push(self.before.last().copied().unwrap_or(0) + prev);
+            self.bits.push(0);
+        }
+        if extra {
+            self.bits[i / BLOCK] |= 1 << (i % BLOCK);
+        }
+        self.len += 1;
+    }
+
+    /// The listed name of indexed name `i`: `i` less the further readings
+    /// up to and including it.
+    fn listed(&self, i: usize) -> usize {
+        let (b, k) = (i / BLOCK, i % BLOCK);
+        let mask = if k == BLOCK - 1 {
+            u64::MAX
+        } else {
+            (1u64 << (k + 1)) - 1
+        };
+        i - self.before[b] as usize - (self.bits[b] & mask).count_ones() as usize
+    }
+
+    fn heap(&self) -> usize {
+        self.bits.capacity() * 8 + self.before.capacity() * 4
+    }
+
+    fn shrink(&mut self) {
+        self.bits.shrink_to_fit();
+        self.before.shrink_to_fit();
+    }
+}
+
 /// A screening index. Build once per registry version; search from any
 /// number of threads (`&self`).
 #[derive(Debug)]
@@ -415,15 +514,13 @@ pub struct Index {
     skel_members: Vec<u32>,
     /// Sorted `(hash << 32) | vocab id` of single-character deletions.
     deletions: Vec<u64>,
-    // Indexed names: the tokens of each (postings, scoring). A listed name
-    // is indexed once, or for a name in hangul, Chinese characters or kana
-    // once per reading, the readings of one listed name being consecutive.
-    name_tok_start: Vec<u32>,
-    name_toks: Vec<u32>,
-    /// Sorted ids of the indexed names that are a further reading of the
-    /// listed name before them (empty without CJK names).
-    extra_readings: Vec<u32>,
+    /// Indexed names: the tokens of each (postings, scoring). A listed name
+    /// is indexed once, or for a name in hangul, Chinese characters or kana
+    /// once per reading, the readings of one listed name being consecutive.
+    names: NameTable,
+    readings: Readings,
     // Listed names (the registries' names): display text, entry, source.
+    // An entry's names are consecutive, its primary name first.
     listed_text: Arena,
     listed_entry: Vec<u32>,
     listed_source: Vec<NameSource>,
@@ -431,7 +528,6 @@ pub struct Index {
     entry_id: Arena,
     entry_list: Vec<u16>,
     entry_kind: Vec<EntryKind>,
-    entry_primary: Vec<u32>,
     lists: Vec<String>,
     cfg: ScoreConfig,
 }
@@ -490,16 +586,14 @@ impl Index {
             by_skel: FxHashMap::default(),
             skel_members: Vec::new(),
             deletions: Vec::new(),
-            name_tok_start: vec![0],
-            name_toks: Vec::new(),
-            extra_readings: Vec::new(),
+            names: NameTable::default(),
+            readings: Readings::default(),
             listed_text: Arena::default(),
             listed_entry: Vec::new(),
             listed_source: Vec::new(),
             entry_id: Arena::default(),
             entry_list: Vec::new(),
             entry_kind: Vec::new(),
-            entry_primary: Vec::new(),
             lists: Vec::new(),
             cfg: ScoreConfig::default(),
         };
@@ -515,8 +609,7 @@ impl Index {
             });
             ix.entry_list.push(list);
             ix.entry_kind.push(e.kind);
-            ix.entry_primary
-                .push(ix.listed_entry.len() as u32 + batch.len() as u32);
+            // The primary name first: `primary_name` finds it there.
             batch.push((eid, NameSource::Primary, e.name.clone()));
             for a in &e.aliases {
                 if a.quality == AliasQuality::Weak && !opts.include_weak_aliases {
@@ -571,14 +664,10 @@ impl Index {
             self.listed_entry.push(*eid);
             self.listed_source.push(*src);
             for (k, nn) in forms.iter().enumerate() {
-                if k > 0 {
-                    self.extra_readings.push(self.name_count() as u32);
-                }
-                for t in nn.tokens.iter().take(MAX_TOKENS) {
-                    let v = self.vocab.intern(t);
-                    self.name_toks.push(v);
-                }
-                self.name_tok_start.push(self.name_toks.len() as u32);
+                self.readings.push(k > 0);
+                let vocab = &mut self.vocab;
+                self.names
+                    .push(nn.tokens.iter().take(MAX_TOKENS).map(|t| vocab.intern(t)));
             }
         }
     }
@@ -588,13 +677,14 @@ impl Index {
         // Postings: counting sort of (token, name) by token; names ascending.
         // Done over slices of the vocabulary holding at most an eighth of
         // the token occurrences each, so that the sort's buffer stays an
-        // eighth of `name_toks` (it was the build's high-water mark).
+        // eighth of the names' tokens (it was the build's high-water mark).
         let mut df = vec![0u32; nv];
-        for &v in &self.name_toks {
+        let all_toks = &self.names.toks;
+        for &v in all_toks {
             df[v as usize] += 1;
         }
-        let slice_cap = (self.name_toks.len() / 8).max(1 << 16) as u64;
-        let mut bytes = Vec::with_capacity(self.name_toks.len() * 2);
+        let slice_cap = (all_toks.len() / 8).max(1 << 16) as u64;
+        let mut bytes = Vec::with_capacity(all_toks.len() * 2);
         let mut starts = Vec::with_capacity(nv + 1);
         let mut flat: Vec<u32> = Vec::new();
         let mut start: Vec<u32> = Vec::new();
@@ -619,12 +709,11 @@ impl Index {
             flat.clear();
             flat.resize(total as usize, 0);
             let (lo, hi) = (v0 as u32, v1 as u32);
-            for name in 0..self.name_count() {
-                let (a, b) = (
-                    self.name_tok_start[name] as usize,
-                    self.name_tok_start[name + 1] as usize,
-                );
-                for &v in &self.name_toks[a..b] {
+            let mut b = 0;
+            for (name, &len) in self.names.len.iter().enumerate() {
+                let a = b;
+                b += usize::from(len);
+                for &v in &all_toks[a..b] {
                     if v < lo || v >= hi {
                         continue;
                     }
@@ -719,16 +808,14 @@ impl Index {
         self.vocab.next_same_text.shrink_to_fit();
         self.vocab.by_text.shrink_to_fit();
         self.by_skel.shrink_to_fit();
-        self.name_toks.shrink_to_fit();
-        self.name_tok_start.shrink_to_fit();
-        self.extra_readings.shrink_to_fit();
+        self.names.shrink();
+        self.readings.shrink();
         self.listed_text.shrink();
         self.listed_entry.shrink_to_fit();
         self.listed_source.shrink_to_fit();
         self.entry_id.shrink();
         self.entry_list.shrink_to_fit();
         self.entry_kind.shrink_to_fit();
-        self.entry_primary.shrink_to_fit();
     }
 
     /// Number of entries.
@@ -746,14 +833,19 @@ impl Index {
     /// Number of indexed names.
     #[must_use]
     pub fn name_count(&self) -> usize {
-        self.name_tok_start.len() - 1
+        self.names.count()
     }
 
     /// The listed name that indexed name `name` reads: readings of one
     /// listed name are consecutive, so it is `name` less the further
     /// readings up to it.
     fn listed(&self, name: u32) -> usize {
-        name as usize - self.extra_readings.partition_point(|&x| x <= name)
+        self.readings.listed(name as usize)
+    }
+
+    /// The primary name of an entry: its first listed name.
+    fn primary(&self, entry: u32) -> u32 {
+        self.listed_entry.partition_point(|&e| e < entry) as u32
     }
 
     /// Id of entry number `entry` (as in [`Hit::entry`]).
@@ -780,16 +872,14 @@ impl Index {
             + map_bytes(self.by_skel.capacity(), 16)
             + self.skel_members.capacity() * 4
             + self.deletions.capacity() * 8
-            + self.name_tok_start.capacity() * 4
-            + self.name_toks.capacity() * 4
-            + self.extra_readings.capacity() * 4
+            + self.names.heap()
+            + self.readings.heap()
             + self.listed_text.heap()
             + self.listed_entry.capacity() * 4
             + self.listed_source.capacity()
             + self.entry_id.heap()
             + self.entry_list.capacity() * 2
-            + self.entry_kind.capacity()
-            + self.entry_primary.capacity() * 4;
+            + self.entry_kind.capacity();
         IndexStats {
             entries: self.len(),
             names: self.name_count(),
@@ -801,8 +891,7 @@ impl Index {
     }
 
     fn name_toks(&self, name: u32) -> &[u32] {
-        let n = name as usize;
-        &self.name_toks[self.name_tok_start[n] as usize..self.name_tok_start[n + 1] as usize]
+        self.names.get(name as usize)
     }
 
     fn deletion_hits(&self, h: u32, out: &mut Vec<u32>) {
@@ -1095,7 +1184,7 @@ impl Index {
         cand.clear();
         for &nm in &sc.touched {
             let n = nm as usize;
-            let len = self.name_tok_start[n + 1] - self.name_tok_start[n];
+            let len = u32::from(self.names.len[n]);
             let a = std::mem::take(&mut sc.acc[n]);
             cand.push((a - 0.05 * len.min(20) as f32, nm));
         }
@@ -1174,10 +1263,7 @@ impl Index {
                     entry_id: self.entry_id.get(entry).to_string(),
                     list: self.lists[self.entry_list[entry as usize] as usize].clone(),
                     kind: self.entry_kind[entry as usize],
-                    primary_name: self
-                        .listed_text
-                        .get(self.entry_primary[entry as usize])
-                        .to_string(),
+                    primary_name: self.listed_text.get(self.primary(entry)).to_string(),
                     matched_name: self.listed_text.get(self.listed(nm) as u32).to_string(),
                     source: self.listed_source[self.listed(nm)],
                     score,
@@ -1534,6 +1620,32 @@ mod tests {
                 });
             }
         });
+    }
+
+    #[test]
+    fn name_table_and_readings_across_blocks() {
+        let mut t = NameTable::default();
+        let mut r = Readings::default();
+        let mut want_toks = Vec::new();
+        let mut want_listed = Vec::new();
+        let mut listed = 0usize;
+        for i in 0..300u32 {
+            let toks: Vec<u32> = (0..i % 5).map(|k| i * 10 + k).collect();
+            t.push(toks.iter().copied());
+            want_toks.push(toks);
+            // Every third indexed name is a further reading.
+            let extra = i % 3 == 2;
+            if i > 0 && !extra {
+                listed += 1;
+            }
+            r.push(extra);
+            want_listed.push(listed);
+        }
+        assert_eq!(t.count(), 300);
+        for i in 0..300 {
+            assert_eq!(t.get(i), want_toks[i].as_slice(), "{i}");
+            assert_eq!(r.listed(i), want_listed[i], "{i}");
+        }
     }
 
     #[test]
