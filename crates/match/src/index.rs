@@ -193,8 +193,13 @@ impl Arena {
         ((high << 32) | low) as usize
     }
 
+    #[inline]
     fn get(&self, i: u32) -> &str {
         let i = i as usize;
+        if self.highs.is_empty() {
+            let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+            return &self.data[start..self.ends[i] as usize];
+        }
         let start = if i == 0 { 0 } else { self.end(i - 1) };
         &self.data[start..self.end(i)]
     }
@@ -514,6 +519,10 @@ pub struct Index {
     skel_members: Vec<u32>,
     /// Sorted `(hash << 32) | vocab id` of single-character deletions.
     deletions: Vec<u64>,
+    /// Where the deletions whose hash starts with each 16-bit prefix begin
+    /// (len 2^16 + 1): a lookup searches one small bucket, not the whole
+    /// array (whose binary search was mostly cache misses).
+    deletion_buckets: Vec<u32>,
     /// Indexed names: the tokens of each (postings, scoring). A listed name
     /// is indexed once, or for a name in hangul, Chinese characters or kana
     /// once per reading, the readings of one listed name being consecutive.
@@ -586,6 +595,7 @@ impl Index {
             by_skel: FxHashMap::default(),
             skel_members: Vec::new(),
             deletions: Vec::new(),
+            deletion_buckets: Vec::new(),
             names: NameTable::default(),
             readings: Readings::default(),
             listed_text: Arena::default(),
@@ -798,7 +808,12 @@ impl Index {
         dels.sort_unstable();
         dels.dedup();
         dels.shrink_to_fit();
+        let mut buckets = Vec::with_capacity((1 << 16) + 1);
+        for prefix in 0..=(1u64 << 16) {
+            buckets.push(dels.partition_point(|&x| x >> 48 < prefix) as u32);
+        }
         self.deletions = dels;
+        self.deletion_buckets = buckets;
 
         self.vocab.text.shrink();
         self.vocab.skel.shrink();
@@ -872,6 +887,7 @@ impl Index {
             + map_bytes(self.by_skel.capacity(), 16)
             + self.skel_members.capacity() * 4
             + self.deletions.capacity() * 8
+            + self.deletion_buckets.capacity() * 4
             + self.names.heap()
             + self.readings.heap()
             + self.listed_text.heap()
@@ -896,8 +912,17 @@ impl Index {
 
     fn deletion_hits(&self, h: u32, out: &mut Vec<u32>) {
         let key = u64::from(h) << 32;
-        let i = self.deletions.partition_point(|&x| x < key);
-        for &x in &self.deletions[i..] {
+        let prefix = (h >> 16) as usize;
+        let (a, b) = match (
+            self.deletion_buckets.get(prefix),
+            self.deletion_buckets.get(prefix + 1),
+        ) {
+            (Some(&a), Some(&b)) => (a as usize, b as usize),
+            _ => return,
+        };
+        let bucket = &self.deletions[a..b];
+        let i = bucket.partition_point(|&x| x < key);
+        for &x in &bucket[i..] {
             if (x >> 32) as u32 != h {
                 break;
             }
@@ -921,19 +946,17 @@ impl Index {
             // Huge groups (very short keys) are only worth it for abjad
             // spellings, which have little else to go on.
             let cap = if t.script.is_abjad() { 5_000 } else { 1_000 };
-            let mut keys = vec![hash_str(t.skel)];
-            if t.script.is_abjad() {
-                keys.extend(
-                    crate::phonetic::abjad_variants(t.text)
-                        .iter()
-                        .map(|v| hash_str(&crate::phonetic::skeleton(v))),
-                );
-            }
-            for key in keys {
+            let mut follow = |key: u64| {
                 if let Some(&(s, n)) = self.by_skel.get(&key)
                     && (n as usize) <= cap
                 {
                     cands.extend_from_slice(&self.skel_members[s as usize..(s + n) as usize]);
+                }
+            };
+            follow(hash_str(t.skel));
+            if t.script.is_abjad() {
+                for v in crate::phonetic::abjad_variants(t.text) {
+                    follow(hash_str(&crate::phonetic::skeleton(&v)));
                 }
             }
         }
@@ -1207,8 +1230,9 @@ impl Index {
         opts: &SearchOptions,
         sc: &mut SearchScratch,
     ) -> Vec<Hit> {
-        // entry → (score, name, reading)
-        let mut best: FxHashMap<u32, (f32, u32, usize)> = FxHashMap::default();
+        // entry → (score, name, reading), in a map kept between searches.
+        let mut best = std::mem::take(&mut sc.best);
+        best.clear();
         let mut ctoks: Vec<Tok<'_>> = Vec::with_capacity(16);
         let mut loaded = u32::MAX;
         let mut looked_up = (u32::MAX, 0u32);
@@ -1238,10 +1262,9 @@ impl Index {
                 *e = (s, nm, r);
             }
         }
-        let mut ranked: Vec<(u32, f32, u32, usize)> = best
-            .into_iter()
-            .map(|(e, (s, nm, r))| (e, s, nm, r))
-            .collect();
+        let mut ranked: Vec<(u32, f32, u32, usize)> =
+            best.drain().map(|(e, (s, nm, r))| (e, s, nm, r)).collect();
+        sc.best = best;
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         ranked.retain(|r| r.1 >= opts.min_score);
         ranked.truncate(opts.limit);
@@ -1289,6 +1312,7 @@ struct SearchScratch {
     acc: Vec<f32>,
     touched: Vec<u32>,
     cand: Vec<(f32, u32)>,
+    best: FxHashMap<u32, (f32, u32, usize)>,
     vocab_cands: Vec<u32>,
     vocab_sims: Vec<(u32, f32)>,
     split_l: Vec<u32>,
