@@ -270,29 +270,67 @@ fn script_code(s: Script) -> u8 {
     SCRIPTS.iter().position(|&x| x == s).unwrap_or(8) as u8
 }
 
+/// One interned token: where its text, skeleton and original spelling lie
+/// (one after the other) in [`Vocab::data`], its kind and script, and the
+/// next token with the same text hash. One record per token, so that
+/// reading a token touches one record and one stretch of text.
+#[derive(Clone, Copy, Debug)]
+struct VocabRec {
+    start: u64,
+    text: u32,
+    skel: u32,
+    /// Original spelling, only for syllabic scripts (else empty).
+    orig: u32,
+    next_same_text: u32,
+    kind: u8,
+    script: u8,
+}
+
 /// Interned distinct tokens.
 #[derive(Default, Debug)]
 struct Vocab {
-    text: Arena,
-    skel: Arena,
-    /// Original spelling, only for syllabic scripts (else empty).
-    orig: Arena,
-    kind: Vec<u8>,
-    script: Vec<u8>,
-    /// Chain of vocabulary ids sharing a text hash.
-    next_same_text: Vec<u32>,
+    data: String,
+    recs: Vec<VocabRec>,
     by_text: FxHashMap<u64, u32>,
 }
 
 impl Vocab {
+    #[inline]
+    fn text(&self, v: u32) -> &str {
+        let r = &self.recs[v as usize];
+        let a = r.start as usize;
+        &self.data[a..a + r.text as usize]
+    }
+
+    #[inline]
+    fn skel(&self, v: u32) -> &str {
+        let r = &self.recs[v as usize];
+        let a = r.start as usize + r.text as usize;
+        &self.data[a..a + r.skel as usize]
+    }
+
+    #[inline]
+    fn kind(&self, v: u32) -> u8 {
+        self.recs[v as usize].kind
+    }
+
+    #[inline]
+    fn script(&self, v: u32) -> u8 {
+        self.recs[v as usize].script
+    }
+
+    #[inline]
     fn tok(&self, v: u32) -> Tok<'_> {
-        let text = self.text.get(v);
-        let orig = self.orig.get(v);
+        let r = &self.recs[v as usize];
+        let a = r.start as usize;
+        let (b, c) = (a + r.text as usize, a + (r.text + r.skel) as usize);
+        let text = &self.data[a..b];
+        let orig = &self.data[c..c + r.orig as usize];
         Tok {
             text,
-            skel: self.skel.get(v),
-            kind: KINDS[self.kind[v as usize] as usize],
-            script: SCRIPTS[self.script[v as usize] as usize],
+            skel: &self.data[b..c],
+            kind: KINDS[r.kind as usize],
+            script: SCRIPTS[r.script as usize],
             original: if orig.is_empty() { text } else { orig },
         }
     }
@@ -309,21 +347,29 @@ impl Vocab {
         let mut cur = self.by_text.get(&h).copied().unwrap_or(NONE);
         let head = cur;
         while cur != NONE {
-            if self.kind[cur as usize] == kind
-                && self.script[cur as usize] == script
-                && self.text.get(cur) == t.text
-                && self.orig.get(cur) == orig
-            {
-                return cur;
+            let r = self.recs[cur as usize];
+            if r.kind == kind && r.script == script && self.text(cur) == t.text {
+                let c = r.start as usize + (r.text + r.skel) as usize;
+                if &self.data[c..c + r.orig as usize] == orig {
+                    return cur;
+                }
             }
-            cur = self.next_same_text[cur as usize];
+            cur = r.next_same_text;
         }
-        let id = self.text.push(&t.text);
-        self.skel.push(&t.skeleton);
-        self.orig.push(orig);
-        self.kind.push(kind);
-        self.script.push(script);
-        self.next_same_text.push(head);
+        let id = self.recs.len() as u32;
+        let start = self.data.len() as u64;
+        self.data.push_str(&t.text);
+        self.data.push_str(&t.skeleton);
+        self.data.push_str(orig);
+        self.recs.push(VocabRec {
+            start,
+            text: t.text.len() as u32,
+            skel: t.skeleton.len() as u32,
+            orig: orig.len() as u32,
+            next_same_text: head,
+            kind,
+            script,
+        });
         self.by_text.insert(h, id);
         id
     }
@@ -332,15 +378,27 @@ impl Vocab {
     fn lookup_text(&self, text: &str, out: &mut Vec<u32>) {
         let mut cur = self.by_text.get(&hash_str(text)).copied().unwrap_or(NONE);
         while cur != NONE {
-            if self.text.get(cur) == text {
+            if self.text(cur) == text {
                 out.push(cur);
             }
-            cur = self.next_same_text[cur as usize];
+            cur = self.recs[cur as usize].next_same_text;
         }
     }
 
     fn len(&self) -> usize {
-        self.kind.len()
+        self.recs.len()
+    }
+
+    fn heap(&self) -> usize {
+        self.data.capacity()
+            + self.recs.capacity() * std::mem::size_of::<VocabRec>()
+            + self.by_text.capacity() * 13 * 8 / 7
+    }
+
+    fn shrink(&mut self) {
+        self.data.shrink_to_fit();
+        self.recs.shrink_to_fit();
+        self.by_text.shrink_to_fit();
     }
 }
 
@@ -461,27 +519,26 @@ impl NameTable {
 }
 
 /// Which indexed names are a further reading of the listed name before
-/// them: one bit per indexed name, with the count of set bits before each
-/// block of 64, so that the listed name of an indexed name is found in
-/// constant time.
+/// them: per block of 64 indexed names, the count of further readings
+/// before the block and one bit per name (side by side, one cache line), so
+/// that the listed name of an indexed name is found in constant time.
 #[derive(Default, Debug)]
 struct Readings {
-    bits: Vec<u64>,
-    before: Vec<u32>,
+    blocks: Vec<(u32, u64)>,
     len: usize,
+    any: bool,
 }
 
 impl Readings {
     fn push(&mut self, extra: bool) {
         let i = self.len;
         if i.is_multiple_of(BLOCK) {
-            let prev = self.bits.last().map_or(0, |w| w.count_ones());
-            self.before
-                .push(self.before.last().copied().unwrap_or(0) + prev);
-            self.bits.push(0);
+            let before = self.blocks.last().map_or(0, |&(b, w)| b + w.count_ones());
+            self.blocks.push((before, 0));
         }
         if extra {
-            self.bits[i / BLOCK] |= 1 << (i % BLOCK);
+            self.blocks[i / BLOCK].1 |= 1 << (i % BLOCK);
+            self.any = true;
         }
         self.len += 1;
     }
@@ -489,22 +546,25 @@ impl Readings {
     /// The listed name of indexed name `i`: `i` less the further readings
     /// up to and including it.
     fn listed(&self, i: usize) -> usize {
-        let (b, k) = (i / BLOCK, i % BLOCK);
+        if !self.any {
+            return i;
+        }
+        let (before, bits) = self.blocks[i / BLOCK];
+        let k = i % BLOCK;
         let mask = if k == BLOCK - 1 {
             u64::MAX
         } else {
             (1u64 << (k + 1)) - 1
         };
-        i - self.before[b] as usize - (self.bits[b] & mask).count_ones() as usize
+        i - before as usize - (bits & mask).count_ones() as usize
     }
 
     fn heap(&self) -> usize {
-        self.bits.capacity() * 8 + self.before.capacity() * 4
+        self.blocks.capacity() * 16
     }
 
     fn shrink(&mut self) {
-        self.bits.shrink_to_fit();
-        self.before.shrink_to_fit();
+        self.blocks.shrink_to_fit();
     }
 }
 
@@ -756,14 +816,14 @@ impl Index {
 
         // Skeleton groups.
         let mut by_skel: Vec<(u64, u32)> = (0..nv as u32)
-            .map(|v| (hash_str(self.vocab.skel.get(v)), v))
+            .map(|v| (hash_str(self.vocab.skel(v)), v))
             .collect();
         // Abjad tokens are also filed under the skeletons of their
         // alternative readings (`wthiq` under `wsiq`, so "Wassiq" finds it).
         let abjad = script_code(Script::Arabic);
         for v in 0..nv as u32 {
-            if self.vocab.script[v as usize] == abjad {
-                for alt in crate::phonetic::abjad_variants(self.vocab.text.get(v)) {
+            if self.vocab.script(v) == abjad {
+                for alt in crate::phonetic::abjad_variants(self.vocab.text(v)) {
                     by_skel.push((hash_str(&crate::phonetic::skeleton(&alt)), v));
                 }
             }
@@ -788,10 +848,10 @@ impl Index {
         let mut dels = Vec::new();
         let mut buf = Vec::with_capacity(32);
         for v in 0..nv as u32 {
-            if self.vocab.kind[v as usize] != kind_code(TokenKind::Name) {
+            if self.vocab.kind(v) != kind_code(TokenKind::Name) {
                 continue;
             }
-            let t = self.vocab.text.get(v).as_bytes();
+            let t = self.vocab.text(v).as_bytes();
             if !(4..=24).contains(&t.len()) {
                 continue;
             }
@@ -815,13 +875,7 @@ impl Index {
         self.deletions = dels;
         self.deletion_buckets = buckets;
 
-        self.vocab.text.shrink();
-        self.vocab.skel.shrink();
-        self.vocab.orig.shrink();
-        self.vocab.kind.shrink_to_fit();
-        self.vocab.script.shrink_to_fit();
-        self.vocab.next_same_text.shrink_to_fit();
-        self.vocab.by_text.shrink_to_fit();
+        self.vocab.shrink();
         self.by_skel.shrink_to_fit();
         self.names.shrink();
         self.readings.shrink();
@@ -874,13 +928,7 @@ impl Index {
     pub fn stats(&self) -> IndexStats {
         let v = &self.vocab;
         let map_bytes = |n: usize, entry: usize| n * (entry + 1) * 8 / 7;
-        let heap = v.text.heap()
-            + v.skel.heap()
-            + v.orig.heap()
-            + v.kind.capacity()
-            + v.script.capacity()
-            + v.next_same_text.capacity() * 4
-            + map_bytes(v.by_text.capacity(), 12)
+        let heap = v.heap()
             + self.postings.bytes.capacity()
             + self.postings.starts.capacity() * 8
             + self.postings.df.capacity() * 4
@@ -990,13 +1038,17 @@ impl Index {
         let abjad = t.script.is_abjad();
         let tl = t.text.len();
         for &v in cands.iter() {
-            let vt = self.vocab.tok(v);
             // Cheap length filter: a similarity of 0.7 needs lengths within
-            // about a factor of two (abjad spellings lack vowels).
-            let vl = vt.text.len();
-            if !abjad && !vt.script.is_abjad() && (tl.max(vl) > 2 * tl.min(vl) + 1) {
+            // about a factor of two (abjad spellings lack vowels). Checked
+            // before the token's other fields are read.
+            let vl = self.vocab.text(v).len();
+            if !abjad
+                && !SCRIPTS[self.vocab.script(v) as usize].is_abjad()
+                && (tl.max(vl) > 2 * tl.min(vl) + 1)
+            {
                 continue;
             }
+            let vt = self.vocab.tok(v);
             let (s, _) = tok_sim(t, vt, &self.cfg);
             if s >= VOCAB_FLOOR {
                 out.push((v, s));
@@ -1111,7 +1163,9 @@ impl Index {
             .collect();
         let use_all = substantive.iter().all(|&i| q[i].kind == TokenKind::Initial);
         // Per query token: total posting volume, weight, (token, similarity).
-        let mut plans: Vec<Plan> = Vec::new();
+        // The plans and their lists are kept between searches.
+        let mut plans: Vec<Plan> = std::mem::take(&mut sc.plans);
+        sc.lists.extend(plans.drain(..).map(|p| p.2));
         for i in 0..q.len() {
             if !use_all && !substantive.contains(&i) {
                 continue;
@@ -1120,7 +1174,9 @@ impl Index {
                 continue;
             }
             self.fuzzy_vocab(q[i], sc);
-            let mut list = std::mem::take(&mut sc.vocab_sims);
+            let mut list = sc.lists.pop().unwrap_or_default();
+            list.clear();
+            list.extend_from_slice(&sc.vocab_sims);
             // Merge with the next query token(s): `siemens ag` → `siemensag`,
             // `hdayt allah` → `hidayatullah`, `shms al din` → `shamsuddin`.
             for (len, skip_al) in [(2usize, false), (3, false), (3, true)] {
@@ -1198,6 +1254,7 @@ impl Index {
                 }
             }
         }
+        sc.plans = plans;
         // Top candidates by accumulated weight.
         // Among equal evidence prefer shorter names (fewer unmatched parts):
         // `sarina` should meet the entry `SARINA` before `Sarina Ashtari`.
@@ -1235,14 +1292,32 @@ impl Index {
         best.clear();
         let mut ctoks: Vec<Tok<'_>> = Vec::with_capacity(16);
         let mut loaded = u32::MAX;
-        let mut looked_up = (u32::MAX, 0u32);
-        for &(nm, r) in pairs {
-            if looked_up.0 != nm {
-                looked_up = (nm, self.listed_entry[self.listed(nm)]);
-            }
-            let entry = looked_up.1;
+        // Each pair's entry and kind, looked up first in loops of their own:
+        // the lookups are independent there, so their cache misses overlap
+        // instead of waiting one by one between two scorings.
+        let entries = &mut sc.pair_entry;
+        entries.clear();
+        entries.extend(
+            pairs
+                .iter()
+                .map(|&(nm, _)| self.listed_entry[self.listed(nm)]),
+        );
+        let kinds = &mut sc.pair_kind;
+        kinds.clear();
+        kinds.extend(entries.iter().map(|&e| self.entry_kind[e as usize]));
+        // Likewise each pair's name tokens, copied out: `pair_toks[i]` ends
+        // pair i's tokens in `toks`.
+        let (toks, ends) = (&mut sc.toks, &mut sc.pair_toks);
+        toks.clear();
+        ends.clear();
+        for &(nm, _) in pairs {
+            toks.extend_from_slice(self.name_toks(nm));
+            ends.push(toks.len() as u32);
+        }
+        for (i, &(nm, r)) in pairs.iter().enumerate() {
+            let (entry, kind) = (sc.pair_entry[i], sc.pair_kind[i]);
             if let Some(k) = opts.kind
-                && self.entry_kind[entry as usize] != k
+                && kind != k
             {
                 continue;
             }
@@ -1251,11 +1326,20 @@ impl Index {
                 continue;
             }
             if loaded != nm {
+                let start = if i == 0 {
+                    0
+                } else {
+                    sc.pair_toks[i - 1] as usize
+                };
                 ctoks.clear();
-                ctoks.extend(self.name_toks(nm).iter().map(|&v| self.vocab.tok(v)));
+                ctoks.extend(
+                    sc.toks[start..sc.pair_toks[i] as usize]
+                        .iter()
+                        .map(|&v| self.vocab.tok(v)),
+                );
                 loaded = nm;
             }
-            let org = !matches!(self.entry_kind[entry as usize], EntryKind::Person);
+            let org = !matches!(kind, EntryKind::Person);
             let (s, _) = score_toks(q, &ctoks, &self.cfg, false, org, &mut sc.scorer);
             let e = best.entry(entry).or_insert((s, nm, r));
             if s > e.0 || (s == e.0 && (nm, r) < (e.1, e.2)) {
@@ -1312,6 +1396,12 @@ struct SearchScratch {
     acc: Vec<f32>,
     touched: Vec<u32>,
     cand: Vec<(f32, u32)>,
+    pair_entry: Vec<u32>,
+    pair_toks: Vec<u32>,
+    toks: Vec<u32>,
+    pair_kind: Vec<EntryKind>,
+    plans: Vec<Plan>,
+    lists: Vec<Vec<(u32, f32)>>,
     best: FxHashMap<u32, (f32, u32, usize)>,
     vocab_cands: Vec<u32>,
     vocab_sims: Vec<(u32, f32)>,
