@@ -418,7 +418,6 @@ impl Postings {
             bytes: &self.bytes[self.starts[l] as usize..self.starts[l + 1] as usize],
             pos: 0,
             prev: 0,
-            first: true,
         }
     }
 }
@@ -427,35 +426,32 @@ struct PostingIter<'a> {
     bytes: &'a [u8],
     pos: usize,
     prev: u32,
-    first: bool,
 }
 
 impl Iterator for PostingIter<'_> {
     type Item = u32;
 
+    #[inline]
     fn next(&mut self) -> Option<u32> {
-        if self.pos >= self.bytes.len() {
-            return None;
-        }
-        let mut v: u32 = 0;
-        let mut shift = 0;
-        while self.pos < self.bytes.len() {
-            let b = self.bytes[self.pos];
-            self.pos += 1;
-            v |= u32::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
-                break;
+        let &b = self.bytes.get(self.pos)?;
+        self.pos += 1;
+        // Most deltas fit one byte.
+        let mut v = u32::from(b);
+        if b & 0x80 != 0 {
+            v &= 0x7f;
+            let mut shift = 7;
+            while let Some(&b) = self.bytes.get(self.pos) {
+                self.pos += 1;
+                v |= u32::from(b & 0x7f).wrapping_shl(shift);
+                if b & 0x80 == 0 {
+                    break;
+                }
+                shift += 7;
             }
-            shift += 7;
         }
-        let x = if self.first {
-            v
-        } else {
-            self.prev.wrapping_add(v)
-        };
-        self.first = false;
-        self.prev = x;
-        Some(x)
+        // The first value is stored as is: a delta from 0.
+        self.prev = self.prev.wrapping_add(v);
+        Some(self.prev)
     }
 }
 
