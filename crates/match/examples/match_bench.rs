@@ -768,6 +768,22 @@ fn run(work: &Path, size: usize, out: &Path, sample: usize, sample_neg: usize) -
             let _ = ix.search(&q.text, &opts);
         }
     }
+    // BENCH_HITS=FILE writes every query's hits (entry, matched name,
+    // source, score, explanation), so that two builds' answers can be
+    // compared byte for byte.
+    if let Some(path) = std::env::var_os("BENCH_HITS") {
+        let mut w = BufWriter::new(File::create(path)?);
+        for (q, hits) in queries.iter().zip(&results) {
+            for h in hits {
+                writeln!(
+                    w,
+                    "{}\t{}\t{}\t{:?}\t{:.6}\t{}",
+                    q.text, h.entry_id, h.matched_name, h.source, h.score, h.explanation
+                )?;
+            }
+        }
+        w.flush()?;
+    }
     if std::env::var_os("BENCH_DUMP").is_some() {
         let mut by_lat: Vec<usize> = (0..queries.len()).collect();
         by_lat.sort_by(|&a, &b| lat[b].total_cmp(&lat[a]));

@@ -6,7 +6,12 @@
 //! * **Names** (primary, aliases, original-script names) are normalised
 //!   once at build time and stored as sequences of `u32` ids into an
 //!   interned **vocabulary** of distinct tokens (text, phonetic skeleton,
-//!   kind, script). Display strings live in one string arena.
+//!   kind, script). A name in hangul, Chinese characters or kana is
+//!   indexed once per reading: each reading is an indexed name with its own
+//!   tokens, while its display text, entry and source are kept once per
+//!   listed name (a sorted list of the further readings maps one to the
+//!   other). Display strings live in one string arena, 4 bytes per string
+//!   beside the text.
 //! * **Postings**: for every vocabulary token, the sorted list of names that
 //!   contain it, delta + varint encoded in one byte buffer.
 //! * **Token-level fuzzy keys**, built over the vocabulary (much smaller
@@ -150,24 +155,53 @@ pub struct IndexStats {
     pub heap_bytes: usize,
 }
 
-/// Strings in one buffer.
+/// Strings in one buffer. String `i` ends at `ends[i]`, the low 32 bits of
+/// its end offset; the high bits, which change only past every 4 GiB of
+/// text, are kept in `highs` as `(first string, high bits)` steps, so that
+/// an end costs 4 bytes, not 8.
 #[derive(Default, Debug, Clone)]
 struct Arena {
     data: String,
-    ends: Vec<u64>,
+    ends: Vec<u32>,
+    highs: Vec<(u32, u32)>,
 }
 
 impl Arena {
     fn push(&mut self, s: &str) -> u32 {
         self.data.push_str(s);
-        self.ends.push(self.data.len() as u64);
-        (self.ends.len() - 1) as u32
+        let end = self.data.len() as u64;
+        let i = self.ends.len() as u32;
+        let high = (end >> 32) as u32;
+        if high != self.highs.last().map_or(0, |h| h.1) {
+            self.highs.push((i, high));
+        }
+        self.ends.push(end as u32);
+        i
     }
 
+    fn end(&self, i: usize) -> usize {
+        let low = u64::from(self.ends[i]);
+        if self.highs.is_empty() {
+            return low as usize;
+        }
+        let k = self.highs.partition_point(|h| h.0 as usize <= i);
+        let high = if k == 0 {
+            0
+        } else {
+            u64::from(self.highs[k - 1].1)
+        };
+        ((high << 32) | low) as usize
+    }
+
+    #[inline]
     fn get(&self, i: u32) -> &str {
         let i = i as usize;
-        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        &self.data[start..self.ends[i] as usize]
+        if self.highs.is_empty() {
+            let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+            return &self.data[start..self.ends[i] as usize];
+        }
+        let start = if i == 0 { 0 } else { self.end(i - 1) };
+        &self.data[start..self.end(i)]
     }
 
     fn len(&self) -> usize {
@@ -175,12 +209,13 @@ impl Arena {
     }
 
     fn heap(&self) -> usize {
-        self.data.capacity() + self.ends.capacity() * 8
+        self.data.capacity() + self.ends.capacity() * 4 + self.highs.capacity() * 8
     }
 
     fn shrink(&mut self) {
         self.data.shrink_to_fit();
         self.ends.shrink_to_fit();
+        self.highs.shrink_to_fit();
     }
 }
 
@@ -235,29 +270,67 @@ fn script_code(s: Script) -> u8 {
     SCRIPTS.iter().position(|&x| x == s).unwrap_or(8) as u8
 }
 
+/// One interned token: where its text, skeleton and original spelling lie
+/// (one after the other) in [`Vocab::data`], its kind and script, and the
+/// next token with the same text hash. One record per token, so that
+/// reading a token touches one record and one stretch of text.
+#[derive(Clone, Copy, Debug)]
+struct VocabRec {
+    start: u64,
+    text: u32,
+    skel: u32,
+    /// Original spelling, only for syllabic scripts (else empty).
+    orig: u32,
+    next_same_text: u32,
+    kind: u8,
+    script: u8,
+}
+
 /// Interned distinct tokens.
 #[derive(Default, Debug)]
 struct Vocab {
-    text: Arena,
-    skel: Arena,
-    /// Original spelling, only for syllabic scripts (else empty).
-    orig: Arena,
-    kind: Vec<u8>,
-    script: Vec<u8>,
-    /// Chain of vocabulary ids sharing a text hash.
-    next_same_text: Vec<u32>,
+    data: String,
+    recs: Vec<VocabRec>,
     by_text: FxHashMap<u64, u32>,
 }
 
 impl Vocab {
+    #[inline]
+    fn text(&self, v: u32) -> &str {
+        let r = &self.recs[v as usize];
+        let a = r.start as usize;
+        &self.data[a..a + r.text as usize]
+    }
+
+    #[inline]
+    fn skel(&self, v: u32) -> &str {
+        let r = &self.recs[v as usize];
+        let a = r.start as usize + r.text as usize;
+        &self.data[a..a + r.skel as usize]
+    }
+
+    #[inline]
+    fn kind(&self, v: u32) -> u8 {
+        self.recs[v as usize].kind
+    }
+
+    #[inline]
+    fn script(&self, v: u32) -> u8 {
+        self.recs[v as usize].script
+    }
+
+    #[inline]
     fn tok(&self, v: u32) -> Tok<'_> {
-        let text = self.text.get(v);
-        let orig = self.orig.get(v);
+        let r = &self.recs[v as usize];
+        let a = r.start as usize;
+        let (b, c) = (a + r.text as usize, a + (r.text + r.skel) as usize);
+        let text = &self.data[a..b];
+        let orig = &self.data[c..c + r.orig as usize];
         Tok {
             text,
-            skel: self.skel.get(v),
-            kind: KINDS[self.kind[v as usize] as usize],
-            script: SCRIPTS[self.script[v as usize] as usize],
+            skel: &self.data[b..c],
+            kind: KINDS[r.kind as usize],
+            script: SCRIPTS[r.script as usize],
             original: if orig.is_empty() { text } else { orig },
         }
     }
@@ -274,21 +347,29 @@ impl Vocab {
         let mut cur = self.by_text.get(&h).copied().unwrap_or(NONE);
         let head = cur;
         while cur != NONE {
-            if self.kind[cur as usize] == kind
-                && self.script[cur as usize] == script
-                && self.text.get(cur) == t.text
-                && self.orig.get(cur) == orig
-            {
-                return cur;
+            let r = self.recs[cur as usize];
+            if r.kind == kind && r.script == script && self.text(cur) == t.text {
+                let c = r.start as usize + (r.text + r.skel) as usize;
+                if &self.data[c..c + r.orig as usize] == orig {
+                    return cur;
+                }
             }
-            cur = self.next_same_text[cur as usize];
+            cur = r.next_same_text;
         }
-        let id = self.text.push(&t.text);
-        self.skel.push(&t.skeleton);
-        self.orig.push(orig);
-        self.kind.push(kind);
-        self.script.push(script);
-        self.next_same_text.push(head);
+        let id = self.recs.len() as u32;
+        let start = self.data.len() as u64;
+        self.data.push_str(&t.text);
+        self.data.push_str(&t.skeleton);
+        self.data.push_str(orig);
+        self.recs.push(VocabRec {
+            start,
+            text: t.text.len() as u32,
+            skel: t.skeleton.len() as u32,
+            orig: orig.len() as u32,
+            next_same_text: head,
+            kind,
+            script,
+        });
         self.by_text.insert(h, id);
         id
     }
@@ -297,15 +378,27 @@ impl Vocab {
     fn lookup_text(&self, text: &str, out: &mut Vec<u32>) {
         let mut cur = self.by_text.get(&hash_str(text)).copied().unwrap_or(NONE);
         while cur != NONE {
-            if self.text.get(cur) == text {
+            if self.text(cur) == text {
                 out.push(cur);
             }
-            cur = self.next_same_text[cur as usize];
+            cur = self.recs[cur as usize].next_same_text;
         }
     }
 
     fn len(&self) -> usize {
-        self.kind.len()
+        self.recs.len()
+    }
+
+    fn heap(&self) -> usize {
+        self.data.capacity()
+            + self.recs.capacity() * std::mem::size_of::<VocabRec>()
+            + self.by_text.capacity() * 13 * 8 / 7
+    }
+
+    fn shrink(&mut self) {
+        self.data.shrink_to_fit();
+        self.recs.shrink_to_fit();
+        self.by_text.shrink_to_fit();
     }
 }
 
@@ -325,7 +418,6 @@ impl Postings {
             bytes: &self.bytes[self.starts[l] as usize..self.starts[l + 1] as usize],
             pos: 0,
             prev: 0,
-            first: true,
         }
     }
 }
@@ -334,35 +426,32 @@ struct PostingIter<'a> {
     bytes: &'a [u8],
     pos: usize,
     prev: u32,
-    first: bool,
 }
 
 impl Iterator for PostingIter<'_> {
     type Item = u32;
 
+    #[inline]
     fn next(&mut self) -> Option<u32> {
-        if self.pos >= self.bytes.len() {
-            return None;
-        }
-        let mut v: u32 = 0;
-        let mut shift = 0;
-        while self.pos < self.bytes.len() {
-            let b = self.bytes[self.pos];
-            self.pos += 1;
-            v |= u32::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
-                break;
+        let &b = self.bytes.get(self.pos)?;
+        self.pos += 1;
+        // Most deltas fit one byte.
+        let mut v = u32::from(b);
+        if b & 0x80 != 0 {
+            v &= 0x7f;
+            let mut shift = 7;
+            while let Some(&b) = self.bytes.get(self.pos) {
+                self.pos += 1;
+                v |= u32::from(b & 0x7f).wrapping_shl(shift);
+                if b & 0x80 == 0 {
+                    break;
+                }
+                shift += 7;
             }
-            shift += 7;
         }
-        let x = if self.first {
-            v
-        } else {
-            self.prev.wrapping_add(v)
-        };
-        self.first = false;
-        self.prev = x;
-        Some(x)
+        // The first value is stored as is: a delta from 0.
+        self.prev = self.prev.wrapping_add(v);
+        Some(self.prev)
     }
 }
 
@@ -372,6 +461,107 @@ fn push_varint(out: &mut Vec<u8>, mut v: u32) {
         v >>= 7;
     }
     out.push(v as u8);
+}
+
+/// Names per block of [`NameTable`] and [`Readings`].
+const BLOCK: usize = 64;
+
+/// Token ranges of the indexed names in 1 byte per name: each name's token
+/// count, and where every block of [`BLOCK`] names starts in `toks`.
+#[derive(Default, Debug)]
+struct NameTable {
+    toks: Vec<u32>,
+    len: Vec<u8>,
+    block_start: Vec<u32>,
+}
+
+impl NameTable {
+    fn push(&mut self, toks: impl IntoIterator<Item = u32>) {
+        if self.len.len().is_multiple_of(BLOCK) {
+            self.block_start.push(self.toks.len() as u32);
+        }
+        let before = self.toks.len();
+        self.toks.extend(toks);
+        self.len.push((self.toks.len() - before) as u8);
+    }
+
+    fn count(&self) -> usize {
+        self.len.len()
+    }
+
+    fn start(&self, n: usize) -> usize {
+        let b = n / BLOCK;
+        self.block_start[b] as usize
+            + self.len[b * BLOCK..n]
+                .iter()
+                .map(|&l| usize::from(l))
+                .sum::<usize>()
+    }
+
+    fn get(&self, n: usize) -> &[u32] {
+        let s = self.start(n);
+        &self.toks[s..s + usize::from(self.len[n])]
+    }
+
+    fn heap(&self) -> usize {
+        self.toks.capacity() * 4 + self.len.capacity() + self.block_start.capacity() * 4
+    }
+
+    fn shrink(&mut self) {
+        self.toks.shrink_to_fit();
+        self.len.shrink_to_fit();
+        self.block_start.shrink_to_fit();
+    }
+}
+
+/// Which indexed names are a further reading of the listed name before
+/// them: per block of 64 indexed names, the count of further readings
+/// before the block and one bit per name (side by side, one cache line), so
+/// that the listed name of an indexed name is found in constant time.
+#[derive(Default, Debug)]
+struct Readings {
+    blocks: Vec<(u32, u64)>,
+    len: usize,
+    any: bool,
+}
+
+impl Readings {
+    fn push(&mut self, extra: bool) {
+        let i = self.len;
+        if i.is_multiple_of(BLOCK) {
+            let before = self.blocks.last().map_or(0, |&(b, w)| b + w.count_ones());
+            self.blocks.push((before, 0));
+        }
+        if extra {
+            self.blocks[i / BLOCK].1 |= 1 << (i % BLOCK);
+            self.any = true;
+        }
+        self.len += 1;
+    }
+
+    /// The listed name of indexed name `i`: `i` less the further readings
+    /// up to and including it.
+    fn listed(&self, i: usize) -> usize {
+        if !self.any {
+            return i;
+        }
+        let (before, bits) = self.blocks[i / BLOCK];
+        let k = i % BLOCK;
+        let mask = if k == BLOCK - 1 {
+            u64::MAX
+        } else {
+            (1u64 << (k + 1)) - 1
+        };
+        i - before as usize - (bits & mask).count_ones() as usize
+    }
+
+    fn heap(&self) -> usize {
+        self.blocks.capacity() * 16
+    }
+
+    fn shrink(&mut self) {
+        self.blocks.shrink_to_fit();
+    }
 }
 
 /// A screening index. Build once per registry version; search from any
@@ -385,17 +575,24 @@ pub struct Index {
     skel_members: Vec<u32>,
     /// Sorted `(hash << 32) | vocab id` of single-character deletions.
     deletions: Vec<u64>,
-    // Names.
-    name_text: Arena,
-    name_tok_start: Vec<u32>,
-    name_toks: Vec<u32>,
-    name_entry: Vec<u32>,
-    name_source: Vec<NameSource>,
+    /// Where the deletions whose hash starts with each 16-bit prefix begin
+    /// (len 2^16 + 1): a lookup searches one small bucket, not the whole
+    /// array (whose binary search was mostly cache misses).
+    deletion_buckets: Vec<u32>,
+    /// Indexed names: the tokens of each (postings, scoring). A listed name
+    /// is indexed once, or for a name in hangul, Chinese characters or kana
+    /// once per reading, the readings of one listed name being consecutive.
+    names: NameTable,
+    readings: Readings,
+    // Listed names (the registries' names): display text, entry, source.
+    // An entry's names are consecutive, its primary name first.
+    listed_text: Arena,
+    listed_entry: Vec<u32>,
+    listed_source: Vec<NameSource>,
     // Entries.
     entry_id: Arena,
     entry_list: Vec<u16>,
     entry_kind: Vec<EntryKind>,
-    entry_primary: Vec<u32>,
     lists: Vec<String>,
     cfg: ScoreConfig,
 }
@@ -454,15 +651,15 @@ impl Index {
             by_skel: FxHashMap::default(),
             skel_members: Vec::new(),
             deletions: Vec::new(),
-            name_text: Arena::default(),
-            name_tok_start: vec![0],
-            name_toks: Vec::new(),
-            name_entry: Vec::new(),
-            name_source: Vec::new(),
+            deletion_buckets: Vec::new(),
+            names: NameTable::default(),
+            readings: Readings::default(),
+            listed_text: Arena::default(),
+            listed_entry: Vec::new(),
+            listed_source: Vec::new(),
             entry_id: Arena::default(),
             entry_list: Vec::new(),
             entry_kind: Vec::new(),
-            entry_primary: Vec::new(),
             lists: Vec::new(),
             cfg: ScoreConfig::default(),
         };
@@ -478,9 +675,7 @@ impl Index {
             });
             ix.entry_list.push(list);
             ix.entry_kind.push(e.kind);
-            // Set when the primary name is added (a CJK name adds one name
-            // per reading, so positions are known only then).
-            ix.entry_primary.push(u32::MAX);
+            // The primary name first: `primary_name` finds it there.
             batch.push((eid, NameSource::Primary, e.name.clone()));
             for a in &e.aliases {
                 if a.quality == AliasQuality::Weak && !opts.include_weak_aliases {
@@ -531,21 +726,14 @@ impl Index {
             })
         };
         for ((eid, src, text), forms) in batch.iter().zip(normed) {
-            if *src == NameSource::Primary
-                && let Some(p) = self.entry_primary.get_mut(*eid as usize)
-                && *p == u32::MAX
-            {
-                *p = self.name_entry.len() as u32;
-            }
-            for nn in forms {
-                self.name_text.push(text);
-                for t in nn.tokens.iter().take(MAX_TOKENS) {
-                    let v = self.vocab.intern(t);
-                    self.name_toks.push(v);
-                }
-                self.name_tok_start.push(self.name_toks.len() as u32);
-                self.name_entry.push(*eid);
-                self.name_source.push(*src);
+            self.listed_text.push(text);
+            self.listed_entry.push(*eid);
+            self.listed_source.push(*src);
+            for (k, nn) in forms.iter().enumerate() {
+                self.readings.push(k > 0);
+                let vocab = &mut self.vocab;
+                self.names
+                    .push(nn.tokens.iter().take(MAX_TOKENS).map(|t| vocab.intern(t)));
             }
         }
     }
@@ -553,58 +741,85 @@ impl Index {
     fn finish(&mut self) {
         let nv = self.vocab.len();
         // Postings: counting sort of (token, name) by token; names ascending.
+        // Done over slices of the vocabulary holding at most an eighth of
+        // the token occurrences each, so that the sort's buffer stays an
+        // eighth of the names' tokens (it was the build's high-water mark).
         let mut df = vec![0u32; nv];
-        for &v in &self.name_toks {
+        let all_toks = &self.names.toks;
+        for &v in all_toks {
             df[v as usize] += 1;
         }
-        let mut start = vec![0u32; nv + 1];
-        for v in 0..nv {
-            start[v + 1] = start[v] + df[v];
-        }
-        let mut fill = start.clone();
-        let mut flat = vec![0u32; self.name_toks.len()];
-        for name in 0..self.name_entry.len() {
-            let (a, b) = (
-                self.name_tok_start[name] as usize,
-                self.name_tok_start[name + 1] as usize,
-            );
-            for &v in &self.name_toks[a..b] {
-                let slot = &mut fill[v as usize];
-                // A token repeated in one name is posted once.
-                if *slot > start[v as usize] && flat[*slot as usize - 1] == name as u32 {
-                    continue;
-                }
-                flat[*slot as usize] = name as u32;
-                *slot += 1;
-            }
-        }
-        let mut bytes = Vec::with_capacity(self.name_toks.len() * 2);
+        let slice_cap = (all_toks.len() / 8).max(1 << 16) as u64;
+        let mut bytes = Vec::with_capacity(all_toks.len() * 2);
         let mut starts = Vec::with_capacity(nv + 1);
-        for v in 0..nv {
-            starts.push(bytes.len() as u64);
-            let mut prev = 0u32;
-            let list = &flat[start[v] as usize..fill[v] as usize];
-            df[v] = list.len() as u32;
-            for (i, &n) in list.iter().enumerate() {
-                push_varint(&mut bytes, if i == 0 { n } else { n - prev });
-                prev = n;
+        let mut flat: Vec<u32> = Vec::new();
+        let mut start: Vec<u32> = Vec::new();
+        let mut fill: Vec<u32> = Vec::new();
+        let mut v0 = 0;
+        while v0 < nv {
+            // Tokens v0..v1 of this slice (at least one).
+            let mut v1 = v0;
+            let mut total = 0u64;
+            while v1 < nv && (v1 == v0 || total + u64::from(df[v1]) <= slice_cap) {
+                total += u64::from(df[v1]);
+                v1 += 1;
             }
+            start.clear();
+            start.push(0);
+            for v in v0..v1 {
+                let s = start[v - v0] + df[v];
+                start.push(s);
+            }
+            fill.clear();
+            fill.extend_from_slice(&start);
+            flat.clear();
+            flat.resize(total as usize, 0);
+            let (lo, hi) = (v0 as u32, v1 as u32);
+            let mut b = 0;
+            for (name, &len) in self.names.len.iter().enumerate() {
+                let a = b;
+                b += usize::from(len);
+                for &v in &all_toks[a..b] {
+                    if v < lo || v >= hi {
+                        continue;
+                    }
+                    let k = (v - lo) as usize;
+                    let slot = &mut fill[k];
+                    // A token repeated in one name is posted once.
+                    if *slot > start[k] && flat[*slot as usize - 1] == name as u32 {
+                        continue;
+                    }
+                    flat[*slot as usize] = name as u32;
+                    *slot += 1;
+                }
+            }
+            for (k, d) in df[v0..v1].iter_mut().enumerate() {
+                starts.push(bytes.len() as u64);
+                let mut prev = 0u32;
+                let list = &flat[start[k] as usize..fill[k] as usize];
+                *d = list.len() as u32;
+                for (i, &n) in list.iter().enumerate() {
+                    push_varint(&mut bytes, if i == 0 { n } else { n - prev });
+                    prev = n;
+                }
+            }
+            v0 = v1;
         }
         starts.push(bytes.len() as u64);
-        drop(flat);
+        drop((flat, start, fill));
         bytes.shrink_to_fit();
         self.postings = Postings { bytes, starts, df };
 
         // Skeleton groups.
         let mut by_skel: Vec<(u64, u32)> = (0..nv as u32)
-            .map(|v| (hash_str(self.vocab.skel.get(v)), v))
+            .map(|v| (hash_str(self.vocab.skel(v)), v))
             .collect();
         // Abjad tokens are also filed under the skeletons of their
         // alternative readings (`wthiq` under `wsiq`, so "Wassiq" finds it).
         let abjad = script_code(Script::Arabic);
         for v in 0..nv as u32 {
-            if self.vocab.script[v as usize] == abjad {
-                for alt in crate::phonetic::abjad_variants(self.vocab.text.get(v)) {
+            if self.vocab.script(v) == abjad {
+                for alt in crate::phonetic::abjad_variants(self.vocab.text(v)) {
                     by_skel.push((hash_str(&crate::phonetic::skeleton(&alt)), v));
                 }
             }
@@ -629,10 +844,10 @@ impl Index {
         let mut dels = Vec::new();
         let mut buf = Vec::with_capacity(32);
         for v in 0..nv as u32 {
-            if self.vocab.kind[v as usize] != kind_code(TokenKind::Name) {
+            if self.vocab.kind(v) != kind_code(TokenKind::Name) {
                 continue;
             }
-            let t = self.vocab.text.get(v).as_bytes();
+            let t = self.vocab.text(v).as_bytes();
             if !(4..=24).contains(&t.len()) {
                 continue;
             }
@@ -649,25 +864,23 @@ impl Index {
         dels.sort_unstable();
         dels.dedup();
         dels.shrink_to_fit();
+        let mut buckets = Vec::with_capacity((1 << 16) + 1);
+        for prefix in 0..=(1u64 << 16) {
+            buckets.push(dels.partition_point(|&x| x >> 48 < prefix) as u32);
+        }
         self.deletions = dels;
+        self.deletion_buckets = buckets;
 
-        self.vocab.text.shrink();
-        self.vocab.skel.shrink();
-        self.vocab.orig.shrink();
-        self.vocab.kind.shrink_to_fit();
-        self.vocab.script.shrink_to_fit();
-        self.vocab.next_same_text.shrink_to_fit();
-        self.vocab.by_text.shrink_to_fit();
+        self.vocab.shrink();
         self.by_skel.shrink_to_fit();
-        self.name_text.shrink();
-        self.name_toks.shrink_to_fit();
-        self.name_tok_start.shrink_to_fit();
-        self.name_entry.shrink_to_fit();
-        self.name_source.shrink_to_fit();
+        self.names.shrink();
+        self.readings.shrink();
+        self.listed_text.shrink();
+        self.listed_entry.shrink_to_fit();
+        self.listed_source.shrink_to_fit();
         self.entry_id.shrink();
         self.entry_list.shrink_to_fit();
         self.entry_kind.shrink_to_fit();
-        self.entry_primary.shrink_to_fit();
     }
 
     /// Number of entries.
@@ -685,7 +898,19 @@ impl Index {
     /// Number of indexed names.
     #[must_use]
     pub fn name_count(&self) -> usize {
-        self.name_entry.len()
+        self.names.count()
+    }
+
+    /// The listed name that indexed name `name` reads: readings of one
+    /// listed name are consecutive, so it is `name` less the further
+    /// readings up to it.
+    fn listed(&self, name: u32) -> usize {
+        self.readings.listed(name as usize)
+    }
+
+    /// The primary name of an entry: its first listed name.
+    fn primary(&self, entry: u32) -> u32 {
+        self.listed_entry.partition_point(|&e| e < entry) as u32
     }
 
     /// Id of entry number `entry` (as in [`Hit::entry`]).
@@ -699,28 +924,22 @@ impl Index {
     pub fn stats(&self) -> IndexStats {
         let v = &self.vocab;
         let map_bytes = |n: usize, entry: usize| n * (entry + 1) * 8 / 7;
-        let heap = v.text.heap()
-            + v.skel.heap()
-            + v.orig.heap()
-            + v.kind.capacity()
-            + v.script.capacity()
-            + v.next_same_text.capacity() * 4
-            + map_bytes(v.by_text.capacity(), 12)
+        let heap = v.heap()
             + self.postings.bytes.capacity()
             + self.postings.starts.capacity() * 8
             + self.postings.df.capacity() * 4
             + map_bytes(self.by_skel.capacity(), 16)
             + self.skel_members.capacity() * 4
             + self.deletions.capacity() * 8
-            + self.name_text.heap()
-            + self.name_tok_start.capacity() * 4
-            + self.name_toks.capacity() * 4
-            + self.name_entry.capacity() * 4
-            + self.name_source.capacity()
+            + self.deletion_buckets.capacity() * 4
+            + self.names.heap()
+            + self.readings.heap()
+            + self.listed_text.heap()
+            + self.listed_entry.capacity() * 4
+            + self.listed_source.capacity()
             + self.entry_id.heap()
             + self.entry_list.capacity() * 2
-            + self.entry_kind.capacity()
-            + self.entry_primary.capacity() * 4;
+            + self.entry_kind.capacity();
         IndexStats {
             entries: self.len(),
             names: self.name_count(),
@@ -732,14 +951,22 @@ impl Index {
     }
 
     fn name_toks(&self, name: u32) -> &[u32] {
-        let n = name as usize;
-        &self.name_toks[self.name_tok_start[n] as usize..self.name_tok_start[n + 1] as usize]
+        self.names.get(name as usize)
     }
 
     fn deletion_hits(&self, h: u32, out: &mut Vec<u32>) {
         let key = u64::from(h) << 32;
-        let i = self.deletions.partition_point(|&x| x < key);
-        for &x in &self.deletions[i..] {
+        let prefix = (h >> 16) as usize;
+        let (a, b) = match (
+            self.deletion_buckets.get(prefix),
+            self.deletion_buckets.get(prefix + 1),
+        ) {
+            (Some(&a), Some(&b)) => (a as usize, b as usize),
+            _ => return,
+        };
+        let bucket = &self.deletions[a..b];
+        let i = bucket.partition_point(|&x| x < key);
+        for &x in &bucket[i..] {
             if (x >> 32) as u32 != h {
                 break;
             }
@@ -763,19 +990,17 @@ impl Index {
             // Huge groups (very short keys) are only worth it for abjad
             // spellings, which have little else to go on.
             let cap = if t.script.is_abjad() { 5_000 } else { 1_000 };
-            let mut keys = vec![hash_str(t.skel)];
-            if t.script.is_abjad() {
-                keys.extend(
-                    crate::phonetic::abjad_variants(t.text)
-                        .iter()
-                        .map(|v| hash_str(&crate::phonetic::skeleton(v))),
-                );
-            }
-            for key in keys {
+            let mut follow = |key: u64| {
                 if let Some(&(s, n)) = self.by_skel.get(&key)
                     && (n as usize) <= cap
                 {
                     cands.extend_from_slice(&self.skel_members[s as usize..(s + n) as usize]);
+                }
+            };
+            follow(hash_str(t.skel));
+            if t.script.is_abjad() {
+                for v in crate::phonetic::abjad_variants(t.text) {
+                    follow(hash_str(&crate::phonetic::skeleton(&v)));
                 }
             }
         }
@@ -809,13 +1034,17 @@ impl Index {
         let abjad = t.script.is_abjad();
         let tl = t.text.len();
         for &v in cands.iter() {
-            let vt = self.vocab.tok(v);
             // Cheap length filter: a similarity of 0.7 needs lengths within
-            // about a factor of two (abjad spellings lack vowels).
-            let vl = vt.text.len();
-            if !abjad && !vt.script.is_abjad() && (tl.max(vl) > 2 * tl.min(vl) + 1) {
+            // about a factor of two (abjad spellings lack vowels). Checked
+            // before the token's other fields are read.
+            let vl = self.vocab.text(v).len();
+            if !abjad
+                && !SCRIPTS[self.vocab.script(v) as usize].is_abjad()
+                && (tl.max(vl) > 2 * tl.min(vl) + 1)
+            {
                 continue;
             }
+            let vt = self.vocab.tok(v);
             let (s, _) = tok_sim(t, vt, &self.cfg);
             if s >= VOCAB_FLOOR {
                 out.push((v, s));
@@ -912,10 +1141,10 @@ impl Index {
         opts: &SearchOptions,
         sc: &mut SearchScratch,
     ) -> Vec<(f32, u32)> {
-        if q.is_empty() || self.name_entry.is_empty() {
+        if q.is_empty() || self.name_count() == 0 {
             return Vec::new();
         }
-        let n_names = self.name_entry.len();
+        let n_names = self.name_count();
         if sc.acc.len() < n_names {
             sc.acc.resize(n_names, 0.0);
         }
@@ -930,7 +1159,9 @@ impl Index {
             .collect();
         let use_all = substantive.iter().all(|&i| q[i].kind == TokenKind::Initial);
         // Per query token: total posting volume, weight, (token, similarity).
-        let mut plans: Vec<Plan> = Vec::new();
+        // The plans and their lists are kept between searches.
+        let mut plans: Vec<Plan> = std::mem::take(&mut sc.plans);
+        sc.lists.extend(plans.drain(..).map(|p| p.2));
         for i in 0..q.len() {
             if !use_all && !substantive.contains(&i) {
                 continue;
@@ -939,7 +1170,9 @@ impl Index {
                 continue;
             }
             self.fuzzy_vocab(q[i], sc);
-            let mut list = std::mem::take(&mut sc.vocab_sims);
+            let mut list = sc.lists.pop().unwrap_or_default();
+            list.clear();
+            list.extend_from_slice(&sc.vocab_sims);
             // Merge with the next query token(s): `siemens ag` → `siemensag`,
             // `hdayt allah` → `hidayatullah`, `shms al din` → `shamsuddin`.
             for (len, skip_al) in [(2usize, false), (3, false), (3, true)] {
@@ -1017,26 +1250,26 @@ impl Index {
                 }
             }
         }
+        sc.plans = plans;
         // Top candidates by accumulated weight.
         // Among equal evidence prefer shorter names (fewer unmatched parts):
         // `sarina` should meet the entry `SARINA` before `Sarina Ashtari`.
-        let mut cand: Vec<(f32, u32)> = sc
-            .touched
-            .iter()
-            .map(|&nm| {
-                let len = self.name_tok_start[nm as usize + 1] - self.name_tok_start[nm as usize];
-                (sc.acc[nm as usize] - 0.05 * len.min(20) as f32, nm)
-            })
-            .collect();
+        // One pass over the touched names reads and clears the accumulator
+        // (the buffer is reused: a common token touches 100k+ names).
+        let cand = &mut sc.cand;
+        cand.clear();
         for &nm in &sc.touched {
-            sc.acc[nm as usize] = 0.0;
+            let n = nm as usize;
+            let len = u32::from(self.names.len[n]);
+            let a = std::mem::take(&mut sc.acc[n]);
+            cand.push((a - 0.05 * len.min(20) as f32, nm));
         }
         let m = opts.candidates.max(opts.limit).max(1);
         if cand.len() > m {
             cand.select_nth_unstable_by(m - 1, |a, b| b.0.total_cmp(&a.0));
             cand.truncate(m);
         }
-        cand
+        cand.clone()
     }
 
     /// Step 4 of a search: re-rank candidate names with the scorer, each
@@ -1050,14 +1283,37 @@ impl Index {
         opts: &SearchOptions,
         sc: &mut SearchScratch,
     ) -> Vec<Hit> {
-        // entry → (score, name, reading)
-        let mut best: FxHashMap<u32, (f32, u32, usize)> = FxHashMap::default();
+        // entry → (score, name, reading), in a map kept between searches.
+        let mut best = std::mem::take(&mut sc.best);
+        best.clear();
         let mut ctoks: Vec<Tok<'_>> = Vec::with_capacity(16);
         let mut loaded = u32::MAX;
-        for &(nm, r) in pairs {
-            let entry = self.name_entry[nm as usize];
+        // Each pair's entry and kind, looked up first in loops of their own:
+        // the lookups are independent there, so their cache misses overlap
+        // instead of waiting one by one between two scorings.
+        let entries = &mut sc.pair_entry;
+        entries.clear();
+        entries.extend(
+            pairs
+                .iter()
+                .map(|&(nm, _)| self.listed_entry[self.listed(nm)]),
+        );
+        let kinds = &mut sc.pair_kind;
+        kinds.clear();
+        kinds.extend(entries.iter().map(|&e| self.entry_kind[e as usize]));
+        // Likewise each pair's name tokens, copied out: `pair_toks[i]` ends
+        // pair i's tokens in `toks`.
+        let (toks, ends) = (&mut sc.toks, &mut sc.pair_toks);
+        toks.clear();
+        ends.clear();
+        for &(nm, _) in pairs {
+            toks.extend_from_slice(self.name_toks(nm));
+            ends.push(toks.len() as u32);
+        }
+        for (i, &(nm, r)) in pairs.iter().enumerate() {
+            let (entry, kind) = (sc.pair_entry[i], sc.pair_kind[i]);
             if let Some(k) = opts.kind
-                && self.entry_kind[entry as usize] != k
+                && kind != k
             {
                 continue;
             }
@@ -1066,21 +1322,29 @@ impl Index {
                 continue;
             }
             if loaded != nm {
+                let start = if i == 0 {
+                    0
+                } else {
+                    sc.pair_toks[i - 1] as usize
+                };
                 ctoks.clear();
-                ctoks.extend(self.name_toks(nm).iter().map(|&v| self.vocab.tok(v)));
+                ctoks.extend(
+                    sc.toks[start..sc.pair_toks[i] as usize]
+                        .iter()
+                        .map(|&v| self.vocab.tok(v)),
+                );
                 loaded = nm;
             }
-            let org = !matches!(self.entry_kind[entry as usize], EntryKind::Person);
+            let org = !matches!(kind, EntryKind::Person);
             let (s, _) = score_toks(q, &ctoks, &self.cfg, false, org, &mut sc.scorer);
             let e = best.entry(entry).or_insert((s, nm, r));
             if s > e.0 || (s == e.0 && (nm, r) < (e.1, e.2)) {
                 *e = (s, nm, r);
             }
         }
-        let mut ranked: Vec<(u32, f32, u32, usize)> = best
-            .into_iter()
-            .map(|(e, (s, nm, r))| (e, s, nm, r))
-            .collect();
+        let mut ranked: Vec<(u32, f32, u32, usize)> =
+            best.drain().map(|(e, (s, nm, r))| (e, s, nm, r)).collect();
+        sc.best = best;
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         ranked.retain(|r| r.1 >= opts.min_score);
         ranked.truncate(opts.limit);
@@ -1102,12 +1366,9 @@ impl Index {
                     entry_id: self.entry_id.get(entry).to_string(),
                     list: self.lists[self.entry_list[entry as usize] as usize].clone(),
                     kind: self.entry_kind[entry as usize],
-                    primary_name: self
-                        .name_text
-                        .get(self.entry_primary[entry as usize])
-                        .to_string(),
-                    matched_name: self.name_text.get(nm).to_string(),
-                    source: self.name_source[nm as usize],
+                    primary_name: self.listed_text.get(self.primary(entry)).to_string(),
+                    matched_name: self.listed_text.get(self.listed(nm) as u32).to_string(),
+                    source: self.listed_source[self.listed(nm)],
                     score,
                     explanation,
                 }
@@ -1130,6 +1391,14 @@ const POSTING_BUDGET: u64 = 150_000;
 struct SearchScratch {
     acc: Vec<f32>,
     touched: Vec<u32>,
+    cand: Vec<(f32, u32)>,
+    pair_entry: Vec<u32>,
+    pair_toks: Vec<u32>,
+    toks: Vec<u32>,
+    pair_kind: Vec<EntryKind>,
+    plans: Vec<Plan>,
+    lists: Vec<Vec<(u32, f32)>>,
+    best: FxHashMap<u32, (f32, u32, usize)>,
     vocab_cands: Vec<u32>,
     vocab_sims: Vec<(u32, f32)>,
     split_l: Vec<u32>,
@@ -1461,6 +1730,49 @@ mod tests {
                 });
             }
         });
+    }
+
+    #[test]
+    fn name_table_and_readings_across_blocks() {
+        let mut t = NameTable::default();
+        let mut r = Readings::default();
+        let mut want_toks = Vec::new();
+        let mut want_listed = Vec::new();
+        let mut listed = 0usize;
+        for i in 0..300u32 {
+            let toks: Vec<u32> = (0..i % 5).map(|k| i * 10 + k).collect();
+            t.push(toks.iter().copied());
+            want_toks.push(toks);
+            // Every third indexed name is a further reading.
+            let extra = i % 3 == 2;
+            if i > 0 && !extra {
+                listed += 1;
+            }
+            r.push(extra);
+            want_listed.push(listed);
+        }
+        assert_eq!(t.count(), 300);
+        for i in 0..300 {
+            assert_eq!(t.get(i), want_toks[i].as_slice(), "{i}");
+            assert_eq!(r.listed(i), want_listed[i], "{i}");
+        }
+    }
+
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn arena_ends_past_4_gib() {
+        let mut a = Arena::default();
+        assert_eq!((a.push("ab"), a.push(""), a.push("cde")), (0, 1, 2));
+        assert_eq!((a.get(0), a.get(1), a.get(2)), ("ab", "", "cde"));
+        // Ends are 32-bit; a step in `highs` carries the bits above.
+        let b = Arena {
+            data: String::new(),
+            ends: vec![10, u32::MAX, 5, 7],
+            highs: vec![(2, 1)],
+        };
+        assert_eq!(b.end(1), u32::MAX as usize);
+        assert_eq!(b.end(2), (1usize << 32) + 5);
+        assert_eq!(b.end(3), (1usize << 32) + 7);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use std::sync::LazyLock;
 
-use rustc_hash::FxHashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 /// Common given-name short forms: (short, full). Looked up both ways.
 const NICKNAMES: &[(&str, &str)] = &[
@@ -194,13 +194,28 @@ fn letter(t: &str) -> Option<usize> {
         .map(|c| usize::from(c - b'a'))
 }
 
+/// Every spelling of [`ROMANISED_GROUPS`] with its other spellings, in
+/// group order (a lookup per query token, not a scan of the groups).
+static ROMANISED_VARIANTS: LazyLock<FxHashMap<&'static str, Vec<&'static str>>> =
+    LazyLock::new(|| {
+        let mut m: FxHashMap<&'static str, Vec<&'static str>> = FxHashMap::default();
+        for g in ROMANISED_GROUPS {
+            for &a in *g {
+                let v = m.entry(a).or_default();
+                v.extend(g.iter().copied().filter(|&b| b != a));
+            }
+        }
+        m
+    });
+
 /// The other spellings of a token's name in other romanisations.
 pub(crate) fn romanised_variants(a: &str) -> impl Iterator<Item = &'static str> + '_ {
-    ROMANISED_GROUPS
+    ROMANISED_VARIANTS
+        .get(a)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
         .iter()
-        .filter(move |g| g.contains(&a))
-        .flat_map(|g| g.iter().copied())
-        .filter(move |&b| b != a)
+        .copied()
 }
 
 /// Whether two tokens are one name in two romanisations (`lee`/`ri`).
@@ -213,4 +228,29 @@ pub(crate) fn same_romanised_name(a: &str, b: &str) -> bool {
     };
     let (pairs, firsts) = &*ROMANISED;
     firsts[x] & (1 << y) != 0 && pairs.contains(&(a, b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn romanised_variants_are_the_groups_other_spellings() {
+        let mut tokens: Vec<&str> = ROMANISED_GROUPS
+            .iter()
+            .flat_map(|g| g.iter().copied())
+            .collect();
+        tokens.extend(["kim jong", "smith", "", "l"]);
+        for a in tokens {
+            // The definition: every group holding `a`, less `a` itself.
+            let want: Vec<&str> = ROMANISED_GROUPS
+                .iter()
+                .filter(|g| g.contains(&a))
+                .flat_map(|g| g.iter().copied())
+                .filter(|&b| b != a)
+                .collect();
+            assert_eq!(romanised_variants(a).collect::<Vec<_>>(), want, "{a}");
+        }
+        assert!(romanised_variants("ri").any(|v| v == "lee"));
+    }
 }
