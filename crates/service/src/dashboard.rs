@@ -1,12 +1,16 @@
 //! What a reader's dashboard shows: the open cases they may see counted by
 //! state, the overdue ones (latest first), and what waits for them. Built
 //! from the same visible list as [`Service::list_cases`], so a case the
-//! reader may not see is in no count.
+//! reader may not see is in no count. Its charts
+//! ([`Service::dashboard_charts`]) come from the store's incremental
+//! counters, kept per access marking, summed over the markings the same
+//! filter admits: no case is read to draw them.
 
 use jiff::SignedDuration;
 use tocsin_domain::Timestamp;
 use tocsin_domain::access::Permission;
 use tocsin_domain::case::CaseState;
+use tocsin_store::counts::{self, ChartCounts};
 use tocsin_store::{CaseQuery, CaseSummary};
 
 use crate::access::Principal;
@@ -15,6 +19,9 @@ use crate::{Service, ServiceError};
 /// How many open cases a dashboard reads at most (the counts say when
 /// there were more).
 const SCAN_LIMIT: usize = 10_000;
+
+/// How many weeks the chart of cases per week shows.
+pub const CHART_WEEKS: usize = 12;
 
 /// A case with a step past its deadline.
 #[derive(Clone, Debug)]
@@ -124,5 +131,21 @@ impl Service {
             .sort_by_key(|(s, _)| CaseState::ALL.iter().position(|x| x == s));
         d.overdue.sort_by_key(|o| std::cmp::Reverse(o.late_by));
         Ok(d)
+    }
+
+    /// The dashboard's charts for `p`: time to decide, time to warn, and
+    /// cases opened per week by determination over the last
+    /// [`CHART_WEEKS`] weeks, counting only the cases `p` may see (the
+    /// list's filter, applied to each marking's counters).
+    pub async fn dashboard_charts(&self, p: &Principal) -> Result<ChartCounts, ServiceError> {
+        self.authorize(p, Permission::ReadCase, "dashboard").await?;
+        let filter = self.case_filter(p).await?;
+        let counters = self.store.case_counters().await?;
+        Ok(counts::charts(
+            &counters,
+            Some(&filter),
+            self.now(),
+            CHART_WEEKS,
+        ))
     }
 }

@@ -66,7 +66,7 @@ pub async fn read_nodes(pool: &PgPool, ids: &[NodeId]) -> Result<Vec<Option<Hash
 }
 
 /// One row of `cases`, selected as [`SUMMARY_COLUMNS`].
-fn summary_row(r: &PgRow) -> Result<SummaryRow, StoreError> {
+pub(crate) fn summary_row(r: &PgRow) -> Result<SummaryRow, StoreError> {
     Ok(SummaryRow {
         id: col(r, 0)?,
         title: col(r, 1)?,

@@ -614,12 +614,22 @@ pub struct AccessFilter {
 impl AccessFilter {
     /// The same test on one summary (backends filter in the database).
     pub fn admits(&self, s: &CaseSummary) -> bool {
-        s.levels.iter().all(|l| self.levels.contains(l))
-            && s.compartments.iter().all(|c| self.compartments.contains(c))
+        self.admits_marking(&s.levels, &s.compartments, &s.elements)
+    }
+
+    /// The same test on a marking's three lists.
+    pub fn admits_marking(
+        &self,
+        levels: &[String],
+        compartments: &[String],
+        elements: &[String],
+    ) -> bool {
+        levels.iter().all(|l| self.levels.contains(l))
+            && compartments.iter().all(|c| self.compartments.contains(c))
             && self
                 .elements
                 .as_ref()
-                .is_none_or(|els| s.elements.iter().any(|e| els.contains(e)))
+                .is_none_or(|els| elements.iter().any(|e| els.contains(e)))
     }
 }
 

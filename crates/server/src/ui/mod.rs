@@ -25,10 +25,12 @@
 //! * `approvals`: the inbox of texts and waivers awaiting a second person.
 //! * `audit`: the checkpoint, verifying the ledger, the access log.
 //! * `view`: what the templates show, made from the service's answers.
+//! * `charts`: the dashboard's charts as inline SVG (pure).
 
 mod actions;
 mod approvals;
 mod audit;
+mod charts;
 mod delivery;
 mod intake;
 mod pages;
@@ -172,6 +174,8 @@ pub(crate) struct Me {
     pub may_submit: bool,
     pub may_approve: bool,
     pub may_audit: bool,
+    /// Accounts, reference data and registries: the admin pages.
+    pub may_admin: bool,
 }
 
 impl Me {
@@ -202,6 +206,7 @@ impl Me {
             may_submit: p.may(Permission::SubmitReport),
             may_approve: p.may(Permission::Approve),
             may_audit: p.may(Permission::Audit),
+            may_admin: p.may(Permission::ManageAccounts) || p.may(Permission::Operate),
         }
     }
 }

@@ -29,4 +29,5 @@ mod support;
 mod sweep;
 mod tamper;
 mod ui;
+mod ui_a11y;
 mod warnings;
