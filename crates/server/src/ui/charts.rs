@@ -12,13 +12,13 @@ use std::fmt::Write;
 use tocsin_store::counts::Determined;
 
 /// The drawing's size (the SVG scales to its box).
-const W: f64 = 640.0;
-const H: f64 = 250.0;
+const W: f64 = 560.0;
+const H: f64 = 240.0;
 /// The plot area inside it.
-const LEFT: f64 = 48.0;
-const RIGHT: f64 = 632.0;
+const LEFT: f64 = 52.0;
+const RIGHT: f64 = 552.0;
 const TOP: f64 = 12.0;
-const BOTTOM: f64 = 200.0;
+const BOTTOM: f64 = 190.0;
 
 /// A chart as the dashboard template shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -162,6 +162,10 @@ fn x_label(out: &mut String, i: usize, n: usize, text: &str) {
     );
 }
 
+fn cases(n: u64) -> String {
+    format!("{n} case{}", if n == 1 { "" } else { "s" })
+}
+
 fn count(n: i64) -> u64 {
     n.max(0) as u64
 }
@@ -187,8 +191,11 @@ pub fn durations(id: &str, title: &str, buckets: &[(Option<u64>, i64)]) -> Chart
             .unwrap_or((0, &(None, 0)));
         let median = median_bucket(buckets, total);
         format!(
-            "{total} cases. The most common: {} ({} cases); half took {}.",
-            labels[i].1, max, labels[median].1
+            "{}. The most common: {} ({}); half took {}.",
+            cases(total),
+            labels[i].1,
+            cases(max),
+            labels[median].1
         )
     };
     let top = axis_top(max);
@@ -214,7 +221,10 @@ pub fn durations(id: &str, title: &str, buckets: &[(Option<u64>, i64)]) -> Chart
                 esc(words)
             );
         }
-        x_label(&mut svg, i, n, short);
+        // Every other label when they would crowd (the table has all).
+        if n <= 12 || i % 2 == 1 {
+            x_label(&mut svg, i, n, short);
+        }
     }
     svg.push_str("</svg>");
     Chart {
@@ -289,7 +299,8 @@ pub fn weeks(id: &str, title: &str, weeks: &[(String, [i64; 4])]) -> Chart {
             })
             .collect();
         format!(
-            "{total} cases opened in {} weeks, at most {max} in one week: {}.",
+            "{} opened in {} weeks, at most {max} in one week: {}.",
+            cases(total),
             weeks.len(),
             by.join(", ")
         )

@@ -91,6 +91,16 @@ fn axe_finds_nothing_serious_on_the_pages_of_the_duty_desk() {
     // and its error.
     b.goto("/login");
     assert_accessible(&b, &axe, "the login page");
+    // The check itself finds what it must: a button without a name.
+    b.script(
+        "document.querySelector('main').insertAdjacentHTML('beforeend', '<button id=\"nameless\"></button>');",
+        vec![],
+    );
+    let found = b.axe(&axe);
+    assert!(
+        found.iter().any(|f| f.starts_with("button-name (critical)")),
+        "{found:?}"
+    );
     b.login("analyst.ui", "wrong password");
     assert!(b.exists("#login-error"));
     assert_accessible(&b, &axe, "the login page with an error");
