@@ -120,6 +120,7 @@ impl Service {
             reassessment_due: q.reassessment_due,
             overdue_at: q.overdue.then(|| self.now()),
             sweep_due_at: None,
+            owner: None,
             after: q.after,
             limit: q.limit,
         };

@@ -16,9 +16,9 @@ use tocsin_store::{CaseQuery, CaseSummary};
 use crate::access::Principal;
 use crate::{Service, ServiceError};
 
-/// How many open cases a dashboard reads at most (the counts say when
-/// there were more).
-const SCAN_LIMIT: usize = 10_000;
+/// How many overdue cases, and how many cases of each kind waiting for
+/// the reader, a dashboard lists at most (the newest).
+const LIST_LIMIT: u32 = 100;
 
 /// How many weeks the chart of cases per week shows.
 pub const CHART_WEEKS: usize = 12;
@@ -47,7 +47,8 @@ pub struct Dashboard {
     /// Overdue cases, the latest first.
     pub overdue: Vec<Overdue>,
     pub waiting: Vec<Waiting>,
-    /// More open cases than were read: the counts are lower bounds.
+    /// More overdue cases than listed (the list holds the newest
+    /// [`LIST_LIMIT`]; the counts by state are whole).
     pub truncated: bool,
     pub now: Option<Timestamp>,
 }
@@ -82,57 +83,98 @@ fn waits_for(p: &Principal, c: &CaseSummary) -> Option<&'static str> {
 
 impl Service {
     /// The dashboard of `p`: only cases `p` may see (the list's filter).
+    /// The counts by state come from the store's counters of the markings
+    /// the filter admits; the overdue cases and what waits for `p` are a
+    /// few short list queries (by deadline, by state, by owner), so the
+    /// page costs the same at a hundred cases as at a hundred thousand.
     pub async fn dashboard(&self, p: &Principal) -> Result<Dashboard, ServiceError> {
         self.authorize(p, Permission::ReadCase, "dashboard").await?;
         let now = self.now();
-        let mut q = CaseQuery {
-            access: Some(self.case_filter(p).await?),
-            open_only: true,
-            limit: 1000,
-            ..Default::default()
-        };
+        let access = self.case_filter(p).await?;
+        let counters = self.store.case_counters().await?;
+        let counted = counts::charts(&counters, Some(&access), now, 1);
         let mut d = Dashboard {
             now: Some(now),
             ..Default::default()
         };
-        let mut seen = 0usize;
-        loop {
-            let page = self.store.list_cases(&q).await?;
-            for c in page.items {
-                seen += 1;
-                d.open += 1;
-                match d.by_state.iter_mut().find(|(s, _)| *s == c.state) {
-                    Some((_, n)) => *n += 1,
-                    None => d.by_state.push((c.state, 1)),
-                }
-                if let Some(what) = waits_for(p, &c) {
-                    d.waiting.push(Waiting {
-                        case: c.clone(),
-                        what,
-                    });
-                }
-                if let Some(due) = c.next_due
-                    && due < now
-                {
-                    let late_by = now.duration_since(due);
-                    d.overdue.push(Overdue { case: c, late_by });
-                }
-            }
-            match page.next {
-                Some(n) if seen < SCAN_LIMIT => q.after = Some(n),
-                Some(_) => {
-                    d.truncated = true;
-                    break;
-                }
-                None => break,
+        for (state, n) in counted.by_state {
+            if state != CaseState::Closed && n > 0 {
+                d.open += n as u64;
+                d.by_state.push((state, n as u64));
             }
         }
-        d.by_state
-            .sort_by_key(|(s, _)| CaseState::ALL.iter().position(|x| x == s));
+        let base = CaseQuery {
+            access: Some(access),
+            open_only: true,
+            limit: LIST_LIMIT,
+            ..Default::default()
+        };
+        let overdue = self
+            .store
+            .list_cases(&CaseQuery {
+                overdue_at: Some(now),
+                ..base.clone()
+            })
+            .await?;
+        d.truncated = overdue.next.is_some();
+        for c in overdue.items {
+            if let Some(due) = c.next_due {
+                let late_by = now.duration_since(due);
+                d.overdue.push(Overdue { case: c, late_by });
+            }
+        }
         d.overdue.sort_by_key(|o| std::cmp::Reverse(o.late_by));
+        // What may wait for p: their own cases in the analyst's states
+        // and flagged ones, and any case in a state p's roles act on.
+        let me = Some(p.name().as_str().to_owned());
+        let mut asks: Vec<CaseQuery> = vec![];
+        if p.may(Permission::Analyse) {
+            asks.push(CaseQuery {
+                reassessment_due: true,
+                owner: me.clone(),
+                ..base.clone()
+            });
+            for s in [
+                CaseState::AwaitingDetermination,
+                CaseState::NeedsMoreInformation,
+                CaseState::DutyToWarn,
+            ] {
+                asks.push(CaseQuery {
+                    state: Some(s),
+                    owner: me.clone(),
+                    ..base.clone()
+                });
+            }
+        }
+        let others = [
+            (Permission::Approve, CaseState::WarningDrafted),
+            (Permission::Approve, CaseState::WaiverPending),
+            (Permission::Deliver, CaseState::WarningApproved),
+            (Permission::Deliver, CaseState::Delivering),
+        ];
+        for (perm, s) in others {
+            if p.may(perm) {
+                asks.push(CaseQuery {
+                    state: Some(s),
+                    ..base.clone()
+                });
+            }
+        }
+        for q in asks {
+            let page = self.store.list_cases(&q).await?;
+            for c in page.items {
+                if d.waiting.iter().any(|w| w.case.id == c.id) {
+                    continue;
+                }
+                if let Some(what) = waits_for(p, &c) {
+                    d.waiting.push(Waiting { case: c, what });
+                }
+            }
+        }
+        d.waiting
+            .sort_by_key(|w| std::cmp::Reverse(w.case.number.map(|n| (n.year(), n.seq()))));
         Ok(d)
     }
-
     /// The dashboard's charts for `p`: time to decide, time to warn, and
     /// cases opened per week by determination over the last
     /// [`CHART_WEEKS`] weeks, counting only the cases `p` may see (the

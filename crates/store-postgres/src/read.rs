@@ -185,6 +185,7 @@ pub async fn list_cases(pool: &PgPool, q: &CaseQuery) -> Result<Page<CaseSummary
                AND (NOT $2 OR reassessment_due IS NOT NULL)
                AND ($3::int8 IS NULL OR next_due_us < $3)
                AND ($4::int8 IS NULL OR opened_position < $4)
+               AND ($11::text IS NULL OR owner = $11)
                AND ($7::text[] IS NULL OR levels <@ $7)
                AND ($8::text[] IS NULL OR compartments <@ $8)
                AND ($9::text[] IS NULL OR elements && $9)
@@ -204,6 +205,7 @@ pub async fn list_cases(pool: &PgPool, q: &CaseQuery) -> Result<Page<CaseSummary
         .bind(compartments)
         .bind(elements)
         .bind(q.sweep_due_at.map(micros))
+        .bind(q.owner.as_deref())
         .fetch_all(&mut *tx)
         .await
         .map_err(db)?;

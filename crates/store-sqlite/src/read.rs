@@ -170,6 +170,7 @@ pub fn list_cases(conn: &Connection, q: &CaseQuery) -> Result<Page<CaseSummary>,
                AND (?2 = 0 OR reassessment_due IS NOT NULL)
                AND (?3 IS NULL OR next_due_us < ?3)
                AND (?4 IS NULL OR opened_position < ?4)
+               AND (?11 IS NULL OR owner = ?11)
                AND (?7 IS NULL OR NOT EXISTS (SELECT 1 FROM json_each(cases.levels)
                     WHERE value NOT IN (SELECT value FROM json_each(?7))))
                AND (?8 IS NULL OR NOT EXISTS (SELECT 1 FROM json_each(cases.compartments)
@@ -194,6 +195,7 @@ pub fn list_cases(conn: &Connection, q: &CaseQuery) -> Result<Page<CaseSummary>,
             compartments,
             elements,
             q.sweep_due_at.map(micros),
+            q.owner.as_deref(),
         ],
     )?;
     let next = if raw.len() > limit as usize {

@@ -162,6 +162,7 @@ fn chart_contributions(s: &CaseSummary) -> BTreeMap<String, i64> {
             add(format!("warn:{}", bucket_name(d.as_secs().max(0) as u64)));
         }
     }
+    add(format!("state:{}", s.state.as_str()));
     add(format!(
         "week:{}:{}",
         day_text(week_of(s.opened_at)),
@@ -180,6 +181,8 @@ pub struct ChartCounts {
     /// Cases opened per week (the Monday, `2024-01-01`) by determination,
     /// in the order of [`Determined::ALL`]; weeks with none included.
     pub weeks: Vec<(String, [i64; 4])>,
+    /// Cases per state (every state, in the order of [`CaseState::ALL`]).
+    pub by_state: Vec<(CaseState, i64)>,
 }
 
 /// The charts from `counters`, adding up only the markings `filter`
@@ -205,6 +208,7 @@ pub fn charts(
         weeks: (0..weeks.max(1) as i64)
             .map(|i| (day_text(first + 7 * i), [0; 4]))
             .collect(),
+        by_state: CaseState::ALL.iter().map(|s| (*s, 0)).collect(),
     };
     let mut admitted: BTreeMap<&str, bool> = BTreeMap::new();
     for (name, n) in
@@ -244,6 +248,11 @@ pub fn charts(
                     &mut out.warn
                 };
                 if let Some(slot) = hist.iter_mut().find(|(b, _)| *b == le) {
+                    slot.1 += n;
+                }
+            }
+            (Some("state"), Some(state), None) => {
+                if let Some(slot) = out.by_state.iter_mut().find(|(s, _)| s.as_str() == state) {
                     slot.1 += n;
                 }
             }
@@ -514,6 +523,8 @@ mod tests {
         assert_eq!(seen.weeks[2].1, [0, 1, 0, 0]);
         assert_eq!(seen.decide[1], (Some(120), 2));
         assert_eq!(seen.warn.iter().map(|(_, n)| n).sum::<i64>(), 2);
+        assert!(seen.by_state.contains(&(CaseState::DutyToWarn, 2)));
+        assert!(everyone.by_state.contains(&(CaseState::DutyToWarn, 4)));
         // The gauges' counters are not the charts'.
         assert_eq!(all["state:duty_to_warn"], 4);
     }

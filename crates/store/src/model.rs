@@ -643,6 +643,8 @@ pub struct CaseQuery {
     pub open_only: bool,
     /// Only cases flagged for re-assessment.
     pub reassessment_due: bool,
+    /// Only cases this account owns.
+    pub owner: Option<String>,
     /// Only cases whose next deadline is before this time.
     pub overdue_at: Option<Timestamp>,
     /// Only cases the clock has something to do for by this time.

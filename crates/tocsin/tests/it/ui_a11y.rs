@@ -98,7 +98,9 @@ fn axe_finds_nothing_serious_on_the_pages_of_the_duty_desk() {
     );
     let found = b.axe(&axe);
     assert!(
-        found.iter().any(|f| f.starts_with("button-name (critical)")),
+        found
+            .iter()
+            .any(|f| f.starts_with("button-name (critical)")),
         "{found:?}"
     );
     b.login("analyst.ui", "wrong password");
@@ -221,5 +223,48 @@ fn a_printed_case_page_shows_the_case_without_navigation_or_forms() {
         shown,
         serde_json::json!([true, true, true, false, false]),
         "in print: no navigation and no forms, the case itself shown"
+    );
+}
+
+#[test]
+fn the_dashboard_charts_count_only_the_cases_a_reader_may_see() {
+    use serde_json::{Value, json};
+    let d = Deployment::new();
+    let srv = d.serve(NOW);
+    let full = srv.account("full", &[Role::Analyst], &[CT], "TOP SECRET", &["HCS"]);
+    srv.account("low", &[Role::Analyst], &[CT], "CONFIDENTIAL", &["HCS"]);
+    let report: Value = serde_json::from_str(tocsin::scenarios::KERMAN_REPORT).unwrap();
+    srv.ok(&full, "POST", "/api/v1/reports", Some(report.clone()));
+    let mut hidden = report;
+    hidden["handling"]["existence_restricted"] = json!(true);
+    hidden["title"] = json!("A case whose very existence is restricted");
+    srv.ok(&full, "POST", "/api/v1/reports", Some(hidden));
+
+    let b = Browser::open(&srv, backend(&d));
+    b.login("full", &password("full"));
+    let weeks = b.text("#chart-weeks");
+    assert!(weeks.contains("2 cases opened in 12 weeks"), "{weeks}");
+    assert_eq!(
+        b.script(
+            "return document.querySelectorAll('#chart-weeks svg rect').length;",
+            vec![]
+        ),
+        json!(1),
+        "one bar: both not determined, in this week"
+    );
+    assert!(b.text("#chart-decide").contains("No case"));
+    b.logout();
+
+    // Not cleared for either: no bar, no count, in any chart.
+    b.login("low", &password("low"));
+    for id in ["#chart-decide", "#chart-warn", "#chart-weeks"] {
+        assert!(b.text(id).contains("No case"), "{id}: {}", b.text(id));
+    }
+    assert_eq!(
+        b.script(
+            "return document.querySelectorAll('#charts rect').length;",
+            vec![]
+        ),
+        json!(0)
     );
 }
