@@ -97,7 +97,13 @@ impl Service {
             now: Some(now),
             ..Default::default()
         };
-        for (state, n) in counted.by_state {
+        let seen = |s: CaseState| {
+            counted
+                .by_state
+                .iter()
+                .any(|(state, n)| *state == s && *n > 0)
+        };
+        for (state, n) in counted.by_state.iter().copied() {
             if state != CaseState::Closed && n > 0 {
                 d.open += n as u64;
                 d.by_state.push((state, n as u64));
@@ -128,17 +134,24 @@ impl Service {
         // and flagged ones, and any case in a state p's roles act on.
         let me = Some(p.name().as_str().to_owned());
         let mut asks: Vec<CaseQuery> = vec![];
-        if p.may(Permission::Analyse) {
+        // (A query that cannot match is not asked: the counters say so.)
+        let flagged = counters.get("reassessment_due").is_some_and(|n| *n > 0);
+        if p.may(Permission::Analyse) && flagged {
             asks.push(CaseQuery {
                 reassessment_due: true,
                 owner: me.clone(),
                 ..base.clone()
             });
+        }
+        if p.may(Permission::Analyse) {
             for s in [
                 CaseState::AwaitingDetermination,
                 CaseState::NeedsMoreInformation,
                 CaseState::DutyToWarn,
-            ] {
+            ]
+            .into_iter()
+            .filter(|s| seen(*s))
+            {
                 asks.push(CaseQuery {
                     state: Some(s),
                     owner: me.clone(),
@@ -153,7 +166,7 @@ impl Service {
             (Permission::Deliver, CaseState::Delivering),
         ];
         for (perm, s) in others {
-            if p.may(perm) {
+            if p.may(perm) && seen(s) {
                 asks.push(CaseQuery {
                     state: Some(s),
                     ..base.clone()
