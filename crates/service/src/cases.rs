@@ -121,6 +121,7 @@ impl Service {
             overdue_at: q.overdue.then(|| self.now()),
             sweep_due_at: None,
             owner: None,
+            most_overdue_first: false,
             after: q.after,
             limit: q.limit,
         };

@@ -115,15 +115,19 @@ impl Service {
             limit: LIST_LIMIT,
             ..Default::default()
         };
-        let overdue = self
+        let mut overdue = self
             .store
             .list_cases(&CaseQuery {
                 overdue_at: Some(now),
+                most_overdue_first: true,
+                limit: LIST_LIMIT + 1,
                 ..base.clone()
             })
-            .await?;
-        d.truncated = overdue.next.is_some();
-        for c in overdue.items {
+            .await?
+            .items;
+        d.truncated = overdue.len() > LIST_LIMIT as usize;
+        overdue.truncate(LIST_LIMIT as usize);
+        for c in overdue {
             if let Some(due) = c.next_due {
                 let late_by = now.duration_since(due);
                 d.overdue.push(Overdue { case: c, late_by });

@@ -190,7 +190,7 @@ pub async fn list_cases(pool: &PgPool, q: &CaseQuery) -> Result<Page<CaseSummary
                AND ($8::text[] IS NULL OR compartments <@ $8)
                AND ($9::text[] IS NULL OR elements && $9)
                AND ($10::int8 IS NULL OR sweep_at_us <= $10)
-             ORDER BY opened_position DESC LIMIT $5"
+             ORDER BY CASE WHEN $12 THEN next_due_us END ASC, opened_position DESC LIMIT $5"
         )
     });
     let mut tx = snapshot(pool).await?;
@@ -206,6 +206,7 @@ pub async fn list_cases(pool: &PgPool, q: &CaseQuery) -> Result<Page<CaseSummary
         .bind(elements)
         .bind(q.sweep_due_at.map(micros))
         .bind(q.owner.as_deref())
+        .bind(q.most_overdue_first && q.overdue_at.is_some())
         .fetch_all(&mut *tx)
         .await
         .map_err(db)?;
@@ -216,7 +217,9 @@ pub async fn list_cases(pool: &PgPool, q: &CaseQuery) -> Result<Page<CaseSummary
         last_opened = Some(row.opened_position);
         items.push(row.decode()?);
     }
-    let next = if rows.len() > limit as usize {
+    // (No cursor continues the most overdue first: one page only.)
+    let lateness = q.most_overdue_first && q.overdue_at.is_some();
+    let next = if rows.len() > limit as usize && !lateness {
         last_opened.map(columns::next_cursor)
     } else {
         None

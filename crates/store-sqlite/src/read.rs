@@ -166,13 +166,19 @@ pub fn list_cases(conn: &Connection, q: &CaseQuery) -> Result<Page<CaseSummary>,
     // that matches few cases would read them all in opening order. With a
     // state, `cases_by_state` gives the matches in order; with only a
     // deadline, `cases_by_due` finds the few overdue ones (then sorted).
-    static SQL: std::sync::OnceLock<[String; 4]> = std::sync::OnceLock::new();
+    // The most overdue first walks `cases_by_due` in order.
+    static SQL: std::sync::OnceLock<[String; 5]> = std::sync::OnceLock::new();
     let variants = SQL.get_or_init(|| {
-        let one = |state: bool, due: bool| {
-            let from = if due && !state {
+        let one = |state: bool, due: bool, lateness: bool| {
+            let from = if lateness {
                 "cases INDEXED BY cases_by_due"
             } else {
                 "cases"
+            };
+            let order = if lateness {
+                "next_due_us ASC"
+            } else {
+                "opened_position DESC"
             };
             let state = if state { "state = ?1" } else { "?1 IS NULL" };
             let due = if due {
@@ -195,18 +201,23 @@ pub fn list_cases(conn: &Connection, q: &CaseQuery) -> Result<Page<CaseSummary>,
                AND (?9 IS NULL OR EXISTS (SELECT 1 FROM json_each(cases.elements)
                     WHERE value IN (SELECT value FROM json_each(?9))))
                AND (?10 IS NULL OR sweep_at_us <= ?10)
-             ORDER BY opened_position DESC LIMIT ?5"
+             ORDER BY {order} LIMIT ?5"
             )
         };
         [
-            one(false, false),
-            one(true, false),
-            one(false, true),
-            one(true, true),
+            one(false, false, false),
+            one(true, false, false),
+            one(false, true, false),
+            one(true, true, false),
+            one(false, true, true),
         ]
     });
-    let sql_text =
-        &variants[usize::from(q.state.is_some()) + 2 * usize::from(q.overdue_at.is_some())];
+    let lateness = q.most_overdue_first && q.overdue_at.is_some() && q.state.is_none();
+    let sql_text = if lateness {
+        &variants[4]
+    } else {
+        &variants[usize::from(q.state.is_some()) + 2 * usize::from(q.overdue_at.is_some())]
+    };
     let mut stmt = conn.prepare_cached(sql_text).map_err(sql)?;
     let mut raw = summary_rows(
         &mut stmt,
@@ -226,7 +237,10 @@ pub fn list_cases(conn: &Connection, q: &CaseQuery) -> Result<Page<CaseSummary>,
     )?;
     let next = if raw.len() > limit as usize {
         raw.truncate(limit as usize);
-        raw.last().map(|r| columns::next_cursor(r.opened_position))
+        // (No cursor continues the most overdue first: one page only.)
+        raw.last()
+            .filter(|_| !lateness)
+            .map(|r| columns::next_cursor(r.opened_position))
     } else {
         None
     };

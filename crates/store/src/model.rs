@@ -645,6 +645,9 @@ pub struct CaseQuery {
     pub reassessment_due: bool,
     /// Only cases this account owns.
     pub owner: Option<String>,
+    /// With `overdue_at`: the most overdue first (earliest deadline), one
+    /// page (no cursor), instead of newest first.
+    pub most_overdue_first: bool,
     /// Only cases whose next deadline is before this time.
     pub overdue_at: Option<Timestamp>,
     /// Only cases the clock has something to do for by this time.
