@@ -16,8 +16,8 @@ use tocsin_store::{CaseQuery, CaseSummary};
 use crate::access::Principal;
 use crate::{Service, ServiceError};
 
-/// How many overdue cases, and how many cases of each kind waiting for
-/// the reader, a dashboard lists at most (the newest).
+/// How many overdue cases (the most overdue), and how many cases of each
+/// kind waiting for the reader (the newest), a dashboard lists at most.
 const LIST_LIMIT: u32 = 100;
 
 /// How many weeks the chart of cases per week shows.
@@ -47,8 +47,8 @@ pub struct Dashboard {
     /// Overdue cases, the latest first.
     pub overdue: Vec<Overdue>,
     pub waiting: Vec<Waiting>,
-    /// More overdue cases than listed (the list holds the newest
-    /// [`LIST_LIMIT`]; the counts by state are whole).
+    /// More overdue cases than listed (the list holds the [`LIST_LIMIT`]
+    /// most overdue; the counts by state are whole).
     pub truncated: bool,
     pub now: Option<Timestamp>,
 }
