@@ -120,6 +120,8 @@ impl Service {
             reassessment_due: q.reassessment_due,
             overdue_at: q.overdue.then(|| self.now()),
             sweep_due_at: None,
+            owner: None,
+            most_overdue_first: false,
             after: q.after,
             limit: q.limit,
         };

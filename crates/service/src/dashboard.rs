@@ -1,20 +1,27 @@
 //! What a reader's dashboard shows: the open cases they may see counted by
 //! state, the overdue ones (latest first), and what waits for them. Built
 //! from the same visible list as [`Service::list_cases`], so a case the
-//! reader may not see is in no count.
+//! reader may not see is in no count. Its charts
+//! ([`Service::dashboard_charts`]) come from the store's incremental
+//! counters, kept per access marking, summed over the markings the same
+//! filter admits: no case is read to draw them.
 
 use jiff::SignedDuration;
 use tocsin_domain::Timestamp;
 use tocsin_domain::access::Permission;
 use tocsin_domain::case::CaseState;
+use tocsin_store::counts::{self, ChartCounts};
 use tocsin_store::{CaseQuery, CaseSummary};
 
 use crate::access::Principal;
 use crate::{Service, ServiceError};
 
-/// How many open cases a dashboard reads at most (the counts say when
-/// there were more).
-const SCAN_LIMIT: usize = 10_000;
+/// How many overdue cases (the most overdue), and how many cases of each
+/// kind waiting for the reader (the newest), a dashboard lists at most.
+const LIST_LIMIT: u32 = 100;
+
+/// How many weeks the chart of cases per week shows.
+pub const CHART_WEEKS: usize = 12;
 
 /// A case with a step past its deadline.
 #[derive(Clone, Debug)]
@@ -40,7 +47,8 @@ pub struct Dashboard {
     /// Overdue cases, the latest first.
     pub overdue: Vec<Overdue>,
     pub waiting: Vec<Waiting>,
-    /// More open cases than were read: the counts are lower bounds.
+    /// More overdue cases than listed (the list holds the [`LIST_LIMIT`]
+    /// most overdue; the counts by state are whole).
     pub truncated: bool,
     pub now: Option<Timestamp>,
 }
@@ -75,54 +83,128 @@ fn waits_for(p: &Principal, c: &CaseSummary) -> Option<&'static str> {
 
 impl Service {
     /// The dashboard of `p`: only cases `p` may see (the list's filter).
+    /// The counts by state come from the store's counters of the markings
+    /// the filter admits; the overdue cases and what waits for `p` are a
+    /// few short list queries (by deadline, by state, by owner), so the
+    /// page costs the same at a hundred cases as at a hundred thousand.
     pub async fn dashboard(&self, p: &Principal) -> Result<Dashboard, ServiceError> {
         self.authorize(p, Permission::ReadCase, "dashboard").await?;
         let now = self.now();
-        let mut q = CaseQuery {
-            access: Some(self.case_filter(p).await?),
-            open_only: true,
-            limit: 1000,
-            ..Default::default()
-        };
+        let access = self.case_filter(p).await?;
+        let counters = self.store.case_counters().await?;
+        let counted = counts::charts(&counters, Some(&access), now, 1);
         let mut d = Dashboard {
             now: Some(now),
             ..Default::default()
         };
-        let mut seen = 0usize;
-        loop {
-            let page = self.store.list_cases(&q).await?;
-            for c in page.items {
-                seen += 1;
-                d.open += 1;
-                match d.by_state.iter_mut().find(|(s, _)| *s == c.state) {
-                    Some((_, n)) => *n += 1,
-                    None => d.by_state.push((c.state, 1)),
-                }
-                if let Some(what) = waits_for(p, &c) {
-                    d.waiting.push(Waiting {
-                        case: c.clone(),
-                        what,
-                    });
-                }
-                if let Some(due) = c.next_due
-                    && due < now
-                {
-                    let late_by = now.duration_since(due);
-                    d.overdue.push(Overdue { case: c, late_by });
-                }
-            }
-            match page.next {
-                Some(n) if seen < SCAN_LIMIT => q.after = Some(n),
-                Some(_) => {
-                    d.truncated = true;
-                    break;
-                }
-                None => break,
+        let seen = |s: CaseState| {
+            counted
+                .by_state
+                .iter()
+                .any(|(state, n)| *state == s && *n > 0)
+        };
+        for (state, n) in counted.by_state.iter().copied() {
+            if state != CaseState::Closed && n > 0 {
+                d.open += n as u64;
+                d.by_state.push((state, n as u64));
             }
         }
-        d.by_state
-            .sort_by_key(|(s, _)| CaseState::ALL.iter().position(|x| x == s));
+        let base = CaseQuery {
+            access: Some(access),
+            open_only: true,
+            limit: LIST_LIMIT,
+            ..Default::default()
+        };
+        let mut overdue = self
+            .store
+            .list_cases(&CaseQuery {
+                overdue_at: Some(now),
+                most_overdue_first: true,
+                limit: LIST_LIMIT + 1,
+                ..base.clone()
+            })
+            .await?
+            .items;
+        d.truncated = overdue.len() > LIST_LIMIT as usize;
+        overdue.truncate(LIST_LIMIT as usize);
+        for c in overdue {
+            if let Some(due) = c.next_due {
+                let late_by = now.duration_since(due);
+                d.overdue.push(Overdue { case: c, late_by });
+            }
+        }
         d.overdue.sort_by_key(|o| std::cmp::Reverse(o.late_by));
+        // What may wait for p: their own cases in the analyst's states
+        // and flagged ones, and any case in a state p's roles act on.
+        let me = Some(p.name().as_str().to_owned());
+        let mut asks: Vec<CaseQuery> = vec![];
+        // (A query that cannot match is not asked: the counters say so.)
+        let flagged = counters.get("reassessment_due").is_some_and(|n| *n > 0);
+        if p.may(Permission::Analyse) && flagged {
+            asks.push(CaseQuery {
+                reassessment_due: true,
+                owner: me.clone(),
+                ..base.clone()
+            });
+        }
+        if p.may(Permission::Analyse) {
+            for s in [
+                CaseState::AwaitingDetermination,
+                CaseState::NeedsMoreInformation,
+                CaseState::DutyToWarn,
+            ]
+            .into_iter()
+            .filter(|s| seen(*s))
+            {
+                asks.push(CaseQuery {
+                    state: Some(s),
+                    owner: me.clone(),
+                    ..base.clone()
+                });
+            }
+        }
+        let others = [
+            (Permission::Approve, CaseState::WarningDrafted),
+            (Permission::Approve, CaseState::WaiverPending),
+            (Permission::Deliver, CaseState::WarningApproved),
+            (Permission::Deliver, CaseState::Delivering),
+        ];
+        for (perm, s) in others {
+            if p.may(perm) && seen(s) {
+                asks.push(CaseQuery {
+                    state: Some(s),
+                    ..base.clone()
+                });
+            }
+        }
+        for q in asks {
+            let page = self.store.list_cases(&q).await?;
+            for c in page.items {
+                if d.waiting.iter().any(|w| w.case.id == c.id) {
+                    continue;
+                }
+                if let Some(what) = waits_for(p, &c) {
+                    d.waiting.push(Waiting { case: c, what });
+                }
+            }
+        }
+        d.waiting
+            .sort_by_key(|w| std::cmp::Reverse(w.case.number.map(|n| (n.year(), n.seq()))));
         Ok(d)
+    }
+    /// The dashboard's charts for `p`: time to decide, time to warn, and
+    /// cases opened per week by determination over the last
+    /// [`CHART_WEEKS`] weeks, counting only the cases `p` may see (the
+    /// list's filter, applied to each marking's counters).
+    pub async fn dashboard_charts(&self, p: &Principal) -> Result<ChartCounts, ServiceError> {
+        self.authorize(p, Permission::ReadCase, "dashboard").await?;
+        let filter = self.case_filter(p).await?;
+        let counters = self.store.case_counters().await?;
+        Ok(counts::charts(
+            &counters,
+            Some(&filter),
+            self.now(),
+            CHART_WEEKS,
+        ))
     }
 }

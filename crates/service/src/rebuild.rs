@@ -84,8 +84,21 @@ impl Service {
     /// kept them (the first start after an upgrade): a whole rebuild, as
     /// `tocsin admin rebuild`. Returns how many rows lacked them. Run it on
     /// one instance: a rebuild replaces the query tables.
+    /// Counters kept before the charts' were (cases counted by state, no
+    /// chart counter) are filled the same way.
     pub async fn fill_measures(&self) -> Result<u64, ServiceError> {
         let missing = self.store.unmeasured_cases().await?;
+        let counters = self.store.case_counters().await?;
+        let uncharted = counters.keys().any(|k| k.starts_with("state:"))
+            && !counters
+                .keys()
+                .any(|k| k.starts_with(tocsin_store::counts::CHART));
+        if uncharted && missing == 0 {
+            tracing::info!(
+                "rebuilding the query tables: the case counters were kept before the dashboard's charts were"
+            );
+            self.rebuild().await?;
+        }
         if missing > 0 {
             tracing::info!(
                 cases = missing,

@@ -222,20 +222,23 @@ async fn count_cases(
     cases: &[CaseSummary],
 ) -> Result<BTreeMap<String, i64>, StoreError> {
     let ids: Vec<String> = cases.iter().map(|s| s.id.to_string()).collect();
-    let rows: Vec<(String, String, bool, Option<String>)> = sqlx::query_as(
-        "SELECT id, state, reassessment_due IS NOT NULL, measures FROM cases WHERE id = ANY($1::text[])",
-    )
-    .bind(&ids)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(db)?;
-    let old: HashMap<String, BTreeMap<String, i64>> = rows
-        .into_iter()
-        .map(|(id, state, due, m)| {
-            let c = counts::contributions_of_row(&state, due, m.as_deref());
-            (id, c)
-        })
-        .collect();
+    static SQL: OnceLock<String> = OnceLock::new();
+    let sql = SQL.get_or_init(|| {
+        format!(
+            "SELECT {} FROM cases WHERE id = ANY($1::text[])",
+            tocsin_store::columns::SUMMARY_COLUMNS
+        )
+    });
+    let rows = sqlx::query(sql)
+        .bind(&ids)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db)?;
+    let mut old: HashMap<String, BTreeMap<String, i64>> = HashMap::new();
+    for r in &rows {
+        let s = crate::read::summary_row(r)?.decode()?;
+        old.insert(s.id.to_string(), counts::contributions_of(&s));
+    }
     let mut total: BTreeMap<String, i64> = BTreeMap::new();
     for (s, id) in cases.iter().zip(&ids) {
         for (k, v) in counts::delta(old.get(id), &counts::contributions_of(s)) {

@@ -66,7 +66,7 @@ pub async fn read_nodes(pool: &PgPool, ids: &[NodeId]) -> Result<Vec<Option<Hash
 }
 
 /// One row of `cases`, selected as [`SUMMARY_COLUMNS`].
-fn summary_row(r: &PgRow) -> Result<SummaryRow, StoreError> {
+pub(crate) fn summary_row(r: &PgRow) -> Result<SummaryRow, StoreError> {
     Ok(SummaryRow {
         id: col(r, 0)?,
         title: col(r, 1)?,
@@ -185,11 +185,12 @@ pub async fn list_cases(pool: &PgPool, q: &CaseQuery) -> Result<Page<CaseSummary
                AND (NOT $2 OR reassessment_due IS NOT NULL)
                AND ($3::int8 IS NULL OR next_due_us < $3)
                AND ($4::int8 IS NULL OR opened_position < $4)
+               AND ($11::text IS NULL OR owner = $11)
                AND ($7::text[] IS NULL OR levels <@ $7)
                AND ($8::text[] IS NULL OR compartments <@ $8)
                AND ($9::text[] IS NULL OR elements && $9)
                AND ($10::int8 IS NULL OR sweep_at_us <= $10)
-             ORDER BY opened_position DESC LIMIT $5"
+             ORDER BY CASE WHEN $12 THEN next_due_us END ASC, opened_position DESC LIMIT $5"
         )
     });
     let mut tx = snapshot(pool).await?;
@@ -204,6 +205,8 @@ pub async fn list_cases(pool: &PgPool, q: &CaseQuery) -> Result<Page<CaseSummary
         .bind(compartments)
         .bind(elements)
         .bind(q.sweep_due_at.map(micros))
+        .bind(q.owner.as_deref())
+        .bind(q.most_overdue_first && q.overdue_at.is_some())
         .fetch_all(&mut *tx)
         .await
         .map_err(db)?;
@@ -214,7 +217,9 @@ pub async fn list_cases(pool: &PgPool, q: &CaseQuery) -> Result<Page<CaseSummary
         last_opened = Some(row.opened_position);
         items.push(row.decode()?);
     }
-    let next = if rows.len() > limit as usize {
+    // (No cursor continues the most overdue first: one page only.)
+    let lateness = q.most_overdue_first && q.overdue_at.is_some();
+    let next = if rows.len() > limit as usize && !lateness {
         last_opened.map(columns::next_cursor)
     } else {
         None

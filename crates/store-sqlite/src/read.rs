@@ -161,15 +161,39 @@ pub fn list_cases(conn: &Connection, q: &CaseQuery) -> Result<Page<CaseSummary>,
         ),
         None => (None, None, None),
     };
-    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let sql_text = SQL.get_or_init(|| {
-        format!(
-            "SELECT {SUMMARY_COLUMNS} FROM cases
-             WHERE (?1 IS NULL OR state = ?1)
+    // One statement per pair of (state given, deadline given): a term
+    // written `?1 IS NULL OR state = ?1` cannot use an index, so a filter
+    // that matches few cases would read them all in opening order. With a
+    // state, `cases_by_state` gives the matches in order; with only a
+    // deadline, `cases_by_due` finds the few overdue ones (then sorted).
+    // The most overdue first walks `cases_by_due` in order.
+    static SQL: std::sync::OnceLock<[String; 5]> = std::sync::OnceLock::new();
+    let variants = SQL.get_or_init(|| {
+        let one = |state: bool, due: bool, lateness: bool| {
+            let from = if lateness {
+                "cases INDEXED BY cases_by_due"
+            } else {
+                "cases"
+            };
+            let order = if lateness {
+                "next_due_us ASC"
+            } else {
+                "opened_position DESC"
+            };
+            let state = if state { "state = ?1" } else { "?1 IS NULL" };
+            let due = if due {
+                "next_due_us < ?3"
+            } else {
+                "?3 IS NULL"
+            };
+            format!(
+                "SELECT {SUMMARY_COLUMNS} FROM {from}
+             WHERE {state}
                AND (?6 = 0 OR state <> 'closed')
                AND (?2 = 0 OR reassessment_due IS NOT NULL)
-               AND (?3 IS NULL OR next_due_us < ?3)
+               AND {due}
                AND (?4 IS NULL OR opened_position < ?4)
+               AND (?11 IS NULL OR owner = ?11)
                AND (?7 IS NULL OR NOT EXISTS (SELECT 1 FROM json_each(cases.levels)
                     WHERE value NOT IN (SELECT value FROM json_each(?7))))
                AND (?8 IS NULL OR NOT EXISTS (SELECT 1 FROM json_each(cases.compartments)
@@ -177,9 +201,23 @@ pub fn list_cases(conn: &Connection, q: &CaseQuery) -> Result<Page<CaseSummary>,
                AND (?9 IS NULL OR EXISTS (SELECT 1 FROM json_each(cases.elements)
                     WHERE value IN (SELECT value FROM json_each(?9))))
                AND (?10 IS NULL OR sweep_at_us <= ?10)
-             ORDER BY opened_position DESC LIMIT ?5"
-        )
+             ORDER BY {order} LIMIT ?5"
+            )
+        };
+        [
+            one(false, false, false),
+            one(true, false, false),
+            one(false, true, false),
+            one(true, true, false),
+            one(false, true, true),
+        ]
     });
+    let lateness = q.most_overdue_first && q.overdue_at.is_some() && q.state.is_none();
+    let sql_text = if lateness {
+        &variants[4]
+    } else {
+        &variants[usize::from(q.state.is_some()) + 2 * usize::from(q.overdue_at.is_some())]
+    };
     let mut stmt = conn.prepare_cached(sql_text).map_err(sql)?;
     let mut raw = summary_rows(
         &mut stmt,
@@ -194,11 +232,15 @@ pub fn list_cases(conn: &Connection, q: &CaseQuery) -> Result<Page<CaseSummary>,
             compartments,
             elements,
             q.sweep_due_at.map(micros),
+            q.owner.as_deref(),
         ],
     )?;
     let next = if raw.len() > limit as usize {
         raw.truncate(limit as usize);
-        raw.last().map(|r| columns::next_cursor(r.opened_position))
+        // (No cursor continues the most overdue first: one page only.)
+        raw.last()
+            .filter(|_| !lateness)
+            .map(|r| columns::next_cursor(r.opened_position))
     } else {
         None
     };

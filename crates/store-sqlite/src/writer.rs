@@ -281,22 +281,8 @@ fn append(
 
 /// Adjusts the case gauges' counters by what the row `s` adds and the
 /// stored row it replaces (if any) took away ([`tocsin_store::counts`]).
-fn count_case(conn: &Connection, id: &str, s: &CaseSummary) -> Result<(), StoreError> {
-    let old = conn
-        .prepare_cached(
-            "SELECT state, reassessment_due IS NOT NULL, measures FROM cases WHERE id = ?1",
-        )
-        .map_err(sql)?
-        .query_row([id], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, bool>(1)?,
-                r.get::<_, Option<String>>(2)?,
-            ))
-        })
-        .optional()
-        .map_err(sql)?
-        .map(|(state, due, m)| counts::contributions_of_row(&state, due, m.as_deref()));
+fn count_case(conn: &Connection, s: &CaseSummary) -> Result<(), StoreError> {
+    let old = crate::read::case_summary(conn, s.id)?.map(|old| counts::contributions_of(&old));
     let delta = counts::delta(old.as_ref(), &counts::contributions_of(s));
     let mut add = conn
         .prepare_cached(
@@ -329,7 +315,7 @@ pub fn upsert_case(
         )
     });
     let c = CaseRow::numbered(s, number);
-    count_case(conn, &c.id, s)?;
+    count_case(conn, s)?;
     conn.prepare_cached(upsert)
         .map_err(sql)?
         .execute(params![

@@ -614,12 +614,22 @@ pub struct AccessFilter {
 impl AccessFilter {
     /// The same test on one summary (backends filter in the database).
     pub fn admits(&self, s: &CaseSummary) -> bool {
-        s.levels.iter().all(|l| self.levels.contains(l))
-            && s.compartments.iter().all(|c| self.compartments.contains(c))
+        self.admits_marking(&s.levels, &s.compartments, &s.elements)
+    }
+
+    /// The same test on a marking's three lists.
+    pub fn admits_marking(
+        &self,
+        levels: &[String],
+        compartments: &[String],
+        elements: &[String],
+    ) -> bool {
+        levels.iter().all(|l| self.levels.contains(l))
+            && compartments.iter().all(|c| self.compartments.contains(c))
             && self
                 .elements
                 .as_ref()
-                .is_none_or(|els| s.elements.iter().any(|e| els.contains(e)))
+                .is_none_or(|els| elements.iter().any(|e| els.contains(e)))
     }
 }
 
@@ -633,6 +643,11 @@ pub struct CaseQuery {
     pub open_only: bool,
     /// Only cases flagged for re-assessment.
     pub reassessment_due: bool,
+    /// Only cases this account owns.
+    pub owner: Option<String>,
+    /// With `overdue_at`: the most overdue first (earliest deadline), one
+    /// page (no cursor), instead of newest first.
+    pub most_overdue_first: bool,
     /// Only cases whose next deadline is before this time.
     pub overdue_at: Option<Timestamp>,
     /// Only cases the clock has something to do for by this time.

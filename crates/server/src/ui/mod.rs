@@ -41,6 +41,7 @@
 //!   directory, notification targets, policy; registries and their
 //!   import).
 //! * `view`: what the templates show, made from the service's answers.
+//! * `charts`: the dashboard's charts as inline SVG (pure).
 
 mod actions;
 mod admin;
@@ -49,6 +50,7 @@ mod admin_reference;
 mod admin_registries;
 mod approvals;
 mod audit;
+mod charts;
 mod delivery;
 mod intake;
 mod pages;
@@ -285,6 +287,8 @@ pub(crate) struct Me {
     pub may_submit: bool,
     pub may_approve: bool,
     pub may_audit: bool,
+    /// Accounts, reference data and registries: the admin pages.
+    pub may_admin: bool,
 }
 
 impl Me {
@@ -315,6 +319,7 @@ impl Me {
             may_submit: p.may(Permission::SubmitReport),
             may_approve: p.may(Permission::Approve),
             may_audit: p.may(Permission::Audit),
+            may_admin: p.may(Permission::ManageAccounts) || p.may(Permission::Operate),
         }
     }
 }

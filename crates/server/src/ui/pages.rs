@@ -13,6 +13,7 @@ use tocsin_domain::ids::CaseIdPrefix;
 use tocsin_domain::{CaseNumber, CaseRef};
 use tocsin_service::CaseListQuery;
 
+use super::charts::{self, Chart};
 use super::view::{self, CandidateView, CaseView, Row, Span};
 use super::{Me, Viewer, error_page, render};
 use crate::AppState;
@@ -28,6 +29,7 @@ struct DashboardPage<'a> {
     waiting: Vec<(Row, String)>,
     truncated: bool,
     may_submit: bool,
+    charts: Vec<Chart>,
 }
 
 pub(super) async fn dashboard(State(state): State<AppState>, v: Viewer) -> Response {
@@ -35,6 +37,27 @@ pub(super) async fn dashboard(State(state): State<AppState>, v: Viewer) -> Respo
         Ok(d) => d,
         Err(e) => return error_page(Some(&v.me), ApiError::from(e)),
     };
+    let counted = match state.svc.dashboard_charts(&v.p).await {
+        Ok(c) => c,
+        Err(e) => return error_page(Some(&v.me), ApiError::from(e)),
+    };
+    let charts = vec![
+        charts::durations(
+            "chart-decide",
+            "Time to decide (first report to first determination)",
+            &counted.decide,
+        ),
+        charts::durations(
+            "chart-warn",
+            "Time to warn (first report to the warning received)",
+            &counted.warn,
+        ),
+        charts::weeks(
+            "chart-weeks",
+            "Cases opened per week, by determination (last 12 weeks)",
+            &counted.weeks,
+        ),
+    ];
     let now = d.now.unwrap_or_else(|| state.svc.now());
     render(
         StatusCode::OK,
@@ -58,6 +81,7 @@ pub(super) async fn dashboard(State(state): State<AppState>, v: Viewer) -> Respo
                 .collect(),
             truncated: d.truncated,
             may_submit: v.p.may(Permission::SubmitReport),
+            charts,
         },
     )
 }

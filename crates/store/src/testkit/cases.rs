@@ -160,6 +160,37 @@ pub async fn case_lists_page_filter_and_carry_their_reports<F: Fixture>() {
     };
     assert_eq!(overdue("2024-02-01T00:00:00Z").await.items.len(), 0);
     assert_eq!(overdue("2024-02-01T00:00:01Z").await.items.len(), 1);
+    // The most overdue first: one page, no cursor.
+    let late = list(CaseQuery {
+        overdue_at: at("2024-02-01T00:00:01Z"),
+        most_overdue_first: true,
+        limit: 1,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!((ids(&late.items), late.next), (vec![case_id(3)], None));
+    // By owner, with a state (the state's index) and without.
+    let owned = |owner: &str, state| {
+        list(CaseQuery {
+            owner: Some(owner.into()),
+            state,
+            open_only: true,
+            ..Default::default()
+        })
+    };
+    assert_eq!(owned("o", None).await.items.len(), 4);
+    assert_eq!(owned("someone else", None).await.items.len(), 0);
+    let awaiting = Some(tocsin_domain::case::CaseState::AwaitingDetermination);
+    assert_eq!(
+        owned("o", awaiting).await.items.len(),
+        list(CaseQuery {
+            state: awaiting,
+            ..Default::default()
+        })
+        .await
+        .items
+        .len()
+    );
     // The gauges' counters follow every row written, replaced ones too.
     let all = list(CaseQuery {
         limit: 100,

@@ -6,7 +6,10 @@
 //!
 //! `TOCSIN_CHROMEDRIVER` and `TOCSIN_CHROMIUM` name other binaries;
 //! screenshots go to `TOCSIN_UI_SCREENSHOTS` (default
-//! `target/ui-screenshots/`).
+//! `target/ui-screenshots/`). The accessibility checks load axe-core's
+//! `axe.min.js` from `TOCSIN_AXE_JS` (default
+//! `target/axe/node_modules/axe-core/axe.min.js`, where `.ci/run` installs
+//! it from npm); a missing file fails them with how to install it.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -225,6 +228,35 @@ impl Browser {
         assert_eq!(self.path(), "/login");
     }
 
+    /// Resizes the browser window (the page's viewport follows it).
+    pub fn resize(&self, width: u32, height: u32) {
+        self.rt
+            .block_on(self.c().set_window_size(width, height))
+            .unwrap_or_else(|e| panic!("resize to {width}x{height}: {e}"));
+    }
+
+    /// Runs axe-core on the page as it is and returns its violations of
+    /// `serious` or `critical` impact, one line each (rule, impact, help,
+    /// and the first elements it names).
+    #[track_caller]
+    pub fn axe(&self, axe_js: &str) -> Vec<String> {
+        self.script(&format!("{axe_js}\n;return true;"), vec![]);
+        let found = self
+            .rt
+            .block_on(self.c().execute_async(
+                r#"const done = arguments[arguments.length - 1];
+                axe.run(document, { resultTypes: ['violations'] })
+                  .then(r => done(r.violations
+                    .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                    .map(v => v.id + ' (' + v.impact + '): ' + v.help + ' at '
+                      + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '))))
+                  .catch(e => done(['axe failed: ' + e]));"#,
+                vec![],
+            ))
+            .unwrap_or_else(|e| panic!("axe on {}: {e}", self.path()));
+        serde_json::from_value(found).expect("axe's answer: a list of strings")
+    }
+
     pub fn screenshot(&self, name: &str) {
         let png = self.rt.block_on(self.c().screenshot()).expect("screenshot");
         let dir = screenshot_dir();
@@ -240,3 +272,24 @@ pub fn backend(d: &Deployment) -> &'static str {
         Backend::Postgres => "postgres",
     }
 }
+
+/// axe-core's script, read once per test. Fails (never skips) when it is
+/// not installed, saying how to install it.
+pub fn axe_js() -> String {
+    let path = match std::env::var_os("TOCSIN_AXE_JS") {
+        Some(p) => PathBuf::from(p),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../target/axe/node_modules/axe-core/axe.min.js"),
+    };
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "the accessibility tests need axe-core's axe.min.js at {} ({e}). Install it with \
+             `npm install --prefix target/axe --no-save axe-core@{AXE_VERSION}` \
+             (Debian: apt-get install npm; .ci/run does this), or set TOCSIN_AXE_JS to the file",
+            path.display()
+        )
+    })
+}
+
+/// The axe-core version `.ci/run` installs and the message names.
+pub const AXE_VERSION: &str = "4.14.1";

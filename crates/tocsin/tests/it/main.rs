@@ -30,6 +30,7 @@ mod support;
 mod sweep;
 mod tamper;
 mod ui;
+mod ui_a11y;
 mod ui_admin;
 mod warnings;
 
