@@ -8,7 +8,7 @@
 //! screenshots go to `TOCSIN_UI_SCREENSHOTS` (default
 //! `target/ui-screenshots/`). The accessibility checks load axe-core's
 //! `axe.min.js` from `TOCSIN_AXE_JS` (default
-//! `target/axe/node_modules/axe-core/axe.min.js`, where `.ci/run` installs
+//! `target/axe/node_modules/axe-core/axe.min.js`, where `scripts/test` installs
 //! it from npm); a missing file fails them with how to install it.
 
 use std::net::TcpListener;
