@@ -47,6 +47,14 @@ pub struct CaseListQuery {
     pub reassessment_due: bool,
     /// Only cases with an overdue step.
     pub overdue: bool,
+    /// Only cases this account owns.
+    pub owner: Option<String>,
+    /// Only cases whose latest determination is this one.
+    pub verdict: Option<tocsin_store::VerdictFilter>,
+    /// Only cases shared with this element.
+    pub element: Option<String>,
+    /// Only cases whose title contains this text.
+    pub title_contains: Option<String>,
     /// The cursor of the previous page.
     pub after: Option<String>,
     /// At most this many (1 to 1000).
@@ -120,7 +128,10 @@ impl Service {
             reassessment_due: q.reassessment_due,
             overdue_at: q.overdue.then(|| self.now()),
             sweep_due_at: None,
-            owner: None,
+            owner: q.owner,
+            verdict: q.verdict,
+            element: q.element,
+            title_contains: q.title_contains,
             most_overdue_first: false,
             after: q.after,
             limit: q.limit,

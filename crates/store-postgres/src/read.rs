@@ -14,7 +14,7 @@ use tocsin_store::columns::{
 };
 use tocsin_store::{
     CaseQuery, CaseSummary, Doc, DocKind, LeafPage, LedgerHead, Page, ProjectionDigest, StoreError,
-    StoredCheckpoint, StoredEvent, StreamId,
+    StoredCheckpoint, StoredEvent, StreamId, VerdictFilter, contains_pattern,
 };
 
 use crate::common::{col, corrupt, db};
@@ -190,6 +190,10 @@ pub async fn list_cases(pool: &PgPool, q: &CaseQuery) -> Result<Page<CaseSummary
                AND ($8::text[] IS NULL OR compartments <@ $8)
                AND ($9::text[] IS NULL OR elements && $9)
                AND ($10::int8 IS NULL OR sweep_at_us <= $10)
+               AND ($13::text IS NULL OR verdict LIKE $13)
+               AND (NOT $14 OR verdict IS NULL)
+               AND ($15::text IS NULL OR $15 = ANY(elements))
+               AND ($16::text IS NULL OR title ILIKE $16 ESCAPE '\\')
              ORDER BY CASE WHEN $12 THEN next_due_us END ASC, opened_position DESC LIMIT $5"
         )
     });
@@ -207,6 +211,10 @@ pub async fn list_cases(pool: &PgPool, q: &CaseQuery) -> Result<Page<CaseSummary
         .bind(q.sweep_due_at.map(micros))
         .bind(q.owner.as_deref())
         .bind(q.most_overdue_first && q.overdue_at.is_some())
+        .bind(q.verdict.and_then(VerdictFilter::pattern))
+        .bind(q.verdict == Some(VerdictFilter::Undetermined))
+        .bind(q.element.as_deref())
+        .bind(q.title_contains.as_deref().map(contains_pattern))
         .fetch_all(&mut *tx)
         .await
         .map_err(db)?;

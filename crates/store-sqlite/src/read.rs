@@ -11,7 +11,7 @@ use tocsin_store::columns::{self, ReportRow, SUMMARY_COLUMNS, SummaryRow, micros
 use tocsin_store::counts::CaseGauges;
 use tocsin_store::{
     CaseQuery, CaseSummary, Doc, DocKind, LeafPage, LedgerHead, Page, ProjectionDigest, StoreError,
-    StoredCheckpoint, StoredEvent, StreamId,
+    StoredCheckpoint, StoredEvent, StreamId, VerdictFilter, contains_pattern,
 };
 
 use crate::common::sql;
@@ -201,6 +201,11 @@ pub fn list_cases(conn: &Connection, q: &CaseQuery) -> Result<Page<CaseSummary>,
                AND (?9 IS NULL OR EXISTS (SELECT 1 FROM json_each(cases.elements)
                     WHERE value IN (SELECT value FROM json_each(?9))))
                AND (?10 IS NULL OR sweep_at_us <= ?10)
+               AND (?12 IS NULL OR verdict LIKE ?12)
+               AND (?13 = 0 OR verdict IS NULL)
+               AND (?14 IS NULL OR EXISTS (SELECT 1 FROM json_each(cases.elements)
+                    WHERE value = ?14))
+               AND (?15 IS NULL OR title LIKE ?15 ESCAPE '\\')
              ORDER BY {order} LIMIT ?5"
             )
         };
@@ -233,6 +238,10 @@ pub fn list_cases(conn: &Connection, q: &CaseQuery) -> Result<Page<CaseSummary>,
             elements,
             q.sweep_due_at.map(micros),
             q.owner.as_deref(),
+            q.verdict.and_then(VerdictFilter::pattern),
+            q.verdict == Some(VerdictFilter::Undetermined),
+            q.element.as_deref(),
+            q.title_contains.as_deref().map(contains_pattern),
         ],
     )?;
     let next = if raw.len() > limit as usize {

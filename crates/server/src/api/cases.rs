@@ -309,9 +309,68 @@ pub struct ListCasesQuery {
     /// Only cases whose id starts with this (at least 4 hexadecimal
     /// characters), or the case with this number (2026-0007).
     pub prefix: Option<String>,
+    /// Only cases whose latest determination is this one.
+    pub determination: Option<DeterminationFilter>,
+    /// Only cases shared with this element (it leads them or contributed).
+    pub element: Option<String>,
+    /// Only cases this account owns.
+    pub owner: Option<String>,
+    /// Only cases whose title contains this text (ASCII case ignored).
+    pub text: Option<String>,
     #[schemars(range(min = 1, max = 1000))]
     pub limit: Option<u32>,
     pub after: Option<String>,
+}
+
+/// A determination the case list can be filtered by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeterminationFilter {
+    /// Not determined yet.
+    Undetermined,
+    DutyToWarn,
+    /// The threshold is not met.
+    NoDuty,
+    NeedsMoreInformation,
+}
+
+impl DeterminationFilter {
+    /// Every value, in the order a form offers them.
+    pub const ALL: [Self; 4] = [
+        Self::DutyToWarn,
+        Self::NoDuty,
+        Self::NeedsMoreInformation,
+        Self::Undetermined,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Undetermined => "undetermined",
+            Self::DutyToWarn => "duty_to_warn",
+            Self::NoDuty => "no_duty",
+            Self::NeedsMoreInformation => "needs_more_information",
+        }
+    }
+
+    /// The store's filter.
+    pub fn verdict(self) -> tocsin_store::VerdictFilter {
+        use tocsin_store::VerdictFilter as V;
+        match self {
+            Self::Undetermined => V::Undetermined,
+            Self::DutyToWarn => V::DutyToWarn,
+            Self::NoDuty => V::NoDuty,
+            Self::NeedsMoreInformation => V::NeedsMoreInformation,
+        }
+    }
+}
+
+/// An optional text filter: blank is no filter; too long is refused.
+pub fn text_filter(name: &str, v: Option<&str>) -> Result<Option<String>, String> {
+    match v.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(t) if t.chars().count() > 200 => Err(format!("{name}: at most 200 characters")),
+        Some(t) => Ok(Some(t.to_owned())),
+    }
 }
 
 /// One row of the case list.
@@ -514,6 +573,12 @@ async fn list_cases(
                 open_only: q.open.unwrap_or(false),
                 reassessment_due: q.reassessment_due.unwrap_or(false),
                 overdue: q.overdue.unwrap_or(false),
+                owner: text_filter("owner", q.owner.as_deref()).map_err(ApiError::bad_request)?,
+                verdict: q.determination.map(DeterminationFilter::verdict),
+                element: text_filter("element", q.element.as_deref())
+                    .map_err(ApiError::bad_request)?,
+                title_contains: text_filter("text", q.text.as_deref())
+                    .map_err(ApiError::bad_request)?,
                 after,
                 limit,
             },

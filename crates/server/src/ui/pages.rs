@@ -17,6 +17,7 @@ use super::charts::{self, Chart};
 use super::view::{self, CandidateView, CaseView, Row, Span};
 use super::{Me, Viewer, error_page, render};
 use crate::AppState;
+use crate::api::cases::{DeterminationFilter, text_filter};
 use crate::problem::ApiError;
 
 #[derive(Template)]
@@ -100,6 +101,16 @@ pub(super) struct ListFilters {
     /// A case number (2026-0007) or the start of an id.
     #[serde(default)]
     q: String,
+    /// `duty_to_warn`, `no_duty`, `needs_more_information`, `undetermined`.
+    #[serde(default)]
+    determination: String,
+    #[serde(default)]
+    element: String,
+    #[serde(default)]
+    owner: String,
+    /// Words the title contains.
+    #[serde(default)]
+    text: String,
     #[serde(default)]
     after: Option<String>,
     /// Cases per page (1 to 200, default 50).
@@ -118,6 +129,12 @@ struct CaseListPage<'a> {
     overdue: bool,
     reassessment_due: bool,
     q: String,
+    /// The determinations offered: code, words.
+    determinations: Vec<(String, String)>,
+    determination: String,
+    element: String,
+    owner: String,
+    text: String,
     /// The query string of the next page, when there is one.
     next: Option<String>,
     paged: bool,
@@ -146,6 +163,14 @@ pub(super) async fn case_list(
         overdue: checked(&f.overdue),
         reassessment_due: checked(&f.reassessment_due),
         q: f.q.trim().to_owned(),
+        determinations: DeterminationFilter::ALL
+            .iter()
+            .map(|d| (d.as_str().to_owned(), d.as_str().replace('_', " ")))
+            .collect(),
+        determination: f.determination.trim().to_owned(),
+        element: f.element.trim().to_owned(),
+        owner: f.owner.trim().to_owned(),
+        text: f.text.trim().to_owned(),
         next: None,
         paged: f.after.is_some(),
         error: None,
@@ -177,6 +202,34 @@ pub(super) async fn case_list(
                 }
             }
         };
+        let verdict = if page.determination.is_empty() {
+            None
+        } else {
+            match DeterminationFilter::ALL
+                .iter()
+                .find(|d| d.as_str() == page.determination)
+            {
+                Some(d) => Some(d.verdict()),
+                None => {
+                    page.error = Some(format!(
+                        "there is no determination “{}”",
+                        page.determination
+                    ));
+                    return render(StatusCode::BAD_REQUEST, &page);
+                }
+            }
+        };
+        let (element, owner, title_contains) = match (
+            text_filter("element", Some(&page.element)),
+            text_filter("owner", Some(&page.owner)),
+            text_filter("text", Some(&page.text)),
+        ) {
+            (Ok(e), Ok(o), Ok(t)) => (e, o, t),
+            (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+                page.error = Some(e);
+                return render(StatusCode::BAD_REQUEST, &page);
+            }
+        };
         let after = f
             .after
             .clone()
@@ -195,6 +248,10 @@ pub(super) async fn case_list(
                     open_only: page.open,
                     reassessment_due: page.reassessment_due,
                     overdue: page.overdue,
+                    owner,
+                    verdict,
+                    element,
+                    title_contains,
                     after,
                     limit,
                 },
@@ -212,6 +269,16 @@ pub(super) async fn case_list(
                 }
                 if let Some(l) = &f.limit {
                     q.push(("limit", l.clone()));
+                }
+                for (k, v) in [
+                    ("determination", &page.determination),
+                    ("element", &page.element),
+                    ("owner", &page.owner),
+                    ("text", &page.text),
+                ] {
+                    if !v.is_empty() {
+                        q.push((k, v.clone()));
+                    }
                 }
                 for (k, on) in [
                     ("open", page.open),

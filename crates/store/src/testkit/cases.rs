@@ -57,6 +57,99 @@ pub async fn the_access_filter_admits_exactly_what_a_reader_may_see<F: Fixture>(
     assert_eq!(seen(f(&[], &[], Some(&["nobody"]))).await, 0);
 }
 
+pub async fn case_lists_filter_by_determination_element_and_title<F: Fixture>() {
+    use crate::VerdictFilter;
+    let f = F::new().await;
+    let store = f.create(MAIN).await;
+    let rows: [(&str, Option<&str>, &[&str]); 5] = [
+        ("Plot at Kerman", Some("duty to warn"), &["ct"]),
+        (
+            "Crocus City Hall",
+            Some("threshold not met (failed: R2)"),
+            &["moscow"],
+        ),
+        (
+            "100% sure_thing",
+            Some("needs more information (open: R4)"),
+            &["ct", "moscow"],
+        ),
+        ("kerman follow-up", None, &["fbi"]),
+        ("Another 100 cases", None, &["ct"]),
+    ];
+    for (i, (title, verdict, els)) in rows.iter().enumerate() {
+        let s = case(i as u128 + 1);
+        let mut b = batch(s, 0, 1);
+        let mut sum = summary(s, &[], &[], els);
+        sum.title = (*title).into();
+        sum.verdict = verdict.map(str::to_owned);
+        b.summary = Some(sum);
+        store.append(b).await.unwrap();
+    }
+    let titles = |q: CaseQuery| {
+        let store = store.clone();
+        async move {
+            let mut t: Vec<String> = store
+                .list_cases(&q)
+                .await
+                .unwrap()
+                .items
+                .into_iter()
+                .map(|s| s.title)
+                .collect();
+            t.sort();
+            t
+        }
+    };
+    let by = |v: VerdictFilter| CaseQuery {
+        verdict: Some(v),
+        ..Default::default()
+    };
+    assert_eq!(
+        titles(by(VerdictFilter::DutyToWarn)).await,
+        ["Plot at Kerman"]
+    );
+    assert_eq!(
+        titles(by(VerdictFilter::NoDuty)).await,
+        ["Crocus City Hall"]
+    );
+    assert_eq!(
+        titles(by(VerdictFilter::NeedsMoreInformation)).await,
+        ["100% sure_thing"]
+    );
+    assert_eq!(
+        titles(by(VerdictFilter::Undetermined)).await,
+        ["Another 100 cases", "kerman follow-up"]
+    );
+    let element = |e: &str| CaseQuery {
+        element: Some(e.into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        titles(element("moscow")).await,
+        ["100% sure_thing", "Crocus City Hall"]
+    );
+    assert_eq!(titles(element("nobody")).await, Vec::<String>::new());
+    let text = |t: &str| CaseQuery {
+        title_contains: Some(t.into()),
+        ..Default::default()
+    };
+    // ASCII case does not matter; % and _ are plain characters.
+    assert_eq!(
+        titles(text("KERMAN")).await,
+        ["Plot at Kerman", "kerman follow-up"]
+    );
+    assert_eq!(titles(text("100%")).await, ["100% sure_thing"]);
+    assert_eq!(titles(text("e_t")).await, ["100% sure_thing"]);
+    assert_eq!(titles(text("%")).await, ["100% sure_thing"]);
+    // Filters combine.
+    let both = CaseQuery {
+        element: Some("ct".into()),
+        verdict: Some(VerdictFilter::Undetermined),
+        ..Default::default()
+    };
+    assert_eq!(titles(both).await, ["Another 100 cases"]);
+}
+
 pub async fn case_lists_page_filter_and_carry_their_reports<F: Fixture>() {
     let f = F::new().await;
     let store = f.create(MAIN).await;

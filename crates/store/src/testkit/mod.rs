@@ -85,6 +85,7 @@ macro_rules! contract_tests {
                 documents_compare_and_set_and_go_with_their_append,
                 the_access_filter_admits_exactly_what_a_reader_may_see,
                 case_lists_page_filter_and_carry_their_reports,
+                case_lists_filter_by_determination_element_and_title,
                 cases_are_numbered_by_year_in_ledger_order,
                 replacing_projections_rebuilds_cases_and_derived_documents
             );

@@ -16,8 +16,8 @@ use tocsin_domain::report::{HarmType, HarmTypes};
 use tocsin_domain::time::ThreatWindow;
 use tocsin_domain::{CaseId, CaseState, RecordedEvent, ReportId, Timestamp, WaiverId};
 use tocsin_server::api::cases::{
-    ApproveWaiverBody, CasePage, CaseRow, DetermineBody, HandOffBody, IndependenceBody,
-    ListCasesQuery, RejectWaiverBody, WaiverRequestBody,
+    ApproveWaiverBody, CasePage, CaseRow, DeterminationFilter, DetermineBody, HandOffBody,
+    IndependenceBody, ListCasesQuery, RejectWaiverBody, WaiverRequestBody,
 };
 use tocsin_server::api::common::{CommandResult, List, ReasonBody};
 use tocsin_server::api::ops::SweepView;
@@ -55,6 +55,18 @@ pub enum CaseCmd {
         /// Only cases with an overdue step.
         #[arg(long)]
         overdue: bool,
+        /// Only cases whose latest determination is this one.
+        #[arg(long, value_parser = wire::<DeterminationFilter>())]
+        determination: Option<DeterminationFilter>,
+        /// Only cases shared with this element.
+        #[arg(long)]
+        element: Option<String>,
+        /// Only cases this account owns.
+        #[arg(long)]
+        owner: Option<String>,
+        /// Only cases whose title contains this text.
+        #[arg(long)]
+        text: Option<String>,
         /// Most cases on a page.
         #[arg(long, default_value_t = 50)]
         limit: u32,
@@ -406,6 +418,10 @@ pub async fn case(ctx: &Ctx, cmd: CaseCmd) -> Result<ExitCode> {
             open,
             reassessment_due,
             overdue,
+            determination,
+            element,
+            owner,
+            text,
             limit,
             after,
         } => {
@@ -415,6 +431,10 @@ pub async fn case(ctx: &Ctx, cmd: CaseCmd) -> Result<ExitCode> {
                 reassessment_due: reassessment_due.then_some(true),
                 overdue: overdue.then_some(true),
                 prefix: None,
+                determination,
+                element,
+                owner,
+                text,
                 limit: Some(limit),
                 after,
             };

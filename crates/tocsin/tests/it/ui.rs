@@ -516,6 +516,36 @@ fn the_case_list_keeps_its_filters_in_the_url_and_pages() {
         one.contains("Case number 1") && !one.contains("Case number 2"),
         "{one}"
     );
+    // By determination, element, owner and words of the title, together,
+    // kept in the next page's link.
+    b.goto("/cases?determination=duty_to_warn");
+    let duty = b.text("#case-list");
+    assert!(
+        duty.contains(&numbers[0]) && !duty.contains(&numbers[1]),
+        "{duty}"
+    );
+    b.goto("/cases?determination=undetermined&text=NUMBER%202");
+    let words = b.text("#case-list");
+    assert!(
+        words.contains(&numbers[2]) && !words.contains(&numbers[1]),
+        "{words}"
+    );
+    b.goto(&format!(
+        "/cases?element={}&owner=analyst.ui&limit=1",
+        CT.replace(' ', "%20")
+    ));
+    assert!(b.text("#case-list").contains(&numbers[2]));
+    b.submit("#next-page");
+    let path = b.path();
+    assert!(
+        path.contains("owner=analyst.ui") && path.contains("element=Counterterrorism"),
+        "{path}"
+    );
+    assert!(b.text("#case-list").contains(&numbers[1]));
+    b.goto("/cases?element=Nobody");
+    assert!(b.exists("#no-cases"));
+    b.goto("/cases?determination=maybe");
+    assert!(b.text(".error").contains("no determination"), "{}", b.body());
 
     // An hour after the decisions were due: the undetermined cases are
     // overdue, with how late (the determined one is due to be approved
