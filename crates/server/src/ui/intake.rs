@@ -213,6 +213,13 @@ fn report_json(f: &[(String, String)], assessor: &str) -> Value {
     r
 }
 
+/// The intake page again, with `error` beside the upload's file field.
+pub(super) fn upload_error(state: &AppState, v: &Viewer, error: &str) -> Response {
+    let mut p = page(state, &v.me, vec![]);
+    p.error = Some(("report_file".to_owned(), error.to_owned()));
+    render(StatusCode::UNPROCESSABLE_ENTITY, &p)
+}
+
 /// Takes in a report from the form's fields, or from the JSON pasted.
 pub(super) async fn submit_report(
     State(state): State<AppState>,

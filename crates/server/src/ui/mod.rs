@@ -29,7 +29,8 @@
 //!   contribution. `similar`: reports of other cases like one report.
 //! * `evidence`, `across`, `deadlines`: parts of the case page's view
 //!   (screening, other elements, countdowns); `show` the leaf of words.
-//! * `intake`: a report from a form of its fields, or pasted as JSON.
+//! * `intake`: a report from a form of its fields, or pasted as JSON;
+//!   `upload`: a report as an uploaded JSON file, taken in the same way.
 //! * `actions`: the form posts of the case lifecycle.
 //! * `delivery`: recording a hop of delivery, a response, the outcome.
 //! * `waivers`: requesting a waiver and deciding it.
@@ -69,6 +70,7 @@ mod plan;
 mod show;
 mod similar;
 mod submitted;
+mod upload;
 
 use askama::Template;
 use axum::Router;
@@ -127,6 +129,7 @@ pub fn routes() -> Router<AppState> {
             "/reports/new",
             get(intake::intake_page).post(intake::submit_report),
         )
+        .route("/reports/upload", post(upload::upload_report))
         .route("/cases/{case}/check", post(check::check))
         .route(
             "/cases/{case}/plan",

@@ -202,6 +202,18 @@ impl Browser {
             .unwrap_or_else(|e| panic!("fill {css} on {}: {e}", self.path()));
     }
 
+    /// Chooses a file in a file input (the browser reads it from `path`).
+    #[track_caller]
+    pub fn choose_file(&self, css: &str, path: &std::path::Path) {
+        let path = path.to_string_lossy().into_owned();
+        self.rt
+            .block_on(async {
+                let e = self.c().find(Locator::Css(css)).await?;
+                e.send_keys(&path).await
+            })
+            .unwrap_or_else(|e| panic!("choose a file in {css} on {}: {e}", self.path()));
+    }
+
     /// Sets a long field's value at once (a pasted report).
     pub fn paste(&self, css: &str, text: &str) {
         self.script(

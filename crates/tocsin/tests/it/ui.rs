@@ -545,7 +545,11 @@ fn the_case_list_keeps_its_filters_in_the_url_and_pages() {
     b.goto("/cases?element=Nobody");
     assert!(b.exists("#no-cases"));
     b.goto("/cases?determination=maybe");
-    assert!(b.text(".error").contains("no determination"), "{}", b.body());
+    assert!(
+        b.text(".error").contains("no determination"),
+        "{}",
+        b.body()
+    );
 
     // An hour after the decisions were due: the undetermined cases are
     // overdue, with how late (the determined one is due to be approved
@@ -944,6 +948,50 @@ fn the_intake_form_names_the_wrong_field_and_keeps_what_was_typed() {
     assert_eq!(b.text("#case-state"), "awaiting determination");
     b.submit("#determine");
     assert_eq!(b.text("#verdict"), "duty to warn", "{}", b.body());
+}
+
+#[test]
+fn a_report_uploaded_as_a_json_file_opens_a_case_and_a_bad_file_is_named() {
+    let d = Deployment::new();
+    let srv = d.serve(NOW);
+    srv.account(
+        "analyst.ui",
+        &[Role::Analyst],
+        &[CT],
+        "TOP SECRET",
+        &["HCS"],
+    );
+    let b = Browser::open(&srv, backend(&d));
+    b.login("analyst.ui", &password("analyst.ui"));
+    b.goto("/reports/new");
+    // No file chosen: said beside the file field.
+    b.submit("#upload-report");
+    assert!(
+        b.text("#report_file-error").contains("choose a JSON file"),
+        "{}",
+        b.body()
+    );
+    // A file that is not a report: the error beside the pasted JSON, with
+    // the file's text there to fix.
+    let bad = d.file("bad-report.json", "{\"title\": \"no more than this\"}");
+    b.choose_file("#report_file", &bad);
+    b.submit("#upload-report");
+    assert!(!b.text("#report_json-error").is_empty(), "{}", b.body());
+    let kept = b.script(
+        "return document.querySelector('#report_json').value;",
+        vec![],
+    );
+    assert!(
+        kept.as_str().unwrap_or("").contains("no more than this"),
+        "{kept}"
+    );
+    // The Kerman report as a file: a new case.
+    let good = d.file("kerman-report.json", tocsin::scenarios::KERMAN_REPORT);
+    b.goto("/reports/new");
+    b.choose_file("#report_file", &good);
+    b.submit("#upload-report");
+    assert!(b.path().starts_with("/cases/2023-"), "{}", b.body());
+    assert_eq!(b.text("#case-state"), "awaiting determination");
 }
 
 #[test]
