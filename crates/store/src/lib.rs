@@ -36,6 +36,7 @@ pub mod faults;
 pub mod group;
 pub mod leaf;
 pub mod model;
+mod query;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
@@ -45,6 +46,7 @@ use tocsin_ledger::{Hash, NodeId};
 pub use copy::{CopyError, CopyProgress, CopyReport, CopyStage, copy};
 pub use error::{BoxError, StoreError};
 pub use model::*;
+pub use query::{VerdictFilter, contains_pattern};
 
 /// A failpoint (see `faults`, cargo feature `failpoints`); without the
 /// feature it is nothing.

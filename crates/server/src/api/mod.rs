@@ -10,6 +10,7 @@ pub mod common;
 pub mod contributions;
 pub mod delivery;
 pub mod disputes;
+pub mod filters;
 pub mod intake;
 pub mod ops;
 pub mod policy;
