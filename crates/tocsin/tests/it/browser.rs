@@ -297,7 +297,7 @@ pub fn axe_js() -> String {
         panic!(
             "the accessibility tests need axe-core's axe.min.js at {} ({e}). Install it with \
              `npm install --prefix target/axe --no-save axe-core@{AXE_VERSION}` \
-             (Debian: apt-get install npm; .ci/run does this), or set TOCSIN_AXE_JS to the file",
+             (Debian: apt-get install npm; scripts/test does this), or set TOCSIN_AXE_JS to the file",
             path.display()
         )
     })

@@ -880,6 +880,22 @@ fn the_readme_tour_on_the_demo_s_kerman_case() {
         assert!(!b.exists(form), "{form} on a closed case");
     }
     b.screenshot("demo-kerman-case");
+    // The case as a STIX 2.1 bundle, from the page's link, with the session.
+    let href = b.script(
+        "return document.querySelector('#stix-export').getAttribute('href');",
+        vec![],
+    );
+    b.goto(href.as_str().expect("the STIX link"));
+    let bundle = b.body();
+    assert!(
+        bundle.contains("bundle--") && bundle.contains("ISIS-Khorasan"),
+        "{bundle}"
+    );
+    assert!(
+        !bundle.contains("CS-4471"),
+        "a source id left in the bundle"
+    );
+    b.goto("/");
     b.logout();
     b.login("auditor.ng", DEMO_PASSWORD);
     b.click("#nav-audit");
