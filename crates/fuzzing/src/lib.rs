@@ -40,6 +40,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("checkpoint_note", checkpoint_note),
     ("case_ref", case_ref),
     ("reference", reference),
+    ("stix_bundle", stix_bundle),
 ];
 
 /// The intake JSON of `POST /api/v1/reports` (the server's parser) and of
@@ -56,6 +57,27 @@ pub fn intake_json(data: &[u8]) {
         let json = serde_json::to_string(&report).expect("a report serialises");
         let back = parse_report(&json).expect("a serialised report parses");
         assert_eq!(back, report, "a report round-trips through JSON");
+    }
+}
+
+/// A STIX 2.1 bundle as the import reads it ([`tocsin_export::stix::import`]):
+/// never a panic; a bundle read whole or refused with a reason; and what
+/// it reads is the same from the text and from the parsed JSON.
+pub fn stix_bundle(data: &[u8]) {
+    use tocsin_export::stix::import::{Limits, read_bundle, read_bundle_value};
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let read = read_bundle(text, Limits::default());
+    if let Err(e) = &read {
+        assert!(!e.reason.is_empty(), "a refusal says why");
+    }
+    if let Ok(v) = serde_json::from_str::<serde_json::Value>(text) {
+        assert_eq!(
+            read,
+            read_bundle_value(&v, Limits::default()),
+            "text and value read alike"
+        );
     }
 }
 
