@@ -28,7 +28,7 @@ use tocsin_domain::report::{ActorKind, TargetKind, ThreatReport, Tlp};
 
 use super::region::region_of;
 use super::tlp::marking_id;
-use super::{EXTENSION_ID, PROJECT_IDENTITY_ID, StixError, extension_definition, project_identity};
+use super::{EXTENSION_ID, StixError, extension_definition, project_identity};
 
 /// What replaces a span the sanitiser finds.
 pub const WITHHELD: &str = "[withheld]";
@@ -61,11 +61,15 @@ pub fn derived_id(kind: &str, seed: &str) -> String {
 /// `text` with every span the sanitiser finds replaced by [`WITHHELD`].
 fn sanitised(e: &StixExport<'_>, text: &str) -> String {
     let mut spans = (e.withhold)(text);
-    spans.retain(|r| r.start < r.end && r.end <= text.len());
+    spans.retain(|r| {
+        r.start < r.end
+            && r.end <= text.len()
+            && text.is_char_boundary(r.start)
+            && text.is_char_boundary(r.end)
+    });
     if spans.is_empty() {
         return text.to_owned();
     }
-    spans.retain(|r| text.is_char_boundary(r.start) && text.is_char_boundary(r.end));
     spans.sort_by_key(|r| r.start);
     let mut out = String::with_capacity(text.len());
     // `at`: the end of the text consumed; `open`: whether it ends in a
@@ -453,7 +457,6 @@ pub fn case_bundle(case: &Case, e: &StixExport<'_>) -> Result<Value, StixError> 
     all.extend(objects.order.iter().filter_map(|id| objects.sdo.remove(id)));
     all.extend(relationships);
     all.push(Value::Object(report));
-    debug_assert!(all.iter().any(|o| o["id"] == PROJECT_IDENTITY_ID));
     Ok(json!({
         "type": "bundle",
         "id": derived_id("bundle", &format!("{seed}/{modified}")),

@@ -172,20 +172,7 @@ pub(super) async fn registries(
 /// A form post that did not carry the session's CSRF token first: refused
 /// and recorded, as [`super::CsrfForm`] does.
 async fn csrf_refused(state: &AppState, v: &Viewer) -> Response {
-    let e = ApiError::new(
-        Kind::Csrf,
-        "this form did not carry the session's CSRF token: reload the page and send it again",
-    );
-    state
-        .svc
-        .refuse(
-            &v.p,
-            "ui_form",
-            Some("/admin/registries".to_owned()),
-            &e.detail,
-        )
-        .await;
-    error_page(Some(&v.me), e)
+    super::csrf_refusal(state, v, "/admin/registries".to_owned()).await
 }
 
 fn broken(v: &Viewer, e: impl std::fmt::Display) -> Response {

@@ -372,6 +372,21 @@ struct CsrfField {
     csrf: Option<String>,
 }
 
+/// A form post without the session's CSRF token: refused (403), the
+/// refusal recorded by the service under `path`. Every form post's check,
+/// urlencoded or multipart, answers with this.
+pub(crate) async fn csrf_refusal(state: &AppState, viewer: &Viewer, path: String) -> Response {
+    let e = ApiError::new(
+        crate::Kind::Csrf,
+        "this form did not carry the session's CSRF token: reload the page and send it again",
+    );
+    state
+        .svc
+        .refuse(&viewer.p, "ui_form", Some(path), &e.detail)
+        .await;
+    error_page(Some(&viewer.me), e)
+}
+
 /// A form post from a page: the viewer, and the form's fields `T`, after
 /// the hidden `csrf` field was found to be the session's token. A post
 /// without it is refused (403) and the refusal recorded by the service.
@@ -399,15 +414,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfForm<T> {
         let sent: CsrfField =
             serde_urlencoded::from_bytes(&bytes).unwrap_or(CsrfField { csrf: None });
         if !auth::csrf_matches(&viewer.p, sent.csrf.as_deref()) {
-            let e = ApiError::new(
-                crate::Kind::Csrf,
-                "this form did not carry the session's CSRF token: reload the page and send it again",
-            );
-            state
-                .svc
-                .refuse(&viewer.p, "ui_form", Some(path), &e.detail)
-                .await;
-            return Err(error_page(Some(&viewer.me), e));
+            return Err(csrf_refusal(state, &viewer, path).await);
         }
         if viewer.p.password_change_required() && parts.uri.path() != "/password" {
             return Err(Redirect::to("/password").into_response());

@@ -17,20 +17,7 @@ use crate::{AppState, auth};
 const FILE_FIELD: &str = "report_file";
 
 async fn csrf_refused(state: &AppState, v: &Viewer) -> Response {
-    let e = ApiError::new(
-        Kind::Csrf,
-        "this form did not carry the session's CSRF token: reload the page and send it again",
-    );
-    state
-        .svc
-        .refuse(
-            &v.p,
-            "ui_form",
-            Some("/reports/upload".to_owned()),
-            &e.detail,
-        )
-        .await;
-    error_page(Some(&v.me), e)
+    super::csrf_refusal(state, v, "/reports/upload".to_owned()).await
 }
 
 /// Takes in the report of an uploaded JSON file.
