@@ -24,16 +24,20 @@ pub enum StreamId {
     Reference,
     /// Registry (watch list, directory) imports.
     Registry,
+    /// Exchange with partners: STIX bundles received, TAXII collections
+    /// and the objects added to them.
+    Exchange,
 }
 
 impl StreamId {
     /// The streams that are not cases.
-    pub const DEPLOYMENT: [StreamId; 5] = [
+    pub const DEPLOYMENT: [StreamId; 6] = [
         StreamId::System,
         StreamId::Accounts,
         StreamId::Access,
         StreamId::Reference,
         StreamId::Registry,
+        StreamId::Exchange,
     ];
 
     /// The case this stream belongs to, if it is a case stream.
@@ -54,6 +58,7 @@ impl fmt::Display for StreamId {
             StreamId::Access => f.write_str("access"),
             StreamId::Reference => f.write_str("reference"),
             StreamId::Registry => f.write_str("registry"),
+            StreamId::Exchange => f.write_str("exchange"),
         }
     }
 }
@@ -67,6 +72,7 @@ impl FromStr for StreamId {
             "access" => return Ok(StreamId::Access),
             "reference" => return Ok(StreamId::Reference),
             "registry" => return Ok(StreamId::Registry),
+            "exchange" => return Ok(StreamId::Exchange),
             _ => {}
         }
         let id = s
