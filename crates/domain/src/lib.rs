@@ -28,6 +28,7 @@ pub mod grading;
 pub mod ids;
 pub mod notice;
 pub mod policy;
+pub mod records;
 pub mod reference;
 pub mod report;
 pub mod routing;
