@@ -25,6 +25,7 @@ pub mod event;
 mod fixtures;
 pub mod geo;
 pub mod grading;
+pub mod holds;
 pub mod ids;
 pub mod notice;
 pub mod policy;
@@ -46,6 +47,10 @@ mod case_tests;
 mod corroboration_tests;
 #[cfg(test)]
 mod elements_tests;
+#[cfg(test)]
+mod holds_tests;
+#[cfg(test)]
+mod records_tests;
 
 pub use actor::{Actor, Role};
 pub use case::{Action, Case, CaseError, CaseState, Command, Ctx, FoldError, OpenCase, Step};

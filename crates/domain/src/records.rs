@@ -21,14 +21,13 @@
 //! ([`RetentionSchedules::eligible_at`], and `crate::holds` for the decision
 //! to dispose under legal holds).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use jiff::{Span, tz::TimeZone};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::event::Event;
 use crate::ids::CaseId;
 use crate::policy::{Seg, line_of, path_string, span_of_path};
 use crate::text::{Name, Note};
@@ -85,70 +84,6 @@ impl RecordClass {
             Self::Warning => "warning",
             Self::DeliveryEvidence => "delivery_evidence",
             Self::AccessLog => "access_log",
-        }
-    }
-
-    /// The class of an event, or `None` for an event that is never a
-    /// record a schedule governs (it is kept as long as the ledger). The
-    /// match is exhaustive on purpose: a new event must be given a class,
-    /// or none, here.
-    pub fn of(event: &Event) -> Option<RecordClass> {
-        use RecordClass as C;
-        match event {
-            Event::ReportAttached { .. }
-            | Event::ContributionSubmitted { .. }
-            | Event::ScreeningRecorded { .. }
-            | Event::WatchListFlagRaised { .. } => Some(C::Report),
-            Event::AssessmentRecorded { .. }
-            | Event::DeterminationMade { .. }
-            | Event::DeterminationConfirmed { .. }
-            | Event::IndependenceMarked { .. } => Some(C::Determination),
-            Event::WaiverRequested { .. }
-            | Event::WaiverApproved { .. }
-            | Event::WaiverRejected { .. } => Some(C::Waiver),
-            Event::RouteChosen { .. }
-            | Event::WarningDrafted { .. }
-            | Event::WarningApproved { .. } => Some(C::Warning),
-            Event::DeliveryRecorded { .. }
-            | Event::ResponseRecorded { .. }
-            | Event::OutcomeRecorded { .. }
-            | Event::PublicAdvisoryDecided { .. } => Some(C::DeliveryEvidence),
-            Event::ContentRead { .. } | Event::AccessRefused { .. } | Event::LoginFailed { .. } => {
-                Some(C::AccessLog)
-            }
-            Event::CaseOpened { .. }
-            | Event::CaseReopened { .. }
-            | Event::DeadlinesSet { .. }
-            | Event::CaseClosed { .. }
-            | Event::ReassessmentFlagged { .. }
-            | Event::ReassessmentStarted { .. }
-            | Event::EscalationRaised { .. }
-            | Event::CaseHandedOff { .. }
-            | Event::AttemptRefused { .. }
-            | Event::ContributionAccepted { .. }
-            | Event::ContributionDeclined { .. }
-            | Event::RelationProposed { .. }
-            | Event::CasesMerged { .. }
-            | Event::CasesLinked { .. }
-            | Event::DisputeRaised { .. }
-            | Event::DisputeResolved { .. }
-            | Event::PolicyAdopted { .. }
-            | Event::NoticeDelivered { .. }
-            | Event::NoticeFailed { .. }
-            | Event::RelationsReplaced { .. }
-            | Event::DirectoryReplaced { .. }
-            | Event::NoticeTargetSet { .. }
-            | Event::NoticeTargetRemoved { .. }
-            | Event::ElementRegistered { .. }
-            | Event::AccountCreated { .. }
-            | Event::AccountChanged { .. }
-            | Event::AccountDisabled { .. }
-            | Event::AccountEnabled { .. }
-            | Event::PasswordChanged { .. }
-            | Event::TokenIssued { .. }
-            | Event::TokenRevoked { .. }
-            | Event::ClearanceLevelsSet { .. }
-            | Event::RegistryImported { .. } => None,
         }
     }
 }
@@ -611,167 +546,117 @@ impl RetentionSchedules {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// Which records a legal hold (and, later, an oversight export) covers: a
+/// small closed query. Every criterion given must hold (an empty `cases`
+/// is no criterion); at least one is given. A hold carries its query, not
+/// a reference to a saved one, so editing a saved query never narrows a
+/// hold already placed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(try_from = "RecordQueryInput")]
+pub struct RecordQuery {
+    /// These cases (by id).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    cases: BTreeSet<CaseId>,
+    /// Cases with a victim of this name (compared without case,
+    /// punctuation or extra spaces).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    victim: Option<Name>,
+    /// Cases open at some time in this range (inclusive), or records of no
+    /// case made in it. Either end may be open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    from: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    until: Option<Timestamp>,
+}
 
-    pub(crate) fn ts(s: &str) -> Timestamp {
-        s.parse().unwrap()
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct RecordQueryInput {
+    #[serde(default)]
+    cases: BTreeSet<CaseId>,
+    #[serde(default)]
+    victim: Option<Name>,
+    #[serde(default)]
+    from: Option<Timestamp>,
+    #[serde(default)]
+    until: Option<Timestamp>,
+}
+
+/// A query that would cover everything, or nothing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueryError {
+    #[error("a query names at least one of cases, victim, from or until")]
+    Empty,
+    #[error("from ({from}) is after until ({until})")]
+    Reversed { from: Timestamp, until: Timestamp },
+}
+
+impl TryFrom<RecordQueryInput> for RecordQuery {
+    type Error = QueryError;
+    fn try_from(i: RecordQueryInput) -> Result<Self, QueryError> {
+        Self::new(i.cases, i.victim, i.from, i.until)
     }
+}
 
-    fn record(class: RecordClass, closed: Option<&str>) -> Record {
-        Record {
-            position: 7,
-            class,
-            made_at: ts("2024-01-03T10:00:00Z"),
-            case: Some(CaseFacts {
-                id: CaseId::from_uuid(uuid::Uuid::from_u128(1)),
-                opened_at: ts("2024-01-01T00:00:00Z"),
-                closed_at: closed.map(ts),
-                victims: vec![],
-            }),
+impl RecordQuery {
+    pub fn new(
+        cases: BTreeSet<CaseId>,
+        victim: Option<Name>,
+        from: Option<Timestamp>,
+        until: Option<Timestamp>,
+    ) -> Result<Self, QueryError> {
+        if cases.is_empty() && victim.is_none() && from.is_none() && until.is_none() {
+            return Err(QueryError::Empty);
         }
+        if let (Some(from), Some(until)) = (from, until)
+            && from > until
+        {
+            return Err(QueryError::Reversed { from, until });
+        }
+        Ok(Self {
+            cases,
+            victim,
+            from,
+            until,
+        })
     }
 
-    const SEVEN_YEARS: &str = r#"
-[[schedule]]
-class = "report"
-trigger = "case_closed"
-period = "P7Y"
-action = "dispose"
-authority = "Data Protection Act 2018, s. 39"
+    /// These cases.
+    pub fn cases(cases: impl IntoIterator<Item = CaseId>) -> Result<Self, QueryError> {
+        Self::new(cases.into_iter().collect(), None, None, None)
+    }
 
-[[schedule]]
-class = "access_log"
-trigger = "record_made"
-period = "P90D"
-action = "review"
-authority = "file plan 4.2"
-"#;
-
-    #[test]
-    fn the_builtin_schedules_keep_determinations_and_waivers_and_nothing_else_is_scheduled() {
-        let s = RetentionSchedules::builtin();
-        for class in RecordClass::ALL {
-            let r = record(class, Some("2024-02-01T00:00:00Z"));
-            match class {
-                RecordClass::Determination | RecordClass::Waiver => {
-                    assert!(matches!(s.standing(&r), Standing::Permanent(_)), "{class}")
-                }
-                _ => assert_eq!(s.standing(&r), Standing::Unscheduled, "{class}"),
+    /// Whether the query covers `record`.
+    pub fn matches(&self, record: &Record) -> bool {
+        let case = record.case.as_ref();
+        if !self.cases.is_empty() && !case.is_some_and(|c| self.cases.contains(&c.id)) {
+            return false;
+        }
+        if let Some(v) = &self.victim {
+            let key = name_key(v.as_str());
+            if !case.is_some_and(|c| c.victims.iter().any(|n| name_key(n.as_str()) == key)) {
+                return false;
             }
-            assert_eq!(s.eligible_at(&r), None, "{class} is never disposed of");
         }
-    }
-
-    #[test]
-    fn a_case_closed_at_t_is_eligible_at_t_plus_the_period_and_not_one_second_earlier() {
-        let s = RetentionSchedules::parse(SEVEN_YEARS, "test").unwrap();
-        let closed = "2024-03-05T14:30:00Z";
-        let r = record(RecordClass::Report, Some(closed));
-        let at = s.eligible_at(&r).unwrap();
-        assert_eq!(at, ts("2031-03-05T14:30:00Z"));
-        let eligible = |now: Timestamp| s.eligible_at(&r).is_some_and(|at| now >= at);
-        assert!(eligible(at));
-        assert!(!eligible(at - jiff::SignedDuration::from_secs(1)));
-        // An open case has not reached its trigger, whatever the time.
-        assert_eq!(s.eligible_at(&record(RecordClass::Report, None)), None);
-        // Review falls due but is not a disposal.
-        let log = record(RecordClass::AccessLog, None);
-        assert!(
-            matches!(s.standing(&log), Standing::Due(_, at) if at == ts("2024-04-02T10:00:00Z"))
-        );
-        assert_eq!(s.eligible_at(&log), None);
-    }
-
-    #[test]
-    fn periods_parse_and_count_calendar_time_in_utc() {
-        let p = |s: &str| RetentionPeriod::parse(s).unwrap();
-        assert_eq!(p("P7Y"), RetentionPeriod::years(7));
-        assert_eq!(p("P2W3D"), RetentionPeriod::days(17));
-        assert_eq!(p("permanent"), RetentionPeriod::Permanent);
-        for s in ["P7Y", "P18M", "P2Y6M", "P90D", "P1Y2M3D", "permanent"] {
-            assert_eq!(p(s).to_string(), s);
+        if self.from.is_some() || self.until.is_some() {
+            let (start, end) = match case {
+                Some(c) => (c.opened_at, c.closed_at.unwrap_or(Timestamp::MAX)),
+                None => (record.made_at, record.made_at),
+            };
+            if self.until.is_some_and(|u| start > u) || self.from.is_some_and(|f| end < f) {
+                return false;
+            }
         }
-        for bad in [
-            "", "P", "7Y", "P7", "PY", "P1D1Y", "PT24H", "P1.5Y", "P-1Y", "forever", "P1001Y",
-        ] {
-            assert!(RetentionPeriod::parse(bad).is_err(), "{bad}");
-        }
-        assert_eq!(
-            p("P1Y").after(ts("2024-02-29T12:00:00Z")),
-            Some(ts("2025-02-28T12:00:00Z"))
-        );
-        assert_eq!(
-            p("P1M").after(ts("2024-01-31T00:00:00Z")),
-            Some(ts("2024-02-29T00:00:00Z"))
-        );
-        assert_eq!(p("permanent").after(ts("2024-01-01T00:00:00Z")), None);
+        true
     }
+}
 
-    fn refused(src: &str) -> ScheduleError {
-        RetentionSchedules::parse(src, "test.toml").unwrap_err()
-    }
-
-    #[test]
-    fn bad_schedules_are_refused_with_line_and_reason() {
-        let e = refused(
-            "[[schedule]]\nclass = \"report\"\nperiod = \"P7Y\"\naction = \"dispose\"\nauthority = \"x\"\n",
-        );
-        assert_eq!(e.line, Some(3), "{e}");
-        assert!(e.message.contains("trigger"), "{e}");
-        let e = refused(&format!(
-            "{SEVEN_YEARS}\n[[schedule]]\nclass = \"report\"\nperiod = \"permanent\"\nauthority = \"y\"\n"
-        ));
-        assert!(e.message.contains("already has a schedule"), "{e}");
-        assert_eq!(e.line, Some(SEVEN_YEARS.lines().count() + 3), "{e}");
-        let e = refused(
-            "[[schedule]]\nclass = \"hashes\"\nperiod = \"permanent\"\nauthority = \"x\"\n",
-        );
-        assert_eq!(e.line, Some(2), "{e}");
-        let e = refused(
-            "[[schedule]]\nclass = \"report\"\ntrigger = \"record_made\"\nperiod = \"P0D\"\naction = \"dispose\"\nauthority = \"x\"\n",
-        );
-        assert!(e.message.contains("longer than zero"), "{e}");
-        let e = refused("[[schedule]]\nclass = \"report\"\nperiod = \"P7\"\nauthority = \"x\"\n");
-        assert!(e.message.contains("not a retention period"), "{e}");
-        let e = refused(
-            "[[schedule]]\nclass = \"report\"\nperiod = \"permanent\"\nauthority = \"  \"\n",
-        );
-        assert_eq!(e.line, Some(4), "{e}");
-        let e = refused(
-            "[[schedule]]\nclass = \"report\"\nperiod = \"permanent\"\nauthority = \"x\"\nkeep = true\n",
-        );
-        assert!(
-            e.to_string()
-                .starts_with("retention schedules test.toml: line 5"),
-            "{e}"
-        );
-        assert!(
-            RetentionSchedules::parse("", "empty")
-                .unwrap()
-                .iter()
-                .next()
-                .is_none()
-        );
-    }
-
-    #[test]
-    fn every_event_kind_with_content_has_a_class() {
-        use crate::event::ReassessmentReason;
-        assert_eq!(
-            RecordClass::of(&Event::ContentRead {
-                case_id: CaseId::from_uuid(uuid::Uuid::from_u128(1)),
-                parts: vec![]
-            }),
-            Some(RecordClass::AccessLog)
-        );
-        assert_eq!(
-            RecordClass::of(&Event::ReassessmentFlagged {
-                reason: ReassessmentReason::WindowLapsed,
-                detail: String::new()
-            }),
-            None
-        );
-    }
+/// How two names are compared: lower case, runs of anything but letters
+/// and digits made one space.
+fn name_key(s: &str) -> String {
+    s.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
