@@ -29,6 +29,8 @@
 
 pub mod append;
 pub mod audit;
+#[cfg(test)]
+mod audit_tests;
 pub mod columns;
 mod copy;
 pub mod counts;
