@@ -372,6 +372,32 @@ fn records_events_have_the_wire_form_of_events() {
     );
     assert_eq!(serde_json::from_str::<RecordsEvent>(&json).unwrap(), tomb);
     assert!(tomb.summary().contains("position 41"), "{}", tomb.summary());
+    // Every variant's kind is its wire type.
+    let every = [
+        RecordsEvent::RetentionSchedulesAdopted {
+            sha256: s.sha256.clone(),
+            origin: s.origin.clone(),
+            source: s.source.clone(),
+        },
+        e,
+        RecordsEvent::HoldPlaced { hold_id: hold(1) },
+        RecordsEvent::HoldDeclined {
+            hold_id: hold(1),
+            reason: reason("no"),
+        },
+        RecordsEvent::HoldReleaseRequested {
+            hold_id: hold(1),
+            reason: reason("settled"),
+        },
+        RecordsEvent::HoldReleased { hold_id: hold(1) },
+        tomb,
+    ];
+    for ev in every {
+        let v = serde_json::to_value(&ev).unwrap();
+        assert_eq!(v["type"], ev.kind(), "{v}");
+        assert!(!ev.summary().is_empty());
+        assert_eq!(serde_json::from_value::<RecordsEvent>(v).unwrap(), ev);
+    }
 }
 
 // ---- random histories ----

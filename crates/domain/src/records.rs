@@ -544,6 +544,12 @@ impl RetentionSchedules {
             _ => None,
         }
     }
+
+    /// Whether `record` is eligible for disposal at `now` under the
+    /// schedules (holds aside: see `crate::holds::may_dispose`).
+    pub fn is_eligible(&self, record: &Record, now: Timestamp) -> bool {
+        self.eligible_at(record).is_some_and(|at| now >= at)
+    }
 }
 
 /// Which records a legal hold (and, later, an oversight export) covers: a

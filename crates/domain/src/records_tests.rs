@@ -60,9 +60,9 @@ fn a_case_closed_at_t_is_eligible_at_t_plus_the_period_and_not_one_second_earlie
     let r = record(RecordClass::Report, Some(closed));
     let at = s.eligible_at(&r).unwrap();
     assert_eq!(at, ts("2031-03-05T14:30:00Z"));
-    let eligible = |now: Timestamp| s.eligible_at(&r).is_some_and(|at| now >= at);
-    assert!(eligible(at));
-    assert!(!eligible(at - jiff::SignedDuration::from_secs(1)));
+    assert!(s.is_eligible(&r, at));
+    assert!(!s.is_eligible(&r, at - jiff::SignedDuration::from_secs(1)));
+    assert!(!s.is_eligible(&r, ts(closed)));
     // An open case has not reached its trigger, whatever the time.
     assert_eq!(s.eligible_at(&record(RecordClass::Report, None)), None);
     // Review falls due but is not a disposal.
