@@ -52,6 +52,7 @@ authority = "test schedule"
 fn record(n: u128) -> Record {
     Record {
         position: n as u64,
+        kind: "report_attached",
         class: RecordClass::Report,
         made_at: ts("2024-01-02T00:00:00Z"),
         case: Some(CaseFacts {

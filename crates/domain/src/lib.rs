@@ -19,6 +19,7 @@ pub mod actor;
 pub mod case;
 pub mod corroboration;
 pub mod delivery;
+pub mod disposal;
 pub mod elements;
 pub mod event;
 #[cfg(test)]

@@ -362,6 +362,8 @@ impl RetentionSchedule {
 pub struct Record {
     /// The record's ledger position: a record is one leaf.
     pub position: u64,
+    /// Its event kind (`report_attached`...), which a tombstone names.
+    pub kind: &'static str,
     pub class: RecordClass,
     /// When the event was recorded.
     pub made_at: Timestamp,

@@ -11,6 +11,7 @@ fn ts(s: &str) -> Timestamp {
 fn record(class: RecordClass, closed: Option<&str>) -> Record {
     Record {
         position: 7,
+        kind: "report_attached",
         class,
         made_at: ts("2024-01-03T10:00:00Z"),
         case: Some(CaseFacts {
