@@ -410,11 +410,34 @@ const PEOPLE: [&str; 3] = ["officer.a", "officer.b", "officer.c"];
 
 #[derive(Clone, Debug)]
 enum Op {
-    Request { h: u128, cases: u8, who: usize },
-    Approve { h: u128, who: usize },
-    Decline { h: u128, who: usize },
-    RequestRelease { h: u128, who: usize },
-    Dispose { r: u128 },
+    Request {
+        h: u128,
+        cases: u8,
+        who: usize,
+    },
+    Approve {
+        h: u128,
+        who: usize,
+    },
+    Decline {
+        h: u128,
+        who: usize,
+    },
+    RequestRelease {
+        h: u128,
+        who: usize,
+    },
+    Dispose {
+        r: u128,
+    },
+    /// The disposal job proposes a batch (`crate::disposal`).
+    Propose {
+        who: usize,
+    },
+    /// A person approves the latest batch.
+    ApproveBatch {
+        who: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -430,7 +453,8 @@ fn op() -> impl Strategy<Value = Op> {
         (h.clone(), who.clone()).prop_map(|(h, who)| Op::Decline { h, who }),
         (h, who).prop_map(|(h, who)| Op::RequestRelease { h, who }),
         (0..RECORDS).prop_map(|r| Op::Dispose { r }),
-        (0..RECORDS).prop_map(|r| Op::Dispose { r }),
+        (0..PEOPLE.len()).prop_map(|who| Op::Propose { who }),
+        (0..PEOPLE.len()).prop_map(|who| Op::ApproveBatch { who }),
     ]
 }
 
@@ -465,13 +489,57 @@ proptest! {
         let mut model: [Option<Model>; HOLDS as usize] = [None; HOLDS as usize];
         let mut disposed = BTreeSet::new();
         let mut log: Vec<(RecordsEvent, ActorName)> = Vec::new();
+        let mut batch: Option<crate::disposal::DisposalBatch> = None;
         for op in ops {
+            let held_now = |model: &[Option<Model>], r: u128| {
+                model.iter().flatten().any(|m| m.cases & (1 << (r % CASES)) != 0)
+            };
+            let present = |disposed: &BTreeSet<u128>| -> Vec<Record> {
+                (0..RECORDS).filter(|r| !disposed.contains(r)).map(random_record).collect()
+            };
+            if let Op::Propose { who } = op {
+                let b = crate::disposal::propose(
+                    crate::ids::DisposalBatchId::from_uuid(uuid::Uuid::from_u128(1)),
+                    actor(PEOPLE[who]),
+                    &present(&disposed),
+                    &s,
+                    &holds,
+                    now,
+                );
+                for p in &b.positions {
+                    prop_assert!(!held_now(&model, u128::from(*p)), "held record {p} proposed");
+                }
+                batch = Some(b);
+                continue;
+            }
+            if let Op::ApproveBatch { who } = op {
+                let Some(b) = &batch else { continue };
+                let approved = crate::disposal::approve(b, &actor(PEOPLE[who]), &present(&disposed), &s, &holds, now);
+                let Ok(a) = approved else {
+                    prop_assert_eq!(&b.requested_by, &actor(PEOPLE[who]));
+                    continue;
+                };
+                for t in &a.tombstones {
+                    let RecordsEvent::RecordDisposed { position, .. } = t else {
+                        return Err(TestCaseError::fail("not a tombstone"));
+                    };
+                    let r = u128::from(*position);
+                    prop_assert!(!held_now(&model, r), "record {r} disposed of by a batch while held");
+                    disposed.insert(r);
+                }
+                for p in &b.positions {
+                    let r = u128::from(*p);
+                    prop_assert!(disposed.contains(&r) || held_now(&model, r), "record {r} neither disposed of nor held");
+                }
+                batch = None;
+                continue;
+            }
             if let Op::Dispose { r } = op {
                 if disposed.contains(&r) {
                     continue;
                 }
                 let rec = random_record(r);
-                let held_by_model = model.iter().flatten().any(|m| m.cases & (1 << (r % CASES)) != 0);
+                let held_by_model = held_now(&model, r);
                 let decision = may_dispose(&rec, &s, &holds, now);
                 if held_by_model {
                     prop_assert!(matches!(decision, Err(Refusal::Held { .. })), "record {r} disposed of while held: {decision:?}");
@@ -494,7 +562,7 @@ proptest! {
                 Op::Approve { h, who } => (HoldCommand::Approve { hold_id: hold(h) }, who, h),
                 Op::Decline { h, who } => (HoldCommand::Decline { hold_id: hold(h), reason: reason("no") }, who, h),
                 Op::RequestRelease { h, who } => (HoldCommand::RequestRelease { hold_id: hold(h), reason: reason("done") }, who, h),
-                Op::Dispose { .. } => unreachable!(),
+                Op::Dispose { .. } | Op::Propose { .. } | Op::ApproveBatch { .. } => unreachable!(),
             };
             let m = &mut model[slot as usize];
             let expected: Option<Option<Model>> = match (&op, *m) {
