@@ -85,6 +85,14 @@ id_type!(
     /// Identifies one dispute between elements about a case.
     DisputeId, "dispute"
 );
+id_type!(
+    /// Identifies one legal hold (`crate::holds`).
+    HoldId, "hold"
+);
+id_type!(
+    /// Identifies one batch of records disposed of together, approved once.
+    DisposalBatchId, "disposal batch"
+);
 
 /// A case's short reference number, unique in its deployment: the year the
 /// case was opened (UTC) and its rank among the cases opened that year, in
