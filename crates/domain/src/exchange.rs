@@ -159,3 +159,30 @@ impl Receipt {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stix_identity_is_identity_and_a_uuid() {
+        let ok: StixIdentity = "identity--0B7A1A42-5d3f-4b7e-9d3a-111111111111"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            ok.as_str(),
+            "identity--0b7a1a42-5d3f-4b7e-9d3a-111111111111"
+        );
+        for bad in [
+            "",
+            "identity--",
+            "report--0b7a1a42-5d3f-4b7e-9d3a-111111111111",
+            "identity--0b7a1a425d3f4b7e9d3a111111111111",
+            "identity--0b7a1a42-5d3f-4b7e-9d3a-11111111111x",
+        ] {
+            assert!(bad.parse::<StixIdentity>().is_err(), "{bad}");
+        }
+        let v: Result<StixIdentity, _> = serde_json::from_str("\"identity--nope\"");
+        assert!(v.is_err());
+    }
+}

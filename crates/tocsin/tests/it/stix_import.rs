@@ -510,3 +510,68 @@ fn an_unmapped_producer_and_another_elements_report_are_refused() {
     );
     assert_eq!(a.status, 403);
 }
+
+#[test]
+fn racing_imports_of_one_report_version_open_one_case_and_keep_one_receipt() {
+    use tocsin_export::stix::testing::{partner_bundle, report_mut};
+    use tocsin_service::ImportOutcome;
+    let d = Deployment::new();
+    let srv = d.serve("2024-03-02T09:00:00Z");
+    let incomplete = partner_bundle();
+    map_partner(&srv, &incomplete, PARTNER_DESK, None);
+    srv.account(
+        "collector.stix",
+        &[Role::Collector],
+        &[PARTNER_DESK],
+        "SECRET",
+        &[],
+    );
+    let mut complete = partner_bundle();
+    let r = report_mut(&mut complete);
+    r["id"] = json!("report--0b7a1a42-5d3f-4b7e-9d3a-888888888888");
+    r["x_tocsin_harm_types"] = json!(["intentional_killing"]);
+    r["x_tocsin_grading"] =
+        json!({"grade": "B2", "assessor": "partner.analyst", "reason": "Reliable."});
+    r["x_tocsin_specificity"] =
+        json!({"who": "present", "where": "present", "when": "absent", "how": "partial"});
+    let svc = srv.svc.clone();
+    let outcomes: Vec<ImportOutcome> = srv.rt.block_on(async move {
+        let p = svc
+            .principal(&ActorName::new("collector.stix").unwrap())
+            .await
+            .unwrap();
+        let mut set = tokio::task::JoinSet::new();
+        for i in 0..16 {
+            let (svc, p) = (svc.clone(), p.clone());
+            let text = if i % 2 == 0 { &complete } else { &incomplete }.to_string();
+            set.spawn(async move { svc.import_stix(&p, &text).await.unwrap() });
+        }
+        let mut all = Vec::new();
+        while let Some(r) = set.join_next().await {
+            all.extend(r.unwrap().reports.into_iter().map(|r| r.outcome));
+        }
+        all
+    });
+    let mut cases = std::collections::BTreeSet::new();
+    let mut receipts = std::collections::BTreeSet::new();
+    for o in &outcomes {
+        match o {
+            ImportOutcome::Opened { case_id, .. } => {
+                cases.insert(*case_id);
+            }
+            ImportOutcome::NeedsAssessment { receipt_id, .. } => {
+                receipts.insert(*receipt_id);
+            }
+            ImportOutcome::AlreadyImported {
+                case_id,
+                receipt_id,
+                ..
+            } => {
+                cases.extend(*case_id);
+                receipts.extend(*receipt_id);
+            }
+        }
+    }
+    assert_eq!((cases.len(), receipts.len()), (1, 1), "{outcomes:?}");
+    assert_eq!(d.sql().i64("SELECT count(*) FROM cases", &[]), 1);
+}
