@@ -362,6 +362,10 @@ fn without_custom_properties_a_report_waits_for_assessment_then_opens_a_case() {
     let again = import(&srv, &analyst, &bundle);
     assert_eq!(again.body["reports"][0]["outcome"], "already_imported");
     assert_eq!(d.ledger_size(), size);
+    // The partners and receipts are what the exchange stream says.
+    let out = d.run(&["admin", "rebuild"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("identical"), "{}", stdout(&out));
 }
 
 #[test]
