@@ -506,6 +506,22 @@ fn an_unmapped_producer_and_another_elements_report_are_refused() {
         "{:?}",
         a.body
     );
+    // The CLI says the same.
+    let file = d.file("unmapped.json", &bundle.to_string());
+    let out = srv
+        .cli(&d, &collector)
+        .args(["report", "import", "--format", "stix"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("created_by_ref")
+            && stderr(&out).contains("tocsin admin partner map"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(d.ledger_size(), size);
     // Mapped to another element: this collector may not file for it.
     srv.account(
         "other.collector",
