@@ -14,9 +14,11 @@ use crate::delivery::{
     AdvisoryDecision, Delivery, LanguageTag, OutcomeRecord, Response, Route, RouteAlternative,
     WarningText, WithheldCategory,
 };
+use crate::exchange::{Partner, ReceivedReport};
 use crate::grading::{Grading, Specificity};
 use crate::ids::{
-    CaseId, ContributionId, DisposalBatchId, DisputeId, HoldId, ReportId, TokenId, WaiverId,
+    CaseId, ContributionId, DisposalBatchId, DisputeId, HoldId, ReceiptId, ReportId, TokenId,
+    WaiverId,
 };
 use crate::notice::NoticeTarget;
 use crate::policy::{Deadlines, Determination, PolicyRef};
@@ -646,6 +648,24 @@ pub enum Event {
         /// The file names it was read from.
         sources: Vec<String>,
     },
+    // ---- exchange stream ----
+    /// A STIX producer's reports are filed under an element of ours (set
+    /// or changed).
+    PartnerMapped {
+        partner: Partner,
+    },
+    /// A partner's STIX report that lacks what intake needs, kept for an
+    /// analyst (the envelope's actor imported it, at its time).
+    StixReportReceived {
+        receipt_id: ReceiptId,
+        report: Box<ReceivedReport>,
+    },
+    /// A receipt assessed: its report is in this case.
+    StixReportAssessed {
+        receipt_id: ReceiptId,
+        case_id: CaseId,
+        report_id: ReportId,
+    },
 }
 
 impl Event {
@@ -706,6 +726,9 @@ impl Event {
             Event::AccessRefused { .. } => "access_refused",
             Event::LoginFailed { .. } => "login_failed",
             Event::RegistryImported { .. } => "registry_imported",
+            Event::PartnerMapped { .. } => "partner_mapped",
+            Event::StixReportReceived { .. } => "stix_report_received",
+            Event::StixReportAssessed { .. } => "stix_report_assessed",
         }
     }
 
@@ -732,6 +755,9 @@ impl Event {
                 | Event::AccessRefused { .. }
                 | Event::LoginFailed { .. }
                 | Event::RegistryImported { .. }
+                | Event::PartnerMapped { .. }
+                | Event::StixReportReceived { .. }
+                | Event::StixReportAssessed { .. }
         )
     }
 
@@ -745,7 +771,9 @@ impl Event {
             Event::ReportAttached { .. }
             | Event::ContributionSubmitted { .. }
             | Event::ScreeningRecorded { .. }
-            | Event::WatchListFlagRaised { .. } => Some(C::Report),
+            | Event::WatchListFlagRaised { .. }
+            | Event::StixReportReceived { .. }
+            | Event::StixReportAssessed { .. } => Some(C::Report),
             Event::AssessmentRecorded { .. }
             | Event::DeterminationMade { .. }
             | Event::DeterminationConfirmed { .. }
@@ -795,7 +823,8 @@ impl Event {
             | Event::TokenIssued { .. }
             | Event::TokenRevoked { .. }
             | Event::ClearanceLevelsSet { .. }
-            | Event::RegistryImported { .. } => None,
+            | Event::RegistryImported { .. }
+            | Event::PartnerMapped { .. } => None,
         }
     }
 
@@ -1076,6 +1105,26 @@ impl Event {
                 names,
                 ..
             } => format!("registry {registry} imported: {entries} entries, {names} names"),
+            Event::PartnerMapped { partner } => format!(
+                "partner {} mapped to element {}{}",
+                partner.identity,
+                partner.element,
+                partner
+                    .classification
+                    .as_ref()
+                    .map(|l| format!(" at {l}"))
+                    .unwrap_or_default()
+            ),
+            Event::StixReportReceived { receipt_id, report } => format!(
+                "STIX report {} received as receipt {receipt_id}: needs {}",
+                report.stix_id,
+                report.missing.join(", ")
+            ),
+            Event::StixReportAssessed {
+                receipt_id,
+                case_id,
+                ..
+            } => format!("receipt {receipt_id} assessed into case {case_id}"),
         }
     }
 }

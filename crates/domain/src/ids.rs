@@ -93,6 +93,10 @@ id_type!(
     /// Identifies one batch of records disposed of together, approved once.
     DisposalBatchId, "disposal batch"
 );
+id_type!(
+    /// Identifies one receipt: a partner's report that needs assessment.
+    ReceiptId, "receipt"
+);
 
 /// A case's short reference number, unique in its deployment: the year the
 /// case was opened (UTC) and its rank among the cases opened that year, in

@@ -22,6 +22,7 @@ pub mod delivery;
 pub mod disposal;
 pub mod elements;
 pub mod event;
+pub mod exchange;
 #[cfg(test)]
 mod fixtures;
 pub mod geo;
@@ -57,7 +58,7 @@ pub use actor::{Actor, Role};
 pub use case::{Action, Case, CaseError, CaseState, Command, Ctx, FoldError, OpenCase, Step};
 pub use event::{Event, RecordedEvent};
 pub use ids::{
-    CaseId, CaseNumber, CaseRef, ContributionId, DisputeId, ReportId, TokenId, WaiverId,
+    CaseId, CaseNumber, CaseRef, ContributionId, DisputeId, ReceiptId, ReportId, TokenId, WaiverId,
 };
 pub use policy::{LoadedPolicy, Policy, PolicyError, PolicyRef, Verdict};
 pub use report::{IntakeError, ThreatReport, parse_report};

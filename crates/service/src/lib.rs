@@ -46,14 +46,17 @@ pub mod error;
 pub mod exports;
 pub mod intake;
 pub mod notices;
+mod partners;
 mod projection;
 mod rebuild;
+pub mod receipts;
 pub mod reference;
 pub mod relations;
 pub mod screening;
 mod sessions;
 pub mod similar;
 mod stix;
+pub mod stix_import;
 mod sweep;
 mod tokens;
 
@@ -73,8 +76,10 @@ pub use error::ServiceError;
 pub use intake::{Idempotency, Intake, Submitted};
 pub use notices::{Notice, NoticeStatus, RetryPolicy};
 pub use rebuild::RebuildReport;
+pub use receipts::ReceiptAssessment;
 pub use relations::RelationStatus;
 pub use sessions::{AuthConfig, AuthError, Enrolment, NewSession, SessionRecord};
+pub use stix_import::{ImportOutcome, ImportedReport, StixImport};
 pub use sweep::SweepReport;
 pub use tokens::NewToken;
 

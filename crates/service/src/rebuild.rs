@@ -8,7 +8,9 @@ use tocsin_domain::CaseNumber;
 use tocsin_domain::case::Case;
 use tocsin_store::{CaseSummary, Doc, DocKind, ProjectionDigest, StreamId};
 
-use crate::projection::{account_doc, account_doc_key, reference_doc};
+use crate::projection::{
+    account_doc, account_doc_key, exchange_doc_key, exchange_docs, reference_doc,
+};
 use crate::{Service, ServiceError};
 
 /// What a rebuild of the query tables found.
@@ -109,8 +111,8 @@ impl Service {
         Ok(missing)
     }
 
-    /// The derived documents, folded from the accounts and reference
-    /// streams, and how many events that took.
+    /// The derived documents, folded from the accounts, reference and
+    /// exchange streams, and how many events that took.
     pub(crate) async fn folded_docs(&self) -> Result<(Docs, u64), ServiceError> {
         let mut events = 0u64;
         let mut docs: Docs = BTreeMap::new();
@@ -150,6 +152,17 @@ impl Service {
                     docs.remove(&(kind, key));
                 }
                 None => {}
+            }
+        }
+        let exchange = self.store.read_stream(&StreamId::Exchange).await?;
+        events += exchange.len() as u64;
+        for e in &exchange {
+            let env = &e.envelope;
+            let current = exchange_doc_key(&env.event).and_then(|k| docs.get(&k).cloned());
+            for (kind, key, body) in
+                exchange_docs(&env.event, env.recorded_at, &env.actor, current.as_ref())?
+            {
+                put(&mut docs, kind, key, body);
             }
         }
         Ok((docs, events))

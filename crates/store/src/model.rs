@@ -185,10 +185,17 @@ pub enum DocKind {
     Setting,
     /// What a readiness probe writes, to prove the store can write.
     Probe,
+    /// A partner (a STIX producer mapped to an element), keyed by its STIX
+    /// identity id. Derived from the exchange stream.
+    Partner,
+    /// A partner's report that needs assessment (`receipt/ID`), and the
+    /// STIX report version it was read from (`stix/ID@MODIFIED`). Derived
+    /// from the exchange stream.
+    Receipt,
 }
 
 impl DocKind {
-    pub const ALL: [DocKind; 11] = [
+    pub const ALL: [DocKind; 13] = [
         DocKind::Element,
         DocKind::Account,
         DocKind::Token,
@@ -200,6 +207,8 @@ impl DocKind {
         DocKind::Registry,
         DocKind::Setting,
         DocKind::Probe,
+        DocKind::Partner,
+        DocKind::Receipt,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -215,6 +224,8 @@ impl DocKind {
             DocKind::Registry => "registry",
             DocKind::Setting => "setting",
             DocKind::Probe => "probe",
+            DocKind::Partner => "partner",
+            DocKind::Receipt => "receipt",
         }
     }
 
@@ -240,6 +251,8 @@ impl DocKind {
                 | DocKind::Token
                 | DocKind::Reference
                 | DocKind::Setting
+                | DocKind::Partner
+                | DocKind::Receipt
         )
     }
 }
