@@ -1,6 +1,7 @@
 //! A STIX 2.1 bundle read into threat reports: every `report` object of
-//! the bundle becomes one [`Imported`] report, or the whole bundle is
-//! refused with the object id, the path and the reason ([`ImportError`]).
+//! the bundle (and every named `grouping`, which is how MISP writes an
+//! event in STIX 2.1) becomes one [`Imported`] report, or the whole bundle
+//! is refused with the object id, the path and the reason ([`ImportError`]).
 //! Pure: the caller gives the time of receipt and decides what to write.
 //!
 //! What is read:
@@ -216,12 +217,19 @@ pub fn read_bundle_value(v: &Value, limits: Limits) -> Result<Vec<Imported>, Imp
     }
     let mut out = Vec::new();
     for (id, o) in &by_id {
-        if o.get("type").and_then(Value::as_str) == Some("report") {
+        if matches!(
+            o.get("type").and_then(Value::as_str),
+            Some("report" | "grouping")
+        ) {
             out.push(read_report(id, o, &by_id)?);
         }
     }
     if out.is_empty() {
-        return Err(err(None, "$.objects", "the bundle holds no report object"));
+        return Err(err(
+            None,
+            "$.objects",
+            "the bundle holds no report (nor grouping) object",
+        ));
     }
     Ok(out)
 }
@@ -359,6 +367,7 @@ fn check_common(
         "name",
         "description",
         "published",
+        "context",
         "country",
         "region",
         "city",
@@ -396,20 +405,28 @@ fn check_common(
             None => Err(err(Some(id), field, "required")),
         }
     };
+    let need_refs = |what: &str| -> Result<(), ImportError> {
+        match o.get("object_refs") {
+            Some(Value::Array(a)) if !a.is_empty() => Ok(()),
+            _ => Err(err(
+                Some(id),
+                "object_refs",
+                format!("a {what} needs a non-empty list of the objects it is about"),
+            )),
+        }
+    };
     match kind {
         "report" => {
             need("name")?;
             need("published")?;
-            match o.get("object_refs") {
-                Some(Value::Array(a)) if !a.is_empty() => {}
-                _ => {
-                    return Err(err(
-                        Some(id),
-                        "object_refs",
-                        "a report needs a non-empty list of the objects it is about",
-                    ));
-                }
-            }
+            need_refs("report")?;
+        }
+        // MISP writes an event as a grouping in STIX 2.1; its name is
+        // optional in STIX, but it is the threat report's title.
+        "grouping" => {
+            need("name")?;
+            need("context")?;
+            need_refs("grouping")?;
         }
         "identity" | "threat-actor" | "intrusion-set" => need("name")?,
         "location" => {
@@ -761,6 +778,51 @@ mod tests {
     use serde_json::json;
 
     use super::super::testing::{bad_bundles, partner_bundle, report_mut};
+
+    /// The partner bundle with its report written as MISP writes an
+    /// event in STIX 2.1: a grouping.
+    fn as_grouping(mut b: Value) -> Value {
+        let g = report_mut(&mut b).as_object_mut().unwrap();
+        g.insert("type".into(), json!("grouping"));
+        g.insert(
+            "id".into(),
+            json!("grouping--0b7a1a42-5d3f-4b7e-9d3a-777777777777"),
+        );
+        g.insert("context".into(), json!("suspicious-activity"));
+        g.remove("published");
+        g.remove("report_types");
+        b
+    }
+
+    #[test]
+    fn a_misp_grouping_is_read_as_a_report_is() {
+        let got = read_bundle_value(&as_grouping(partner_bundle()), Limits::default()).unwrap();
+        let want = read_bundle_value(&partner_bundle(), Limits::default()).unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(
+            got[0].stix_id,
+            "grouping--0b7a1a42-5d3f-4b7e-9d3a-777777777777"
+        );
+        assert_eq!(got[0].report, want[0].report);
+        assert_eq!(got[0].created_by, want[0].created_by);
+    }
+
+    #[test]
+    fn a_grouping_without_a_name_or_context_is_refused_by_path() {
+        for (field, reason) in [("name", "required"), ("context", "required")] {
+            let mut b = as_grouping(partner_bundle());
+            report_mut(&mut b).as_object_mut().unwrap().remove(field);
+            let e = read_bundle_value(&b, Limits::default()).unwrap_err();
+            assert_eq!(
+                (e.object.as_deref(), e.path.as_str(), e.reason.as_str()),
+                (
+                    Some("grouping--0b7a1a42-5d3f-4b7e-9d3a-777777777777"),
+                    field,
+                    reason
+                )
+            );
+        }
+    }
 
     #[test]
     fn a_partner_report_becomes_a_draft_that_needs_assessment() {
