@@ -987,7 +987,10 @@ impl Case {
             | Event::ContentRead { .. }
             | Event::AccessRefused { .. }
             | Event::LoginFailed { .. }
-            | Event::RegistryImported { .. }) => {
+            | Event::RegistryImported { .. }
+            | Event::TaxiiCollectionSet { .. }
+            | Event::TaxiiObjectsAdded { .. }
+            | Event::TaxiiPullCursorSet { .. }) => {
                 return Err(bad(format!(
                     "{} belongs to a deployment stream, not to a case",
                     other.kind()

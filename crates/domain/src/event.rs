@@ -643,6 +643,21 @@ pub enum Event {
         /// The file names it was read from.
         sources: Vec<String>,
     },
+
+    // ---- exchange stream ----
+    /// A TAXII collection was configured (created or changed).
+    TaxiiCollectionSet {
+        collection: crate::taxii::TaxiiCollection,
+    },
+    /// Objects were added to a TAXII collection (a `POST objects`, or a
+    /// case published to it), with the marking they are served under.
+    TaxiiObjectsAdded {
+        addition: Box<crate::taxii::TaxiiAddition>,
+    },
+    /// A pull from a partner's TAXII collection got this far.
+    TaxiiPullCursorSet {
+        cursor: crate::taxii::PullCursor,
+    },
 }
 
 impl Event {
@@ -703,6 +718,9 @@ impl Event {
             Event::AccessRefused { .. } => "access_refused",
             Event::LoginFailed { .. } => "login_failed",
             Event::RegistryImported { .. } => "registry_imported",
+            Event::TaxiiCollectionSet { .. } => "taxii_collection_set",
+            Event::TaxiiObjectsAdded { .. } => "taxii_objects_added",
+            Event::TaxiiPullCursorSet { .. } => "taxii_pull_cursor_set",
         }
     }
 
@@ -729,6 +747,9 @@ impl Event {
                 | Event::AccessRefused { .. }
                 | Event::LoginFailed { .. }
                 | Event::RegistryImported { .. }
+                | Event::TaxiiCollectionSet { .. }
+                | Event::TaxiiObjectsAdded { .. }
+                | Event::TaxiiPullCursorSet { .. }
         )
     }
 
@@ -1009,6 +1030,19 @@ impl Event {
                 names,
                 ..
             } => format!("registry {registry} imported: {entries} entries, {names} names"),
+            Event::TaxiiCollectionSet { collection } => format!(
+                "TAXII collection {} set: \"{}\"",
+                collection.id, collection.title
+            ),
+            Event::TaxiiObjectsAdded { addition } => format!(
+                "{} objects added to TAXII collection {}",
+                addition.objects.len(),
+                addition.collection
+            ),
+            Event::TaxiiPullCursorSet { cursor } => format!(
+                "pull of TAXII collection {} from {} got this far",
+                cursor.collection, cursor.server
+            ),
         }
     }
 }

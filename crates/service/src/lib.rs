@@ -55,6 +55,7 @@ mod sessions;
 pub mod similar;
 mod stix;
 mod sweep;
+pub mod taxii;
 mod tokens;
 
 use std::collections::HashSet;

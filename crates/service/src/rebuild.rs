@@ -109,8 +109,8 @@ impl Service {
         Ok(missing)
     }
 
-    /// The derived documents, folded from the accounts and reference
-    /// streams, and how many events that took.
+    /// The derived documents, folded from the accounts, reference and
+    /// exchange streams, and how many events that took.
     pub(crate) async fn folded_docs(&self) -> Result<(Docs, u64), ServiceError> {
         let mut events = 0u64;
         let mut docs: Docs = BTreeMap::new();
@@ -152,6 +152,9 @@ impl Service {
                 None => {}
             }
         }
+        let exchange = self.store.read_stream(&StreamId::Exchange).await?;
+        events += exchange.len() as u64;
+        crate::taxii::fold_docs(&mut docs, &exchange)?;
         Ok((docs, events))
     }
 }

@@ -185,10 +185,14 @@ pub enum DocKind {
     Setting,
     /// What a readiness probe writes, to prove the store can write.
     Probe,
+    /// Exchange with partners: TAXII collections, the objects added to
+    /// them (keyed in TAXII order), `POST objects` statuses and pull
+    /// cursors. Derived from the exchange stream.
+    Exchange,
 }
 
 impl DocKind {
-    pub const ALL: [DocKind; 11] = [
+    pub const ALL: [DocKind; 12] = [
         DocKind::Element,
         DocKind::Account,
         DocKind::Token,
@@ -200,6 +204,7 @@ impl DocKind {
         DocKind::Registry,
         DocKind::Setting,
         DocKind::Probe,
+        DocKind::Exchange,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -215,6 +220,7 @@ impl DocKind {
             DocKind::Registry => "registry",
             DocKind::Setting => "setting",
             DocKind::Probe => "probe",
+            DocKind::Exchange => "exchange",
         }
     }
 
@@ -240,6 +246,7 @@ impl DocKind {
                 | DocKind::Token
                 | DocKind::Reference
                 | DocKind::Setting
+                | DocKind::Exchange
         )
     }
 }

@@ -18,6 +18,7 @@ pub mod relations;
 pub mod screening;
 pub mod session;
 pub mod stix;
+pub mod taxii;
 
 use crate::table::{Access, Table};
 use tocsin_domain::access::Permission;
@@ -42,4 +43,5 @@ pub fn routes(t: &mut Table) {
     relations::routes(t);
     disputes::routes(t);
     stix::routes(t);
+    taxii::routes(t);
 }
