@@ -27,7 +27,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
 use serde::Serialize;
 use serde_json::{Value, json};
-use tocsin_export::taxii::TAXII_MEDIA_TYPE;
+pub use tocsin_export::taxii::{STIX_MEDIA_TYPE, TAXII_MEDIA_TYPE};
 use tocsin_service::Principal;
 use tocsin_service::taxii::CollectionView;
 
@@ -360,7 +360,7 @@ fn collection_json(v: &CollectionView) -> Value {
         "title": c.title.as_str(),
         "can_read": v.can_read,
         "can_write": v.can_write,
-        "media_types": [tocsin_export::taxii::STIX_MEDIA_TYPE],
+        "media_types": [STIX_MEDIA_TYPE],
     });
     if let Some(d) = &c.description {
         o["description"] = Value::String(d.to_string());

@@ -87,6 +87,10 @@ pub const CALLS: &[(&str, &[&str])] = &[
     ("screen", &["screen_name"]),
     ("registry import", &["import_registry"]),
     ("registry list", &["list_registries"]),
+    ("taxii collection add", &["set_taxii_collection"]),
+    ("taxii collection list", &["list_taxii_collections"]),
+    ("taxii publish", &["publish_case"]),
+    ("taxii pull", &["pull_cursor", "set_pull_cursor"]),
 ];
 
 /// Who may call an operation.
