@@ -140,8 +140,13 @@ impl From<ApiError> for TaxiiError {
     fn from(mut e: ApiError) -> Self {
         // An opaque error's cause is logged here, never sent.
         e.log_cause();
+        // TAXII knows no 422: a body it cannot use is a bad request.
+        let status = match e.kind {
+            Kind::Validation => StatusCode::BAD_REQUEST,
+            k => k.status(),
+        };
         TaxiiError {
-            status: e.kind.status(),
+            status,
             title: e.kind.title(),
             code: e.kind.slug(),
             description: e.detail,
