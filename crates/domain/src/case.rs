@@ -990,7 +990,10 @@ impl Case {
             | Event::RegistryImported { .. }
             | Event::TaxiiCollectionSet { .. }
             | Event::TaxiiObjectsAdded { .. }
-            | Event::TaxiiPullCursorSet { .. }) => {
+            | Event::TaxiiPullCursorSet { .. }
+            | Event::PartnerMapped { .. }
+            | Event::StixReportReceived { .. }
+            | Event::StixReportAssessed { .. }) => {
                 return Err(bad(format!(
                     "{} belongs to a deployment stream, not to a case",
                     other.kind()

@@ -14,8 +14,9 @@ use crate::delivery::{
     AdvisoryDecision, Delivery, LanguageTag, OutcomeRecord, Response, Route, RouteAlternative,
     WarningText, WithheldCategory,
 };
+use crate::exchange::{Partner, ReceivedReport};
 use crate::grading::{Grading, Specificity};
-use crate::ids::{CaseId, ContributionId, DisputeId, ReportId, TokenId, WaiverId};
+use crate::ids::{CaseId, ContributionId, DisputeId, ReceiptId, ReportId, TokenId, WaiverId};
 use crate::notice::NoticeTarget;
 use crate::policy::{Deadlines, Determination, PolicyRef};
 use crate::reference::{Directory, Relations};
@@ -643,8 +644,24 @@ pub enum Event {
         /// The file names it was read from.
         sources: Vec<String>,
     },
-
     // ---- exchange stream ----
+    /// A STIX producer's reports are filed under an element of ours (set
+    /// or changed).
+    PartnerMapped {
+        partner: Partner,
+    },
+    /// A partner's STIX report that lacks what intake needs, kept for an
+    /// analyst (the envelope's actor imported it, at its time).
+    StixReportReceived {
+        receipt_id: ReceiptId,
+        report: Box<ReceivedReport>,
+    },
+    /// A receipt assessed: its report is in this case.
+    StixReportAssessed {
+        receipt_id: ReceiptId,
+        case_id: CaseId,
+        report_id: ReportId,
+    },
     /// A TAXII collection was configured (created or changed).
     TaxiiCollectionSet {
         collection: crate::taxii::TaxiiCollection,
@@ -718,6 +735,9 @@ impl Event {
             Event::AccessRefused { .. } => "access_refused",
             Event::LoginFailed { .. } => "login_failed",
             Event::RegistryImported { .. } => "registry_imported",
+            Event::PartnerMapped { .. } => "partner_mapped",
+            Event::StixReportReceived { .. } => "stix_report_received",
+            Event::StixReportAssessed { .. } => "stix_report_assessed",
             Event::TaxiiCollectionSet { .. } => "taxii_collection_set",
             Event::TaxiiObjectsAdded { .. } => "taxii_objects_added",
             Event::TaxiiPullCursorSet { .. } => "taxii_pull_cursor_set",
@@ -747,6 +767,9 @@ impl Event {
                 | Event::AccessRefused { .. }
                 | Event::LoginFailed { .. }
                 | Event::RegistryImported { .. }
+                | Event::PartnerMapped { .. }
+                | Event::StixReportReceived { .. }
+                | Event::StixReportAssessed { .. }
                 | Event::TaxiiCollectionSet { .. }
                 | Event::TaxiiObjectsAdded { .. }
                 | Event::TaxiiPullCursorSet { .. }
@@ -1030,6 +1053,26 @@ impl Event {
                 names,
                 ..
             } => format!("registry {registry} imported: {entries} entries, {names} names"),
+            Event::PartnerMapped { partner } => format!(
+                "partner {} mapped to element {}{}",
+                partner.identity,
+                partner.element,
+                partner
+                    .classification
+                    .as_ref()
+                    .map(|l| format!(" at {l}"))
+                    .unwrap_or_default()
+            ),
+            Event::StixReportReceived { receipt_id, report } => format!(
+                "STIX report {} received as receipt {receipt_id}: needs {}",
+                report.stix_id,
+                report.missing.join(", ")
+            ),
+            Event::StixReportAssessed {
+                receipt_id,
+                case_id,
+                ..
+            } => format!("receipt {receipt_id} assessed into case {case_id}"),
             Event::TaxiiCollectionSet { collection } => format!(
                 "TAXII collection {} set: \"{}\"",
                 collection.id, collection.title

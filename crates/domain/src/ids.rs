@@ -85,6 +85,10 @@ id_type!(
     /// Identifies one dispute between elements about a case.
     DisputeId, "dispute"
 );
+id_type!(
+    /// Identifies one receipt: a partner's report that needs assessment.
+    ReceiptId, "receipt"
+);
 
 /// A case's short reference number, unique in its deployment: the year the
 /// case was opened (UTC) and its rank among the cases opened that year, in

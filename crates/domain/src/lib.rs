@@ -21,6 +21,7 @@ pub mod corroboration;
 pub mod delivery;
 pub mod elements;
 pub mod event;
+pub mod exchange;
 #[cfg(test)]
 mod fixtures;
 pub mod geo;
@@ -51,7 +52,7 @@ pub use actor::{Actor, Role};
 pub use case::{Action, Case, CaseError, CaseState, Command, Ctx, FoldError, OpenCase, Step};
 pub use event::{Event, RecordedEvent};
 pub use ids::{
-    CaseId, CaseNumber, CaseRef, ContributionId, DisputeId, ReportId, TokenId, WaiverId,
+    CaseId, CaseNumber, CaseRef, ContributionId, DisputeId, ReceiptId, ReportId, TokenId, WaiverId,
 };
 pub use policy::{LoadedPolicy, Policy, PolicyError, PolicyRef, Verdict};
 pub use report::{IntakeError, ThreatReport, parse_report};

@@ -196,6 +196,25 @@ pub struct Problem {
     /// The findings of the sanitisation check, with their byte spans.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub findings: Vec<serde_json::Value>,
+    /// A refused STIX bundle: the id of the object at fault (absent for
+    /// the bundle itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<String>,
+    /// A refused STIX bundle: the JSON path inside the object (or the
+    /// bundle).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// A refused STIX bundle: what is wrong there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// What few errors carry beside their detail.
+#[derive(Debug, Clone, Default)]
+pub struct Extra {
+    pub findings: Vec<serde_json::Value>,
+    /// A refused STIX bundle: the object, the path, the reason.
+    pub stix: Option<(Option<String>, String, String)>,
 }
 
 /// An error a handler returns.
@@ -205,7 +224,9 @@ pub struct ApiError {
     pub detail: String,
     pub field: Option<Box<str>>,
     pub allowed: Vec<String>,
-    pub findings: Vec<serde_json::Value>,
+    /// The sanitisation findings, or where a STIX bundle is wrong (kept
+    /// out of line: most errors have neither).
+    pub extra: Option<Box<Extra>>,
     /// Seconds, for `Retry-After`.
     pub retry_after: Option<u32>,
     /// What went wrong inside (the cause chain): logged, never sent.
@@ -231,9 +252,28 @@ impl ApiError {
             detail: detail.into(),
             field: None,
             allowed: vec![],
-            findings: vec![],
+            extra: None,
             retry_after: None,
             cause: None,
+        }
+    }
+
+    /// A refused STIX bundle (422): the object at fault, the path inside
+    /// it and why.
+    pub fn stix(object: Option<String>, path: String, reason: String) -> Self {
+        let detail = format!(
+            "{}{path}: {reason}",
+            object
+                .as_ref()
+                .map(|o| format!("{o}: "))
+                .unwrap_or_default()
+        );
+        Self {
+            extra: Some(Box::new(Extra {
+                findings: vec![],
+                stix: Some((object, path, reason)),
+            })),
+            ..Self::validation(detail)
         }
     }
 
@@ -275,6 +315,10 @@ impl ApiError {
         }
     }
 
+    fn stix_at(&self) -> Option<&(Option<String>, String, String)> {
+        self.extra.as_ref().and_then(|e| e.stix.as_ref())
+    }
+
     pub fn problem(&self) -> Problem {
         Problem {
             type_: self.kind.type_uri(),
@@ -283,7 +327,14 @@ impl ApiError {
             detail: self.detail.clone(),
             field: self.field.as_deref().map(str::to_owned),
             allowed: self.allowed.clone(),
-            findings: self.findings.clone(),
+            findings: self
+                .extra
+                .as_ref()
+                .map(|e| e.findings.clone())
+                .unwrap_or_default(),
+            object: self.stix_at().and_then(|s| s.0.clone()),
+            path: self.stix_at().map(|s| s.1.clone()),
+            reason: self.stix_at().map(|s| s.2.clone()),
         }
     }
 }
@@ -380,10 +431,13 @@ impl From<CaseError> for ApiError {
             | CaseError::TextChanged { .. }
             | CaseError::SameOwner(_) => ApiError::new(Kind::Conflict, detail),
             CaseError::SanitisationFindings { findings } => ApiError {
-                findings: findings
-                    .iter()
-                    .map(|f| serde_json::to_value(f).unwrap_or_default())
-                    .collect(),
+                extra: Some(Box::new(Extra {
+                    findings: findings
+                        .iter()
+                        .map(|f| serde_json::to_value(f).unwrap_or_default())
+                        .collect(),
+                    stix: None,
+                })),
                 ..ApiError::new(Kind::SanitisationFindings, detail)
             },
             _ => ApiError::validation(detail),
@@ -402,6 +456,11 @@ impl From<ServiceError> for ApiError {
                 field: field.map(String::into_boxed_str),
                 ..ApiError::validation(message)
             },
+            ServiceError::StixRefused {
+                object,
+                path,
+                reason,
+            } => ApiError::stix(object, path, reason),
             ServiceError::WrongState(m) => ApiError::new(Kind::IllegalTransition, m),
             ServiceError::Proof(p) => ApiError::bad_request(p.to_string()),
             ServiceError::IdempotencyKeyReused => {

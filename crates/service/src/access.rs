@@ -17,7 +17,7 @@ use std::collections::BTreeSet;
 use std::ops::Deref;
 
 use tocsin_domain::access::{
-    Account, AccountSpec, ClearanceLevels, Permission, Visibility, visibility,
+    Account, AccountSpec, ClearanceLevels, Marking, Permission, Visibility, visibility,
 };
 use tocsin_domain::case::Case;
 use tocsin_domain::event::Event;
@@ -383,6 +383,12 @@ impl Service {
     /// which leave out what the caller may not see).
     pub(crate) fn sees(p: &Principal, case: &Case, levels: &ClearanceLevels) -> bool {
         visibility(&p.account, &p.roles, levels, &case.marking()) == Visibility::Visible
+    }
+
+    /// Whether `p` may see what carries `marking` (a receipt), without
+    /// recording anything.
+    pub(crate) fn sees_marking(p: &Principal, marking: &Marking, levels: &ClearanceLevels) -> bool {
+        visibility(&p.account, &p.roles, levels, marking) == Visibility::Visible
     }
 
     /// The rule of [`visibility`] as a filter over the query tables.

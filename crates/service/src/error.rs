@@ -34,6 +34,14 @@ pub enum ServiceError {
         field: Option<String>,
         message: String,
     },
+    /// A STIX bundle refused: the object at fault, the path inside it and
+    /// why. Nothing of the bundle was written.
+    #[error("{}{path}: {reason}", object.as_ref().map(|o| format!("{o}: ")).unwrap_or_default())]
+    StixRefused {
+        object: Option<String>,
+        path: String,
+        reason: String,
+    },
     /// Not possible in the case's current state (exporting a warning that
     /// is not approved, say).
     #[error("{0}")]

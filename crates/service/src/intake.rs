@@ -52,6 +52,9 @@ impl Intake {
 pub struct Idempotency {
     key: String,
     request_sha256: String,
+    /// A key of the deployment (a STIX report version, a receipt), the
+    /// same whoever asks; otherwise the key is the account's own.
+    shared: bool,
 }
 
 /// A key that cannot be used.
@@ -68,7 +71,30 @@ impl Idempotency {
         Ok(Self {
             key: key.to_owned(),
             request_sha256: hex::encode(Sha256::digest(request)),
+            shared: false,
         })
+    }
+
+    /// A key of the deployment rather than of the account: the key names
+    /// the request whole (`stix:ID@MODIFIED`, `receipt:ID`), so whoever
+    /// repeats it is answered with the first result. Such keys hold no
+    /// `/`, which every account's key holds.
+    pub(crate) fn shared(key: String) -> Self {
+        let request_sha256 = hex::encode(Sha256::digest(key.as_bytes()));
+        Self {
+            key: key.replace('/', "_"),
+            request_sha256,
+            shared: true,
+        }
+    }
+
+    /// The document key: the account's, or the deployment's.
+    fn doc_key(&self, p: &Principal) -> String {
+        if self.shared {
+            self.key.clone()
+        } else {
+            format!("{}/{}", p.name(), self.key)
+        }
     }
 
     /// The digest of the whole request: the body, and the case it joins
@@ -135,7 +161,7 @@ impl Service {
         // Idempotency keys are per account, and name the whole request.
         let key = idempotency.as_ref().map(|i| {
             (
-                format!("{}/{}", p.name(), i.key),
+                i.doc_key(p),
                 i.request_digest(join.as_ref().map(|c| c.id), owner.as_ref()),
             )
         });
@@ -306,6 +332,16 @@ impl Service {
             ));
         }
         Ok(())
+    }
+
+    /// The first result under a deployment's key
+    /// ([`Idempotency::shared`]), if there is one.
+    pub(crate) async fn first_result(
+        &self,
+        i: &Idempotency,
+    ) -> Result<Option<Submitted>, ServiceError> {
+        debug_assert!(i.shared);
+        self.replay(&i.key, &i.request_sha256).await
     }
 
     /// The first result under an idempotency key, if there is one.

@@ -3,11 +3,13 @@
 //! recomputes the documents from the ledger, so both produce the same
 //! bytes. The accounts stream makes elements, accounts, tokens and the
 //! clearance levels; the reference stream makes the relations, the
-//! recipients directory and the notice targets.
+//! recipients directory and the notice targets; the exchange stream makes
+//! the partners and the receipts.
 
 use tocsin_domain::access::{Account, ElementInfo, TokenInfo};
 use tocsin_domain::event::Event;
-use tocsin_domain::{ActorName, Timestamp};
+use tocsin_domain::exchange::{Receipt, ReceiptStatus};
+use tocsin_domain::{ActorName, ReceiptId, Timestamp};
 use tocsin_store::{Doc, DocKind, StoreError};
 
 use crate::ServiceError;
@@ -151,6 +153,92 @@ pub(crate) fn reference_doc(event: &Event) -> Option<(DocKind, String, Option<Ve
         )),
         Event::NoticeTargetRemoved { name } => {
             Some((DocKind::Reference, target_key(name.as_str()), None))
+        }
+        _ => None,
+    }
+}
+
+/// The key of a receipt's document (kind receipt).
+pub(crate) fn receipt_key(id: &ReceiptId) -> String {
+    format!("{RECEIPT_PREFIX}{id}")
+}
+pub(crate) const RECEIPT_PREFIX: &str = "receipt/";
+
+/// The key of the document that says a STIX report version was received
+/// as a receipt (kind receipt): `stix/ID@MODIFIED`.
+pub(crate) fn stix_key(stix_id: &str, modified: &str) -> String {
+    format!("stix/{stix_id}@{modified}")
+}
+
+/// What the `stix/...` document holds.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(crate) struct ReceivedAs {
+    pub receipt_id: ReceiptId,
+}
+
+/// The documents an exchange-stream event writes and their new content.
+/// `current` is the receipt's document before an assessment.
+pub(crate) fn exchange_docs(
+    event: &Event,
+    at: Timestamp,
+    by: &ActorName,
+    current: Option<&Doc>,
+) -> Result<Vec<(DocKind, String, Vec<u8>)>, ServiceError> {
+    let json = |v: &dyn Json| v.to_vec();
+    Ok(match event {
+        Event::PartnerMapped { partner } => vec![(
+            DocKind::Partner,
+            partner.identity.to_string(),
+            json(partner),
+        )],
+        Event::StixReportReceived { receipt_id, report } => vec![
+            (
+                DocKind::Receipt,
+                receipt_key(receipt_id),
+                json(&Receipt {
+                    receipt_id: *receipt_id,
+                    received_at: at,
+                    imported_by: by.clone(),
+                    report: (**report).clone(),
+                    status: ReceiptStatus::NeedsAssessment,
+                }),
+            ),
+            (
+                DocKind::Receipt,
+                stix_key(&report.stix_id, &report.modified),
+                json(&ReceivedAs {
+                    receipt_id: *receipt_id,
+                }),
+            ),
+        ],
+        Event::StixReportAssessed {
+            receipt_id,
+            case_id,
+            report_id,
+        } => {
+            let Some(d) = current else {
+                return Err(ServiceError::Store(StoreError::Corrupt(format!(
+                    "exchange stream: receipt {receipt_id} assessed but never received"
+                ))));
+            };
+            let mut r: Receipt = d.parse()?;
+            r.status = ReceiptStatus::Assessed {
+                case_id: *case_id,
+                report_id: *report_id,
+                by: by.clone(),
+                at,
+            };
+            vec![(DocKind::Receipt, receipt_key(receipt_id), json(&r))]
+        }
+        _ => vec![],
+    })
+}
+
+/// The document an exchange-stream event reads before it changes it.
+pub(crate) fn exchange_doc_key(event: &Event) -> Option<(DocKind, String)> {
+    match event {
+        Event::StixReportAssessed { receipt_id, .. } => {
+            Some((DocKind::Receipt, receipt_key(receipt_id)))
         }
         _ => None,
     }

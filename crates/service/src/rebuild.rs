@@ -8,7 +8,9 @@ use tocsin_domain::CaseNumber;
 use tocsin_domain::case::Case;
 use tocsin_store::{CaseSummary, Doc, DocKind, ProjectionDigest, StreamId};
 
-use crate::projection::{account_doc, account_doc_key, reference_doc};
+use crate::projection::{
+    account_doc, account_doc_key, exchange_doc_key, exchange_docs, reference_doc,
+};
 use crate::{Service, ServiceError};
 
 /// What a rebuild of the query tables found.
@@ -154,6 +156,15 @@ impl Service {
         }
         let exchange = self.store.read_stream(&StreamId::Exchange).await?;
         events += exchange.len() as u64;
+        for e in &exchange {
+            let env = &e.envelope;
+            let current = exchange_doc_key(&env.event).and_then(|k| docs.get(&k).cloned());
+            for (kind, key, body) in
+                exchange_docs(&env.event, env.recorded_at, &env.actor, current.as_ref())?
+            {
+                put(&mut docs, kind, key, body);
+            }
+        }
         crate::taxii::fold_docs(&mut docs, &exchange)?;
         Ok((docs, events))
     }

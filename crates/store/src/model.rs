@@ -185,14 +185,21 @@ pub enum DocKind {
     Setting,
     /// What a readiness probe writes, to prove the store can write.
     Probe,
-    /// Exchange with partners: TAXII collections, the objects added to
-    /// them (keyed in TAXII order), `POST objects` statuses and pull
-    /// cursors. Derived from the exchange stream.
-    Exchange,
+    /// A partner (a STIX producer mapped to an element), keyed by its STIX
+    /// identity id. Derived from the exchange stream.
+    Partner,
+    /// A partner's report that needs assessment (`receipt/ID`), and the
+    /// STIX report version it was read from (`stix/ID@MODIFIED`). Derived
+    /// from the exchange stream.
+    Receipt,
+    /// TAXII: collections, the objects added to them (keyed in TAXII
+    /// order), `POST objects` statuses and pull cursors. Derived from the
+    /// exchange stream.
+    Taxii,
 }
 
 impl DocKind {
-    pub const ALL: [DocKind; 12] = [
+    pub const ALL: [DocKind; 14] = [
         DocKind::Element,
         DocKind::Account,
         DocKind::Token,
@@ -204,7 +211,9 @@ impl DocKind {
         DocKind::Registry,
         DocKind::Setting,
         DocKind::Probe,
-        DocKind::Exchange,
+        DocKind::Partner,
+        DocKind::Receipt,
+        DocKind::Taxii,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -220,7 +229,9 @@ impl DocKind {
             DocKind::Registry => "registry",
             DocKind::Setting => "setting",
             DocKind::Probe => "probe",
-            DocKind::Exchange => "exchange",
+            DocKind::Partner => "partner",
+            DocKind::Receipt => "receipt",
+            DocKind::Taxii => "taxii",
         }
     }
 
@@ -246,7 +257,9 @@ impl DocKind {
                 | DocKind::Token
                 | DocKind::Reference
                 | DocKind::Setting
-                | DocKind::Exchange
+                | DocKind::Partner
+                | DocKind::Receipt
+                | DocKind::Taxii
         )
     }
 }

@@ -420,6 +420,14 @@ pub fn case_bundle(case: &Case, e: &StixExport<'_>) -> Result<Value, StixError> 
         "outcome": to_value("outcome", &case.outcome)?,
     });
     sanitise_all(e, &mut record);
+    // A report's handling is its marking, not free text: it travels as it
+    // is, so the recipient marks the report as its producer did (the
+    // sanitiser withholds marking words from text).
+    for (ri, entry) in case.reports.iter().enumerate() {
+        if let Some(r) = record["reports"].get_mut(ri) {
+            r["handling"] = to_value("handling", &entry.report.handling)?;
+        }
+    }
     let Value::Object(mut record) = record else {
         return Err(StixError::Internal(
             "the record is not an object".to_owned(),

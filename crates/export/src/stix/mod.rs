@@ -19,6 +19,8 @@
 mod export;
 pub mod import;
 mod region;
+#[doc(hidden)]
+pub mod testing;
 pub mod tlp;
 
 pub use export::{StixExport, WITHHELD, case_bundle, derived_id, stix_time};

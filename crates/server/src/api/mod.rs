@@ -10,6 +10,7 @@ pub mod common;
 pub mod contributions;
 pub mod delivery;
 pub mod disputes;
+pub mod exchange;
 pub mod filters;
 pub mod intake;
 pub mod ops;
@@ -43,5 +44,6 @@ pub fn routes(t: &mut Table) {
     relations::routes(t);
     disputes::routes(t);
     stix::routes(t);
+    exchange::routes(t);
     taxii::routes(t);
 }

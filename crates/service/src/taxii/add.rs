@@ -20,6 +20,7 @@ use uuid::Uuid;
 
 use super::docs::{TaxiiRecord, TaxiiStatus, records, status_of, versions_prefix};
 use crate::access::{Principal, Visible};
+use crate::stix_import::ImportOutcome;
 use crate::{Service, ServiceError};
 
 /// What publishing a case to a collection added.
@@ -227,7 +228,7 @@ impl Service {
         loop {
             let page = self
                 .store
-                .list_docs(DocKind::Exchange, Some(after.clone()), 200)
+                .list_docs(DocKind::Taxii, Some(after.clone()), 200)
                 .await?;
             let n = page.len();
             for d in page {
@@ -246,37 +247,80 @@ impl Service {
         }
     }
 
-    /// The STIX `report`s to add go through the STIX import (the same
-    /// checks and idempotency as `POST /api/v1/reports/stix`): one it
-    /// refuses is not added, with why; what it says of one it takes is
-    /// noted in the status.
+    /// The STIX `report`s to add go through the STIX import
+    /// ([`Service::import_stix`]: the same checks, idempotency and
+    /// permission as `POST /api/v1/reports/stix`), with the objects posted
+    /// beside them as their bundle. What the import says of each report is
+    /// noted in the status; when it refuses the bundle, its reports are
+    /// refused with its reason and not added (the other objects are).
     async fn import_reports(
         &self,
-        _p: &Principal,
+        p: &Principal,
         sorted: &mut [Sorted],
     ) -> Result<Vec<ObjectOutcome>, ServiceError> {
-        // TAXII-IMPORT: the call site of `Service::import_stix` (branch
-        // `stiximport`, not merged here yet). Until it is, a report is
-        // stored in the collection like any other object, and its status
-        // says it was not imported.
-        let mut notes = vec![];
-        for s in sorted.iter() {
+        let is_report = |v: &Value| v.get("type").and_then(Value::as_str) == Some("report");
+        let objects: Vec<&Value> = sorted
+            .iter()
+            .filter_map(|s| match s {
+                Sorted::Add(v) => Some(v),
+                _ => None,
+            })
+            .collect();
+        if !objects.iter().any(|v| is_report(v)) {
+            return Ok(vec![]);
+        }
+        let bundle = serde_json::json!({
+            "type": "bundle",
+            "id": format!("bundle--{}", crate::new_uuid()),
+            "objects": objects,
+        });
+        let refusal = match self.import_stix(p, &bundle.to_string()).await {
+            Ok(done) => {
+                return Ok(done
+                    .reports
+                    .into_iter()
+                    .map(|r| ObjectOutcome {
+                        message: message(match &r.outcome {
+                            ImportOutcome::Opened { .. } => {
+                                "imported as a threat report: it opened a case"
+                            }
+                            ImportOutcome::NeedsAssessment { .. } => {
+                                "imported; waits for an analyst's assessment (needs assessment)"
+                            }
+                            ImportOutcome::AlreadyImported { .. } => {
+                                "imported before at this version: nothing new"
+                            }
+                        }),
+                        id: r.stix_id,
+                        version: Some(r.modified),
+                    })
+                    .collect());
+            }
+            Err(e @ (ServiceError::StixRefused { .. } | ServiceError::Forbidden(_))) => {
+                format!("the STIX import refused it: {e}")
+            }
+            Err(e) => return Err(e),
+        };
+        for s in sorted.iter_mut() {
             if let Sorted::Add(v) = s
-                && v.get("type").and_then(Value::as_str) == Some("report")
-                && let Ok(h) = ObjectHeader::read(v)
+                && is_report(v)
             {
-                notes.push(ObjectOutcome {
-                    id: h.id,
-                    version: ["modified", "created"]
-                        .iter()
-                        .find_map(|k| v.get(*k).and_then(Value::as_str).map(str::to_owned)),
-                    message: message(
-                        "stored; not imported as a threat report (no STIX import in this build)",
-                    ),
+                let id = v
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .unwrap_or("report")
+                    .to_owned();
+                let version = ["modified", "created"]
+                    .iter()
+                    .find_map(|k| v.get(*k).and_then(Value::as_str).map(str::to_owned));
+                *s = Sorted::Refused(ObjectOutcome {
+                    id,
+                    version,
+                    message: message(refusal.clone()),
                 });
             }
         }
-        Ok(notes)
+        Ok(vec![])
     }
 
     /// Appends the addition (retrying when another writer added to the

@@ -1,4 +1,4 @@
-//! The exchange stream's TAXII documents (kind `exchange`) as functions of
+//! The exchange stream's TAXII documents (kind `taxii`) as functions of
 //! its events, used when an event is appended and when `admin rebuild`
 //! folds the stream, so both write the same bytes. A leaf: it imports
 //! nothing from its siblings.
@@ -166,16 +166,16 @@ pub(crate) fn status_of(a: &TaxiiAddition, records: &[TaxiiRecord]) -> Option<Ta
         .map(|r| StatusDetail {
             id: r.id.clone(),
             version: r.version.clone(),
+            // A note names its object by id (the import writes a version
+            // in its own form).
             message: notes
                 .iter()
-                .find(|n| n.id == r.id && n.version.as_deref() == Some(&r.version))
+                .find(|n| n.id == r.id)
                 .map(|n| n.message.to_string()),
         })
         .collect();
     for n in notes {
-        let listed = successes
-            .iter()
-            .any(|s| s.id == n.id && Some(&s.version) == n.version.as_ref());
+        let listed = successes.iter().any(|s| s.id == n.id);
         if !listed {
             successes.push(detail(n));
         }

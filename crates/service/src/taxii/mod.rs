@@ -18,9 +18,9 @@ mod add;
 mod docs;
 mod read;
 
-use tocsin_domain::access::{Permission, Visibility, visibility};
+use tocsin_domain::access::Permission;
 use tocsin_domain::event::Event;
-use tocsin_domain::taxii::{Audience, ObjectMarking, PullCursor, TaxiiCollection};
+use tocsin_domain::taxii::{Audience, PullCursor, TaxiiCollection};
 use tocsin_domain::text::ElementName;
 use tocsin_store::{
     Doc, DocExpect, DocKind, DocWrite, EventEnvelope, NewEvents, StoreError, StoredEvent, StreamId,
@@ -192,7 +192,7 @@ impl Service {
             .await?;
         match self
             .store
-            .get_doc(DocKind::Exchange, &cursor_key(server, collection))
+            .get_doc(DocKind::Taxii, &cursor_key(server, collection))
             .await?
         {
             Some(d) => Ok(Some(d.parse()?)),
@@ -220,15 +220,6 @@ impl Service {
             .await
     }
 
-    /// Whether `p` may see an object marked `m` (the case visibility rule).
-    pub(crate) fn sees_marking(
-        p: &Principal,
-        levels: &tocsin_domain::access::ClearanceLevels,
-        m: &ObjectMarking,
-    ) -> bool {
-        visibility(p.account(), p.roles(), levels, &m.as_marking()) == Visibility::Visible
-    }
-
     /// A collection's document and its version.
     pub(crate) async fn collection_doc(
         &self,
@@ -236,7 +227,7 @@ impl Service {
     ) -> Result<Option<(CollectionDoc, u64)>, ServiceError> {
         match self
             .store
-            .get_doc(DocKind::Exchange, &collection_key(id))
+            .get_doc(DocKind::Taxii, &collection_key(id))
             .await?
         {
             Some(d) => Ok(Some((d.parse()?, d.version))),
@@ -250,7 +241,7 @@ impl Service {
         loop {
             let page = self
                 .store
-                .list_docs(DocKind::Exchange, Some(after.clone()), 200)
+                .list_docs(DocKind::Taxii, Some(after.clone()), 200)
                 .await?;
             let n = page.len();
             for d in page {
@@ -288,7 +279,7 @@ impl Service {
                     DocExpect::Absent
                 };
                 DocWrite {
-                    kind: DocKind::Exchange,
+                    kind: DocKind::Taxii,
                     key,
                     expect,
                     body: Some(body),
@@ -319,19 +310,19 @@ pub(crate) fn fold_docs(docs: &mut Docs, events: &[StoredEvent]) -> Result<(), S
     for e in events {
         let current = match collection_of(&e.envelope.event) {
             Some(id) => docs
-                .get(&(DocKind::Exchange, collection_key(&id)))
+                .get(&(DocKind::Taxii, collection_key(&id)))
                 .map(|d| d.parse::<CollectionDoc>())
                 .transpose()?,
             None => None,
         };
         for (key, body) in taxii_docs(&e.envelope.event, &e.envelope.actor, current) {
             let version = docs
-                .get(&(DocKind::Exchange, key.clone()))
+                .get(&(DocKind::Taxii, key.clone()))
                 .map_or(1, |d| d.version + 1);
             docs.insert(
-                (DocKind::Exchange, key.clone()),
+                (DocKind::Taxii, key.clone()),
                 Doc {
-                    kind: DocKind::Exchange,
+                    kind: DocKind::Taxii,
                     key,
                     version,
                     body,

@@ -100,7 +100,7 @@ impl Service {
         self.check_password_set(p, "taxii_status").await?;
         let doc = self
             .store
-            .get_doc(DocKind::Exchange, &status_key(status_id))
+            .get_doc(DocKind::Taxii, &status_key(status_id))
             .await?;
         let status: Option<StatusDoc> = doc.map(|d| d.parse()).transpose()?;
         match status {
@@ -189,7 +189,7 @@ impl Service {
         loop {
             let page = self
                 .store
-                .list_docs(DocKind::Exchange, Some(after.clone()), BATCH)
+                .list_docs(DocKind::Taxii, Some(after.clone()), BATCH)
                 .await?;
             let n = page.len();
             for d in page {
@@ -197,7 +197,7 @@ impl Service {
                     return Ok(out);
                 }
                 let r: TaxiiRecord = d.parse()?;
-                if Self::sees_marking(p, levels, &r.marking) {
+                if Self::sees_marking(p, &r.marking.as_marking(), levels) {
                     out.push(r.version_at);
                 }
                 after = d.key;
@@ -231,7 +231,7 @@ impl Service {
         'pages: loop {
             let page = self
                 .store
-                .list_docs(DocKind::Exchange, Some(after.clone()), BATCH)
+                .list_docs(DocKind::Taxii, Some(after.clone()), BATCH)
                 .await?;
             let n = page.len();
             for d in page {
@@ -240,7 +240,7 @@ impl Service {
                 }
                 after = d.key.clone();
                 let r: TaxiiRecord = d.parse()?;
-                if !Self::sees_marking(p, &levels, &r.marking)
+                if !Self::sees_marking(p, &r.marking.as_marking(), &levels)
                     || !q.matches(&r.id, &r.kind, &r.spec_version)
                 {
                     continue;

@@ -31,6 +31,7 @@ mod context;
 mod contribution;
 mod delivery;
 mod dispute;
+mod exchange;
 mod help;
 mod input;
 mod notice;

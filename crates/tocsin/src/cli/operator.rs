@@ -12,7 +12,7 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 use tocsin_server::api::policy::{PolicyCheckView, PolicyView};
 
-use super::args::{DbOnly, Output, PolicyArg, Store};
+use super::args::{Client, DbOnly, Output, PolicyArg, Store};
 use super::context::{Ctx, EXIT_VERIFY_FAILED};
 use crate::app;
 
@@ -160,6 +160,8 @@ pub enum PolicyCmd {
 
 #[derive(Subcommand)]
 pub enum AdminCmd {
+    /// The partner table: which element a STIX producer's reports are filed under.
+    Partner(Client<super::exchange::PartnerCmd>),
     /// Rebuild the query tables from the ledger and compare with what was there.
     Rebuild {
         #[command(flatten)]
@@ -302,6 +304,9 @@ struct RebuildView {
 
 pub async fn admin(ctx: Ctx, cmd: AdminCmd) -> Result<ExitCode> {
     match cmd {
+        AdminCmd::Partner(g) => {
+            super::exchange::partner(&ctx.on_server(&g.conn).printing(&g.output), g.cmd).await
+        }
         AdminCmd::Rebuild {
             store,
             policy,

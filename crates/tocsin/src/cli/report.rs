@@ -1,7 +1,8 @@
 //! Threat reports in, as `tocsin report`: submission (every document is
 //! checked here first, so one bad document means nothing is sent; then
 //! they go with bounded concurrency, each with an idempotency key so a
-//! retry never duplicates it), and the intake schema.
+//! retry never duplicates it), the intake schema, and reports from
+//! partners (`import`, `inbox`, `assess`: [`super::exchange`]).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,6 +20,7 @@ use tocsin_server::api::intake::{SubmitQuery, SubmittedView};
 use super::args::{Conn, Output};
 use super::case::resolve;
 use super::context::Ctx;
+use super::exchange;
 use super::input::read_input;
 use crate::client::{self, Client, with_query};
 use crate::{example, out};
@@ -49,6 +51,31 @@ pub enum ReportCmd {
         /// Print only each report's case: its number (its id when joining), for scripts (`CASE=$(tocsin report submit -q FILE)`).
         #[arg(long, short, conflicts_with = "json")]
         quiet: bool,
+    },
+    /// Import reports from another format: a STIX 2.1 bundle's `report` objects open cases, or wait for assessment.
+    Import {
+        #[command(flatten)]
+        conn: Conn,
+        #[command(flatten)]
+        output: Output,
+        #[command(flatten)]
+        args: exchange::ImportArgs,
+    },
+    /// Partners' reports that need assessment (that you may see).
+    Inbox {
+        #[command(flatten)]
+        conn: Conn,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Give what a partner's report lacks: it then opens a case, received when it was imported.
+    Assess {
+        #[command(flatten)]
+        conn: Conn,
+        #[command(flatten)]
+        output: Output,
+        #[command(flatten)]
+        args: exchange::AssessArgs,
     },
     /// Print the JSON Schema of the intake format.
     Schema,
@@ -87,6 +114,15 @@ pub async fn report(ctx: Ctx, cmd: ReportCmd) -> Result<ExitCode> {
             });
             out::line(example::to_json(&example::report(&name, now)?)?)?;
             Ok(ExitCode::SUCCESS)
+        }
+        ReportCmd::Import { conn, output, args } => {
+            exchange::import(&ctx.on_server(&conn).printing(&output), args).await
+        }
+        ReportCmd::Inbox { conn, output } => {
+            exchange::inbox(&ctx.on_server(&conn).printing(&output)).await
+        }
+        ReportCmd::Assess { conn, output, args } => {
+            exchange::assess(&ctx.on_server(&conn).printing(&output), args).await
         }
         ReportCmd::Submit {
             conn,

@@ -39,6 +39,11 @@ pub const CALLS: &[(&str, &[&str])] = &[
     ("clearance show", &["get_clearance_levels"]),
     ("clearance set", &["set_clearance_levels"]),
     ("report submit", &["submit_report"]),
+    ("report import", &["import_stix"]),
+    ("report inbox", &["receipt_inbox"]),
+    ("report assess", &["assess_receipt"]),
+    ("admin partner map", &["map_partner"]),
+    ("admin partner list", &["list_partners"]),
     ("case list", &["list_cases"]),
     ("case show", &["case_events"]),
     ("case assess", &["assess"]),
@@ -90,7 +95,10 @@ pub const CALLS: &[(&str, &[&str])] = &[
     ("taxii collection add", &["set_taxii_collection"]),
     ("taxii collection list", &["list_taxii_collections"]),
     ("taxii publish", &["publish_case"]),
-    ("taxii pull", &["pull_cursor", "set_pull_cursor"]),
+    (
+        "taxii pull",
+        &["pull_cursor", "import_stix", "set_pull_cursor"],
+    ),
 ];
 
 /// Who may call an operation.

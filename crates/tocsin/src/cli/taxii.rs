@@ -315,9 +315,11 @@ impl Partner {
     }
 }
 
-/// Imports one page's STIX `report`s into this deployment (the page's
-/// objects as one bundle, through the STIX import). A page without a
-/// report carries nothing the import takes.
+/// Imports one page's STIX `report`s into this deployment: the page's
+/// objects as one bundle through `POST /api/v1/reports/stix` (the STIX
+/// import: its checks, and its idempotency on the report's id and
+/// `modified`, so a page fetched twice imports nothing twice). A page
+/// without a report carries nothing the import takes.
 async fn import(c: &Client, objects: &[Value]) -> Result<usize> {
     let reports = objects.iter().filter(|o| o["type"] == "report").count();
     if reports == 0 {
@@ -328,8 +330,7 @@ async fn import(c: &Client, objects: &[Value]) -> Result<usize> {
         "id": format!("bundle--{}", Uuid::new_v4()),
         "objects": objects,
     });
-    // TAXII-IMPORT: `POST /api/v1/reports/stix` (branch `stiximport`).
-    let _: Value = c
+    let _: tocsin_service::StixImport = c
         .send(
             reqwest::Method::POST,
             "/api/v1/reports/stix",

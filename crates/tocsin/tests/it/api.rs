@@ -44,6 +44,11 @@ fn expected_access() -> BTreeMap<&'static str, Access> {
         ("mark_independence", n(Analyse)),
         ("similar_reports", n(ReadCase)),
         ("case_stix", n(ReadCase)),
+        ("import_stix", n(SubmitReport)),
+        ("receipt_inbox", n(Analyse)),
+        ("assess_receipt", n(Analyse)),
+        ("list_partners", n(ManageAccounts)),
+        ("map_partner", n(ManageAccounts)),
         ("request_waiver", n(Analyse)),
         ("approve_waiver", n(Approve)),
         ("reject_waiver", n(Approve)),
@@ -249,6 +254,8 @@ fn request(op: &tocsin_server::Op, case: &str) -> (String, Option<Value>) {
         .replace("{token_id}", uuid)
         .replace("{contribution_id}", uuid)
         .replace("{dispute_id}", uuid)
+        .replace("{receipt_id}", uuid)
+        .replace("{identity}", &format!("identity--{uuid}"))
         .replace("{collection_id}", uuid)
         .replace("{name}", "full");
     if op.id.contains("notification_target") {

@@ -25,6 +25,7 @@ mod rebuild;
 mod scenarios;
 mod screening;
 mod stix;
+mod stix_import;
 mod storage_full;
 mod support;
 mod sweep;

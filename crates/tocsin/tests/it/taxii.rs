@@ -56,6 +56,11 @@ fn admin(srv: &Server) -> String {
     srv.account("taxii.admin", &[Role::Admin], &[EL], "UNCLASSIFIED", &[])
 }
 
+/// Another admin's token on a second deployment.
+fn admin_of(srv: &Server) -> String {
+    srv.account("local.admin", &[Role::Admin], &[EL], "UNCLASSIFIED", &[])
+}
+
 /// Configures collection `id`: analysts of EL read, collectors of EL
 /// write, posts marked `level` (and `compartments`) for EL.
 fn collection(srv: &Server, admin: &str, id: &str, level: &str, compartments: &[&str]) {
@@ -85,6 +90,25 @@ fn post(srv: &Server, token: &str, id: &str, objects: Vec<Value>) -> Value {
     assert_eq!(a.status, 202, "{:?}", a.body);
     assert_eq!(a.body["status"], "complete", "{:?}", a.body);
     a.body
+}
+
+/// Maps the producer of `bundle`'s report to EL in `srv`'s partner table
+/// (what an admin does before a partner's reports can be imported).
+fn map_producer(srv: &Server, admin: &str, bundle: &Value) {
+    let producer = bundle["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["type"] == "report")
+        .and_then(|r| r["created_by_ref"].as_str())
+        .expect("the report's producer")
+        .to_owned();
+    srv.ok(
+        admin,
+        "PUT",
+        &format!("/api/v1/partners/{producer}"),
+        Some(json!({"element": EL, "classification": "SECRET"})),
+    );
 }
 
 fn get(srv: &Server, token: &str, path: &str) -> (u16, Value, reqwest::header::HeaderMap) {
@@ -365,7 +389,8 @@ fn a_case_is_published_as_its_publisher_sees_it_under_its_marking() {
 
 #[test]
 fn pull_a_partners_collection_into_another_deployment_twice() {
-    // The partner: a collection of 230 objects.
+    // The partner: the Kerman case published to a collection, and 230
+    // indicators after it.
     let a = Deployment::new();
     let srv = a.serve("2026-12-04T10:00:00Z");
     let admin = admin(&srv);
@@ -373,18 +398,39 @@ fn pull_a_partners_collection_into_another_deployment_twice() {
         "analyst.partner",
         &[Role::Analyst, Role::Collector],
         &[EL],
-        "SECRET",
-        &[],
+        "TOP SECRET",
+        &["HCS"],
     );
     let id = "01935f6e-0000-7000-8000-00000000c044";
     collection(&srv, &admin, id, "SECRET", &[]);
+    let report: Value = serde_json::from_str(tocsin::scenarios::KERMAN_REPORT).unwrap();
+    let r = srv.call("POST", "/api/v1/reports", Some(&analyst), Some(report));
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let case = r.body["case_id"].as_str().unwrap().to_owned();
+    let published = srv.ok(
+        &analyst,
+        "POST",
+        &format!("/api/v1/cases/{case}/taxii"),
+        Some(json!({"collection": id})),
+    );
+    let published = published["added"].as_u64().unwrap();
+    assert!(published > 3 && published < 100, "{published}");
+    srv.set_now("2026-12-04T10:00:01Z");
     post(&srv, &analyst, id, (0..230).map(indicator).collect());
-    let partner_token = srv.account("puller.remote", &[Role::Analyst], &[EL], "SECRET", &[]);
+    let partner_token = srv.account(
+        "puller.remote",
+        &[Role::Analyst],
+        &[EL],
+        "TOP SECRET",
+        &["HCS"],
+    );
 
     // This deployment pulls.
     let b = Deployment::new();
     let local = b.serve("2026-12-04T11:00:00Z");
-    let puller = local.account("puller", &[Role::Collector], &[EL], "SECRET", &[]);
+    let puller = local.account("puller", &[Role::Collector], &[EL], "SECRET", &["HCS"]);
+    let bundle = srv.ok(&analyst, "GET", &format!("/api/v1/cases/{case}/stix"), None);
+    map_producer(&local, &admin_of(&local), &bundle);
     let token_file = b.file("partner.token", &partner_token);
     let root = format!("{}/taxii2/api/", srv.url);
     let pull = || {
@@ -408,9 +454,13 @@ fn pull_a_partners_collection_into_another_deployment_twice() {
         (v, stderr(&out))
     };
     let (first, progress) = pull();
-    assert_eq!(first["objects"], 230, "{first:?}");
+    assert_eq!(first["objects"], 230 + published, "{first:?}");
     assert_eq!(first["pages"], 3, "{first:?}");
+    assert_eq!(first["reports"], 1, "{first:?}");
     assert!(progress.contains("page 3:"), "{progress}");
+    // The Kerman report opened a case here, under the puller's element.
+    let cases = local.ok(&puller, "GET", "/api/v1/cases", None);
+    assert_eq!(cases["items"].as_array().unwrap().len(), 1, "{cases:?}");
     // The cursor is in the deployment.
     let cursor = local.ok(
         &puller,
@@ -448,4 +498,71 @@ fn pull_a_partners_collection_into_another_deployment_twice() {
         .unwrap();
     assert!(!out.status.success());
     assert!(stderr(&out).contains("cursor stays"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_posted_report_goes_through_the_stix_import() {
+    // A bundle exported by another deployment.
+    let a = Deployment::new();
+    let partner = a.serve("2026-12-04T10:00:00Z");
+    let analyst = partner.account(
+        "analyst.src",
+        &[Role::Analyst],
+        &[EL],
+        "TOP SECRET",
+        &["HCS"],
+    );
+    let report: Value = serde_json::from_str(tocsin::scenarios::KERMAN_REPORT).unwrap();
+    let r = partner.call("POST", "/api/v1/reports", Some(&analyst), Some(report));
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let case = r.body["case_id"].as_str().unwrap().to_owned();
+    let bundle = partner.ok(&analyst, "GET", &format!("/api/v1/cases/{case}/stix"), None);
+    let objects = bundle["objects"].as_array().unwrap().clone();
+    let report_id = objects.iter().find(|o| o["type"] == "report").unwrap()["id"].clone();
+
+    let d = Deployment::new();
+    let srv = d.serve("2026-12-04T11:00:00Z");
+    let admin = admin(&srv);
+    let writer = srv.account(
+        "collector.in",
+        &[Role::Collector],
+        &[EL],
+        "SECRET",
+        &["HCS"],
+    );
+    map_producer(&srv, &admin, &bundle);
+    let id = "01935f6e-0000-7000-8000-00000000c055";
+    collection(&srv, &admin, id, "SECRET", &["HCS"]);
+    let status = post(&srv, &writer, id, objects.clone());
+    assert_eq!(status["failure_count"], 0, "{status:?}");
+    let note = status["successes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == report_id)
+        .expect("the report succeeded");
+    assert!(
+        note["message"].as_str().unwrap().contains("opened a case"),
+        "{note:?}"
+    );
+    let cases = srv.ok(&writer, "GET", "/api/v1/cases", None);
+    assert_eq!(cases["items"].as_array().unwrap().len(), 1, "{cases:?}");
+    // Posted again: every object is there already, and the import says so.
+    let again = post(&srv, &writer, id, objects);
+    assert_eq!(again["failure_count"], 0, "{again:?}");
+    let cases = srv.ok(&writer, "GET", "/api/v1/cases", None);
+    assert_eq!(cases["items"].as_array().unwrap().len(), 1, "{cases:?}");
+    // A report the import refuses is refused, and not added.
+    let mut bad = indicator(1);
+    bad["type"] = json!("report");
+    bad["id"] = json!("report--00000000-0000-4000-8000-00000000bad1");
+    let refused = post(&srv, &writer, id, vec![bad]);
+    assert_eq!(refused["failure_count"], 1, "{refused:?}");
+    assert!(
+        refused["failures"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("STIX import refused"),
+        "{refused:?}"
+    );
 }
