@@ -59,40 +59,44 @@ pub enum TaxiiCmd {
 #[derive(Subcommand)]
 pub enum CollectionCmd {
     /// Configure a collection (a new one, or one named by --id).
-    Add {
-        /// The collection's id (default: a new one).
-        #[arg(long, value_name = "ID")]
-        id: Option<Uuid>,
-        /// Its title.
-        #[arg(long)]
-        title: String,
-        /// What it is for.
-        #[arg(long)]
-        description: Option<String>,
-        /// Roles that may read it (repeat, or separate with commas).
-        #[arg(long = "read-role", value_delimiter = ',', value_name = "ROLE", value_parser = wire::<Role>(), required = true)]
-        read_roles: Vec<Role>,
-        /// Only readers in one of these elements (default: any element).
-        #[arg(long = "read-element", value_name = "ELEMENT")]
-        read_elements: Vec<String>,
-        /// Roles that may write it (POST objects, publish).
-        #[arg(long = "write-role", value_delimiter = ',', value_name = "ROLE", value_parser = wire::<Role>())]
-        write_roles: Vec<Role>,
-        /// Only writers in one of these elements (default: any element).
-        #[arg(long = "write-element", value_name = "ELEMENT")]
-        write_elements: Vec<String>,
-        /// The clearance level objects posted to it are marked at.
-        #[arg(long)]
-        level: String,
-        /// A compartment objects posted to it are marked with (repeat).
-        #[arg(long = "compartment", value_name = "COMPARTMENT")]
-        compartments: Vec<String>,
-        /// An element whose members may see objects posted to it (repeat; at least one).
-        #[arg(long = "element", value_name = "ELEMENT", required = true)]
-        elements: Vec<String>,
-    },
+    Add(Box<CollectionArgs>),
     /// The collections, as configured.
     List,
+}
+
+/// A collection's configuration, as flags.
+#[derive(clap::Args)]
+pub struct CollectionArgs {
+    /// The collection's id (default: a new one).
+    #[arg(long, value_name = "ID")]
+    id: Option<Uuid>,
+    /// Its title.
+    #[arg(long)]
+    title: String,
+    /// What it is for.
+    #[arg(long)]
+    description: Option<String>,
+    /// Roles that may read it (repeat, or separate with commas).
+    #[arg(long = "read-role", value_delimiter = ',', value_name = "ROLE", value_parser = wire::<Role>(), required = true)]
+    read_roles: Vec<Role>,
+    /// Only readers in one of these elements (default: any element).
+    #[arg(long = "read-element", value_name = "ELEMENT")]
+    read_elements: Vec<String>,
+    /// Roles that may write it (POST objects, publish).
+    #[arg(long = "write-role", value_delimiter = ',', value_name = "ROLE", value_parser = wire::<Role>())]
+    write_roles: Vec<Role>,
+    /// Only writers in one of these elements (default: any element).
+    #[arg(long = "write-element", value_name = "ELEMENT")]
+    write_elements: Vec<String>,
+    /// The clearance level objects posted to it are marked at.
+    #[arg(long)]
+    level: String,
+    /// A compartment objects posted to it are marked with (repeat).
+    #[arg(long = "compartment", value_name = "COMPARTMENT")]
+    compartments: Vec<String>,
+    /// An element whose members may see objects posted to it (repeat; at least one).
+    #[arg(long = "element", value_name = "ELEMENT", required = true)]
+    elements: Vec<String>,
 }
 
 pub async fn taxii(ctx: &Ctx, cmd: TaxiiCmd) -> Result<ExitCode> {
@@ -107,18 +111,19 @@ pub async fn taxii(ctx: &Ctx, cmd: TaxiiCmd) -> Result<ExitCode> {
             })?;
             Ok(ExitCode::SUCCESS)
         }
-        TaxiiCmd::Collection(CollectionCmd::Add {
-            id,
-            title,
-            description,
-            read_roles,
-            read_elements,
-            write_roles,
-            write_elements,
-            level,
-            compartments,
-            elements,
-        }) => {
+        TaxiiCmd::Collection(CollectionCmd::Add(args)) => {
+            let CollectionArgs {
+                id,
+                title,
+                description,
+                read_roles,
+                read_elements,
+                write_roles,
+                write_elements,
+                level,
+                compartments,
+                elements,
+            } = *args;
             let elements_of = |flag: &str, v: &[String]| -> Result<_> {
                 v.iter()
                     .map(|e| parse_flag::<ElementName>(flag, e))

@@ -346,7 +346,43 @@ fn a_case_is_published_as_its_publisher_sees_it_under_its_marking() {
     );
     let low = srv.account("analyst.nohcs", &[Role::Analyst], &[EL], "TOP SECRET", &[]);
     let id = "01935f6e-0000-7000-8000-00000000c033";
-    collection(&srv, &admin, id, "SECRET", &[]);
+    // Configured with the CLI this time.
+    let out = srv
+        .cli(&d, &admin)
+        .args([
+            "taxii",
+            "collection",
+            "add",
+            "--id",
+            id,
+            "--title",
+            "Kerman partners",
+            "--read-role",
+            "analyst",
+            "--read-element",
+            EL,
+            "--write-role",
+            "collector",
+            "--write-element",
+            EL,
+            "--level",
+            "SECRET",
+            "--element",
+            EL,
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = srv
+        .cli(&d, &admin)
+        .args(["taxii", "collection", "list"])
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&out).contains(id) && stdout(&out).contains("Kerman partners"),
+        "{}",
+        stdout(&out)
+    );
     let report: Value = serde_json::from_str(tocsin::scenarios::KERMAN_REPORT).unwrap();
     let r = srv.call("POST", "/api/v1/reports", Some(&analyst), Some(report));
     assert_eq!(r.status, 201, "{:?}", r.body);
