@@ -265,3 +265,98 @@ pub(crate) fn taxii_docs(
         _ => vec![],
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use tocsin_domain::taxii::{Audience, ObjectOutcome};
+    use tocsin_domain::text::{Name, Title};
+
+    fn collection() -> TaxiiCollection {
+        TaxiiCollection {
+            id: Uuid::nil(),
+            title: Title::new("c").unwrap(),
+            description: None,
+            readers: Audience::default(),
+            writers: Audience::default(),
+            marking: ObjectMarking::default(),
+        }
+    }
+
+    fn indicator(i: u32, modified: Option<&str>) -> serde_json::Value {
+        let mut o = json!({"type": "indicator", "spec_version": "2.1",
+            "id": format!("indicator--00000000-0000-4000-8000-{i:012}")});
+        if let Some(m) = modified {
+            o["modified"] = json!(m);
+        }
+        o
+    }
+
+    fn post(objects: Vec<serde_json::Value>, at: &str) -> Event {
+        Event::TaxiiObjectsAdded {
+            addition: Box::new(TaxiiAddition {
+                collection: Uuid::nil(),
+                date_added: at.parse().unwrap(),
+                marking: ObjectMarking::default(),
+                objects,
+                source: AdditionSource::Post {
+                    status_id: Uuid::max(),
+                    failures: vec![ObjectOutcome {
+                        id: "objects[2]".into(),
+                        version: None,
+                        message: Name::new("type: missing").unwrap(),
+                    }],
+                    notes: vec![],
+                    total: 3,
+                },
+            }),
+        }
+    }
+
+    #[test]
+    fn additions_number_their_objects_in_order_and_keep_the_collection_going() {
+        let actor = ActorName::new("kim").unwrap();
+        let set = Event::TaxiiCollectionSet {
+            collection: collection(),
+        };
+        let docs = taxii_docs(&set, &actor, None);
+        let doc: CollectionDoc = serde_json::from_slice(&docs[0].1).unwrap();
+        assert_eq!((doc.next_seq, doc.last_added), (0, None));
+        let e = post(
+            vec![
+                indicator(1, Some("2026-01-01T00:00:00.000Z")),
+                indicator(2, None),
+            ],
+            "2026-12-04T10:00:00Z",
+        );
+        let docs = taxii_docs(&e, &actor, Some(doc));
+        let keys: Vec<&str> = docs.iter().map(|(k, _)| k.as_str()).collect();
+        let first = Position::new("2026-12-04T10:00:00Z".parse().unwrap(), 0).key();
+        let second = Position::new("2026-12-04T10:00:00Z".parse().unwrap(), 1).key();
+        let nil = Uuid::nil();
+        assert_eq!(keys[0], format!("object/{nil}/{first}"));
+        assert!(keys[1].starts_with(&format!("version/{nil}/indicator--")));
+        assert_eq!(keys[2], format!("object/{nil}/{second}"));
+        let status: StatusDoc = serde_json::from_slice(&docs[4].1).unwrap();
+        assert_eq!(status.by, actor);
+        assert_eq!(
+            (status.status.success_count, status.status.failure_count),
+            (2, 1)
+        );
+        // The version of an object without `modified` or `created` is its
+        // date added.
+        assert_eq!(
+            status.status.successes[1].version,
+            "2026-12-04T10:00:00.000000Z"
+        );
+        let doc: CollectionDoc = serde_json::from_slice(&docs[5].1).unwrap();
+        assert_eq!(doc.next_seq, 2);
+        assert_eq!(
+            doc.last_added,
+            Some("2026-12-04T10:00:00Z".parse().unwrap())
+        );
+        // An addition to no collection writes nothing.
+        assert!(taxii_docs(&e, &actor, None).is_empty());
+    }
+}
