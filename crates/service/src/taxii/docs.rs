@@ -19,7 +19,7 @@ use tocsin_domain::event::Event;
 use tocsin_domain::taxii::{
     AdditionSource, ObjectMarking, ObjectOutcome, PullCursor, TaxiiAddition, TaxiiCollection,
 };
-use tocsin_domain::{ActorName, Timestamp};
+use tocsin_domain::{ActorName, CaseId, Timestamp};
 use tocsin_export::taxii::{ObjectHeader, Position, timestamp_text};
 use uuid::Uuid;
 
@@ -48,6 +48,10 @@ pub struct TaxiiRecord {
     pub version: String,
     pub version_at: Timestamp,
     pub object: serde_json::Value,
+    /// The case it was published from (its reads are recorded as reads of
+    /// the case).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case_id: Option<CaseId>,
 }
 
 impl TaxiiRecord {
@@ -140,6 +144,10 @@ pub(crate) fn records(a: &TaxiiAddition, first_seq: u64) -> Vec<TaxiiRecord> {
                 version,
                 version_at,
                 object: o.clone(),
+                case_id: match &a.source {
+                    AdditionSource::Published { case_id } => Some(*case_id),
+                    AdditionSource::Post { .. } => None,
+                },
             })
         })
         .collect()

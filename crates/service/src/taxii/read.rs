@@ -7,7 +7,8 @@
 //! the first and last object say nothing about them; `more` is true only
 //! when one more object the reader may see matches. An object id none of
 //! whose versions the reader may see answers as an id the collection does
-//! not hold.
+//! not hold. Objects served from a published case are recorded as a
+//! read of that case (`content_read`, part `taxii_objects`).
 
 use std::collections::HashMap;
 
@@ -47,14 +48,17 @@ impl Service {
     ) -> Result<TaxiiPage, ServiceError> {
         self.readable(p, collection, "taxii_objects").await?;
         let versions = q.versions.clone().unwrap_or_else(Versions::last);
-        self.scan(
-            p,
-            collection,
-            &objects_prefix(collection),
-            q,
-            Some(&versions),
-        )
-        .await
+        let page = self
+            .scan(
+                p,
+                collection,
+                &objects_prefix(collection),
+                q,
+                Some(&versions),
+            )
+            .await?;
+        self.record_cases_read(p, &page).await?;
+        Ok(page)
     }
 
     /// One object's versions as `match[version]` selects them (default:
@@ -71,7 +75,11 @@ impl Service {
             .await?;
         let versions = q.versions.clone().unwrap_or_else(Versions::last);
         let prefix = versions_prefix(collection, stix_id);
-        self.scan(p, collection, &prefix, q, Some(&versions)).await
+        let page = self
+            .scan(p, collection, &prefix, q, Some(&versions))
+            .await?;
+        self.record_cases_read(p, &page).await?;
+        Ok(page)
     }
 
     /// Every version of one object the reader may see, a page of them, in
@@ -118,6 +126,18 @@ impl Service {
                 )))
             }
         }
+    }
+
+    /// Records that `p` read the cases the page's objects were published
+    /// from (as any read of a case's restricted content is).
+    async fn record_cases_read(&self, p: &Principal, page: &TaxiiPage) -> Result<(), ServiceError> {
+        let cases: std::collections::BTreeSet<_> =
+            page.records.iter().filter_map(|r| r.case_id).collect();
+        for case_id in cases {
+            self.record_read(p, case_id, vec!["taxii_objects".into()])
+                .await?;
+        }
+        Ok(())
     }
 
     /// The collection, if `p` may read it: a writer who may not read is

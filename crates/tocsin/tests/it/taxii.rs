@@ -410,6 +410,26 @@ fn a_case_is_published_as_its_publisher_sees_it_under_its_marking() {
     let (ids, _) = page_all(&srv, &analyst, id, "objects", 1000);
     assert_eq!(ids.len(), exported);
     assert!(ids.iter().any(|i| i.starts_with("report--")));
+    // Reading them is recorded as a read of the case.
+    let auditor = srv.account(
+        "auditor.taxii",
+        &[Role::Auditor],
+        &[EL],
+        "TOP SECRET",
+        &["HCS"],
+    );
+    let log = srv.ok(&auditor, "GET", "/api/v1/audit/access?limit=1000", None);
+    let taxii_reads = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e["event"]["type"] == "content_read"
+                && e["event"]["parts"] == json!(["taxii_objects"])
+                && e["event"]["case_id"] == json!(case)
+        })
+        .count();
+    assert!(taxii_reads >= 1, "{log:?}");
     // A reader without the case's compartment gets none of it.
     let (ids, _) = page_all(&srv, &low, id, "objects", 1000);
     assert!(ids.is_empty(), "{ids:?}");
