@@ -16,9 +16,13 @@ use crate::delivery::{
 };
 use crate::exchange::{Partner, ReceivedReport};
 use crate::grading::{Grading, Specificity};
-use crate::ids::{CaseId, ContributionId, DisputeId, ReceiptId, ReportId, TokenId, WaiverId};
+use crate::ids::{
+    CaseId, ContributionId, DisposalBatchId, DisputeId, HoldId, ReceiptId, ReportId, TokenId,
+    WaiverId,
+};
 use crate::notice::NoticeTarget;
 use crate::policy::{Deadlines, Determination, PolicyRef};
+use crate::records::{RecordClass, RecordQuery, RetentionSchedule};
 use crate::reference::{Directory, Relations};
 use crate::report::{HarmTypes, ThreatReport};
 use crate::screening::{RegistryRef, Screening, WatchListFlag};
@@ -776,6 +780,80 @@ impl Event {
         )
     }
 
+    /// The record class of the event, or `None` for an event that is never a
+    /// record a schedule governs (it is kept as long as the ledger). The
+    /// match is exhaustive on purpose: a new event must be given a class,
+    /// or none, here.
+    pub fn record_class(&self) -> Option<RecordClass> {
+        use RecordClass as C;
+        match self {
+            Event::ReportAttached { .. }
+            | Event::ContributionSubmitted { .. }
+            | Event::ScreeningRecorded { .. }
+            | Event::WatchListFlagRaised { .. }
+            | Event::StixReportReceived { .. }
+            | Event::StixReportAssessed { .. } => Some(C::Report),
+            Event::AssessmentRecorded { .. }
+            | Event::DeterminationMade { .. }
+            | Event::DeterminationConfirmed { .. }
+            | Event::IndependenceMarked { .. } => Some(C::Determination),
+            Event::WaiverRequested { .. }
+            | Event::WaiverApproved { .. }
+            | Event::WaiverRejected { .. } => Some(C::Waiver),
+            Event::RouteChosen { .. }
+            | Event::WarningDrafted { .. }
+            | Event::WarningApproved { .. } => Some(C::Warning),
+            Event::DeliveryRecorded { .. }
+            | Event::ResponseRecorded { .. }
+            | Event::OutcomeRecorded { .. }
+            | Event::PublicAdvisoryDecided { .. } => Some(C::DeliveryEvidence),
+            Event::ContentRead { .. } | Event::AccessRefused { .. } | Event::LoginFailed { .. } => {
+                Some(C::AccessLog)
+            }
+            Event::CaseOpened { .. }
+            | Event::CaseReopened { .. }
+            | Event::DeadlinesSet { .. }
+            | Event::CaseClosed { .. }
+            | Event::ReassessmentFlagged { .. }
+            | Event::ReassessmentStarted { .. }
+            | Event::EscalationRaised { .. }
+            | Event::CaseHandedOff { .. }
+            | Event::AttemptRefused { .. }
+            | Event::ContributionAccepted { .. }
+            | Event::ContributionDeclined { .. }
+            | Event::RelationProposed { .. }
+            | Event::CasesMerged { .. }
+            | Event::CasesLinked { .. }
+            | Event::DisputeRaised { .. }
+            | Event::DisputeResolved { .. }
+            | Event::PolicyAdopted { .. }
+            | Event::NoticeDelivered { .. }
+            | Event::NoticeFailed { .. }
+            | Event::RelationsReplaced { .. }
+            | Event::DirectoryReplaced { .. }
+            | Event::NoticeTargetSet { .. }
+            | Event::NoticeTargetRemoved { .. }
+            | Event::ElementRegistered { .. }
+            | Event::AccountCreated { .. }
+            | Event::AccountChanged { .. }
+            | Event::AccountDisabled { .. }
+            | Event::AccountEnabled { .. }
+            | Event::PasswordChanged { .. }
+            | Event::TokenIssued { .. }
+            | Event::TokenRevoked { .. }
+            | Event::ClearanceLevelsSet { .. }
+            | Event::RegistryImported { .. }
+            | Event::PartnerMapped { .. }
+            // TAXII: a collection's configuration, a pull's cursor, and the
+            // objects added to a collection (what was served is kept as
+            // long as the ledger: the TAXII documents are folded from
+            // these events and know no tombstone).
+            | Event::TaxiiCollectionSet { .. }
+            | Event::TaxiiObjectsAdded { .. }
+            | Event::TaxiiPullCursorSet { .. } => None,
+        }
+    }
+
     /// One line for a timeline.
     pub fn summary(&self) -> String {
         match self {
@@ -1115,6 +1193,113 @@ fn roles_list(roles: &BTreeSet<crate::actor::Role>) -> String {
         .map(|r| r.as_str())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The events of records management (retention, legal holds, disposal).
+///
+/// Their wire form is an event's (`type` and the fields, snake case), so
+/// that they can become variants of [`Event`] on a records stream without
+/// changing a byte; until that stream is wired they are defined here and
+/// appended nowhere. A hold follows request → second person's approval
+/// (`crate::holds`); it covers records from its request until its release
+/// is approved, so a hold protects before anyone has approved it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RecordsEvent {
+    /// The exact text of the retention schedules put in force (as
+    /// `policy_adopted` records a policy), so every disposal is explained
+    /// by the ledger alone.
+    RetentionSchedulesAdopted {
+        sha256: String,
+        origin: String,
+        source: String,
+    },
+    /// A records officer asked for a legal hold over the records `scope`
+    /// matches. It covers them at once.
+    HoldRequested {
+        hold_id: HoldId,
+        scope: RecordQuery,
+        reason: Reason,
+    },
+    /// A second person approved the hold's request.
+    HoldPlaced { hold_id: HoldId },
+    /// A second person declined what is pending on the hold: a request
+    /// declined ends the hold; a release declined leaves it in force.
+    HoldDeclined { hold_id: HoldId, reason: Reason },
+    /// A records officer asked for the hold to be released. It still
+    /// covers its records.
+    HoldReleaseRequested { hold_id: HoldId, reason: Reason },
+    /// A second person approved the release: the hold no longer covers
+    /// anything.
+    HoldReleased { hold_id: HoldId },
+    /// The tombstone of a disposed record: its content and salt are gone,
+    /// its leaf (a commitment to them) stays. What, under which schedule,
+    /// who asked and who approved; when is the event's own time. It names
+    /// no content.
+    RecordDisposed {
+        /// The ledger position of the disposed leaf.
+        position: u64,
+        /// Its event kind (`report_attached`...).
+        kind: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        case_id: Option<CaseId>,
+        class: RecordClass,
+        /// The schedule as it stood, and the SHA-256 of the schedules file.
+        schedule: RetentionSchedule,
+        schedules_sha256: String,
+        /// When the record became eligible.
+        eligible_at: Timestamp,
+        batch_id: DisposalBatchId,
+        requested_by: ActorName,
+        approved_by: ActorName,
+    },
+}
+
+impl RecordsEvent {
+    /// The wire name of the variant.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::RetentionSchedulesAdopted { .. } => "retention_schedules_adopted",
+            Self::HoldRequested { .. } => "hold_requested",
+            Self::HoldPlaced { .. } => "hold_placed",
+            Self::HoldDeclined { .. } => "hold_declined",
+            Self::HoldReleaseRequested { .. } => "hold_release_requested",
+            Self::HoldReleased { .. } => "hold_released",
+            Self::RecordDisposed { .. } => "record_disposed",
+        }
+    }
+
+    /// One line for a timeline.
+    pub fn summary(&self) -> String {
+        match self {
+            Self::RetentionSchedulesAdopted { sha256, origin, .. } => format!(
+                "retention schedules adopted from {origin} (sha256 {}…)",
+                &sha256[..12.min(sha256.len())]
+            ),
+            Self::HoldRequested {
+                hold_id, reason, ..
+            } => format!("legal hold {hold_id} requested: {reason}"),
+            Self::HoldPlaced { hold_id } => format!("legal hold {hold_id} placed"),
+            Self::HoldDeclined { hold_id, reason } => {
+                format!("legal hold {hold_id}: request declined: {reason}")
+            }
+            Self::HoldReleaseRequested { hold_id, reason } => {
+                format!("legal hold {hold_id}: release requested: {reason}")
+            }
+            Self::HoldReleased { hold_id } => format!("legal hold {hold_id} released"),
+            Self::RecordDisposed {
+                position,
+                kind,
+                class,
+                schedule,
+                approved_by,
+                ..
+            } => format!(
+                "record at position {position} ({kind}, {class}) disposed of under the {} schedule ({}), approved by {approved_by}",
+                schedule.class, schedule.authority
+            ),
+        }
+    }
 }
 
 /// An event as stored: its place in its stream, when and by whom.

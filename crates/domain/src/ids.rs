@@ -86,6 +86,14 @@ id_type!(
     DisputeId, "dispute"
 );
 id_type!(
+    /// Identifies one legal hold (`crate::holds`).
+    HoldId, "hold"
+);
+id_type!(
+    /// Identifies one batch of records disposed of together, approved once.
+    DisposalBatchId, "disposal batch"
+);
+id_type!(
     /// Identifies one receipt: a partner's report that needs assessment.
     ReceiptId, "receipt"
 );

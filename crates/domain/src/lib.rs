@@ -19,6 +19,7 @@ pub mod actor;
 pub mod case;
 pub mod corroboration;
 pub mod delivery;
+pub mod disposal;
 pub mod elements;
 pub mod event;
 pub mod exchange;
@@ -26,9 +27,11 @@ pub mod exchange;
 mod fixtures;
 pub mod geo;
 pub mod grading;
+pub mod holds;
 pub mod ids;
 pub mod notice;
 pub mod policy;
+pub mod records;
 pub mod reference;
 pub mod report;
 pub mod routing;
@@ -47,6 +50,10 @@ mod case_tests;
 mod corroboration_tests;
 #[cfg(test)]
 mod elements_tests;
+#[cfg(test)]
+mod holds_tests;
+#[cfg(test)]
+mod records_tests;
 
 pub use actor::{Actor, Role};
 pub use case::{Action, Case, CaseError, CaseState, Command, Ctx, FoldError, OpenCase, Step};

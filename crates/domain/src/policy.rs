@@ -363,7 +363,7 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     hex::encode(bytes)
 }
 
-fn line_of(source: &str, offset: usize) -> usize {
+pub(crate) fn line_of(source: &str, offset: usize) -> usize {
     source[..offset.min(source.len())]
         .bytes()
         .filter(|b| *b == b'\n')
@@ -378,7 +378,7 @@ pub(crate) enum Seg {
     Index(usize),
 }
 
-fn path_string(path: &[Seg]) -> String {
+pub(crate) fn path_string(path: &[Seg]) -> String {
     let mut s = String::new();
     for seg in path {
         match seg {
@@ -395,7 +395,7 @@ fn path_string(path: &[Seg]) -> String {
 }
 
 /// Byte offset of the value at `path`, found by walking the spanned document.
-fn span_of_path(source: &str, path: &[Seg]) -> Option<usize> {
+pub(crate) fn span_of_path(source: &str, path: &[Seg]) -> Option<usize> {
     use toml::de::{DeTable, DeValue};
     let doc = DeTable::parse(source).ok()?;
     let mut span = doc.span();

@@ -232,3 +232,143 @@ fn completed(r: &Receipt, a: ReceiptAssessment) -> Result<ThreatReport, ServiceE
         origin: None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::sync::Arc;
+
+    use tocsin_domain::access::{Account, AccountSpec};
+    use tocsin_domain::text::{Label, Name};
+    use tocsin_domain::{ActorName, LoadedPolicy, Role, Timestamp};
+    use tocsin_export::stix::testing::{partner_bundle, report_mut};
+    use tocsin_ledger::NoteSigner;
+    use tocsin_store::Store;
+    use tocsin_store_sqlite::{InitParams, SqliteStore};
+
+    use super::*;
+    use crate::access::Via;
+    use crate::stix_import::ImportOutcome;
+    use crate::{ManualClock, Service};
+
+    fn service(dir: &tempfile::TempDir) -> Service {
+        let path = dir.path().join("t.db");
+        let signer = NoteSigner::from_seed("tocsin-test", [7; 32]).unwrap();
+        SqliteStore::create(
+            &path,
+            signer.clone(),
+            InitParams {
+                deployment_id: "test".into(),
+                origin: "tocsin.test/receipts".into(),
+                created_at: "2024-01-01T00:00:00Z".into(),
+            },
+        )
+        .unwrap();
+        let store = SqliteStore::open(&path, Some(signer)).unwrap();
+        Service::new(
+            Arc::new(store) as Arc<dyn Store>,
+            Arc::new(LoadedPolicy::builtin()),
+            Arc::new(ManualClock::new(
+                "2024-06-01T00:00:00Z".parse::<Timestamp>().unwrap(),
+            )),
+        )
+    }
+
+    fn analyst() -> Principal {
+        let roles = BTreeSet::from([Role::Analyst]);
+        let account = Account {
+            name: ActorName::new("analyst.a").unwrap(),
+            spec: AccountSpec {
+                display_name: Name::new("analyst.a").unwrap(),
+                elements: BTreeSet::from([tocsin_domain::text::ElementName::new("Desk").unwrap()]),
+                roles: roles.clone(),
+                clearance: Label::new("SECRET").unwrap(),
+                compartments: BTreeSet::new(),
+            },
+            disabled: false,
+            created_at: Timestamp::UNIX_EPOCH,
+            credential_epoch: 0,
+        };
+        Principal::new(account, roles, Via::Local)
+    }
+
+    /// A crash after the intake of an assessment and before the receipt
+    /// is marked: the retry finds the case under the receipt's key,
+    /// marks the receipt, and opens no second case.
+    #[test]
+    fn an_assessment_retried_after_a_crash_completes_and_never_duplicates() {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(retried_after_a_crash());
+    }
+
+    async fn retried_after_a_crash() {
+        let dir = tempfile::tempdir().unwrap();
+        let svc = service(&dir);
+        let p = analyst();
+        let mut bundle = partner_bundle();
+        report_mut(&mut bundle)
+            .as_object_mut()
+            .unwrap()
+            .remove("created_by_ref");
+        let done = svc.import_stix(&p, &bundle.to_string()).await.unwrap();
+        let ImportOutcome::NeedsAssessment { receipt_id, .. } = done.reports[0].outcome else {
+            panic!("{done:?}")
+        };
+        let assessment: ReceiptAssessment = serde_json::from_value(serde_json::json!({
+            "harm_types": ["intentional_killing"],
+            "grading": {"grade": "B2", "assessor": "analyst.a", "reason": "Reliable."},
+            "specificity": {"who": "present", "where": "present", "when": "absent", "how": "partial"}
+        }))
+        .unwrap();
+        // The first attempt's intake, and then the crash.
+        let doc = svc
+            .store
+            .get_doc(DocKind::Receipt, &receipt_key(&receipt_id))
+            .await
+            .unwrap()
+            .unwrap();
+        let receipt: Receipt = doc.parse().unwrap();
+        let first = svc
+            .submit_report(
+                &p,
+                Intake {
+                    idempotency: Some(Idempotency::shared(format!("receipt:{receipt_id}"))),
+                    ..Intake::new(completed(&receipt, assessment.clone()).unwrap())
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(svc.receipt_inbox(&p).await.unwrap().len(), 1);
+        // The retry: the same case, and the receipt marked.
+        let again = svc
+            .assess_receipt(&p, receipt_id, assessment.clone())
+            .await
+            .unwrap();
+        assert_eq!(again.case_id, first.case_id);
+        assert!(svc.receipt_inbox(&p).await.unwrap().is_empty());
+        let third = svc
+            .assess_receipt(&p, receipt_id, ReceiptAssessment::default())
+            .await
+            .unwrap();
+        assert_eq!(third.case_id, first.case_id);
+        assert_eq!(svc.store.case_ids().await.unwrap().len(), 1);
+        let marked: Receipt = svc
+            .store
+            .get_doc(DocKind::Receipt, &receipt_key(&receipt_id))
+            .await
+            .unwrap()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(matches!(
+            marked.status,
+            ReceiptStatus::Assessed { case_id, .. } if case_id == first.case_id
+        ));
+        // The received time is the receipt's.
+        let case = svc.load(first.case_id).await.unwrap();
+        assert_eq!(case.reports[0].report.received_at, receipt.received_at);
+    }
+}

@@ -6,7 +6,12 @@
 //! 1. the positions are dense (no gap: nothing deleted);
 //! 2. the leaf's own header names this position, its stream and sequence
 //!    (nothing moved or swapped), and sequences within each stream follow on;
-//! 3. the stored leaf hash is the hash of the leaf (no edit, no changed hash);
+//! 3. the stored leaf hash is the hash of the leaf (no edit, no changed
+//!    hash); for a version-2 leaf, the salt and body kept beside it match
+//!    its commitment, or, disposed (nothing kept), the leaf is verified by
+//!    its commitment alone: the commitment is inside the hashed leaf, so
+//!    steps 4 and 5 hold it to what was signed; a version-1 leaf has
+//!    nothing beside it;
 //! 4. every stored Merkle node equals the one recomputed from the leaves;
 //! 5. at every stored checkpoint, the recomputed root equals the root it
 //!    states (edits that also rewrote the stored hashes are caught here,
@@ -27,8 +32,8 @@ use tocsin_ledger::{
     open_checkpoint, root_at, root_at_node_ids, verify_consistency,
 };
 
-use crate::leaf::peek_header;
-use crate::{Store, StoreError};
+use crate::leaf::{Sealed, peek, verify_present};
+use crate::{LeafRow, Store, StoreError};
 
 const PAGE: u32 = 4096;
 
@@ -57,6 +62,9 @@ pub struct VerifyReport {
     pub signed_size: u64,
     /// With `since`: the size it had and the length of the consistency proof.
     pub since: Option<(u64, usize)>,
+    /// Version-2 leaves whose content was disposed of (verified by their
+    /// commitment alone).
+    pub disposed: u64,
 }
 
 /// The first thing found wrong.
@@ -156,6 +164,7 @@ pub async fn verify(
     let mut produced: Vec<(NodeId, Hash)> = Vec::with_capacity(64);
     let mut seqs: HashMap<Box<str>, u64> = HashMap::new();
     let mut nodes = 0u64;
+    let mut disposed = 0u64;
     let mut since_root: Option<Hash> = None;
     let mut pos = 0u64;
 
@@ -212,7 +221,7 @@ pub async fn verify(
                     ),
                 );
             }
-            let (hdr, body) = match peek_header(row.leaf) {
+            let (hdr, _) = match peek(row.leaf) {
                 Ok(x) => x,
                 Err(e) => return fail(pos, None, format!("the leaf cannot be read: {e}")),
             };
@@ -251,21 +260,10 @@ pub async fn verify(
                 );
             }
             *prev = hdr.seq;
-            if opts.deep
-                && let Err(e) = serde_json::from_slice::<crate::EventEnvelope>(body)
-            {
-                return fail(
-                    pos,
-                    None,
-                    format!("the event body is not a valid event: {e}"),
-                );
-            }
-            if row.leaf_hash != lh.as_bytes() {
-                return fail(
-                    pos,
-                    None,
-                    "the stored leaf hash is not the hash of the stored leaf (the event or its hash was changed)",
-                );
+            match check_row(&row, &lh, opts.deep) {
+                Ok(Content::Disposed) => disposed += 1,
+                Ok(Content::InLeaf | Content::Beside) => {}
+                Err(problem) => return fail(pos, None, problem),
             }
             produced.clear();
             frontier.push(lh, &mut produced);
@@ -415,6 +413,7 @@ pub async fn verify(
             nodes,
             signed_size: 0,
             since: None,
+            disposed,
         }));
     }
     let Some(latest) = last_cp else {
@@ -516,7 +515,53 @@ pub async fn verify(
         nodes,
         signed_size: latest.size,
         since,
+        disposed,
     }))
+}
+
+/// Where a verified leaf's event is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Content {
+    /// In the leaf (version 1).
+    InLeaf,
+    /// Beside the leaf, and it matches the leaf's commitment (version 2).
+    Beside,
+    /// Nowhere: disposed of. The leaf is verified by its commitment alone
+    /// (version 2).
+    Disposed,
+}
+
+/// The checks of one row that need nothing but the row: the stored leaf
+/// hash is the hash of the leaf (`hash`, computed from it); a version-1
+/// leaf has nothing beside it; a version-2 leaf's salt and body, when
+/// kept, match its commitment; with `deep`, the event's JSON (wherever it
+/// is) is a valid event. What it says is the problem, for a [`Failure`].
+/// The leaf's header (its place) and the tree are checked by [`verify`].
+pub fn check_row(row: &LeafRow<'_>, hash: &Hash, deep: bool) -> Result<Content, String> {
+    if row.leaf_hash != hash.as_bytes() {
+        return Err("the stored leaf hash is not the hash of the stored leaf (the event or its hash was changed)".into());
+    }
+    let sealed = peek(row.leaf).map_err(|e| format!("the leaf cannot be read: {e}"))?;
+    let (content, body) = match (sealed.1, row.content) {
+        (Sealed::Body(body), None) => (Content::InLeaf, Some(body)),
+        (Sealed::Body(_), Some(_)) => {
+            return Err(
+                "content is kept beside a version-1 leaf, which holds its own event".into(),
+            );
+        }
+        (Sealed::Commitment(_), Some(c)) => {
+            verify_present(row.leaf, c.salt, c.body).map_err(|e| e.to_string())?;
+            (Content::Beside, Some(c.body))
+        }
+        (Sealed::Commitment(_), None) => (Content::Disposed, None),
+    };
+    if deep
+        && let Some(body) = body
+        && let Err(e) = serde_json::from_slice::<crate::EventEnvelope>(body)
+    {
+        return Err(format!("the event body is not a valid event: {e}"));
+    }
+    Ok(content)
 }
 
 /// Aborts a spawned task when dropped (an early return stops the reader).

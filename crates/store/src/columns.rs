@@ -494,7 +494,15 @@ mod tests {
         assert!(hash(&[1, 2]).is_err());
         assert_eq!(
             derived_kinds(),
-            ["element", "account", "token", "reference", "setting"]
+            [
+                "element",
+                "account",
+                "token",
+                "reference",
+                "setting",
+                "partner",
+                "receipt"
+            ]
         );
     }
 }

@@ -17,6 +17,8 @@
 //!   ledger leaf;
 //! * [`model`]: stream ids, stored events, case summaries (the query
 //!   tables), documents;
+//! * [`LeafPage`]: ledger rows as read, packed into one buffer, with the
+//!   content kept beside a version-2 leaf;
 //! * [`audit`]: full verification of a ledger through the trait, and proofs;
 //! * [`copy()`]: a whole deployment from one store into another (any two
 //!   backends), byte for byte;
@@ -27,6 +29,8 @@
 
 pub mod append;
 pub mod audit;
+#[cfg(test)]
+mod audit_tests;
 pub mod columns;
 mod copy;
 pub mod counts;
@@ -35,8 +39,11 @@ mod error;
 pub mod faults;
 pub mod group;
 pub mod leaf;
+#[cfg(test)]
+mod leaf_v2_tests;
 pub mod model;
 mod query;
+mod rows;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
@@ -47,6 +54,7 @@ pub use copy::{CopyError, CopyProgress, CopyReport, CopyStage, copy};
 pub use error::{BoxError, StoreError};
 pub use model::*;
 pub use query::{VerdictFilter, contains_pattern};
+pub use rows::{LeafContent, LeafPage, LeafRow};
 
 /// A failpoint (see `faults`, cargo feature `failpoints`); without the
 /// feature it is nothing.

@@ -374,89 +374,6 @@ pub struct LedgerHead {
     pub checkpoint: Option<String>,
 }
 
-/// A page of ledger rows as stored, packed into one buffer (reading a
-/// million leaves must not mean three million allocations).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct LeafPage {
-    buf: Vec<u8>,
-    rows: Vec<PackedRow>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct PackedRow {
-    position: u64,
-    seq: u64,
-    stream: std::ops::Range<usize>,
-    leaf: std::ops::Range<usize>,
-    leaf_hash: std::ops::Range<usize>,
-}
-
-/// One ledger row: position, the stream and seq index columns, the leaf and
-/// its stored hash (exactly as stored, whatever their length).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LeafRow<'a> {
-    pub position: u64,
-    pub stream: &'a str,
-    pub seq: u64,
-    pub leaf: &'a [u8],
-    pub leaf_hash: &'a [u8],
-}
-
-impl LeafPage {
-    pub fn with_capacity(rows: usize, bytes: usize) -> Self {
-        Self {
-            buf: Vec::with_capacity(bytes),
-            rows: Vec::with_capacity(rows),
-        }
-    }
-
-    pub fn push(&mut self, position: u64, stream: &str, seq: u64, leaf: &[u8], leaf_hash: &[u8]) {
-        let mut take = |b: &[u8]| {
-            let start = self.buf.len();
-            self.buf.extend_from_slice(b);
-            start..self.buf.len()
-        };
-        let stream = take(stream.as_bytes());
-        let leaf = take(leaf);
-        let leaf_hash = take(leaf_hash);
-        self.rows.push(PackedRow {
-            position,
-            seq,
-            stream,
-            leaf,
-            leaf_hash,
-        });
-    }
-
-    pub fn len(&self) -> usize {
-        self.rows.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
-
-    pub fn get(&self, i: usize) -> Option<LeafRow<'_>> {
-        let r = self.rows.get(i)?;
-        Some(LeafRow {
-            position: r.position,
-            // Only pushed from &str.
-            stream: std::str::from_utf8(&self.buf[r.stream.clone()]).unwrap_or(""),
-            seq: r.seq,
-            leaf: &self.buf[r.leaf.clone()],
-            leaf_hash: &self.buf[r.leaf_hash.clone()],
-        })
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = LeafRow<'_>> {
-        (0..self.rows.len()).filter_map(|i| self.get(i))
-    }
-
-    pub fn last_position(&self) -> Option<u64> {
-        self.rows.last().map(|r| r.position)
-    }
-}
-
 /// A stored signed checkpoint.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredCheckpoint {
@@ -473,7 +390,7 @@ pub enum RawRows {
     /// complete and the signed checkpoints of the sizes they reach: after
     /// the import the ledger is again a whole, verifiable tree.
     Ledger {
-        leaves: LeafPage,
+        leaves: crate::LeafPage,
         nodes: Vec<(tocsin_ledger::NodeId, Hash)>,
         checkpoints: Vec<StoredCheckpoint>,
     },

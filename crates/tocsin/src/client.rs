@@ -116,6 +116,13 @@ pub struct Problem {
     /// The findings of the sanitisation check, for a refused draft.
     #[serde(default)]
     pub findings: Vec<Finding>,
+    /// A refused STIX bundle: the object at fault, the path, the reason.
+    #[serde(default)]
+    pub object: Option<String>,
+    #[serde(default)]
+    pub path: Option<String>,
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 impl std::fmt::Display for Problem {
@@ -145,6 +152,9 @@ impl Problem {
                 field: None,
                 allowed: Vec::new(),
                 findings: Vec::new(),
+                object: None,
+                path: None,
+                reason: None,
             },
         }
     }

@@ -247,21 +247,51 @@ fn without_custom_properties_a_report_waits_for_assessment_then_opens_a_case() {
         "CONFIDENTIAL",
         &[],
     );
-    // The partner table, as the admin reads it.
+    // The partner table through the CLI: another producer mapped, then
+    // both listed.
+    let out = srv
+        .cli(&d, &admin)
+        .args(["admin", "partner", "map"])
+        .arg("identity--0b7a1a42-5d3f-4b7e-9d3a-aaaaaaaaaaaa")
+        .args([
+            "--element",
+            PARTNER_DESK,
+            "--classification",
+            "CONFIDENTIAL",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
     let out = srv
         .cli(&d, &admin)
         .args(["admin", "partner", "list"])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains(PARTNER_DESK), "{}", stdout(&out));
-    let file = d.file("partner.json", &bundle.to_string());
-    let out = srv
+    let list = stdout(&out);
+    assert!(
+        list.contains("identity--0b7a1a42-5d3f-4b7e-9d3a-aaaaaaaaaaaa  Partner Desk  CONFIDENTIAL"),
+        "{list}"
+    );
+    assert!(
+        list.contains(report_of(&bundle)["created_by_ref"].as_str().unwrap()),
+        "{list}"
+    );
+    // The bundle on standard input.
+    let mut child = srv
         .cli(&d, &analyst)
-        .args(["report", "import", "--format", "stix", "--json"])
-        .arg(&file)
-        .output()
+        .args(["report", "import", "--format", "stix", "--json", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(bundle.to_string().as_bytes()).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let got: Value = serde_json::from_str(&stdout(&out)).unwrap();
     let got = &got["reports"][0];
@@ -332,6 +362,10 @@ fn without_custom_properties_a_report_waits_for_assessment_then_opens_a_case() {
     let again = import(&srv, &analyst, &bundle);
     assert_eq!(again.body["reports"][0]["outcome"], "already_imported");
     assert_eq!(d.ledger_size(), size);
+    // The partners and receipts are what the exchange stream says.
+    let out = d.run(&["admin", "rebuild"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("identical"), "{}", stdout(&out));
 }
 
 #[test]
@@ -472,6 +506,22 @@ fn an_unmapped_producer_and_another_elements_report_are_refused() {
         "{:?}",
         a.body
     );
+    // The CLI says the same.
+    let file = d.file("unmapped.json", &bundle.to_string());
+    let out = srv
+        .cli(&d, &collector)
+        .args(["report", "import", "--format", "stix"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("created_by_ref")
+            && stderr(&out).contains("tocsin admin partner map"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(d.ledger_size(), size);
     // Mapped to another element: this collector may not file for it.
     srv.account(
         "other.collector",
