@@ -320,20 +320,84 @@ impl Partner {
     }
 }
 
+/// Objects of earlier pages of this run, by id, that a later page's
+/// report may refer to (a partner's bundle can straddle two pages).
+#[derive(Default)]
+struct Earlier {
+    by_id: std::collections::HashMap<String, Value>,
+}
+
+/// How many earlier objects a run keeps for later reports to refer to.
+const EARLIER_MAX: usize = 20_000;
+
+impl Earlier {
+    fn keep(&mut self, objects: &[Value]) {
+        for o in objects {
+            if self.by_id.len() >= EARLIER_MAX {
+                return;
+            }
+            if let Some(id) = o["id"].as_str()
+                && o["type"] != "report"
+            {
+                self.by_id.insert(id.to_owned(), o.clone());
+            }
+        }
+    }
+
+    /// The earlier objects `page` refers to (through any `*_ref` or
+    /// `*_refs` property, and theirs in turn) that the page lacks.
+    fn referred_from(&self, page: &[Value]) -> Vec<Value> {
+        fn refs(v: &Value, out: &mut Vec<String>) {
+            if let Value::Object(m) = v {
+                for (k, x) in m {
+                    match x {
+                        Value::String(s) if k.ends_with("_ref") => out.push(s.clone()),
+                        Value::Array(a) if k.ends_with("_refs") => {
+                            out.extend(a.iter().filter_map(|i| i.as_str().map(str::to_owned)))
+                        }
+                        Value::Object(_) | Value::Array(_) => refs(x, out),
+                        _ => {}
+                    }
+                }
+            } else if let Value::Array(a) = v {
+                a.iter().for_each(|i| refs(i, out));
+            }
+        }
+        let have: std::collections::HashSet<&str> =
+            page.iter().filter_map(|o| o["id"].as_str()).collect();
+        let mut wanted = vec![];
+        page.iter().for_each(|o| refs(o, &mut wanted));
+        let mut added = std::collections::BTreeMap::new();
+        while let Some(id) = wanted.pop() {
+            if have.contains(id.as_str()) || added.contains_key(&id) {
+                continue;
+            }
+            if let Some(o) = self.by_id.get(&id) {
+                refs(o, &mut wanted);
+                added.insert(id, o.clone());
+            }
+        }
+        added.into_values().collect()
+    }
+}
+
 /// Imports one page's STIX `report`s into this deployment: the page's
-/// objects as one bundle through `POST /api/v1/reports/stix` (the STIX
-/// import: its checks, and its idempotency on the report's id and
-/// `modified`, so a page fetched twice imports nothing twice). A page
-/// without a report carries nothing the import takes.
-async fn import(c: &Client, objects: &[Value]) -> Result<usize> {
+/// objects, with the earlier ones they refer to, as one bundle through
+/// `POST /api/v1/reports/stix` (the STIX import: its checks, and its
+/// idempotency on the report's id and `modified`, so a page fetched twice
+/// imports nothing twice). A page without a report carries nothing the
+/// import takes.
+async fn import(c: &Client, objects: &[Value], earlier: &Earlier) -> Result<usize> {
     let reports = objects.iter().filter(|o| o["type"] == "report").count();
     if reports == 0 {
         return Ok(0);
     }
+    let mut all = earlier.referred_from(objects);
+    all.extend(objects.iter().cloned());
     let bundle = json!({
         "type": "bundle",
         "id": format!("bundle--{}", Uuid::new_v4()),
-        "objects": objects,
+        "objects": all,
     });
     let _: tocsin_service::StixImport = c
         .send(
@@ -373,6 +437,7 @@ async fn pull(
         next: None,
     });
     let (mut objects, mut reports, mut pages) = (0usize, 0usize, 0usize);
+    let mut earlier = Earlier::default();
     loop {
         let page = partner
             .page(
@@ -383,12 +448,15 @@ async fn pull(
             )
             .await
             .with_context(|| format!("page {} failed; the cursor stays where it was", pages + 1))?;
-        reports += import(&local, &page.objects).await.with_context(|| {
-            format!(
-                "page {}: the import refused it; the cursor stays where it was",
-                pages + 1
-            )
-        })?;
+        reports += import(&local, &page.objects, &earlier)
+            .await
+            .with_context(|| {
+                format!(
+                    "page {}: the import refused it; the cursor stays where it was",
+                    pages + 1
+                )
+            })?;
+        earlier.keep(&page.objects);
         pages += 1;
         objects += page.objects.len();
         // The next page resumes at `next`; once the collection is read to

@@ -622,3 +622,68 @@ fn a_posted_report_goes_through_the_stix_import() {
         "{refused:?}"
     );
 }
+
+#[test]
+fn a_pulled_report_finds_what_it_refers_to_on_earlier_pages() {
+    // The partner's Kerman bundle, paged four objects at a time: the
+    // report comes pages after the objects it refers to.
+    let a = Deployment::new();
+    let srv = a.serve("2026-12-04T10:00:00Z");
+    let admin = admin(&srv);
+    let analyst = srv.account(
+        "analyst.partner",
+        &[Role::Analyst, Role::Collector],
+        &[EL],
+        "TOP SECRET",
+        &["HCS"],
+    );
+    let id = "01935f6e-0000-7000-8000-00000000c066";
+    collection(&srv, &admin, id, "SECRET", &[]);
+    let report: Value = serde_json::from_str(tocsin::scenarios::KERMAN_REPORT).unwrap();
+    let r = srv.call("POST", "/api/v1/reports", Some(&analyst), Some(report));
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let case = r.body["case_id"].as_str().unwrap().to_owned();
+    srv.ok(
+        &analyst,
+        "POST",
+        &format!("/api/v1/cases/{case}/taxii"),
+        Some(json!({"collection": id})),
+    );
+    let bundle = srv.ok(&analyst, "GET", &format!("/api/v1/cases/{case}/stix"), None);
+    let partner_token = srv.account(
+        "puller.remote",
+        &[Role::Analyst],
+        &[EL],
+        "TOP SECRET",
+        &["HCS"],
+    );
+    let b = Deployment::new();
+    let local = b.serve("2026-12-04T11:00:00Z");
+    let puller = local.account("puller", &[Role::Collector], &[EL], "SECRET", &["HCS"]);
+    map_producer(&local, &admin_of(&local), &bundle);
+    let token_file = b.file("partner.token", &partner_token);
+    let root = format!("{}/taxii2/api/", srv.url);
+    let out = local
+        .cli(&b, &puller)
+        .args([
+            "--json",
+            "taxii",
+            "pull",
+            "--from",
+            &root,
+            "--collection",
+            id,
+            "--page",
+            "4",
+        ])
+        .arg("--token-file")
+        .arg(&token_file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["reports"], 1, "{v:?}");
+    assert!(v["pages"].as_u64().unwrap() > 1, "{v:?}");
+    let cases = local.ok(&puller, "GET", "/api/v1/cases", None);
+    assert_eq!(cases["items"].as_array().unwrap().len(), 1, "{cases:?}");
+}
