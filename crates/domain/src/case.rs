@@ -988,6 +988,9 @@ impl Case {
             | Event::AccessRefused { .. }
             | Event::LoginFailed { .. }
             | Event::RegistryImported { .. }
+            | Event::TaxiiCollectionSet { .. }
+            | Event::TaxiiObjectsAdded { .. }
+            | Event::TaxiiPullCursorSet { .. }
             | Event::PartnerMapped { .. }
             | Event::StixReportReceived { .. }
             | Event::StixReportAssessed { .. }) => {

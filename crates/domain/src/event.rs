@@ -666,6 +666,19 @@ pub enum Event {
         case_id: CaseId,
         report_id: ReportId,
     },
+    /// A TAXII collection was configured (created or changed).
+    TaxiiCollectionSet {
+        collection: crate::taxii::TaxiiCollection,
+    },
+    /// Objects were added to a TAXII collection (a `POST objects`, or a
+    /// case published to it), with the marking they are served under.
+    TaxiiObjectsAdded {
+        addition: Box<crate::taxii::TaxiiAddition>,
+    },
+    /// A pull from a partner's TAXII collection got this far.
+    TaxiiPullCursorSet {
+        cursor: crate::taxii::PullCursor,
+    },
 }
 
 impl Event {
@@ -729,6 +742,9 @@ impl Event {
             Event::PartnerMapped { .. } => "partner_mapped",
             Event::StixReportReceived { .. } => "stix_report_received",
             Event::StixReportAssessed { .. } => "stix_report_assessed",
+            Event::TaxiiCollectionSet { .. } => "taxii_collection_set",
+            Event::TaxiiObjectsAdded { .. } => "taxii_objects_added",
+            Event::TaxiiPullCursorSet { .. } => "taxii_pull_cursor_set",
         }
     }
 
@@ -758,6 +774,9 @@ impl Event {
                 | Event::PartnerMapped { .. }
                 | Event::StixReportReceived { .. }
                 | Event::StixReportAssessed { .. }
+                | Event::TaxiiCollectionSet { .. }
+                | Event::TaxiiObjectsAdded { .. }
+                | Event::TaxiiPullCursorSet { .. }
         )
     }
 
@@ -824,7 +843,14 @@ impl Event {
             | Event::TokenRevoked { .. }
             | Event::ClearanceLevelsSet { .. }
             | Event::RegistryImported { .. }
-            | Event::PartnerMapped { .. } => None,
+            | Event::PartnerMapped { .. }
+            // TAXII: a collection's configuration, a pull's cursor, and the
+            // objects added to a collection (what was served is kept as
+            // long as the ledger: the TAXII documents are folded from
+            // these events and know no tombstone).
+            | Event::TaxiiCollectionSet { .. }
+            | Event::TaxiiObjectsAdded { .. }
+            | Event::TaxiiPullCursorSet { .. } => None,
         }
     }
 
@@ -1125,6 +1151,19 @@ impl Event {
                 case_id,
                 ..
             } => format!("receipt {receipt_id} assessed into case {case_id}"),
+            Event::TaxiiCollectionSet { collection } => format!(
+                "TAXII collection {} set: \"{}\"",
+                collection.id, collection.title
+            ),
+            Event::TaxiiObjectsAdded { addition } => format!(
+                "{} objects added to TAXII collection {}",
+                addition.objects.len(),
+                addition.collection
+            ),
+            Event::TaxiiPullCursorSet { cursor } => format!(
+                "pull of TAXII collection {} from {} got this far",
+                cursor.collection, cursor.server
+            ),
         }
     }
 }

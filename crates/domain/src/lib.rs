@@ -37,6 +37,7 @@ pub mod report;
 pub mod routing;
 pub mod sanitise;
 pub mod screening;
+pub mod taxii;
 pub mod template;
 pub mod text;
 pub mod time;

@@ -10,7 +10,9 @@
 //!   Restricted, category Security, urgency, severity and certainty derived
 //!   from the assessment as documented in [`cap`]);
 //! * [`stix`]: a case as a STIX 2.1 bundle, with the duty-to-warn record in
-//!   tocsin's own property extension, and the TLP 2.0 marking table.
+//!   tocsin's own property extension, and the TLP 2.0 marking table;
+//! * [`taxii`]: TAXII 2.1 as data (object headers, the paging position and
+//!   its opaque cursor, the `GET objects` query).
 //!
 //! Pure, like the domain: no IO, no clock, no randomness. The identifier,
 //! the time sent and every other value come in as arguments, so the same
@@ -20,6 +22,7 @@
 pub mod cap;
 mod letter;
 pub mod stix;
+pub mod taxii;
 
 pub use letter::{BEGIN, END, Letter, letter, text_of};
 

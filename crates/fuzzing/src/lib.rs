@@ -41,6 +41,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("case_ref", case_ref),
     ("reference", reference),
     ("stix_bundle", stix_bundle),
+    ("taxii_query", taxii_query),
 ];
 
 /// The intake JSON of `POST /api/v1/reports` (the server's parser) and of
@@ -78,6 +79,44 @@ pub fn stix_bundle(data: &[u8]) {
             read_bundle_value(&v, Limits::default()),
             "text and value read alike"
         );
+    }
+}
+
+/// What a TAXII client sends the server to read ([`tocsin_export::taxii`]):
+/// the query of `GET objects` (`added_after`, `limit`, `next`,
+/// `match[...]`; the input split as `k=v&k=v`), the opaque `next` cursor,
+/// and an object's header (the input as JSON). Never a panic; a refusal
+/// names its parameter; a limit read is within the page bounds; a cursor
+/// read names a position whose own cursor reads back to it.
+pub fn taxii_query(data: &[u8]) {
+    use tocsin_export::taxii::{MAX_PAGE, ObjectHeader, Position, Query};
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let pairs = text
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| p.split_once('=').unwrap_or((p, "")));
+    match Query::parse(pairs) {
+        Ok(q) => {
+            assert!((1..=MAX_PAGE).contains(&q.limit), "limit {}", q.limit);
+            let _ = q.start();
+        }
+        Err(e) => assert!(!e.field.is_empty() && !e.reason.is_empty()),
+    }
+    if let Ok(p) = Position::from_cursor(text) {
+        assert_eq!(
+            Position::from_cursor(&p.cursor()),
+            Ok(p),
+            "a cursor round-trips"
+        );
+        assert_eq!(Position::from_key(&p.key()), Some(p));
+    }
+    if let Ok(v) = serde_json::from_str::<serde_json::Value>(text) {
+        match ObjectHeader::read(&v) {
+            Ok(h) => assert!(tocsin_export::taxii::is_stix_id(&h.id)),
+            Err(e) => assert!(!e.field.is_empty()),
+        }
     }
 }
 

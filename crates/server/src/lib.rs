@@ -29,6 +29,7 @@ pub mod openapi;
 pub mod problem;
 pub mod router;
 pub mod table;
+pub mod taxii;
 pub mod ui;
 
 use std::sync::Arc;

@@ -34,7 +34,7 @@ impl RequestId {
     }
 }
 
-fn current_request_id() -> Option<String> {
+pub(crate) fn current_request_id() -> Option<String> {
     REQUEST_ID.try_with(|r| r.0.clone()).ok()
 }
 

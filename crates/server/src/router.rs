@@ -1,5 +1,6 @@
 //! The application router: every route of [`crate::api`], registered
-//! through the route table, and the web UI's pages ([`crate::ui`], not API
+//! through the route table, the TAXII 2.1 face ([`crate::taxii`], answering
+//! in TAXII's own media type) and the web UI's pages ([`crate::ui`], not API
 //! operations), with problem-details answers for unknown paths and methods.
 
 use axum::Router;
@@ -13,6 +14,7 @@ pub fn build(state: AppState) -> Router {
     crate::api::routes(&mut t);
     let (router, _) = t.into_parts();
     router
+        .merge(crate::taxii::routes(state.clone()))
         .merge(crate::ui::routes())
         .fallback(crate::ui::not_found)
         .method_not_allowed_fallback(method_not_allowed)

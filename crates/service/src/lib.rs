@@ -58,6 +58,7 @@ pub mod similar;
 mod stix;
 pub mod stix_import;
 mod sweep;
+pub mod taxii;
 mod tokens;
 
 use std::collections::HashSet;

@@ -165,6 +165,7 @@ impl Service {
                 put(&mut docs, kind, key, body);
             }
         }
+        crate::taxii::fold_docs(&mut docs, &exchange)?;
         Ok((docs, events))
     }
 }

@@ -501,7 +501,8 @@ mod tests {
                 "reference",
                 "setting",
                 "partner",
-                "receipt"
+                "receipt",
+                "taxii"
             ]
         );
     }

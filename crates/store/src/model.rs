@@ -192,10 +192,14 @@ pub enum DocKind {
     /// STIX report version it was read from (`stix/ID@MODIFIED`). Derived
     /// from the exchange stream.
     Receipt,
+    /// TAXII: collections, the objects added to them (keyed in TAXII
+    /// order), `POST objects` statuses and pull cursors. Derived from the
+    /// exchange stream.
+    Taxii,
 }
 
 impl DocKind {
-    pub const ALL: [DocKind; 13] = [
+    pub const ALL: [DocKind; 14] = [
         DocKind::Element,
         DocKind::Account,
         DocKind::Token,
@@ -209,6 +213,7 @@ impl DocKind {
         DocKind::Probe,
         DocKind::Partner,
         DocKind::Receipt,
+        DocKind::Taxii,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -226,6 +231,7 @@ impl DocKind {
             DocKind::Probe => "probe",
             DocKind::Partner => "partner",
             DocKind::Receipt => "receipt",
+            DocKind::Taxii => "taxii",
         }
     }
 
@@ -253,6 +259,7 @@ impl DocKind {
                 | DocKind::Setting
                 | DocKind::Partner
                 | DocKind::Receipt
+                | DocKind::Taxii
         )
     }
 }

@@ -19,6 +19,7 @@ pub mod relations;
 pub mod screening;
 pub mod session;
 pub mod stix;
+pub mod taxii;
 
 use crate::table::{Access, Table};
 use tocsin_domain::access::Permission;
@@ -44,4 +45,5 @@ pub fn routes(t: &mut Table) {
     disputes::routes(t);
     stix::routes(t);
     exchange::routes(t);
+    taxii::routes(t);
 }

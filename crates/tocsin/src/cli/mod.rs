@@ -41,6 +41,7 @@ mod report;
 mod roles;
 mod screening;
 mod session;
+mod taxii;
 mod tree;
 mod warning;
 
@@ -146,6 +147,8 @@ enum Cmd {
     Screen(screening::ScreenArgs),
     /// Registries (watch lists, directories): import a new version, list them.
     Registry(Client<screening::RegistryCmd>),
+    /// TAXII 2.1: the collections `tocsin serve` offers, publishing a case to one, pulling a partner's.
+    Taxii(Client<taxii::TaxiiCmd>),
     /// Copy a whole deployment into a new database (another backend, too), then verify the copy.
     Migrate(operator::MigrateArgs),
     /// Back up the SQLite database to a new file (online: safe while the server runs).
@@ -231,6 +234,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Admin(cmd) => operator::admin(ctx, cmd).await,
         Cmd::Screen(args) => screening::screen(ctx, args).await,
         Cmd::Registry(g) => screening::registry(&client(&g.conn, &g.output), g.cmd).await,
+        Cmd::Taxii(g) => taxii::taxii(&client(&g.conn, &g.output), g.cmd).await,
         Cmd::Migrate(args) => operator::migrate(ctx, args).await,
         Cmd::Backup(args) => operator::backup(ctx, args).await,
         Cmd::Demo(args) => operator::demo(ctx, args).await,

@@ -92,6 +92,13 @@ pub const CALLS: &[(&str, &[&str])] = &[
     ("screen", &["screen_name"]),
     ("registry import", &["import_registry"]),
     ("registry list", &["list_registries"]),
+    ("taxii collection add", &["set_taxii_collection"]),
+    ("taxii collection list", &["list_taxii_collections"]),
+    ("taxii publish", &["publish_case"]),
+    (
+        "taxii pull",
+        &["pull_cursor", "import_stix", "set_pull_cursor"],
+    ),
 ];
 
 /// Who may call an operation.

@@ -110,7 +110,55 @@ fn expected_access() -> BTreeMap<&'static str, Access> {
         ("raise_dispute", n(ReadCase)),
         ("resolve_dispute", n(Arbitrate)),
         ("list_disputes", n(Arbitrate)),
+        ("list_taxii_collections", n(Operate)),
+        ("set_taxii_collection", n(Operate)),
+        ("publish_case", n(ReadCase)),
+        ("pull_cursor", n(SubmitReport)),
+        ("set_pull_cursor", n(SubmitReport)),
     ])
+}
+
+/// The TAXII 2.1 routes, outside the route table (they answer in TAXII's
+/// media type, errors included): each needs an API token.
+const TAXII_ROUTES: &[(&str, &str)] = &[
+    ("GET", "/taxii2/"),
+    ("GET", "/taxii2/api/"),
+    ("GET", "/taxii2/api/collections/"),
+    ("GET", "/taxii2/api/collections/{collection_id}/"),
+    ("GET", "/taxii2/api/collections/{collection_id}/objects/"),
+    ("POST", "/taxii2/api/collections/{collection_id}/objects/"),
+    (
+        "GET",
+        "/taxii2/api/collections/{collection_id}/objects/{object_id}/",
+    ),
+    (
+        "GET",
+        "/taxii2/api/collections/{collection_id}/objects/{object_id}/versions/",
+    ),
+    ("GET", "/taxii2/api/collections/{collection_id}/manifest/"),
+    ("GET", "/taxii2/api/status/{status_id}/"),
+];
+
+#[test]
+fn the_taxii_routes_are_listed_and_each_needs_a_token() {
+    assert_eq!(tocsin_server::taxii::ROUTES, TAXII_ROUTES);
+    let d = Deployment::new();
+    let srv = d.serve("2023-12-26T10:00:00Z");
+    let uuid = "01a20000-0000-7000-8000-000000000000";
+    for (method, path) in TAXII_ROUTES {
+        let path = path
+            .replace("{collection_id}", uuid)
+            .replace("{status_id}", uuid)
+            .replace("{object_id}", &format!("indicator--{uuid}"));
+        let a = srv.call(method, &path, None, None);
+        assert_eq!(a.status, 401, "{method} {path}: {:?}", a.body);
+        assert_eq!(
+            a.headers.get("content-type").and_then(|v| v.to_str().ok()),
+            Some("application/taxii+json;version=2.1"),
+            "{method} {path}"
+        );
+        assert_eq!(a.body["http_status"], "401", "{method} {path}");
+    }
 }
 
 #[test]
@@ -208,6 +256,7 @@ fn request(op: &tocsin_server::Op, case: &str) -> (String, Option<Value>) {
         .replace("{dispute_id}", uuid)
         .replace("{receipt_id}", uuid)
         .replace("{identity}", &format!("identity--{uuid}"))
+        .replace("{collection_id}", uuid)
         .replace("{name}", "full");
     if op.id.contains("notification_target") {
         path = path.replace("/full", "/no-such-target");
@@ -220,6 +269,9 @@ fn request(op: &tocsin_server::Op, case: &str) -> (String, Option<Value>) {
         "inclusion_proof" => path.push_str("?position=0"),
         "consistency_proof" => path.push_str("?from=1"),
         "contribution_status" => path.push_str("?case=2023-0099"),
+        "pull_cursor" => path.push_str(&format!(
+            "?server=http%3A%2F%2Fpartner%2F&collection={uuid}"
+        )),
         _ => {}
     }
     let body = op.body.map(|_| json!("not a request"));

@@ -30,6 +30,7 @@ mod storage_full;
 mod support;
 mod sweep;
 mod tamper;
+mod taxii;
 mod ui;
 mod ui_a11y;
 mod ui_admin;
