@@ -263,6 +263,38 @@ impl Partner {
         Ok(Partner { root, token, http })
     }
 
+    /// One object of the collection by id (its latest version), or `None`
+    /// when the partner has none it lets us see (404).
+    async fn object(&self, collection: Uuid, id: &str) -> Result<Option<Value>> {
+        let url = format!("{}collections/{collection}/objects/{id}/", self.root);
+        let mut req = self
+            .http
+            .get(&url)
+            .header(reqwest::header::ACCEPT, TAXII_MEDIA_TYPE);
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| anyhow!("cannot reach {url}: {e}"))?;
+        let status = resp.status();
+        if status == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let v: Value = serde_json::from_slice(&resp.bytes().await?)
+            .map_err(|e| anyhow!("{url}: {status}, and the answer is not JSON: {e}"))?;
+        if !status.is_success() {
+            let said = v["description"]
+                .as_str()
+                .or(v["title"].as_str())
+                .unwrap_or("");
+            bail!("{url}: {status}: {said}");
+        }
+        // The newest version is the last one of the envelope.
+        Ok(v["objects"].as_array().and_then(|a| a.last()).cloned())
+    }
+
     async fn page(
         &self,
         collection: Uuid,
@@ -325,10 +357,19 @@ impl Partner {
 #[derive(Default)]
 struct Earlier {
     by_id: std::collections::HashMap<String, Value>,
+    /// Ids asked for by id that the partner does not serve.
+    absent: std::collections::HashSet<String>,
 }
 
 /// How many earlier objects a run keeps for later reports to refer to.
 const EARLIER_MAX: usize = 20_000;
+/// How many objects one page's reports may have fetched by id.
+const FETCH_MAX: usize = 1_000;
+
+/// A STIX object the import reads as a threat report.
+fn is_report(o: &Value) -> bool {
+    matches!(o["type"].as_str(), Some("report" | "grouping"))
+}
 
 impl Earlier {
     fn keep(&mut self, objects: &[Value]) {
@@ -337,16 +378,26 @@ impl Earlier {
                 return;
             }
             if let Some(id) = o["id"].as_str()
-                && o["type"] != "report"
+                && !is_report(o)
             {
                 self.by_id.insert(id.to_owned(), o.clone());
             }
         }
     }
 
+    /// An object fetched by id: kept whatever the bound, as a page's
+    /// report needs it now.
+    fn fetched(&mut self, o: Value) {
+        if let Some(id) = o["id"].as_str() {
+            self.by_id.insert(id.to_owned(), o.clone());
+        }
+    }
+
     /// The earlier objects `page` refers to (through any `*_ref` or
-    /// `*_refs` property, and theirs in turn) that the page lacks.
-    fn referred_from(&self, page: &[Value]) -> Vec<Value> {
+    /// `*_refs` property, and theirs in turn) that the page lacks, and the
+    /// ids of those this run has not seen (on a later page, or never
+    /// served).
+    fn referred_from(&self, page: &[Value]) -> (Vec<Value>, Vec<String>) {
         fn refs(v: &Value, out: &mut Vec<String>) {
             if let Value::Object(m) = v {
                 for (k, x) in m {
@@ -368,16 +419,22 @@ impl Earlier {
         let mut wanted = vec![];
         page.iter().for_each(|o| refs(o, &mut wanted));
         let mut added = std::collections::BTreeMap::new();
+        let mut missing = std::collections::BTreeSet::new();
         while let Some(id) = wanted.pop() {
-            if have.contains(id.as_str()) || added.contains_key(&id) {
+            if have.contains(id.as_str()) || added.contains_key(&id) || missing.contains(&id) {
                 continue;
             }
-            if let Some(o) = self.by_id.get(&id) {
-                refs(o, &mut wanted);
-                added.insert(id, o.clone());
+            match self.by_id.get(&id) {
+                Some(o) => {
+                    refs(o, &mut wanted);
+                    added.insert(id, o.clone());
+                }
+                None => {
+                    missing.insert(id);
+                }
             }
         }
-        added.into_values().collect()
+        (added.into_values().collect(), missing.into_iter().collect())
     }
 }
 
@@ -387,12 +444,48 @@ impl Earlier {
 /// idempotency on the report's id and `modified`, so a page fetched twice
 /// imports nothing twice). A page without a report carries nothing the
 /// import takes.
-async fn import(c: &Client, objects: &[Value], earlier: &Earlier) -> Result<usize> {
-    let reports = objects.iter().filter(|o| o["type"] == "report").count();
+async fn import(
+    c: &Client,
+    partner: &Partner,
+    collection: Uuid,
+    objects: &[Value],
+    earlier: &mut Earlier,
+) -> Result<usize> {
+    let reports = objects.iter().filter(|o| is_report(o)).count();
     if reports == 0 {
         return Ok(0);
     }
-    let mut all = earlier.referred_from(objects);
+    // What a report refers to may come on a later page (a bundle
+    // straddling pages, its report first): ask the partner for those
+    // objects by id, and for what they refer to in turn. An id the
+    // partner does not serve (a TLP marking definition, which the import
+    // knows by its published id) is left to the import to judge.
+    let mut fetched = 0;
+    loop {
+        let mut page = objects.to_vec();
+        page.extend(earlier.referred_from(objects).0);
+        let (_, missing) = earlier.referred_from(&page);
+        let missing: Vec<String> = missing
+            .into_iter()
+            .filter(|id| !earlier.absent.contains(id))
+            .collect();
+        if missing.is_empty() {
+            break;
+        }
+        for id in missing {
+            if fetched >= FETCH_MAX {
+                bail!("the page's reports refer to more than {FETCH_MAX} objects it does not hold");
+            }
+            fetched += 1;
+            match partner.object(collection, &id).await? {
+                Some(o) if o["id"].as_str() == Some(id.as_str()) => earlier.fetched(o),
+                _ => {
+                    earlier.absent.insert(id);
+                }
+            }
+        }
+    }
+    let mut all = earlier.referred_from(objects).0;
     all.extend(objects.iter().cloned());
     let bundle = json!({
         "type": "bundle",
@@ -448,7 +541,7 @@ async fn pull(
             )
             .await
             .with_context(|| format!("page {} failed; the cursor stays where it was", pages + 1))?;
-        reports += import(&local, &page.objects, &earlier)
+        reports += import(&local, &partner, collection, &page.objects, &mut earlier)
             .await
             .with_context(|| {
                 format!(

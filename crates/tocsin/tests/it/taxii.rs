@@ -687,3 +687,79 @@ fn a_pulled_report_finds_what_it_refers_to_on_earlier_pages() {
     let cases = local.ok(&puller, "GET", "/api/v1/cases", None);
     assert_eq!(cases["items"].as_array().unwrap().len(), 1, "{cases:?}");
 }
+
+#[test]
+fn a_pulled_report_fetches_what_it_refers_to_from_later_pages() {
+    // A partner's bundle posted with its report first: paged two objects
+    // at a time, the report arrives before the objects it refers to, and
+    // the pull asks the partner for those by id.
+    let p = Deployment::new();
+    let producer = p.serve("2026-12-04T09:00:00Z");
+    let author = producer.account(
+        "analyst.src",
+        &[Role::Analyst],
+        &[EL],
+        "TOP SECRET",
+        &["HCS"],
+    );
+    let report: Value = serde_json::from_str(tocsin::scenarios::KERMAN_REPORT).unwrap();
+    let r = producer.call("POST", "/api/v1/reports", Some(&author), Some(report));
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let case = r.body["case_id"].as_str().unwrap().to_owned();
+    let bundle = producer.ok(&author, "GET", &format!("/api/v1/cases/{case}/stix"), None);
+    let mut objects = bundle["objects"].as_array().unwrap().clone();
+    objects.sort_by_key(|o| o["type"] != "report");
+    assert_eq!(objects[0]["type"], "report");
+
+    let a = Deployment::new();
+    let srv = a.serve("2026-12-04T10:00:00Z");
+    let admin = admin(&srv);
+    let writer = srv.account(
+        "collector.in",
+        &[Role::Collector],
+        &[EL],
+        "SECRET",
+        &["HCS"],
+    );
+    map_producer(&srv, &admin, &bundle);
+    let id = "01935f6e-0000-7000-8000-00000000c077";
+    collection(&srv, &admin, id, "SECRET", &["HCS"]);
+    let status = post(&srv, &writer, id, objects);
+    assert_eq!(status["failure_count"], 0, "{status:?}");
+    let reader = srv.account(
+        "puller.remote",
+        &[Role::Analyst],
+        &[EL],
+        "TOP SECRET",
+        &["HCS"],
+    );
+
+    let b = Deployment::new();
+    let local = b.serve("2026-12-04T11:00:00Z");
+    let puller = local.account("puller", &[Role::Collector], &[EL], "SECRET", &["HCS"]);
+    map_producer(&local, &admin_of(&local), &bundle);
+    let token_file = b.file("partner.token", &reader);
+    let root = format!("{}/taxii2/api/", srv.url);
+    let out = local
+        .cli(&b, &puller)
+        .args([
+            "--json",
+            "taxii",
+            "pull",
+            "--from",
+            &root,
+            "--collection",
+            id,
+            "--page",
+            "2",
+        ])
+        .arg("--token-file")
+        .arg(&token_file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["reports"], 1, "{v:?}");
+    let cases = local.ok(&puller, "GET", "/api/v1/cases", None);
+    assert_eq!(cases["items"].as_array().unwrap().len(), 1, "{cases:?}");
+}
