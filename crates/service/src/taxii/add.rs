@@ -247,7 +247,7 @@ impl Service {
         }
     }
 
-    /// The STIX `report`s to add go through the STIX import
+    /// The STIX `report`s (and `grouping`s) to add go through the STIX import
     /// ([`Service::import_stix`]: the same checks, idempotency and
     /// permission as `POST /api/v1/reports/stix`), with the objects posted
     /// beside them as their bundle. What the import says of each report is
@@ -258,7 +258,14 @@ impl Service {
         p: &Principal,
         sorted: &mut [Sorted],
     ) -> Result<Vec<ObjectOutcome>, ServiceError> {
-        let is_report = |v: &Value| v.get("type").and_then(Value::as_str) == Some("report");
+        // What the import reads as a threat report (MISP writes an event
+        // as a grouping).
+        let is_report = |v: &Value| {
+            matches!(
+                v.get("type").and_then(Value::as_str),
+                Some("report" | "grouping")
+            )
+        };
         let objects: Vec<&Value> = sorted
             .iter()
             .filter_map(|s| match s {
