@@ -307,6 +307,9 @@ pub fn committed_event(stream: &StreamId, env: &EventEnvelope) -> bool {
 
 /// An event read back from a ledger row: its content, or the fact that it
 /// was disposed of.
+// Returned by value and unpacked at once; boxing would cost an allocation
+// per event read.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Content {
     Event(EventEnvelope),
