@@ -9,6 +9,11 @@
 //! ledger's [`Frontier`], and the current version of each stream its group
 //! appends to) and returns exactly the rows to write, or the conflict.
 //!
+//! An event of a record class on a case or the access stream, handed in
+//! with a salt ([`NewEvents::salts`]), becomes a version-2 leaf: the plan
+//! carries its salt and body ([`NewLeaf::content`]) for the backend to
+//! keep beside the leaf, in the same row.
+//!
 //! It does no IO and reads no clock, so the same events give the same
 //! bytes on every backend; a backend only writes what it is given, with
 //! its own SQL, locking and batching.

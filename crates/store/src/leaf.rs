@@ -32,7 +32,8 @@
 
 use crate::model::{EventEnvelope, StreamId};
 
-/// The version appends write today.
+/// A leaf that holds its event (every event but a record handed in with a
+/// salt: see [`committed_event`]).
 pub const LEAF_VERSION: u8 = 1;
 /// A leaf that commits to its event, kept beside it.
 pub const LEAF_VERSION_2: u8 = 2;
