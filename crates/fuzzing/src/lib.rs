@@ -237,15 +237,32 @@ pub fn sanitiser(data: &[u8]) {
     }
 }
 
-/// A ledger leaf: the header and the whole leaf decode alike, and a decoded
-/// leaf re-encodes to one that decodes to the same header and event.
+/// A ledger leaf of either version. Version 1: the header and the whole
+/// leaf decode alike, and a decoded leaf re-encodes to one that decodes to
+/// the same header and event. Version 2: it holds no event (read alone, it
+/// is a disposed one), its own hash verifies it, and the bytes after its
+/// header never verify as content kept beside it unless they are its
+/// commitment's preimage.
 pub fn leaf(data: &[u8]) {
     let peeked = leaf::peek_header(data).map(|(h, body)| (h.stream.to_owned(), body.len()));
     let header = leaf::decode_header(data).map(|(h, body)| (h.stream, body.len()));
     assert_eq!(peeked, header);
+    if let Ok((h, leaf::Sealed::Commitment(c))) = leaf::peek(data) {
+        assert_eq!(h.version, leaf::LEAF_VERSION_2);
+        assert_eq!(peeked, Err(leaf::LeafError::Committed));
+        let read = leaf::decode_stored(data, None).map(|(_, c)| c);
+        assert_eq!(read, Ok(leaf::Content::Disposed));
+        leaf::verify_disposed(data, tocsin_ledger::leaf_hash(data).as_bytes())
+            .expect("a version-2 leaf verifies by its own hash");
+        // The commitment as the body, a zero salt: not its preimage.
+        assert!(leaf::verify_present(data, &[0; 32], c).is_err());
+        return;
+    }
     let Ok((h, env)) = leaf::decode(data) else {
         return;
     };
+    let stored = leaf::decode_stored(data, None).map(|(_, c)| c);
+    assert_eq!(stored, Ok(leaf::Content::Event(env.clone())));
     let again = leaf::encode_event(h.position, &h.stream, h.seq, &env);
     let (h2, env2) = leaf::decode(&again).expect("a re-encoded leaf decodes");
     assert_eq!(h2, h);

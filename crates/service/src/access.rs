@@ -272,15 +272,17 @@ impl Service {
         by: &ActorName,
         event: Event,
     ) -> Result<(), ServiceError> {
+        let events = vec![EventEnvelope {
+            recorded_at: self.now(),
+            actor: by.clone(),
+            event,
+        }];
         self.store
             .append(NewEvents {
                 stream: StreamId::Access,
                 expected_version: None,
-                events: vec![EventEnvelope {
-                    recorded_at: self.now(),
-                    actor: by.clone(),
-                    event,
-                }],
+                salts: crate::salts(&events)?,
+                events,
                 summary: None,
                 docs: vec![],
             })

@@ -100,6 +100,8 @@ impl Service {
                 .append(NewEvents {
                     stream: StreamId::Accounts,
                     expected_version: None,
+                    // Not a case or the access stream: every leaf is version 1.
+                    salts: Vec::new(),
                     events: envelopes(by, now, events.clone()),
                     summary: None,
                     docs,

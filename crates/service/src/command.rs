@@ -286,6 +286,7 @@ impl Service {
             .append(NewEvents {
                 stream: StreamId::Case(case.id),
                 expected_version: Some(case.version),
+                salts: crate::salts(&envelopes)?,
                 events: envelopes,
                 summary: Some(CaseSummary::of(&after, &self.policy)),
                 docs,

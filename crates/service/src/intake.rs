@@ -392,6 +392,7 @@ impl Service {
             .append(NewEvents {
                 stream: StreamId::Case(case_id),
                 expected_version: Some(0),
+                salts: crate::salts(&envelopes)?,
                 events: envelopes,
                 summary: Some(CaseSummary::of(&case, &self.policy)),
                 docs: record(case_id, true),

@@ -86,6 +86,7 @@ pub use tokens::NewToken;
 
 use tocsin_domain::{LoadedPolicy, Timestamp};
 use tocsin_store::Store;
+use tocsin_store::leaf::{SALT_LEN, Salt};
 
 /// How many times a command is re-run when others keep appending first.
 pub(crate) const MAX_ATTEMPTS: u32 = 16;
@@ -125,6 +126,19 @@ const READY_PROBE_EVERY: std::time::Duration = std::time::Duration::from_secs(1)
 
 pub(crate) fn new_uuid() -> uuid::Uuid {
     uuid::Uuid::now_v7()
+}
+
+/// One salt per event, from the operating system's generator (the store
+/// appends an event of a record class as a version-2 leaf committing to
+/// its salt and body: `tocsin_store::leaf`).
+pub(crate) fn salts(events: &[tocsin_store::EventEnvelope]) -> Result<Vec<Salt>, ServiceError> {
+    let mut bytes = vec![0u8; events.len() * SALT_LEN];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| ServiceError::internal("no randomness from the OS", e.to_string()))?;
+    Ok(bytes
+        .chunks_exact(SALT_LEN)
+        .filter_map(|c| Salt::try_from(c).ok())
+        .collect())
 }
 
 impl Service {

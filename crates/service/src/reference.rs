@@ -52,6 +52,8 @@ impl Service {
             .append(NewEvents {
                 stream: StreamId::Reference,
                 expected_version: None,
+                // Not a case or the access stream: every leaf is version 1.
+                salts: Vec::new(),
                 events: envelopes(by, self.now(), vec![event]),
                 summary: None,
                 docs,

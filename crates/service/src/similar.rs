@@ -27,6 +27,7 @@ use tocsin_domain::corroboration::{Fingerprint, Overlap};
 use tocsin_domain::event::Event;
 use tocsin_domain::{CaseId, CaseNumber, ReportId, Timestamp};
 use tocsin_store::StreamId;
+use tocsin_store::leaf::Content;
 
 use crate::access::{Principal, Visible};
 use crate::{Service, ServiceError};
@@ -147,8 +148,12 @@ impl SimilarIndex {
                 if !row.stream.starts_with("case/") {
                     continue;
                 }
-                let Ok((_, env)) = tocsin_store::leaf::decode(row.leaf) else {
-                    // `audit verify` names a damaged leaf; the index skips it.
+                let body = row.content.map(|c| c.body);
+                let Ok((_, Content::Event(env))) =
+                    tocsin_store::leaf::decode_stored(row.leaf, body)
+                else {
+                    // `audit verify` names a damaged leaf; the index skips
+                    // it, and a disposed one has nothing to index.
                     continue;
                 };
                 if let Event::ReportAttached {

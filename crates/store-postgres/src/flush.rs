@@ -14,7 +14,7 @@ use tocsin_store::append::AppendPlan;
 use tocsin_store::columns::{
     CASE_COLUMNS, CASE_UPDATES, CaseRow, REPORT_COLUMNS, REPORT_UPDATES, ReportRow, i64_of,
 };
-use tocsin_store::{CaseSummary, StoreError, counts};
+use tocsin_store::{CaseSummary, LeafRow, StoreError, counts};
 
 use crate::common::{corrupt, db, sqlstate};
 
@@ -26,6 +26,9 @@ pub struct Buffer {
     seqs: Vec<i64>,
     leaves: Vec<Vec<u8>>,
     leaf_hashes: Vec<Vec<u8>>,
+    /// The salt and body beside each leaf (NULL for version 1).
+    salts: Vec<Option<Vec<u8>>>,
+    bodies: Vec<Option<Vec<u8>>>,
     node_levels: Vec<i16>,
     node_idxs: Vec<i64>,
     node_hashes: Vec<Vec<u8>>,
@@ -46,20 +49,15 @@ impl Buffer {
         *self = Buffer::default();
     }
 
-    /// One ledger row.
-    pub fn push_leaf(
-        &mut self,
-        position: u64,
-        stream: String,
-        seq: u64,
-        leaf: Vec<u8>,
-        hash: Vec<u8>,
-    ) {
-        self.positions.push(i64_of(position));
-        self.streams.push(stream);
-        self.seqs.push(i64_of(seq));
-        self.leaves.push(leaf);
-        self.leaf_hashes.push(hash);
+    /// One ledger row, with what is kept beside a version-2 leaf.
+    pub fn push_leaf(&mut self, row: LeafRow<'_>) {
+        self.positions.push(i64_of(row.position));
+        self.streams.push(row.stream.to_owned());
+        self.seqs.push(i64_of(row.seq));
+        self.leaves.push(row.leaf.to_vec());
+        self.leaf_hashes.push(row.leaf_hash.to_vec());
+        self.salts.push(row.content.map(|c| c.salt.to_vec()));
+        self.bodies.push(row.content.map(|c| c.body.to_vec()));
     }
 
     /// Merkle nodes of level >= 1.
@@ -77,9 +75,8 @@ impl Buffer {
             self.opened.insert(id, position);
         }
         self.push_nodes(&plan.nodes);
-        for l in plan.leaves {
-            let hash = l.hash.as_bytes().to_vec();
-            self.push_leaf(l.position, plan.stream_text.clone(), l.seq, l.leaf, hash);
+        for l in &plan.leaves {
+            self.push_leaf(l.row(&plan.stream_text));
         }
     }
 
@@ -104,8 +101,9 @@ impl Buffer {
 
 const FLUSH_LEDGER: &str = "
     l AS (
-        INSERT INTO ledger (position, stream, seq, leaf, leaf_hash)
-        SELECT * FROM unnest($1::int8[], $2::text[], $3::int8[], $4::bytea[], $5::bytea[])
+        INSERT INTO ledger (position, stream, seq, leaf, leaf_hash, content_salt, content_body)
+        SELECT * FROM unnest($1::int8[], $2::text[], $3::int8[], $4::bytea[], $5::bytea[],
+                             $9::bytea[], $10::bytea[])
     )";
 
 const FLUSH_NODES: &str = "
@@ -125,18 +123,18 @@ fn flush_cases() -> String {
                    ARRAY(SELECT x FROM json_array_elements_text(u.compartments::json) WITH ORDINALITY AS j(x, o) ORDER BY o),
                    ARRAY(SELECT x FROM json_array_elements_text(u.elements::json) WITH ORDINALITY AS j(x, o) ORDER BY o),
                    u.restricted, u.sweep_at_us, u.number_year, u.number_seq, u.measures, u.unwarned_from_us
-              FROM unnest($9::text[], $10::int8[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[],
-                          $16::text[], $17::int8[], $18::text[], $19::text[], $20::text[], $21::text[], $22::int8[],
-                          $23::int8[], $24::text[], $25::text[], $26::text[], $27::bool[], $35::int8[],
-                          $36::int8[], $37::int8[], $38::text[], $40::int8[])
+              FROM unnest($11::text[], $12::int8[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[],
+                          $18::text[], $19::int8[], $20::text[], $21::text[], $22::text[], $23::text[], $24::int8[],
+                          $25::int8[], $26::text[], $27::text[], $28::text[], $29::bool[], $37::int8[],
+                          $38::int8[], $39::int8[], $40::text[], $42::int8[])
                    AS u(id, hint, title, state, owner, lead, opened_at, updated_at, version,
                         verdict, reassessment_due, next_step, next_due, next_due_us, escalations,
                         levels, compartments, elements, restricted, sweep_at_us, number_year, number_seq, measures, unwarned_from_us)
             ON CONFLICT (id) DO UPDATE SET {CASE_UPDATES}
         ),
-        d AS (DELETE FROM reports WHERE case_id = ANY($9::text[]) AND NOT (id = ANY($28::text[])))
+        d AS (DELETE FROM reports WHERE case_id = ANY($11::text[]) AND NOT (id = ANY($30::text[])))
         INSERT INTO reports ({REPORT_COLUMNS})
-        SELECT * FROM unnest($28::text[], $29::text[], $30::int8[], $31::text[], $32::text[], $33::text[], $34::bool[], $39::text[])
+        SELECT * FROM unnest($30::text[], $31::text[], $32::int8[], $33::text[], $34::text[], $35::text[], $36::bool[], $41::text[])
         ON CONFLICT (id) DO UPDATE SET {REPORT_UPDATES}"
     )
 }
@@ -171,7 +169,9 @@ pub async fn flush(conn: &mut PgConnection, buf: &mut Buffer) -> Result<(), Stor
         .bind(b.leaf_hashes)
         .bind(b.node_levels)
         .bind(b.node_idxs)
-        .bind(b.node_hashes);
+        .bind(b.node_hashes)
+        .bind(b.salts)
+        .bind(b.bodies);
     let counted = if with_cases {
         Some(count_cases(conn, &b.cases).await?)
     } else {
@@ -353,7 +353,7 @@ impl CaseColumns {
         self.id.push(c.id);
     }
 
-    /// Binds $9..=$40 of the flush statement.
+    /// Binds $11..=$42 of the flush statement.
     fn bind(self, q: PgQuery<'_>) -> PgQuery<'_> {
         q.bind(self.id)
             .bind(self.hint)

@@ -32,13 +32,7 @@ pub async fn import(pool: &PgPool, rows: RawRows) -> Result<(), StoreError> {
             check_continues(size, &leaves)?;
             let mut buf = Buffer::default();
             for row in leaves.iter() {
-                buf.push_leaf(
-                    row.position,
-                    row.stream.to_owned(),
-                    row.seq,
-                    row.leaf.to_vec(),
-                    row.leaf_hash.to_vec(),
-                );
+                buf.push_leaf(row);
             }
             buf.push_nodes(&nodes);
             flush(&mut tx, &mut buf).await?;

@@ -13,8 +13,9 @@ use tocsin_store::columns::{
     self, ReportRow, SUMMARY_COLUMNS, SummaryRow, derived_kinds, i64_of, micros, parse,
 };
 use tocsin_store::{
-    CaseQuery, CaseSummary, Doc, DocKind, LeafPage, LedgerHead, Page, ProjectionDigest, StoreError,
-    StoredCheckpoint, StoredEvent, StreamId, VerdictFilter, contains_pattern,
+    CaseQuery, CaseSummary, Doc, DocKind, LeafContent, LeafPage, LedgerHead, Page,
+    ProjectionDigest, StoreError, StoredCheckpoint, StoredEvent, StreamId, VerdictFilter,
+    contains_pattern,
 };
 
 use crate::common::{col, corrupt, db};
@@ -144,17 +145,19 @@ fn row_doc(r: &PgRow) -> Result<Doc, StoreError> {
 }
 
 pub async fn read_stream(pool: &PgPool, stream: StreamId) -> Result<Vec<StoredEvent>, StoreError> {
-    let rows = sqlx::query("SELECT position, seq, leaf FROM ledger WHERE stream = $1 ORDER BY seq")
-        .bind(stream.to_string())
-        .fetch_all(pool)
-        .await
-        .map_err(db)?;
+    let rows = sqlx::query(
+        "SELECT position, seq, leaf, content_body FROM ledger WHERE stream = $1 ORDER BY seq",
+    )
+    .bind(stream.to_string())
+    .fetch_all(pool)
+    .await
+    .map_err(db)?;
     let mut out = Vec::with_capacity(rows.len());
     for r in &rows {
         let position: i64 = col(r, 0)?;
         let leaf: &[u8] = col(r, 2)?;
-        let (_, envelope) = tocsin_store::leaf::decode(leaf)
-            .map_err(|e| corrupt(format!("ledger position {position}: {e}")))?;
+        let body: Option<&[u8]> = col(r, 3)?;
+        let envelope = tocsin_store::leaf::stored_event(position as u64, leaf, body)?;
         out.push(StoredEvent {
             position: position as u64,
             stream,
@@ -372,7 +375,7 @@ pub async fn ledger_head(pool: &PgPool) -> Result<LedgerHead, StoreError> {
 
 pub async fn read_leaves(pool: &PgPool, from: u64, limit: u32) -> Result<LeafPage, StoreError> {
     let rows = sqlx::query(
-        "SELECT position, stream, seq, leaf, leaf_hash FROM ledger
+        "SELECT position, stream, seq, leaf, leaf_hash, content_salt, content_body FROM ledger
          WHERE position >= $1 ORDER BY position LIMIT $2",
     )
     .bind(i64_of(from))
@@ -384,13 +387,24 @@ pub async fn read_leaves(pool: &PgPool, from: u64, limit: u32) -> Result<LeafPag
     for r in &rows {
         let position: i64 = col(r, 0)?;
         let seq: i64 = col(r, 2)?;
-        page.push(
-            position as u64,
-            col(r, 1)?,
-            seq as u64,
-            col(r, 3)?,
-            col(r, 4)?,
-        );
+        let (position, seq) = (position as u64, seq as u64);
+        let (stream, leaf, hash) = (col(r, 1)?, col(r, 3)?, col(r, 4)?);
+        match (col::<Option<&[u8]>>(r, 5)?, col::<Option<&[u8]>>(r, 6)?) {
+            (None, None) => page.push(position, stream, seq, leaf, hash),
+            (Some(salt), Some(body)) => page.push_with_content(
+                position,
+                stream,
+                seq,
+                leaf,
+                hash,
+                LeafContent { salt, body },
+            ),
+            _ => {
+                return Err(corrupt(format!(
+                    "ledger position {position} keeps a salt or a body without the other"
+                )));
+            }
+        }
     }
     Ok(page)
 }

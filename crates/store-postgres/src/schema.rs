@@ -170,6 +170,12 @@ pub const MIGRATIONS: &[&str] = &[
         n    bigint NOT NULL
     );
     "#,
+    // 6: the salt and body kept beside a version-2 leaf (tocsin_store::leaf),
+    // NULL for a version-1 leaf and for a disposed one.
+    r#"
+    ALTER TABLE ledger ADD COLUMN content_salt bytea;
+    ALTER TABLE ledger ADD COLUMN content_body bytea;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -184,6 +184,40 @@ impl HeldWriters for Held {
 
 tocsin_store::contract_tests!(crate::Databases);
 
+#[async_trait]
+impl tocsin_store::testkit::EditLedger for Databases {
+    async fn set_ledger_column(
+        &self,
+        name: &str,
+        position: u64,
+        column: &str,
+        value: Option<Vec<u8>>,
+    ) {
+        let mut c = self.db(name).conn().await;
+        let r = sqlx::query(&format!(
+            "UPDATE ledger SET {column} = $1 WHERE position = $2"
+        ))
+        .bind(value)
+        .bind(position as i64)
+        .execute(&mut c)
+        .await
+        .unwrap();
+        assert_eq!(r.rows_affected(), 1);
+        let _ = c.close().await;
+    }
+}
+
+#[tokio::test]
+async fn every_edit_of_a_version_2_leaf_is_found() {
+    tocsin_store::testkit::every_edit_of_a_version_2_leaf_is_found::<Databases>().await;
+}
+
+#[tokio::test]
+async fn a_disposed_version_2_leaf_verifies_and_reads_as_disposed() {
+    tocsin_store::testkit::a_disposed_version_2_leaf_verifies_and_reads_as_disposed::<Databases>()
+        .await;
+}
+
 // ---------------------------------------------------------------------------
 // Schema, closing, integrity.
 
@@ -195,7 +229,7 @@ async fn schema_is_marked_and_versioned() {
         s.meta().schema_version,
         tocsin_store_postgres::schema_version()
     );
-    assert_eq!(s.meta().schema_version, 5);
+    assert_eq!(s.meta().schema_version, 6);
     assert_eq!(s.meta().origin, "tocsin.test/unit");
     assert_eq!(s.meta().verifier_key, signer().verifier().to_string());
     let mut c = db.conn().await;
@@ -292,13 +326,14 @@ async fn accounts_of_an_older_database_read_back_under_their_name() {
          ALTER TABLE cases DROP COLUMN unwarned_from_us;
          DROP TABLE case_counts;
          ALTER TABLE reports DROP COLUMN number_format;
+         ALTER TABLE ledger DROP COLUMN content_salt, DROP COLUMN content_body;
          DELETE FROM schema_migrations WHERE version >= 3;",
     )
     .execute(&mut db.conn().await)
     .await
     .unwrap();
     let s = PostgresStore::open(&db.url, Some(signer())).await.unwrap();
-    assert_eq!(s.meta().schema_version, 5);
+    assert_eq!(s.meta().schema_version, 6);
     the_account_and_notice_read_back(&s).await;
     the_cases_read_back_numbered(&s, &numbered).await;
     assert_eq!(kinds(&db).await, stored_account_notice_and_session());

@@ -37,12 +37,7 @@ pub fn import(path: &Path, rows: RawRows) -> Result<(), StoreError> {
             checkpoints,
         } => {
             check_continues(ledger_size(&tx)?, &leaves)?;
-            insert_leaves(
-                &tx,
-                leaves
-                    .iter()
-                    .map(|r| (r.position, r.stream, r.seq, r.leaf, r.leaf_hash)),
-            )?;
+            insert_leaves(&tx, leaves.iter())?;
             insert_nodes(&tx, &nodes)?;
             let mut ins = tx
                 .prepare_cached("INSERT INTO checkpoints (size, note) VALUES (?1, ?2)")

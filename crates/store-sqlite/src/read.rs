@@ -10,8 +10,9 @@ use tocsin_ledger::{Hash, NodeId};
 use tocsin_store::columns::{self, ReportRow, SUMMARY_COLUMNS, SummaryRow, micros, parse};
 use tocsin_store::counts::CaseGauges;
 use tocsin_store::{
-    CaseQuery, CaseSummary, Doc, DocKind, LeafPage, LedgerHead, Page, ProjectionDigest, StoreError,
-    StoredCheckpoint, StoredEvent, StreamId, VerdictFilter, contains_pattern,
+    CaseQuery, CaseSummary, Doc, DocKind, LeafContent, LeafPage, LedgerHead, Page,
+    ProjectionDigest, StoreError, StoredCheckpoint, StoredEvent, StreamId, VerdictFilter,
+    contains_pattern,
 };
 
 use crate::common::sql;
@@ -50,15 +51,16 @@ pub fn read_nodes(conn: &Connection, ids: &[NodeId]) -> Result<Vec<Option<Hash>>
 
 pub fn read_stream(conn: &Connection, stream: StreamId) -> Result<Vec<StoredEvent>, StoreError> {
     let mut stmt = conn
-        .prepare_cached("SELECT position, seq, leaf FROM ledger WHERE stream = ?1 ORDER BY seq")
+        .prepare_cached(
+            "SELECT position, seq, leaf, content_body FROM ledger WHERE stream = ?1 ORDER BY seq",
+        )
         .map_err(sql)?;
     let mut rows = stmt.query([stream.to_string()]).map_err(sql)?;
     let mut out = Vec::new();
     while let Some(r) = rows.next().map_err(sql)? {
         let position = r.get::<_, i64>(0).map_err(sql)? as u64;
         let leaf = blob(r, 2)?;
-        let (_, envelope) = tocsin_store::leaf::decode(leaf)
-            .map_err(|e| StoreError::Corrupt(format!("ledger position {position}: {e}")))?;
+        let envelope = tocsin_store::leaf::stored_event(position, leaf, opt_blob(r, 3)?)?;
         out.push(StoredEvent {
             position,
             stream,
@@ -75,6 +77,14 @@ fn blob<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> Result<&'r [u8], StoreError> 
         .map_err(sql)?
         .as_bytes()
         .map_err(|_| StoreError::Corrupt(format!("column {i} of a stored row does not hold bytes")))
+}
+
+/// Column `i` as bytes, or NULL.
+fn opt_blob<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> Result<Option<&'r [u8]>, StoreError> {
+    match r.get_ref(i).map_err(sql)? {
+        rusqlite::types::ValueRef::Null => Ok(None),
+        _ => blob(r, i).map(Some),
+    }
 }
 
 /// A list of strings stored as JSON text.
@@ -397,7 +407,7 @@ pub fn ledger_head(conn: &Connection) -> Result<LedgerHead, StoreError> {
 pub fn read_leaves(conn: &Connection, from: u64, limit: u32) -> Result<LeafPage, StoreError> {
     let mut stmt = conn
         .prepare_cached(
-            "SELECT position, stream, seq, leaf, leaf_hash FROM ledger
+            "SELECT position, stream, seq, leaf, leaf_hash, content_salt, content_body FROM ledger
              WHERE position >= ?1 ORDER BY position LIMIT ?2",
         )
         .map_err(sql)?;
@@ -408,13 +418,27 @@ pub fn read_leaves(conn: &Connection, from: u64, limit: u32) -> Result<LeafPage,
     while let Some(r) = rows.next().map_err(sql)? {
         let stream = std::str::from_utf8(blob(r, 1)?)
             .map_err(|_| StoreError::Corrupt("a ledger stream id is not UTF-8".into()))?;
-        page.push(
+        let (position, seq) = (
             r.get::<_, i64>(0).map_err(sql)? as u64,
-            stream,
             r.get::<_, i64>(2).map_err(sql)? as u64,
-            blob(r, 3)?,
-            blob(r, 4)?,
         );
+        let (leaf, hash) = (blob(r, 3)?, blob(r, 4)?);
+        match (opt_blob(r, 5)?, opt_blob(r, 6)?) {
+            (None, None) => page.push(position, stream, seq, leaf, hash),
+            (Some(salt), Some(body)) => page.push_with_content(
+                position,
+                stream,
+                seq,
+                leaf,
+                hash,
+                LeafContent { salt, body },
+            ),
+            _ => {
+                return Err(StoreError::Corrupt(format!(
+                    "ledger position {position} keeps a salt or a body without the other"
+                )));
+            }
+        }
     }
     Ok(page)
 }

@@ -141,6 +141,12 @@ pub const MIGRATIONS: &[&str] = &[
         n    INTEGER NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 7: the salt and body kept beside a version-2 leaf (tocsin_store::leaf),
+    // NULL for a version-1 leaf and for a disposed one.
+    r#"
+    ALTER TABLE ledger ADD COLUMN content_salt BLOB;
+    ALTER TABLE ledger ADD COLUMN content_body BLOB;
+    "#,
 ];
 
 /// The schema version this build writes.

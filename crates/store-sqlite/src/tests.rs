@@ -74,6 +74,37 @@ impl HeldWriters for Held {
 
 tocsin_store::contract_tests!(crate::tests::Files);
 
+#[async_trait]
+impl tocsin_store::testkit::EditLedger for Files {
+    async fn set_ledger_column(
+        &self,
+        name: &str,
+        position: u64,
+        column: &str,
+        value: Option<Vec<u8>>,
+    ) {
+        let c = Connection::open(self.path(name)).unwrap();
+        let n = c
+            .execute(
+                &format!("UPDATE ledger SET {column} = ?1 WHERE position = ?2"),
+                rusqlite::params![value, position as i64],
+            )
+            .unwrap();
+        assert_eq!(n, 1);
+    }
+}
+
+#[tokio::test]
+async fn every_edit_of_a_version_2_leaf_is_found() {
+    tocsin_store::testkit::every_edit_of_a_version_2_leaf_is_found::<Files>().await;
+}
+
+#[tokio::test]
+async fn a_disposed_version_2_leaf_verifies_and_reads_as_disposed() {
+    tocsin_store::testkit::a_disposed_version_2_leaf_verifies_and_reads_as_disposed::<Files>()
+        .await;
+}
+
 // ---------------------------------------------------------------------------
 // SQLite's own.
 
@@ -82,7 +113,7 @@ async fn schema_is_marked_and_versioned() {
     let f = Files::new().await;
     let s = f.create(MAIN).await;
     assert_eq!(s.meta().schema_version, schema::latest());
-    assert_eq!(s.meta().schema_version, 6);
+    assert_eq!(s.meta().schema_version, 7);
     let c = Connection::open(s.path()).unwrap();
     let app: i32 = c
         .query_row("PRAGMA application_id", [], |r| r.get(0))
@@ -149,11 +180,13 @@ async fn accounts_of_an_older_database_read_back_under_their_name() {
              ALTER TABLE cases DROP COLUMN unwarned_from_us;
              DROP TABLE case_counts;
              ALTER TABLE reports DROP COLUMN number_format;
+             ALTER TABLE ledger DROP COLUMN content_salt;
+             ALTER TABLE ledger DROP COLUMN content_body;
              PRAGMA user_version = 3;",
         )
         .unwrap();
     let s = SqliteStore::open(&path, Some(signer())).unwrap();
-    assert_eq!(s.meta().schema_version, 6);
+    assert_eq!(s.meta().schema_version, 7);
     let kim = the_account_and_notice_read_back(&s).await;
     the_cases_read_back_numbered(&s, &numbered).await;
     assert_eq!(kinds(&path), stored_account_notice_and_session());

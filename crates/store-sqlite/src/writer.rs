@@ -26,7 +26,7 @@ use tocsin_store::columns::{
 use tocsin_store::counts;
 use tocsin_store::group::{Group, Job, Running, Space};
 use tocsin_store::{
-    Appended, CaseSummary, Doc, DocKind, DocWrite, NewEvents, StoreError, StreamId,
+    Appended, CaseSummary, Doc, DocKind, DocWrite, LeafRow, NewEvents, StoreError, StreamId,
 };
 
 use crate::common::{is_constraint, sql};
@@ -214,19 +214,29 @@ fn last_case_numbers(conn: &Connection, years: Vec<u16>) -> Result<Vec<(u16, u32
         .collect()
 }
 
-/// Writes ledger rows (a planned append's, or imported ones).
+/// Writes ledger rows (a planned append's, or imported ones), with the
+/// salt and body kept beside a version-2 leaf.
 pub fn insert_leaves<'a>(
     conn: &Connection,
-    rows: impl IntoIterator<Item = (u64, &'a str, u64, &'a [u8], &'a [u8])>,
+    rows: impl IntoIterator<Item = LeafRow<'a>>,
 ) -> Result<(), StoreError> {
     let mut ins = conn
         .prepare_cached(
-            "INSERT INTO ledger (position, stream, seq, leaf, leaf_hash) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO ledger (position, stream, seq, leaf, leaf_hash, content_salt, content_body)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )
         .map_err(sql)?;
-    for (position, stream, seq, leaf, hash) in rows {
-        ins.execute(params![i64_of(position), stream, i64_of(seq), leaf, hash])
-            .map_err(sql)?;
+    for r in rows {
+        ins.execute(params![
+            i64_of(r.position),
+            r.stream,
+            i64_of(r.seq),
+            r.leaf,
+            r.leaf_hash,
+            r.content.map(|c| c.salt),
+            r.content.map(|c| c.body),
+        ])
+        .map_err(sql)?;
     }
     Ok(())
 }
@@ -259,18 +269,7 @@ fn append(
         tocsin_store::faults::injected("store::append")
     ));
     let plan = planner.plan(batch)?;
-    insert_leaves(
-        conn,
-        plan.leaves.iter().map(|l| {
-            (
-                l.position,
-                plan.stream_text.as_str(),
-                l.seq,
-                l.leaf.as_slice(),
-                l.hash.as_bytes().as_slice(),
-            )
-        }),
-    )?;
+    insert_leaves(conn, plan.leaves.iter().map(|l| l.row(&plan.stream_text)))?;
     insert_nodes(conn, &plan.nodes)?;
     if let Some(s) = &batch.summary {
         upsert_case(conn, s, plan.number)?;

@@ -9,6 +9,11 @@
 //! ledger's [`Frontier`], and the current version of each stream its group
 //! appends to) and returns exactly the rows to write, or the conflict.
 //!
+//! An event of a record class on a case or the access stream, handed in
+//! with a salt ([`NewEvents::salts`]), becomes a version-2 leaf: the plan
+//! carries its salt and body ([`NewLeaf::content`]) for the backend to
+//! keep beside the leaf, in the same row.
+//!
 //! It does no IO and reads no clock, so the same events give the same
 //! bytes on every backend; a backend only writes what it is given, with
 //! its own SQL, locking and batching.
@@ -28,7 +33,7 @@ use std::collections::HashMap;
 use tocsin_domain::{CaseId, CaseNumber};
 use tocsin_ledger::{Checkpoint, Frontier, Hash, NodeId, NoteSigner, leaf_hash};
 
-use crate::leaf::encode_event;
+use crate::leaf::{Salt, committed_event, encode_body, encode_event, encode_v2};
 use crate::{Appended, LeafPage, NewEvents, StoreError, StreamId};
 
 /// Plans the appends of one group, in order, from the state of the ledger
@@ -70,6 +75,43 @@ pub struct NewLeaf {
     pub leaf: Vec<u8>,
     /// The leaf's Merkle hash (level 0 of the tree).
     pub hash: Hash,
+    /// What is kept beside a version-2 leaf (its salt and the event's
+    /// JSON); `None` for a version-1 leaf.
+    pub content: Option<NewContent>,
+}
+
+impl NewLeaf {
+    /// The row to write, in `stream` (its text form).
+    pub fn row<'a>(&'a self, stream: &'a str) -> crate::LeafRow<'a> {
+        crate::LeafRow {
+            position: self.position,
+            stream,
+            seq: self.seq,
+            leaf: &self.leaf,
+            leaf_hash: self.hash.as_bytes().as_slice(),
+            content: self.content.as_ref().map(|c| crate::LeafContent {
+                salt: &c.salt.0,
+                body: &c.body,
+            }),
+        }
+    }
+}
+
+/// The salt and body kept beside a version-2 leaf, in the same row.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewContent {
+    pub salt: Salt,
+    /// The envelope's JSON, as a version-1 leaf would hold it.
+    pub body: Vec<u8>,
+}
+
+impl std::fmt::Debug for NewContent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewContent")
+            .field("salt", &self.salt)
+            .field("body", &String::from_utf8_lossy(&self.body))
+            .finish()
+    }
 }
 
 /// What one append writes to the ledger, and what its caller is answered.
@@ -114,6 +156,11 @@ pub struct Sealed {
 #[derive(Debug, thiserror::Error)]
 #[error("the writer did not read {0} before planning an append")]
 pub struct UnreadVersion(String);
+
+/// A batch whose salts are not one per event: a bug in the caller.
+#[derive(Debug, thiserror::Error)]
+#[error("the batch has {0} salts for {1} events")]
+pub struct SaltCount(usize, usize);
 
 impl Planner {
     /// A planner for a ledger whose right edge is `frontier`, whose
@@ -183,13 +230,26 @@ impl Planner {
             }
             None => None,
         };
+        if !batch.salts.is_empty() && batch.salts.len() != batch.events.len() {
+            return Err(StoreError::backend(
+                "cannot plan the append",
+                SaltCount(batch.salts.len(), batch.events.len()),
+            ));
+        }
         let first_position = self.frontier.size();
         let count = batch.events.len();
         let mut leaves = Vec::with_capacity(count);
         let mut nodes = Vec::with_capacity(count);
-        for (env, seq) in batch.events.iter().zip(expected + 1..) {
+        for ((i, env), seq) in batch.events.iter().enumerate().zip(expected + 1..) {
             let position = self.frontier.size();
-            let leaf = encode_event(position, &stream_text, seq, env);
+            let (leaf, content) = match batch.salts.get(i) {
+                Some(salt) if committed_event(&batch.stream, env) => {
+                    let body = encode_body(env);
+                    let leaf = encode_v2(position, &batch.stream, seq, salt, &body);
+                    (leaf, Some(NewContent { salt: *salt, body }))
+                }
+                _ => (encode_event(position, &stream_text, seq, env), None),
+            };
             let hash = leaf_hash(&leaf);
             self.frontier.push(hash, &mut nodes);
             leaves.push(NewLeaf {
@@ -197,6 +257,7 @@ impl Planner {
                 seq,
                 leaf,
                 hash,
+                content,
             });
         }
         let version = expected + count as u64;

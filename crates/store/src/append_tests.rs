@@ -366,3 +366,52 @@ proptest! {
         prop_assert_eq!(p.into_frontier().root(), tree.root());
     }
 }
+
+/// The fixed history with a version-2 leaf: a record (a read of
+/// restricted content) handed in with a salt, beside a structural event
+/// with one (version 1). Pinned bytes; the commitment was recomputed
+/// with Python's hashlib from the body and salt below.
+#[test]
+fn a_fixed_history_with_a_version_2_leaf_gives_the_same_bytes_as_always() {
+    let mut p = Planner::new(Frontier::new(), [(case(1), 0)], []);
+    let read = EventEnvelope {
+        recorded_at: "2024-01-01T00:00:00Z".parse().unwrap(),
+        actor: ActorName::new("a").unwrap(),
+        event: Event::ContentRead {
+            case_id: CaseId::from_uuid(tocsin_domain::ids::Uuid::from_u128(1)),
+            parts: vec!["narrative".into()],
+        },
+    };
+    let b = NewEvents::new(case(1), 0, vec![event(0), read.clone()])
+        .salted(vec![crate::leaf::Salt([1; 32]), crate::leaf::Salt([7; 32])]);
+    let plan = p.plan(&b).unwrap();
+    let [v1, v2] = &plan.leaves[..] else {
+        panic!("two leaves")
+    };
+    assert_eq!(v1.leaf, encode(0, &case(1), 1, &encode_body(&event(0))));
+    assert_eq!(v1.content, None);
+    let body = encode_body(&read);
+    assert_eq!(
+        String::from_utf8(body.clone()).unwrap(),
+        r#"{"recorded_at":"2024-01-01T00:00:00Z","actor":"a","event":{"type":"content_read","case_id":"00000000-0000-0000-0000-000000000001","parts":["narrative"]}}"#
+    );
+    assert_eq!(
+        v2.content,
+        Some(NewContent {
+            salt: crate::leaf::Salt([7; 32]),
+            body
+        })
+    );
+    let hex = |b: &[u8]| b.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    assert_eq!(
+        hex(&v2.leaf),
+        "02000000000000000100000000000000020029636173652f30303030303030302d303030302d30\
+         3030302d303030302d30303030303030303030303129f0592e5e0c58b2485627179389034f291f\
+         678e0dc0fd3fc2b6b58d1ad50813"
+    );
+    let sealed = p.seal("tocsin.test/unit", &signer()).unwrap().unwrap();
+    assert_eq!(
+        sealed.root.to_base64(),
+        "uUBWOZmYDE282A3h4P0wVO+rWoxqRqXZLOYwgTBdlEo="
+    );
+}

@@ -71,6 +71,10 @@ pub enum StoreError {
     },
     #[error("the store is shut down")]
     Closed,
+    /// The event at `position` was disposed of (its version-2 leaf's
+    /// content is gone), and this reader cannot show a disposed event yet.
+    #[error("the event at ledger position {position} was disposed of: its content is gone")]
+    Disposed { position: u64 },
 }
 
 impl StoreError {

@@ -32,7 +32,8 @@
 
 use crate::model::{EventEnvelope, StreamId};
 
-/// The version appends write today.
+/// A leaf that holds its event (every event but a record handed in with a
+/// salt: see [`committed_event`]).
 pub const LEAF_VERSION: u8 = 1;
 /// A leaf that commits to its event, kept beside it.
 pub const LEAF_VERSION_2: u8 = 2;
@@ -71,6 +72,8 @@ pub enum LeafError {
     Commitment(usize),
     #[error("a version-2 leaf holds a commitment, not its event: the body is kept beside it")]
     Committed,
+    #[error("a version-1 leaf holds its event, yet content is kept beside it")]
+    Beside,
 }
 
 /// Encodes the body (JSON) of an envelope once; the header is added at append time.
@@ -292,6 +295,67 @@ pub fn verify_disposed(leaf: &[u8], leaf_hash: &[u8]) -> Result<(), CommitError>
         return Err(CommitError::Hash);
     }
     Ok(())
+}
+
+/// Whether an event is appended as a version-2 leaf (given a salt): an
+/// event of a record class ([`tocsin_domain::event::Event::record_class`])
+/// on a case or the access stream, whatever the schedules say today, so a
+/// schedule adopted later can still reach it. Structural events stay
+/// version 1: there is nothing in them to dispose of.
+pub fn committed_event(stream: &StreamId, env: &EventEnvelope) -> bool {
+    matches!(stream, StreamId::Case(_) | StreamId::Access) && env.event.record_class().is_some()
+}
+
+/// An event read back from a ledger row: its content, or the fact that it
+/// was disposed of.
+// Returned by value and unpacked at once; boxing would cost an allocation
+// per event read.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug, PartialEq)]
+pub enum Content {
+    Event(EventEnvelope),
+    /// A version-2 leaf whose salt and body are gone.
+    Disposed,
+}
+
+/// Reads the event of a stored ledger row of either version: a version-1
+/// leaf holds its JSON (`body` must be `None`); a version-2 leaf's is the
+/// `body` kept beside it, or, with none, the event was disposed of. The
+/// commitment is not checked here (`audit verify` checks it), as a
+/// version-1 leaf's hash is not checked on a read.
+pub fn decode_stored<'a>(
+    leaf: &'a [u8],
+    body: Option<&[u8]>,
+) -> Result<(LeafHeaderRef<'a>, Content), LeafError> {
+    let parse = |json: &[u8]| {
+        serde_json::from_slice::<EventEnvelope>(json)
+            .map(Content::Event)
+            .map_err(|e| LeafError::Body(e.to_string()))
+    };
+    match (peek(leaf)?, body) {
+        ((h, Sealed::Body(json)), None) => Ok((h, parse(json)?)),
+        ((_, Sealed::Body(_)), Some(_)) => Err(LeafError::Beside),
+        ((h, Sealed::Commitment(_)), Some(json)) => Ok((h, parse(json)?)),
+        ((h, Sealed::Commitment(_)), None) => Ok((h, Content::Disposed)),
+    }
+}
+
+/// The event of the stored row at `position` for `read_stream`
+/// ([`decode_stored`]): damage is [`crate::StoreError::Corrupt`], a
+/// disposed event [`crate::StoreError::Disposed`] (a stream cannot show
+/// one yet).
+pub fn stored_event(
+    position: u64,
+    leaf: &[u8],
+    body: Option<&[u8]>,
+) -> Result<EventEnvelope, crate::StoreError> {
+    match decode_stored(leaf, body) {
+        Ok((_, Content::Event(env))) => Ok(env),
+        Ok((_, Content::Disposed)) => Err(crate::StoreError::Disposed { position }),
+        Err(e) => Err(crate::StoreError::Corrupt(format!(
+            "ledger position {position}: {e}"
+        ))),
+    }
 }
 
 #[cfg(test)]

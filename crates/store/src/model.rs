@@ -129,6 +129,13 @@ pub struct NewEvents {
     /// account after an `account_created` event, an idempotency record, a queued
     /// notice). A failed expectation fails the whole append.
     pub docs: Vec<DocWrite>,
+    /// One random salt per event, in order, drawn by the caller (the
+    /// service, from the operating system's generator): an event of a
+    /// record class on a case or the access stream is appended as a
+    /// version-2 leaf committing to its salt and body
+    /// ([`crate::leaf::encode_v2`]). Empty: every event as version 1.
+    /// Never part of the event's JSON.
+    pub salts: Vec<crate::leaf::Salt>,
 }
 
 impl NewEvents {
@@ -152,7 +159,14 @@ impl NewEvents {
             events,
             summary: None,
             docs: Vec::new(),
+            salts: Vec::new(),
         }
+    }
+
+    /// The same batch with `salts` (one per event).
+    pub fn salted(mut self, salts: Vec<crate::leaf::Salt>) -> Self {
+        self.salts = salts;
+        self
     }
 }
 

@@ -427,6 +427,8 @@ impl Service {
                 .append(NewEvents {
                     stream: StreamId::Registry,
                     expected_version: None,
+                    // Not a case or the access stream: every leaf is version 1.
+                    salts: Vec::new(),
                     events: crate::command::envelopes(
                         actor,
                         now,

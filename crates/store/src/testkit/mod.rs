@@ -12,11 +12,13 @@
 mod cases;
 mod copy;
 mod docs;
+mod leaf_v2;
 mod ledger;
 
 pub use cases::*;
 pub use copy::*;
 pub use docs::*;
+pub use leaf_v2::*;
 pub use ledger::*;
 
 use std::sync::Arc;
@@ -87,7 +89,9 @@ macro_rules! contract_tests {
                 case_lists_page_filter_and_carry_their_reports,
                 case_lists_filter_by_determination_element_and_title,
                 cases_are_numbered_by_year_in_ledger_order,
-                replacing_projections_rebuilds_cases_and_derived_documents
+                replacing_projections_rebuilds_cases_and_derived_documents,
+                version_2_leaves_read_back_verify_and_copy,
+                a_batch_with_salts_not_one_per_event_writes_nothing
             );
             $crate::contract_tests!(@threads $fixture;
                 concurrent_appends_share_commits_and_conflicts_spoil_nothing,

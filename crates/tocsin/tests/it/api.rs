@@ -1056,10 +1056,14 @@ fn the_committed_openapi_document_is_the_generated_one() {
 
 /// `template` with `{}` replaced by "the leaf contains the bytes ?1", in
 /// the backend's SQL.
+/// `template` with `{}` replaced by a test that a ledger row holds `?1`,
+/// in its leaf or in the body kept beside a version-2 leaf.
 fn contains_sql(d: &Deployment, template: &str) -> String {
     let test = match d.backend {
-        crate::support::Backend::Sqlite => "instr(leaf, ?1) > 0",
-        crate::support::Backend::Postgres => "position(?1 in leaf) > 0",
+        crate::support::Backend::Sqlite => "(instr(leaf, ?1) > 0 OR instr(content_body, ?1) > 0)",
+        crate::support::Backend::Postgres => {
+            "(position(?1 in leaf) > 0 OR position(?1 in content_body) > 0)"
+        }
     };
     template.replace("{}", test)
 }

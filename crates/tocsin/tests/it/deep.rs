@@ -157,6 +157,7 @@ fn an_action_by_an_account_without_the_role_then_is_named() {
         }],
         summary: None,
         docs: vec![],
+        salts: vec![],
     }));
     let position = forged.expect("append").first_position;
     drop(store);

@@ -868,6 +868,7 @@ fn serve_process(d: &Deployment, now: &str) -> (Child, String) {
 }
 
 fn escalations(d: &Deployment) -> i64 {
+    // A structural event: its JSON is in its version-1 leaf.
     let test = match d.backend {
         crate::support::Backend::Sqlite => "instr(leaf, ?1) > 0",
         crate::support::Backend::Postgres => "position(?1 in leaf) > 0",

@@ -4,7 +4,7 @@
 //! `ledger_head` in step with the rows, as SQLite derives it from them).
 
 use tocsin_ledger::{Checkpoint, Frontier, NoteSigner, leaf_hash};
-use tocsin_store::leaf::{decode_header, encode};
+use tocsin_store::leaf::{Salt, commitment, decode_header, encode, peek};
 use tocsin_store::{EventEnvelope, StreamId};
 
 use crate::p;
@@ -49,6 +49,49 @@ fn leaf(c: &Sql, pos: i64) -> Vec<u8> {
     c.row("SELECT leaf FROM ledger WHERE position = ?1", p![pos])[0].b()
 }
 
+/// The first position from `from` whose version-1 leaf holds `needle`.
+fn v1_leaf_with(c: &Sql, from: i64, needle: &str) -> i64 {
+    (from..)
+        .take(18)
+        .find(|&pos| {
+            let l = leaf(c, pos);
+            l[0] == 1 && String::from_utf8_lossy(&l).contains(needle)
+        })
+        .expect("a version-1 leaf holding it")
+}
+
+/// The first position from `from` of a version-2 leaf whose body (kept
+/// beside it) holds `needle`, with its salt and body.
+fn v2_row_with(c: &Sql, from: i64, needle: &str) -> (i64, Vec<u8>, Vec<u8>) {
+    (from..)
+        .take(18)
+        .find_map(|pos| {
+            let r = c.row(
+                "SELECT leaf, content_salt, content_body FROM ledger WHERE position = ?1",
+                p![pos],
+            );
+            let l = r[0].b();
+            if l[0] != 2 {
+                return None;
+            }
+            let body = r[2].b();
+            String::from_utf8_lossy(&body)
+                .contains(needle)
+                .then(|| (pos, r[1].b(), body))
+        })
+        .expect("a version-2 leaf whose body holds it")
+}
+
+/// `body` with the first `needle` in it changed.
+fn edited(body: &[u8], needle: &str) -> Vec<u8> {
+    let i = String::from_utf8_lossy(body)
+        .find(needle)
+        .expect("the needle");
+    let mut b = body.to_vec();
+    b[i] = b'X';
+    b
+}
+
 /// The leaf hashes of the whole ledger, in order.
 fn leaf_hashes(c: &Sql) -> Vec<Vec<u8>> {
     c.rows("SELECT leaf_hash FROM ledger ORDER BY position", &[])
@@ -61,14 +104,46 @@ fn leaf_hashes(c: &Sql) -> Vec<Vec<u8>> {
 fn edited_field_is_detected() {
     let (d, base) = demo();
     let c = db(&d);
-    let pos = base + 5;
-    let mut l = leaf(&c, pos);
-    let s = String::from_utf8_lossy(&l).into_owned();
-    let i = s.find("analyst.kim").expect("actor in leaf");
-    l[i] = b'X';
+    let pos = v1_leaf_with(&c, base, "analyst.kim");
+    let l = edited(&leaf(&c, pos), "analyst.kim");
     c.exec(
         "UPDATE ledger SET leaf = ?1 WHERE position = ?2",
         p![l, pos],
+    );
+    assert_fails_at(&d, pos as u64, "is not the hash of the stored leaf");
+}
+
+/// A record's event is kept beside its version-2 leaf: an edit of it, or
+/// of its salt, or of the commitment in the leaf, is found.
+#[test]
+fn edited_content_of_a_version_2_leaf_is_detected() {
+    let (d, base) = demo();
+    let c = db(&d);
+    let (pos, salt, body) = v2_row_with(&c, base, "analyst.kim");
+    c.exec(
+        "UPDATE ledger SET content_body = ?1 WHERE position = ?2",
+        p![edited(&body, "analyst.kim"), pos],
+    );
+    assert_fails_at(&d, pos as u64, "does not match its commitment");
+    let mut other = salt.clone();
+    other[0] ^= 1;
+    c.exec(
+        "UPDATE ledger SET content_body = ?1, content_salt = ?2 WHERE position = ?3",
+        p![&body, &other, pos],
+    );
+    assert_fails_at(&d, pos as u64, "does not match its commitment");
+    c.exec(
+        "UPDATE ledger SET content_salt = ?1 WHERE position = ?2",
+        p![&salt, pos],
+    );
+    let ok = d.run(&["audit", "verify"]);
+    assert!(ok.status.success(), "restored: {}", stdout(&ok));
+    let mut l = leaf(&c, pos);
+    let last = l.len() - 1;
+    l[last] ^= 1;
+    c.exec(
+        "UPDATE ledger SET leaf = ?1 WHERE position = ?2",
+        p![&l, pos],
     );
     assert_fails_at(&d, pos as u64, "is not the hash of the stored leaf");
 }
@@ -128,9 +203,10 @@ fn swapped_events_with_rewritten_headers_are_detected() {
     let (x, y) = (base + 4, base + 9);
     let (l4, l9) = (leaf(&c, x), leaf(&c, y));
     let rewrite = |pos: u64, l: &[u8]| -> i64 {
-        let (h, body) = decode_header(l).unwrap();
-        let stream: StreamId = h.stream.parse().unwrap();
-        let new = encode(pos, &stream, h.seq, body);
+        // Either version: the position is bytes 1..9 of the header.
+        let (h, _) = peek(l).unwrap();
+        let mut new = l.to_vec();
+        new[1..9].copy_from_slice(&pos.to_be_bytes());
         c.exec(
             "UPDATE ledger SET stream = ?2, seq = ?3, leaf = ?4, leaf_hash = ?5 WHERE position = ?1",
             p![pos as i64, h.stream, 1_000_000 + pos as i64, &new, leaf_hash(&new).as_bytes().as_slice()],
@@ -255,18 +331,41 @@ fn consistent_rewrite_without_the_key_is_caught_by_the_signed_roots() {
     // only the signed checkpoints can tell, and they localise the change.
     let (d, base) = demo();
     let c = db(&d);
-    let pos = base + 6;
-    let mut l = leaf(&c, pos);
-    let s = String::from_utf8_lossy(&l).into_owned();
-    let i = s.find("analyst.kim").unwrap();
-    l[i] = b'X';
+    let pos = v1_leaf_with(&c, base + 6, "analyst.kim");
+    let l = edited(&leaf(&c, pos), "analyst.kim");
     c.exec(
         "UPDATE ledger SET leaf = ?1, leaf_hash = ?2 WHERE position = ?3",
         p![&l, leaf_hash(&l).as_bytes().as_slice(), pos],
     );
+    caught_by_the_signed_roots(&d, &c, pos);
+}
+
+#[test]
+fn consistent_rewrite_of_a_version_2_record_is_caught_by_the_signed_roots() {
+    // The body beside a version-2 leaf edited, its commitment recomputed
+    // with the same salt, the leaf, its hash and every node rewritten.
+    let (d, base) = demo();
+    let c = db(&d);
+    let (pos, salt, body) = v2_row_with(&c, base + 6, "analyst.kim");
+    let body = edited(&body, "analyst.kim");
+    let salt = Salt::try_from(salt.as_slice()).unwrap();
+    let mut l = leaf(&c, pos);
+    let tail = l.len() - 32;
+    l[tail..].copy_from_slice(&commitment(&salt, &body));
+    c.exec(
+        "UPDATE ledger SET leaf = ?1, leaf_hash = ?2, content_body = ?3 WHERE position = ?4",
+        p![&l, leaf_hash(&l).as_bytes().as_slice(), &body, pos],
+    );
+    caught_by_the_signed_roots(&d, &c, pos);
+}
+
+/// After a consistent rewrite of position `pos` (the stored nodes are
+/// rewritten here), verify fails on the signed checkpoints, naming a
+/// range that holds `pos`.
+fn caught_by_the_signed_roots(d: &Deployment, c: &Sql, pos: i64) {
     c.exec("DELETE FROM merkle_nodes", &[]);
     let mut f = Frontier::new();
-    for h in leaf_hashes(&c) {
+    for h in leaf_hashes(c) {
         let mut out = Vec::new();
         f.push(tocsin_ledger::Hash::from_slice(&h).unwrap(), &mut out);
         for (id, h) in out {
