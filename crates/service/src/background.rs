@@ -59,6 +59,7 @@ impl LedgerCheck {
     ) -> Result<Result<VerifyReport, Failure>, ServiceError> {
         let progress = |done: u64, total: u64| counter.set(done, total);
         let opts = VerifyOptions {
+            accept_disposed: false,
             verifier: self.verifier.clone(),
             since: None,
             deep: false,

@@ -141,6 +141,14 @@ pub(crate) fn salts(events: &[tocsin_store::EventEnvelope]) -> Result<Vec<Salt>,
         .collect())
 }
 
+/// `batch` with one salt per event ([`salts`]).
+pub(crate) fn salted(
+    batch: tocsin_store::NewEvents,
+) -> Result<tocsin_store::NewEvents, ServiceError> {
+    let salts = salts(&batch.events)?;
+    Ok(batch.salted(salts))
+}
+
 impl Service {
     pub fn new(store: Arc<dyn Store>, policy: Arc<LoadedPolicy>, clock: Arc<dyn Clock>) -> Self {
         Self::with_auth(store, policy, clock, AuthConfig::default())

@@ -97,6 +97,7 @@ impl Service {
                 events: envelopes(by, now, vec![event]),
                 summary: None,
                 docs,
+                salts: Vec::new(),
             })
             .await?;
         Ok(())

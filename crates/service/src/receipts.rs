@@ -167,13 +167,14 @@ impl Service {
                 .collect();
             match self
                 .store
-                .append(NewEvents {
+                .append(crate::salted(NewEvents {
                     stream: StreamId::Exchange,
                     expected_version: None,
                     events: envelopes(p.name(), now, vec![event]),
                     summary: None,
                     docs,
-                })
+                    salts: Vec::new(),
+                })?)
                 .await
             {
                 Ok(_) => return Ok(()),

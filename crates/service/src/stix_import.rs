@@ -310,13 +310,14 @@ impl Service {
                     .collect();
                 let r = self
                     .store
-                    .append(NewEvents {
+                    .append(crate::salted(NewEvents {
                         stream: StreamId::Exchange,
                         expected_version: None,
                         events: envelopes(p.name(), now, vec![event]),
                         summary: None,
                         docs,
-                    })
+                        salts: Vec::new(),
+                    })?)
                     .await;
                 match r {
                     Ok(_) => Ok(done(ImportOutcome::NeedsAssessment {

@@ -405,6 +405,7 @@ async fn the_integrity_check_finds_what_postgres_does_not() {
     assert!(found.iter().any(|f| f.contains("level 2")), "{found:#?}");
     // The audit finds it too, at the position.
     let opts = VerifyOptions {
+        accept_disposed: false,
         verifier: signer().verifier(),
         since: None,
         deep: false,

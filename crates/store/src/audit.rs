@@ -48,6 +48,12 @@ pub struct VerifyOptions<'a> {
     pub deep: bool,
     /// Called with (positions done, total) every page.
     pub progress: Option<&'a (dyn Fn(u64, u64) + Send + Sync)>,
+    /// Accept version-2 leaves whose content is gone, verified by their
+    /// commitment alone. No face sets it: tocsin disposes of nothing yet,
+    /// so a leaf without its content is content destroyed outside it, and
+    /// verification fails there. Disposal will accept exactly the leaves
+    /// its tombstones name.
+    pub accept_disposed: bool,
 }
 
 /// A log that verified.
@@ -261,7 +267,17 @@ pub async fn verify(
             }
             *prev = hdr.seq;
             match check_row(&row, &lh, opts.deep) {
-                Ok(Content::Disposed) => disposed += 1,
+                Ok(Content::Disposed) if opts.accept_disposed => disposed += 1,
+                Ok(Content::Disposed) => {
+                    return fail(
+                        pos,
+                        None,
+                        "the content kept beside this version-2 leaf is gone, and no disposal \
+                         accounts for it (tocsin disposes of nothing yet): it was destroyed \
+                         outside tocsin"
+                            .to_owned(),
+                    );
+                }
                 Ok(Content::InLeaf | Content::Beside) => {}
                 Err(problem) => return fail(pos, None, problem),
             }

@@ -299,11 +299,15 @@ pub fn verify_disposed(leaf: &[u8], leaf_hash: &[u8]) -> Result<(), CommitError>
 
 /// Whether an event is appended as a version-2 leaf (given a salt): an
 /// event of a record class ([`tocsin_domain::event::Event::record_class`])
-/// on a case or the access stream, whatever the schedules say today, so a
+/// on a case, the access or the exchange stream (a partner's report
+/// waiting for assessment), whatever the schedules say today, so a
 /// schedule adopted later can still reach it. Structural events stay
 /// version 1: there is nothing in them to dispose of.
 pub fn committed_event(stream: &StreamId, env: &EventEnvelope) -> bool {
-    matches!(stream, StreamId::Case(_) | StreamId::Access) && env.event.record_class().is_some()
+    matches!(
+        stream,
+        StreamId::Case(_) | StreamId::Access | StreamId::Exchange
+    ) && env.event.record_class().is_some()
 }
 
 /// An event read back from a ledger row: its content, or the fact that it

@@ -179,6 +179,7 @@ fn large_ledger(c: &mut Criterion) {
                 since: None,
                 deep: false,
                 progress: None,
+                accept_disposed: false,
             };
             tocsin_store::audit::verify(std::sync::Arc::new(store.clone()), &opts)
                 .await

@@ -135,6 +135,7 @@ pub async fn run(
     let outcome = verify(
         store.clone(),
         &VerifyOptions {
+            accept_disposed: false,
             verifier: init.verifier.clone(),
             since: None,
             deep: true,

@@ -101,6 +101,7 @@ pub async fn migrate(
             bar.set_position(done);
         };
         let opts = VerifyOptions {
+            accept_disposed: false,
             verifier: signer.verifier(),
             since: None,
             deep: false,

@@ -297,6 +297,7 @@ impl Service {
                 }],
                 summary: None,
                 docs,
+                salts: Vec::new(),
             })
             .await?;
         Ok(())

@@ -218,6 +218,7 @@ pub fn strings(v: &[&str]) -> Vec<String> {
 /// the first failure.
 pub async fn verified<S: Store + Clone>(store: &S) -> u64 {
     let opts = VerifyOptions {
+        accept_disposed: false,
         verifier: signer().verifier(),
         since: None,
         deep: true,

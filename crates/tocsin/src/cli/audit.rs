@@ -220,6 +220,7 @@ pub async fn audit(ctx: Ctx, cmd: AuditCmd) -> Result<ExitCode> {
                 bar.set_position(done);
             };
             let opts = VerifyOptions {
+                accept_disposed: false,
                 verifier,
                 since: since_cp,
                 deep,

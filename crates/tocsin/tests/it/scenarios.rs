@@ -123,6 +123,7 @@ fn kerman_end_to_end() {
         let outcome = verify(
             store.clone(),
             &VerifyOptions {
+                accept_disposed: false,
                 verifier: verifier(&d),
                 since: None,
                 deep: true,
@@ -201,6 +202,7 @@ fn crocus_end_to_end() {
         let outcome = verify(
             store.clone(),
             &VerifyOptions {
+                accept_disposed: false,
                 verifier: verifier(&d),
                 since: None,
                 deep: true,

@@ -149,6 +149,21 @@ fn edited_content_of_a_version_2_leaf_is_detected() {
 }
 
 #[test]
+fn destroyed_content_of_a_version_2_leaf_is_detected() {
+    // An insider with the database NULLs a record's content, as disposal
+    // will: tocsin disposes of nothing yet, so no tombstone accounts for
+    // it, and verification names the position.
+    let (d, base) = demo();
+    let c = db(&d);
+    let (pos, _, _) = v2_row_with(&c, base, "analyst.kim");
+    c.exec(
+        "UPDATE ledger SET content_body = NULL, content_salt = NULL WHERE position = ?1",
+        p![pos],
+    );
+    assert_fails_at(&d, pos as u64, "no disposal accounts for it");
+}
+
+#[test]
 fn deleted_event_is_detected() {
     let (d, base) = demo();
     let c = db(&d);
