@@ -250,6 +250,9 @@ impl Query {
         };
         let mut seen = std::collections::BTreeSet::new();
         for (k, v) in pairs {
+            if k.is_empty() {
+                return Err(err("query", "a parameter without a name"));
+            }
             if !seen.insert(k.to_owned()) {
                 return Err(err(k, "given twice"));
             }
@@ -379,6 +382,19 @@ mod tests {
         assert!(Position::new(t, 0) < start && Position::new(t, u64::MAX - 1) < start);
         let later = Position::new(t + jiff::SignedDuration::from_micros(1), 0);
         assert!(later > start);
+    }
+
+    #[test]
+    fn a_parameter_without_a_name_is_refused_as_such() {
+        // Found by the taxii_query fuzz target (`=a"`): the refusal named
+        // an empty parameter.
+        for pairs in [vec![("", "a\"")], vec![("", "a"), ("", "b")]] {
+            let e = Query::parse(pairs).unwrap_err();
+            assert_eq!(
+                (e.field.as_str(), e.reason.as_str()),
+                ("query", "a parameter without a name")
+            );
+        }
     }
 
     #[test]
