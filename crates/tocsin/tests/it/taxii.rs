@@ -111,6 +111,44 @@ fn map_producer(srv: &Server, admin: &str, bundle: &Value) {
     );
 }
 
+/// `tocsin --json taxii pull` into `local` as `puller`, from the API root
+/// `root` (with the partner's token in `token_file`, `--page` when
+/// given); it must succeed: its summary and its progress lines.
+fn pull_into(
+    local: &Server,
+    d: &Deployment,
+    puller: &str,
+    root: &str,
+    id: &str,
+    page: Option<&str>,
+    token_file: &std::path::Path,
+) -> (Value, String) {
+    let mut cmd = local.cli(d, puller);
+    cmd.args([
+        "--json",
+        "taxii",
+        "pull",
+        "--from",
+        root,
+        "--collection",
+        id,
+    ]);
+    if let Some(n) = page {
+        cmd.args(["--page", n]);
+    }
+    let out = cmd.arg("--token-file").arg(token_file).output().unwrap();
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    (serde_json::from_str(&stdout(&out)).unwrap(), stderr(&out))
+}
+
+/// The Kerman report submitted to `srv` by `token`: the new case's id.
+fn submit_kerman(srv: &Server, token: &str) -> String {
+    let report: Value = serde_json::from_str(tocsin::scenarios::KERMAN_REPORT).unwrap();
+    let r = srv.call("POST", "/api/v1/reports", Some(token), Some(report));
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    r.body["case_id"].as_str().unwrap().to_owned()
+}
+
 fn get(srv: &Server, token: &str, path: &str) -> (u16, Value, reqwest::header::HeaderMap) {
     let a = srv.call_with("GET", path, Some(token), None, &[("accept", TAXII)]);
     assert_eq!(
@@ -383,10 +421,7 @@ fn a_case_is_published_as_its_publisher_sees_it_under_its_marking() {
         "{}",
         stdout(&out)
     );
-    let report: Value = serde_json::from_str(tocsin::scenarios::KERMAN_REPORT).unwrap();
-    let r = srv.call("POST", "/api/v1/reports", Some(&analyst), Some(report));
-    assert_eq!(r.status, 201, "{:?}", r.body);
-    let case = r.body["case_id"].as_str().unwrap().to_owned();
+    let case = submit_kerman(&srv, &analyst);
     let out = srv
         .cli(&d, &analyst)
         .args(["taxii", "publish", "--case", &case, "--collection", id])
@@ -459,10 +494,7 @@ fn pull_a_partners_collection_into_another_deployment_twice() {
     );
     let id = "01935f6e-0000-7000-8000-00000000c044";
     collection(&srv, &admin, id, "SECRET", &[]);
-    let report: Value = serde_json::from_str(tocsin::scenarios::KERMAN_REPORT).unwrap();
-    let r = srv.call("POST", "/api/v1/reports", Some(&analyst), Some(report));
-    assert_eq!(r.status, 201, "{:?}", r.body);
-    let case = r.body["case_id"].as_str().unwrap().to_owned();
+    let case = submit_kerman(&srv, &analyst);
     let published = srv.ok(
         &analyst,
         "POST",
@@ -489,26 +521,7 @@ fn pull_a_partners_collection_into_another_deployment_twice() {
     map_producer(&local, &admin_of(&local), &bundle);
     let token_file = b.file("partner.token", &partner_token);
     let root = format!("{}/taxii2/api/", srv.url);
-    let pull = || {
-        let out = local
-            .cli(&b, &puller)
-            .args([
-                "--json",
-                "taxii",
-                "pull",
-                "--from",
-                &root,
-                "--collection",
-                id,
-                "--token-file",
-            ])
-            .arg(&token_file)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
-        let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
-        (v, stderr(&out))
-    };
+    let pull = || pull_into(&local, &b, &puller, &root, id, None, &token_file);
     let (first, progress) = pull();
     assert_eq!(first["objects"], 230 + published, "{first:?}");
     assert_eq!(first["pages"], 3, "{first:?}");
@@ -568,10 +581,7 @@ fn a_posted_report_goes_through_the_stix_import() {
         "TOP SECRET",
         &["HCS"],
     );
-    let report: Value = serde_json::from_str(tocsin::scenarios::KERMAN_REPORT).unwrap();
-    let r = partner.call("POST", "/api/v1/reports", Some(&analyst), Some(report));
-    assert_eq!(r.status, 201, "{:?}", r.body);
-    let case = r.body["case_id"].as_str().unwrap().to_owned();
+    let case = submit_kerman(&partner, &analyst);
     let bundle = partner.ok(&analyst, "GET", &format!("/api/v1/cases/{case}/stix"), None);
     let objects = bundle["objects"].as_array().unwrap().clone();
     let report_id = objects.iter().find(|o| o["type"] == "report").unwrap()["id"].clone();
@@ -639,10 +649,7 @@ fn a_pulled_report_finds_what_it_refers_to_on_earlier_pages() {
     );
     let id = "01935f6e-0000-7000-8000-00000000c066";
     collection(&srv, &admin, id, "SECRET", &[]);
-    let report: Value = serde_json::from_str(tocsin::scenarios::KERMAN_REPORT).unwrap();
-    let r = srv.call("POST", "/api/v1/reports", Some(&analyst), Some(report));
-    assert_eq!(r.status, 201, "{:?}", r.body);
-    let case = r.body["case_id"].as_str().unwrap().to_owned();
+    let case = submit_kerman(&srv, &analyst);
     srv.ok(
         &analyst,
         "POST",
@@ -663,25 +670,7 @@ fn a_pulled_report_finds_what_it_refers_to_on_earlier_pages() {
     map_producer(&local, &admin_of(&local), &bundle);
     let token_file = b.file("partner.token", &partner_token);
     let root = format!("{}/taxii2/api/", srv.url);
-    let out = local
-        .cli(&b, &puller)
-        .args([
-            "--json",
-            "taxii",
-            "pull",
-            "--from",
-            &root,
-            "--collection",
-            id,
-            "--page",
-            "4",
-        ])
-        .arg("--token-file")
-        .arg(&token_file)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
-    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let (v, _) = pull_into(&local, &b, &puller, &root, id, Some("4"), &token_file);
     assert_eq!(v["reports"], 1, "{v:?}");
     assert!(v["pages"].as_u64().unwrap() > 1, "{v:?}");
     let cases = local.ok(&puller, "GET", "/api/v1/cases", None);
@@ -702,10 +691,7 @@ fn a_pulled_report_fetches_what_it_refers_to_from_later_pages() {
         "TOP SECRET",
         &["HCS"],
     );
-    let report: Value = serde_json::from_str(tocsin::scenarios::KERMAN_REPORT).unwrap();
-    let r = producer.call("POST", "/api/v1/reports", Some(&author), Some(report));
-    assert_eq!(r.status, 201, "{:?}", r.body);
-    let case = r.body["case_id"].as_str().unwrap().to_owned();
+    let case = submit_kerman(&producer, &author);
     let bundle = producer.ok(&author, "GET", &format!("/api/v1/cases/{case}/stix"), None);
     let mut objects = bundle["objects"].as_array().unwrap().clone();
     objects.sort_by_key(|o| o["type"] != "report");
@@ -740,25 +726,7 @@ fn a_pulled_report_fetches_what_it_refers_to_from_later_pages() {
     map_producer(&local, &admin_of(&local), &bundle);
     let token_file = b.file("partner.token", &reader);
     let root = format!("{}/taxii2/api/", srv.url);
-    let out = local
-        .cli(&b, &puller)
-        .args([
-            "--json",
-            "taxii",
-            "pull",
-            "--from",
-            &root,
-            "--collection",
-            id,
-            "--page",
-            "2",
-        ])
-        .arg("--token-file")
-        .arg(&token_file)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
-    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let (v, _) = pull_into(&local, &b, &puller, &root, id, Some("2"), &token_file);
     assert_eq!(v["reports"], 1, "{v:?}");
     let cases = local.ok(&puller, "GET", "/api/v1/cases", None);
     assert_eq!(cases["items"].as_array().unwrap().len(), 1, "{cases:?}");
