@@ -263,13 +263,20 @@ impl Partner {
         Ok(Partner { root, token, http })
     }
 
-    /// One object of the collection by id (its latest version), or `None`
-    /// when the partner has none it lets us see (404).
-    async fn object(&self, collection: Uuid, id: &str) -> Result<Option<Value>> {
-        let url = format!("{}collections/{collection}/objects/{id}/", self.root);
+    /// `GET url` with `query` as TAXII asks: its answer as JSON and its
+    /// `X-TAXII-Date-Added-Last`; `None` for a 404 when `missing_ok`; an
+    /// error naming the URL, the status and what the partner said
+    /// otherwise.
+    async fn get(
+        &self,
+        url: &str,
+        query: &[(&str, String)],
+        missing_ok: bool,
+    ) -> Result<Option<(Value, Option<String>)>> {
         let mut req = self
             .http
-            .get(&url)
+            .get(url)
+            .query(query)
             .header(reqwest::header::ACCEPT, TAXII_MEDIA_TYPE);
         if let Some(t) = &self.token {
             req = req.bearer_auth(t);
@@ -279,9 +286,14 @@ impl Partner {
             .await
             .map_err(|e| anyhow!("cannot reach {url}: {e}"))?;
         let status = resp.status();
-        if status == reqwest::StatusCode::NOT_FOUND {
+        if missing_ok && status == reqwest::StatusCode::NOT_FOUND {
             return Ok(None);
         }
+        let last_added = resp
+            .headers()
+            .get("x-taxii-date-added-last")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let v: Value = serde_json::from_slice(&resp.bytes().await?)
             .map_err(|e| anyhow!("{url}: {status}, and the answer is not JSON: {e}"))?;
         if !status.is_success() {
@@ -291,8 +303,16 @@ impl Partner {
                 .unwrap_or("");
             bail!("{url}: {status}: {said}");
         }
+        Ok(Some((v, last_added)))
+    }
+
+    /// One object of the collection by id (its latest version), or `None`
+    /// when the partner has none it lets us see (404).
+    async fn object(&self, collection: Uuid, id: &str) -> Result<Option<Value>> {
+        let url = format!("{}collections/{collection}/objects/{id}/", self.root);
+        let found = self.get(&url, &[], true).await?;
         // The newest version is the last one of the envelope.
-        Ok(v["objects"].as_array().and_then(|a| a.last()).cloned())
+        Ok(found.and_then(|(v, _)| v["objects"].as_array().and_then(|a| a.last()).cloned()))
     }
 
     async fn page(
@@ -310,34 +330,9 @@ impl Partner {
             q.push(("next", n.to_owned()));
         }
         let url = format!("{}collections/{collection}/objects/", self.root);
-        let mut req = self
-            .http
-            .get(&url)
-            .query(&q)
-            .header(reqwest::header::ACCEPT, TAXII_MEDIA_TYPE);
-        if let Some(t) = &self.token {
-            req = req.bearer_auth(t);
-        }
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| anyhow!("cannot reach {url}: {e}"))?;
-        let status = resp.status();
-        let last_added = resp
-            .headers()
-            .get("x-taxii-date-added-last")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let body = resp.bytes().await?;
-        let v: Value = serde_json::from_slice(&body)
-            .map_err(|e| anyhow!("{url}: {status}, and the answer is not JSON: {e}"))?;
-        if !status.is_success() {
-            let said = v["description"]
-                .as_str()
-                .or(v["title"].as_str())
-                .unwrap_or("");
-            bail!("{url}: {status}: {said}");
-        }
+        let Some((v, last_added)) = self.get(&url, &q, false).await? else {
+            bail!("{url}: no answer");
+        };
         let objects = match &v["objects"] {
             Value::Array(a) => a.clone(),
             Value::Null => vec![],

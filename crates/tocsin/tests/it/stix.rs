@@ -18,20 +18,8 @@ use crate::support::{Deployment, Server, stdout};
 
 const STIX: &str = "application/stix+json;version=2.1";
 
-/// The reference validator, or a failure saying how to install it.
 fn validator() -> PathBuf {
-    let venv = std::env::var_os("TOCSIN_STIX_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/venv-stix")
-        });
-    let bin = venv.join("bin/stix2_validator");
-    assert!(
-        bin.exists(),
-        "the OASIS STIX validator is not at {}: run scripts/stix-tools (scripts/test does)",
-        bin.display()
-    );
-    bin
+    crate::support::stix_tool("stix2_validator")
 }
 
 /// Runs the validator on `bundle`: its exit status and report.

@@ -21,20 +21,8 @@ use crate::support::{Deployment, Server, stderr, stdout};
 
 const PARTNER_DESK: &str = "Partner Desk";
 
-/// The venv's python, with the `stix2` library.
 fn python() -> PathBuf {
-    let venv = std::env::var_os("TOCSIN_STIX_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/venv-stix")
-        });
-    let bin = venv.join("bin/python");
-    assert!(
-        bin.exists(),
-        "no python with stix2 at {}: run scripts/stix-tools (scripts/test does)",
-        bin.display()
-    );
-    bin
+    crate::support::stix_tool("python")
 }
 
 /// A partner's bundle made by the reference `stix2` library: a report

@@ -1203,3 +1203,22 @@ impl Server {
         c
     }
 }
+
+/// A program of the STIX tools' venv (`TOCSIN_STIX_VENV`, else
+/// `target/venv-stix`): `bin/python` (with stix2 and taxii2-client) or
+/// `bin/stix2_validator`. A missing tool fails the test, saying how to get
+/// it; it never skips.
+pub fn stix_tool(name: &str) -> std::path::PathBuf {
+    let venv = std::env::var_os("TOCSIN_STIX_VENV")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/venv-stix")
+        });
+    let bin = venv.join("bin").join(name);
+    assert!(
+        bin.exists(),
+        "the STIX tools' {name} is not at {}: run scripts/stix-tools (scripts/test does)",
+        bin.display()
+    );
+    bin
+}

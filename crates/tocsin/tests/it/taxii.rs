@@ -21,20 +21,8 @@ const TAXII: &str = "application/taxii+json;version=2.1";
 const EL: &str = "Counterterrorism Collection Element";
 const PARTNERS: &str = "Partner Desk";
 
-/// The STIX venv's python, or a failure saying how to get it.
 fn python() -> PathBuf {
-    let venv = std::env::var_os("TOCSIN_STIX_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/venv-stix")
-        });
-    let bin = venv.join("bin/python");
-    assert!(
-        bin.exists(),
-        "the STIX venv (with taxii2-client) is not at {}: run scripts/stix-tools (scripts/test does)",
-        venv.display()
-    );
-    bin
+    crate::support::stix_tool("python")
 }
 
 /// An indicator (a small STIX object) numbered `i`.
