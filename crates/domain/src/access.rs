@@ -220,10 +220,13 @@ pub enum Permission {
     Sweep,
     /// Resolve disputes between elements.
     Arbitrate,
+    /// Keep the records: retention schedules, legal holds, disposal,
+    /// the oversight export.
+    ManageRecords,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 11] = [
+    pub const ALL: [Permission; 12] = [
         Permission::SubmitReport,
         Permission::ReadCase,
         Permission::Analyse,
@@ -235,6 +238,7 @@ impl Permission {
         Permission::Screen,
         Permission::Sweep,
         Permission::Arbitrate,
+        Permission::ManageRecords,
     ];
 
     /// The roles that grant this permission. This is the whole role table.
@@ -249,6 +253,7 @@ impl Permission {
                 DeliveryOfficer,
                 Auditor,
                 Arbiter,
+                RecordsOfficer,
             ],
             Permission::Analyse => &[Analyst],
             Permission::Approve => &[Approver],
@@ -259,6 +264,7 @@ impl Permission {
             Permission::Screen => &[Analyst, Collector, Approver],
             Permission::Sweep => &[Analyst, Admin],
             Permission::Arbitrate => &[Arbiter],
+            Permission::ManageRecords => &[RecordsOfficer],
         }
     }
 
@@ -279,6 +285,7 @@ impl Permission {
             Permission::Screen => "screen",
             Permission::Sweep => "sweep",
             Permission::Arbitrate => "arbitrate",
+            Permission::ManageRecords => "manage_records",
         }
     }
 }
@@ -300,10 +307,13 @@ pub enum Visibility {
     Hidden,
 }
 
-/// Auditors and arbiters work across elements: the element test of
-/// [`visibility`] does not apply to them (clearance and compartments do).
+/// Auditors, arbiters and records officers work across elements: the
+/// element test of [`visibility`] does not apply to them (clearance and
+/// compartments do).
 pub fn oversees_every_element(roles: &BTreeSet<Role>) -> bool {
-    roles.contains(&Role::Auditor) || roles.contains(&Role::Arbiter)
+    roles.contains(&Role::Auditor)
+        || roles.contains(&Role::Arbiter)
+        || roles.contains(&Role::RecordsOfficer)
 }
 
 /// Whether `reader` (acting with `roles`) may see a case marked `marking`:

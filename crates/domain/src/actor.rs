@@ -39,10 +39,16 @@ pub enum Role {
     /// element its clearance and compartments admit (as an auditor does).
     /// Never implied by another role.
     Arbiter,
+    /// Keeps the records: sets the retention schedules, asks for and
+    /// decides legal holds and disposal batches (each a two-person step,
+    /// the second person another records officer), exports records for
+    /// oversight. Reads the cases its clearance and compartments admit,
+    /// as an auditor does. Never implied by another role.
+    RecordsOfficer,
 }
 
 impl Role {
-    pub const ALL: [Role; 7] = [
+    pub const ALL: [Role; 8] = [
         Role::Collector,
         Role::Analyst,
         Role::Approver,
@@ -50,6 +56,7 @@ impl Role {
         Role::Auditor,
         Role::Admin,
         Role::Arbiter,
+        Role::RecordsOfficer,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -61,6 +68,7 @@ impl Role {
             Role::Auditor => "auditor",
             Role::Admin => "admin",
             Role::Arbiter => "arbiter",
+            Role::RecordsOfficer => "records_officer",
         }
     }
 }

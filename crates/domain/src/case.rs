@@ -993,7 +993,14 @@ impl Case {
             | Event::TaxiiPullCursorSet { .. }
             | Event::PartnerMapped { .. }
             | Event::StixReportReceived { .. }
-            | Event::StixReportAssessed { .. }) => {
+            | Event::StixReportAssessed { .. }
+            | Event::RetentionSchedulesAdopted { .. }
+            | Event::HoldRequested { .. }
+            | Event::HoldPlaced { .. }
+            | Event::HoldDeclined { .. }
+            | Event::HoldReleaseRequested { .. }
+            | Event::HoldReleased { .. }
+            | Event::RecordDisposed { .. }) => {
                 return Err(bad(format!(
                     "{} belongs to a deployment stream, not to a case",
                     other.kind()

@@ -12,7 +12,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::event::RecordsEvent;
+use crate::event::Event;
 use crate::holds::{Holds, Refusal, may_dispose};
 use crate::ids::DisposalBatchId;
 use crate::records::{Record, RetentionSchedules};
@@ -77,7 +77,7 @@ pub enum Skipped {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Approved {
     /// One `record_disposed` per record to dispose of, in position order.
-    pub tombstones: Vec<RecordsEvent>,
+    pub tombstones: Vec<Event>,
     /// The batch's records left as they are, and why.
     pub skipped: Vec<(u64, Skipped)>,
 }
@@ -121,7 +121,7 @@ pub fn approve(
             out.skipped.push((position, Skipped::Gone));
             continue;
         };
-        out.tombstones.push(RecordsEvent::RecordDisposed {
+        out.tombstones.push(Event::RecordDisposed {
             position,
             kind: r.kind.to_owned(),
             case_id: r.case.as_ref().map(|c| c.id),
@@ -225,7 +225,7 @@ mod tests {
         let now_records: Vec<Record> = records.into_iter().filter(|r| r.position != 7).collect();
         let a = approve(&batch, &actor("officer.b"), &now_records, &s, &holds, now).unwrap();
         assert_eq!(a.tombstones.len(), 1);
-        let RecordsEvent::RecordDisposed {
+        let Event::RecordDisposed {
             position,
             kind,
             case_id,

@@ -679,6 +679,68 @@ pub enum Event {
     TaxiiPullCursorSet {
         cursor: crate::taxii::PullCursor,
     },
+    // ---- records stream ----
+    // Records management: retention, legal holds, disposal. A hold
+    // follows request → second person's approval (`crate::holds`); it
+    // covers records from its request until its release is approved, so
+    // a hold protects before anyone has approved it.
+    /// The exact text of the retention schedules put in force (as
+    /// `policy_adopted` records a policy), so every disposal is explained
+    /// by the ledger alone.
+    RetentionSchedulesAdopted {
+        sha256: String,
+        origin: String,
+        source: String,
+    },
+    /// A records officer asked for a legal hold over the records `scope`
+    /// matches. It covers them at once.
+    HoldRequested {
+        hold_id: HoldId,
+        scope: RecordQuery,
+        reason: Reason,
+    },
+    /// A second person approved the hold's request.
+    HoldPlaced {
+        hold_id: HoldId,
+    },
+    /// A second person declined what is pending on the hold: a request
+    /// declined ends the hold; a release declined leaves it in force.
+    HoldDeclined {
+        hold_id: HoldId,
+        reason: Reason,
+    },
+    /// A records officer asked for the hold to be released. It still
+    /// covers its records.
+    HoldReleaseRequested {
+        hold_id: HoldId,
+        reason: Reason,
+    },
+    /// A second person approved the release: the hold no longer covers
+    /// anything.
+    HoldReleased {
+        hold_id: HoldId,
+    },
+    /// The tombstone of a disposed record: its content and salt are gone,
+    /// its leaf (a commitment to them) stays. What, under which schedule,
+    /// who asked and who approved; when is the event's own time. It names
+    /// no content.
+    RecordDisposed {
+        /// The ledger position of the disposed leaf.
+        position: u64,
+        /// Its event kind (`report_attached`...).
+        kind: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        case_id: Option<CaseId>,
+        class: RecordClass,
+        /// The schedule as it stood, and the SHA-256 of the schedules file.
+        schedule: RetentionSchedule,
+        schedules_sha256: String,
+        /// When the record became eligible.
+        eligible_at: Timestamp,
+        batch_id: DisposalBatchId,
+        requested_by: ActorName,
+        approved_by: ActorName,
+    },
 }
 
 impl Event {
@@ -745,6 +807,13 @@ impl Event {
             Event::TaxiiCollectionSet { .. } => "taxii_collection_set",
             Event::TaxiiObjectsAdded { .. } => "taxii_objects_added",
             Event::TaxiiPullCursorSet { .. } => "taxii_pull_cursor_set",
+            Event::RetentionSchedulesAdopted { .. } => "retention_schedules_adopted",
+            Event::HoldRequested { .. } => "hold_requested",
+            Event::HoldPlaced { .. } => "hold_placed",
+            Event::HoldDeclined { .. } => "hold_declined",
+            Event::HoldReleaseRequested { .. } => "hold_release_requested",
+            Event::HoldReleased { .. } => "hold_released",
+            Event::RecordDisposed { .. } => "record_disposed",
         }
     }
 
@@ -777,6 +846,13 @@ impl Event {
                 | Event::TaxiiCollectionSet { .. }
                 | Event::TaxiiObjectsAdded { .. }
                 | Event::TaxiiPullCursorSet { .. }
+                | Event::RetentionSchedulesAdopted { .. }
+                | Event::HoldRequested { .. }
+                | Event::HoldPlaced { .. }
+                | Event::HoldDeclined { .. }
+                | Event::HoldReleaseRequested { .. }
+                | Event::HoldReleased { .. }
+                | Event::RecordDisposed { .. }
         )
     }
 
@@ -850,7 +926,17 @@ impl Event {
             // these events and know no tombstone).
             | Event::TaxiiCollectionSet { .. }
             | Event::TaxiiObjectsAdded { .. }
-            | Event::TaxiiPullCursorSet { .. } => None,
+            | Event::TaxiiPullCursorSet { .. }
+            // Records management itself: the schedules, the holds and the
+            // tombstones are the evidence of what was done to the records,
+            // kept as long as the ledger.
+            | Event::RetentionSchedulesAdopted { .. }
+            | Event::HoldRequested { .. }
+            | Event::HoldPlaced { .. }
+            | Event::HoldDeclined { .. }
+            | Event::HoldReleaseRequested { .. }
+            | Event::HoldReleased { .. }
+            | Event::RecordDisposed { .. } => None,
         }
     }
 
@@ -1164,6 +1250,32 @@ impl Event {
                 "pull of TAXII collection {} from {} got this far",
                 cursor.collection, cursor.server
             ),
+            Event::RetentionSchedulesAdopted { sha256, origin, .. } => format!(
+                "retention schedules adopted from {origin} (sha256 {}…)",
+                &sha256[..12.min(sha256.len())]
+            ),
+            Event::HoldRequested {
+                hold_id, reason, ..
+            } => format!("legal hold {hold_id} requested: {reason}"),
+            Event::HoldPlaced { hold_id } => format!("legal hold {hold_id} placed"),
+            Event::HoldDeclined { hold_id, reason } => {
+                format!("legal hold {hold_id}: request declined: {reason}")
+            }
+            Event::HoldReleaseRequested { hold_id, reason } => {
+                format!("legal hold {hold_id}: release requested: {reason}")
+            }
+            Event::HoldReleased { hold_id } => format!("legal hold {hold_id} released"),
+            Event::RecordDisposed {
+                position,
+                kind,
+                class,
+                schedule,
+                approved_by,
+                ..
+            } => format!(
+                "record at position {position} ({kind}, {class}) disposed of under the {} schedule ({}), approved by {approved_by}",
+                schedule.class, schedule.authority
+            ),
         }
     }
 }
@@ -1193,113 +1305,6 @@ fn roles_list(roles: &BTreeSet<crate::actor::Role>) -> String {
         .map(|r| r.as_str())
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// The events of records management (retention, legal holds, disposal).
-///
-/// Their wire form is an event's (`type` and the fields, snake case), so
-/// that they can become variants of [`Event`] on a records stream without
-/// changing a byte; until that stream is wired they are defined here and
-/// appended nowhere. A hold follows request → second person's approval
-/// (`crate::holds`); it covers records from its request until its release
-/// is approved, so a hold protects before anyone has approved it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-pub enum RecordsEvent {
-    /// The exact text of the retention schedules put in force (as
-    /// `policy_adopted` records a policy), so every disposal is explained
-    /// by the ledger alone.
-    RetentionSchedulesAdopted {
-        sha256: String,
-        origin: String,
-        source: String,
-    },
-    /// A records officer asked for a legal hold over the records `scope`
-    /// matches. It covers them at once.
-    HoldRequested {
-        hold_id: HoldId,
-        scope: RecordQuery,
-        reason: Reason,
-    },
-    /// A second person approved the hold's request.
-    HoldPlaced { hold_id: HoldId },
-    /// A second person declined what is pending on the hold: a request
-    /// declined ends the hold; a release declined leaves it in force.
-    HoldDeclined { hold_id: HoldId, reason: Reason },
-    /// A records officer asked for the hold to be released. It still
-    /// covers its records.
-    HoldReleaseRequested { hold_id: HoldId, reason: Reason },
-    /// A second person approved the release: the hold no longer covers
-    /// anything.
-    HoldReleased { hold_id: HoldId },
-    /// The tombstone of a disposed record: its content and salt are gone,
-    /// its leaf (a commitment to them) stays. What, under which schedule,
-    /// who asked and who approved; when is the event's own time. It names
-    /// no content.
-    RecordDisposed {
-        /// The ledger position of the disposed leaf.
-        position: u64,
-        /// Its event kind (`report_attached`...).
-        kind: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        case_id: Option<CaseId>,
-        class: RecordClass,
-        /// The schedule as it stood, and the SHA-256 of the schedules file.
-        schedule: RetentionSchedule,
-        schedules_sha256: String,
-        /// When the record became eligible.
-        eligible_at: Timestamp,
-        batch_id: DisposalBatchId,
-        requested_by: ActorName,
-        approved_by: ActorName,
-    },
-}
-
-impl RecordsEvent {
-    /// The wire name of the variant.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Self::RetentionSchedulesAdopted { .. } => "retention_schedules_adopted",
-            Self::HoldRequested { .. } => "hold_requested",
-            Self::HoldPlaced { .. } => "hold_placed",
-            Self::HoldDeclined { .. } => "hold_declined",
-            Self::HoldReleaseRequested { .. } => "hold_release_requested",
-            Self::HoldReleased { .. } => "hold_released",
-            Self::RecordDisposed { .. } => "record_disposed",
-        }
-    }
-
-    /// One line for a timeline.
-    pub fn summary(&self) -> String {
-        match self {
-            Self::RetentionSchedulesAdopted { sha256, origin, .. } => format!(
-                "retention schedules adopted from {origin} (sha256 {}…)",
-                &sha256[..12.min(sha256.len())]
-            ),
-            Self::HoldRequested {
-                hold_id, reason, ..
-            } => format!("legal hold {hold_id} requested: {reason}"),
-            Self::HoldPlaced { hold_id } => format!("legal hold {hold_id} placed"),
-            Self::HoldDeclined { hold_id, reason } => {
-                format!("legal hold {hold_id}: request declined: {reason}")
-            }
-            Self::HoldReleaseRequested { hold_id, reason } => {
-                format!("legal hold {hold_id}: release requested: {reason}")
-            }
-            Self::HoldReleased { hold_id } => format!("legal hold {hold_id} released"),
-            Self::RecordDisposed {
-                position,
-                kind,
-                class,
-                schedule,
-                approved_by,
-                ..
-            } => format!(
-                "record at position {position} ({kind}, {class}) disposed of under the {} schedule ({}), approved by {approved_by}",
-                schedule.class, schedule.authority
-            ),
-        }
-    }
 }
 
 /// An event as stored: its place in its stream, when and by whom.

@@ -5,7 +5,7 @@
 //! hold covers it, and releasing one of two holds still leaves it held.
 //!
 //! Placing and releasing are two-person steps, each a pair of events
-//! ([`RecordsEvent`]): a records officer requests, a second person
+//! ([`Event`]): a records officer requests, a second person
 //! approves or declines. The asymmetry is on purpose: a hold covers its
 //! records from the moment it is *requested* (until a decline ends the
 //! request), and keeps covering them until its release is *approved*, so
@@ -20,7 +20,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::event::RecordsEvent;
+use crate::event::Event;
 use crate::ids::HoldId;
 use crate::records::{
     Record, RecordClass, RecordQuery, RetentionAction, RetentionSchedules, Standing, Trigger,
@@ -134,26 +134,24 @@ impl Holds {
     }
 
     /// Decides a command by `actor` into the event to append.
-    pub fn handle(&self, cmd: HoldCommand, actor: &ActorName) -> Result<RecordsEvent, HoldError> {
+    pub fn handle(&self, cmd: HoldCommand, actor: &ActorName) -> Result<Event, HoldError> {
         let event = match cmd {
             HoldCommand::Request {
                 hold_id,
                 scope,
                 reason,
-            } => RecordsEvent::HoldRequested {
+            } => Event::HoldRequested {
                 hold_id,
                 scope,
                 reason,
             },
             HoldCommand::Approve { hold_id } => match self.holds.get(&hold_id).map(|h| &h.stage) {
-                Some(HoldStage::ReleaseRequested { .. }) => RecordsEvent::HoldReleased { hold_id },
-                _ => RecordsEvent::HoldPlaced { hold_id },
+                Some(HoldStage::ReleaseRequested { .. }) => Event::HoldReleased { hold_id },
+                _ => Event::HoldPlaced { hold_id },
             },
-            HoldCommand::Decline { hold_id, reason } => {
-                RecordsEvent::HoldDeclined { hold_id, reason }
-            }
+            HoldCommand::Decline { hold_id, reason } => Event::HoldDeclined { hold_id, reason },
             HoldCommand::RequestRelease { hold_id, reason } => {
-                RecordsEvent::HoldReleaseRequested { hold_id, reason }
+                Event::HoldReleaseRequested { hold_id, reason }
             }
         };
         self.check(&event, actor)?;
@@ -162,7 +160,7 @@ impl Holds {
 
     /// Whether `actor` may record `event` on these holds: the one place
     /// the rules are written, for commands and for the fold alike.
-    pub fn check(&self, event: &RecordsEvent, actor: &ActorName) -> Result<(), HoldError> {
+    pub fn check(&self, event: &Event, actor: &ActorName) -> Result<(), HoldError> {
         let in_force = |id: &HoldId| self.holds.get(id).ok_or(HoldError::Unknown(*id));
         let second_person = |h: &Hold| match h.pending_by() {
             None => Err(HoldError::NothingPending(h.id)),
@@ -173,47 +171,50 @@ impl Holds {
             Some(_) => Ok(()),
         };
         match event {
-            RecordsEvent::HoldRequested { hold_id, .. } => match self.holds.get(hold_id) {
+            Event::HoldRequested { hold_id, .. } => match self.holds.get(hold_id) {
                 Some(_) => Err(HoldError::Exists(*hold_id)),
                 None => Ok(()),
             },
-            RecordsEvent::HoldPlaced { hold_id } => {
+            Event::HoldPlaced { hold_id } => {
                 let h = in_force(hold_id)?;
                 match h.stage {
                     HoldStage::Requested => second_person(h),
                     _ => Err(HoldError::NothingPending(*hold_id)),
                 }
             }
-            RecordsEvent::HoldReleased { hold_id } => {
+            Event::HoldReleased { hold_id } => {
                 let h = in_force(hold_id)?;
                 match h.stage {
                     HoldStage::ReleaseRequested { .. } => second_person(h),
                     _ => Err(HoldError::NothingPending(*hold_id)),
                 }
             }
-            RecordsEvent::HoldDeclined { hold_id, .. } => second_person(in_force(hold_id)?),
-            RecordsEvent::HoldReleaseRequested { hold_id, .. } => match in_force(hold_id)?.stage {
+            Event::HoldDeclined { hold_id, .. } => second_person(in_force(hold_id)?),
+            Event::HoldReleaseRequested { hold_id, .. } => match in_force(hold_id)?.stage {
                 HoldStage::Placed => Ok(()),
                 _ => Err(HoldError::NotPlaced(*hold_id)),
             },
-            RecordsEvent::RetentionSchedulesAdopted { .. }
-            | RecordsEvent::RecordDisposed { .. } => Err(HoldError::NotAHoldEvent(event.kind())),
+            _ => Err(HoldError::NotAHoldEvent(event.kind())),
         }
     }
 
     /// Folds one event recorded by `actor`. An event the rules refuse is
     /// refused here too (a ledger holding one is named by `--deep`); the
     /// events that are not about holds change nothing.
-    pub fn apply(&mut self, event: &RecordsEvent, actor: &ActorName) -> Result<(), HoldError> {
-        if matches!(
+    pub fn apply(&mut self, event: &Event, actor: &ActorName) -> Result<(), HoldError> {
+        if !matches!(
             event,
-            RecordsEvent::RetentionSchedulesAdopted { .. } | RecordsEvent::RecordDisposed { .. }
+            Event::HoldRequested { .. }
+                | Event::HoldPlaced { .. }
+                | Event::HoldDeclined { .. }
+                | Event::HoldReleaseRequested { .. }
+                | Event::HoldReleased { .. }
         ) {
             return Ok(());
         }
         self.check(event, actor)?;
         match event {
-            RecordsEvent::HoldRequested {
+            Event::HoldRequested {
                 hold_id,
                 scope,
                 reason,
@@ -229,22 +230,21 @@ impl Holds {
                     },
                 );
             }
-            RecordsEvent::HoldPlaced { hold_id } => self.set_stage(*hold_id, HoldStage::Placed),
-            RecordsEvent::HoldDeclined { hold_id, .. } => {
+            Event::HoldPlaced { hold_id } => self.set_stage(*hold_id, HoldStage::Placed),
+            Event::HoldDeclined { hold_id, .. } => {
                 if self.holds.get(hold_id).map(|h| &h.stage) == Some(&HoldStage::Requested) {
                     self.holds.remove(hold_id);
                 } else {
                     self.set_stage(*hold_id, HoldStage::Placed);
                 }
             }
-            RecordsEvent::HoldReleaseRequested { hold_id, .. } => {
+            Event::HoldReleaseRequested { hold_id, .. } => {
                 self.set_stage(*hold_id, HoldStage::ReleaseRequested { by: actor.clone() })
             }
-            RecordsEvent::HoldReleased { hold_id } => {
+            Event::HoldReleased { hold_id } => {
                 self.holds.remove(hold_id);
             }
-            RecordsEvent::RetentionSchedulesAdopted { .. }
-            | RecordsEvent::RecordDisposed { .. } => {}
+            _ => {}
         }
         Ok(())
     }

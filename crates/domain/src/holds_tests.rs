@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use proptest::prelude::*;
 
-use crate::event::RecordsEvent;
+use crate::event::Event;
 use crate::holds::{HoldCommand, HoldError, HoldStage, Holds, Refusal, may_dispose};
 use crate::ids::{CaseId, HoldId};
 use crate::records::{CaseFacts, Record, RecordClass, RecordQuery, RetentionSchedules};
@@ -67,7 +67,7 @@ fn record(n: u128) -> Record {
 const NOW: &str = "2030-01-01T00:00:00Z";
 
 /// Runs `cmd` as `who` and folds its event.
-fn run(holds: &mut Holds, who: &str, cmd: HoldCommand) -> Result<RecordsEvent, HoldError> {
+fn run(holds: &mut Holds, who: &str, cmd: HoldCommand) -> Result<Event, HoldError> {
     let a = actor(who);
     let e = holds.handle(cmd, &a)?;
     holds.apply(&e, &a).expect("a decided event folds");
@@ -335,7 +335,7 @@ fn queries_match_cases_victims_and_dates() {
 
 #[test]
 fn records_events_have_the_wire_form_of_events() {
-    let e = RecordsEvent::HoldRequested {
+    let e = Event::HoldRequested {
         hold_id: hold(1),
         scope: RecordQuery::new(
             BTreeSet::from([case(2)]),
@@ -351,10 +351,10 @@ fn records_events_have_the_wire_form_of_events() {
         json,
         r#"{"type":"hold_requested","hold_id":"00000000-0000-0000-0000-000000000001","scope":{"cases":["00000000-0000-0000-0000-000000000002"],"victim":"Jamal Khashoggi","until":"2018-10-02T00:00:00Z"},"reason":"FOIA litigation"}"#
     );
-    assert_eq!(serde_json::from_str::<RecordsEvent>(&json).unwrap(), e);
+    assert_eq!(serde_json::from_str::<Event>(&json).unwrap(), e);
     assert_eq!(e.kind(), "hold_requested");
     let s = schedules();
-    let tomb = RecordsEvent::RecordDisposed {
+    let tomb = Event::RecordDisposed {
         position: 41,
         kind: "report_attached".into(),
         case_id: Some(case(2)),
@@ -371,33 +371,33 @@ fn records_events_have_the_wire_form_of_events() {
         json.starts_with(r#"{"type":"record_disposed","position":41,"kind":"report_attached""#),
         "{json}"
     );
-    assert_eq!(serde_json::from_str::<RecordsEvent>(&json).unwrap(), tomb);
+    assert_eq!(serde_json::from_str::<Event>(&json).unwrap(), tomb);
     assert!(tomb.summary().contains("position 41"), "{}", tomb.summary());
     // Every variant's kind is its wire type.
     let every = [
-        RecordsEvent::RetentionSchedulesAdopted {
+        Event::RetentionSchedulesAdopted {
             sha256: s.sha256.clone(),
             origin: s.origin.clone(),
             source: s.source.clone(),
         },
         e,
-        RecordsEvent::HoldPlaced { hold_id: hold(1) },
-        RecordsEvent::HoldDeclined {
+        Event::HoldPlaced { hold_id: hold(1) },
+        Event::HoldDeclined {
             hold_id: hold(1),
             reason: reason("no"),
         },
-        RecordsEvent::HoldReleaseRequested {
+        Event::HoldReleaseRequested {
             hold_id: hold(1),
             reason: reason("settled"),
         },
-        RecordsEvent::HoldReleased { hold_id: hold(1) },
+        Event::HoldReleased { hold_id: hold(1) },
         tomb,
     ];
     for ev in every {
         let v = serde_json::to_value(&ev).unwrap();
         assert_eq!(v["type"], ev.kind(), "{v}");
         assert!(!ev.summary().is_empty());
-        assert_eq!(serde_json::from_value::<RecordsEvent>(v).unwrap(), ev);
+        assert_eq!(serde_json::from_value::<Event>(v).unwrap(), ev);
     }
 }
 
@@ -488,7 +488,7 @@ proptest! {
         let mut holds = Holds::new();
         let mut model: [Option<Model>; HOLDS as usize] = [None; HOLDS as usize];
         let mut disposed = BTreeSet::new();
-        let mut log: Vec<(RecordsEvent, ActorName)> = Vec::new();
+        let mut log: Vec<(Event, ActorName)> = Vec::new();
         let mut batch: Option<crate::disposal::DisposalBatch> = None;
         for op in ops {
             let held_now = |model: &[Option<Model>], r: u128| {
@@ -520,7 +520,7 @@ proptest! {
                     continue;
                 };
                 for t in &a.tombstones {
-                    let RecordsEvent::RecordDisposed { position, .. } = t else {
+                    let Event::RecordDisposed { position, .. } = t else {
                         return Err(TestCaseError::fail("not a tombstone"));
                     };
                     let r = u128::from(*position);

@@ -27,17 +27,21 @@ pub enum StreamId {
     /// Exchange with partners: STIX bundles received, TAXII collections
     /// and the objects added to them.
     Exchange,
+    /// Records management: the retention schedules adopted, legal holds,
+    /// and the tombstones of disposed records.
+    Records,
 }
 
 impl StreamId {
     /// The streams that are not cases.
-    pub const DEPLOYMENT: [StreamId; 6] = [
+    pub const DEPLOYMENT: [StreamId; 7] = [
         StreamId::System,
         StreamId::Accounts,
         StreamId::Access,
         StreamId::Reference,
         StreamId::Registry,
         StreamId::Exchange,
+        StreamId::Records,
     ];
 
     /// The case this stream belongs to, if it is a case stream.
@@ -59,6 +63,7 @@ impl fmt::Display for StreamId {
             StreamId::Reference => f.write_str("reference"),
             StreamId::Registry => f.write_str("registry"),
             StreamId::Exchange => f.write_str("exchange"),
+            StreamId::Records => f.write_str("records"),
         }
     }
 }
@@ -73,6 +78,7 @@ impl FromStr for StreamId {
             "reference" => return Ok(StreamId::Reference),
             "registry" => return Ok(StreamId::Registry),
             "exchange" => return Ok(StreamId::Exchange),
+            "records" => return Ok(StreamId::Records),
             _ => {}
         }
         let id = s
