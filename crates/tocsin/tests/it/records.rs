@@ -7,6 +7,7 @@ use tocsin::scenarios::{Cast, PEOPLE, run_kerman};
 use tocsin_domain::Role;
 
 use crate::admin::{admins_with_case_roles, enrol, enrolment, login};
+use crate::browser::{Browser, backend};
 use crate::support::{Deployment, Server, stderr, stdout};
 
 /// Kerman closes when its outcome is recorded, at this instant.
@@ -297,4 +298,19 @@ fn records_officers_keep_schedules_and_legal_holds_and_the_report_follows_the_cl
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("file-plan.toml"), "{}", stdout(&out));
+
+    // The records page shows the same, to a records officer only.
+    let browser = Browser::open(&srv, backend(&d));
+    browser.login("analyst.x", "analyst.x-password");
+    assert!(!browser.exists("#nav-records"), "{}", browser.body());
+    browser.goto("/records");
+    assert!(!browser.exists("#schedules"), "{}", browser.body());
+    browser.logout();
+    browser.login("records.a", "records.a-password");
+    browser.click("#nav-records");
+    assert_eq!(browser.path(), "/records");
+    assert_eq!(browser.text("#schedules-origin"), "file-plan.toml");
+    let held = browser.text("#held");
+    assert!(held.contains(&case) && held.contains(&fourth), "{held}");
+    assert!(browser.exists("#no-eligible"), "{}", browser.body());
 }
