@@ -36,6 +36,7 @@ mod help;
 mod input;
 mod notice;
 mod operator;
+mod records;
 mod reference;
 mod report;
 mod roles;
@@ -140,6 +141,8 @@ enum Cmd {
     Audit(Printing<audit::AuditCmd>),
     /// The policy the duty is decided under.
     Policy(Printing<operator::PolicyCmd>),
+    /// Records management: retention schedules, legal holds, the records officer's report.
+    Records(Client<records::RecordsCmd>),
     /// Operator tasks.
     #[command(subcommand)]
     Admin(operator::AdminCmd),
@@ -231,6 +234,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Outcome(g) => delivery::outcome(&client(&g.conn, &g.output), g.cmd).await,
         Cmd::Audit(g) => audit::audit(ctx.clone().printing(&g.output), g.cmd).await,
         Cmd::Policy(g) => operator::policy(ctx.clone().printing(&g.output), g.cmd),
+        Cmd::Records(g) => records::records(&client(&g.conn, &g.output), g.cmd).await,
         Cmd::Admin(cmd) => operator::admin(ctx, cmd).await,
         Cmd::Screen(args) => screening::screen(ctx, args).await,
         Cmd::Registry(g) => screening::registry(&client(&g.conn, &g.output), g.cmd).await,
