@@ -694,8 +694,8 @@ pub(crate) fn score_toks_with(
     // Best single-token similarity per token, to skip needless merges.
     let mut best_q = [0f32; MAX_TOKENS];
     let mut best_c = [0f32; MAX_TOKENS];
-    for i in 0..n {
-        for j in 0..m {
+    for (i, bq) in best_q[..n].iter_mut().enumerate() {
+        for (j, bc) in best_c[..m].iter_mut().enumerate() {
             let (s, how) = sim(i, j);
             if s >= cfg.min_pair {
                 edges.push(Edge {
@@ -704,8 +704,8 @@ pub(crate) fn score_toks_with(
                     sim: s,
                     how,
                 });
-                best_q[i] = best_q[i].max(s);
-                best_c[j] = best_c[j].max(s);
+                *bq = bq.max(s);
+                *bc = bc.max(s);
             }
         }
     }
