@@ -784,6 +784,16 @@ fn run(work: &Path, size: usize, out: &Path, sample: usize, sample_neg: usize) -
         }
         w.flush()?;
     }
+    // BENCH_LAT=FILE writes every query's latency (µs, the fastest of
+    // BENCH_MIN_OF) and text, to pick queries around the median for a
+    // profile.
+    if let Some(path) = std::env::var_os("BENCH_LAT") {
+        let mut w = BufWriter::new(File::create(path)?);
+        for (q, l) in queries.iter().zip(&lat) {
+            writeln!(w, "{l:.1}\t{}", q.text)?;
+        }
+        w.flush()?;
+    }
     if std::env::var_os("BENCH_DUMP").is_some() {
         let mut by_lat: Vec<usize> = (0..queries.len()).collect();
         by_lat.sort_by(|&a, &b| lat[b].total_cmp(&lat[a]));

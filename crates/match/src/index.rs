@@ -46,7 +46,9 @@ use serde::Serialize;
 
 use crate::normalise::{NormalisedName, Token, TokenKind, normalise};
 use crate::registry::{AliasQuality, Entry, EntryKind, Registry};
-use crate::score::{Explanation, MAX_TOKENS, ScoreConfig, Scratch, Tok, score_toks, tok_sim};
+use crate::score::{
+    Explanation, MAX_TOKENS, MatchKind, ScoreConfig, Scratch, Tok, score_toks_with, tok_sim,
+};
 use crate::translit::Script;
 
 const NONE: u32 = u32::MAX;
@@ -908,9 +910,18 @@ impl Index {
         self.readings.listed(name as usize)
     }
 
-    /// The primary name of an entry: its first listed name.
-    fn primary(&self, entry: u32) -> u32 {
-        self.listed_entry.partition_point(|&e| e < entry) as u32
+    /// The primary name of the entry of listed name `l`: the entry's first
+    /// listed name. An entry's names are consecutive, and few: walking
+    /// back from `l` reads one or two cache lines, where a binary search
+    /// over all listed names missed the cache at most of its steps.
+    fn primary_of(&self, l: usize) -> u32 {
+        let e = self.listed_entry[l];
+        let before = self.listed_entry[..l]
+            .iter()
+            .rev()
+            .take_while(|&&x| x == e)
+            .count();
+        (l - before) as u32
     }
 
     /// Id of entry number `entry` (as in [`Hit::entry`]).
@@ -1237,18 +1248,31 @@ impl Index {
                 .filter(|e| e.1 >= 0.99)
                 .map(|&(v, _)| (1.0 + n / self.postings.df[v as usize].max(1) as f32).ln())
                 .fold(f32::INFINITY, f32::min);
+            // A name is recorded the first time it is touched without a
+            // branch on its accumulator, which is a cache miss most often:
+            // the name is always written after the last recorded one, and
+            // the count moves on only for a new name, so the misses of
+            // consecutive postings overlap instead of waiting on a
+            // mispredicted branch. (`total` postings at most: room made
+            // first.)
+            let touched = &mut sc.touched;
+            let mut count = touched.len();
+            touched.resize(count + *total as usize, 0);
             for &(v, sim) in list {
                 let df = self.postings.df[v as usize].max(1) as f32;
                 let idf = (1.0 + n / df).ln().min(cap);
                 let add = w * idf * sim * sim;
                 for name in self.postings.iter(v) {
                     let a = &mut sc.acc[name as usize];
-                    if *a == 0.0 {
-                        sc.touched.push(name);
+                    match touched.get_mut(count) {
+                        Some(slot) => *slot = name,
+                        None => touched.push(name),
                     }
+                    count += usize::from(*a == 0.0);
                     *a += add;
                 }
             }
+            touched.truncate(count);
         }
         sc.plans = plans;
         // Top candidates by accumulated weight.
@@ -1310,6 +1334,12 @@ impl Index {
             toks.extend_from_slice(self.name_toks(nm));
             ends.push(toks.len() as u32);
         }
+        // Candidates share most of their parts (the query's own, in other
+        // names), and the registry holds the same name many times: each
+        // (query part, vocabulary token) similarity is computed once per
+        // search, and each distinct name once per reading and kind.
+        sc.sims.clear();
+        let mut scores: FxHashMap<(usize, bool, &[u32]), f32> = FxHashMap::default();
         for (i, &(nm, r)) in pairs.iter().enumerate() {
             let (entry, kind) = (sc.pair_entry[i], sc.pair_kind[i]);
             if let Some(k) = opts.kind
@@ -1321,22 +1351,35 @@ impl Index {
             if q.is_empty() {
                 continue;
             }
-            if loaded != nm {
-                let start = if i == 0 {
-                    0
-                } else {
-                    sc.pair_toks[i - 1] as usize
-                };
-                ctoks.clear();
-                ctoks.extend(
-                    sc.toks[start..sc.pair_toks[i] as usize]
-                        .iter()
-                        .map(|&v| self.vocab.tok(v)),
-                );
-                loaded = nm;
-            }
+            let start = if i == 0 {
+                0
+            } else {
+                sc.pair_toks[i - 1] as usize
+            };
+            let name = &sc.toks[start..sc.pair_toks[i] as usize];
             let org = !matches!(kind, EntryKind::Person);
-            let (s, _) = score_toks(q, &ctoks, &self.cfg, false, org, &mut sc.scorer);
+            let s = match scores.entry((r, org, name)) {
+                std::collections::hash_map::Entry::Occupied(o) => *o.get(),
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    if loaded != nm {
+                        ctoks.clear();
+                        ctoks.extend(name.iter().map(|&v| self.vocab.tok(v)));
+                        loaded = nm;
+                    }
+                    let rows = sc.sims.rows(r, q, name, &ctoks, &self.cfg);
+                    let s = score_toks_with(
+                        q,
+                        &ctoks,
+                        &self.cfg,
+                        false,
+                        org,
+                        &mut sc.scorer,
+                        |qi, cj| sc.sims.sim[rows[cj] as usize + qi],
+                    )
+                    .0;
+                    *slot.insert(s)
+                }
+            };
             let e = best.entry(entry).or_insert((s, nm, r));
             if s > e.0 || (s == e.0 && (nm, r) < (e.1, e.2)) {
                 *e = (s, nm, r);
@@ -1352,12 +1395,22 @@ impl Index {
             .into_iter()
             .map(|(entry, score, nm, r)| {
                 let explanation = if opts.explain {
+                    let name = self.name_toks(nm);
                     ctoks.clear();
-                    ctoks.extend(self.name_toks(nm).iter().map(|&v| self.vocab.tok(v)));
+                    ctoks.extend(name.iter().map(|&v| self.vocab.tok(v)));
                     let org = !matches!(self.entry_kind[entry as usize], EntryKind::Person);
-                    score_toks(&qs[r], &ctoks, &self.cfg, true, org, &mut sc.scorer)
-                        .1
-                        .unwrap_or_default()
+                    let rows = sc.sims.rows(r, &qs[r], name, &ctoks, &self.cfg);
+                    score_toks_with(
+                        &qs[r],
+                        &ctoks,
+                        &self.cfg,
+                        true,
+                        org,
+                        &mut sc.scorer,
+                        |qi, cj| sc.sims.sim[rows[cj] as usize + qi],
+                    )
+                    .1
+                    .unwrap_or_default()
                 } else {
                     Explanation::default()
                 };
@@ -1366,7 +1419,10 @@ impl Index {
                     entry_id: self.entry_id.get(entry).to_string(),
                     list: self.lists[self.entry_list[entry as usize] as usize].clone(),
                     kind: self.entry_kind[entry as usize],
-                    primary_name: self.listed_text.get(self.primary(entry)).to_string(),
+                    primary_name: self
+                        .listed_text
+                        .get(self.primary_of(self.listed(nm)))
+                        .to_string(),
                     matched_name: self.listed_text.get(self.listed(nm) as u32).to_string(),
                     source: self.listed_source[self.listed(nm)],
                     score,
@@ -1387,6 +1443,46 @@ const VOCAB_FLOOR: f32 = 0.7;
 /// Posting entries traversed beyond the two rarest query tokens.
 const POSTING_BUDGET: u64 = 150_000;
 
+/// The similarities of a search's query parts to the vocabulary tokens of
+/// its candidates, each computed once per search: the row of token `v`
+/// for reading `r` holds `tok_sim(qs[r][i], v)` for each part `i`.
+#[derive(Default)]
+struct SimCache {
+    /// `(v, r)` → where its row starts in `sim`.
+    at: FxHashMap<(u32, usize), u32>,
+    sim: Vec<(f32, MatchKind)>,
+}
+
+impl SimCache {
+    fn clear(&mut self) {
+        self.at.clear();
+        self.sim.clear();
+    }
+
+    /// Where the row of each of a candidate's parts starts (`name`: its
+    /// vocabulary tokens, `c`: the same as [`Tok`]s), computing the rows
+    /// not seen yet in this search.
+    fn rows(
+        &mut self,
+        r: usize,
+        q: &[Tok<'_>],
+        name: &[u32],
+        c: &[Tok<'_>],
+        cfg: &ScoreConfig,
+    ) -> [u32; MAX_TOKENS] {
+        let q = &q[..q.len().min(MAX_TOKENS)];
+        let mut rows = [0u32; MAX_TOKENS];
+        for (row, (&v, &t)) in rows.iter_mut().zip(name.iter().zip(c)) {
+            *row = *self.at.entry((v, r)).or_insert_with(|| {
+                let at = self.sim.len() as u32;
+                self.sim.extend(q.iter().map(|&a| tok_sim(a, t, cfg)));
+                at
+            });
+        }
+        rows
+    }
+}
+
 #[derive(Default)]
 struct SearchScratch {
     acc: Vec<f32>,
@@ -1399,6 +1495,7 @@ struct SearchScratch {
     plans: Vec<Plan>,
     lists: Vec<Vec<(u32, f32)>>,
     best: FxHashMap<u32, (f32, u32, usize)>,
+    sims: SimCache,
     vocab_cands: Vec<u32>,
     vocab_sims: Vec<(u32, f32)>,
     split_l: Vec<u32>,

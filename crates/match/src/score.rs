@@ -664,6 +664,25 @@ pub(crate) fn score_toks(
     org: bool,
     scratch: &mut Scratch,
 ) -> (f32, Option<Explanation>) {
+    score_toks_with(q, c, cfg, explain, org, scratch, |i, j| {
+        tok_sim(q[i], c[j], cfg)
+    })
+}
+
+/// [`score_toks`] with the similarity of query part `i` and candidate part
+/// `j` (both below [`MAX_TOKENS`]) given by `sim`, which must return
+/// `tok_sim(q[i], c[j], cfg)`: a search scores a hundred candidates
+/// against one query, most sharing their parts, and looks each pair of
+/// parts up once.
+pub(crate) fn score_toks_with(
+    q: &[Tok<'_>],
+    c: &[Tok<'_>],
+    cfg: &ScoreConfig,
+    explain: bool,
+    org: bool,
+    scratch: &mut Scratch,
+    mut sim: impl FnMut(usize, usize) -> (f32, MatchKind),
+) -> (f32, Option<Explanation>) {
     let q = &q[..q.len().min(MAX_TOKENS)];
     let c = &c[..c.len().min(MAX_TOKENS)];
     let (n, m) = (q.len(), c.len());
@@ -675,9 +694,9 @@ pub(crate) fn score_toks(
     // Best single-token similarity per token, to skip needless merges.
     let mut best_q = [0f32; MAX_TOKENS];
     let mut best_c = [0f32; MAX_TOKENS];
-    for (i, a) in q.iter().enumerate() {
-        for (j, b) in c.iter().enumerate() {
-            let (s, how) = tok_sim(*a, *b, cfg);
+    for (i, bq) in best_q[..n].iter_mut().enumerate() {
+        for (j, bc) in best_c[..m].iter_mut().enumerate() {
+            let (s, how) = sim(i, j);
             if s >= cfg.min_pair {
                 edges.push(Edge {
                     qm: 1 << i,
@@ -685,8 +704,8 @@ pub(crate) fn score_toks(
                     sim: s,
                     how,
                 });
-                best_q[i] = best_q[i].max(s);
-                best_c[j] = best_c[j].max(s);
+                *bq = bq.max(s);
+                *bc = bc.max(s);
             }
         }
     }
