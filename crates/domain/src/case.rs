@@ -1000,7 +1000,8 @@ impl Case {
             | Event::HoldDeclined { .. }
             | Event::HoldReleaseRequested { .. }
             | Event::HoldReleased { .. }
-            | Event::RecordDisposed { .. }) => {
+            | Event::RecordDisposed { .. }
+            | Event::RecordsExported { .. }) => {
                 return Err(bad(format!(
                     "{} belongs to a deployment stream, not to a case",
                     other.kind()

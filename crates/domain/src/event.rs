@@ -17,8 +17,8 @@ use crate::delivery::{
 use crate::exchange::{Partner, ReceivedReport};
 use crate::grading::{Grading, Specificity};
 use crate::ids::{
-    CaseId, ContributionId, DisposalBatchId, DisputeId, HoldId, ReceiptId, ReportId, TokenId,
-    WaiverId,
+    CaseId, ContributionId, DisposalBatchId, DisputeId, ExportId, HoldId, ReceiptId, ReportId,
+    TokenId, WaiverId,
 };
 use crate::notice::NoticeTarget;
 use crate::policy::{Deadlines, Determination, PolicyRef};
@@ -741,6 +741,16 @@ pub enum Event {
         requested_by: ActorName,
         approved_by: ActorName,
     },
+    /// An oversight export's scope, recorded before its bag is written so
+    /// that it cannot be changed afterwards: the query, the cases it
+    /// resolved to (their streams are the scope), and whether it is a
+    /// release copy. The bag's `scope.json` must say the same.
+    RecordsExported {
+        export_id: ExportId,
+        query: RecordQuery,
+        cases: Vec<CaseId>,
+        release: bool,
+    },
 }
 
 impl Event {
@@ -814,6 +824,7 @@ impl Event {
             Event::HoldReleaseRequested { .. } => "hold_release_requested",
             Event::HoldReleased { .. } => "hold_released",
             Event::RecordDisposed { .. } => "record_disposed",
+            Event::RecordsExported { .. } => "records_exported",
         }
     }
 
@@ -853,6 +864,7 @@ impl Event {
                 | Event::HoldReleaseRequested { .. }
                 | Event::HoldReleased { .. }
                 | Event::RecordDisposed { .. }
+                | Event::RecordsExported { .. }
         )
     }
 
@@ -936,7 +948,8 @@ impl Event {
             | Event::HoldDeclined { .. }
             | Event::HoldReleaseRequested { .. }
             | Event::HoldReleased { .. }
-            | Event::RecordDisposed { .. } => None,
+            | Event::RecordDisposed { .. }
+            | Event::RecordsExported { .. } => None,
         }
     }
 
@@ -1275,6 +1288,16 @@ impl Event {
             } => format!(
                 "record at position {position} ({kind}, {class}) disposed of under the {} schedule ({}), approved by {approved_by}",
                 schedule.class, schedule.authority
+            ),
+            Event::RecordsExported {
+                export_id,
+                cases,
+                release,
+                ..
+            } => format!(
+                "{} {export_id} of the records of {} case(s) recorded",
+                if *release { "release copy" } else { "oversight export" },
+                cases.len()
             ),
         }
     }
