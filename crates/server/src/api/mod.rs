@@ -15,6 +15,7 @@ pub mod filters;
 pub mod intake;
 pub mod ops;
 pub mod policy;
+pub mod records_export;
 pub mod relations;
 pub mod screening;
 pub mod session;
@@ -46,4 +47,5 @@ pub fn routes(t: &mut Table) {
     stix::routes(t);
     exchange::routes(t);
     taxii::routes(t);
+    records_export::routes(t);
 }

@@ -36,6 +36,7 @@ mod help;
 mod input;
 mod notice;
 mod operator;
+mod records;
 mod reference;
 mod report;
 mod roles;
@@ -138,6 +139,8 @@ enum Cmd {
     Outcome(Client<delivery::OutcomeCmd>),
     /// The tamper-evident ledger: verify, checkpoints, proofs, the access log.
     Audit(Printing<audit::AuditCmd>),
+    /// Records management: the oversight export and its verification.
+    Records(Printing<records::RecordsCmd>),
     /// The policy the duty is decided under.
     Policy(Printing<operator::PolicyCmd>),
     /// Operator tasks.
@@ -230,6 +233,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Advisory(g) => delivery::advisory(&client(&g.conn, &g.output), g.cmd).await,
         Cmd::Outcome(g) => delivery::outcome(&client(&g.conn, &g.output), g.cmd).await,
         Cmd::Audit(g) => audit::audit(ctx.clone().printing(&g.output), g.cmd).await,
+        Cmd::Records(g) => records::records(ctx.clone().printing(&g.output), g.cmd).await,
         Cmd::Policy(g) => operator::policy(ctx.clone().printing(&g.output), g.cmd),
         Cmd::Admin(cmd) => operator::admin(ctx, cmd).await,
         Cmd::Screen(args) => screening::screen(ctx, args).await,

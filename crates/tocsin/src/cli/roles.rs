@@ -89,6 +89,7 @@ pub const CALLS: &[(&str, &[&str])] = &[
     ("advisory decide", &["decide_advisory"]),
     ("outcome record", &["record_outcome"]),
     ("audit access", &["access_log"]),
+    ("records export", &["records_export"]),
     ("screen", &["screen_name"]),
     ("registry import", &["import_registry"]),
     ("registry list", &["list_registries"]),
