@@ -1296,7 +1296,11 @@ impl Event {
                 ..
             } => format!(
                 "{} {export_id} of the records of {} case(s) recorded",
-                if *release { "release copy" } else { "oversight export" },
+                if *release {
+                    "release copy"
+                } else {
+                    "oversight export"
+                },
                 cases.len()
             ),
         }

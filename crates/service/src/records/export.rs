@@ -178,7 +178,10 @@ impl Service {
         {
             let row = usize::try_from(pos).ok().and_then(|i| rows.get(i));
             let Some(row) = row else {
-                return Err(ServiceError::internal("export", "a position beyond the range"));
+                return Err(ServiceError::internal(
+                    "export",
+                    "a position beyond the range",
+                ));
             };
             records.push(record_file(pos, row, role, proof(pos)?)?);
         }
@@ -281,7 +284,10 @@ impl Service {
             }
         }
         if out.len() as u64 != size {
-            return Err(ServiceError::internal("export", "fewer leaves than the checkpoint"));
+            return Err(ServiceError::internal(
+                "export",
+                "fewer leaves than the checkpoint",
+            ));
         }
         Ok(out)
     }
@@ -294,7 +300,10 @@ fn record_file(
     proof: Vec<String>,
 ) -> Result<RecordFile, ServiceError> {
     let Some((body, salt)) = &r.content else {
-        return Err(ServiceError::internal("export", "a tombstone without content"));
+        return Err(ServiceError::internal(
+            "export",
+            "a tombstone without content",
+        ));
     };
     let env: EventEnvelope = serde_json::from_slice(body)
         .map_err(|e| ServiceError::internal("an event that does not parse", e))?;

@@ -101,7 +101,10 @@ struct Exported<'a> {
 
 async fn export(ctx: &Ctx, query: RecordQuery, out: &Path) -> Result<ExitCode> {
     if out.exists() && std::fs::read_dir(out)?.next().is_some() {
-        bail!("{} is not empty: export into a new directory", out.display());
+        bail!(
+            "{} is not empty: export into a new directory",
+            out.display()
+        );
     }
     let view: ExportView = ctx
         .client()?
@@ -229,7 +232,9 @@ fn read_dir(dir: &Path) -> Result<Files> {
     let mut files = Files::new();
     let mut todo = vec![dir.to_path_buf()];
     while let Some(d) = todo.pop() {
-        for entry in std::fs::read_dir(&d).with_context(|| format!("cannot read {}", d.display()))? {
+        for entry in
+            std::fs::read_dir(&d).with_context(|| format!("cannot read {}", d.display()))?
+        {
             let entry = entry?;
             let path = entry.path();
             let kind = entry.file_type()?;
@@ -242,8 +247,8 @@ fn read_dir(dir: &Path) -> Result<Files> {
                     .map(|c| c.as_os_str().to_string_lossy())
                     .collect::<Vec<_>>()
                     .join("/");
-                let bytes =
-                    std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+                let bytes = std::fs::read(&path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
                 files.insert(rel, bytes);
             }
         }
