@@ -69,6 +69,7 @@ fn expected_access() -> BTreeMap<&'static str, Access> {
         ("inclusion_proof", n(Audit)),
         ("consistency_proof", n(Audit)),
         ("access_log", n(Audit)),
+        ("records_export", n(ManageRecords)),
         ("list_elements", Authenticated),
         ("register_element", n(ManageAccounts)),
         ("list_accounts", n(ManageAccounts)),
