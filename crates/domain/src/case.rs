@@ -1001,7 +1001,9 @@ impl Case {
             | Event::HoldReleaseRequested { .. }
             | Event::HoldReleased { .. }
             | Event::RecordDisposed { .. }
-            | Event::RecordsExported { .. }) => {
+            | Event::RecordsExported { .. }
+            | Event::RedactionRequested { .. }
+            | Event::RedactionApproved { .. }) => {
                 return Err(bad(format!(
                     "{} belongs to a deployment stream, not to a case",
                     other.kind()

@@ -17,8 +17,8 @@ use crate::delivery::{
 use crate::exchange::{Partner, ReceivedReport};
 use crate::grading::{Grading, Specificity};
 use crate::ids::{
-    CaseId, ContributionId, DisposalBatchId, DisputeId, ExportId, HoldId, ReceiptId, ReportId,
-    TokenId, WaiverId,
+    CaseId, ContributionId, DisposalBatchId, DisputeId, ExportId, HoldId, ReceiptId,
+    RedactionId, ReportId, TokenId, WaiverId,
 };
 use crate::notice::NoticeTarget;
 use crate::policy::{Deadlines, Determination, PolicyRef};
@@ -751,6 +751,21 @@ pub enum Event {
         cases: Vec<CaseId>,
         release: bool,
     },
+    /// A records officer asks that a field of the record at `position`
+    /// be redacted in release copies, under an exemption code
+    /// (`crate::redaction`). The original stays in the ledger.
+    RedactionRequested {
+        redaction_id: RedactionId,
+        position: u64,
+        /// An RFC 6901 JSON pointer into the event envelope.
+        field: String,
+        exemption: String,
+        reason: Reason,
+    },
+    /// A second records officer approved the redaction.
+    RedactionApproved {
+        redaction_id: RedactionId,
+    },
 }
 
 impl Event {
@@ -825,6 +840,8 @@ impl Event {
             Event::HoldReleased { .. } => "hold_released",
             Event::RecordDisposed { .. } => "record_disposed",
             Event::RecordsExported { .. } => "records_exported",
+            Event::RedactionRequested { .. } => "redaction_requested",
+            Event::RedactionApproved { .. } => "redaction_approved",
         }
     }
 
@@ -865,6 +882,8 @@ impl Event {
                 | Event::HoldReleased { .. }
                 | Event::RecordDisposed { .. }
                 | Event::RecordsExported { .. }
+                | Event::RedactionRequested { .. }
+                | Event::RedactionApproved { .. }
         )
     }
 
@@ -949,7 +968,9 @@ impl Event {
             | Event::HoldReleaseRequested { .. }
             | Event::HoldReleased { .. }
             | Event::RecordDisposed { .. }
-            | Event::RecordsExported { .. } => None,
+            | Event::RecordsExported { .. }
+            | Event::RedactionRequested { .. }
+            | Event::RedactionApproved { .. } => None,
         }
     }
 
@@ -1303,6 +1324,18 @@ impl Event {
                 },
                 cases.len()
             ),
+            Event::RedactionRequested {
+                redaction_id,
+                position,
+                field,
+                exemption,
+                ..
+            } => format!(
+                "redaction {redaction_id} of {field} at position {position} requested under {exemption}"
+            ),
+            Event::RedactionApproved { redaction_id } => {
+                format!("redaction {redaction_id} approved")
+            }
         }
     }
 }

@@ -98,6 +98,10 @@ id_type!(
     ExportId, "export"
 );
 id_type!(
+    /// Identifies one redaction for release (`crate::redaction`).
+    RedactionId, "redaction"
+);
+id_type!(
     /// Identifies one receipt: a partner's report that needs assessment.
     ReceiptId, "receipt"
 );

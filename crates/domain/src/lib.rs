@@ -32,6 +32,7 @@ pub mod ids;
 pub mod notice;
 pub mod policy;
 pub mod records;
+pub mod redaction;
 pub mod reference;
 pub mod report;
 pub mod routing;
