@@ -17,8 +17,8 @@ use crate::delivery::{
 use crate::exchange::{Partner, ReceivedReport};
 use crate::grading::{Grading, Specificity};
 use crate::ids::{
-    CaseId, ContributionId, DisposalBatchId, DisputeId, ExportId, HoldId, ReceiptId,
-    RedactionId, ReportId, TokenId, WaiverId,
+    CaseId, ContributionId, DisposalBatchId, DisputeId, ExportId, HoldId, ReceiptId, RedactionId,
+    ReportId, TokenId, WaiverId,
 };
 use crate::notice::NoticeTarget;
 use crate::policy::{Deadlines, Determination, PolicyRef};

@@ -48,7 +48,10 @@ impl Exemptions {
         for e in f.exemption {
             let c = e.code.trim();
             if c.is_empty() || c.contains(['\n', '[', ']', ',']) {
-                return Err(RedactionError::Exemptions(format!("'{}' cannot be a code", e.code)));
+                return Err(RedactionError::Exemptions(format!(
+                    "'{}' cannot be a code",
+                    e.code
+                )));
             }
             if codes.insert(c.to_owned(), e.meaning).is_some() {
                 return Err(RedactionError::Exemptions(format!("'{c}' is listed twice")));
@@ -83,7 +86,9 @@ pub enum RedactionError {
     Exemptions(String),
     #[error("'{0}' is not an exemption code of this deployment")]
     UnknownExemption(String),
-    #[error("'{0}' is not a JSON pointer into the event (it starts with '/', e.g. /event/report/narrative)")]
+    #[error(
+        "'{0}' is not a JSON pointer into the event (it starts with '/', e.g. /event/report/narrative)"
+    )]
     Field(String),
     #[error("there is no redaction {0}")]
     NoSuchRedaction(RedactionId),
@@ -144,8 +149,15 @@ impl Redactions {
 
     /// Whether `by` may approve redaction `id` (the domain's two-person
     /// rule: never its requester).
-    pub fn check_approve(&self, id: RedactionId, by: &ActorName) -> Result<&Redaction, RedactionError> {
-        let r = self.all.get(&id).ok_or(RedactionError::NoSuchRedaction(id))?;
+    pub fn check_approve(
+        &self,
+        id: RedactionId,
+        by: &ActorName,
+    ) -> Result<&Redaction, RedactionError> {
+        let r = self
+            .all
+            .get(&id)
+            .ok_or(RedactionError::NoSuchRedaction(id))?;
         if r.approved_by.is_some() {
             return Err(RedactionError::AlreadyApproved(id));
         }
@@ -157,7 +169,11 @@ impl Redactions {
 }
 
 /// Checks a requested redaction's field and code.
-pub fn check_request(exemptions: &Exemptions, field: &str, exemption: &str) -> Result<(), RedactionError> {
+pub fn check_request(
+    exemptions: &Exemptions,
+    field: &str,
+    exemption: &str,
+) -> Result<(), RedactionError> {
     if !exemptions.contains(exemption) {
         return Err(RedactionError::UnknownExemption(exemption.to_owned()));
     }
@@ -223,10 +239,16 @@ mod tests {
                 reason: crate::text::Reason::new("privacy").unwrap(),
             },
         );
-        assert!(matches!(r.check_approve(id, &alice), Err(RedactionError::SamePerson(..))));
+        assert!(matches!(
+            r.check_approve(id, &alice),
+            Err(RedactionError::SamePerson(..))
+        ));
         let bob = ActorName::new("bob").unwrap();
         assert!(r.check_approve(id, &bob).is_ok());
         r.apply(&bob, &Event::RedactionApproved { redaction_id: id });
-        assert!(matches!(r.check_approve(id, &bob), Err(RedactionError::AlreadyApproved(_))));
+        assert!(matches!(
+            r.check_approve(id, &bob),
+            Err(RedactionError::AlreadyApproved(_))
+        ));
     }
 }

@@ -15,6 +15,7 @@ pub mod filters;
 pub mod intake;
 pub mod ops;
 pub mod policy;
+pub mod records;
 pub mod records_export;
 pub mod relations;
 pub mod screening;
@@ -47,5 +48,6 @@ pub fn routes(t: &mut Table) {
     stix::routes(t);
     exchange::routes(t);
     taxii::routes(t);
+    records::routes(t);
     records_export::routes(t);
 }

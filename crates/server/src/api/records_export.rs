@@ -1,6 +1,7 @@
 //! The oversight export over HTTP: a records officer posts a query and
 //! gets the signed BagIt bag back, its files by path (base64), which
-//! `tocsin records export` writes into a directory.
+//! `tocsin records export` writes into a directory; and the redactions
+//! for release copies (request, approve, list).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -11,11 +12,14 @@ use serde::{Deserialize, Serialize};
 use tocsin_domain::access::Permission;
 use tocsin_domain::records::RecordQuery;
 
-use super::common::created;
+use super::common::{List, created, ok};
 use super::needs;
 use crate::AppState;
 use crate::problem::ApiError;
-use crate::table::{Caller, Op, RawBody, Table};
+use crate::table::{Caller, Op, PathParams, RawBody, Table};
+use tocsin_domain::ids::RedactionId;
+use tocsin_domain::text::Reason;
+use tocsin_service::records::redact::RedactionView;
 
 pub fn routes(t: &mut Table) {
     t.add(
@@ -30,6 +34,52 @@ pub fn routes(t: &mut Table) {
         .returns::<ExportView>(StatusCode::CREATED),
         records_export,
     );
+    t.add(
+        Op::post(
+            "request_redaction",
+            path!("/records/redactions"),
+            needs(Permission::ManageRecords),
+        )
+        .tag("records")
+        .summary("Request a redaction of a record's field for release copies (a second records officer approves it)")
+        .body::<RedactionRequestBody>()
+        .returns::<RedactionView>(StatusCode::CREATED),
+        request_redaction,
+    );
+    t.add(
+        Op::post(
+            "approve_redaction",
+            path!("/records/redactions/{redaction_id}/approval"),
+            needs(Permission::ManageRecords),
+        )
+        .tag("records")
+        .summary("Approve another records officer's redaction")
+        .returns::<RedactionView>(StatusCode::OK),
+        approve_redaction,
+    );
+    t.add(
+        Op::get(
+            "list_redactions",
+            path!("/records/redactions"),
+            needs(Permission::ManageRecords),
+        )
+        .tag("records")
+        .summary("Every redaction for release, pending and approved")
+        .returns::<List<RedactionView>>(StatusCode::OK),
+        list_redactions,
+    );
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RedactionRequestBody {
+    /// The record's ledger position.
+    pub position: u64,
+    /// An RFC 6901 JSON pointer into its event envelope (`/event/report/narrative`).
+    pub field: String,
+    /// An exemption code of the deployment (`(b)(6)`...).
+    pub exemption: String,
+    pub reason: Reason,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -37,6 +87,9 @@ pub fn routes(t: &mut Table) {
 pub struct ExportRequest {
     /// Which records: cases by id, a victim's name, a period.
     pub query: RecordQuery,
+    /// A release copy: approved redactions shown in place, originals left out.
+    #[serde(default)]
+    pub release: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -68,7 +121,7 @@ async fn records_export(
     body: RawBody,
 ) -> Result<Response, ApiError> {
     let req: ExportRequest = body.parse()?;
-    let e = state.svc.records_export(&p, req.query).await?;
+    let e = state.svc.records_export(&p, req.query, req.release).await?;
     let b64 = base64::engine::general_purpose::STANDARD;
     created(&ExportView {
         export_id: e.export_id.to_string(),
@@ -85,4 +138,37 @@ async fn records_export(
             })
             .collect(),
     })
+}
+
+async fn request_redaction(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    body: RawBody,
+) -> Result<Response, ApiError> {
+    let b: RedactionRequestBody = body.parse()?;
+    created(
+        &state
+            .svc
+            .request_redaction(&p, b.position, b.field, b.exemption, b.reason)
+            .await?,
+    )
+}
+
+async fn approve_redaction(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    PathParams(id): PathParams<String>,
+) -> Result<Response, ApiError> {
+    let id: RedactionId = id
+        .parse()
+        .map_err(|_| ApiError::not_found(format!("there is no redaction {id}")))?;
+    ok(&state.svc.approve_redaction(&p, id).await?)
+}
+
+async fn list_redactions(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+) -> Result<Response, ApiError> {
+    let items = state.svc.redactions(&p).await?;
+    ok(&List { items, next: None })
 }

@@ -19,10 +19,11 @@ use std::collections::BTreeSet;
 use tocsin_domain::access::Permission;
 use tocsin_domain::event::Event;
 use tocsin_domain::records::RecordQuery;
+use tocsin_domain::redaction::redact;
 use tocsin_domain::{CaseId, ExportId};
 use tocsin_export::bag::{
     self, BagInfo, DisposedFile, ExportInput, ExportScope, Files, Range, RecordFile, RecordRole,
-    WithheldEntry, WithheldList,
+    RedactionMark, WithheldEntry, WithheldList,
 };
 use tocsin_ledger::{Hash, MemoryTree, leaf_hash, open_checkpoint};
 use tocsin_store::leaf::{Sealed, peek};
@@ -62,16 +63,24 @@ struct Row {
 }
 
 impl Service {
-    /// Exports the records `query` covers as a signed BagIt bag.
+    /// Exports the records `query` covers as a signed BagIt bag; with
+    /// `release`, a release copy: each approved redaction shown in place
+    /// (`[(b)(6), 14 words]`), the redacted record's original and salt
+    /// left out (its leaf hash and proof stay). A redaction awaiting its
+    /// second officer on a record of the scope blocks a release copy.
     pub async fn records_export(
         &self,
         p: &Principal,
         query: RecordQuery,
+        release: bool,
     ) -> Result<OversightExport, ServiceError> {
         self.authorize(p, Permission::ManageRecords, "records_export")
             .await?;
         let state = self.records_state().await?;
         let (cases, visible) = self.export_scope(p, &state, &query).await?;
+        if release {
+            self.no_pending_redaction(&state, &cases).await?;
+        }
         let export_id = ExportId::from_uuid(crate::new_uuid());
         let now = self.now();
         let appended = self
@@ -86,7 +95,7 @@ impl Service {
                         export_id,
                         query: query.clone(),
                         cases: cases.iter().copied().collect(),
-                        release: false,
+                        release,
                     }],
                 ),
                 summary: None,
@@ -150,7 +159,11 @@ impl Service {
                 continue;
             }
             if r.content.is_some() {
-                records.push(record_file(pos, r, RecordRole::Record, proof(pos)?)?);
+                let mut f = record_file(pos, r, RecordRole::Record, proof(pos)?)?;
+                if release {
+                    apply_redactions(&mut f, &state)?;
+                }
+                records.push(f);
                 continue;
             }
             // A version-2 leaf without its content: disposed of, which a
@@ -197,7 +210,7 @@ impl Service {
             recorded_at,
             exported_at: now.to_string(),
             exported_by: p.name().to_string(),
-            release: false,
+            release,
         };
         let counts = (streams.len(), records.len(), withheld.records.len());
         let input = ExportInput {
@@ -230,6 +243,32 @@ impl Service {
             records: counts.1,
             withheld: counts.2,
         })
+    }
+
+    /// Refuses a release copy while a redaction of a record of `cases`
+    /// awaits its second officer.
+    async fn no_pending_redaction(
+        &self,
+        state: &RecordsState,
+        cases: &BTreeSet<CaseId>,
+    ) -> Result<(), ServiceError> {
+        let streams: BTreeSet<String> = cases
+            .iter()
+            .map(|c| StreamId::Case(*c).to_string())
+            .collect();
+        for r in state.redactions.all.values() {
+            if r.approved_by.is_some() {
+                continue;
+            }
+            let page = self.store.read_leaves(r.position, 1).await?;
+            if page.get(0).is_some_and(|row| streams.contains(row.stream)) {
+                return Err(ServiceError::WrongState(format!(
+                    "redaction {} (position {}, {}) awaits a second records officer's approval: a release copy cannot be made until it is approved",
+                    r.id, r.position, r.field
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// The cases `query` resolves to, and those of them `p` may see.
@@ -324,6 +363,46 @@ fn record_file(
         redactions: Vec::new(),
         proof,
     })
+}
+
+/// A release copy of a record with approved redactions: each shown in
+/// place, the original body and salt left out (and a version-1 leaf,
+/// which holds the original); the leaf hash and proof stay.
+fn apply_redactions(f: &mut RecordFile, state: &RecordsState) -> Result<(), ServiceError> {
+    let approved: Vec<_> = state
+        .redactions
+        .all
+        .values()
+        .filter(|r| r.position == f.position && r.approved_by.is_some())
+        .collect();
+    if approved.is_empty() {
+        return Ok(());
+    }
+    let Some(body) = &f.body else {
+        return Ok(());
+    };
+    let mut v: serde_json::Value = serde_json::from_str(body)
+        .map_err(|e| ServiceError::internal("an event that does not parse", e))?;
+    for r in approved {
+        let words = redact(&mut v, &r.field, &r.exemption).ok_or_else(|| {
+            ServiceError::WrongState(format!(
+                "redaction {} names {}, which the event at position {} does not have",
+                r.id, r.field, r.position
+            ))
+        })?;
+        f.redactions.push(RedactionMark {
+            field: r.field.clone(),
+            exemption: r.exemption.clone(),
+            words,
+        });
+    }
+    f.released = Some(v);
+    f.body = None;
+    f.salt = None;
+    if f.leaf_version == 1 {
+        f.leaf = None;
+    }
+    Ok(())
 }
 
 fn base64(b: &[u8]) -> String {

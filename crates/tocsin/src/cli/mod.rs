@@ -37,6 +37,7 @@ mod input;
 mod notice;
 mod operator;
 mod records;
+mod records_export;
 mod reference;
 mod report;
 mod roles;
@@ -139,10 +140,10 @@ enum Cmd {
     Outcome(Client<delivery::OutcomeCmd>),
     /// The tamper-evident ledger: verify, checkpoints, proofs, the access log.
     Audit(Printing<audit::AuditCmd>),
-    /// Records management: the oversight export and its verification.
-    Records(Printing<records::RecordsCmd>),
     /// The policy the duty is decided under.
     Policy(Printing<operator::PolicyCmd>),
+    /// Records management: retention schedules, legal holds, the records officer's report, the oversight export and its verification, redactions for release.
+    Records(Client<records::RecordsCmd>),
     /// Operator tasks.
     #[command(subcommand)]
     Admin(operator::AdminCmd),
@@ -233,8 +234,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Advisory(g) => delivery::advisory(&client(&g.conn, &g.output), g.cmd).await,
         Cmd::Outcome(g) => delivery::outcome(&client(&g.conn, &g.output), g.cmd).await,
         Cmd::Audit(g) => audit::audit(ctx.clone().printing(&g.output), g.cmd).await,
-        Cmd::Records(g) => records::records(ctx.clone().printing(&g.output), g.cmd).await,
         Cmd::Policy(g) => operator::policy(ctx.clone().printing(&g.output), g.cmd),
+        Cmd::Records(g) => records::records(&client(&g.conn, &g.output), g.cmd).await,
         Cmd::Admin(cmd) => operator::admin(ctx, cmd).await,
         Cmd::Screen(args) => screening::screen(ctx, args).await,
         Cmd::Registry(g) => screening::registry(&client(&g.conn, &g.output), g.cmd).await,

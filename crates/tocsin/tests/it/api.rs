@@ -70,6 +70,9 @@ fn expected_access() -> BTreeMap<&'static str, Access> {
         ("consistency_proof", n(Audit)),
         ("access_log", n(Audit)),
         ("records_export", n(ManageRecords)),
+        ("request_redaction", n(ManageRecords)),
+        ("approve_redaction", n(ManageRecords)),
+        ("list_redactions", n(ManageRecords)),
         ("list_elements", Authenticated),
         ("register_element", n(ManageAccounts)),
         ("list_accounts", n(ManageAccounts)),
@@ -116,6 +119,14 @@ fn expected_access() -> BTreeMap<&'static str, Access> {
         ("publish_case", n(ReadCase)),
         ("pull_cursor", n(SubmitReport)),
         ("set_pull_cursor", n(SubmitReport)),
+        ("get_retention_schedules", n(ManageRecords)),
+        ("set_retention_schedules", n(ManageRecords)),
+        ("list_holds", n(ManageRecords)),
+        ("request_hold", n(ManageRecords)),
+        ("approve_hold", n(ManageRecords)),
+        ("decline_hold", n(ManageRecords)),
+        ("request_hold_release", n(ManageRecords)),
+        ("records_report", n(ManageRecords)),
     ])
 }
 
@@ -256,8 +267,10 @@ fn request(op: &tocsin_server::Op, case: &str) -> (String, Option<Value>) {
         .replace("{contribution_id}", uuid)
         .replace("{dispute_id}", uuid)
         .replace("{receipt_id}", uuid)
+        .replace("{redaction_id}", uuid)
         .replace("{identity}", &format!("identity--{uuid}"))
         .replace("{collection_id}", uuid)
+        .replace("{hold_id}", uuid)
         .replace("{name}", "full");
     if op.id.contains("notification_target") {
         path = path.replace("/full", "/no-such-target");
@@ -293,7 +306,9 @@ fn admitted_status(op: &tocsin_server::Op) -> u16 {
         | "warning_letter"
         | "warning_cap"
         | "issue_enrolment"
-        | "remove_notification_target" => 404,
+        | "remove_notification_target"
+        | "approve_hold"
+        | "approve_redaction" => 404,
         "logout" => 204,
         _ => op.success.as_u16(),
     }

@@ -22,6 +22,7 @@ mod migrate;
 mod planning;
 mod readme;
 mod rebuild;
+mod records;
 mod records_export;
 mod scenarios;
 mod screening;

@@ -7,7 +7,9 @@
 //! `scripts/check-export.py`. Five tampered copies each fail
 //! `verify-export`: a file deleted, a record dropped with the manifests
 //! fixed up, a proof byte flipped, the checkpoint swapped for a later
-//! export's, the scope narrowed.
+//! export's, the scope narrowed. A release copy: a redaction awaiting its
+//! second officer blocks it; approved, it is shown in place and the
+//! redacted text appears nowhere in the bag, which still verifies.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -144,7 +146,7 @@ fn export(srv: &Server, d: &Deployment, token: &str, args: &[&str], dir: &Path) 
 fn verify_export(d: &Deployment, dir: &Path, vkey: &str) -> (i32, Value) {
     let out = d
         .tocsin()
-        .args(["--json", "records", "verify-export", "--key", vkey])
+        .args(["--json", "records", "verify-export", "--vkey", vkey])
         .arg(dir)
         .output()
         .unwrap();
@@ -345,5 +347,100 @@ fn kerman_and_a_victim_across_cases_export_verify_and_every_tampering_fails() {
         for e in *expect {
             assert!(found.contains(e), "{what}: expected {e:?} in:\n{found}");
         }
+    }
+
+    // Redaction for release: the Kerman report's narrative, under (b)(6).
+    let narrative = tocsin::scenarios::report(tocsin::scenarios::KERMAN_REPORT)
+        .unwrap()
+        .narrative
+        .as_str()
+        .to_owned();
+    let report_at = good
+        .iter()
+        .filter(|(p, _)| p.starts_with("data/records/") && p.ends_with(".json"))
+        .map(|(_, b)| serde_json::from_slice::<Value>(b).unwrap())
+        .find(|r| r["kind"] == "report_attached")
+        .unwrap()["position"]
+        .as_u64()
+        .unwrap();
+    let cli = |token: &str, args: &[&str]| {
+        let out = srv
+            .cli(&d, token)
+            .arg("--json")
+            .args(args)
+            .output()
+            .unwrap();
+        (out.status.success(), stdout(&out), stderr(&out))
+    };
+    let second = srv.account(
+        "records.second",
+        &[Role::RecordsOfficer],
+        &["Oversight"],
+        "TOP SECRET",
+        &["HCS"],
+    );
+    let (ok, out, err) = cli(
+        &officer,
+        &[
+            "records",
+            "redact",
+            "request",
+            "--position",
+            &report_at.to_string(),
+            "--field",
+            "/event/report/narrative",
+            "--exemption",
+            "(b)(6)",
+            "--reason",
+            "the victims' privacy",
+        ],
+    );
+    assert!(ok, "{out}{err}");
+    let id = serde_json::from_str::<Value>(&out).unwrap()["redaction_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let rel = root.join("release");
+    let release_args = [
+        "records",
+        "export",
+        "--release",
+        "--case",
+        kerman.as_str(),
+        "--out",
+    ];
+    let (ok, out, err) = cli(
+        &officer,
+        &[&release_args[..], &[rel.to_str().unwrap()]].concat(),
+    );
+    assert!(
+        !ok && err.contains("awaits a second records officer"),
+        "{out}{err}"
+    );
+    let (ok, _, err) = cli(&officer, &["records", "redact", "approve", &id]);
+    assert!(
+        !ok && err.contains("a second records officer must approve it"),
+        "{err}"
+    );
+    let (ok, out, err) = cli(&second, &["records", "redact", "approve", &id]);
+    assert!(ok, "{out}{err}");
+    let (ok, out, err) = cli(
+        &officer,
+        &[&release_args[..], &[rel.to_str().unwrap()]].concat(),
+    );
+    assert!(ok, "{out}{err}");
+    passes_every_check(&d, &rel, &vkey);
+    let release = read_bag(&rel);
+    let words = narrative.split_whitespace().count();
+    let mark = format!("[(b)(6), {words} words]");
+    let record = String::from_utf8(release[&bag::record_path(report_at)].clone()).unwrap();
+    assert!(record.contains(&mark), "{record}");
+    let head: String = narrative.chars().take(40).collect();
+    for (path, bytes) in &release {
+        let text = String::from_utf8_lossy(bytes);
+        assert!(
+            !text.contains(&narrative) && !text.contains(&head),
+            "{path} holds the redacted text"
+        );
     }
 }
