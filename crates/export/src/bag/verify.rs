@@ -82,9 +82,14 @@ pub fn verify(files: &Files, key: Option<&str>) -> Result<Verified, Vec<Problem>
     };
     let leaves = v.leaves(files, size, &root);
     let scope = v.scope(files, size);
-    let records = v.records(files, &leaves, size, &root, scope.as_ref());
-    let disposed = v.disposed(files, &leaves, size, &root, &records);
-    let withheld = v.withheld(files, &leaves, size, &root);
+    let tree = Tree {
+        leaves: &leaves,
+        size,
+        root,
+    };
+    let records = v.records(files, &tree, scope.as_ref());
+    let disposed = v.disposed(files, &tree, &records);
+    let withheld = v.withheld(files, &tree);
     v.unexpected(files);
     let Some(scope) = scope else {
         return Err(v.problems);
@@ -105,6 +110,13 @@ pub fn verify(files: &Files, key: Option<&str>) -> Result<Verified, Vec<Problem>
         key_from_bag: key.is_none(),
         release: scope.release,
     })
+}
+
+/// The checkpoint's tree as the bag lists it.
+struct Tree<'a> {
+    leaves: &'a [ListedLeaf],
+    size: u64,
+    root: Hash,
 }
 
 /// A leaf of the range as the bag lists it.
@@ -395,15 +407,13 @@ impl Check {
         pos: u64,
         hash_hex: &str,
         proof: &[String],
-        leaves: &[ListedLeaf],
-        size: u64,
-        root: &Hash,
+        tree: &Tree<'_>,
     ) -> Option<Hash> {
         let Ok(hash) = Hash::from_hex(hash_hex) else {
             self.fail(file, Some(pos), "the leaf hash is not 64 hex digits");
             return None;
         };
-        if let Some(l) = usize::try_from(pos).ok().and_then(|i| leaves.get(i))
+        if let Some(l) = usize::try_from(pos).ok().and_then(|i| tree.leaves.get(i))
             && l.hash != hash
         {
             self.fail(
@@ -413,7 +423,8 @@ impl Check {
             );
         }
         let proof: Option<Vec<Hash>> = proof.iter().map(|h| Hash::from_hex(h).ok()).collect();
-        match proof.map(|p| tocsin_ledger::verify_inclusion(&hash, pos, size, &p, root)) {
+        match proof.map(|p| tocsin_ledger::verify_inclusion(&hash, pos, tree.size, &p, &tree.root))
+        {
             Some(Ok(())) => Some(hash),
             Some(Err(e)) => {
                 self.fail(file, Some(pos), format!("the inclusion proof fails: {e}"));
@@ -433,9 +444,7 @@ impl Check {
     fn records(
         &mut self,
         files: &Files,
-        leaves: &[ListedLeaf],
-        size: u64,
-        root: &Hash,
+        tree: &Tree<'_>,
         scope: Option<&ExportScope>,
     ) -> BTreeMap<u64, RecordFile> {
         let release = scope.is_some_and(|s| s.release);
@@ -451,7 +460,7 @@ impl Check {
                 self.fail(path, Some(pos), format!("says position {}", r.position));
                 continue;
             }
-            self.proven(path, pos, &r.leaf_hash, &r.proof, leaves, size, root);
+            self.proven(path, pos, &r.leaf_hash, &r.proof, tree);
             self.content(path, &r, release);
             let text = crate::bag::record_text_path(pos);
             if files.get(&text).map(Vec::as_slice) != Some(render_text(&r).as_bytes()) {
@@ -531,9 +540,7 @@ impl Check {
     fn disposed(
         &mut self,
         files: &Files,
-        leaves: &[ListedLeaf],
-        size: u64,
-        root: &Hash,
+        tree: &Tree<'_>,
         records: &BTreeMap<u64, RecordFile>,
     ) -> BTreeMap<u64, DisposedFile> {
         let mut out = BTreeMap::new();
@@ -548,7 +555,7 @@ impl Check {
                 self.fail(path, Some(pos), format!("says position {}", d.position));
                 continue;
             }
-            self.proven(path, pos, &d.leaf_hash, &d.proof, leaves, size, root);
+            self.proven(path, pos, &d.leaf_hash, &d.proof, tree);
             let header = BASE64
                 .decode(&d.leaf)
                 .ok()
@@ -583,26 +590,12 @@ impl Check {
         out
     }
 
-    fn withheld(
-        &mut self,
-        files: &Files,
-        leaves: &[ListedLeaf],
-        size: u64,
-        root: &Hash,
-    ) -> WithheldList {
+    fn withheld(&mut self, files: &Files, tree: &Tree<'_>) -> WithheldList {
         let Some(list) = self.json::<WithheldList>(files, WITHHELD) else {
             return WithheldList::default();
         };
         for w in &list.records {
-            self.proven(
-                WITHHELD,
-                w.position,
-                &w.leaf_hash,
-                &w.proof,
-                leaves,
-                size,
-                root,
-            );
+            self.proven(WITHHELD, w.position, &w.leaf_hash, &w.proof, tree);
             if w.exemption.trim().is_empty() {
                 self.fail(
                     WITHHELD,
@@ -612,7 +605,7 @@ impl Check {
             }
             if let Some(Some((stream, seq))) = usize::try_from(w.position)
                 .ok()
-                .and_then(|i| leaves.get(i))
+                .and_then(|i| tree.leaves.get(i))
                 .map(|l| &l.header)
                 && (stream.as_str(), *seq) != (w.stream.as_str(), w.seq)
             {
