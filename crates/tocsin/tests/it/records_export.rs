@@ -261,6 +261,34 @@ fn kerman_and_a_victim_across_cases_export_verify_and_every_tampering_fails() {
         "{scope}"
     );
 
+    // An officer not cleared for the Kerman report (SECRET, no HCS): its
+    // case is in scope, every leaf of it withheld in full under (b)(1),
+    // and the bag still proves the scope complete.
+    let low = srv.account(
+        "records.low",
+        &[Role::RecordsOfficer],
+        &["Oversight"],
+        "SECRET",
+        &[],
+    );
+    let low_dir = root.join("low");
+    let l = export(&srv, &d, &low, &["--case", &kerman], &low_dir);
+    assert_eq!(
+        l["records"].as_u64(),
+        Some(1),
+        "only the scope's own event: {l}"
+    );
+    assert!(l["withheld"].as_u64().unwrap() > 10, "{l}");
+    passes_every_check(&d, &low_dir, &vkey);
+    let withheld: Value = serde_json::from_slice(&read_bag(&low_dir)[bag::WITHHELD]).unwrap();
+    assert!(
+        withheld["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|w| w["exemption"] == "(b)(1)")
+    );
+
     // Five tampered copies of the Kerman bag.
     let good = read_bag(&k_dir);
     let first_record = good
