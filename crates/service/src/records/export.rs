@@ -11,7 +11,9 @@
 //! The streams of the scope are the case streams of the records the
 //! query matches (`RecordQuery::matches` over [`Service::records`]); a
 //! case the officer may not see (clearance, compartments) is in the
-//! scope and its leaves are withheld under `(b)(1)`. Records of no case
+//! scope and its leaves are withheld under `(b)(1)`, unless its very
+//! existence is restricted: then it is left out of the scope, as it
+//! would be missing to that officer everywhere else. Records of no case
 //! (the access log's refusals of a missing case) are not exported.
 
 use std::collections::BTreeSet;
@@ -285,8 +287,16 @@ impl Service {
                 .filter_map(|r| r.case.as_ref().map(|c| c.id))
                 .collect()
         };
-        let all = cases_of(self.records(state, RecordScope::All).await?);
+        let mut all = cases_of(self.records(state, RecordScope::All).await?);
         let visible = cases_of(self.visible_records(p, state, RecordScope::All).await?);
+        // A case whose existence is restricted answers as a missing one to
+        // whoever may not see it: out of the scope, not withheld (which
+        // would name it).
+        for id in all.difference(&visible).copied().collect::<Vec<_>>() {
+            if self.load(id).await?.marking().existence_restricted {
+                all.remove(&id);
+            }
+        }
         Ok((all, visible))
     }
 
