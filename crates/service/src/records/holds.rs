@@ -125,6 +125,11 @@ impl Service {
     ) -> Result<HoldAnswer, ServiceError> {
         self.authorize(p, Permission::ManageRecords, "request_hold")
             .await?;
+        // A case named by id is one the requester may see (a mistyped id
+        // would hold nothing); a hidden one answers as a missing one.
+        for id in scope.case_ids() {
+            self.case(p, *id, "request_hold").await?;
+        }
         let hold_id = HoldId::from_uuid(new_uuid());
         self.hold_command(
             p,

@@ -176,6 +176,14 @@ fn records_officers_keep_schedules_and_legal_holds_and_the_report_follows_the_cl
             body,
         )
     };
+    // A hold names cases that exist.
+    let r = srv.call(
+        "POST",
+        "/api/v1/records/holds",
+        Some(&a),
+        Some(json!({"scope": {"cases": ["01a20000-0000-7000-8000-000000000000"]}, "reason": "A typo"})),
+    );
+    refused(&r, 404, "not-found", "a hold on no case");
     let first = hold(&a);
     let r = records_report(&srv, &a);
     assert!(report_records(&r, "eligible", &case).is_empty(), "{r}");
