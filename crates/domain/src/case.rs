@@ -1000,7 +1000,10 @@ impl Case {
             | Event::HoldDeclined { .. }
             | Event::HoldReleaseRequested { .. }
             | Event::HoldReleased { .. }
-            | Event::RecordDisposed { .. }) => {
+            | Event::RecordDisposed { .. }
+            | Event::RecordsExported { .. }
+            | Event::RedactionRequested { .. }
+            | Event::RedactionApproved { .. }) => {
                 return Err(bad(format!(
                     "{} belongs to a deployment stream, not to a case",
                     other.kind()

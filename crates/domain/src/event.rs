@@ -17,8 +17,8 @@ use crate::delivery::{
 use crate::exchange::{Partner, ReceivedReport};
 use crate::grading::{Grading, Specificity};
 use crate::ids::{
-    CaseId, ContributionId, DisposalBatchId, DisputeId, HoldId, ReceiptId, ReportId, TokenId,
-    WaiverId,
+    CaseId, ContributionId, DisposalBatchId, DisputeId, ExportId, HoldId, ReceiptId, RedactionId,
+    ReportId, TokenId, WaiverId,
 };
 use crate::notice::NoticeTarget;
 use crate::policy::{Deadlines, Determination, PolicyRef};
@@ -741,6 +741,31 @@ pub enum Event {
         requested_by: ActorName,
         approved_by: ActorName,
     },
+    /// An oversight export's scope, recorded before its bag is written so
+    /// that it cannot be changed afterwards: the query, the cases it
+    /// resolved to (their streams are the scope), and whether it is a
+    /// release copy. The bag's `scope.json` must say the same.
+    RecordsExported {
+        export_id: ExportId,
+        query: RecordQuery,
+        cases: Vec<CaseId>,
+        release: bool,
+    },
+    /// A records officer asks that a field of the record at `position`
+    /// be redacted in release copies, under an exemption code
+    /// (`crate::redaction`). The original stays in the ledger.
+    RedactionRequested {
+        redaction_id: RedactionId,
+        position: u64,
+        /// An RFC 6901 JSON pointer into the event envelope.
+        field: String,
+        exemption: String,
+        reason: Reason,
+    },
+    /// A second records officer approved the redaction.
+    RedactionApproved {
+        redaction_id: RedactionId,
+    },
 }
 
 impl Event {
@@ -814,6 +839,9 @@ impl Event {
             Event::HoldReleaseRequested { .. } => "hold_release_requested",
             Event::HoldReleased { .. } => "hold_released",
             Event::RecordDisposed { .. } => "record_disposed",
+            Event::RecordsExported { .. } => "records_exported",
+            Event::RedactionRequested { .. } => "redaction_requested",
+            Event::RedactionApproved { .. } => "redaction_approved",
         }
     }
 
@@ -853,6 +881,9 @@ impl Event {
                 | Event::HoldReleaseRequested { .. }
                 | Event::HoldReleased { .. }
                 | Event::RecordDisposed { .. }
+                | Event::RecordsExported { .. }
+                | Event::RedactionRequested { .. }
+                | Event::RedactionApproved { .. }
         )
     }
 
@@ -936,7 +967,10 @@ impl Event {
             | Event::HoldDeclined { .. }
             | Event::HoldReleaseRequested { .. }
             | Event::HoldReleased { .. }
-            | Event::RecordDisposed { .. } => None,
+            | Event::RecordDisposed { .. }
+            | Event::RecordsExported { .. }
+            | Event::RedactionRequested { .. }
+            | Event::RedactionApproved { .. } => None,
         }
     }
 
@@ -1276,6 +1310,32 @@ impl Event {
                 "record at position {position} ({kind}, {class}) disposed of under the {} schedule ({}), approved by {approved_by}",
                 schedule.class, schedule.authority
             ),
+            Event::RecordsExported {
+                export_id,
+                cases,
+                release,
+                ..
+            } => format!(
+                "{} {export_id} of the records of {} case(s) recorded",
+                if *release {
+                    "release copy"
+                } else {
+                    "oversight export"
+                },
+                cases.len()
+            ),
+            Event::RedactionRequested {
+                redaction_id,
+                position,
+                field,
+                exemption,
+                ..
+            } => format!(
+                "redaction {redaction_id} of {field} at position {position} requested under {exemption}"
+            ),
+            Event::RedactionApproved { redaction_id } => {
+                format!("redaction {redaction_id} approved")
+            }
         }
     }
 }

@@ -94,6 +94,14 @@ id_type!(
     DisposalBatchId, "disposal batch"
 );
 id_type!(
+    /// Identifies one oversight export (`tocsin records export`).
+    ExportId, "export"
+);
+id_type!(
+    /// Identifies one redaction for release (`crate::redaction`).
+    RedactionId, "redaction"
+);
+id_type!(
     /// Identifies one receipt: a partner's report that needs assessment.
     ReceiptId, "receipt"
 );

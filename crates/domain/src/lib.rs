@@ -32,6 +32,7 @@ pub mod ids;
 pub mod notice;
 pub mod policy;
 pub mod records;
+pub mod redaction;
 pub mod reference;
 pub mod report;
 pub mod routing;
@@ -59,7 +60,8 @@ pub use actor::{Actor, Role};
 pub use case::{Action, Case, CaseError, CaseState, Command, Ctx, FoldError, OpenCase, Step};
 pub use event::{Event, RecordedEvent};
 pub use ids::{
-    CaseId, CaseNumber, CaseRef, ContributionId, DisputeId, ReceiptId, ReportId, TokenId, WaiverId,
+    CaseId, CaseNumber, CaseRef, ContributionId, DisputeId, ExportId, ReceiptId, ReportId, TokenId,
+    WaiverId,
 };
 pub use policy::{LoadedPolicy, Policy, PolicyError, PolicyRef, Verdict};
 pub use report::{IntakeError, ThreatReport, parse_report};

@@ -19,6 +19,7 @@
 //! inputs always give the same bytes (the golden files under `tests/golden`
 //! hold the Kerman and Crocus outputs).
 
+pub mod bag;
 pub mod cap;
 mod letter;
 pub mod stix;

@@ -120,6 +120,8 @@ struct Inner {
     jobs: Mutex<Option<mpsc::Sender<Job>>>,
     writer: Mutex<Option<tokio::task::JoinHandle<()>>>,
     space: Arc<Space>,
+    /// The checkpoint key, kept for `sign_note` (the writer has its own).
+    note_signer: Option<NoteSigner>,
 }
 
 impl PostgresStore {
@@ -172,6 +174,7 @@ impl PostgresStore {
             .acquire_timeout(opts.acquire_timeout)
             .connect_lazy_with(co);
         let space = Arc::new(Space::default());
+        let note_signer = signer.clone();
         let (jobs, writer) = match signer {
             Some(signer) => {
                 meta.check_key(&signer)?;
@@ -198,6 +201,7 @@ impl PostgresStore {
                 jobs: Mutex::new(jobs),
                 writer: Mutex::new(writer),
                 space,
+                note_signer,
             }),
         })
     }
@@ -263,6 +267,10 @@ impl PostgresStore {
 impl Store for PostgresStore {
     fn meta(&self) -> &StoreMeta {
         &self.inner.meta
+    }
+
+    fn sign_note(&self, text: &str) -> Result<String, StoreError> {
+        tocsin_store::sign_note_with(self.inner.note_signer.as_ref(), text)
     }
 
     async fn append(&self, batch: NewEvents) -> Result<Appended, StoreError> {

@@ -67,6 +67,8 @@ struct Inner {
     writer: Mutex<Option<JoinHandle<()>>>,
     readers: Mutex<Vec<Connection>>,
     space: Arc<Space>,
+    /// The checkpoint key, kept for `sign_note` (the writer has its own).
+    note_signer: Option<NoteSigner>,
 }
 
 impl Drop for Inner {
@@ -129,6 +131,7 @@ impl SqliteStore {
         schema::prepare(&mut conn, path, None)?;
         let meta = schema::read_meta(&conn)?;
         let space = Arc::new(Space::default());
+        let note_signer = signer.clone();
         let (jobs, writer) = match signer {
             Some(signer) => {
                 meta.check_key(&signer)?;
@@ -152,6 +155,7 @@ impl SqliteStore {
                 writer: Mutex::new(writer),
                 readers: Mutex::new(Vec::new()),
                 space,
+                note_signer,
             }),
         })
     }
@@ -227,6 +231,10 @@ impl SqliteStore {
 impl Store for SqliteStore {
     fn meta(&self) -> &StoreMeta {
         &self.inner.meta
+    }
+
+    fn sign_note(&self, text: &str) -> Result<String, StoreError> {
+        tocsin_store::sign_note_with(self.inner.note_signer.as_ref(), text)
     }
 
     async fn append(&self, batch: NewEvents) -> Result<Appended, StoreError> {

@@ -66,6 +66,18 @@ macro_rules! fault {
     };
 }
 
+/// [`Store::sign_note`] for a backend that kept its key (or none): the one
+/// place that turns a refusal to sign into a [`StoreError`].
+pub fn sign_note_with(
+    signer: Option<&tocsin_ledger::NoteSigner>,
+    text: &str,
+) -> Result<String, StoreError> {
+    let signer = signer.ok_or(StoreError::ReadOnly)?;
+    signer
+        .sign_note(text)
+        .map_err(|e| StoreError::backend("cannot sign the note", e))
+}
+
 /// A store of events, the ledger they form, and the query tables derived
 /// from them.
 ///
@@ -76,6 +88,17 @@ macro_rules! fault {
 pub trait Store: Send + Sync + 'static {
     /// Identity of the deployment (origin of its checkpoints, verifier key).
     fn meta(&self) -> &StoreMeta;
+
+    /// Signs `text` as a signed note (c2sp.org/signed-note) with the
+    /// deployment's checkpoint key, the key `meta().verifier_key` checks
+    /// (the oversight export signs its tag manifest so). A store opened
+    /// without the key is [`StoreError::ReadOnly`] (the default, for
+    /// stores that never sign); a text a note cannot hold (control
+    /// characters, no final newline) is a `Backend` error naming why.
+    fn sign_note(&self, text: &str) -> Result<String, StoreError> {
+        let _ = text;
+        Err(StoreError::ReadOnly)
+    }
 
     /// Appends `batch.events` to `batch.stream` if the stream is at
     /// `batch.expected_version`; otherwise [`StoreError::Conflict`]. The

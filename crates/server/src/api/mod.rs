@@ -16,6 +16,7 @@ pub mod intake;
 pub mod ops;
 pub mod policy;
 pub mod records;
+pub mod records_export;
 pub mod relations;
 pub mod screening;
 pub mod session;
@@ -48,4 +49,5 @@ pub fn routes(t: &mut Table) {
     exchange::routes(t);
     taxii::routes(t);
     records::routes(t);
+    records_export::routes(t);
 }

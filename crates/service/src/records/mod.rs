@@ -23,8 +23,10 @@
 //! schedules), [`holds`] (legal holds: request, approve, decline, release,
 //! list), [`report`] (the records officer's report).
 
+mod export;
 mod gather;
 pub mod holds;
+pub mod redact;
 pub mod report;
 pub mod schedules;
 
@@ -40,6 +42,7 @@ use tocsin_store::{NewEvents, StoreError, StoredEvent, StreamId};
 use crate::command::envelopes;
 use crate::{MAX_ATTEMPTS, Service, ServiceError};
 
+pub use export::OversightExport;
 pub use gather::RecordScope;
 
 /// The records stream folded: what records management decides on.
@@ -56,6 +59,8 @@ pub struct RecordsState {
     pub hold_steps: BTreeMap<HoldId, Vec<HoldStep>>,
     /// The tombstones, by the ledger position of the record disposed of.
     pub disposed: BTreeMap<u64, Tombstone>,
+    /// The redactions for release, requested and approved (rexport).
+    pub redactions: tocsin_domain::redaction::Redactions,
     /// The records stream's version (its last sequence number; 0 when
     /// empty).
     pub version: u64,
@@ -113,6 +118,7 @@ impl Default for RecordsState {
             holds: Holds::new(),
             hold_steps: BTreeMap::new(),
             disposed: BTreeMap::new(),
+            redactions: Default::default(),
             version: 0,
         }
     }
@@ -195,6 +201,9 @@ impl RecordsState {
                         approved_by: approved_by.clone(),
                     },
                 );
+            }
+            Event::RedactionRequested { .. } | Event::RedactionApproved { .. } => {
+                self.redactions.apply(&env.actor, &env.event);
             }
             _ => {}
         }

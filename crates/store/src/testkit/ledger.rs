@@ -81,6 +81,15 @@ pub async fn reopening_continues_the_same_tree<F: Fixture>() {
         Err(StoreError::ReadOnly)
     ));
     assert_eq!(ro.ledger_head().await.unwrap().size, 11);
+    // Only a store with the key signs a note, and its meta's key checks it.
+    assert!(matches!(ro.sign_note("text\n"), Err(StoreError::ReadOnly)));
+    let vkey = tocsin_ledger::NoteVerifier::parse(&s.meta().verifier_key).unwrap();
+    let note = s.sign_note("an export's tag manifest\n").unwrap();
+    assert_eq!(
+        tocsin_ledger::open_note(&note, &vkey).unwrap(),
+        "an export's tag manifest\n"
+    );
+    assert!(s.sign_note("no final newline").is_err());
     // Another key is refused.
     let other = NoteSigner::from_seed("tocsin-test", [4u8; 32]).unwrap();
     assert!(matches!(

@@ -37,6 +37,7 @@ mod input;
 mod notice;
 mod operator;
 mod records;
+mod records_export;
 mod reference;
 mod report;
 mod roles;
@@ -141,7 +142,7 @@ enum Cmd {
     Audit(Printing<audit::AuditCmd>),
     /// The policy the duty is decided under.
     Policy(Printing<operator::PolicyCmd>),
-    /// Records management: retention schedules, legal holds, the records officer's report.
+    /// Records management: retention schedules, legal holds, the records officer's report, the oversight export and its verification, redactions for release.
     Records(Client<records::RecordsCmd>),
     /// Operator tasks.
     #[command(subcommand)]

@@ -31,6 +31,13 @@ pub enum RecordsCmd {
     /// Legal holds: request, approve, decline, release, list (two people).
     #[command(subcommand)]
     Hold(HoldCmd),
+    /// Export the records a query covers as a signed BagIt bag (RFC 8493) into a new directory: each record with its proof, the signed checkpoint, the scope (recorded in the ledger first) and the records withheld with their exemption codes.
+    Export(super::records_export::ExportArgs),
+    /// Verify an oversight export: the manifests, the signatures, every proof against the checkpoint, each record against its leaf, and completeness (exit 0 when it verifies, 3 with every problem found). Reads only the directory.
+    VerifyExport(super::records_export::VerifyArgs),
+    /// Redactions for release copies: request one (a field of a record, an exemption code), approve another officer's, list them.
+    #[command(subcommand)]
+    Redact(super::records_export::RedactCmd),
     /// The records officer's report: eligible for disposal now, on hold, disposed of in a period.
     Report {
         /// Records disposed of from this time (RFC 3339) [default: the beginning].
@@ -102,6 +109,9 @@ pub async fn records(ctx: &Ctx, cmd: RecordsCmd) -> Result<ExitCode> {
     match cmd {
         RecordsCmd::Schedule(cmd) => schedule(ctx, cmd).await,
         RecordsCmd::Hold(cmd) => hold(ctx, cmd).await,
+        RecordsCmd::Export(args) => super::records_export::export(ctx, args).await,
+        RecordsCmd::VerifyExport(args) => super::records_export::verify_export(ctx, args),
+        RecordsCmd::Redact(cmd) => super::records_export::redact(ctx, cmd).await,
         RecordsCmd::Report { from, until } => {
             let q = ReportQuery {
                 from: from.map(|s| parse_time("--from", &s)).transpose()?,

@@ -97,6 +97,12 @@ pub const CALLS: &[(&str, &[&str])] = &[
     ("records hold release", &["request_hold_release"]),
     ("records hold list", &["list_holds"]),
     ("records report", &["records_report"]),
+    ("records export", &["records_export"]),
+    // Reads only the bag's directory: anyone may verify an export.
+    ("records verify-export", &[]),
+    ("records redact request", &["request_redaction"]),
+    ("records redact approve", &["approve_redaction"]),
+    ("records redact list", &["list_redactions"]),
     ("screen", &["screen_name"]),
     ("registry import", &["import_registry"]),
     ("registry list", &["list_registries"]),

@@ -69,6 +69,10 @@ fn expected_access() -> BTreeMap<&'static str, Access> {
         ("inclusion_proof", n(Audit)),
         ("consistency_proof", n(Audit)),
         ("access_log", n(Audit)),
+        ("records_export", n(ManageRecords)),
+        ("request_redaction", n(ManageRecords)),
+        ("approve_redaction", n(ManageRecords)),
+        ("list_redactions", n(ManageRecords)),
         ("list_elements", Authenticated),
         ("register_element", n(ManageAccounts)),
         ("list_accounts", n(ManageAccounts)),
@@ -263,6 +267,7 @@ fn request(op: &tocsin_server::Op, case: &str) -> (String, Option<Value>) {
         .replace("{contribution_id}", uuid)
         .replace("{dispute_id}", uuid)
         .replace("{receipt_id}", uuid)
+        .replace("{redaction_id}", uuid)
         .replace("{identity}", &format!("identity--{uuid}"))
         .replace("{collection_id}", uuid)
         .replace("{hold_id}", uuid)
@@ -302,7 +307,8 @@ fn admitted_status(op: &tocsin_server::Op) -> u16 {
         | "warning_cap"
         | "issue_enrolment"
         | "remove_notification_target"
-        | "approve_hold" => 404,
+        | "approve_hold"
+        | "approve_redaction" => 404,
         "logout" => 204,
         _ => op.success.as_u16(),
     }

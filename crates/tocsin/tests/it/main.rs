@@ -23,6 +23,7 @@ mod planning;
 mod readme;
 mod rebuild;
 mod records;
+mod records_export;
 mod scenarios;
 mod screening;
 mod stix;

@@ -1,0 +1,140 @@
+//! Redactions for release through the service: a records officer
+//! requests one (a record's position, a field of its event, an exemption
+//! code of `tocsin_domain::redaction::Exemptions`), a second records
+//! officer approves it (the domain refuses the requester; the service
+//! also refuses a credential lineage, `check_second_person`). Both are
+//! records-stream events appended through `on_records`. The release copy
+//! of an export applies the approved ones (`export.rs`); one awaiting
+//! approval blocks it.
+
+use serde::{Deserialize, Serialize};
+use tocsin_domain::access::Permission;
+use tocsin_domain::event::Event;
+use tocsin_domain::ids::RedactionId;
+use tocsin_domain::redaction::{Exemptions, Redaction, RedactionError, check_request};
+use tocsin_domain::text::Reason;
+
+use crate::access::Principal;
+use crate::{Service, ServiceError};
+
+/// A redaction as the faces show it.
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct RedactionView {
+    pub redaction_id: String,
+    pub position: u64,
+    /// An RFC 6901 JSON pointer into the event envelope.
+    pub field: String,
+    pub exemption: String,
+    pub requested_by: String,
+    /// `None`: awaiting a second records officer.
+    pub approved_by: Option<String>,
+}
+
+impl From<&Redaction> for RedactionView {
+    fn from(r: &Redaction) -> Self {
+        Self {
+            redaction_id: r.id.to_string(),
+            position: r.position,
+            field: r.field.clone(),
+            exemption: r.exemption.clone(),
+            requested_by: r.requested_by.to_string(),
+            approved_by: r.approved_by.as_ref().map(ToString::to_string),
+        }
+    }
+}
+
+fn refused(e: RedactionError) -> ServiceError {
+    match e {
+        RedactionError::NoSuchRedaction(_) => ServiceError::NotFound(e.to_string()),
+        RedactionError::SamePerson(..) => ServiceError::Forbidden(e.to_string()),
+        RedactionError::AlreadyApproved(_) => ServiceError::WrongState(e.to_string()),
+        RedactionError::UnknownExemption(_) => ServiceError::invalid("exemption", e),
+        RedactionError::Field(_) | RedactionError::Exemptions(_) => {
+            ServiceError::invalid("field", e)
+        }
+    }
+}
+
+impl Service {
+    /// Requests a redaction of `field` of the record at `position`.
+    pub async fn request_redaction(
+        &self,
+        p: &Principal,
+        position: u64,
+        field: String,
+        exemption: String,
+        reason: Reason,
+    ) -> Result<RedactionView, ServiceError> {
+        self.authorize(p, Permission::ManageRecords, "request_redaction")
+            .await?;
+        check_request(&Exemptions::builtin(), &field, &exemption).map_err(refused)?;
+        let size = self.store.ledger_head().await?.size;
+        if position >= size {
+            return Err(ServiceError::invalid(
+                "position",
+                format!("the ledger has {size} positions"),
+            ));
+        }
+        let redaction_id = RedactionId::from_uuid(crate::new_uuid());
+        let event = Event::RedactionRequested {
+            redaction_id,
+            position,
+            field: field.clone(),
+            exemption: exemption.clone(),
+            reason,
+        };
+        self.on_records(p.name(), |_| Ok((vec![event.clone()], ())))
+            .await?;
+        Ok(RedactionView {
+            redaction_id: redaction_id.to_string(),
+            position,
+            field,
+            exemption,
+            requested_by: p.name().to_string(),
+            approved_by: None,
+        })
+    }
+
+    /// Approves another officer's redaction.
+    pub async fn approve_redaction(
+        &self,
+        p: &Principal,
+        id: RedactionId,
+    ) -> Result<RedactionView, ServiceError> {
+        self.authorize(p, Permission::ManageRecords, "approve_redaction")
+            .await?;
+        let requester = {
+            let state = self.records_state().await?;
+            let r = state
+                .redactions
+                .check_approve(id, p.name())
+                .map_err(refused)?;
+            r.requested_by.clone()
+        };
+        self.check_second_person(p, &requester, "approve_redaction")
+            .await?;
+        self.on_records(p.name(), |state| {
+            let r = state
+                .redactions
+                .check_approve(id, p.name())
+                .map_err(refused)?;
+            let mut view = RedactionView::from(r);
+            view.approved_by = Some(p.name().to_string());
+            Ok((vec![Event::RedactionApproved { redaction_id: id }], view))
+        })
+        .await
+    }
+
+    /// Every redaction, pending and approved.
+    pub async fn redactions(&self, p: &Principal) -> Result<Vec<RedactionView>, ServiceError> {
+        self.authorize(p, Permission::ManageRecords, "list_redactions")
+            .await?;
+        let state = self.records_state().await?;
+        Ok(state
+            .redactions
+            .all
+            .values()
+            .map(RedactionView::from)
+            .collect())
+    }
+}
