@@ -741,6 +741,22 @@ pub enum Event {
         requested_by: ActorName,
         approved_by: ActorName,
     },
+    /// What a reader gets in place of a disposed event: never recorded
+    /// (the store refuses to append it), only read. The store builds it
+    /// from the `record_disposed` tombstone that names the position; its
+    /// envelope's time and actor are the tombstone's (when the content
+    /// was disposed of, and who approved). It holds no content.
+    DisposedRecord {
+        /// The ledger position of the disposed leaf.
+        position: u64,
+        /// The disposed event's kind (`report_attached`...).
+        kind: String,
+        class: RecordClass,
+        /// The schedule it was disposed of under.
+        schedule: RetentionSchedule,
+        /// The position of the tombstone.
+        tombstone: u64,
+    },
 }
 
 impl Event {
@@ -814,6 +830,7 @@ impl Event {
             Event::HoldReleaseRequested { .. } => "hold_release_requested",
             Event::HoldReleased { .. } => "hold_released",
             Event::RecordDisposed { .. } => "record_disposed",
+            Event::DisposedRecord { .. } => "disposed_record",
         }
     }
 
@@ -937,6 +954,8 @@ impl Event {
             | Event::HoldReleaseRequested { .. }
             | Event::HoldReleased { .. }
             | Event::RecordDisposed { .. } => None,
+            // A placeholder: what it stands for was disposed of already.
+            Event::DisposedRecord { .. } => None,
         }
     }
 
@@ -1274,6 +1293,15 @@ impl Event {
                 ..
             } => format!(
                 "record at position {position} ({kind}, {class}) disposed of under the {} schedule ({}), approved by {approved_by}",
+                schedule.class, schedule.authority
+            ),
+            Event::DisposedRecord {
+                kind,
+                schedule,
+                tombstone,
+                ..
+            } => format!(
+                "{kind}: disposed of under the {} retention schedule ({}); see the tombstone at position {tombstone}",
                 schedule.class, schedule.authority
             ),
         }

@@ -387,9 +387,9 @@ impl IntoResponse for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Conflict { .. } | StoreError::DocConflict { .. } => {
-                ApiError::new(Kind::Conflict, e.to_string())
-            }
+            StoreError::Conflict { .. }
+            | StoreError::DocConflict { .. }
+            | StoreError::NotDisposable { .. } => ApiError::new(Kind::Conflict, e.to_string()),
             StoreError::Closed => ApiError::opaque(Kind::Unavailable, chain(&e)),
             StoreError::Full { .. } => ApiError::opaque(Kind::StorageFull, chain(&e)),
             StoreError::BadCursor(_) => ApiError::bad_request(e.to_string()),
