@@ -50,6 +50,7 @@ mod partners;
 mod projection;
 mod rebuild;
 pub mod receipts;
+pub mod records;
 pub mod reference;
 pub mod relations;
 pub mod screening;

@@ -1,0 +1,206 @@
+//! Records management through the service: the records stream folded
+//! ([`RecordsState`]), and the records of the ledger gathered with the
+//! facts retention and holds decide on ([`gather`]).
+//!
+//! API for the other records modules (kept small and stable):
+//! * [`Service::records_state`] folds `StreamId::Records`: the retention
+//!   schedules in force (the latest `retention_schedules_adopted`, else
+//!   the built-in ones), the legal holds in force (`Holds`, with each
+//!   hold's steps in [`RecordsState::hold_steps`]), the tombstones by the
+//!   position they dispose of ([`RecordsState::disposed`]) and the
+//!   stream's version (for an append that expects it).
+//! * [`fold`] is the same fold over events already read (pure).
+//! * [`Service::records`]`(state, scope)` gathers every record of
+//!   [`RecordScope`] (one case, or the whole ledger) as
+//!   `tocsin_domain::records::Record`s, leaving out the positions
+//!   `state.disposed` names; [`Service::visible_records`] the same,
+//!   narrowed to what a principal may see.
+
+// Used by the records report and the disposal job (next commits).
+#[allow(dead_code)]
+mod gather;
+
+use std::collections::BTreeMap;
+
+use tocsin_domain::event::Event;
+use tocsin_domain::holds::{HoldError, Holds};
+use tocsin_domain::ids::{DisposalBatchId, HoldId};
+use tocsin_domain::records::{RecordClass, RetentionSchedule, RetentionSchedules, ScheduleError};
+use tocsin_domain::{ActorName, CaseId, Timestamp};
+use tocsin_store::{StoredEvent, StreamId};
+
+use crate::{Service, ServiceError};
+
+pub use gather::RecordScope;
+
+/// The records stream folded: what records management decides on.
+#[derive(Clone, Debug)]
+pub struct RecordsState {
+    /// The schedules in force.
+    pub schedules: RetentionSchedules,
+    /// When the schedules in force were adopted, and by whom (`None`:
+    /// the built-in ones, never adopted).
+    pub schedules_adopted: Option<(Timestamp, ActorName)>,
+    /// Every legal hold in force.
+    pub holds: Holds,
+    /// What happened to each hold in force, oldest first.
+    pub hold_steps: BTreeMap<HoldId, Vec<HoldStep>>,
+    /// The tombstones, by the ledger position of the record disposed of.
+    pub disposed: BTreeMap<u64, Tombstone>,
+    /// The records stream's version (its last sequence number; 0 when
+    /// empty).
+    pub version: u64,
+}
+
+/// One step of a hold: its request, placing, a decline, a release asked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HoldStep {
+    /// The event kind (`hold_requested`...).
+    pub kind: &'static str,
+    pub at: Timestamp,
+    pub by: ActorName,
+    /// The ledger position of the event.
+    pub position: u64,
+}
+
+/// A `record_disposed` event, as the records report and the disposal job
+/// need it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tombstone {
+    /// The tombstone's own ledger position.
+    pub tombstone_position: u64,
+    /// When the record was disposed of (the tombstone's time).
+    pub at: Timestamp,
+    /// The record disposed of: its position, kind, case and class.
+    pub position: u64,
+    pub kind: String,
+    pub case_id: Option<CaseId>,
+    pub class: RecordClass,
+    pub schedule: RetentionSchedule,
+    pub schedules_sha256: String,
+    pub eligible_at: Timestamp,
+    pub batch_id: DisposalBatchId,
+    pub requested_by: ActorName,
+    pub approved_by: ActorName,
+}
+
+/// The records stream holds something its own rules refuse.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordsFoldError {
+    #[error("records stream, position {position}: {source}")]
+    Schedules {
+        position: u64,
+        source: ScheduleError,
+    },
+    #[error("records stream, position {position}: {source}")]
+    Hold { position: u64, source: HoldError },
+}
+
+impl Default for RecordsState {
+    fn default() -> Self {
+        Self {
+            schedules: RetentionSchedules::builtin(),
+            schedules_adopted: None,
+            holds: Holds::new(),
+            hold_steps: BTreeMap::new(),
+            disposed: BTreeMap::new(),
+            version: 0,
+        }
+    }
+}
+
+/// Folds the events of the records stream, in order.
+pub fn fold(events: &[StoredEvent]) -> Result<RecordsState, RecordsFoldError> {
+    let mut state = RecordsState::default();
+    for e in events {
+        state.apply(e)?;
+    }
+    Ok(state)
+}
+
+impl RecordsState {
+    /// Folds one event of the records stream (others change nothing but
+    /// the version).
+    pub fn apply(&mut self, e: &StoredEvent) -> Result<(), RecordsFoldError> {
+        let env = &e.envelope;
+        self.version = e.seq;
+        match &env.event {
+            Event::RetentionSchedulesAdopted { origin, source, .. } => {
+                self.schedules = RetentionSchedules::parse(source, origin).map_err(|source| {
+                    RecordsFoldError::Schedules {
+                        position: e.position,
+                        source,
+                    }
+                })?;
+                self.schedules_adopted = Some((env.recorded_at, env.actor.clone()));
+            }
+            Event::HoldRequested { hold_id, .. }
+            | Event::HoldPlaced { hold_id }
+            | Event::HoldDeclined { hold_id, .. }
+            | Event::HoldReleaseRequested { hold_id, .. }
+            | Event::HoldReleased { hold_id } => {
+                self.holds.apply(&env.event, &env.actor).map_err(|source| {
+                    RecordsFoldError::Hold {
+                        position: e.position,
+                        source,
+                    }
+                })?;
+                if self.holds.get(*hold_id).is_some() {
+                    self.hold_steps.entry(*hold_id).or_default().push(HoldStep {
+                        kind: env.event.kind(),
+                        at: env.recorded_at,
+                        by: env.actor.clone(),
+                        position: e.position,
+                    });
+                } else {
+                    // Released, or its request declined: no longer in force.
+                    self.hold_steps.remove(hold_id);
+                }
+            }
+            Event::RecordDisposed {
+                position,
+                kind,
+                case_id,
+                class,
+                schedule,
+                schedules_sha256,
+                eligible_at,
+                batch_id,
+                requested_by,
+                approved_by,
+            } => {
+                self.disposed.insert(
+                    *position,
+                    Tombstone {
+                        tombstone_position: e.position,
+                        at: env.recorded_at,
+                        position: *position,
+                        kind: kind.clone(),
+                        case_id: *case_id,
+                        class: *class,
+                        schedule: schedule.clone(),
+                        schedules_sha256: schedules_sha256.clone(),
+                        eligible_at: *eligible_at,
+                        batch_id: *batch_id,
+                        requested_by: requested_by.clone(),
+                        approved_by: approved_by.clone(),
+                    },
+                );
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+#[allow(dead_code)] // used by the records report and the disposal job (next commits)
+impl Service {
+    /// The records stream folded now.
+    pub(crate) async fn records_state(&self) -> Result<RecordsState, ServiceError> {
+        let events = self.store.read_stream(&StreamId::Records).await?;
+        fold(&events).map_err(|e| ServiceError::internal("the records stream does not fold", e))
+    }
+}
+
+#[cfg(test)]
+mod tests;
