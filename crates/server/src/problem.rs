@@ -429,7 +429,8 @@ impl From<CaseError> for ApiError {
             CaseError::DuplicateWaiver(_)
             | CaseError::DuplicateReport(_)
             | CaseError::TextChanged { .. }
-            | CaseError::SameOwner(_) => ApiError::new(Kind::Conflict, detail),
+            | CaseError::SameOwner(_)
+            | CaseError::RecordsDisposed { .. } => ApiError::new(Kind::Conflict, detail),
             CaseError::SanitisationFindings { findings } => ApiError {
                 extra: Some(Box::new(Extra {
                     findings: findings

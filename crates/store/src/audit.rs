@@ -164,6 +164,28 @@ pub async fn tombstoned_positions(
         .collect())
 }
 
+/// Whether the leaf at `position` was disposed of: the position of the
+/// `record_disposed` tombstone that names it, when its content is gone.
+pub async fn disposed_by(store: &dyn Store, position: u64) -> Result<Option<u64>, StoreError> {
+    let page = store.read_leaves(position, 1).await?;
+    match page.get(0) {
+        Some(row)
+            if row.position == position
+                && row.content.is_none()
+                && row.leaf.first() == Some(&2) => {}
+        _ => return Ok(None),
+    }
+    Ok(store
+        .read_stream(&crate::StreamId::Records)
+        .await?
+        .iter()
+        .find(|e| {
+            matches!(&e.envelope.event,
+                tocsin_domain::event::Event::RecordDisposed { position: p, .. } if *p == position)
+        })
+        .map(|e| e.position))
+}
+
 /// Verifies the whole ledger. `Ok(Err(failure))` is a ledger that does not
 /// verify; `Err` is a store that could not be read.
 pub async fn verify(

@@ -16,6 +16,7 @@
 //!   `state.disposed` names; [`Service::visible_records`] the same,
 //!   narrowed to what a principal may see.
 
+mod disposal;
 // Used by the records report and the disposal job (next commits).
 #[allow(dead_code)]
 mod gather;
@@ -31,6 +32,7 @@ use tocsin_store::{StoredEvent, StreamId};
 
 use crate::{Service, ServiceError};
 
+pub use disposal::{DisposalApproval, DisposalProposal, SkippedRecord};
 pub use gather::RecordScope;
 
 /// The records stream folded: what records management decides on.

@@ -36,6 +36,7 @@ mod help;
 mod input;
 mod notice;
 mod operator;
+mod records;
 mod reference;
 mod report;
 mod roles;
@@ -119,6 +120,8 @@ enum Cmd {
     Contribution(Client<contribution::ContributionCmd>),
     /// Disputes between elements, for an arbiter: raise, list, resolve.
     Dispute(Client<dispute::DisputeCmd>),
+    /// Records management, for records officers: disposal batches.
+    Records(Client<records::RecordsCmd>),
     /// The route a warning takes.
     Route(Client<delivery::RouteCmd>),
     /// Reference data: relations between states, the recipients directory.
@@ -221,6 +224,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             contribution::contribution(&client(&g.conn, &g.output), g.cmd).await
         }
         Cmd::Dispute(g) => dispute::dispute(&client(&g.conn, &g.output), g.cmd).await,
+        Cmd::Records(g) => records::records(&client(&g.conn, &g.output), g.cmd).await,
         Cmd::Route(g) => delivery::route(&client(&g.conn, &g.output), g.cmd).await,
         Cmd::Reference(g) => reference::reference(&client(&g.conn, &g.output), g.cmd).await,
         Cmd::Notice(g) => notice::notice(&client(&g.conn, &g.output), g.cmd).await,
