@@ -110,6 +110,9 @@ fn expected_access() -> BTreeMap<&'static str, Access> {
         ("raise_dispute", n(ReadCase)),
         ("resolve_dispute", n(Arbitrate)),
         ("list_disputes", n(Arbitrate)),
+        ("propose_disposal", n(ManageRecords)),
+        ("list_disposals", n(ManageRecords)),
+        ("approve_disposal", n(ManageRecords)),
         ("list_taxii_collections", n(Operate)),
         ("set_taxii_collection", n(Operate)),
         ("publish_case", n(ReadCase)),
@@ -254,6 +257,7 @@ fn request(op: &tocsin_server::Op, case: &str) -> (String, Option<Value>) {
         .replace("{token_id}", uuid)
         .replace("{contribution_id}", uuid)
         .replace("{dispute_id}", uuid)
+        .replace("{batch_id}", uuid)
         .replace("{receipt_id}", uuid)
         .replace("{identity}", &format!("identity--{uuid}"))
         .replace("{collection_id}", uuid)
@@ -284,7 +288,8 @@ fn admitted_status(op: &tocsin_server::Op) -> u16 {
         return 422;
     }
     match op.id {
-        // No warning version 1 on the case; no such token, target or report.
+        // No warning version 1 on the case; no such token, target, report
+        // or disposal batch.
         "get_warning"
         | "similar_reports"
         | "revoke_own_token"
@@ -292,7 +297,8 @@ fn admitted_status(op: &tocsin_server::Op) -> u16 {
         | "warning_letter"
         | "warning_cap"
         | "issue_enrolment"
-        | "remove_notification_target" => 404,
+        | "remove_notification_target"
+        | "approve_disposal" => 404,
         "logout" => 204,
         _ => op.success.as_u16(),
     }
