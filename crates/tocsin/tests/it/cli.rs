@@ -935,7 +935,7 @@ fn accounts_and_notices_by_their_names_and_their_old_hidden_ones() {
     assert!(
         err.contains("invalid value 'wizard' for '--role <ROLE>'")
             && err.contains(
-                "[possible values: collector, analyst, approver, delivery_officer, auditor, admin, arbiter]"
+                "[possible values: collector, analyst, approver, delivery_officer, auditor, admin, arbiter, records_officer]"
             ),
         "{err}"
     );
