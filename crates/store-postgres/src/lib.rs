@@ -281,7 +281,11 @@ impl Store for PostgresStore {
         // The freed tuples' bytes go at the next reuse of their space; a
         // VACUUM (outside any transaction) marks them free now. Best
         // effort: the disposal is committed whatever it says.
-        if let Err(e) = sqlx::query("VACUUM ledger").execute(&self.inner.pool).await {
+        // (The simple protocol: VACUUM runs in no transaction block.)
+        if let Err(e) = sqlx::raw_sql("VACUUM ledger")
+            .execute(&self.inner.pool)
+            .await
+        {
             tracing::warn!(error = %e, "VACUUM of the ledger after a disposal failed");
         }
         Ok(appended)
