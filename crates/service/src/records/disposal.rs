@@ -21,7 +21,7 @@ use tocsin_store::{
     StoredEvent, StreamId,
 };
 
-use super::{RecordScope, RecordsState};
+use super::RecordScope;
 use crate::access::Principal;
 use crate::{MAX_ATTEMPTS, Service, ServiceError};
 
@@ -209,8 +209,9 @@ impl Service {
                     },
                 })
                 .collect();
-            let (tombstones, summaries, unsafe_cases) =
-                self.case_rows_after(&state, approved.tombstones).await?;
+            let (tombstones, kept) = keep_exchange_records(approved.tombstones);
+            skipped.extend(kept);
+            let (tombstones, summaries, unsafe_cases) = self.case_rows_after(tombstones).await?;
             skipped.extend(unsafe_cases);
             let disposed: Vec<u64> = tombstones
                 .iter()
@@ -291,7 +292,6 @@ impl Service {
     /// disposal never widens who may see a case.
     async fn case_rows_after(
         &self,
-        state: &RecordsState,
         tombstones: Vec<Event>,
     ) -> Result<(Vec<Event>, Vec<CaseSummary>, Vec<SkippedRecord>), ServiceError> {
         let mut by_case: BTreeMap<CaseId, BTreeSet<u64>> = BTreeMap::new();
@@ -324,7 +324,24 @@ impl Service {
                     e
                 })
                 .collect();
-            let after = fold(case_id, &after_events)?;
+            let after = match fold(case_id, &after_events) {
+                Ok(after) => after,
+                Err(e) => {
+                    // A later event of the case refers to what would go
+                    // (a contribution accepted, a report named): the case
+                    // would not fold, so its records stay.
+                    for p in positions {
+                        keep_out.insert(p);
+                        skipped.push(SkippedRecord {
+                            position: p,
+                            reason: format!(
+                                "the case would no longer fold without it ({e}): it is kept"
+                            ),
+                        });
+                    }
+                    continue;
+                }
+            };
             if after.marking() != before.marking() {
                 for p in positions {
                     keep_out.insert(p);
@@ -337,7 +354,6 @@ impl Service {
             }
             summaries.push(CaseSummary::of(&after, &self.policy));
         }
-        let _ = state;
         let tombstones = tombstones
             .into_iter()
             .filter(|t| !matches!(t, Event::RecordDisposed { position, .. } if keep_out.contains(position)))
@@ -375,6 +391,29 @@ impl Service {
         self.refuse(p, action, None, &reason).await;
         Err(ServiceError::Forbidden(reason))
     }
+}
+
+/// The exchange stream's records (a partner's report received, its
+/// assessment) stay: the receipts documents are folded from them, and a
+/// receipt without its report does not fold. They are skipped, saying so.
+fn keep_exchange_records(tombstones: Vec<Event>) -> (Vec<Event>, Vec<SkippedRecord>) {
+    let mut kept = Vec::new();
+    let tombstones = tombstones
+        .into_iter()
+        .filter(|t| match t {
+            Event::RecordDisposed { position, kind, .. }
+                if kind == "stix_report_received" || kind == "stix_report_assessed" =>
+            {
+                kept.push(SkippedRecord {
+                    position: *position,
+                    reason: "a record of the exchange stream: the receipts are folded from it, so it is not disposed of yet".into(),
+                });
+                false
+            }
+            _ => true,
+        })
+        .collect();
+    (tombstones, kept)
 }
 
 /// The placeholder a tombstone's record reads as (its tombstone position
