@@ -28,8 +28,13 @@ fn report(narrative: &str, title: &str) -> Value {
     let mut r: Value = serde_json::from_str(tocsin::scenarios::KERMAN_REPORT).unwrap();
     r["narrative"] = json!(narrative);
     r["title"] = json!(title);
-    // Unclassified: the case's marking does not depend on the report.
-    r["handling"] = json!({ "tlp": "TLP:AMBER" });
+    // Unclassified: the case's marking does not depend on the report
+    // (unless the title asks for SECRET).
+    r["handling"] = if title.contains("SECRET") {
+        json!({ "tlp": "TLP:AMBER", "classification": "SECRET" })
+    } else {
+        json!({ "tlp": "TLP:AMBER" })
+    };
     r.as_object_mut().unwrap().remove("secret_terms");
     r
 }
@@ -101,6 +106,8 @@ fn a_closed_cases_report_is_disposed_of_and_the_ledger_still_proves_it() {
     let auditor = srv.account("auditor", &[Role::Auditor], &[EL], "TOP SECRET", &[]);
     let (case, number) = closed_case(&srv, &analyst, SECRET, "Disposal test case");
     let (held_case, _) = closed_case(&srv, &analyst, HELD, "Held test case");
+    // A SECRET report: without it the case would lose its marking.
+    let (marked_case, _) = closed_case(&srv, &analyst, "A classified report.", "SECRET test case");
     assert!(
         text(&srv.ok(&analyst, "GET", &format!("/api/v1/cases/{case}"), None)).contains(SECRET)
     );
@@ -140,6 +147,8 @@ fn a_closed_cases_report_is_disposed_of_and_the_ledger_still_proves_it() {
     };
     let pos = report_at(&ev);
     let held_pos = report_at(&events(&held_case));
+    let marked_pos = report_at(&events(&marked_case));
+    assert!(proposed.contains(&marked_pos), "{batch}");
     assert!(
         proposed.contains(&pos) && proposed.contains(&held_pos),
         "{batch}"
@@ -173,6 +182,12 @@ fn a_closed_cases_report_is_disposed_of_and_the_ledger_still_proves_it() {
             .iter()
             .any(|s| s["position"] == held_pos
                 && s["reason"].as_str().unwrap().contains("legal hold")),
+        "{done}"
+    );
+    // Disposal never widens who may see a case: the classified report stays.
+    assert!(
+        skipped.iter().any(|s| s["position"] == marked_pos
+            && s["reason"].as_str().unwrap().contains("access marking")),
         "{done}"
     );
     let tombstone = approval["first_tombstone"].as_u64().unwrap();
