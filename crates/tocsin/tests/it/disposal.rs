@@ -169,6 +169,36 @@ fn a_closed_cases_report_is_disposed_of_and_the_ledger_still_proves_it() {
             reason: tocsin_domain::text::Reason::new("litigation: Doe v. Agency").unwrap(),
         },
     );
+    // A failure anywhere in the disposal's transaction leaves nothing of
+    // it: no tombstone, the content kept, the batch still awaiting.
+    {
+        let faults = tocsin_store::faults::Scenario::in_deployment(srv.svc.deployment_id());
+        let records = || {
+            block_on(d.store().read_stream(&StreamId::Records))
+                .unwrap()
+                .len()
+        };
+        let before = records();
+        for point in [
+            "store::append",
+            "store::docs::write",
+            "ledger::checkpoint::sign",
+            "store::commit",
+        ] {
+            faults.arm(point, "1*return->off");
+            let a = srv.call("POST", &approve, Some(&rec_b), None);
+            faults.disarm(point);
+            assert_eq!(a.status, 500, "{point}: {:?}", a.body);
+            assert_eq!(records(), before, "{point}");
+            let kept = d.sql().rows(
+                "SELECT content_body FROM ledger WHERE position = ?1",
+                crate::p![pos as i64],
+            );
+            assert!(!matches!(kept[0][0], crate::support::V::Null), "{point}");
+        }
+        let list = srv.ok(&rec_a, "GET", "/api/v1/records/disposals", None);
+        assert!(list["items"][1]["approval"].is_null(), "{list}");
+    }
     let done = srv.ok(&rec_b, "POST", &approve, None);
     let approval = &done["approval"];
     let disposed: Vec<u64> = serde_json::from_value(approval["disposed"].clone()).unwrap();
