@@ -634,6 +634,11 @@ impl RecordQuery {
         Self::new(cases.into_iter().collect(), None, None, None)
     }
 
+    /// The cases the query names by id (empty: no such criterion).
+    pub fn case_ids(&self) -> &BTreeSet<CaseId> {
+        &self.cases
+    }
+
     /// Whether the query covers `record`.
     pub fn matches(&self, record: &Record) -> bool {
         let case = record.case.as_ref();

@@ -11,6 +11,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use tocsin_domain::case::CaseError;
+use tocsin_domain::holds::HoldError;
 use tocsin_service::screening::ScreeningError;
 use tocsin_service::{AccountError, AuthError, ServiceError};
 use tocsin_store::StoreError;
@@ -501,6 +502,16 @@ impl From<ServiceError> for ApiError {
                 ScreeningError::Contention(_) => ApiError::new(Kind::Conflict, s.to_string()),
                 ScreeningError::Store(st) => st.into(),
                 ScreeningError::Damaged { .. } => ApiError::internal(chain(&s)),
+            },
+            ServiceError::Hold(h) => match h {
+                HoldError::Unknown(_) => ApiError::not_found(h.to_string()),
+                HoldError::SamePerson { .. } => ApiError::new(Kind::TwoPersonRule, h.to_string()),
+                HoldError::Exists(_) => ApiError::new(Kind::Conflict, h.to_string()),
+                HoldError::NothingPending(_) | HoldError::NotPlaced(_) => {
+                    ApiError::new(Kind::IllegalTransition, h.to_string())
+                }
+                // The service hands the holds only hold commands.
+                HoldError::NotAHoldEvent(_) => ApiError::internal(chain(&h)),
             },
             ServiceError::ShuttingDown => ApiError::opaque(Kind::Unavailable, e.to_string()),
             ServiceError::Corrupt { .. } | ServiceError::Internal { .. } => {

@@ -85,20 +85,34 @@ impl Service {
         let Some(first) = first_person(&case, cmd, &self.policy) else {
             return Ok(());
         };
+        self.check_second_person(p, &first, action_name(cmd.action()))
+            .await
+    }
+
+    /// The credential-lineage half of every two-person rule (cases, legal
+    /// holds, disposal batches): `p`, deciding `action` on what `first`
+    /// asked for, is refused when `p`'s credential descends from a
+    /// one-time secret `first` set, or `first`'s from one `p` set. The
+    /// refusal is recorded. (Refusing the same account is the domain's.)
+    pub(crate) async fn check_second_person(
+        &self,
+        p: &Principal,
+        first: &ActorName,
+        action: &str,
+    ) -> Result<(), ServiceError> {
         let me = p.name();
-        let reason = if p.credential_minted_by() == Some(&first) {
+        let reason = if p.credential_minted_by() == Some(first) {
             format!("{me}'s credential descends from a one-time secret {first} set")
-        } else if self.password_set_by(&first).await?.as_ref() == Some(me) {
+        } else if self.password_set_by(first).await?.as_ref() == Some(me) {
             format!("{first}'s credential descends from a one-time secret {me} set")
         } else {
             return Ok(());
         };
         let reason = format!(
             "{me} cannot {} what {first} asked for: {reason}, so they may be one person; a second person must",
-            action_name(cmd.action()).replace('_', " ")
+            action.replace('_', " ")
         );
-        self.refuse(p, action_name(cmd.action()), None, &reason)
-            .await;
+        self.refuse(p, action, None, &reason).await;
         Err(ServiceError::Forbidden(reason))
     }
 

@@ -69,6 +69,10 @@ pub enum ServiceError {
     Auth(#[from] AuthError),
     #[error(transparent)]
     Screening(#[from] ScreeningError),
+    /// The rules of legal holds refused the step (the same person twice,
+    /// nothing pending, no such hold...).
+    #[error(transparent)]
+    Hold(#[from] tocsin_domain::holds::HoldError),
     /// The service is stopping.
     #[error("the service is shutting down")]
     ShuttingDown,

@@ -104,6 +104,8 @@ pub const PEOPLE: &[Person<'static>] = &[
         &["Moscow Station"],
     ),
     ("auditor.ng", &[Role::Auditor], &["Oversight"]),
+    // Keeps the records: retention schedules, legal holds, the report.
+    ("records.ortiz", &[Role::RecordsOfficer], &["Oversight"]),
 ];
 
 /// People of a deployment as accounts, with their principals: how an

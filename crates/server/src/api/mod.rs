@@ -16,6 +16,7 @@ pub mod filters;
 pub mod intake;
 pub mod ops;
 pub mod policy;
+pub mod records;
 pub mod relations;
 pub mod screening;
 pub mod session;
@@ -48,4 +49,5 @@ pub fn routes(t: &mut Table) {
     stix::routes(t);
     exchange::routes(t);
     taxii::routes(t);
+    records::routes(t);
 }

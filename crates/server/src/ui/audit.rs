@@ -355,6 +355,7 @@ mod tests {
             may_submit: false,
             may_approve: false,
             may_audit: true,
+            may_keep_records: false,
             may_admin: false,
         }
     }

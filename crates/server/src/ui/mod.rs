@@ -37,6 +37,8 @@
 //! * `approvals`: the inbox of texts and waivers awaiting a second person.
 //! * `audit`: the checkpoint, verifying the ledger (in the background,
 //!   with its progress), inclusion proofs, the access log.
+//! * `records`: the records page for records officers (schedules, legal
+//!   holds, the records officer's report), read only.
 //! * `admin`, `admin_elements`, `admin_reference`, `admin_registries`:
 //!   the admin pages (accounts; elements and clearance levels; relations,
 //!   directory, notification targets, policy; registries and their
@@ -55,6 +57,7 @@ mod charts;
 mod delivery;
 mod intake;
 mod pages;
+mod records;
 mod review;
 mod session;
 mod view;
@@ -161,6 +164,7 @@ pub fn routes() -> Router<AppState> {
         .route("/audit/checkpoint", get(audit::checkpoint_file))
         .route("/audit/proof", get(audit::proof_page))
         .route("/audit/proof.json", get(audit::proof_file))
+        .route("/records", get(records::records_page))
         .merge(admin_routes())
         .route("/static/tocsin.css", get(stylesheet))
         .layer(middleware::from_fn(page_layer))
@@ -290,6 +294,8 @@ pub(crate) struct Me {
     pub may_submit: bool,
     pub may_approve: bool,
     pub may_audit: bool,
+    /// The records page.
+    pub may_keep_records: bool,
     /// Accounts, reference data and registries: the admin pages.
     pub may_admin: bool,
 }
@@ -322,6 +328,7 @@ impl Me {
             may_submit: p.may(Permission::SubmitReport),
             may_approve: p.may(Permission::Approve),
             may_audit: p.may(Permission::Audit),
+            may_keep_records: p.may(Permission::ManageRecords),
             may_admin: p.may(Permission::ManageAccounts) || p.may(Permission::Operate),
         }
     }

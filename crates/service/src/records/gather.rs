@@ -39,6 +39,7 @@ impl Service {
     /// Every record of `scope` (in ledger order), except those `state`
     /// names as disposed of. Not narrowed to anyone's view: for the
     /// disposal job and the export, which decide on every record.
+    #[allow(dead_code)] // until the disposal job and the export call it
     pub(crate) async fn records(
         &self,
         state: &RecordsState,
@@ -209,4 +210,57 @@ fn last_closure(events: &[StoredEvent]) -> Option<Timestamp> {
             )
         })
         .map(|e| e.envelope.recorded_at)
+}
+
+#[cfg(test)]
+mod tests {
+    use tocsin_domain::ActorName;
+    use tocsin_domain::event::ClosureGrounds;
+    use tocsin_store::EventEnvelope;
+
+    use super::*;
+
+    fn at(event: Event, second: i64) -> StoredEvent {
+        StoredEvent {
+            position: second as u64,
+            stream: StreamId::Access,
+            seq: 1,
+            envelope: EventEnvelope {
+                recorded_at: Timestamp::from_second(1_700_000_000 + second).unwrap(),
+                actor: ActorName::new("someone").unwrap(),
+                event,
+            },
+        }
+    }
+
+    #[test]
+    fn an_access_record_names_the_case_it_is_about() {
+        let id = CaseId::from_uuid(uuid::Uuid::from_u128(7));
+        let refused = |target: Option<String>| Event::AccessRefused {
+            action: "get_case".into(),
+            target,
+            reason: "no".into(),
+        };
+        assert_eq!(case_named(&refused(Some(format!("case/{id}")))), Some(id));
+        assert_eq!(case_named(&refused(Some("case/2024-0001".into()))), None);
+        assert_eq!(case_named(&refused(None)), None);
+        let read = Event::ContentRead {
+            case_id: id,
+            parts: vec![],
+        };
+        assert_eq!(case_named(&read), Some(id));
+    }
+
+    #[test]
+    fn a_case_closes_at_its_last_closure() {
+        let closed = || Event::CaseClosed {
+            grounds: ClosureGrounds::NoDuty,
+        };
+        let events = [at(closed(), 1), at(closed(), 5)];
+        assert_eq!(
+            last_closure(&events),
+            Some(Timestamp::from_second(1_700_000_005).unwrap())
+        );
+        assert_eq!(last_closure(&[]), None);
+    }
 }

@@ -15,11 +15,19 @@
 //!   `tocsin_domain::records::Record`s, leaving out the positions
 //!   `state.disposed` names; [`Service::visible_records`] the same,
 //!   narrowed to what a principal may see.
+//! * [`Service::on_records`] decides on the state folded now and appends
+//!   what it decides to the records stream, expecting the version it
+//!   folded; another writer first, it decides again.
+//!
+//! The faces' calls: [`schedules`] (show and set the retention
+//! schedules), [`holds`] (legal holds: request, approve, decline, release,
+//! list), [`report`] (the records officer's report).
 
 mod disposal;
-// Used by the records report and the disposal job (next commits).
-#[allow(dead_code)]
 mod gather;
+pub mod holds;
+pub mod report;
+pub mod schedules;
 
 use std::collections::BTreeMap;
 
@@ -28,9 +36,10 @@ use tocsin_domain::holds::{HoldError, Holds};
 use tocsin_domain::ids::{DisposalBatchId, HoldId};
 use tocsin_domain::records::{RecordClass, RetentionSchedule, RetentionSchedules, ScheduleError};
 use tocsin_domain::{ActorName, CaseId, Timestamp};
-use tocsin_store::{StoredEvent, StreamId};
+use tocsin_store::{NewEvents, StoreError, StoredEvent, StreamId};
 
-use crate::{Service, ServiceError};
+use crate::command::envelopes;
+use crate::{MAX_ATTEMPTS, Service, ServiceError};
 
 pub use disposal::{DisposalApproval, DisposalProposal, SkippedRecord};
 pub use gather::RecordScope;
@@ -195,12 +204,47 @@ impl RecordsState {
     }
 }
 
-#[allow(dead_code)] // used by the records report and the disposal job (next commits)
 impl Service {
     /// The records stream folded now.
     pub(crate) async fn records_state(&self) -> Result<RecordsState, ServiceError> {
         let events = self.store.read_stream(&StreamId::Records).await?;
         fold(&events).map_err(|e| ServiceError::internal("the records stream does not fold", e))
+    }
+
+    /// Load → decide → append on the records stream: `decide` sees the
+    /// state folded now and answers the events to append (none: nothing
+    /// to write) and what to return; they are appended as `by` if nobody
+    /// appended to the stream in between, else decided again.
+    pub(crate) async fn on_records<T>(
+        &self,
+        by: &ActorName,
+        mut decide: impl FnMut(&RecordsState) -> Result<(Vec<Event>, T), ServiceError>,
+    ) -> Result<T, ServiceError> {
+        for _ in 0..MAX_ATTEMPTS {
+            let state = self.records_state().await?;
+            let (events, out) = decide(&state)?;
+            if events.is_empty() {
+                return Ok(out);
+            }
+            let appended = self
+                .store
+                .append(NewEvents {
+                    stream: StreamId::Records,
+                    expected_version: Some(state.version),
+                    events: envelopes(by, self.now(), events),
+                    summary: None,
+                    docs: Vec::new(),
+                    // Nothing on the records stream is a record: no salts.
+                    salts: Vec::new(),
+                })
+                .await;
+            match appended {
+                Ok(_) => return Ok(out),
+                Err(StoreError::Conflict { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ServiceError::Contention("the records stream".into()))
     }
 }
 

@@ -30,6 +30,7 @@ mod case;
 mod context;
 mod contribution;
 mod delivery;
+mod disposal;
 mod dispute;
 mod exchange;
 mod help;
@@ -120,8 +121,6 @@ enum Cmd {
     Contribution(Client<contribution::ContributionCmd>),
     /// Disputes between elements, for an arbiter: raise, list, resolve.
     Dispute(Client<dispute::DisputeCmd>),
-    /// Records management, for records officers: disposal batches.
-    Records(Client<records::RecordsCmd>),
     /// The route a warning takes.
     Route(Client<delivery::RouteCmd>),
     /// Reference data: relations between states, the recipients directory.
@@ -143,6 +142,8 @@ enum Cmd {
     Audit(Printing<audit::AuditCmd>),
     /// The policy the duty is decided under.
     Policy(Printing<operator::PolicyCmd>),
+    /// Records management: retention schedules, legal holds, the records officer's report, disposal.
+    Records(Client<records::RecordsCmd>),
     /// Operator tasks.
     #[command(subcommand)]
     Admin(operator::AdminCmd),
@@ -224,7 +225,6 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             contribution::contribution(&client(&g.conn, &g.output), g.cmd).await
         }
         Cmd::Dispute(g) => dispute::dispute(&client(&g.conn, &g.output), g.cmd).await,
-        Cmd::Records(g) => records::records(&client(&g.conn, &g.output), g.cmd).await,
         Cmd::Route(g) => delivery::route(&client(&g.conn, &g.output), g.cmd).await,
         Cmd::Reference(g) => reference::reference(&client(&g.conn, &g.output), g.cmd).await,
         Cmd::Notice(g) => notice::notice(&client(&g.conn, &g.output), g.cmd).await,
@@ -235,6 +235,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Outcome(g) => delivery::outcome(&client(&g.conn, &g.output), g.cmd).await,
         Cmd::Audit(g) => audit::audit(ctx.clone().printing(&g.output), g.cmd).await,
         Cmd::Policy(g) => operator::policy(ctx.clone().printing(&g.output), g.cmd),
+        Cmd::Records(g) => records::records(&client(&g.conn, &g.output), g.cmd).await,
         Cmd::Admin(cmd) => operator::admin(ctx, cmd).await,
         Cmd::Screen(args) => screening::screen(ctx, args).await,
         Cmd::Registry(g) => screening::registry(&client(&g.conn, &g.output), g.cmd).await,

@@ -1,109 +1,307 @@
-//! Records management, as `tocsin records …`: `dispose propose|approve|list`
-//! (disposal batches: a records officer proposes, a second one approves).
+//! Records management, as `tocsin records`: the retention schedules
+//! (`records schedule show|set FILE`), legal holds (`records hold
+//! request|approve|decline|release|list`) and the records officer's
+//! report (`records report`); disposal batches (`records dispose`, in
+//! `disposal.rs`). For records officers; the server decides.
 
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Result, anyhow};
 use clap::Subcommand;
-use tocsin_server::api::common::List;
-use tocsin_service::records::DisposalProposal;
+use tocsin_domain::ids::HoldId;
+use tocsin_domain::records::RecordQuery;
+use tocsin_server::api::common::{List, ReasonBody};
+use tocsin_server::api::records::{HoldRequestBody, ReportQuery, SchedulesBody};
+use tocsin_service::records::holds::{HoldAnswer, HoldView};
+use tocsin_service::records::report::RecordsReport;
+use tocsin_service::records::schedules::SchedulesInForce;
 
+use super::case::resolve;
 use super::context::Ctx;
+use super::input::{parse_flag, parse_opt, parse_time, read_input};
+use crate::client::with_query;
 
 #[derive(Subcommand)]
 pub enum RecordsCmd {
-    /// Disposal of records whose retention period ended.
+    /// The retention schedules: show those in force, or adopt a file's.
     #[command(subcommand)]
-    Dispose(DisposeCmd),
+    Schedule(ScheduleCmd),
+    /// Legal holds: request, approve, decline, release, list (two people).
+    #[command(subcommand)]
+    Hold(HoldCmd),
+    /// Disposal batches: propose, approve (a second records officer), list.
+    #[command(subcommand)]
+    Dispose(super::disposal::DisposeCmd),
+    /// The records officer's report: eligible for disposal now, on hold, disposed of in a period.
+    Report {
+        /// Records disposed of from this time (RFC 3339) [default: the beginning].
+        #[arg(long)]
+        from: Option<String>,
+        /// Until this time [default: now].
+        #[arg(long)]
+        until: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
-pub enum DisposeCmd {
-    /// Propose, as one batch, every record the retention schedules let go now (records officers).
-    Propose,
-    /// Approve a batch another records officer proposed: its records' content is destroyed, tombstones recorded.
-    Approve {
-        /// The batch id (printed by `tocsin records dispose propose`).
-        batch: String,
+pub enum ScheduleCmd {
+    /// Print the schedules in force: per class its trigger, period, action and authority.
+    Show,
+    /// Adopt the schedules of a TOML file (`-` for standard input); checked whole, recorded in the ledger.
+    Set {
+        /// The schedules file.
+        file: PathBuf,
     },
-    /// Every disposal batch, proposed or approved.
+}
+
+#[derive(Subcommand)]
+pub enum HoldCmd {
+    /// Request a legal hold over the records of cases (by --case), of a victim, or of a period; it covers them at once.
+    Request {
+        /// A case the hold covers: its number, id or id prefix (repeat for more).
+        #[arg(long = "case", value_name = "CASE")]
+        cases: Vec<String>,
+        /// Cases with a victim of this name.
+        #[arg(long)]
+        victim: Option<String>,
+        /// Cases open at some time from this time (RFC 3339).
+        #[arg(long)]
+        from: Option<String>,
+        /// Cases open at some time until this time (RFC 3339).
+        #[arg(long)]
+        until: Option<String>,
+        /// Why (the litigation, the inquiry, the preservation letter).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Approve what is pending on a hold, its request or its release (a second records officer).
+    Approve {
+        /// The hold's id.
+        hold: String,
+    },
+    /// Decline what is pending on a hold (a second records officer).
+    Decline {
+        /// The hold's id.
+        hold: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Ask for a placed hold to be released; it holds until a second records officer approves.
+    Release {
+        /// The hold's id.
+        hold: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+    /// The holds in force.
     List,
 }
 
 pub async fn records(ctx: &Ctx, cmd: RecordsCmd) -> Result<ExitCode> {
-    let RecordsCmd::Dispose(cmd) = cmd;
     match cmd {
-        DisposeCmd::Propose => {
-            let b: DisposalProposal = ctx
+        RecordsCmd::Schedule(cmd) => schedule(ctx, cmd).await,
+        RecordsCmd::Hold(cmd) => hold(ctx, cmd).await,
+        RecordsCmd::Dispose(cmd) => super::disposal::dispose(ctx, cmd).await,
+        RecordsCmd::Report { from, until } => {
+            let q = ReportQuery {
+                from: from.map(|s| parse_time("--from", &s)).transpose()?,
+                until: until.map(|s| parse_time("--until", &s)).transpose()?,
+            };
+            let r: RecordsReport = ctx
                 .client()?
-                .post_empty("/api/v1/records/disposals")
+                .get(&with_query("/api/v1/records/report", &q)?)
                 .await?;
-            ctx.emit(&b, describe)?;
-        }
-        DisposeCmd::Approve { batch } => {
-            let id: tocsin_domain::ids::DisposalBatchId =
-                batch.trim().parse().map_err(|e| anyhow!("{batch}: {e}"))?;
-            let b: DisposalProposal = ctx
-                .client()?
-                .post_empty(&format!("/api/v1/records/disposals/{id}/approval"))
-                .await?;
-            ctx.emit(&b, describe)?;
-        }
-        DisposeCmd::List => {
-            let list: List<DisposalProposal> =
-                ctx.client()?.get("/api/v1/records/disposals").await?;
-            ctx.emit(&list, |l| {
-                if l.items.is_empty() {
-                    return "no disposal batches".to_owned();
-                }
-                l.items.iter().map(describe).collect::<Vec<_>>().join("\n")
-            })?;
+            ctx.emit(&r, print_report)?;
+            Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+async fn schedule(ctx: &Ctx, cmd: ScheduleCmd) -> Result<ExitCode> {
+    let c = ctx.client()?;
+    let s: SchedulesInForce = match cmd {
+        ScheduleCmd::Show => c.get("/api/v1/records/schedules").await?,
+        ScheduleCmd::Set { file } => {
+            let body = SchedulesBody {
+                source: read_input(&file)?,
+                origin: Some(file.display().to_string()),
+            };
+            c.put("/api/v1/records/schedules", &body).await?
+        }
+    };
+    ctx.emit(&s, print_schedules)?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn positions(p: &[u64]) -> String {
-    if p.is_empty() {
-        return "none".to_owned();
-    }
-    p.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
+async fn hold(ctx: &Ctx, cmd: HoldCmd) -> Result<ExitCode> {
+    let c = ctx.client()?;
+    let id = |s: &str| -> Result<HoldId> { s.trim().parse().map_err(|e| anyhow!("{s}: {e}")) };
+    let answer: HoldAnswer = match cmd {
+        HoldCmd::List => {
+            let list: List<HoldView> = c.get("/api/v1/records/holds").await?;
+            ctx.emit(&list, |l| {
+                if l.items.is_empty() {
+                    return "no legal holds in force".to_owned();
+                }
+                l.items
+                    .iter()
+                    .map(print_hold)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        HoldCmd::Request {
+            cases,
+            victim,
+            from,
+            until,
+            reason,
+        } => {
+            let mut ids = BTreeSet::new();
+            for case in &cases {
+                ids.insert(resolve(&c, case).await?);
+            }
+            let scope = RecordQuery::new(
+                ids,
+                parse_opt("victim", victim.as_deref())?,
+                from.map(|s| parse_time("--from", &s)).transpose()?,
+                until.map(|s| parse_time("--until", &s)).transpose()?,
+            )
+            .map_err(|e| anyhow!("{e} (--case, --victim, --from, --until)"))?;
+            let body = HoldRequestBody {
+                scope,
+                reason: parse_flag("reason", &reason)?,
+            };
+            c.post("/api/v1/records/holds", &body).await?
+        }
+        HoldCmd::Approve { hold } => {
+            c.post_empty(&format!("/api/v1/records/holds/{}/approval", id(&hold)?))
+                .await?
+        }
+        HoldCmd::Decline { hold, reason } => {
+            let body = ReasonBody {
+                reason: parse_flag("reason", &reason)?,
+            };
+            c.post(
+                &format!("/api/v1/records/holds/{}/decline", id(&hold)?),
+                &body,
+            )
+            .await?
+        }
+        HoldCmd::Release { hold, reason } => {
+            let body = ReasonBody {
+                reason: parse_flag("reason", &reason)?,
+            };
+            c.post(
+                &format!("/api/v1/records/holds/{}/release", id(&hold)?),
+                &body,
+            )
+            .await?
+        }
+    };
+    ctx.emit(&answer, |a| match &a.hold {
+        Some(h) => format!("{}\n{}", a.recorded, print_hold(h)),
+        None => format!("{}: hold {} is no longer in force", a.recorded, a.hold_id),
+    })?;
+    Ok(ExitCode::SUCCESS)
 }
 
-fn describe(b: &DisposalProposal) -> String {
-    let mut s = format!(
-        "disposal batch {}: proposed by {} at {}, {} record(s) at positions {}",
-        b.batch_id,
-        b.requested_by,
-        b.proposed_at,
-        b.positions.len(),
-        positions(&b.positions)
+fn print_schedules(s: &SchedulesInForce) -> String {
+    let mut out = format!(
+        "retention schedules from {} (sha256 {})",
+        s.origin, s.sha256
     );
-    for h in &b.held {
-        s.push_str(&format!(
-            "\n  held, not proposed: position {}: {}",
-            h.position, h.reason
-        ));
+    if let (Some(at), Some(by)) = (&s.adopted_at, &s.adopted_by) {
+        let _ = write!(out, ", adopted {at} by {by}");
     }
-    match &b.approval {
-        None => s.push_str("\n  awaiting a second records officer's approval"),
-        Some(a) => {
-            s.push_str(&format!(
-                "\n  approved by {} at {}: disposed of {}",
-                a.approved_by,
-                a.approved_at,
-                positions(&a.disposed)
-            ));
-            if let Some(t) = a.first_tombstone {
-                s.push_str(&format!(" (tombstones from position {t})"));
-            }
-            for k in &a.skipped {
-                s.push_str(&format!(
-                    "\n  skipped position {}: {}",
-                    k.position, k.reason
-                ));
-            }
-        }
+    for x in &s.schedules {
+        let _ = write!(
+            out,
+            "\n  {:<18} {:<10} after {:<12} then {:<8} ({})",
+            x.class.as_str(),
+            x.period.to_string(),
+            x.trigger.as_str(),
+            x.action.as_str(),
+            x.authority
+        );
     }
-    s
+    for c in &s.unscheduled {
+        let _ = write!(out, "\n  {:<18} no schedule: never disposed of", c.as_str());
+    }
+    out
+}
+
+fn print_hold(h: &HoldView) -> String {
+    let stage = match &h.release_requested_by {
+        Some(by) => format!("release requested by {by}"),
+        None => serde_json::to_value(h.stage)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+    };
+    let scope = serde_json::to_string(&h.scope).unwrap_or_default();
+    format!(
+        "{}  {stage}  requested by {} at {}  scope {scope}: {}",
+        h.hold_id, h.requested_by, h.requested_at, h.reason
+    )
+}
+
+fn print_report(r: &RecordsReport) -> String {
+    let case = |c: &Option<tocsin_domain::CaseId>| c.map(|c| c.to_string()).unwrap_or("-".into());
+    let mut out = format!(
+        "records report at {} under the schedules from {} (sha256 {})",
+        r.at, r.schedules_origin, r.schedules_sha256
+    );
+    let _ = write!(out, "\neligible for disposal: {}", r.eligible.len());
+    for e in &r.eligible {
+        let _ = write!(
+            out,
+            "\n  position {}  case {}  {} ({})  since {}  under the {} schedule ({})",
+            e.position,
+            case(&e.case_id),
+            e.class,
+            e.kind,
+            e.eligible_since,
+            e.schedule.class,
+            e.schedule.authority
+        );
+    }
+    let _ = write!(out, "\non hold: {}", r.held.len());
+    for h in &r.held {
+        let holds: Vec<_> = h.holds.iter().map(|h| h.to_string()).collect();
+        let _ = write!(
+            out,
+            "\n  position {}  case {}  {} ({})  held by {}",
+            h.position,
+            case(&h.case_id),
+            h.class,
+            h.kind,
+            holds.join(", ")
+        );
+    }
+    let period = match &r.from {
+        Some(f) => format!("from {f} until {}", r.until),
+        None => format!("until {}", r.until),
+    };
+    let _ = write!(out, "\ndisposed of {period}: {}", r.disposed.len());
+    for d in &r.disposed {
+        let _ = write!(
+            out,
+            "\n  position {}  case {}  {} ({})  at {}  tombstone {}  approved by {}",
+            d.position,
+            case(&d.case_id),
+            d.class,
+            d.kind,
+            d.disposed_at,
+            d.tombstone_position,
+            d.approved_by
+        );
+    }
+    out
 }

@@ -15,21 +15,21 @@ fn kerman() -> Value {
 }
 
 /// A login session: its cookie and CSRF token, and the login's answer.
-struct Session {
+pub(crate) struct Session {
     cookie: String,
     csrf: String,
     answer: Value,
 }
 
 impl Session {
-    fn headers(&self) -> [(&str, &str); 2] {
+    pub(crate) fn headers(&self) -> [(&str, &str); 2] {
         [("cookie", &self.cookie), ("x-csrf-token", &self.csrf)]
     }
 }
 
 /// Logs in with a password; fails the test unless it works.
 #[track_caller]
-fn login(srv: &Server, name: &str, password: &str) -> Session {
+pub(crate) fn login(srv: &Server, name: &str, password: &str) -> Session {
     let a = srv.call(
         "POST",
         "/api/v1/session",
@@ -54,7 +54,7 @@ fn login(srv: &Server, name: &str, password: &str) -> Session {
 
 /// The person redeems a one-time secret: logs in with it and sets `new`.
 #[track_caller]
-fn enrol(srv: &Server, name: &str, secret: &str, new: &str) {
+pub(crate) fn enrol(srv: &Server, name: &str, secret: &str, new: &str) {
     let s = login(srv, name, secret);
     assert_eq!(s.answer["password_change_required"], true, "{:?}", s.answer);
     let a = srv.call_with(
@@ -69,7 +69,7 @@ fn enrol(srv: &Server, name: &str, secret: &str, new: &str) {
 
 /// A one-time enrolment secret the admin issues for `name`.
 #[track_caller]
-fn enrolment(srv: &Server, admin: &str, name: &str) -> String {
+pub(crate) fn enrolment(srv: &Server, admin: &str, name: &str) -> String {
     srv.ok(
         admin,
         "POST",
@@ -260,7 +260,7 @@ fn an_admin_holds_no_case_role_unless_the_policy_allows_it() {
 }
 
 /// The built-in policy, with admins allowed case roles.
-fn admins_with_case_roles() -> LoadedPolicy {
+pub(crate) fn admins_with_case_roles() -> LoadedPolicy {
     let text = format!(
         "{}\n[accounts]\nadmins_hold_case_roles = true\n",
         tocsin_domain::policy::DEFAULT_POLICY_TOML

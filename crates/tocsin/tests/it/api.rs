@@ -118,6 +118,14 @@ fn expected_access() -> BTreeMap<&'static str, Access> {
         ("publish_case", n(ReadCase)),
         ("pull_cursor", n(SubmitReport)),
         ("set_pull_cursor", n(SubmitReport)),
+        ("get_retention_schedules", n(ManageRecords)),
+        ("set_retention_schedules", n(ManageRecords)),
+        ("list_holds", n(ManageRecords)),
+        ("request_hold", n(ManageRecords)),
+        ("approve_hold", n(ManageRecords)),
+        ("decline_hold", n(ManageRecords)),
+        ("request_hold_release", n(ManageRecords)),
+        ("records_report", n(ManageRecords)),
     ])
 }
 
@@ -261,6 +269,7 @@ fn request(op: &tocsin_server::Op, case: &str) -> (String, Option<Value>) {
         .replace("{receipt_id}", uuid)
         .replace("{identity}", &format!("identity--{uuid}"))
         .replace("{collection_id}", uuid)
+        .replace("{hold_id}", uuid)
         .replace("{name}", "full");
     if op.id.contains("notification_target") {
         path = path.replace("/full", "/no-such-target");
@@ -298,6 +307,7 @@ fn admitted_status(op: &tocsin_server::Op) -> u16 {
         | "warning_cap"
         | "issue_enrolment"
         | "remove_notification_target"
+        | "approve_hold"
         | "approve_disposal" => 404,
         "logout" => 204,
         _ => op.success.as_u16(),

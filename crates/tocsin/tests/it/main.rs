@@ -23,6 +23,7 @@ mod migrate;
 mod planning;
 mod readme;
 mod rebuild;
+mod records;
 mod scenarios;
 mod screening;
 mod stix;
