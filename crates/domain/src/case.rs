@@ -391,6 +391,10 @@ pub enum CaseError {
         role: &'static str,
         approver: Role,
     },
+    #[error(
+        "the case has {count} disposed record(s) and takes no more commands: its fold can no longer be decided on"
+    )]
+    RecordsDisposed { count: usize },
     #[error("{who} lacks the {role} role needed to {}", action.as_str())]
     MissingRole {
         action: Action,
@@ -664,6 +668,30 @@ pub struct Case {
     /// Time-to-decide, time-to-warn and what lateness needs, kept up to
     /// date by the fold.
     pub measures: Measures,
+    /// The records of the case that were disposed of (their placeholders,
+    /// [`Event::DisposedRecord`]): what they were and under which
+    /// schedule, never their content. A case with any takes no more
+    /// commands.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub disposed: Vec<DisposedEntry>,
+}
+
+/// A disposed record of a case, as its placeholder says.
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct DisposedEntry {
+    /// Its place in the case's stream.
+    pub seq: u64,
+    /// Its ledger position.
+    pub position: u64,
+    /// The disposed event's kind (`report_attached`...).
+    pub kind: String,
+    pub class: crate::records::RecordClass,
+    pub schedule: crate::records::RetentionSchedule,
+    /// When it was disposed of, and who approved.
+    pub disposed_at: Timestamp,
+    pub approved_by: ActorName,
+    /// The ledger position of its tombstone.
+    pub tombstone: u64,
 }
 
 fn lapse_detail(w: &ThreatWindow) -> String {
@@ -931,6 +959,7 @@ impl Case {
             notices: vec![],
             across: Default::default(),
             measures: Measures::default(),
+            disposed: vec![],
         })
     }
 
@@ -1332,6 +1361,22 @@ impl Case {
                 by,
                 at,
             }),
+            Event::DisposedRecord {
+                position,
+                kind,
+                class,
+                schedule,
+                tombstone,
+            } => self.disposed.push(DisposedEntry {
+                seq: e.seq,
+                position: *position,
+                kind: kind.clone(),
+                class: *class,
+                schedule: schedule.clone(),
+                disposed_at: at,
+                approved_by: by,
+                tombstone: *tombstone,
+            }),
         }
         self.version = e.seq;
         self.timeline.push(TimelineEntry {
@@ -1590,6 +1635,11 @@ impl Case {
     /// last of them is [`Event::CaseClosed`] with its grounds: nothing else
     /// closes a case.
     pub fn handle(&self, cmd: Command, ctx: Ctx<'_>) -> Result<Vec<Event>, CaseError> {
+        if !self.disposed.is_empty() {
+            return Err(CaseError::RecordsDisposed {
+                count: self.disposed.len(),
+            });
+        }
         let mut events = self.decide(cmd, ctx)?;
         if self.state != CaseState::Closed
             && !events.is_empty()

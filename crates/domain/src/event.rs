@@ -766,6 +766,22 @@ pub enum Event {
     RedactionApproved {
         redaction_id: RedactionId,
     },
+    /// What a reader gets in place of a disposed event: never recorded
+    /// (the store refuses to append it), only read. The store builds it
+    /// from the `record_disposed` tombstone that names the position; its
+    /// envelope's time and actor are the tombstone's (when the content
+    /// was disposed of, and who approved). It holds no content.
+    DisposedRecord {
+        /// The ledger position of the disposed leaf.
+        position: u64,
+        /// The disposed event's kind (`report_attached`...).
+        kind: String,
+        class: RecordClass,
+        /// The schedule it was disposed of under.
+        schedule: RetentionSchedule,
+        /// The position of the tombstone.
+        tombstone: u64,
+    },
 }
 
 impl Event {
@@ -842,6 +858,7 @@ impl Event {
             Event::RecordsExported { .. } => "records_exported",
             Event::RedactionRequested { .. } => "redaction_requested",
             Event::RedactionApproved { .. } => "redaction_approved",
+            Event::DisposedRecord { .. } => "disposed_record",
         }
     }
 
@@ -971,6 +988,8 @@ impl Event {
             | Event::RecordsExported { .. }
             | Event::RedactionRequested { .. }
             | Event::RedactionApproved { .. } => None,
+            // A placeholder: what it stands for was disposed of already.
+            Event::DisposedRecord { .. } => None,
         }
     }
 
@@ -1336,6 +1355,15 @@ impl Event {
             Event::RedactionApproved { redaction_id } => {
                 format!("redaction {redaction_id} approved")
             }
+            Event::DisposedRecord {
+                kind,
+                schedule,
+                tombstone,
+                ..
+            } => format!(
+                "{kind}: disposed of under the {} retention schedule ({}); see the tombstone at position {tombstone}",
+                schedule.class, schedule.authority
+            ),
         }
     }
 }

@@ -388,9 +388,9 @@ impl IntoResponse for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Conflict { .. } | StoreError::DocConflict { .. } => {
-                ApiError::new(Kind::Conflict, e.to_string())
-            }
+            StoreError::Conflict { .. }
+            | StoreError::DocConflict { .. }
+            | StoreError::NotDisposable { .. } => ApiError::new(Kind::Conflict, e.to_string()),
             StoreError::Closed => ApiError::opaque(Kind::Unavailable, chain(&e)),
             StoreError::Full { .. } => ApiError::opaque(Kind::StorageFull, chain(&e)),
             StoreError::BadCursor(_) => ApiError::bad_request(e.to_string()),
@@ -430,7 +430,8 @@ impl From<CaseError> for ApiError {
             CaseError::DuplicateWaiver(_)
             | CaseError::DuplicateReport(_)
             | CaseError::TextChanged { .. }
-            | CaseError::SameOwner(_) => ApiError::new(Kind::Conflict, detail),
+            | CaseError::SameOwner(_)
+            | CaseError::RecordsDisposed { .. } => ApiError::new(Kind::Conflict, detail),
             CaseError::SanitisationFindings { findings } => ApiError {
                 extra: Some(Box::new(Extra {
                     findings: findings

@@ -465,7 +465,82 @@ impl Service {
             Ok(n) => report.docs = n,
             Err(d) => return Ok(Err(d)),
         }
+        if let Err(d) = self.check_disposals(&history).await? {
+            return Ok(Err(d));
+        }
         Ok(Ok(report))
+    }
+
+    /// Disposal as the ledger bears it out: every version-2 leaf without
+    /// its content is named by exactly one `record_disposed` tombstone, no
+    /// tombstone names a leaf that still has its content, and the two
+    /// people of each tombstone's batch are two people (two accounts,
+    /// neither's credential descending from a secret the other set).
+    async fn check_disposals(
+        &self,
+        history: &History,
+    ) -> Result<Result<(), Discrepancy>, ServiceError> {
+        let mut named: HashMap<u64, u64> = HashMap::new();
+        for t in self.store.read_stream(&StreamId::Records).await? {
+            let Event::RecordDisposed {
+                position,
+                requested_by,
+                approved_by,
+                ..
+            } = &t.envelope.event
+            else {
+                continue;
+            };
+            let bad = |problem: String| {
+                Ok(Err(Discrepancy {
+                    position: Some(t.position),
+                    problem,
+                }))
+            };
+            if let Some(first) = named.insert(*position, t.position) {
+                return bad(format!(
+                    "the leaf at {position} is named by two tombstones (the other at {first})"
+                ));
+            }
+            if requested_by == approved_by
+                || history.set_by(approved_by, t.position) == Some(requested_by)
+                || history.set_by(requested_by, t.position) == Some(approved_by)
+            {
+                return bad(format!(
+                    "the disposal was requested by {requested_by} and approved by {approved_by}: not two people"
+                ));
+            }
+        }
+        let mut from = 0u64;
+        loop {
+            let page = self.store.read_leaves(from, 1000).await?;
+            let Some(last) = page.last_position() else {
+                break;
+            };
+            for row in page.iter() {
+                let gone = row.leaf.first() == Some(&2) && row.content.is_none();
+                match (gone, named.get(&row.position)) {
+                    (true, None) => {
+                        return Ok(Err(Discrepancy {
+                            position: Some(row.position),
+                            problem: "the content of this version-2 leaf is gone and no tombstone names it".into(),
+                        }));
+                    }
+                    (false, Some(t)) => {
+                        return Ok(Err(Discrepancy {
+                            position: Some(*t),
+                            problem: format!(
+                                "the tombstone names the leaf at {}, which still has its content",
+                                row.position
+                            ),
+                        }));
+                    }
+                    _ => {}
+                }
+            }
+            from = last + 1;
+        }
+        Ok(Ok(()))
     }
 
     /// Every stored document of a derived kind equals the fold, and every

@@ -22,6 +22,11 @@ impl Service {
         case: &Visible<Case>,
     ) -> Result<Value, ServiceError> {
         self.authorize(p, Permission::ReadCase, "case_stix").await?;
+        if case.reports.is_empty() && !case.disposed.is_empty() {
+            return Err(ServiceError::WrongState(
+                "the case's reports were disposed of: a STIX bundle restates a report, and none is left".into(),
+            ));
+        }
         let formats = self.report_formats().await?;
         let withhold = |text: &str| {
             case.check_warning_text(text, &self.policy, &formats)

@@ -93,9 +93,9 @@ use tocsin_domain::{CaseId, CaseNumber};
 use tocsin_ledger::{Hash, NodeId, NoteSigner};
 use tocsin_store::group::{Job, Reply, Space};
 use tocsin_store::{
-    Appended, CaseQuery, CaseSummary, Doc, DocKind, DocWrite, LeafPage, LedgerHead, NewEvents,
-    Page, ProjectionDigest, RawRows, Store, StoreError, StoreMeta, StoredCheckpoint, StoredEvent,
-    StreamId,
+    Appended, CaseQuery, CaseSummary, Disposal, Doc, DocKind, DocWrite, LeafPage, LedgerHead,
+    NewEvents, Page, ProjectionDigest, RawRows, Store, StoreError, StoreMeta, StoredCheckpoint,
+    StoredEvent, StreamId,
 };
 use tokio::sync::{mpsc, oneshot};
 
@@ -279,6 +279,24 @@ impl Store for PostgresStore {
         }
         self.submit(|reply| Job::Append(Box::new(batch), reply))
             .await
+    }
+
+    async fn dispose(&self, disposal: Disposal) -> Result<Appended, StoreError> {
+        disposal.positions()?;
+        let appended = self
+            .submit(|reply| Job::Dispose(Box::new(disposal), reply))
+            .await?;
+        // The freed tuples' bytes go at the next reuse of their space; a
+        // VACUUM (outside any transaction) marks them free now. Best
+        // effort: the disposal is committed whatever it says.
+        // (The simple protocol: VACUUM runs in no transaction block.)
+        if let Err(e) = sqlx::raw_sql("VACUUM ledger")
+            .execute(&self.inner.pool)
+            .await
+        {
+            tracing::warn!(error = %e, "VACUUM of the ledger after a disposal failed");
+        }
+        Ok(appended)
     }
 
     async fn read_stream(&self, stream: &StreamId) -> Result<Vec<StoredEvent>, StoreError> {

@@ -145,6 +145,23 @@ fn row_doc(r: &PgRow) -> Result<Doc, StoreError> {
 }
 
 pub async fn read_stream(pool: &PgPool, stream: StreamId) -> Result<Vec<StoredEvent>, StoreError> {
+    let rows = read_rows(pool, stream).await?;
+    // A disposed event reads as its placeholder, from its tombstone (the
+    // disposal committed both together, so a row read without its content
+    // has its tombstone in the records stream read after it).
+    let records = if rows.iter().any(|r| r.2.is_none()) && stream != StreamId::Records {
+        let records = read_rows(pool, StreamId::Records).await?;
+        tocsin_store::disposed::resolve(StreamId::Records, records, &[])?
+    } else {
+        Vec::new()
+    };
+    tocsin_store::disposed::resolve(stream, rows, &records)
+}
+
+async fn read_rows(
+    pool: &PgPool,
+    stream: StreamId,
+) -> Result<Vec<tocsin_store::disposed::ReadRow>, StoreError> {
     let rows = sqlx::query(
         "SELECT position, seq, leaf, content_body FROM ledger WHERE stream = $1 ORDER BY seq",
     )
@@ -158,12 +175,7 @@ pub async fn read_stream(pool: &PgPool, stream: StreamId) -> Result<Vec<StoredEv
         let leaf: &[u8] = col(r, 2)?;
         let body: Option<&[u8]> = col(r, 3)?;
         let envelope = tocsin_store::leaf::stored_event(position as u64, leaf, body)?;
-        out.push(StoredEvent {
-            position: position as u64,
-            stream,
-            seq: col::<i64>(r, 1)? as u64,
-            envelope,
-        });
+        out.push((position as u64, col::<i64>(r, 1)? as u64, envelope));
     }
     Ok(out)
 }

@@ -21,7 +21,7 @@ use tocsin_store::columns::{derived_kinds, i64_of};
 
 use tocsin_store::group::{Group, Job, Running, Space};
 use tocsin_store::{
-    Appended, CaseSummary, Doc, DocExpect, DocWrite, NewEvents, StoreError, StreamId,
+    Appended, CaseSummary, Disposal, Doc, DocExpect, DocWrite, NewEvents, StoreError, StreamId,
 };
 use tokio::sync::mpsc;
 
@@ -117,6 +117,9 @@ impl Writer {
                 }
                 Running::WriteDocs(writes, slot) => {
                     slot.record(write_docs(&mut tx, dep, writes).await)
+                }
+                Running::Dispose(d, slot) => {
+                    slot.record(dispose(&mut tx, dep, &mut planner, &mut buf, d).await)
                 }
             };
             if !done {
@@ -262,6 +265,46 @@ async fn append(
         flush(conn, buf).await?;
         write_docs(conn, deployment, &batch.docs).await?;
     }
+    Ok(appended)
+}
+
+/// A disposal ([`tocsin_store::Disposal`]) inside the group's
+/// transaction, under the job's savepoint: every position checked first
+/// (locked, so no other writer disposes of it meanwhile), then the
+/// tombstones appended as the planner plans them, the cases' rows written
+/// again, and the content set to nothing. A refusal or a failure anywhere
+/// rolls the savepoint back: nothing of it is kept.
+async fn dispose(
+    conn: &mut PgConnection,
+    deployment: &str,
+    planner: &mut Planner,
+    buf: &mut Buffer,
+    d: &Disposal,
+) -> Result<Appended, StoreError> {
+    let positions = d.positions()?;
+    for &p in &positions {
+        let found: Option<(Vec<u8>, bool)> = sqlx::query_as(
+            "SELECT leaf, content_body IS NOT NULL FROM ledger WHERE position = $1 FOR UPDATE",
+        )
+        .bind(i64_of(p))
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?;
+        tocsin_store::disposed::disposable(p, found.as_ref().map(|(l, c)| (l.as_slice(), *c)))?;
+    }
+    let appended = append(conn, deployment, planner, buf, &d.tombstones, true).await?;
+    for s in &d.summaries {
+        buf.push_case(s, None);
+    }
+    flush(conn, buf).await?;
+    let list: Vec<i64> = positions.iter().map(|p| i64_of(*p)).collect();
+    sqlx::query(
+        "UPDATE ledger SET content_salt = NULL, content_body = NULL WHERE position = ANY($1::int8[])",
+    )
+    .bind(list)
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
     Ok(appended)
 }
 

@@ -40,9 +40,9 @@ use tocsin_domain::{CaseId, CaseNumber};
 use tocsin_ledger::{Hash, NodeId, NoteSigner};
 use tocsin_store::group::{Job, Reply, Space};
 use tocsin_store::{
-    Appended, CaseQuery, CaseSummary, Doc, DocKind, DocWrite, LeafPage, LedgerHead, NewEvents,
-    Page, ProjectionDigest, RawRows, Store, StoreError, StoreMeta, StoredCheckpoint, StoredEvent,
-    StreamId,
+    Appended, CaseQuery, CaseSummary, Disposal, Doc, DocKind, DocWrite, LeafPage, LedgerHead,
+    NewEvents, Page, ProjectionDigest, RawRows, Store, StoreError, StoreMeta, StoredCheckpoint,
+    StoredEvent, StreamId,
 };
 
 use crate::common::{open_connection, open_read_write, sql};
@@ -129,6 +129,10 @@ impl SqliteStore {
         }
         let mut conn = open_read_write(path)?;
         schema::prepare(&mut conn, path, None)?;
+        // What a disposal frees is overwritten with zeros, so the content
+        // leaves the file (the WAL keeps it until its next checkpoint).
+        conn.pragma_update(None, "secure_delete", true)
+            .map_err(sql)?;
         let meta = schema::read_meta(&conn)?;
         let space = Arc::new(Space::default());
         let note_signer = signer.clone();
@@ -242,6 +246,12 @@ impl Store for SqliteStore {
             return Err(StoreError::NothingToAppend);
         }
         self.submit(|reply| Job::Append(Box::new(batch), reply))
+            .await
+    }
+
+    async fn dispose(&self, disposal: Disposal) -> Result<Appended, StoreError> {
+        disposal.positions()?;
+        self.submit(|reply| Job::Dispose(Box::new(disposal), reply))
             .await
     }
 

@@ -61,14 +61,15 @@ pub fn read_stream(conn: &Connection, stream: StreamId) -> Result<Vec<StoredEven
         let position = r.get::<_, i64>(0).map_err(sql)? as u64;
         let leaf = blob(r, 2)?;
         let envelope = tocsin_store::leaf::stored_event(position, leaf, opt_blob(r, 3)?)?;
-        out.push(StoredEvent {
-            position,
-            stream,
-            seq: r.get::<_, i64>(1).map_err(sql)? as u64,
-            envelope,
-        });
+        out.push((position, r.get::<_, i64>(1).map_err(sql)? as u64, envelope));
     }
-    Ok(out)
+    // A disposed event reads as its placeholder, from its tombstone.
+    let records = if out.iter().any(|r| r.2.is_none()) && stream != StreamId::Records {
+        read_stream(conn, StreamId::Records)?
+    } else {
+        Vec::new()
+    };
+    tocsin_store::disposed::resolve(stream, out, &records)
 }
 
 /// Column `i` as bytes; anything else in a BLOB column is damage.

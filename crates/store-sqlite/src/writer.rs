@@ -26,7 +26,8 @@ use tocsin_store::columns::{
 use tocsin_store::counts;
 use tocsin_store::group::{Group, Job, Running, Space};
 use tocsin_store::{
-    Appended, CaseSummary, Doc, DocKind, DocWrite, LeafRow, NewEvents, StoreError, StreamId,
+    Appended, CaseSummary, Disposal, Doc, DocKind, DocWrite, LeafRow, NewEvents, StoreError,
+    StreamId,
 };
 
 use crate::common::{is_constraint, sql};
@@ -128,6 +129,7 @@ impl Writer {
                     slot.record(replace_projections(conn, cases, docs))
                 }
                 Running::WriteDocs(writes, slot) => slot.record(write_docs(conn, dep, writes)),
+                Running::Dispose(d, slot) => slot.record(dispose(conn, dep, &mut planner, d)),
             };
             if done {
                 self.conn.execute_batch("RELEASE job").map_err(sql)?;
@@ -276,6 +278,43 @@ fn append(
     }
     write_docs(conn, deployment, &batch.docs)?;
     Ok(plan.appended)
+}
+
+/// A disposal ([`tocsin_store::Disposal`]) inside the group's
+/// transaction, under the job's savepoint: every position checked first,
+/// then the tombstones appended as the planner plans them, the cases'
+/// rows written again, and the content set to nothing. A refusal or a
+/// failure anywhere rolls the savepoint back: nothing of it is kept.
+fn dispose(
+    conn: &Connection,
+    deployment: &str,
+    planner: &mut Planner,
+    d: &Disposal,
+) -> Result<Appended, StoreError> {
+    let positions = d.positions()?;
+    let mut row = conn
+        .prepare_cached("SELECT leaf, content_body IS NOT NULL FROM ledger WHERE position = ?1")
+        .map_err(sql)?;
+    for &p in &positions {
+        let found: Option<(Vec<u8>, bool)> = row
+            .query_row([i64_of(p)], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+            .map_err(sql)?;
+        tocsin_store::disposed::disposable(p, found.as_ref().map(|(l, c)| (l.as_slice(), *c)))?;
+    }
+    let appended = append(conn, deployment, planner, &d.tombstones)?;
+    for s in &d.summaries {
+        upsert_case(conn, s, None)?;
+    }
+    let mut clear = conn
+        .prepare_cached(
+            "UPDATE ledger SET content_salt = NULL, content_body = NULL WHERE position = ?1",
+        )
+        .map_err(sql)?;
+    for &p in &positions {
+        clear.execute([i64_of(p)]).map_err(sql)?;
+    }
+    Ok(appended)
 }
 
 /// Adjusts the case gauges' counters by what the row `s` adds and the

@@ -230,6 +230,7 @@ impl Planner {
             }
             None => None,
         };
+        crate::disposed::refuse_placeholders(batch)?;
         if !batch.salts.is_empty() && batch.salts.len() != batch.events.len() {
             return Err(StoreError::backend(
                 "cannot plan the append",

@@ -48,11 +48,13 @@ pub struct VerifyOptions<'a> {
     pub deep: bool,
     /// Called with (positions done, total) every page.
     pub progress: Option<&'a (dyn Fn(u64, u64) + Send + Sync)>,
-    /// Accept version-2 leaves whose content is gone, verified by their
-    /// commitment alone. No face sets it: tocsin disposes of nothing yet,
-    /// so a leaf without its content is content destroyed outside it, and
-    /// verification fails there. Disposal will accept exactly the leaves
-    /// its tombstones name.
+    /// Accept every version-2 leaf whose content is gone, verified by its
+    /// commitment alone, whether a tombstone names it or not (a test of
+    /// the commitment alone). No face sets it: without it, a leaf without
+    /// its content is accepted exactly when a `record_disposed` tombstone
+    /// on the records stream names its position (the tombstone's own leaf
+    /// is verified in its turn), and is otherwise content destroyed
+    /// outside tocsin, where verification fails.
     pub accept_disposed: bool,
 }
 
@@ -146,6 +148,44 @@ impl LevelReader {
     }
 }
 
+/// The positions the `record_disposed` tombstones of the records stream
+/// name.
+pub async fn tombstoned_positions(
+    store: &dyn Store,
+) -> Result<std::collections::BTreeSet<u64>, StoreError> {
+    Ok(store
+        .read_stream(&crate::StreamId::Records)
+        .await?
+        .iter()
+        .filter_map(|e| match &e.envelope.event {
+            tocsin_domain::event::Event::RecordDisposed { position, .. } => Some(*position),
+            _ => None,
+        })
+        .collect())
+}
+
+/// Whether the leaf at `position` was disposed of: the position of the
+/// `record_disposed` tombstone that names it, when its content is gone.
+pub async fn disposed_by(store: &dyn Store, position: u64) -> Result<Option<u64>, StoreError> {
+    let page = store.read_leaves(position, 1).await?;
+    match page.get(0) {
+        Some(row)
+            if row.position == position
+                && row.content.is_none()
+                && row.leaf.first() == Some(&2) => {}
+        _ => return Ok(None),
+    }
+    Ok(store
+        .read_stream(&crate::StreamId::Records)
+        .await?
+        .iter()
+        .find(|e| {
+            matches!(&e.envelope.event,
+                tocsin_domain::event::Event::RecordDisposed { position: p, .. } if *p == position)
+        })
+        .map(|e| e.position))
+}
+
 /// Verifies the whole ledger. `Ok(Err(failure))` is a ledger that does not
 /// verify; `Err` is a store that could not be read.
 pub async fn verify(
@@ -210,6 +250,8 @@ pub async fn verify(
         }
     });
     let _abort_reader = AbortOnDrop(reader);
+    // The positions the tombstones name, read at the first disposed leaf.
+    let mut tombstoned: Option<std::collections::BTreeSet<u64>> = None;
 
     while let Some(page) = pages.recv().await {
         let (rows, hashes) = page?;
@@ -269,14 +311,21 @@ pub async fn verify(
             match check_row(&row, &lh, opts.deep) {
                 Ok(Content::Disposed) if opts.accept_disposed => disposed += 1,
                 Ok(Content::Disposed) => {
-                    return fail(
-                        pos,
-                        None,
-                        "the content kept beside this version-2 leaf is gone, and no disposal \
-                         accounts for it (tocsin disposes of nothing yet): it was destroyed \
-                         outside tocsin"
-                            .to_owned(),
-                    );
+                    if tombstoned.is_none() {
+                        tombstoned = Some(tombstoned_positions(store).await?);
+                    }
+                    if tombstoned.as_ref().is_some_and(|t| t.contains(&pos)) {
+                        disposed += 1;
+                    } else {
+                        return fail(
+                            pos,
+                            None,
+                            "the content kept beside this version-2 leaf is gone, and no disposal \
+                             accounts for it (no record_disposed tombstone names it): it was \
+                             destroyed outside tocsin"
+                                .to_owned(),
+                        );
+                    }
                 }
                 Ok(Content::InLeaf | Content::Beside) => {}
                 Err(problem) => return fail(pos, None, problem),

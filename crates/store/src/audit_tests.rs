@@ -309,6 +309,9 @@ impl Store for Ledger {
     async fn append(&self, _: NewEvents) -> Result<Appended, StoreError> {
         Err(unused())
     }
+    async fn dispose(&self, _: crate::Disposal) -> Result<Appended, StoreError> {
+        Err(unused())
+    }
     async fn read_stream(&self, _: &StreamId) -> Result<Vec<StoredEvent>, StoreError> {
         Err(unused())
     }

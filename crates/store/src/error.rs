@@ -71,10 +71,23 @@ pub enum StoreError {
     },
     #[error("the store is shut down")]
     Closed,
-    /// The event at `position` was disposed of (its version-2 leaf's
-    /// content is gone), and this reader cannot show a disposed event yet.
-    #[error("the event at ledger position {position} was disposed of: its content is gone")]
+    /// The event at `position` has no content beside its version-2 leaf
+    /// and no `record_disposed` tombstone names it: its content was
+    /// destroyed outside tocsin (a disposal always appends its tombstone
+    /// in the transaction that removes the content).
+    #[error(
+        "the content of the event at ledger position {position} is gone and no tombstone names it"
+    )]
     Disposed { position: u64 },
+    /// A disposal named a position whose content cannot be disposed of
+    /// (not a version-2 leaf, already disposed of, not in the ledger, or
+    /// named twice): nothing of the disposal was written.
+    #[error("ledger position {position} cannot be disposed of: {reason}")]
+    NotDisposable { position: u64, reason: &'static str },
+    /// An append carried a placeholder of a disposed event
+    /// (`disposed_record`), which is only ever read, never recorded.
+    #[error("a disposed_record placeholder is never appended (event {index} of the batch)")]
+    Placeholder { index: usize },
 }
 
 impl StoreError {

@@ -16,7 +16,7 @@ use std::time::Instant;
 use tocsin_ledger::Hash;
 use tokio::sync::oneshot;
 
-use crate::{Appended, CaseSummary, Doc, DocWrite, NewEvents, StoreError, StreamId};
+use crate::{Appended, CaseSummary, Disposal, Doc, DocWrite, NewEvents, StoreError, StreamId};
 
 /// Where a job's answer goes.
 pub type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
@@ -26,6 +26,8 @@ pub enum Job {
     Append(Box<NewEvents>, Reply<Appended>),
     ReplaceProjections(Vec<CaseSummary>, Vec<Doc>, Reply<()>),
     WriteDocs(Vec<DocWrite>, Reply<Vec<u64>>),
+    /// A disposal: an append of tombstones that also removes content.
+    Dispose(Box<Disposal>, Reply<Appended>),
 }
 
 /// A job of a group: its work and the slot for its outcome.
@@ -33,6 +35,7 @@ pub enum Running {
     Append(Box<NewEvents>, Slot<Appended>),
     ReplaceProjections(Vec<CaseSummary>, Vec<Doc>, Slot<()>),
     WriteDocs(Vec<DocWrite>, Slot<Vec<u64>>),
+    Dispose(Box<Disposal>, Slot<Appended>),
 }
 
 /// The outcome of one job, and where it goes.
@@ -131,7 +134,7 @@ impl Running {
     fn found_full(&self) -> bool {
         let full = |o: Option<bool>| o == Some(true);
         match self {
-            Running::Append(_, s) => full(s.failed_full()),
+            Running::Append(_, s) | Running::Dispose(_, s) => full(s.failed_full()),
             Running::ReplaceProjections(_, _, s) => full(s.failed_full()),
             Running::WriteDocs(_, s) => full(s.failed_full()),
         }
@@ -154,6 +157,7 @@ impl Group {
             Job::Append(b, r) => Running::Append(b, Slot::new(r)),
             Job::ReplaceProjections(c, d, r) => Running::ReplaceProjections(c, d, Slot::new(r)),
             Job::WriteDocs(w, r) => Running::WriteDocs(w, Slot::new(r)),
+            Job::Dispose(d, r) => Running::Dispose(d, Slot::new(r)),
         });
     }
 
@@ -173,6 +177,7 @@ impl Group {
             .iter()
             .filter_map(|j| match j {
                 Running::Append(b, _) => Some(b.stream),
+                Running::Dispose(d, _) => Some(d.tombstones.stream),
                 _ => None,
             })
             .collect();
@@ -217,7 +222,7 @@ impl Group {
         let head = commit.as_ref().ok().copied().flatten();
         for job in self.jobs {
             match job {
-                Running::Append(_, slot) => slot.answer(&commit, |a| {
+                Running::Append(_, slot) | Running::Dispose(_, slot) => slot.answer(&commit, |a| {
                     if let Some((size, root)) = head {
                         a.tree_size = size;
                         a.root = root;
@@ -279,7 +284,7 @@ mod tests {
                 }
                 Running::Append(_, slot) => assert!(slot.record(Ok(appended(i as u64)))),
                 Running::WriteDocs(_, slot) => assert!(slot.record(Ok(vec![1, 0]))),
-                Running::ReplaceProjections(..) => unreachable!(),
+                Running::ReplaceProjections(..) | Running::Dispose(..) => unreachable!(),
             }
         }
         let root = Hash([7; 32]);

@@ -345,17 +345,17 @@ pub fn decode_stored<'a>(
 }
 
 /// The event of the stored row at `position` for `read_stream`
-/// ([`decode_stored`]): damage is [`crate::StoreError::Corrupt`], a
-/// disposed event [`crate::StoreError::Disposed`] (a stream cannot show
-/// one yet).
+/// ([`decode_stored`]): damage is [`crate::StoreError::Corrupt`]; `None`
+/// for a disposed event (the reader shows its placeholder,
+/// [`crate::disposed::resolve`]).
 pub fn stored_event(
     position: u64,
     leaf: &[u8],
     body: Option<&[u8]>,
-) -> Result<EventEnvelope, crate::StoreError> {
+) -> Result<Option<EventEnvelope>, crate::StoreError> {
     match decode_stored(leaf, body) {
-        Ok((_, Content::Event(env))) => Ok(env),
-        Ok((_, Content::Disposed)) => Err(crate::StoreError::Disposed { position }),
+        Ok((_, Content::Event(env))) => Ok(Some(env)),
+        Ok((_, Content::Disposed)) => Ok(None),
         Err(e) => Err(crate::StoreError::Corrupt(format!(
             "ledger position {position}: {e}"
         ))),

@@ -34,6 +34,7 @@ mod audit_tests;
 pub mod columns;
 mod copy;
 pub mod counts;
+pub mod disposed;
 mod error;
 #[cfg(feature = "failpoints")]
 pub mod faults;
@@ -51,6 +52,7 @@ use async_trait::async_trait;
 use tocsin_ledger::{Hash, NodeId};
 
 pub use copy::{CopyError, CopyProgress, CopyReport, CopyStage, copy};
+pub use disposed::Disposal;
 pub use error::{BoxError, StoreError};
 pub use model::*;
 pub use query::{VerdictFilter, contains_pattern};
@@ -106,8 +108,20 @@ pub trait Store: Send + Sync + 'static {
     /// document expectation fails the append with [`StoreError::DocConflict`].
     async fn append(&self, batch: NewEvents) -> Result<Appended, StoreError>;
 
-    /// Every event of a stream, in order.
+    /// Every event of a stream, in order; a disposed one as its
+    /// placeholder ([`disposed::resolve`]).
     async fn read_stream(&self, stream: &StreamId) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// Disposes of records, in one transaction: appends the tombstones
+    /// (the records stream, through the append planner, with their
+    /// documents), removes the content (salt and body) of every position
+    /// they name, and writes the cases' rows again. Every position must
+    /// hold a version-2 leaf with its content
+    /// ([`StoreError::NotDisposable`] otherwise, and nothing is written).
+    /// The freed bytes are overwritten where the database can (SQLite's
+    /// `secure_delete`, PostgreSQL's `VACUUM` after the commit, best
+    /// effort).
+    async fn dispose(&self, disposal: Disposal) -> Result<Appended, StoreError>;
 
     /// Cases from the query tables.
     async fn list_cases(&self, query: &CaseQuery) -> Result<Page<CaseSummary>, StoreError>;

@@ -216,10 +216,14 @@ pub enum DocKind {
     /// order), `POST objects` statuses and pull cursors. Derived from the
     /// exchange stream.
     Taxii,
+    /// A disposal batch a records officer proposed, awaiting a second
+    /// person, and what its approval did. Not in the ledger until
+    /// approved (its tombstones are).
+    Disposal,
 }
 
 impl DocKind {
-    pub const ALL: [DocKind; 14] = [
+    pub const ALL: [DocKind; 15] = [
         DocKind::Element,
         DocKind::Account,
         DocKind::Token,
@@ -234,6 +238,7 @@ impl DocKind {
         DocKind::Partner,
         DocKind::Receipt,
         DocKind::Taxii,
+        DocKind::Disposal,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -252,6 +257,7 @@ impl DocKind {
             DocKind::Partner => "partner",
             DocKind::Receipt => "receipt",
             DocKind::Taxii => "taxii",
+            DocKind::Disposal => "disposal",
         }
     }
 

@@ -9,6 +9,7 @@ pub mod cases;
 pub mod common;
 pub mod contributions;
 pub mod delivery;
+pub mod disposals;
 pub mod disputes;
 pub mod exchange;
 pub mod filters;
@@ -45,6 +46,7 @@ pub fn routes(t: &mut Table) {
     contributions::routes(t);
     relations::routes(t);
     disputes::routes(t);
+    disposals::routes(t);
     stix::routes(t);
     exchange::routes(t);
     taxii::routes(t);

@@ -122,14 +122,11 @@ impl Service {
         Ok((records, cases))
     }
 
-    /// A stream's events, or `None` when one of them was disposed of and
-    /// the store refuses to read it.
-    ///
-    /// rdisp: today `read_stream` fails a whole stream with
-    /// `StoreError::Disposed` when one of its events was disposed of, so
-    /// such a stream is left out here (its other records wait). When
-    /// `read_stream` returns a placeholder for a disposed event, drop this
-    /// arm and recognise the placeholder in [`is_disposed`] instead.
+    /// A stream's events, or `None` when the store refuses to read it as
+    /// `StoreError::Disposed`: content gone with no tombstone naming it,
+    /// destroyed outside tocsin (`audit verify` fails there). A disposed
+    /// event reads as its placeholder (`Event::DisposedRecord`), which has
+    /// no record class, so it is no record here.
     async fn stream_unless_disposed(
         &self,
         stream: StreamId,
@@ -145,8 +142,8 @@ impl Service {
     }
 }
 
-/// Whether the event was disposed of: a tombstone names its position.
-/// (rdisp: recognise the store's placeholder for a disposed event here.)
+/// Whether the event was disposed of: a tombstone names its position (its
+/// placeholder has no record class either).
 fn is_disposed(e: &StoredEvent, state: &RecordsState) -> bool {
     state.disposed.contains_key(&e.position)
 }

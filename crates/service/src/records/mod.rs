@@ -23,6 +23,7 @@
 //! schedules), [`holds`] (legal holds: request, approve, decline, release,
 //! list), [`report`] (the records officer's report).
 
+mod disposal;
 mod export;
 mod gather;
 pub mod holds;
@@ -42,6 +43,7 @@ use tocsin_store::{NewEvents, StoreError, StoredEvent, StreamId};
 use crate::command::envelopes;
 use crate::{MAX_ATTEMPTS, Service, ServiceError};
 
+pub use disposal::{DisposalApproval, DisposalProposal, SkippedRecord};
 pub use export::OversightExport;
 pub use gather::RecordScope;
 

@@ -433,6 +433,12 @@ impl Store for CatalogueUnreadable {
     ) -> Result<tocsin_store::Appended, tocsin_store::StoreError> {
         self.0.append(b).await
     }
+    async fn dispose(
+        &self,
+        d: tocsin_store::Disposal,
+    ) -> Result<tocsin_store::Appended, tocsin_store::StoreError> {
+        self.0.dispose(d).await
+    }
     async fn read_stream(
         &self,
         s: &StreamId,

@@ -11,12 +11,14 @@
 
 mod cases;
 mod copy;
+mod disposal;
 mod docs;
 mod leaf_v2;
 mod ledger;
 
 pub use cases::*;
 pub use copy::*;
+pub use disposal::*;
 pub use docs::*;
 pub use leaf_v2::*;
 pub use ledger::*;
@@ -91,7 +93,8 @@ macro_rules! contract_tests {
                 cases_are_numbered_by_year_in_ledger_order,
                 replacing_projections_rebuilds_cases_and_derived_documents,
                 version_2_leaves_read_back_verify_and_copy,
-                a_batch_with_salts_not_one_per_event_writes_nothing
+                a_batch_with_salts_not_one_per_event_writes_nothing,
+                a_disposal_removes_the_content_its_tombstones_name_or_nothing
             );
             $crate::contract_tests!(@threads $fixture;
                 concurrent_appends_share_commits_and_conflicts_spoil_nothing,

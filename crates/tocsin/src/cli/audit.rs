@@ -87,8 +87,20 @@ struct Verified {
     streams: u64,
     checkpoints: u64,
     since: Option<Since>,
+    /// Leaves whose content was disposed of (each named by a tombstone),
+    /// verified by their commitments.
+    disposed: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     deep: Option<Deep>,
+}
+
+/// An inclusion proof, and for a disposed leaf where its tombstone is.
+#[derive(Serialize)]
+struct Proved {
+    #[serde(flatten)]
+    proof: InclusionView,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    disposed_tombstone: Option<u64>,
 }
 
 /// What `--deep` went through.
@@ -266,6 +278,7 @@ pub async fn audit(ctx: Ctx, cmd: AuditCmd) -> Result<ExitCode> {
                         streams: r.streams,
                         checkpoints: r.checkpoints,
                         since: r.since.map(|(size, proof_len)| Since { size, proof_len }),
+                        disposed: r.disposed,
                         deep: folded,
                     };
                     ctx.emit(&view, |v| {
@@ -273,6 +286,12 @@ pub async fn audit(ctx: Ctx, cmd: AuditCmd) -> Result<ExitCode> {
                             "OK: {} events in {} streams; {} Merkle nodes and {} checkpoints match; signed by {}\nroot {}",
                             v.size, v.streams, r.nodes, v.checkpoints, opts.verifier, v.root
                         );
+                        if v.disposed > 0 {
+                            s.push_str(&format!(
+                                "\n{} leaves disposed of (verified by their commitments)",
+                                v.disposed
+                            ));
+                        }
                         if let Some(Since { size, proof_len }) = &v.since {
                             s.push_str(&format!("\nthe log extends your checkpoint of size {size} (consistency proof of {proof_len} hashes verified)"));
                         }
@@ -321,14 +340,17 @@ pub async fn audit(ctx: Ctx, cmd: AuditCmd) -> Result<ExitCode> {
                 .await?
                 .map_err(|e| anyhow!("{e}"))?;
             tocsin_ledger::verify_inclusion(&p.leaf_hash, p.position, p.size, &p.proof, &p.root)?;
-            let view = InclusionView {
-                position: p.position,
-                size: p.size,
-                leaf_hash: p.leaf_hash.to_base64(),
-                root: p.root.to_base64(),
-                proof: p.proof.iter().map(|h| h.to_base64()).collect(),
+            let view = Proved {
+                proof: InclusionView {
+                    position: p.position,
+                    size: p.size,
+                    leaf_hash: p.leaf_hash.to_base64(),
+                    root: p.root.to_base64(),
+                    proof: p.proof.iter().map(|h| h.to_base64()).collect(),
+                },
+                disposed_tombstone: tocsin_store::audit::disposed_by(&*store, position).await?,
             };
-            ctx.emit(&view, |v| {
+            ctx.emit(&view, |Proved { proof: v, disposed_tombstone }| {
                 let mut s = format!(
                     "event {} is in the log of size {}\nleaf hash {}\nroot {}\nproof ({} hashes):",
                     v.position,
@@ -339,6 +361,11 @@ pub async fn audit(ctx: Ctx, cmd: AuditCmd) -> Result<ExitCode> {
                 );
                 for h in &v.proof {
                     s.push_str(&format!("\n  {h}"));
+                }
+                if let Some(t) = disposed_tombstone {
+                    s.push_str(&format!(
+                        "\ncontent disposed of; see the tombstone at position {t}"
+                    ));
                 }
                 s
             })?;

@@ -30,6 +30,7 @@ mod case;
 mod context;
 mod contribution;
 mod delivery;
+mod disposal;
 mod dispute;
 mod exchange;
 mod help;
@@ -142,7 +143,7 @@ enum Cmd {
     Audit(Printing<audit::AuditCmd>),
     /// The policy the duty is decided under.
     Policy(Printing<operator::PolicyCmd>),
-    /// Records management: retention schedules, legal holds, the records officer's report, the oversight export and its verification, redactions for release.
+    /// Records management: retention schedules, legal holds, the records officer's report, disposal, the oversight export and its verification, redactions for release.
     Records(Client<records::RecordsCmd>),
     /// Operator tasks.
     #[command(subcommand)]

@@ -1,7 +1,8 @@
 //! Records management, as `tocsin records`: the retention schedules
 //! (`records schedule show|set FILE`), legal holds (`records hold
 //! request|approve|decline|release|list`) and the records officer's
-//! report (`records report`). For records officers; the server decides.
+//! report (`records report`); disposal batches (`records dispose`, in
+//! `disposal.rs`). For records officers; the server decides.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -31,6 +32,9 @@ pub enum RecordsCmd {
     /// Legal holds: request, approve, decline, release, list (two people).
     #[command(subcommand)]
     Hold(HoldCmd),
+    /// Disposal batches: propose, approve (a second records officer), list.
+    #[command(subcommand)]
+    Dispose(super::disposal::DisposeCmd),
     /// Export the records a query covers as a signed BagIt bag (RFC 8493) into a new directory: each record with its proof, the signed checkpoint, the scope (recorded in the ledger first) and the records withheld with their exemption codes.
     Export(super::records_export::ExportArgs),
     /// Verify an oversight export: the manifests, the signatures, every proof against the checkpoint, each record against its leaf, and completeness (exit 0 when it verifies, 3 with every problem found). Reads only the directory.
@@ -109,6 +113,7 @@ pub async fn records(ctx: &Ctx, cmd: RecordsCmd) -> Result<ExitCode> {
     match cmd {
         RecordsCmd::Schedule(cmd) => schedule(ctx, cmd).await,
         RecordsCmd::Hold(cmd) => hold(ctx, cmd).await,
+        RecordsCmd::Dispose(cmd) => super::disposal::dispose(ctx, cmd).await,
         RecordsCmd::Export(args) => super::records_export::export(ctx, args).await,
         RecordsCmd::VerifyExport(args) => super::records_export::verify_export(ctx, args),
         RecordsCmd::Redact(cmd) => super::records_export::redact(ctx, cmd).await,

@@ -114,6 +114,9 @@ fn expected_access() -> BTreeMap<&'static str, Access> {
         ("raise_dispute", n(ReadCase)),
         ("resolve_dispute", n(Arbitrate)),
         ("list_disputes", n(Arbitrate)),
+        ("propose_disposal", n(ManageRecords)),
+        ("list_disposals", n(ManageRecords)),
+        ("approve_disposal", n(ManageRecords)),
         ("list_taxii_collections", n(Operate)),
         ("set_taxii_collection", n(Operate)),
         ("publish_case", n(ReadCase)),
@@ -266,6 +269,7 @@ fn request(op: &tocsin_server::Op, case: &str) -> (String, Option<Value>) {
         .replace("{token_id}", uuid)
         .replace("{contribution_id}", uuid)
         .replace("{dispute_id}", uuid)
+        .replace("{batch_id}", uuid)
         .replace("{receipt_id}", uuid)
         .replace("{redaction_id}", uuid)
         .replace("{identity}", &format!("identity--{uuid}"))
@@ -298,7 +302,8 @@ fn admitted_status(op: &tocsin_server::Op) -> u16 {
         return 422;
     }
     match op.id {
-        // No warning version 1 on the case; no such token, target or report.
+        // No warning version 1 on the case; no such token, target, report
+        // or disposal batch.
         "get_warning"
         | "similar_reports"
         | "revoke_own_token"
@@ -308,7 +313,8 @@ fn admitted_status(op: &tocsin_server::Op) -> u16 {
         | "issue_enrolment"
         | "remove_notification_target"
         | "approve_hold"
-        | "approve_redaction" => 404,
+        | "approve_redaction"
+        | "approve_disposal" => 404,
         "logout" => 204,
         _ => op.success.as_u16(),
     }

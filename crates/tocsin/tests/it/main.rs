@@ -14,6 +14,7 @@ mod corroboration;
 mod crash;
 mod deep;
 mod delivery;
+mod disposal;
 mod door;
 mod elements;
 mod faults;

@@ -399,6 +399,12 @@ impl Store for Pinned {
     ) -> Result<tocsin_store::Appended, tocsin_store::StoreError> {
         self.run(|s| async move { s.append(batch).await }).await
     }
+    async fn dispose(
+        &self,
+        d: tocsin_store::Disposal,
+    ) -> Result<tocsin_store::Appended, tocsin_store::StoreError> {
+        self.run(|s| async move { s.dispose(d).await }).await
+    }
     async fn read_stream(
         &self,
         stream: &tocsin_store::StreamId,

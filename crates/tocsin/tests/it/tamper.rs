@@ -151,8 +151,8 @@ fn edited_content_of_a_version_2_leaf_is_detected() {
 #[test]
 fn destroyed_content_of_a_version_2_leaf_is_detected() {
     // An insider with the database NULLs a record's content, as disposal
-    // will: tocsin disposes of nothing yet, so no tombstone accounts for
-    // it, and verification names the position.
+    // does, but no tombstone accounts for it: verification names the
+    // position.
     let (d, base) = demo();
     let c = db(&d);
     let (pos, _, _) = v2_row_with(&c, base, "analyst.kim");
@@ -161,6 +161,65 @@ fn destroyed_content_of_a_version_2_leaf_is_detected() {
         p![pos],
     );
     assert_fails_at(&d, pos as u64, "no disposal accounts for it");
+}
+
+/// A disposed record's leaf still commits to the content it had: an edit
+/// of the commitment is found by the stored hash, as for any leaf.
+#[test]
+fn edited_commitment_of_a_disposed_leaf_is_detected() {
+    use tocsin_domain::event::Event;
+    use tocsin_domain::records::{
+        RecordClass, RetentionAction, RetentionPeriod, RetentionSchedule, Trigger,
+    };
+    let (d, base) = demo();
+    let c = db(&d);
+    let (pos, _, _) = v2_row_with(&c, base, "analyst.kim");
+    let tombstone = EventEnvelope {
+        recorded_at: "2031-01-01T00:00:00Z".parse().unwrap(),
+        actor: tocsin_domain::ActorName::new("records.b").unwrap(),
+        event: Event::RecordDisposed {
+            position: pos as u64,
+            kind: "report_attached".into(),
+            case_id: None,
+            class: RecordClass::Report,
+            schedule: RetentionSchedule {
+                class: RecordClass::Report,
+                trigger: Trigger::CaseClosed,
+                period: RetentionPeriod::years(7),
+                action: RetentionAction::Dispose,
+                authority: tocsin_domain::text::Note::new("file plan").unwrap(),
+            },
+            schedules_sha256: "0".repeat(64),
+            eligible_at: "2031-01-01T00:00:00Z".parse().unwrap(),
+            batch_id: tocsin_domain::ids::DisposalBatchId::from_uuid(
+                tocsin_domain::ids::Uuid::from_u128(1),
+            ),
+            requested_by: tocsin_domain::ActorName::new("records.a").unwrap(),
+            approved_by: tocsin_domain::ActorName::new("records.b").unwrap(),
+        },
+    };
+    let store = d.store();
+    crate::support::block_on(store.dispose(tocsin_store::Disposal {
+        tombstones: tocsin_store::NewEvents::new(StreamId::Records, 0, vec![tombstone]),
+        summaries: vec![],
+    }))
+    .expect("disposed");
+    drop(store);
+    let ok = d.run(&["audit", "verify"]);
+    assert!(ok.status.success(), "disposed: {}", stdout(&ok));
+    assert!(
+        stdout(&ok).contains("1 leaves disposed of (verified by their commitments)"),
+        "{}",
+        stdout(&ok)
+    );
+    let mut l = leaf(&c, pos);
+    let last = l.len() - 1;
+    l[last] ^= 1;
+    c.exec(
+        "UPDATE ledger SET leaf = ?1 WHERE position = ?2",
+        p![&l, pos],
+    );
+    assert_fails_at(&d, pos as u64, "is not the hash of the stored leaf");
 }
 
 #[test]
