@@ -74,6 +74,20 @@ fn record(d: &Deployment, actor: &str, at: &str, event: Event) {
     block_on(store.append(NewEvents::new(StreamId::Records, version, vec![env]))).unwrap();
 }
 
+/// Every file under `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
 fn text(v: &Value) -> String {
     v.to_string()
 }
@@ -301,6 +315,24 @@ fn a_closed_cases_report_is_disposed_of_and_the_ledger_still_proves_it() {
     // The ledger still proves it.
     let v = srv.ok(&auditor, "GET", "/api/v1/audit/verification", None);
     assert_eq!(v["ok"], true, "{v}");
+    // An oversight export of the case accounts for the disposed record by
+    // its tombstone, passes every check, and holds no trace of it.
+    let vkey = srv.ok(&auditor, "GET", "/api/v1/audit/checkpoint", None)["verifier_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bag = d.dir.path().join("disposed-bag");
+    crate::records_export::export(&srv, &d, &rec_a, &["--case", &case], &bag);
+    let v = crate::records_export::passes_every_check(&d, &bag, &vkey);
+    assert_eq!(v["disposed"].as_u64(), Some(1), "{v}");
+    for f in walk(&bag) {
+        let bytes = std::fs::read(&f).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains("QUOKKA"),
+            "{} holds the disposed content",
+            f.display()
+        );
+    }
     drop(srv);
     let out = d.run(&["audit", "verify"]);
     let s = stdout(&out);

@@ -124,7 +124,7 @@ fn fix_up(files: &mut Files) {
 }
 
 /// `tocsin records export` by the officer into `dir`: its JSON answer.
-fn export(srv: &Server, d: &Deployment, token: &str, args: &[&str], dir: &Path) -> Value {
+pub(crate) fn export(srv: &Server, d: &Deployment, token: &str, args: &[&str], dir: &Path) -> Value {
     let out = srv
         .cli(d, token)
         .args(["--json", "records", "export"])
@@ -156,7 +156,7 @@ fn verify_export(d: &Deployment, dir: &Path, vkey: &str) -> (i32, Value) {
 }
 
 /// The three checks every good bag passes.
-fn passes_every_check(d: &Deployment, dir: &Path, vkey: &str) -> Value {
+pub(crate) fn passes_every_check(d: &Deployment, dir: &Path, vkey: &str) -> Value {
     let out = Command::new(bagit_py())
         .args(["--validate", "--quiet"])
         .arg(dir)
