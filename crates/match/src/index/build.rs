@@ -125,23 +125,7 @@ impl Index {
         if batch.is_empty() {
             return;
         }
-        let normed: Vec<Vec<NormalisedName>> = if threads <= 1 || batch.len() < 1024 {
-            batch.iter().map(|(_, _, n)| name_forms(n)).collect()
-        } else {
-            let chunk = batch.len().div_ceil(threads);
-            std::thread::scope(|s| {
-                let handles: Vec<_> = batch
-                    .chunks(chunk)
-                    .map(|c| {
-                        s.spawn(move || c.iter().map(|(_, _, n)| name_forms(n)).collect::<Vec<_>>())
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .flat_map(|h| h.join().unwrap_or_default())
-                    .collect()
-            })
-        };
+        let normed = map_in_threads(batch, threads, |(_, _, n)| name_forms(n));
         for ((eid, src, text), forms) in batch.iter().zip(normed) {
             self.listed_text.push(text);
             self.listed_entry.push(*eid);
@@ -298,5 +282,63 @@ impl Index {
         self.entry_id.shrink();
         self.entry_list.shrink_to_fit();
         self.entry_kind.shrink_to_fit();
+    }
+}
+
+/// `f` of every item, in order, on up to `threads` threads (one for a
+/// small batch). A panic in `f` is a bug: it is raised again here, never
+/// turned into missing results (which would pair later names with the
+/// wrong entries).
+fn map_in_threads<T: Sync, U: Send>(
+    items: &[T],
+    threads: usize,
+    f: impl Fn(&T) -> U + Sync,
+) -> Vec<U> {
+    if threads <= 1 || items.len() < 1024 {
+        return items.iter().map(&f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    let f = &f;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|c| s.spawn(move || c.iter().map(f).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    })
+}
+
+#[cfg(test)]
+mod map_tests {
+    use super::map_in_threads;
+
+    #[test]
+    fn results_keep_their_order_across_threads() {
+        let items: Vec<u32> = (0..5000).collect();
+        assert_eq!(
+            map_in_threads(&items, 4, |x| x * 2),
+            (0..5000).map(|x| x * 2).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn a_panic_in_one_thread_is_raised_not_turned_into_missing_results() {
+        let items: Vec<u32> = (0..5000).collect();
+        let r = std::panic::catch_unwind(|| {
+            map_in_threads(&items, 4, |&x| {
+                if x == 10 {
+                    panic!("a bug in normalisation");
+                }
+                x
+            })
+        });
+        assert!(
+            r.is_err(),
+            "got {} results",
+            r.map(|v| v.len()).unwrap_or(0)
+        );
     }
 }

@@ -124,7 +124,13 @@ fn fix_up(files: &mut Files) {
 }
 
 /// `tocsin records export` by the officer into `dir`: its JSON answer.
-pub(crate) fn export(srv: &Server, d: &Deployment, token: &str, args: &[&str], dir: &Path) -> Value {
+pub(crate) fn export(
+    srv: &Server,
+    d: &Deployment,
+    token: &str,
+    args: &[&str],
+    dir: &Path,
+) -> Value {
     let out = srv
         .cli(d, token)
         .args(["--json", "records", "export"])
