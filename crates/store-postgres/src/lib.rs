@@ -269,10 +269,6 @@ impl Store for PostgresStore {
         &self.inner.meta
     }
 
-    fn sign_note(&self, text: &str) -> Result<String, StoreError> {
-        tocsin_store::sign_note_with(self.inner.note_signer.as_ref(), text)
-    }
-
     async fn append(&self, batch: NewEvents) -> Result<Appended, StoreError> {
         if batch.events.is_empty() {
             return Err(StoreError::NothingToAppend);
@@ -297,6 +293,10 @@ impl Store for PostgresStore {
             tracing::warn!(error = %e, "VACUUM of the ledger after a disposal failed");
         }
         Ok(appended)
+    }
+
+    fn sign_note(&self, text: &str) -> Result<String, StoreError> {
+        tocsin_store::sign_note_with(self.inner.note_signer.as_ref(), text)
     }
 
     async fn read_stream(&self, stream: &StreamId) -> Result<Vec<StoredEvent>, StoreError> {
