@@ -759,6 +759,10 @@ pub enum Event {
         position: u64,
         /// An RFC 6901 JSON pointer into the event envelope.
         field: String,
+        /// Runs of the field's text to redact (by place, never by the
+        /// words); none: the whole field.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        spans: Vec<crate::redaction::TextSpan>,
         exemption: String,
         reason: Reason,
     },

@@ -104,6 +104,9 @@ pub struct Redaction {
     pub id: RedactionId,
     pub position: u64,
     pub field: String,
+    /// The runs of the field's text redacted; empty: the whole field.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spans: Vec<TextSpan>,
     pub exemption: String,
     pub requested_by: ActorName,
     pub approved_by: Option<ActorName>,
@@ -123,6 +126,7 @@ impl Redactions {
                 redaction_id,
                 position,
                 field,
+                spans,
                 exemption,
                 ..
             } => {
@@ -132,6 +136,7 @@ impl Redactions {
                         id: *redaction_id,
                         position: *position,
                         field: field.clone(),
+                        spans: spans.clone(),
                         exemption: exemption.clone(),
                         requested_by: actor.clone(),
                         approved_by: None,
@@ -189,17 +194,84 @@ pub fn mark(exemption: &str, words: usize) -> String {
     format!("[{exemption}, {words} {unit}]")
 }
 
-/// Applies `field`'s redaction to an envelope as JSON: the value at the
-/// pointer is replaced by its mark. Returns the words removed, or `None`
-/// when the pointer names nothing.
-pub fn redact(envelope: &mut serde_json::Value, field: &str, exemption: &str) -> Option<usize> {
+/// A run of a field's text, `[start, end)` counted in characters (Unicode
+/// scalar values). A redaction names its spans by place, never by the
+/// words themselves, so the records stream (kept as long as the ledger)
+/// never holds what was redacted.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
+pub struct TextSpan {
+    pub start: u32,
+    pub end: u32,
+}
+
+/// Every occurrence of `needle` in `text`, without overlap, left to right
+/// (none for an empty or blank needle).
+pub fn spans_of(text: &str, needle: &str) -> Vec<TextSpan> {
+    if needle.trim().is_empty() {
+        return Vec::new();
+    }
+    let len = needle.chars().count() as u32;
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(i) = text[from..].find(needle) {
+        let at = from + i;
+        let start = text[..at].chars().count() as u32;
+        out.push(TextSpan {
+            start,
+            end: start + len,
+        });
+        from = at + needle.len();
+    }
+    out
+}
+
+/// Applies a redaction to an envelope as JSON: the value at the `field`
+/// pointer is replaced by its mark, or, with `spans`, each span of its
+/// text by its own mark. Returns the words removed, or `None` when the
+/// pointer names nothing, or the spans do not fit its text (not a
+/// string, out of bounds, empty or overlapping).
+pub fn redact(
+    envelope: &mut serde_json::Value,
+    field: &str,
+    spans: &[TextSpan],
+    exemption: &str,
+) -> Option<usize> {
     let v = envelope.pointer_mut(field)?;
-    let words = match &*v {
-        serde_json::Value::String(s) => s.split_whitespace().count(),
-        other => other.to_string().split_whitespace().count(),
+    if spans.is_empty() {
+        let words = match &*v {
+            serde_json::Value::String(s) => s.split_whitespace().count(),
+            other => other.to_string().split_whitespace().count(),
+        };
+        *v = serde_json::Value::String(mark(exemption, words));
+        return Some(words);
+    }
+    let serde_json::Value::String(text) = &*v else {
+        return None;
     };
-    *v = serde_json::Value::String(mark(exemption, words));
-    Some(words)
+    let chars: Vec<char> = text.chars().collect();
+    let mut sorted = spans.to_vec();
+    sorted.sort();
+    let (mut out, mut at, mut total) = (String::new(), 0usize, 0usize);
+    for s in &sorted {
+        let (start, end) = (s.start as usize, s.end as usize);
+        if start < at || end <= start || end > chars.len() {
+            return None;
+        }
+        out.extend(&chars[at..start]);
+        let words = chars[start..end]
+            .iter()
+            .collect::<String>()
+            .split_whitespace()
+            .count();
+        out.push_str(&mark(exemption, words));
+        total += words;
+        at = end;
+    }
+    out.extend(&chars[at..]);
+    *v = serde_json::Value::String(out);
+    Some(total)
 }
 
 #[cfg(test)]
@@ -219,9 +291,47 @@ mod tests {
     #[test]
     fn a_redaction_is_shown_in_place_with_its_code_and_size() {
         let mut v = serde_json::json!({"event": {"text": "one two three"}});
-        assert_eq!(redact(&mut v, "/event/text", "(b)(6)"), Some(3));
+        assert_eq!(redact(&mut v, "/event/text", &[], "(b)(6)"), Some(3));
         assert_eq!(v["event"]["text"], "[(b)(6), 3 words]");
-        assert_eq!(redact(&mut v, "/event/none", "(b)(6)"), None);
+        assert_eq!(redact(&mut v, "/event/none", &[], "(b)(6)"), None);
+    }
+
+    #[test]
+    fn a_span_is_redacted_in_place_and_the_rest_of_the_text_stays() {
+        let text = "Ahmad Rezaei lives at 14 Rue des Tanneurs; Rezaei é at 14 Rue des Tanneurs.";
+        let spans = spans_of(text, "14 Rue des Tanneurs");
+        assert_eq!(spans.len(), 2);
+        // Counted in characters: the second follows an 'é' (two bytes).
+        let chars: Vec<char> = text.chars().collect();
+        let s = spans[1];
+        assert_eq!(
+            chars[s.start as usize..s.end as usize]
+                .iter()
+                .collect::<String>(),
+            "14 Rue des Tanneurs"
+        );
+        let mut v = serde_json::json!({"event": {"text": text}});
+        assert_eq!(redact(&mut v, "/event/text", &spans, "(b)(6)"), Some(8));
+        assert_eq!(
+            v["event"]["text"],
+            "Ahmad Rezaei lives at [(b)(6), 4 words]; Rezaei é at [(b)(6), 4 words]."
+        );
+        // Spans that do not fit the text are refused, not guessed at.
+        for bad in [
+            vec![TextSpan { start: 3, end: 3 }],
+            vec![TextSpan { start: 0, end: 999 }],
+            vec![TextSpan { start: 0, end: 5 }, TextSpan { start: 4, end: 8 }],
+        ] {
+            let mut v = serde_json::json!({"event": {"text": text}});
+            assert_eq!(
+                redact(&mut v, "/event/text", &bad, "(b)(6)"),
+                None,
+                "{bad:?}"
+            );
+        }
+        let mut v = serde_json::json!({"event": {"n": 3}});
+        assert_eq!(redact(&mut v, "/event/n", &spans, "(b)(6)"), None);
+        assert!(spans_of(text, " ").is_empty());
     }
 
     #[test]
@@ -235,6 +345,7 @@ mod tests {
                 redaction_id: id,
                 position: 3,
                 field: "/event/text".into(),
+                spans: vec![],
                 exemption: "(b)(6)".into(),
                 reason: crate::text::Reason::new("privacy").unwrap(),
             },

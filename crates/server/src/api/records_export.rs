@@ -80,6 +80,11 @@ pub struct RedactionRequestBody {
     /// An exemption code of the deployment (`(b)(6)`...).
     pub exemption: String,
     pub reason: Reason,
+    /// Redact only this text where it occurs in the field (every
+    /// occurrence), not the whole field. The ledger records where (the
+    /// spans), never the text itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -149,7 +154,7 @@ async fn request_redaction(
     created(
         &state
             .svc
-            .request_redaction(&p, b.position, b.field, b.exemption, b.reason)
+            .request_redaction(&p, b.position, b.field, b.text, b.exemption, b.reason)
             .await?,
     )
 }

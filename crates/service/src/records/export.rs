@@ -394,7 +394,7 @@ fn apply_redactions(f: &mut RecordFile, state: &RecordsState) -> Result<(), Serv
     let mut v: serde_json::Value = serde_json::from_str(body)
         .map_err(|e| ServiceError::internal("an event that does not parse", e))?;
     for r in approved {
-        let words = redact(&mut v, &r.field, &r.exemption).ok_or_else(|| {
+        let words = redact(&mut v, &r.field, &r.spans, &r.exemption).ok_or_else(|| {
             ServiceError::WrongState(format!(
                 "redaction {} names {}, which the event at position {} does not have",
                 r.id, r.field, r.position

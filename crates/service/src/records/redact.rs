@@ -11,8 +11,13 @@ use serde::{Deserialize, Serialize};
 use tocsin_domain::access::Permission;
 use tocsin_domain::event::Event;
 use tocsin_domain::ids::RedactionId;
-use tocsin_domain::redaction::{Exemptions, Redaction, RedactionError, check_request};
+use tocsin_domain::redaction::{
+    Exemptions, Redaction, RedactionError, TextSpan, check_request, spans_of,
+};
 use tocsin_domain::text::Reason;
+
+use tocsin_store::StreamId;
+use tocsin_store::leaf::{Content, decode_stored};
 
 use crate::access::Principal;
 use crate::{Service, ServiceError};
@@ -24,6 +29,10 @@ pub struct RedactionView {
     pub position: u64,
     /// An RFC 6901 JSON pointer into the event envelope.
     pub field: String,
+    /// The runs of the field's text redacted (characters); empty: the
+    /// whole field.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spans: Vec<TextSpan>,
     pub exemption: String,
     pub requested_by: String,
     /// `None`: awaiting a second records officer.
@@ -36,6 +45,7 @@ impl From<&Redaction> for RedactionView {
             redaction_id: r.id.to_string(),
             position: r.position,
             field: r.field.clone(),
+            spans: r.spans.clone(),
             exemption: r.exemption.clone(),
             requested_by: r.requested_by.to_string(),
             approved_by: r.approved_by.as_ref().map(ToString::to_string),
@@ -56,12 +66,15 @@ fn refused(e: RedactionError) -> ServiceError {
 }
 
 impl Service {
-    /// Requests a redaction of `field` of the record at `position`.
+    /// Requests a redaction of `field` of the record at `position`: the
+    /// whole field, or, with `text`, every occurrence of that text in it
+    /// (recorded as spans, never as the text).
     pub async fn request_redaction(
         &self,
         p: &Principal,
         position: u64,
         field: String,
+        text: Option<String>,
         exemption: String,
         reason: Reason,
     ) -> Result<RedactionView, ServiceError> {
@@ -75,11 +88,16 @@ impl Service {
                 format!("the ledger has {size} positions"),
             ));
         }
+        let spans = match text {
+            Some(text) => self.spans_in_record(p, position, &field, &text).await?,
+            None => Vec::new(),
+        };
         let redaction_id = RedactionId::from_uuid(crate::new_uuid());
         let event = Event::RedactionRequested {
             redaction_id,
             position,
             field: field.clone(),
+            spans: spans.clone(),
             exemption: exemption.clone(),
             reason,
         };
@@ -89,10 +107,60 @@ impl Service {
             redaction_id: redaction_id.to_string(),
             position,
             field,
+            spans,
             exemption,
             requested_by: p.name().to_string(),
             approved_by: None,
         })
+    }
+
+    /// Where `text` occurs in `field` of the record at `position`, which
+    /// `p` must be able to see (a case they may not see answers as a
+    /// record that does not exist).
+    async fn spans_in_record(
+        &self,
+        p: &Principal,
+        position: u64,
+        field: &str,
+        text: &str,
+    ) -> Result<Vec<TextSpan>, ServiceError> {
+        if text.trim().is_empty() {
+            return Err(ServiceError::invalid("text", "the text to redact is empty"));
+        }
+        let page = self.store.read_leaves(position, 1).await?;
+        let row = page
+            .get(0)
+            .ok_or_else(|| ServiceError::invalid("position", "no record at that position"))?;
+        if let Ok(StreamId::Case(id)) = row.stream.parse::<StreamId>() {
+            self.case(p, id, "request_redaction").await?;
+        }
+        let missing = || {
+            ServiceError::invalid(
+                "text",
+                format!("the text does not occur in {field} of the record at position {position}"),
+            )
+        };
+        let env = match decode_stored(row.leaf, row.content.map(|c| c.body))
+            .map_err(|e| ServiceError::internal("a ledger row that does not decode", e))?
+        {
+            (_, Content::Event(env)) => env,
+            (_, Content::Disposed) => {
+                return Err(ServiceError::WrongState(format!(
+                    "the record at position {position} was disposed of"
+                )));
+            }
+        };
+        let v = serde_json::to_value(&env)
+            .map_err(|e| ServiceError::internal("an event that does not serialise", e))?;
+        let value = v
+            .pointer(field)
+            .and_then(|v| v.as_str())
+            .ok_or_else(missing)?;
+        let spans = spans_of(value, text);
+        if spans.is_empty() {
+            return Err(missing());
+        }
+        Ok(spans)
     }
 
     /// Approves another officer's redaction.

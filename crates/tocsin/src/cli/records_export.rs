@@ -69,6 +69,9 @@ pub enum RedactCmd {
         /// The field: an RFC 6901 JSON pointer into the event (e.g. /event/report/narrative).
         #[arg(long)]
         field: String,
+        /// Redact only this text where it occurs in the field (every occurrence), not the whole field; the ledger records where, never the text.
+        #[arg(long)]
+        text: Option<String>,
         /// The exemption code: (b)(1), (b)(3), (b)(6), (b)(7)(C).
         #[arg(long)]
         exemption: String,
@@ -89,10 +92,15 @@ pub async fn redact(ctx: &Ctx, cmd: RedactCmd) -> Result<ExitCode> {
     let c = ctx.client()?;
     let show = |r: &RedactionView| {
         format!(
-            "{}  position {}  {}  {}  requested by {}{}",
+            "{}  position {}  {}{}  {}  requested by {}{}",
             r.redaction_id,
             r.position,
             r.field,
+            if r.spans.is_empty() {
+                String::new()
+            } else {
+                format!(" ({} span(s))", r.spans.len())
+            },
             r.exemption,
             r.requested_by,
             match &r.approved_by {
@@ -115,6 +123,7 @@ pub async fn redact(ctx: &Ctx, cmd: RedactCmd) -> Result<ExitCode> {
         RedactCmd::Request {
             position,
             field,
+            text,
             exemption,
             reason,
         } => {
@@ -123,6 +132,7 @@ pub async fn redact(ctx: &Ctx, cmd: RedactCmd) -> Result<ExitCode> {
                 field,
                 exemption,
                 reason: parse_flag("reason", &reason)?,
+                text,
             };
             c.post("/api/v1/records/redactions", &body).await?
         }

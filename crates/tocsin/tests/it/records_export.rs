@@ -458,6 +458,55 @@ fn kerman_and_a_victim_across_cases_export_verify_and_every_tampering_fails() {
     );
     let (ok, out, err) = cli(&second, &["records", "redact", "approve", &id]);
     assert!(ok, "{out}{err}");
+    // A span: only some words of a field, wherever they occur in it; the
+    // ledger records where, never the words.
+    const SPAN: &str = "ISIS-K facilitation networks";
+    let (ok, out, err) = cli(
+        &officer,
+        &[
+            "records",
+            "redact",
+            "request",
+            "--position",
+            &report_at.to_string(),
+            "--field",
+            "/event/report/source/description",
+            "--text",
+            SPAN,
+            "--exemption",
+            "(b)(1)",
+            "--reason",
+            "the source's access",
+        ],
+    );
+    assert!(ok, "{out}{err}");
+    assert!(!out.contains(SPAN) && out.contains("\"spans\""), "{out}");
+    let span_id = serde_json::from_str::<Value>(&out).unwrap()["redaction_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (ok, out, err) = cli(&second, &["records", "redact", "approve", &span_id]);
+    assert!(ok, "{out}{err}");
+    // Text the field does not hold is refused, naming the field.
+    let (ok, _, err) = cli(
+        &officer,
+        &[
+            "records",
+            "redact",
+            "request",
+            "--position",
+            &report_at.to_string(),
+            "--field",
+            "/event/report/source/description",
+            "--text",
+            "not in the field",
+            "--exemption",
+            "(b)(1)",
+            "--reason",
+            "a test",
+        ],
+    );
+    assert!(!ok && err.contains("does not occur in"), "{err}");
     let (ok, out, err) = cli(
         &officer,
         &[&release_args[..], &[rel.to_str().unwrap()]].concat(),
@@ -469,11 +518,15 @@ fn kerman_and_a_victim_across_cases_export_verify_and_every_tampering_fails() {
     let mark = format!("[(b)(6), {words} words]");
     let record = String::from_utf8(release[&bag::record_path(report_at)].clone()).unwrap();
     assert!(record.contains(&mark), "{record}");
+    assert!(
+        record.contains("Human source with access to [(b)(1), 3 words]"),
+        "{record}"
+    );
     let head: String = narrative.chars().take(40).collect();
     for (path, bytes) in &release {
         let text = String::from_utf8_lossy(bytes);
         assert!(
-            !text.contains(&narrative) && !text.contains(&head),
+            !text.contains(&narrative) && !text.contains(&head) && !text.contains(SPAN),
             "{path} holds the redacted text"
         );
     }
