@@ -265,3 +265,24 @@ pub fn document(ops: &[Op]) -> Value {
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    /// Every `{name}` of a route's path is a declared path parameter, and
+    /// nothing else is: the OpenAPI document is invalid otherwise (a
+    /// client generator or schemathesis refuses the operation).
+    #[test]
+    fn every_path_parameter_is_declared() {
+        for op in crate::router::ops() {
+            let in_path: BTreeSet<&str> = op
+                .path
+                .split('/')
+                .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+                .collect();
+            let declared: BTreeSet<&str> = op.path_params.iter().map(|(n, _)| *n).collect();
+            assert_eq!(in_path, declared, "route {} ({})", op.id, op.path);
+        }
+    }
+}

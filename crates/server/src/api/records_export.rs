@@ -54,6 +54,7 @@ pub fn routes(t: &mut Table) {
         )
         .tag("records")
         .summary("Approve another records officer's redaction")
+        .param("redaction_id", "The redaction's id")
         .returns::<RedactionView>(StatusCode::OK),
         approve_redaction,
     );
