@@ -75,7 +75,10 @@ pub fn routes(t: &mut Table) {
         .tag("records")
         .summary("Request a legal hold over the records a query matches; it covers them at once, a second records officer approves it")
         .body::<HoldRequestBody>()
-        .returns::<HoldAnswer>(StatusCode::CREATED),
+        .returns::<HoldAnswer>(StatusCode::CREATED)
+        // A case named in the scope that the requester may not see (or
+        // that does not exist).
+        .errors(&[Kind::NotFound]),
         request_hold,
     );
     t.add(
@@ -243,5 +246,13 @@ async fn records_report(
     Caller(p): Caller,
     QueryParams(q): QueryParams<ReportQuery>,
 ) -> Result<Response, ApiError> {
+    // A reversed period is a bad query (400), as any other bad parameter.
+    if let (Some(from), Some(until)) = (q.from, q.until)
+        && from > until
+    {
+        return Err(ApiError::bad_request(format!(
+            "from ({from}) is after until ({until})"
+        )));
+    }
     ok(&state.svc.records_report(&p, q.from, q.until).await?)
 }

@@ -15,6 +15,7 @@ use tocsin_domain::case::Case;
 use tocsin_domain::disposal::{self, BatchError, DisposalBatch, Skipped};
 use tocsin_domain::event::Event;
 use tocsin_domain::ids::DisposalBatchId;
+use tocsin_domain::taxii::AdditionSource;
 use tocsin_domain::{ActorName, CaseId, Timestamp};
 use tocsin_store::{
     CaseSummary, Disposal, DocExpect, DocKind, DocWrite, EventEnvelope, NewEvents, StoreError,
@@ -211,6 +212,8 @@ impl Service {
                 .collect();
             let (tombstones, kept) = keep_exchange_records(approved.tombstones);
             skipped.extend(kept);
+            let (tombstones, kept) = keep_published(tombstones, &self.published_cases().await?);
+            skipped.extend(kept);
             let (tombstones, summaries, unsafe_cases) = self.case_rows_after(tombstones).await?;
             skipped.extend(unsafe_cases);
             let disposed: Vec<u64> = tombstones
@@ -366,6 +369,54 @@ impl Service {
     async fn forget_similar(&self) {
         *self.similar.lock().await = Default::default();
     }
+}
+
+impl Service {
+    /// The cases published to a TAXII collection (`tocsin taxii publish`).
+    async fn published_cases(&self) -> Result<BTreeSet<CaseId>, ServiceError> {
+        Ok(self
+            .store
+            .read_stream(&StreamId::Exchange)
+            .await?
+            .iter()
+            .filter_map(|e| match &e.envelope.event {
+                Event::TaxiiObjectsAdded { addition } => match addition.source {
+                    AdditionSource::Published { case_id } => Some(case_id),
+                    AdditionSource::Post { .. } => None,
+                },
+                _ => None,
+            })
+            .collect())
+    }
+}
+
+/// The records of a case published to a TAXII collection stay: partners
+/// are served its published copy (the collection's objects, which no
+/// disposal reaches), so disposing of the record would leave its content
+/// readable through TAXII. They are skipped, saying so.
+fn keep_published(
+    tombstones: Vec<Event>,
+    published: &BTreeSet<CaseId>,
+) -> (Vec<Event>, Vec<SkippedRecord>) {
+    let mut kept = Vec::new();
+    let tombstones = tombstones
+        .into_iter()
+        .filter(|t| match t {
+            Event::RecordDisposed {
+                position,
+                case_id: Some(c),
+                ..
+            } if published.contains(c) => {
+                kept.push(SkippedRecord {
+                    position: *position,
+                    reason: "its case was published to a TAXII collection, whose copy of it is kept: disposing of the record would leave its content readable there".into(),
+                });
+                false
+            }
+            _ => true,
+        })
+        .collect();
+    (tombstones, kept)
 }
 
 /// The exchange stream's records (a partner's report received, its

@@ -122,6 +122,18 @@ fn a_closed_cases_report_is_disposed_of_and_the_ledger_still_proves_it() {
     let (held_case, _) = closed_case(&srv, &analyst, HELD, "Held test case");
     // A SECRET report: without it the case would lose its marking.
     let (marked_case, _) = closed_case(&srv, &analyst, "A classified report.", "SECRET test case");
+    // A case published to a TAXII collection: partners keep its copy.
+    let (published_case, _) =
+        closed_case(&srv, &analyst, "A shared report.", "Published test case");
+    let admin = srv.account("admin.t", &[Role::Admin], &[EL], "TOP SECRET", &[]);
+    let collection = "01935f6e-0000-7000-8000-00000000d15b";
+    crate::taxii::collection(&srv, &admin, collection, "UNCLASSIFIED", &[]);
+    srv.ok(
+        &analyst,
+        "POST",
+        &format!("/api/v1/cases/{published_case}/taxii"),
+        Some(json!({ "collection": collection })),
+    );
     assert!(
         text(&srv.ok(&analyst, "GET", &format!("/api/v1/cases/{case}"), None)).contains(SECRET)
     );
@@ -162,6 +174,7 @@ fn a_closed_cases_report_is_disposed_of_and_the_ledger_still_proves_it() {
     let pos = report_at(&ev);
     let held_pos = report_at(&events(&held_case));
     let marked_pos = report_at(&events(&marked_case));
+    let published_pos = report_at(&events(&published_case));
     assert!(proposed.contains(&marked_pos), "{batch}");
     assert!(
         proposed.contains(&pos) && proposed.contains(&held_pos),
@@ -226,6 +239,15 @@ fn a_closed_cases_report_is_disposed_of_and_the_ledger_still_proves_it() {
             .iter()
             .any(|s| s["position"] == held_pos
                 && s["reason"].as_str().unwrap().contains("legal hold")),
+        "{done}"
+    );
+    // Nor leaves content readable through TAXII: the published case's
+    // report stays.
+    assert!(
+        proposed.contains(&published_pos)
+            && !disposed.contains(&published_pos)
+            && skipped.iter().any(|s| s["position"] == published_pos
+                && s["reason"].as_str().unwrap().contains("TAXII")),
         "{done}"
     );
     // Disposal never widens who may see a case: the classified report stays.

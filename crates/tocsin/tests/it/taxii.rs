@@ -51,7 +51,7 @@ fn admin_of(srv: &Server) -> String {
 
 /// Configures collection `id`: analysts of EL read, collectors of EL
 /// write, posts marked `level` (and `compartments`) for EL.
-fn collection(srv: &Server, admin: &str, id: &str, level: &str, compartments: &[&str]) {
+pub(crate) fn collection(srv: &Server, admin: &str, id: &str, level: &str, compartments: &[&str]) {
     srv.ok(
         admin,
         "PUT",
