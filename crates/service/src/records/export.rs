@@ -214,7 +214,13 @@ impl Service {
             exported_by: p.name().to_string(),
             release,
         };
-        let counts = (streams.len(), records.len(), withheld.records.len());
+        // The records of the scope's streams, as `verify-export` counts them
+        // (not the tombstones, nor the event recording the scope).
+        let exported = records
+            .iter()
+            .filter(|r| r.role == RecordRole::Record)
+            .count();
+        let counts = (streams.len(), exported, withheld.records.len());
         let input = ExportInput {
             checkpoint: note,
             verifier_key: self.store.meta().verifier_key.clone(),
