@@ -415,21 +415,32 @@ fn kerman_and_a_victim_across_cases_export_verify_and_every_tampering_fails() {
         "TOP SECRET",
         &["HCS"],
     );
-    let (ok, out, err) = cli(
-        &officer,
-        &[
+    // `records redact request` by the first officer: (ok, stdout, stderr).
+    let request = |field: &str, text: Option<&str>, exemption: &str, reason: &str| {
+        let position = report_at.to_string();
+        let mut args = vec![
             "records",
             "redact",
             "request",
             "--position",
-            &report_at.to_string(),
+            &position,
             "--field",
-            "/event/report/narrative",
+            field,
             "--exemption",
-            "(b)(6)",
+            exemption,
             "--reason",
-            "the victims' privacy",
-        ],
+            reason,
+        ];
+        if let Some(t) = text {
+            args.extend(["--text", t]);
+        }
+        cli(&officer, &args)
+    };
+    let (ok, out, err) = request(
+        "/event/report/narrative",
+        None,
+        "(b)(6)",
+        "the victims' privacy",
     );
     assert!(ok, "{out}{err}");
     let id = serde_json::from_str::<Value>(&out).unwrap()["redaction_id"]
@@ -463,23 +474,11 @@ fn kerman_and_a_victim_across_cases_export_verify_and_every_tampering_fails() {
     // A span: only some words of a field, wherever they occur in it; the
     // ledger records where, never the words.
     const SPAN: &str = "ISIS-K facilitation networks";
-    let (ok, out, err) = cli(
-        &officer,
-        &[
-            "records",
-            "redact",
-            "request",
-            "--position",
-            &report_at.to_string(),
-            "--field",
-            "/event/report/source/description",
-            "--text",
-            SPAN,
-            "--exemption",
-            "(b)(1)",
-            "--reason",
-            "the source's access",
-        ],
+    let (ok, out, err) = request(
+        "/event/report/source/description",
+        Some(SPAN),
+        "(b)(1)",
+        "the source's access",
     );
     assert!(ok, "{out}{err}");
     assert!(!out.contains(SPAN) && out.contains("\"spans\""), "{out}");
@@ -490,23 +489,11 @@ fn kerman_and_a_victim_across_cases_export_verify_and_every_tampering_fails() {
     let (ok, out, err) = cli(&second, &["records", "redact", "approve", &span_id]);
     assert!(ok, "{out}{err}");
     // Text the field does not hold is refused, naming the field.
-    let (ok, _, err) = cli(
-        &officer,
-        &[
-            "records",
-            "redact",
-            "request",
-            "--position",
-            &report_at.to_string(),
-            "--field",
-            "/event/report/source/description",
-            "--text",
-            "not in the field",
-            "--exemption",
-            "(b)(1)",
-            "--reason",
-            "a test",
-        ],
+    let (ok, _, err) = request(
+        "/event/report/source/description",
+        Some("not in the field"),
+        "(b)(1)",
+        "a test",
     );
     assert!(!ok && err.contains("does not occur in"), "{err}");
     let (ok, out, err) = cli(
