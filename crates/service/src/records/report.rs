@@ -95,16 +95,18 @@ impl Service {
     ) -> Result<RecordsReport, ServiceError> {
         self.authorize(p, Permission::ManageRecords, "records_report")
             .await?;
-        let now = self.now();
-        let until = until.unwrap_or(now);
-        if let Some(f) = from
-            && f > until
+        // A period given reversed is refused; a `from` after now with no
+        // `until` is a period with nothing in it yet, not an error.
+        if let (Some(f), Some(u)) = (from, until)
+            && f > u
         {
             return Err(ServiceError::invalid(
                 "from",
-                format_args!("{f} is after until ({until})"),
+                format_args!("{f} is after until ({u})"),
             ));
         }
+        let now = self.now();
+        let until = until.unwrap_or(now);
         let state = self.records_state().await?;
         let records = self.visible_records(p, &state, RecordScope::All).await?;
         let (schedules, holds) = (&state.schedules, &state.holds);

@@ -146,6 +146,22 @@ fn records_officers_keep_schedules_and_legal_holds_and_the_report_follows_the_cl
     assert!(report_records(&r, "eligible", &case).is_empty(), "{r}");
     srv.set_now("2024-02-03T12:00:00Z");
     let r = records_report(&srv, &a);
+    // A period starting after now holds nothing yet (not an error); a
+    // reversed one is a bad query.
+    let later = srv.ok(
+        &a,
+        "GET",
+        "/api/v1/records/report?from=2024-02-04T00:00:00Z",
+        None,
+    );
+    assert_eq!(later["disposed"], serde_json::json!([]), "{later}");
+    let reversed = srv.call(
+        "GET",
+        "/api/v1/records/report?from=2024-02-04T00:00:00Z&until=2024-02-01T00:00:00Z",
+        Some(&a),
+        None,
+    );
+    assert_eq!(reversed.status, 400, "{:?}", reversed.body);
     let eligible = report_records(&r, "eligible", &case);
     assert_eq!(eligible.len(), 1, "{r}");
     assert_eq!(eligible[0]["eligible_since"], "2024-02-03T12:00:00Z");
