@@ -128,14 +128,7 @@ pub fn taxii_query(data: &[u8]) {
 /// its range holds; a bag refused names at least one problem, each saying
 /// what.
 pub fn bag_verify(data: &[u8]) {
-    let mut files = tocsin_export::bag::Files::new();
-    let mut parts = data.split(|b| *b == 0);
-    while let (Some(path), Some(content)) = (parts.next(), parts.next()) {
-        if let Ok(path) = std::str::from_utf8(path) {
-            files.insert(path.to_owned(), content.to_vec());
-        }
-    }
-    match tocsin_export::bag::verify(&files, None) {
+    match tocsin_export::bag::verify(&bag_files(data), None) {
         Ok(v) => assert!(
             (v.records as u64) <= v.size && (v.withheld as u64) <= v.size,
             "{v:?}"
@@ -147,6 +140,19 @@ pub fn bag_verify(data: &[u8]) {
             }
         }
     }
+}
+
+/// A bag's files from `path NUL content NUL ...` (a path that is not
+/// UTF-8 is left out).
+fn bag_files(data: &[u8]) -> tocsin_export::bag::Files {
+    let mut files = tocsin_export::bag::Files::new();
+    let mut parts = data.split(|b| *b == 0);
+    while let (Some(path), Some(content)) = (parts.next(), parts.next()) {
+        if let Ok(path) = std::str::from_utf8(path) {
+            files.insert(path.to_owned(), content.to_vec());
+        }
+    }
+    files
 }
 
 /// A policy file as `tocsin policy check` and `--policy` read it: a policy
@@ -507,12 +513,7 @@ mod tests {
     #[test]
     fn the_bag_seed_is_a_bag_that_verifies() {
         let data = std::fs::read(fuzz_dir().join("corpus/bag_verify/seed-kerman-bag")).unwrap();
-        let mut files = tocsin_export::bag::Files::new();
-        let mut parts = data.split(|b| *b == 0);
-        while let (Some(path), Some(content)) = (parts.next(), parts.next()) {
-            files.insert(String::from_utf8(path.to_vec()).unwrap(), content.to_vec());
-        }
-        let v = tocsin_export::bag::verify(&files, None).unwrap();
+        let v = tocsin_export::bag::verify(&super::bag_files(&data), None).unwrap();
         assert_eq!(v.records, 17, "{v:?}");
     }
 
