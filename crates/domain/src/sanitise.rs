@@ -492,17 +492,24 @@ fn is_boundary_word_char(c: char) -> bool {
     WORD.is_match(c.encode_utf8(&mut [0; 4]))
 }
 
+/// `\b` if `\b` counts `c` as a word character, else nothing (a boundary
+/// beside a character that is not one could never match).
+fn edge(c: Option<char>) -> &'static str {
+    if c.is_some_and(is_boundary_word_char) {
+        r"\b"
+    } else {
+        ""
+    }
+}
+
 /// `body` with word boundaries on the sides of `t` that start or end with a
-/// character `\b` counts as a word character (elsewhere a boundary could
-/// never match).
+/// character `\b` counts as a word character.
 fn edges(t: &str, body: String) -> String {
-    let starts = t.chars().next().is_some_and(is_boundary_word_char);
-    let ends = t.chars().last().is_some_and(is_boundary_word_char);
     format!(
         "{}{}{}",
-        if starts { r"\b" } else { "" },
+        edge(t.chars().next()),
         body,
-        if ends { r"\b" } else { "" }
+        edge(t.chars().last())
     )
 }
 
@@ -531,7 +538,19 @@ fn protected_pattern(term: &str) -> String {
     if body.is_empty() {
         return regex::escape(t);
     }
-    edges(t, body)
+    // The text may end the term at its last word character or after its
+    // trailing separators, each with its own boundary: `CS7\u{32c}` ends on
+    // a mark, a word character to `\b`, so `CS7\b` alone never matches it.
+    let start = edge(t.chars().next());
+    let core_end = edge(t.trim_end_matches(|c| !is_word_char(c)).chars().last());
+    if sep.is_empty() {
+        return format!("{start}{body}{core_end}");
+    }
+    let sep_end = edge(sep.chars().last());
+    format!(
+        "{start}{body}(?:{}{sep_end}|{core_end})",
+        regex::escape(&sep)
+    )
 }
 
 /// The *format* of a report number as a pattern: its letters as they are
@@ -1084,6 +1103,38 @@ mod tests {
         assert_eq!(f.len(), 1, "{f:?}");
         assert_eq!(&t[f[0].span()], "CS.4471");
         assert_eq!(f[0].start, "Zürich: source ".len());
+    }
+
+    #[test]
+    fn a_protected_term_ends_at_its_last_word_character_or_after_its_tail() {
+        let s = Sanitiser::builtin();
+        let found = |term: &str, text: &str| -> Vec<String> {
+            let p = [ProtectedTerm {
+                term: term.into(),
+                category: FindingCategory::SourceIdentifier,
+            }];
+            let f = s.check(text, &p);
+            f.iter().map(|f| text[f.span()].to_owned()).collect()
+        };
+        // A term ending in a combining mark (fuzzing found it missed as written).
+        assert_eq!(
+            found("CS7\u{32c}", "we met CS7\u{32c} today"),
+            ["CS7\u{32c}"]
+        );
+        assert_eq!(found("CS7\u{32c}", "we met CS7 today"), ["CS7"]);
+        // A trailing full stop is optional, and the term still ends where it ends.
+        assert_eq!(
+            found("kestrel-12.", "we met kestrel-12. today"),
+            ["kestrel-12."]
+        );
+        assert_eq!(
+            found("kestrel-12.", "we met kestrel 12, today"),
+            ["kestrel 12"]
+        );
+        assert_eq!(
+            found("kestrel-12.", "we met kestrel-125 today"),
+            Vec::<String>::new()
+        );
     }
 
     #[test]
