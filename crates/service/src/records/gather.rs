@@ -30,8 +30,8 @@ pub enum RecordScope {
 
 /// A case as records need it: its facts, and the case itself for
 /// visibility.
-struct Folded {
-    facts: CaseFacts,
+pub(crate) struct Folded {
+    pub(crate) facts: CaseFacts,
     case: Case,
 }
 
@@ -164,7 +164,7 @@ fn case_named(event: &Event) -> Option<CaseId> {
 /// A case's facts from its fold: `None` when it does not fold (a case
 /// the store holds but cannot be decided on; its records are gathered
 /// without facts, so no schedule keyed to its closure reaches them).
-fn fold_case(id: CaseId, events: &[StoredEvent]) -> Option<Folded> {
+pub(crate) fn fold_case(id: CaseId, events: &[StoredEvent]) -> Option<Folded> {
     let recorded: Vec<_> = events.iter().map(StoredEvent::to_recorded).collect();
     let case = match Case::from_events(&recorded) {
         Ok(c) => c,

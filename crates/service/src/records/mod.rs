@@ -25,7 +25,7 @@
 
 mod disposal;
 mod export;
-mod gather;
+pub(crate) mod gather;
 pub mod holds;
 pub mod redact;
 pub mod report;

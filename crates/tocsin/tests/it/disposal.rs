@@ -377,6 +377,50 @@ fn a_closed_cases_report_is_disposed_of_and_the_ledger_still_proves_it() {
             "{s}"
         );
     }
+    // An insider with the database and the code disposes of the held
+    // case's report as the service would, but without asking the holds: a
+    // well-formed tombstone by two people, query tables rebuilt to match.
+    // `audit verify` passes (the ledger is whole); `--deep` names it.
+    d.tampered();
+    let store = d.store();
+    let records = block_on(store.read_stream(&StreamId::Records)).unwrap();
+    let mut forged = records
+        .iter()
+        .find(|e| matches!(e.envelope.event, Event::RecordDisposed { position, .. } if position == pos))
+        .unwrap()
+        .envelope
+        .clone();
+    if let Event::RecordDisposed {
+        position, case_id, ..
+    } = &mut forged.event
+    {
+        *position = held_pos;
+        *case_id = Some(held_case.parse().unwrap());
+    }
+    let held_row = block_on(store.case_summary(held_case.parse().unwrap()))
+        .unwrap()
+        .unwrap();
+    block_on(store.dispose(tocsin_store::Disposal {
+        tombstones: NewEvents::new(StreamId::Records, records.len() as u64, vec![forged]),
+        summaries: vec![held_row],
+    }))
+    .unwrap();
+    // The query tables made to agree with the ledger.
+    // (It exits non-zero: the tables changed.)
+    let rebuilt = stdout(&d.run(&["admin", "rebuild"]));
+    assert!(rebuilt.contains("rebuilt the query tables"), "{rebuilt}");
+    let out = d.run(&["audit", "verify"]);
+    assert!(out.status.success(), "{}", stdout(&out));
+    let out = d.run(&["audit", "verify", "--deep"]);
+    let s = stdout(&out);
+    assert!(!out.status.success(), "{s}");
+    assert!(
+        s.contains(&format!(
+            "the leaf at {held_pos} was disposed of while hold"
+        )),
+        "{s}"
+    );
+
     // Neither the database file nor any table answers the secret any more.
     let c = d.sql();
     let rows = c.rows(

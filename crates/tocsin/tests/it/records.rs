@@ -8,7 +8,7 @@ use tocsin_domain::Role;
 
 use crate::admin::{admins_with_case_roles, enrol, enrolment, login};
 use crate::browser::{Browser, backend};
-use crate::support::{Deployment, Server, stderr, stdout};
+use crate::support::{Deployment, Server, block_on, stderr, stdout};
 
 /// Kerman closes when its outcome is recorded, at this instant.
 const CLOSED_AT: &str = "2024-01-04T12:00:00Z";
@@ -337,4 +337,31 @@ fn records_officers_keep_schedules_and_legal_holds_and_the_report_follows_the_cl
     let held = browser.text("#held");
     assert!(held.contains(&case) && held.contains(&fourth), "{held}");
     assert!(browser.exists("#no-eligible"), "{}", browser.body());
+
+    // An insider who appends c's approval of the admin's hold straight to
+    // the ledger passes the service by, not `audit verify --deep`.
+    let fifth = hold(&adm);
+    drop(browser);
+    drop(srv);
+    d.tampered();
+    let store = d.store();
+    let stream = tocsin_store::StreamId::Records;
+    let version = block_on(store.read_stream(&stream)).unwrap().len() as u64;
+    let placed = tocsin_store::EventEnvelope {
+        recorded_at: "2024-06-01T00:00:00Z".parse().unwrap(),
+        actor: tocsin_domain::ActorName::new("records.c").unwrap(),
+        event: tocsin_domain::event::Event::HoldPlaced {
+            hold_id: fifth.parse().unwrap(),
+        },
+    };
+    block_on(store.append(tocsin_store::NewEvents::new(stream, version, vec![placed]))).unwrap();
+    let out = d.run(&["audit", "verify", "--deep"]);
+    let s = stdout(&out);
+    assert!(!out.status.success(), "{s}");
+    assert!(
+        s.contains(&format!(
+            "hold {fifth}: adm asked and records.c decided (hold_placed): not two people"
+        )),
+        "{s}"
+    );
 }

@@ -10,7 +10,11 @@
 //! 2. no two-person rule was satisfied by one person: the second step is by
 //!    another account, and neither account's password descends from a
 //!    one-time secret the other set;
-//! 3. every query-table row and every derived document equals the fold.
+//! 3. every query-table row and every derived document equals the fold;
+//! 4. the records stream keeps its own rules ([`records`]): each hold's
+//!    and each disposal's two people are two, every disposed leaf is named
+//!    by exactly one tombstone, and no record was disposed of while a hold
+//!    covered it or before the schedule in force made it eligible.
 //!
 //! The first discrepancy is named, with its ledger position when it has
 //! one. An edit made directly in the database (roles in an account
@@ -25,6 +29,8 @@ use tocsin_domain::case::{Action, Case, SecondStep};
 use tocsin_domain::event::Event;
 use tocsin_domain::{ActorName, LoadedPolicy};
 use tocsin_store::{CaseSummary, Doc, DocKind, StoredEvent, StreamId};
+
+mod records;
 
 use crate::projection::{account_doc, account_doc_key};
 use crate::rebuild::{Docs, Numbering};
@@ -132,6 +138,12 @@ impl History {
 
     fn set_by(&self, name: &ActorName, pos: u64) -> Option<&ActorName> {
         at(self.set_by.get(name)?, pos)?.as_ref()
+    }
+
+    /// Whether `a` and `b` may be one person at `pos`: one account, or one
+    /// holding a password descending from a one-time secret the other set.
+    fn one_person(&self, a: &ActorName, b: &ActorName, pos: u64) -> bool {
+        a == b || self.set_by(a, pos) == Some(b) || self.set_by(b, pos) == Some(a)
     }
 
     fn levels(&self, pos: u64) -> ClearanceLevels {
@@ -465,82 +477,10 @@ impl Service {
             Ok(n) => report.docs = n,
             Err(d) => return Ok(Err(d)),
         }
-        if let Err(d) = self.check_disposals(&history).await? {
+        if let Err(d) = self.check_records(&history).await? {
             return Ok(Err(d));
         }
         Ok(Ok(report))
-    }
-
-    /// Disposal as the ledger bears it out: every version-2 leaf without
-    /// its content is named by exactly one `record_disposed` tombstone, no
-    /// tombstone names a leaf that still has its content, and the two
-    /// people of each tombstone's batch are two people (two accounts,
-    /// neither's credential descending from a secret the other set).
-    async fn check_disposals(
-        &self,
-        history: &History,
-    ) -> Result<Result<(), Discrepancy>, ServiceError> {
-        let mut named: HashMap<u64, u64> = HashMap::new();
-        for t in self.store.read_stream(&StreamId::Records).await? {
-            let Event::RecordDisposed {
-                position,
-                requested_by,
-                approved_by,
-                ..
-            } = &t.envelope.event
-            else {
-                continue;
-            };
-            let bad = |problem: String| {
-                Ok(Err(Discrepancy {
-                    position: Some(t.position),
-                    problem,
-                }))
-            };
-            if let Some(first) = named.insert(*position, t.position) {
-                return bad(format!(
-                    "the leaf at {position} is named by two tombstones (the other at {first})"
-                ));
-            }
-            if requested_by == approved_by
-                || history.set_by(approved_by, t.position) == Some(requested_by)
-                || history.set_by(requested_by, t.position) == Some(approved_by)
-            {
-                return bad(format!(
-                    "the disposal was requested by {requested_by} and approved by {approved_by}: not two people"
-                ));
-            }
-        }
-        let mut from = 0u64;
-        loop {
-            let page = self.store.read_leaves(from, 1000).await?;
-            let Some(last) = page.last_position() else {
-                break;
-            };
-            for row in page.iter() {
-                let gone = row.leaf.first() == Some(&2) && row.content.is_none();
-                match (gone, named.get(&row.position)) {
-                    (true, None) => {
-                        return Ok(Err(Discrepancy {
-                            position: Some(row.position),
-                            problem: "the content of this version-2 leaf is gone and no tombstone names it".into(),
-                        }));
-                    }
-                    (false, Some(t)) => {
-                        return Ok(Err(Discrepancy {
-                            position: Some(*t),
-                            problem: format!(
-                                "the tombstone names the leaf at {}, which still has its content",
-                                row.position
-                            ),
-                        }));
-                    }
-                    _ => {}
-                }
-            }
-            from = last + 1;
-        }
-        Ok(Ok(()))
     }
 
     /// Every stored document of a derived kind equals the fold, and every

@@ -1,0 +1,222 @@
+//! The records stream as the ledger bears it out (`--deep`, point 4 of
+//! [the module](super)). The stream is folded in order, as the service
+//! folds it ([`RecordsState`]), and before each event:
+//!
+//! * a hold's approval, decline or release is by a second person: not the
+//!   one who asked, nor one whose credential descends from a secret the
+//!   other set (the fold itself refuses the same account);
+//! * a tombstone is the only one naming its leaf, its batch's two people
+//!   are two, it cites the schedule then in force for its class (action
+//!   dispose), the record was eligible by then (for a schedule keyed to
+//!   the case's closure, at exactly the time the case's fold up to the
+//!   tombstone gives), and no hold then in force covered the record.
+//!
+//! Then every version-2 leaf without its content is named by a tombstone,
+//! and no tombstone names a leaf that still has its content.
+//!
+//! What the ledger can no longer show is not claimed: a disposed record's
+//! own time is gone with it (its leaf holds none), so a record of no case
+//! is held to a hold by period only when every time it could have had
+//! (from the epoch to its tombstone) falls in the hold's period; and a
+//! victim's name is known only from reports still readable, so a hold by
+//! a name that only disposed reports bore is not seen.
+
+use std::collections::HashMap;
+
+use tocsin_domain::event::Event;
+use tocsin_domain::holds::HoldStage;
+use tocsin_domain::records::{Record, RetentionAction, Trigger};
+use tocsin_domain::{CaseId, Timestamp};
+use tocsin_store::{StoredEvent, StreamId};
+
+use super::{Discrepancy, History};
+use crate::records::RecordsState;
+use crate::records::gather::fold_case;
+use crate::{Service, ServiceError};
+
+impl Service {
+    /// [The module](self)'s checks: the first discrepancy, if any.
+    pub(super) async fn check_records(
+        &self,
+        history: &History,
+    ) -> Result<Result<(), Discrepancy>, ServiceError> {
+        let mut state = RecordsState::default();
+        // Tombstone position by the position it names.
+        let mut named: HashMap<u64, u64> = HashMap::new();
+        let mut cases: HashMap<CaseId, Vec<StoredEvent>> = HashMap::new();
+        for t in self.store.read_stream(&StreamId::Records).await? {
+            let problem = match &t.envelope.event {
+                Event::HoldPlaced { hold_id }
+                | Event::HoldReleased { hold_id }
+                | Event::HoldDeclined { hold_id, .. } => {
+                    let asked = state.holds.get(*hold_id).and_then(|h| match &h.stage {
+                        HoldStage::Requested => Some(&h.requested_by),
+                        HoldStage::ReleaseRequested { by } => Some(by),
+                        HoldStage::Placed => None,
+                    });
+                    let by = &t.envelope.actor;
+                    asked
+                        .filter(|a| history.one_person(a, by, t.position))
+                        .map(|a| {
+                            format!(
+                                "hold {hold_id}: {a} asked and {by} decided ({}): not two people",
+                                t.envelope.event.kind()
+                            )
+                        })
+                }
+                Event::RecordDisposed { position, .. } => match named.insert(*position, t.position)
+                {
+                    Some(first) => Some(format!(
+                        "the leaf at {position} is named by two tombstones (the other at {first})"
+                    )),
+                    None => {
+                        self.disposal_refused(history, &state, &t, &mut cases)
+                            .await?
+                    }
+                },
+                _ => None,
+            };
+            let problem = match problem {
+                Some(p) => Some(p),
+                None => state.apply(&t).err().map(|e| e.to_string()),
+            };
+            if let Some(problem) = problem {
+                return Ok(Err(Discrepancy {
+                    position: Some(t.position),
+                    problem,
+                }));
+            }
+        }
+        let mut from = 0u64;
+        loop {
+            let page = self.store.read_leaves(from, 1000).await?;
+            let Some(last) = page.last_position() else {
+                break;
+            };
+            for row in page.iter() {
+                let gone = row.leaf.first() == Some(&2) && row.content.is_none();
+                let problem = match (gone, named.get(&row.position)) {
+                    (true, None) => (
+                        row.position,
+                        "the content of this version-2 leaf is gone and no tombstone names it"
+                            .to_owned(),
+                    ),
+                    (false, Some(t)) => (
+                        *t,
+                        format!(
+                            "the tombstone names the leaf at {}, which still has its content",
+                            row.position
+                        ),
+                    ),
+                    _ => continue,
+                };
+                return Ok(Err(Discrepancy {
+                    position: Some(problem.0),
+                    problem: problem.1,
+                }));
+            }
+            from = last + 1;
+        }
+        Ok(Ok(()))
+    }
+
+    /// Why the rules in force at tombstone `t` (folded in `state`) did
+    /// not allow it, if they did not. `cases` keeps the case streams read.
+    async fn disposal_refused(
+        &self,
+        history: &History,
+        state: &RecordsState,
+        t: &StoredEvent,
+        cases: &mut HashMap<CaseId, Vec<StoredEvent>>,
+    ) -> Result<Option<String>, ServiceError> {
+        let Event::RecordDisposed {
+            position,
+            case_id,
+            class,
+            schedule,
+            schedules_sha256,
+            eligible_at,
+            requested_by,
+            approved_by,
+            ..
+        } = &t.envelope.event
+        else {
+            return Ok(None);
+        };
+        let at = t.envelope.recorded_at;
+        if history.one_person(requested_by, approved_by, t.position) {
+            return Ok(Some(format!(
+                "the disposal was requested by {requested_by} and approved by {approved_by}: not two people"
+            )));
+        }
+        if state.schedules.get(*class) != Some(schedule)
+            || *schedules_sha256 != state.schedules.sha256
+        {
+            return Ok(Some(format!(
+                "the tombstone cites a schedule for {} that was not the one in force",
+                class.as_str()
+            )));
+        }
+        if schedule.action != RetentionAction::Dispose {
+            return Ok(Some(format!(
+                "the schedule for {} asks for {}, not disposal",
+                class.as_str(),
+                schedule.action.as_str()
+            )));
+        }
+        if *eligible_at > at {
+            return Ok(Some(format!(
+                "the leaf at {position} was disposed of at {at}, before it was eligible ({eligible_at})"
+            )));
+        }
+        let case = match case_id {
+            Some(id) => {
+                if !cases.contains_key(id) {
+                    let events = self.store.read_stream(&StreamId::Case(*id)).await?;
+                    cases.insert(*id, events);
+                }
+                let before: Vec<StoredEvent> = cases[id]
+                    .iter()
+                    .filter(|e| e.position < t.position)
+                    .cloned()
+                    .collect();
+                fold_case(*id, &before).map(|f| f.facts)
+            }
+            None => None,
+        };
+        let record = |made_at: Timestamp| Record {
+            position: *position,
+            // The kind it reads as now; no rule here looks at it.
+            kind: "disposed_record",
+            class: *class,
+            made_at,
+            case: case.clone(),
+        };
+        let latest = record(at);
+        if schedule.trigger == Trigger::CaseClosed {
+            let due = schedule.due_at(&latest);
+            if due != Some(*eligible_at) {
+                return Ok(Some(match due {
+                    Some(d) => format!(
+                        "the tombstone says the leaf at {position} was eligible at {eligible_at}; its case's closure makes it {d}"
+                    ),
+                    None => format!(
+                        "the leaf at {position} was disposed of under a schedule keyed to its case's closure, and its case was not closed"
+                    ),
+                }));
+            }
+        }
+        // A record of no case is held by period only if every time it
+        // could have had lies in the period (see the module).
+        let earliest = record(Timestamp::from_second(0).unwrap_or(at));
+        let held: Vec<_> = state
+            .holds
+            .covering(&latest)
+            .into_iter()
+            .filter(|h| latest.case.is_some() || state.holds.covering(&earliest).contains(h))
+            .collect();
+        Ok(held
+            .first()
+            .map(|h| format!("the leaf at {position} was disposed of while hold {h} covered it")))
+    }
+}
