@@ -458,6 +458,10 @@ impl From<ServiceError> for ApiError {
                 field: field.map(String::into_boxed_str),
                 ..ApiError::validation(message)
             },
+            ServiceError::BadQuery { ref parameter, .. } => ApiError {
+                field: Some(parameter.as_str().into()),
+                ..ApiError::bad_request(e.to_string())
+            },
             ServiceError::StixRefused {
                 object,
                 path,

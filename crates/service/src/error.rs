@@ -34,6 +34,10 @@ pub enum ServiceError {
         field: Option<String>,
         message: String,
     },
+    /// A query's parameters that cannot be answered together (a period
+    /// given reversed): the faces' "bad request", naming the parameter.
+    #[error("{parameter}: {message}")]
+    BadQuery { parameter: String, message: String },
     /// A STIX bundle refused: the object at fault, the path inside it and
     /// why. Nothing of the bundle was written.
     #[error("{}{path}: {reason}", object.as_ref().map(|o| format!("{o}: ")).unwrap_or_default())]

@@ -246,13 +246,5 @@ async fn records_report(
     Caller(p): Caller,
     QueryParams(q): QueryParams<ReportQuery>,
 ) -> Result<Response, ApiError> {
-    // A reversed period is a bad query (400), as any other bad parameter.
-    if let (Some(from), Some(until)) = (q.from, q.until)
-        && from > until
-    {
-        return Err(ApiError::bad_request(format!(
-            "from ({from}) is after until ({until})"
-        )));
-    }
     ok(&state.svc.records_report(&p, q.from, q.until).await?)
 }

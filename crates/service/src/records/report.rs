@@ -100,10 +100,10 @@ impl Service {
         if let (Some(f), Some(u)) = (from, until)
             && f > u
         {
-            return Err(ServiceError::invalid(
-                "from",
-                format_args!("{f} is after until ({u})"),
-            ));
+            return Err(ServiceError::BadQuery {
+                parameter: "from".into(),
+                message: format!("{f} is after until ({u})"),
+            });
         }
         let now = self.now();
         let until = until.unwrap_or(now);

@@ -162,6 +162,13 @@ fn records_officers_keep_schedules_and_legal_holds_and_the_report_follows_the_cl
         None,
     );
     assert_eq!(reversed.status, 400, "{:?}", reversed.body);
+    assert!(
+        reversed.body["detail"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("from: ") && d.contains("is after until")),
+        "{:?}",
+        reversed.body
+    );
     let eligible = report_records(&r, "eligible", &case);
     assert_eq!(eligible.len(), 1, "{r}");
     assert_eq!(eligible[0]["eligible_since"], "2024-02-03T12:00:00Z");
