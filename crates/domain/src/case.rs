@@ -1024,6 +1024,7 @@ impl Case {
             | Event::StixReportReceived { .. }
             | Event::StixReportAssessed { .. }
             | Event::RetentionSchedulesAdopted { .. }
+            | Event::ExemptionsAdopted { .. }
             | Event::HoldRequested { .. }
             | Event::HoldPlaced { .. }
             | Event::HoldDeclined { .. }

@@ -692,6 +692,14 @@ pub enum Event {
         origin: String,
         source: String,
     },
+    /// The exact text of the exemption codes a redaction may cite, put
+    /// in force in place of the built-in FOIA ones (an organisation's own
+    /// list, as data).
+    ExemptionsAdopted {
+        sha256: String,
+        origin: String,
+        source: String,
+    },
     /// A records officer asked for a legal hold over the records `scope`
     /// matches. It covers them at once.
     HoldRequested {
@@ -853,6 +861,7 @@ impl Event {
             Event::TaxiiObjectsAdded { .. } => "taxii_objects_added",
             Event::TaxiiPullCursorSet { .. } => "taxii_pull_cursor_set",
             Event::RetentionSchedulesAdopted { .. } => "retention_schedules_adopted",
+            Event::ExemptionsAdopted { .. } => "exemptions_adopted",
             Event::HoldRequested { .. } => "hold_requested",
             Event::HoldPlaced { .. } => "hold_placed",
             Event::HoldDeclined { .. } => "hold_declined",
@@ -896,6 +905,7 @@ impl Event {
                 | Event::TaxiiObjectsAdded { .. }
                 | Event::TaxiiPullCursorSet { .. }
                 | Event::RetentionSchedulesAdopted { .. }
+                | Event::ExemptionsAdopted { .. }
                 | Event::HoldRequested { .. }
                 | Event::HoldPlaced { .. }
                 | Event::HoldDeclined { .. }
@@ -983,6 +993,7 @@ impl Event {
             // tombstones are the evidence of what was done to the records,
             // kept as long as the ledger.
             | Event::RetentionSchedulesAdopted { .. }
+            | Event::ExemptionsAdopted { .. }
             | Event::HoldRequested { .. }
             | Event::HoldPlaced { .. }
             | Event::HoldDeclined { .. }
@@ -1309,6 +1320,10 @@ impl Event {
             ),
             Event::RetentionSchedulesAdopted { sha256, origin, .. } => format!(
                 "retention schedules adopted from {origin} (sha256 {}…)",
+                &sha256[..12.min(sha256.len())]
+            ),
+            Event::ExemptionsAdopted { sha256, origin, .. } => format!(
+                "exemption codes adopted from {origin} (sha256 {}…)",
                 &sha256[..12.min(sha256.len())]
             ),
             Event::HoldRequested {

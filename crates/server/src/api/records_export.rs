@@ -1,7 +1,8 @@
 //! The oversight export over HTTP: a records officer posts a query and
 //! gets the signed BagIt bag back, its files by path (base64), which
-//! `tocsin records export` writes into a directory; and the redactions
-//! for release copies (request, approve, list).
+//! `tocsin records export` writes into a directory; the redactions for
+//! release copies (request, approve, list) and the exemption codes they
+//! cite (show, adopt).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -19,6 +20,7 @@ use crate::problem::ApiError;
 use crate::table::{Caller, Op, PathParams, RawBody, Table};
 use tocsin_domain::ids::RedactionId;
 use tocsin_domain::text::Reason;
+use tocsin_service::records::exemptions::ExemptionsInForce;
 use tocsin_service::records::redact::RedactionView;
 
 pub fn routes(t: &mut Table) {
@@ -60,6 +62,34 @@ pub fn routes(t: &mut Table) {
     );
     t.add(
         Op::get(
+            "get_exemptions",
+            path!("/records/exemptions"),
+            needs(Permission::ManageRecords),
+        )
+        .tag("records")
+        .summary("The exemption codes a redaction may cite: each code and its meaning; their text, origin and SHA-256")
+        .returns::<ExemptionsInForce>(StatusCode::OK),
+        get_exemptions,
+    );
+    t.add(
+        Op::put(
+            "set_exemptions",
+            path!("/records/exemptions"),
+            needs(Permission::ManageRecords),
+        )
+        .tag("records")
+        .summary("Adopt the organisation's own exemption codes from a TOML text, in place of those in force (recorded in the ledger with its SHA-256)")
+        .describe(
+            "The text is checked whole: no code, a code listed twice, an empty code or one with \
+             brackets, commas or a newline, or an unknown key is refused (422). Redactions \
+             requested before keep the codes they cite.",
+        )
+        .body::<ExemptionsBody>()
+        .returns::<ExemptionsInForce>(StatusCode::OK),
+        set_exemptions,
+    );
+    t.add(
+        Op::get(
             "list_redactions",
             path!("/records/redactions"),
             needs(Permission::ManageRecords),
@@ -69,6 +99,17 @@ pub fn routes(t: &mut Table) {
         .returns::<List<RedactionView>>(StatusCode::OK),
         list_redactions,
     );
+}
+
+/// An exemption codes file's text.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExemptionsBody {
+    /// The TOML text (`[[exemption]]` tables: code, meaning).
+    pub source: String,
+    /// Where it came from (a file name) [default: "api"].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -177,4 +218,21 @@ async fn list_redactions(
 ) -> Result<Response, ApiError> {
     let items = state.svc.redactions(&p).await?;
     ok(&List { items, next: None })
+}
+
+async fn get_exemptions(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+) -> Result<Response, ApiError> {
+    ok(&state.svc.exemptions(&p).await?)
+}
+
+async fn set_exemptions(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    body: RawBody,
+) -> Result<Response, ApiError> {
+    let b: ExemptionsBody = body.parse()?;
+    let origin = b.origin.as_deref().unwrap_or("api");
+    ok(&state.svc.set_exemptions(&p, &b.source, origin).await?)
 }

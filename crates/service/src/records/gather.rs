@@ -39,7 +39,6 @@ impl Service {
     /// Every record of `scope` (in ledger order), except those `state`
     /// names as disposed of. Not narrowed to anyone's view: for the
     /// disposal job and the export, which decide on every record.
-    #[allow(dead_code)] // until the disposal job and the export call it
     pub(crate) async fn records(
         &self,
         state: &RecordsState,

@@ -20,10 +20,12 @@
 //!   folded; another writer first, it decides again.
 //!
 //! The faces' calls: [`schedules`] (show and set the retention
-//! schedules), [`holds`] (legal holds: request, approve, decline, release,
-//! list), [`report`] (the records officer's report).
+//! schedules), [`exemptions`] (show and set the exemption codes a
+//! redaction may cite), [`holds`] (legal holds: request, approve,
+//! decline, release, list), [`report`] (the records officer's report).
 
 mod disposal;
+pub mod exemptions;
 mod export;
 pub(crate) mod gather;
 pub mod holds;
@@ -37,6 +39,7 @@ use tocsin_domain::event::Event;
 use tocsin_domain::holds::{HoldError, Holds};
 use tocsin_domain::ids::{DisposalBatchId, HoldId};
 use tocsin_domain::records::{RecordClass, RetentionSchedule, RetentionSchedules, ScheduleError};
+use tocsin_domain::redaction::{Exemptions, RedactionError};
 use tocsin_domain::{ActorName, CaseId, Timestamp};
 use tocsin_store::{NewEvents, StoreError, StoredEvent, StreamId};
 
@@ -63,9 +66,26 @@ pub struct RecordsState {
     pub disposed: BTreeMap<u64, Tombstone>,
     /// The redactions for release, requested and approved (rexport).
     pub redactions: tocsin_domain::redaction::Redactions,
+    /// The exemption codes a redaction may cite (the latest
+    /// `exemptions_adopted`, else the built-in FOIA ones).
+    pub exemptions: Exemptions,
+    /// Where the codes in force came from and when they were adopted
+    /// (`None`: the built-in ones, never adopted).
+    pub exemptions_adopted: Option<ExemptionsAdoption>,
     /// The records stream's version (its last sequence number; 0 when
     /// empty).
     pub version: u64,
+}
+
+/// An `exemptions_adopted` event: the list's origin and SHA-256, when and
+/// by whom.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExemptionsAdoption {
+    pub origin: String,
+    pub sha256: String,
+    pub source: String,
+    pub at: Timestamp,
+    pub by: ActorName,
 }
 
 /// One step of a hold: its request, placing, a decline, a release asked.
@@ -110,6 +130,11 @@ pub enum RecordsFoldError {
     },
     #[error("records stream, position {position}: {source}")]
     Hold { position: u64, source: HoldError },
+    #[error("records stream, position {position}: {source}")]
+    Exemptions {
+        position: u64,
+        source: RedactionError,
+    },
 }
 
 impl Default for RecordsState {
@@ -121,6 +146,8 @@ impl Default for RecordsState {
             hold_steps: BTreeMap::new(),
             disposed: BTreeMap::new(),
             redactions: Default::default(),
+            exemptions: Exemptions::builtin(),
+            exemptions_adopted: None,
             version: 0,
         }
     }
@@ -206,6 +233,24 @@ impl RecordsState {
             }
             Event::RedactionRequested { .. } | Event::RedactionApproved { .. } => {
                 self.redactions.apply(&env.actor, &env.event);
+            }
+            Event::ExemptionsAdopted {
+                sha256,
+                origin,
+                source,
+            } => {
+                self.exemptions =
+                    Exemptions::parse(source).map_err(|source| RecordsFoldError::Exemptions {
+                        position: e.position,
+                        source,
+                    })?;
+                self.exemptions_adopted = Some(ExemptionsAdoption {
+                    origin: origin.clone(),
+                    sha256: sha256.clone(),
+                    source: source.clone(),
+                    at: env.recorded_at,
+                    by: env.actor.clone(),
+                });
             }
             _ => {}
         }

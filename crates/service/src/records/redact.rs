@@ -11,9 +11,7 @@ use serde::{Deserialize, Serialize};
 use tocsin_domain::access::Permission;
 use tocsin_domain::event::Event;
 use tocsin_domain::ids::RedactionId;
-use tocsin_domain::redaction::{
-    Exemptions, Redaction, RedactionError, TextSpan, check_request, spans_of,
-};
+use tocsin_domain::redaction::{Redaction, RedactionError, TextSpan, check_request, spans_of};
 use tocsin_domain::text::Reason;
 
 use tocsin_store::StreamId;
@@ -80,7 +78,8 @@ impl Service {
     ) -> Result<RedactionView, ServiceError> {
         self.authorize(p, Permission::ManageRecords, "request_redaction")
             .await?;
-        check_request(&Exemptions::builtin(), &field, &exemption).map_err(refused)?;
+        let state = self.records_state().await?;
+        check_request(&state.exemptions, &field, &exemption).map_err(refused)?;
         let size = self.store.ledger_head().await?.size;
         if position >= size {
             return Err(ServiceError::invalid(
@@ -101,8 +100,13 @@ impl Service {
             exemption: exemption.clone(),
             reason,
         };
-        self.on_records(p.name(), |_| Ok((vec![event.clone()], ())))
-            .await?;
+        // The codes in force when it is appended (a list adopted since is
+        // the one that counts).
+        self.on_records(p.name(), |state| {
+            check_request(&state.exemptions, &field, &exemption).map_err(refused)?;
+            Ok((vec![event.clone()], ()))
+        })
+        .await?;
         Ok(RedactionView {
             redaction_id: redaction_id.to_string(),
             position,

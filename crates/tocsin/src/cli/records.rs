@@ -42,6 +42,9 @@ pub enum RecordsCmd {
     /// Redactions for release copies: request one (a field of a record, an exemption code), approve another officer's, list them.
     #[command(subcommand)]
     Redact(super::records_export::RedactCmd),
+    /// The exemption codes a redaction may cite: show those in force, or adopt the organisation's own list from a file.
+    #[command(subcommand)]
+    Exemptions(super::records_export::ExemptionsCmd),
     /// The records officer's report: eligible for disposal now, on hold, disposed of in a period.
     Report {
         /// Records disposed of from this time (RFC 3339) [default: the beginning].
@@ -117,6 +120,7 @@ pub async fn records(ctx: &Ctx, cmd: RecordsCmd) -> Result<ExitCode> {
         RecordsCmd::Export(args) => super::records_export::export(ctx, args).await,
         RecordsCmd::VerifyExport(args) => super::records_export::verify_export(ctx, args),
         RecordsCmd::Redact(cmd) => super::records_export::redact(ctx, cmd).await,
+        RecordsCmd::Exemptions(cmd) => super::records_export::exemptions(ctx, cmd).await,
         RecordsCmd::Report { from, until } => {
             let q = ReportQuery {
                 from: from.map(|s| parse_time("--from", &s)).transpose()?,

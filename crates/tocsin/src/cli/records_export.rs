@@ -2,8 +2,8 @@
 //! and signs the bag, this writes it into a directory; `--release` for a
 //! release copy), `tocsin records verify-export` (reads only the
 //! directory: `tocsin_export::bag::verify`; exit 3 with every problem
-//! found, naming the file and position) and `tocsin records redact
-//! request|approve|list`.
+//! found, naming the file and position), `tocsin records redact
+//! request|approve|list` and `tocsin records exemptions show|set`.
 
 use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
@@ -18,12 +18,15 @@ use tocsin_domain::records::RecordQuery;
 use tocsin_domain::text::Name;
 use tocsin_export::bag::{self, Files};
 use tocsin_server::api::common::List;
-use tocsin_server::api::records_export::{ExportRequest, ExportView, RedactionRequestBody};
+use tocsin_server::api::records_export::{
+    ExemptionsBody, ExportRequest, ExportView, RedactionRequestBody,
+};
+use tocsin_service::records::exemptions::ExemptionsInForce;
 use tocsin_service::records::redact::RedactionView;
 
 use super::case::resolve;
 use super::context::{Ctx, EXIT_VERIFY_FAILED};
-use super::input::{parse_flag, parse_time};
+use super::input::{parse_flag, parse_time, read_input};
 use crate::client::Client;
 
 /// `tocsin records export`.
@@ -72,7 +75,7 @@ pub enum RedactCmd {
         /// Redact only this text where it occurs in the field (every occurrence), not the whole field; the ledger records where, never the text.
         #[arg(long)]
         text: Option<String>,
-        /// The exemption code: (b)(1), (b)(3), (b)(6), (b)(7)(C).
+        /// The exemption code: one of `tocsin records exemptions show` (built in: (b)(1), (b)(3), (b)(6), (b)(7)(C)).
         #[arg(long)]
         exemption: String,
         /// Why.
@@ -86,6 +89,42 @@ pub enum RedactCmd {
     },
     /// Every redaction, pending and approved.
     List,
+}
+
+#[derive(Subcommand)]
+pub enum ExemptionsCmd {
+    /// Print the exemption codes a redaction may cite, with their meanings.
+    Show,
+    /// Adopt the organisation's own codes from a TOML file (`-` for standard input: `[[exemption]]` tables with code and meaning), in place of those in force; checked whole, recorded in the ledger.
+    Set {
+        /// The exemptions file.
+        file: PathBuf,
+    },
+}
+
+pub async fn exemptions(ctx: &Ctx, cmd: ExemptionsCmd) -> Result<ExitCode> {
+    let c = ctx.client()?;
+    let e: ExemptionsInForce = match cmd {
+        ExemptionsCmd::Show => c.get("/api/v1/records/exemptions").await?,
+        ExemptionsCmd::Set { file } => {
+            let body = ExemptionsBody {
+                source: read_input(&file)?,
+                origin: Some(file.display().to_string()),
+            };
+            c.put("/api/v1/records/exemptions", &body).await?
+        }
+    };
+    ctx.emit(&e, |e| {
+        let mut out = format!("exemption codes from {} (sha256 {})", e.origin, e.sha256);
+        if let (Some(at), Some(by)) = (&e.adopted_at, &e.adopted_by) {
+            out.push_str(&format!(", adopted {at} by {by}"));
+        }
+        for x in &e.codes {
+            out.push_str(&format!("\n  {:<12} {}", x.code, x.meaning));
+        }
+        out
+    })?;
+    Ok(ExitCode::SUCCESS)
 }
 
 pub async fn redact(ctx: &Ctx, cmd: RedactCmd) -> Result<ExitCode> {

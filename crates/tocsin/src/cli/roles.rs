@@ -106,6 +106,8 @@ pub const CALLS: &[(&str, &[&str])] = &[
     ("records redact request", &["request_redaction"]),
     ("records redact approve", &["approve_redaction"]),
     ("records redact list", &["list_redactions"]),
+    ("records exemptions show", &["get_exemptions"]),
+    ("records exemptions set", &["set_exemptions"]),
     ("screen", &["screen_name"]),
     ("registry import", &["import_registry"]),
     ("registry list", &["list_registries"]),

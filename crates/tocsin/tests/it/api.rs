@@ -124,6 +124,8 @@ fn expected_access() -> BTreeMap<&'static str, Access> {
         ("set_pull_cursor", n(SubmitReport)),
         ("get_retention_schedules", n(ManageRecords)),
         ("set_retention_schedules", n(ManageRecords)),
+        ("get_exemptions", n(ManageRecords)),
+        ("set_exemptions", n(ManageRecords)),
         ("list_holds", n(ManageRecords)),
         ("request_hold", n(ManageRecords)),
         ("approve_hold", n(ManageRecords)),

@@ -496,6 +496,46 @@ fn kerman_and_a_victim_across_cases_export_verify_and_every_tampering_fails() {
         "a test",
     );
     assert!(!ok && err.contains("does not occur in"), "{err}");
+    // The organisation's own exemption codes, as data: a bad list is
+    // refused whole; an adopted one replaces the FOIA codes for new
+    // requests, and the release copy marks its code in place.
+    let codes = root.join("foi-act.toml");
+    std::fs::write(&codes, "[[exemption]]\ncode = \"s.40(2)\"\n").unwrap();
+    let (ok, _, err) = cli(
+        &officer,
+        &["records", "exemptions", "set", codes.to_str().unwrap()],
+    );
+    assert!(!ok && err.contains("meaning"), "{err}");
+    std::fs::write(
+        &codes,
+        "[[exemption]]\ncode = \"s.40(2)\"\nmeaning = \"Personal information (FOI Act 2000)\"\n\n\
+         [[exemption]]\ncode = \"s.24(1)\"\nmeaning = \"National security\"\n",
+    )
+    .unwrap();
+    let (ok, out, err) = cli(
+        &officer,
+        &["records", "exemptions", "set", codes.to_str().unwrap()],
+    );
+    assert!(ok, "{out}{err}");
+    let shown: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(shown["codes"][0]["code"], "s.24(1)", "{shown}");
+    assert!(
+        shown["origin"].as_str().unwrap().ends_with("foi-act.toml"),
+        "{shown}"
+    );
+    let (ok, _, err) = request("/event/report/title", None, "(b)(6)", "privacy");
+    assert!(
+        !ok && err.contains("not an exemption code of this deployment"),
+        "{err}"
+    );
+    let (ok, out, err) = request("/event/report/title", None, "s.40(2)", "the victims' names");
+    assert!(ok, "{out}{err}");
+    let title_id = serde_json::from_str::<Value>(&out).unwrap()["redaction_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (ok, out, err) = cli(&second, &["records", "redact", "approve", &title_id]);
+    assert!(ok, "{out}{err}");
     let (ok, out, err) = cli(
         &officer,
         &[&release_args[..], &[rel.to_str().unwrap()]].concat(),
@@ -511,6 +551,7 @@ fn kerman_and_a_victim_across_cases_export_verify_and_every_tampering_fails() {
         record.contains("Human source with access to [(b)(1), 3 words]"),
         "{record}"
     );
+    assert!(record.contains("[s.40(2), "), "{record}");
     let head: String = narrative.chars().take(40).collect();
     for (path, bytes) in &release {
         let text = String::from_utf8_lossy(bytes);
