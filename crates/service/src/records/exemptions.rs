@@ -106,21 +106,16 @@ impl Service {
             ));
         }
         let sha256 = sha256_hex(source);
-        self.on_records(p.name(), |state| {
-            let same = state
+        let event = Event::ExemptionsAdopted {
+            sha256: sha256.clone(),
+            origin: origin.to_owned(),
+            source: source.to_owned(),
+        };
+        self.adopt(p, event, |state| {
+            state
                 .exemptions_adopted
                 .as_ref()
-                .is_some_and(|a| a.sha256 == sha256 && a.origin == origin);
-            let events = if same {
-                Vec::new()
-            } else {
-                vec![Event::ExemptionsAdopted {
-                    sha256: sha256.clone(),
-                    origin: origin.to_owned(),
-                    source: source.to_owned(),
-                }]
-            };
-            Ok((events, ()))
+                .is_some_and(|a| a.sha256 == sha256 && a.origin == origin)
         })
         .await?;
         Ok(ExemptionsInForce::of(&self.records_state().await?))

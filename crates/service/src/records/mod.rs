@@ -43,6 +43,7 @@ use tocsin_domain::redaction::{Exemptions, RedactionError};
 use tocsin_domain::{ActorName, CaseId, Timestamp};
 use tocsin_store::{NewEvents, StoreError, StoredEvent, StreamId};
 
+use crate::access::Principal;
 use crate::command::envelopes;
 use crate::{MAX_ATTEMPTS, Service, ServiceError};
 
@@ -263,6 +264,26 @@ impl Service {
     pub(crate) async fn records_state(&self) -> Result<RecordsState, ServiceError> {
         let events = self.store.read_stream(&StreamId::Records).await?;
         fold(&events).map_err(|e| ServiceError::internal("the records stream does not fold", e))
+    }
+
+    /// Appends `event` (a text put in force) as `p`, unless `in_force`
+    /// says the state folded at the append has it already: adopting the
+    /// same text from the same origin again records nothing.
+    pub(crate) async fn adopt(
+        &self,
+        p: &Principal,
+        event: Event,
+        in_force: impl Fn(&RecordsState) -> bool,
+    ) -> Result<(), ServiceError> {
+        self.on_records(p.name(), |state| {
+            let events = if in_force(state) {
+                Vec::new()
+            } else {
+                vec![event.clone()]
+            };
+            Ok((events, ()))
+        })
+        .await
     }
 
     /// Load → decide → append on the records stream: `decide` sees the

@@ -79,20 +79,15 @@ impl Service {
                 field: Some("source".into()),
                 message: e.to_string(),
             })?;
-        self.on_records(p.name(), |state| {
-            let same = state.schedules_adopted.is_some()
+        let event = Event::RetentionSchedulesAdopted {
+            sha256: parsed.sha256.clone(),
+            origin: parsed.origin.clone(),
+            source: parsed.source.clone(),
+        };
+        self.adopt(p, event, |state| {
+            state.schedules_adopted.is_some()
                 && state.schedules.sha256 == parsed.sha256
-                && state.schedules.origin == parsed.origin;
-            let events = if same {
-                Vec::new()
-            } else {
-                vec![Event::RetentionSchedulesAdopted {
-                    sha256: parsed.sha256.clone(),
-                    origin: parsed.origin.clone(),
-                    source: parsed.source.clone(),
-                }]
-            };
-            Ok((events, ()))
+                && state.schedules.origin == parsed.origin
         })
         .await?;
         Ok(SchedulesInForce::of(&self.records_state().await?))
