@@ -1,7 +1,8 @@
 //! The records page, for records officers (read only): the retention
-//! schedules in force, the legal holds in force, and the records
-//! officer's report (eligible for disposal now, on hold, disposed of in
-//! the last year). The same service calls as `GET /records/schedules`,
+//! schedules in force, the exemption codes a redaction may cite, the
+//! legal holds in force, and the records officer's report (eligible for
+//! disposal now, on hold, disposed of in the last year). The same service
+//! calls as `GET /records/schedules`, `/records/exemptions`,
 //! `/records/holds` and `/records/report`; the service checks the
 //! `manage_records` permission on each.
 
@@ -24,6 +25,10 @@ struct RecordsPage<'a> {
     /// Class, trigger, period, action, authority.
     schedules: Vec<(String, String, String, String, String)>,
     unscheduled: Vec<String>,
+    exemptions_origin: String,
+    exemptions_sha256: String,
+    /// Code, meaning.
+    exemptions: Vec<(String, String)>,
     /// Id, stage, requested by and when, scope, reason.
     holds: Vec<(String, String, String, String, String)>,
     /// Position, case, class and kind, since, schedule.
@@ -46,11 +51,12 @@ pub(super) async fn records_page(State(state): State<AppState>, v: Viewer) -> Re
         .ok();
     let answers = async {
         let s = svc.retention_schedules(&v.p).await?;
+        let x = svc.exemptions(&v.p).await?;
         let h = svc.legal_holds(&v.p).await?;
         let r = svc.records_report(&v.p, from, None).await?;
-        Ok::<_, tocsin_service::ServiceError>((s, h, r))
+        Ok::<_, tocsin_service::ServiceError>((s, x, h, r))
     };
-    let (s, h, r) = match answers.await {
+    let (s, x, h, r) = match answers.await {
         Ok(x) => x,
         Err(e) => return error_page(Some(&v.me), ApiError::from(e)),
     };
@@ -73,6 +79,9 @@ pub(super) async fn records_page(State(state): State<AppState>, v: Viewer) -> Re
             })
             .collect(),
         unscheduled: s.unscheduled.iter().map(|c| c.to_string()).collect(),
+        exemptions_origin: x.origin,
+        exemptions_sha256: x.sha256,
+        exemptions: x.codes.into_iter().map(|c| (c.code, c.meaning)).collect(),
         holds: h
             .iter()
             .map(|x| {

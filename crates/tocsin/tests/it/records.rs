@@ -341,6 +341,12 @@ fn records_officers_keep_schedules_and_legal_holds_and_the_report_follows_the_cl
     browser.click("#nav-records");
     assert_eq!(browser.path(), "/records");
     assert_eq!(browser.text("#schedules-origin"), "file-plan.toml");
+    assert_eq!(browser.text("#exemptions-origin"), "built-in");
+    assert!(
+        browser.text("#exemptions").contains("(b)(7)(C)"),
+        "{}",
+        browser.body()
+    );
     let held = browser.text("#held");
     assert!(held.contains(&case) && held.contains(&fourth), "{held}");
     assert!(browser.exists("#no-eligible"), "{}", browser.body());

@@ -2,7 +2,8 @@
 //! (from npm, injected into each page by the test: [`crate::browser`])
 //! must find no serious or critical violation on the login page, the
 //! dashboard, the case list, the case page (with its forms and with an
-//! error beside one), the approvals inbox and the audit page; the skip
+//! error beside one), the approvals inbox, the audit page and the records
+//! page; the skip
 //! link is the first stop of the keyboard; and screenshots of the
 //! dashboard, the Kerman case page and the approvals inbox are written at
 //! a laptop's size (1366×768) and a tablet's (768×1024) to
@@ -80,7 +81,7 @@ fn axe_finds_nothing_serious_on_the_pages_of_the_duty_desk() {
     );
     srv.account(
         "auditor.ui",
-        &[Role::Auditor],
+        &[Role::Auditor, Role::RecordsOfficer],
         &["Oversight"],
         "TOP SECRET",
         &["HCS"],
@@ -178,13 +179,17 @@ fn axe_finds_nothing_serious_on_the_pages_of_the_duty_desk() {
     at_both_sizes(&b, "a11y-kerman-case");
     b.logout();
 
-    // The auditor: the audit page before and after a verification.
+    // The auditor (also a records officer): the audit page before and
+    // after a verification, and the records page.
     b.login("auditor.ui", &password("auditor.ui"));
     b.goto("/audit");
     assert_accessible(&b, &axe, "the audit page");
     b.submit("#verify-ledger");
     assert!(b.text("#verify-result").starts_with("OK: "));
     assert_accessible(&b, &axe, "the audit page after verifying");
+    b.goto("/records");
+    assert!(b.exists("#exemptions"), "{}", b.body());
+    assert_accessible(&b, &axe, "the records page");
     b.goto("/no/such/page");
     assert_accessible(&b, &axe, "the error page");
 }
