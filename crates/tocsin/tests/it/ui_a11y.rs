@@ -3,8 +3,7 @@
 //! must find no serious or critical violation on the login page, the
 //! dashboard, the case list, the case page (with its forms and with an
 //! error beside one), the approvals inbox, the audit page and the records
-//! page; the skip
-//! link is the first stop of the keyboard; and screenshots of the
+//! page; the skip link is the first stop of the keyboard; and screenshots of the
 //! dashboard, the Kerman case page and the approvals inbox are written at
 //! a laptop's size (1366×768) and a tablet's (768×1024) to
 //! `target/ui-screenshots/`. A missing axe-core fails, never skips.
