@@ -13,8 +13,9 @@
 //! 3. every query-table row and every derived document equals the fold;
 //! 4. the records stream keeps its own rules ([`records`]): each hold's
 //!    and each disposal's two people are two, every disposed leaf is named
-//!    by exactly one tombstone, and no record was disposed of while a hold
-//!    covered it or before the schedule in force made it eligible.
+//!    by exactly one tombstone, no record was disposed of while a hold
+//!    covered it or before the schedule in force made it eligible, and
+//!    every oversight export names every case its query covered.
 //!
 //! The first discrepancy is named, with its ledger position when it has
 //! one. An edit made directly in the database (roles in an account

@@ -11,6 +11,11 @@
 //!   the case's closure, at exactly the time the case's fold up to the
 //!   tombstone gives), and no hold then in force covered the record.
 //!
+//! * an oversight export (`records_exported`) names every case its query
+//!   covered as the ledger stood before it (save those the exporter may
+//!   not know exist): the bag proves itself complete within the cases it
+//!   names, and this proves the cases are the query's.
+//!
 //! Then every version-2 leaf without its content is named by a tombstone,
 //! and no tombstone names a leaf that still has its content.
 //!
@@ -23,9 +28,10 @@
 
 use std::collections::HashMap;
 
+use tocsin_domain::access::{Visibility, visibility};
 use tocsin_domain::event::Event;
 use tocsin_domain::holds::HoldStage;
-use tocsin_domain::records::{Record, RetentionAction, Trigger};
+use tocsin_domain::records::{Record, RecordQuery, RetentionAction, Trigger};
 use tocsin_domain::{CaseId, Timestamp};
 use tocsin_store::{StoredEvent, StreamId};
 
@@ -64,6 +70,19 @@ impl Service {
                             )
                         })
                 }
+                Event::RecordsExported {
+                    export_id,
+                    query,
+                    cases: recorded,
+                    ..
+                } => self
+                    .export_left_out(history, &state, &t, query, recorded)
+                    .await?
+                    .map(|c| {
+                        format!(
+                            "export {export_id} left out case {c}, which its query covered then"
+                        )
+                    }),
                 Event::RecordDisposed { position, .. } => match named.insert(*position, t.position)
                 {
                     Some(first) => Some(format!(
@@ -118,6 +137,75 @@ impl Service {
             from = last + 1;
         }
         Ok(Ok(()))
+    }
+
+    /// A case the query of the `records_exported` event `t` covered as
+    /// the ledger stood just before it, that the export does not name:
+    /// the export's scope is then narrower than its query, which the bag
+    /// alone cannot show. A case the exporter could not see and whose
+    /// existence is restricted is rightly left out (it answers as
+    /// missing); one it could not see otherwise is withheld, so named.
+    async fn export_left_out(
+        &self,
+        history: &History,
+        state: &RecordsState,
+        t: &StoredEvent,
+        query: &RecordQuery,
+        recorded: &[CaseId],
+    ) -> Result<Option<CaseId>, ServiceError> {
+        let (at, who) = (t.position, &t.envelope.actor);
+        let levels = history.levels(at);
+        for id in self.store.case_ids().await? {
+            if recorded.contains(&id) {
+                continue;
+            }
+            let before: Vec<StoredEvent> = self
+                .store
+                .read_stream(&StreamId::Case(id))
+                .await?
+                .into_iter()
+                .filter(|e| e.position < at)
+                .collect();
+            // Records of the case then: its record events, and those
+            // disposed of since (a placeholder whose tombstone is later).
+            let live = |e: &StoredEvent| match &e.envelope.event {
+                Event::DisposedRecord { tombstone, .. } => *tombstone > at,
+                ev => ev.record_class().is_some() && !state.disposed.contains_key(&e.position),
+            };
+            let Some(class) =
+                before
+                    .iter()
+                    .find(|e| live(e))
+                    .and_then(|e| match &e.envelope.event {
+                        Event::DisposedRecord { class, .. } => Some(*class),
+                        ev => ev.record_class(),
+                    })
+            else {
+                continue;
+            };
+            let Some(folded) = fold_case(id, &before) else {
+                continue;
+            };
+            let record = Record {
+                position: 0,
+                kind: "case",
+                class,
+                made_at: folded.case.opened_at,
+                case: Some(folded.facts),
+            };
+            if !query.matches(&record) {
+                continue;
+            }
+            let hidden = folded.case.marking().existence_restricted
+                && history.account(who, at).is_none_or(|a| {
+                    visibility(a, &a.spec.roles, &levels, &folded.case.marking())
+                        != Visibility::Visible
+                });
+            if !hidden {
+                return Ok(Some(id));
+            }
+        }
+        Ok(None)
     }
 
     /// Why the rules in force at tombstone `t` (folded in `state`) did

@@ -32,7 +32,7 @@ pub enum RecordScope {
 /// visibility.
 pub(crate) struct Folded {
     pub(crate) facts: CaseFacts,
-    case: Case,
+    pub(crate) case: Case,
 }
 
 impl Service {

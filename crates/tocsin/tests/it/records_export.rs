@@ -560,4 +560,48 @@ fn kerman_and_a_victim_across_cases_export_verify_and_every_tampering_fails() {
             "{path} holds the redacted text"
         );
     }
+
+    // The bag proves itself complete within the cases it names; the
+    // ledger proves they are the query's. An export recorded with one of
+    // the victim's two cases (by an insider appending to the ledger) is
+    // named by `audit verify --deep`.
+    drop(srv);
+    d.tampered();
+    let store = d.store();
+    let stream = tocsin_store::StreamId::Records;
+    let version = crate::support::block_on(store.read_stream(&stream))
+        .unwrap()
+        .len() as u64;
+    let query: tocsin_domain::records::RecordQuery = serde_json::from_value(serde_json::json!({
+        "victim": VICTIM, "from": "2024-01-01T00:00:00Z", "until": "2024-03-01T00:00:00Z"
+    }))
+    .unwrap();
+    let narrowed = tocsin_store::EventEnvelope {
+        recorded_at: "2024-07-01T00:00:00Z".parse().unwrap(),
+        actor: tocsin_domain::ActorName::new("records.officer").unwrap(),
+        event: tocsin_domain::event::Event::RecordsExported {
+            export_id: tocsin_domain::ids::ExportId::from_uuid(
+                tocsin_domain::ids::Uuid::from_u128(9),
+            ),
+            query,
+            cases: vec![victim_cases[0].parse().unwrap()],
+            release: false,
+        },
+    };
+    crate::support::block_on(store.append(tocsin_store::NewEvents::new(
+        stream,
+        version,
+        vec![narrowed],
+    )))
+    .unwrap();
+    let out = d.run(&["audit", "verify", "--deep"]);
+    let s = stdout(&out);
+    assert!(!out.status.success(), "{s}");
+    assert!(
+        s.contains(&format!(
+            "left out case {}, which its query covered then",
+            victim_cases[1]
+        )),
+        "{s}"
+    );
 }
