@@ -50,6 +50,7 @@ impl Service {
         // Tombstone position by the position it names.
         let mut named: HashMap<u64, u64> = HashMap::new();
         let mut cases: HashMap<CaseId, Vec<StoredEvent>> = HashMap::new();
+        let mut exports: Vec<StoredEvent> = Vec::new();
         for t in self.store.read_stream(&StreamId::Records).await? {
             let problem = match &t.envelope.event {
                 Event::HoldPlaced { hold_id }
@@ -70,19 +71,10 @@ impl Service {
                             )
                         })
                 }
-                Event::RecordsExported {
-                    export_id,
-                    query,
-                    cases: recorded,
-                    ..
-                } => self
-                    .export_left_out(history, &state, &t, query, recorded)
-                    .await?
-                    .map(|c| {
-                        format!(
-                            "export {export_id} left out case {c}, which its query covered then"
-                        )
-                    }),
+                Event::RecordsExported { .. } => {
+                    exports.push(t.clone());
+                    None
+                }
                 Event::RecordDisposed { position, .. } => match named.insert(*position, t.position)
                 {
                     Some(first) => Some(format!(
@@ -105,6 +97,9 @@ impl Service {
                     problem,
                 }));
             }
+        }
+        if let Some(d) = self.check_exports(history, &exports).await? {
+            return Ok(Err(d));
         }
         let mut from = 0u64;
         loop {
@@ -139,70 +134,41 @@ impl Service {
         Ok(Ok(()))
     }
 
-    /// A case the query of the `records_exported` event `t` covered as
-    /// the ledger stood just before it, that the export does not name:
-    /// the export's scope is then narrower than its query, which the bag
-    /// alone cannot show. A case the exporter could not see and whose
-    /// existence is restricted is rightly left out (it answers as
-    /// missing); one it could not see otherwise is withheld, so named.
-    async fn export_left_out(
+    /// Each `records_exported` of `exports` names every case its query
+    /// covered as the ledger stood just before it: else the export's
+    /// scope was narrower than its query, which the bag alone cannot
+    /// show. A case the exporter could not see and whose existence is
+    /// restricted is rightly left out (it answers as missing); one it
+    /// could not see otherwise is withheld, so named. Each case stream is
+    /// read once for all the exports.
+    async fn check_exports(
         &self,
         history: &History,
-        state: &RecordsState,
-        t: &StoredEvent,
-        query: &RecordQuery,
-        recorded: &[CaseId],
-    ) -> Result<Option<CaseId>, ServiceError> {
-        let (at, who) = (t.position, &t.envelope.actor);
-        let levels = history.levels(at);
+        exports: &[StoredEvent],
+    ) -> Result<Option<Discrepancy>, ServiceError> {
+        if exports.is_empty() {
+            return Ok(None);
+        }
         for id in self.store.case_ids().await? {
-            if recorded.contains(&id) {
-                continue;
-            }
-            let before: Vec<StoredEvent> = self
-                .store
-                .read_stream(&StreamId::Case(id))
-                .await?
-                .into_iter()
-                .filter(|e| e.position < at)
-                .collect();
-            // Records of the case then: its record events, and those
-            // disposed of since (a placeholder whose tombstone is later).
-            let live = |e: &StoredEvent| match &e.envelope.event {
-                Event::DisposedRecord { tombstone, .. } => *tombstone > at,
-                ev => ev.record_class().is_some() && !state.disposed.contains_key(&e.position),
-            };
-            let Some(class) =
-                before
-                    .iter()
-                    .find(|e| live(e))
-                    .and_then(|e| match &e.envelope.event {
-                        Event::DisposedRecord { class, .. } => Some(*class),
-                        ev => ev.record_class(),
-                    })
-            else {
-                continue;
-            };
-            let Some(folded) = fold_case(id, &before) else {
-                continue;
-            };
-            let record = Record {
-                position: 0,
-                kind: "case",
-                class,
-                made_at: folded.case.opened_at,
-                case: Some(folded.facts),
-            };
-            if !query.matches(&record) {
-                continue;
-            }
-            let hidden = folded.case.marking().existence_restricted
-                && history.account(who, at).is_none_or(|a| {
-                    visibility(a, &a.spec.roles, &levels, &folded.case.marking())
-                        != Visibility::Visible
-                });
-            if !hidden {
-                return Ok(Some(id));
+            let stream = self.store.read_stream(&StreamId::Case(id)).await?;
+            for t in exports {
+                let Event::RecordsExported {
+                    export_id,
+                    query,
+                    cases,
+                    ..
+                } = &t.envelope.event
+                else {
+                    continue;
+                };
+                if !cases.contains(&id) && covered(history, t, query, id, &stream) {
+                    return Ok(Some(Discrepancy {
+                        position: Some(t.position),
+                        problem: format!(
+                            "export {export_id} left out case {id}, which its query covered then"
+                        ),
+                    }));
+                }
             }
         }
         Ok(None)
@@ -307,4 +273,45 @@ impl Service {
             .first()
             .map(|h| format!("the leaf at {position} was disposed of while hold {h} covered it")))
     }
+}
+
+/// Whether the query of export `t` covered case `id` (its `stream` as
+/// read now) as the ledger stood just before `t`, for the exporter: the
+/// case had a record then (a record event, or one disposed of since:
+/// a placeholder whose tombstone is later), its facts then match, and
+/// the exporter could know it exists.
+fn covered(
+    history: &History,
+    t: &StoredEvent,
+    query: &RecordQuery,
+    id: CaseId,
+    stream: &[StoredEvent],
+) -> bool {
+    let at = t.position;
+    let before: Vec<StoredEvent> = stream.iter().filter(|e| e.position < at).cloned().collect();
+    let class = before.iter().find_map(|e| match &e.envelope.event {
+        Event::DisposedRecord {
+            tombstone, class, ..
+        } => (*tombstone > at).then_some(*class),
+        ev => ev.record_class(),
+    });
+    let (Some(class), Some(folded)) = (class, fold_case(id, &before)) else {
+        return false;
+    };
+    let marking = folded.case.marking();
+    let record = Record {
+        position: 0,
+        kind: "case",
+        class,
+        made_at: folded.case.opened_at,
+        case: Some(folded.facts),
+    };
+    if !query.matches(&record) {
+        return false;
+    }
+    let levels = history.levels(at);
+    let seen = history
+        .account(&t.envelope.actor, at)
+        .is_some_and(|a| visibility(a, &a.spec.roles, &levels, &marking) == Visibility::Visible);
+    seen || !marking.existence_restricted
 }
