@@ -37,7 +37,7 @@ use tocsin_store::{StoredEvent, StreamId};
 
 use super::{Discrepancy, History};
 use crate::records::RecordsState;
-use crate::records::gather::fold_case;
+use crate::records::gather::{Folded, fold_case};
 use crate::{Service, ServiceError};
 
 impl Service {
@@ -229,15 +229,12 @@ impl Service {
                     let events = self.store.read_stream(&StreamId::Case(*id)).await?;
                     cases.insert(*id, events);
                 }
-                let before: Vec<StoredEvent> = cases[id]
-                    .iter()
-                    .filter(|e| e.position < t.position)
-                    .cloned()
-                    .collect();
-                fold_case(*id, &before).map(|f| f.facts)
+                facts_before(*id, &cases[id], t.position)
             }
             None => None,
         };
+        let closure_known = case.as_ref().is_none_or(|(_, known)| *known);
+        let case = case.map(|(f, _)| f.facts);
         let record = |made_at: Timestamp| Record {
             position: *position,
             // The kind it reads as now; no rule here looks at it.
@@ -247,7 +244,7 @@ impl Service {
             case: case.clone(),
         };
         let latest = record(at);
-        if schedule.trigger == Trigger::CaseClosed {
+        if schedule.trigger == Trigger::CaseClosed && closure_known {
             let due = schedule.due_at(&latest);
             if due != Some(*eligible_at) {
                 return Ok(Some(match due {
@@ -288,14 +285,16 @@ fn covered(
     stream: &[StoredEvent],
 ) -> bool {
     let at = t.position;
-    let before: Vec<StoredEvent> = stream.iter().filter(|e| e.position < at).cloned().collect();
-    let class = before.iter().find_map(|e| match &e.envelope.event {
-        Event::DisposedRecord {
-            tombstone, class, ..
-        } => (*tombstone > at).then_some(*class),
-        ev => ev.record_class(),
-    });
-    let (Some(class), Some(folded)) = (class, fold_case(id, &before)) else {
+    let class = stream
+        .iter()
+        .filter(|e| e.position < at)
+        .find_map(|e| match &e.envelope.event {
+            Event::DisposedRecord {
+                tombstone, class, ..
+            } => (*tombstone > at).then_some(*class),
+            ev => ev.record_class(),
+        });
+    let (Some(class), Some((folded, _))) = (class, facts_before(id, stream, at)) else {
         return false;
     };
     let marking = folded.case.marking();
@@ -314,4 +313,26 @@ fn covered(
         .account(&t.envelope.actor, at)
         .is_some_and(|a| visibility(a, &a.spec.roles, &levels, &marking) == Visibility::Visible);
     seen || !marking.existence_restricted
+}
+
+/// Case `id` as the ledger stood before position `at`, from its `stream`
+/// as read now (`None` when it does not fold), and whether its closure
+/// is known. A record disposed of at or after `at` was there then but
+/// reads as its placeholder now: if it was the case's closure (an
+/// outcome, a closing), when the case closed is unknown, and the facts
+/// say it closed when it opened, the least any rule may assume (a hold
+/// or query by period that covers the case so covers it for sure). A
+/// report disposed of so only leaves its victims out, which also
+/// assumes less.
+fn facts_before(id: CaseId, stream: &[StoredEvent], at: u64) -> Option<(Folded, bool)> {
+    let before: Vec<StoredEvent> = stream.iter().filter(|e| e.position < at).cloned().collect();
+    let mut folded = fold_case(id, &before)?;
+    let known = !before.iter().any(|e| {
+        matches!(&e.envelope.event, Event::DisposedRecord { tombstone, kind, .. }
+            if *tombstone >= at && matches!(kind.as_str(), "outcome_recorded" | "case_closed"))
+    });
+    if !known {
+        folded.facts.closed_at = Some(folded.facts.opened_at);
+    }
+    Some((folded, known))
 }

@@ -345,6 +345,23 @@ impl Service {
                     continue;
                 }
             };
+            // A closed case stays closed (a ledger from before every
+            // closing was its own `case_closed` closes by the outcome, a
+            // record): else deadlines and notices would start again.
+            if after.state != before.state {
+                for p in positions {
+                    keep_out.insert(p);
+                    skipped.push(SkippedRecord {
+                        position: p,
+                        reason: format!(
+                            "its case's state depends on it: without it the case would read as {} instead of {}",
+                            after.state.as_str(),
+                            before.state.as_str()
+                        ),
+                    });
+                }
+                continue;
+            }
             if after.marking() != before.marking() {
                 for p in positions {
                     keep_out.insert(p);

@@ -22,7 +22,7 @@ const SECRET: &str = "QUOKKA-7731 lives at 14 Rue des Tanneurs";
 /// In the held case's report.
 const HELD: &str = "WOMBAT-2208 meets at the old mill";
 
-const SCHEDULES: &str = "[[schedule]]\nclass = \"report\"\ntrigger = \"case_closed\"\nperiod = \"P30D\"\naction = \"dispose\"\nauthority = \"File plan 4.2 (test)\"\n";
+const SCHEDULES: &str = "[[schedule]]\nclass = \"report\"\ntrigger = \"case_closed\"\nperiod = \"P30D\"\naction = \"dispose\"\nauthority = \"File plan 4.2 (test)\"\n\n[[schedule]]\nclass = \"delivery_evidence\"\ntrigger = \"case_closed\"\nperiod = \"P30D\"\naction = \"dispose\"\nauthority = \"File plan 4.3 (test)\"\n";
 
 fn report(narrative: &str, title: &str) -> Value {
     let mut r: Value = serde_json::from_str(tocsin::scenarios::KERMAN_REPORT).unwrap();
@@ -250,6 +250,23 @@ fn a_closed_cases_report_is_disposed_of_and_the_ledger_still_proves_it() {
                 && s["reason"].as_str().unwrap().contains("TAXII")),
         "{done}"
     );
+    // The outcome goes too (delivery evidence, due the same day); the
+    // case stays closed: its own `case_closed` closed it.
+    let ev = events(&case);
+    let outcome_at = |ev: &Value| {
+        ev["items"].as_array().unwrap().iter().find_map(|e| {
+            let t = &e["event"];
+            (t["type"] == "outcome_recorded"
+                || t["type"] == "disposed_record" && t["kind"] == "outcome_recorded")
+                .then(|| e["position"].as_u64().unwrap())
+        })
+    };
+    let outcome = outcome_at(&ev).unwrap_or_else(|| panic!("no outcome: {ev}"));
+    assert!(disposed.contains(&outcome), "{done}");
+    assert_eq!(
+        srv.ok(&analyst, "GET", &format!("/api/v1/cases/{case}"), None)["state"],
+        "closed"
+    );
     // Disposal never widens who may see a case: the classified report stays.
     assert!(
         skipped.iter().any(|s| s["position"] == marked_pos
@@ -346,7 +363,7 @@ fn a_closed_cases_report_is_disposed_of_and_the_ledger_still_proves_it() {
     let bag = d.dir.path().join("disposed-bag");
     crate::records_export::export(&srv, &d, &rec_a, &["--case", &case], &bag);
     let v = crate::records_export::passes_every_check(&d, &bag, &vkey);
-    assert_eq!(v["disposed"].as_u64(), Some(1), "{v}");
+    assert_eq!(v["disposed"].as_u64(), Some(2), "{v}");
     for f in walk(&bag) {
         let bytes = std::fs::read(&f).unwrap();
         assert!(
@@ -360,7 +377,7 @@ fn a_closed_cases_report_is_disposed_of_and_the_ledger_still_proves_it() {
     let s = stdout(&out);
     assert!(out.status.success(), "{s}");
     assert!(
-        s.contains("1 leaves disposed of (verified by their commitments)"),
+        s.contains("2 leaves disposed of (verified by their commitments)"),
         "{s}"
     );
     let out = d.run(&["audit", "verify", "--deep"]);
@@ -431,4 +448,68 @@ fn a_closed_cases_report_is_disposed_of_and_the_ledger_still_proves_it() {
         matches!(rows[0][0], crate::support::V::Null),
         "content kept"
     );
+}
+
+/// A schedule keyed to when a record was made can reach the records of
+/// an open case. Disposing of a case's determination would take it back
+/// to before it was determined (and its deadlines and notices with it):
+/// the case's state depends on it, so it is kept, with the reason.
+#[test]
+fn records_whose_case_state_depends_on_them_are_kept() {
+    let d = Deployment::new();
+    let srv = d.serve("2024-02-01T10:00:00Z");
+    let analyst = srv.account(
+        "analyst.a",
+        &[Role::Collector, Role::Analyst],
+        &[EL],
+        "TOP SECRET",
+        &[],
+    );
+    let officer = |name: &str| srv.account(name, &[Role::RecordsOfficer], &[EL], "TOP SECRET", &[]);
+    let (a, b) = (officer("records.a"), officer("records.b"));
+    let opened = srv.ok(
+        &analyst,
+        "POST",
+        "/api/v1/reports",
+        Some(report("A plot against the consulate.", "Open test case")),
+    );
+    let case = opened["case_id"].as_str().unwrap().to_owned();
+    srv.ok(
+        &analyst,
+        "POST",
+        &format!("/api/v1/cases/{case}/determinations"),
+        Some(json!({})),
+    );
+    let state = || srv.ok(&a, "GET", &format!("/api/v1/cases/{case}"), None)["state"].clone();
+    let before = state();
+    let source = "[[schedule]]\nclass = \"determination\"\ntrigger = \"record_made\"\nperiod = \"P1D\"\naction = \"dispose\"\nauthority = \"File plan 9 (test)\"\n";
+    srv.ok(
+        &a,
+        "PUT",
+        "/api/v1/records/schedules",
+        Some(json!({ "source": source, "origin": "determinations.toml" })),
+    );
+    srv.set_now("2025-01-01T00:00:00Z");
+    let batch = srv.ok(&a, "POST", "/api/v1/records/disposals", None);
+    let proposed: Vec<u64> = serde_json::from_value(batch["positions"].clone()).unwrap();
+    assert!(!proposed.is_empty(), "{before} {batch}");
+    let id = batch["batch_id"].as_str().unwrap();
+    let done = srv.ok(
+        &b,
+        "POST",
+        &format!("/api/v1/records/disposals/{id}/approval"),
+        None,
+    );
+    let approval = &done["approval"];
+    assert_eq!(approval["disposed"], json!([]), "{done}");
+    let skipped = approval["skipped"].as_array().unwrap();
+    assert_eq!(skipped.len(), proposed.len(), "{done}");
+    assert!(
+        skipped.iter().all(|s| s["reason"]
+            .as_str()
+            .unwrap()
+            .contains("its case's state depends on it")),
+        "{done}"
+    );
+    assert_eq!(state(), before);
 }

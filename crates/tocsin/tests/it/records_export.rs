@@ -24,7 +24,7 @@ const VICTIM: &str = "Dissident journalist (name withheld)";
 
 /// The Kerman scenario run, and three reports about one victim: two
 /// cases opened in February 2024, one in June.
-fn deployment() -> (Deployment, Server, String, Vec<String>) {
+pub(crate) fn deployment() -> (Deployment, Server, String, Vec<String>) {
     use tocsin::scenarios::{Cast, EDGE7_CONSULATE, PEOPLE, report, run_kerman};
     use tocsin_service::Intake;
     let d = Deployment::new();
