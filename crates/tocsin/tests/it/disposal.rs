@@ -74,6 +74,20 @@ fn record(d: &Deployment, actor: &str, at: &str, event: Event) {
     block_on(store.append(NewEvents::new(StreamId::Records, version, vec![env]))).unwrap();
 }
 
+/// An analyst who files and closes cases, and two records officers:
+/// their tokens.
+fn people(srv: &Server) -> (String, String, String) {
+    let analyst = srv.account(
+        "analyst.a",
+        &[Role::Collector, Role::Analyst],
+        &[EL],
+        "TOP SECRET",
+        &[],
+    );
+    let officer = |name: &str| srv.account(name, &[Role::RecordsOfficer], &[EL], "TOP SECRET", &[]);
+    (analyst, officer("records.a"), officer("records.b"))
+}
+
 /// Every file under `dir`.
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
@@ -96,27 +110,7 @@ fn text(v: &Value) -> String {
 fn a_closed_cases_report_is_disposed_of_and_the_ledger_still_proves_it() {
     let d = Deployment::new();
     let srv = d.serve("2024-02-01T10:00:00Z");
-    let analyst = srv.account(
-        "analyst.a",
-        &[Role::Collector, Role::Analyst],
-        &[EL],
-        "TOP SECRET",
-        &[],
-    );
-    let rec_a = srv.account(
-        "records.a",
-        &[Role::RecordsOfficer],
-        &[EL],
-        "TOP SECRET",
-        &[],
-    );
-    let rec_b = srv.account(
-        "records.b",
-        &[Role::RecordsOfficer],
-        &[EL],
-        "TOP SECRET",
-        &[],
-    );
+    let (analyst, rec_a, rec_b) = people(&srv);
     let auditor = srv.account("auditor", &[Role::Auditor], &[EL], "TOP SECRET", &[]);
     let (case, number) = closed_case(&srv, &analyst, SECRET, "Disposal test case");
     let (held_case, _) = closed_case(&srv, &analyst, HELD, "Held test case");
@@ -458,15 +452,7 @@ fn a_closed_cases_report_is_disposed_of_and_the_ledger_still_proves_it() {
 fn records_whose_case_state_depends_on_them_are_kept() {
     let d = Deployment::new();
     let srv = d.serve("2024-02-01T10:00:00Z");
-    let analyst = srv.account(
-        "analyst.a",
-        &[Role::Collector, Role::Analyst],
-        &[EL],
-        "TOP SECRET",
-        &[],
-    );
-    let officer = |name: &str| srv.account(name, &[Role::RecordsOfficer], &[EL], "TOP SECRET", &[]);
-    let (a, b) = (officer("records.a"), officer("records.b"));
+    let (analyst, a, b) = people(&srv);
     let opened = srv.ok(
         &analyst,
         "POST",
