@@ -98,7 +98,7 @@ impl Service {
                 }));
             }
         }
-        if let Some(d) = self.check_exports(history, &exports).await? {
+        if let Some(d) = self.check_exports(history, &exports, &cases).await? {
             return Ok(Err(d));
         }
         let mut from = 0u64;
@@ -140,17 +140,22 @@ impl Service {
     /// show. A case the exporter could not see and whose existence is
     /// restricted is rightly left out (it answers as missing); one it
     /// could not see otherwise is withheld, so named. Each case stream is
-    /// read once for all the exports.
+    /// read once for all the exports (not again if the tombstones' checks
+    /// read it: `read`).
     async fn check_exports(
         &self,
         history: &History,
         exports: &[StoredEvent],
+        read: &HashMap<CaseId, Vec<StoredEvent>>,
     ) -> Result<Option<Discrepancy>, ServiceError> {
         if exports.is_empty() {
             return Ok(None);
         }
         for id in self.store.case_ids().await? {
-            let stream = self.store.read_stream(&StreamId::Case(id)).await?;
+            let stream = match read.get(&id) {
+                Some(s) => std::borrow::Cow::Borrowed(s),
+                None => std::borrow::Cow::Owned(self.store.read_stream(&StreamId::Case(id)).await?),
+            };
             for t in exports {
                 let Event::RecordsExported {
                     export_id,
