@@ -26,6 +26,19 @@ fn entry(id: &str, kind: EntryKind, name: &str, aliases: &[&str], orig: &[&str])
     }
 }
 
+/// The hits for `q`, checking that the first is `want`, above the
+/// default threshold.
+fn first_is(ix: &Index, q: &str, want: &str) -> Vec<Hit> {
+    let hits = ix.search(q, &SearchOptions::default());
+    assert_eq!(
+        hits.first().map(|h| h.entry_id.as_str()),
+        Some(want),
+        "{q}: {hits:?}"
+    );
+    assert!(hits[0].score >= crate::DEFAULT_THRESHOLD, "{q}: {hits:?}");
+    hits
+}
+
 #[test]
 fn cjk_queries_find_romanised_entries_in_every_reading() {
     let entries = vec![
@@ -44,13 +57,7 @@ fn cjk_queries_find_romanised_entries_in_every_reading() {
         ("ドナルド・トランプ", "r1"),
         ("习近平", "c1"),
     ] {
-        let hits = ix.search(q, &SearchOptions::default());
-        assert_eq!(
-            hits.first().map(|h| h.entry_id.as_str()),
-            Some(want),
-            "{q}: {hits:?}"
-        );
-        assert!(hits[0].score >= crate::DEFAULT_THRESHOLD, "{q}: {hits:?}");
+        let hits = first_is(&ix, q, want);
         // The score is the pair scorer's, explained on the reading used.
         let direct = crate::score(q, &hits[0].matched_name).score;
         assert!(
@@ -76,13 +83,7 @@ fn entries_listed_in_cjk_scripts_are_found_by_their_romanisations() {
         ("Eisaku Sato", "j2"),
         ("Xi Jinping", "c1"),
     ] {
-        let hits = ix.search(q, &SearchOptions::default());
-        assert_eq!(
-            hits.first().map(|h| h.entry_id.as_str()),
-            Some(want),
-            "{q}: {hits:?}"
-        );
-        assert!(hits[0].score >= crate::DEFAULT_THRESHOLD, "{q}: {hits:?}");
+        first_is(&ix, q, want);
     }
     // The primary name of an entry is still its first name.
     let hits = ix.search("Taro Yamada", &SearchOptions::default());
