@@ -57,10 +57,12 @@ pub struct OversightExport {
 struct Row {
     stream: String,
     seq: u64,
+    /// The leaf; empty for a version-1 leaf of a stream not kept.
     leaf: Vec<u8>,
     hash: Hash,
     /// The event's JSON (a version-1 leaf's body, or a version-2 leaf's
-    /// content), and a version-2 leaf's salt; `None` once disposed of.
+    /// content), and a version-2 leaf's salt; `None` once disposed of,
+    /// and for a stream the export does not keep (see `rows`).
     content: Option<(Vec<u8>, Option<Vec<u8>>)>,
 }
 
@@ -115,7 +117,17 @@ impl Service {
             .map_err(|e| ServiceError::internal("the deployment's verifier key", e))?;
         let cp = open_checkpoint(&note, &vkey)
             .map_err(|e| ServiceError::internal("the latest checkpoint", e))?;
-        let rows = self.rows(cp.size).await?;
+        let streams: BTreeSet<String> = cases
+            .iter()
+            .map(|c| StreamId::Case(*c).to_string())
+            .collect();
+        // The content of the scope's streams and of the records stream
+        // (tombstones, the scope's own event); of the rest, the hashes
+        // (and a version-2 leaf, which the bag lists).
+        let records_stream = StreamId::Records.to_string();
+        let rows = self
+            .rows(cp.size, |s| s == records_stream || streams.contains(s))
+            .await?;
         let mut tree = MemoryTree::new();
         rows.iter().for_each(|r| tree.push(r.hash));
         if tree.root() != cp.root {
@@ -131,10 +143,6 @@ impl Service {
                 .map(Hash::to_hex)
                 .collect())
         };
-        let streams: BTreeSet<String> = cases
-            .iter()
-            .map(|c| StreamId::Case(*c).to_string())
-            .collect();
         let seen: BTreeSet<String> = visible
             .iter()
             .map(|c| StreamId::Case(*c).to_string())
@@ -306,8 +314,11 @@ impl Service {
         Ok((all, visible))
     }
 
-    /// Every ledger row `0..size`, in order.
-    async fn rows(&self, size: u64) -> Result<Vec<Row>, ServiceError> {
+    /// Every ledger row `0..size`, in order; the content and the leaf
+    /// only of the streams `keep` names, and every version-2 leaf (the
+    /// rest is its hash: an export scans the whole ledger, and keeps in
+    /// memory only what its bag may hold).
+    async fn rows(&self, size: u64, keep: impl Fn(&str) -> bool) -> Result<Vec<Row>, ServiceError> {
         const PAGE: u32 = 1000;
         let mut out = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
         while (out.len() as u64) < size {
@@ -319,7 +330,9 @@ impl Service {
                 if out.len() as u64 == size {
                     break;
                 }
+                let kept = keep(r.stream);
                 let content = match (peek(r.leaf), r.content) {
+                    (Ok(_), _) if !kept => None,
                     (Ok((_, Sealed::Body(b))), _) => Some((b.to_vec(), None)),
                     (Ok((_, Sealed::Commitment(_))), Some(c)) => {
                         Some((c.body.to_vec(), Some(c.salt.to_vec())))
@@ -332,7 +345,11 @@ impl Service {
                 out.push(Row {
                     stream: r.stream.to_owned(),
                     seq: r.seq,
-                    leaf: r.leaf.to_vec(),
+                    leaf: if kept || r.leaf.first() == Some(&2) {
+                        r.leaf.to_vec()
+                    } else {
+                        Vec::new()
+                    },
                     hash: leaf_hash(r.leaf),
                     content,
                 });
