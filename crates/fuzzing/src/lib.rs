@@ -43,6 +43,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("stix_bundle", stix_bundle),
     ("taxii_query", taxii_query),
     ("bag_verify", bag_verify),
+    ("records_toml", records_toml),
 ];
 
 /// The intake JSON of `POST /api/v1/reports` (the server's parser) and of
@@ -174,6 +175,51 @@ pub fn policy_toml(data: &[u8]) {
             back.policy, loaded.policy,
             "a policy round-trips through TOML"
         );
+    }
+}
+
+/// A records officer's TOML file, as `tocsin records schedule set` and
+/// `tocsin records exemptions set` read it (the same bytes as both): a
+/// refused file says why; accepted schedules re-serialise to a file that
+/// parses to the same schedules, and each period adds to any time without
+/// overflowing; accepted codes are each fit to be shown in a mark.
+pub fn records_toml(data: &[u8]) {
+    use tocsin_domain::records::{RetentionSchedule, RetentionSchedules};
+    use tocsin_domain::redaction::{Exemptions, mark};
+    let Ok(source) = std::str::from_utf8(data) else {
+        return;
+    };
+    match RetentionSchedules::parse(source, "fuzz") {
+        Err(e) => assert!(!e.message.is_empty(), "a refusal says why"),
+        Ok(s) => {
+            #[derive(serde::Serialize)]
+            struct File<'a> {
+                schedule: Vec<&'a RetentionSchedule>,
+            }
+            let again = toml::to_string(&File {
+                schedule: s.iter().collect(),
+            })
+            .expect("schedules serialise");
+            let back = RetentionSchedules::parse(&again, "fuzz, re-serialised")
+                .unwrap_or_else(|e| panic!("re-serialised schedules parse: {e}\n{again}"));
+            assert!(back.iter().eq(s.iter()), "schedules round-trip: {again}");
+            for x in s.iter() {
+                let _ = x.period.after(tocsin_domain::Timestamp::UNIX_EPOCH);
+                let _ = x.period.after(tocsin_domain::Timestamp::MAX);
+            }
+        }
+    }
+    match Exemptions::parse(source) {
+        Err(e) => assert!(!e.to_string().is_empty(), "a refusal says why"),
+        Ok(x) => {
+            for (code, _) in x.codes() {
+                assert!(
+                    !code.is_empty() && !code.contains(['[', ']', ',', '\n']),
+                    "{code:?} cannot be shown in a mark"
+                );
+                assert!(mark(code, 3).starts_with(&format!("[{code}, ")));
+            }
+        }
     }
 }
 
